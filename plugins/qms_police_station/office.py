@@ -1,0 +1,84 @@
+"""What a police station keeps under control (see ../shared/DOMAIN.md for the registers)."""
+
+from __future__ import annotations
+
+from qms_engine.registry import DocumentTypeSpec, OfficeType
+
+RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
+
+
+def _register(
+    code: str, title: str, numbering: str, inbox: str, retention_years: int | None
+) -> DocumentTypeSpec:
+    """A register whose records are filed once, numbered per calendar year, never revised."""
+    return DocumentTypeSpec(
+        code=code,
+        title=title,
+        workflow="record-filing",
+        kind="register",
+        numbering=numbering,
+        serial_per_year=True,
+        allowed_extensions=RECORD_FILES,
+        review_period_days=None,
+        retention_years=retention_years,
+        append_only=True,
+        inbox_folder=inbox,
+        creator_roles=("clerk",),
+    )
+
+
+POLICE_STATION = OfficeType(
+    code="police_station",
+    title="Police station (thana)",
+    document_types=(
+        DocumentTypeSpec(
+            code="SOP",
+            title="Standard operating procedure",
+            workflow="sop-revision",
+            numbering="{office}/SOP/{serial:03d}",
+            allowed_extensions=(".docx", ".pdf"),
+            review_period_days=365,
+            inbox_folder="SOP-DRAFTS",
+        ),
+        _register(
+            "GD", "General Diary entry (roznamcha)", "{office}/GD/{year}/{serial:05d}", "GD", 2
+        ),
+        _register(
+            "MALKHANA",
+            "Malkhana (case property) entry",
+            "{office}/MAL/{year}/{serial:04d}",
+            "MALKHANA",
+            None,
+        ),
+        _register(
+            "DAK", "Dak (correspondence) entry", "{office}/DAK/{year}/{serial:05d}", "DAK", 3
+        ),
+        _register(
+            "ARMS",
+            "Arms and ammunition register page",
+            "{office}/ARMS/{year}/{serial:04d}",
+            "ARMS",
+            10,
+        ),
+        _register(
+            "PASSPORT",
+            "Passport verification record",
+            "{office}/PV/{year}/{serial:05d}",
+            "PASSPORT",
+            3,
+        ),
+    ),
+    required_sops=(
+        "Station office procedure",
+        "General Diary (GD) upkeep",
+        "Malkhana (case property) management",
+        "Dak (correspondence) handling",
+        "Arms and ammunition upkeep",
+        "Passport verification",
+        "CCTNS data entry",
+        "IGRS grievance handling",
+        "Cyber desk",
+        "Women help desk",
+        "Citizen charter",
+    ),
+)

@@ -1,0 +1,284 @@
+"""The one audited write path: every state change appends a hash-linked event in its transaction.
+
+Each office has its own chain.  An event's hash is SHA-256 over the RFC 8785 canonical JSON of
+its *body*::
+
+    {"action": …, "actor": …, "office": …, "payload": {…}, "prev": <hex>, "seq": n,
+     "subject": …, "time": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "v": 1}
+
+``prev`` of the first event is 64 zeros.  The same bytes are what a signature covers, so a
+signature binds the event to its place in the chain.  ``docs/audit-bundle.md`` states it fully.
+
+Writers lock their office's ``chain_head`` row first (``SELECT … FOR UPDATE``; on SQLite the
+``BEGIN IMMEDIATE`` of :func:`qms_engine.database.write_transaction`), so the chain never forks
+and sequence numbers never repeat or skip.  Statements are SQLAlchemy Core built once: this is
+the hot path of every command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from qms_engine.canonical import JsonValue, canonical_bytes, canonical_text
+from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.database import write_transaction
+from qms_engine.errors import IntegrityError
+from qms_engine.models import EVENT_TABLE, HEAD_TABLE, Event
+
+GENESIS_HASH = "0" * 64
+ENCODING_VERSION = 1
+
+
+_LOCK_HEAD = (
+    select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)
+    .where(HEAD_TABLE.c.office_id == bindparam("office_id"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(HEAD_TABLE)
+    .where(HEAD_TABLE.c.office_id == bindparam("b_office_id"))
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+_INSERT_EVENT = insert(EVENT_TABLE)
+
+
+@dataclass(frozen=True)
+class OfficeRef:
+    """The identity of an office as the write path needs it."""
+
+    id: int
+    code: str
+    name: str
+    office_type: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event as written: its body fields plus its hash."""
+
+    office: str
+    seq: int
+    recorded_at: str
+    actor: str
+    action: str
+    subject: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict[str, JsonValue]:
+        """The canonical body this event's hash is computed over."""
+        return event_body(
+            office=self.office,
+            seq=self.seq,
+            recorded_at=self.recorded_at,
+            actor=self.actor,
+            action=self.action,
+            subject=self.subject,
+            payload=self.payload,
+            prev_hash=self.prev_hash,
+        )
+
+
+def event_body(
+    *,
+    office: str,
+    seq: int,
+    recorded_at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    prev_hash: str,
+) -> dict[str, JsonValue]:
+    """The JSON object whose canonical bytes are hashed (and later signed)."""
+    return {
+        "v": ENCODING_VERSION,
+        "office": office,
+        "seq": seq,
+        "time": recorded_at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "payload": dict(payload),
+        "prev": prev_hash,
+    }
+
+
+def hash_body(body: Mapping[str, JsonValue]) -> str:
+    """SHA-256 (hex) of the canonical encoding of an event body."""
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()
+
+
+@dataclass
+class UnitOfWork:
+    """One write transaction: domain rows and their audit events commit together or not at all."""
+
+    connection: Connection
+    events: list[EventRecord] = field(default_factory=list)
+    _heads: dict[int, tuple[int, str]] = field(default_factory=dict)
+    _moved: set[int] = field(default_factory=set)
+    _before_commit: list[Callable[[], object]] = field(default_factory=list)
+
+    def lock(self, office: OfficeRef) -> None:
+        """Take the office's chain-head lock; call before reading anything the change depends on."""
+        if office.id not in self._heads:
+            row = self.connection.execute(_LOCK_HEAD, {"office_id": office.id}).one()
+            self._heads[office.id] = (row.seq, row.hash)
+
+    def append(
+        self, office: OfficeRef, actor: str, action: str, subject: str, payload: Mapping[str, Any]
+    ) -> EventRecord:
+        """Append an event to the office's chain inside this transaction."""
+        self.lock(office)
+        prev_seq, prev_hash = self._heads[office.id]
+        recorded_at = to_utc_text(utc_now())
+        body = event_body(
+            office=office.code,
+            seq=prev_seq + 1,
+            recorded_at=recorded_at,
+            actor=actor,
+            action=action,
+            subject=subject,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        digest = hash_body(body)
+        self.connection.execute(
+            _INSERT_EVENT,
+            {
+                "office_id": office.id,
+                "seq": prev_seq + 1,
+                "recorded_at": recorded_at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "payload": canonical_text(dict(payload)),
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
+        )
+        self._heads[office.id] = (prev_seq + 1, digest)
+        self._moved.add(office.id)
+        record = EventRecord(
+            office.code,
+            prev_seq + 1,
+            recorded_at,
+            actor,
+            action,
+            subject,
+            payload,
+            prev_hash,
+            digest,
+        )
+        self.events.append(record)
+        return record
+
+    def before_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` after every row is written, just before the commit (e.g. a blob)."""
+        self._before_commit.append(callback)
+
+    def _finish(self) -> None:
+        if self._moved:
+            heads = [
+                {
+                    "b_office_id": office_id,
+                    "b_seq": self._heads[office_id][0],
+                    "b_hash": self._heads[office_id][1],
+                }
+                for office_id in sorted(self._moved)
+            ]
+            self.connection.execute(_MOVE_HEAD, heads)
+        for callback in self._before_commit:
+            callback()
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
+    """A :class:`UnitOfWork` that commits when the block ends without an exception."""
+    with write_transaction(engine) as connection:
+        work = UnitOfWork(connection)
+        yield work
+        work._finish()
+
+
+def genesis_head(connection: Connection, office_id: int) -> None:
+    """Start an office's chain (called once, when the office is created)."""
+    connection.execute(insert(HEAD_TABLE), {"office_id": office_id, "seq": 0, "hash": GENESIS_HASH})
+
+
+def load_events(connection: Connection, office_id: int, *, after_seq: int = 0) -> Iterator[Event]:
+    """An office's events in chain order, streamed."""
+    statement = (
+        select(EVENT_TABLE)
+        .where(EVENT_TABLE.c.office_id == office_id, EVENT_TABLE.c.seq > after_seq)
+        .order_by(EVENT_TABLE.c.seq)
+        .execution_options(yield_per=1000)
+    )
+    for row in connection.execute(statement):
+        yield Event.model_validate(row._mapping)
+
+
+def tail_events(connection: Connection, office_id: int, limit: int) -> list[Event]:
+    """The newest ``limit`` events of an office, oldest first."""
+    rows = connection.execute(
+        select(EVENT_TABLE)
+        .where(EVENT_TABLE.c.office_id == office_id)
+        .order_by(EVENT_TABLE.c.seq.desc())
+        .limit(limit)
+    ).all()
+    return [Event.model_validate(row._mapping) for row in reversed(rows)]
+
+
+def check_link(event: Event, office_code: str, expected_seq: int, expected_prev: str) -> None:
+    """Raise :class:`IntegrityError` naming the event if it is not the expected next link."""
+    where = f"office {office_code} event #{event.seq}"
+    if event.seq != expected_seq:
+        raise IntegrityError(f"{where}: sequence gap or reorder (expected #{expected_seq})")
+    if event.prev_hash != expected_prev:
+        raise IntegrityError(
+            f"{where}: previous hash {event.prev_hash[:16]}… does not match the hash of "
+            f"event #{expected_seq - 1} ({expected_prev[:16]}…): an event was removed, "
+            "inserted or reordered"
+        )
+    body = event_body(
+        office=office_code,
+        seq=event.seq,
+        recorded_at=event.recorded_at,
+        actor=event.actor,
+        action=event.action,
+        subject=event.subject,
+        payload=json.loads(event.payload),
+        prev_hash=event.prev_hash,
+    )
+    actual = hash_body(body)
+    if actual != event.hash:
+        raise IntegrityError(
+            f"{where}: content does not match its hash (stored {event.hash[:16]}…, "
+            f"computed {actual[:16]}…): the event was altered after it was written"
+        )
+
+
+def verify_chain(connection: Connection, office: OfficeRef) -> int:
+    """Check every link of an office's chain and its head; returns the number of events."""
+    expected_prev, count = GENESIS_HASH, 0
+    for event in load_events(connection, office.id):
+        check_link(event, office.code, count + 1, expected_prev)
+        expected_prev, count = event.hash, count + 1
+    head = connection.execute(
+        select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.office_id == office.id)
+    ).one()
+    if (head.seq, head.hash) != (count, expected_prev):
+        raise IntegrityError(
+            f"office {office.code}: chain head says #{head.seq} but the log ends at #{count}: "
+            "events were removed from the end or the head was altered"
+        )
+    return count

@@ -1,0 +1,301 @@
+"""`qms doc …`: controlled documents — create, revise, move through the workflow, read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    actor_option,
+    console,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+    when,
+)
+from qms_engine.documents import create_document, export_revision, revise_document
+from qms_engine.errors import RuleViolation
+from qms_engine.master_list import document_detail, due_reviews, list_documents
+from qms_engine.transitions import take_transition
+
+FILE = click.Path(dir_okay=True, path_type=Path)
+
+
+def _fields(values: tuple[str, ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise RuleViolation(
+                f"--field {value!r} must look like NAME=VALUE, e.g. case_number=12/2026"
+            )
+        fields[key.strip()] = text.strip()
+    return fields
+
+
+@click.group()
+def doc() -> None:
+    """Controlled documents (SOPs) and register records."""
+
+
+@doc.command("new")
+@click.argument("file", type=FILE)
+@click.option("--type", "type_code", required=True, help="Document type code, e.g. SOP or GD.")
+@click.option("--title", required=True, help="Title (Hindi is fine).")
+@click.option("--reason", default="Initial issue", show_default=True, help="Why it is issued.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A record field, e.g. case_number=12/2026 (repeatable).",
+)
+@actor_option
+@json_option
+@pass_app
+def doc_new(
+    app: AppContext,
+    file: Path,
+    type_code: str,
+    title: str,
+    reason: str,
+    fields: tuple[str, ...],
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Create a document from FILE: numbered by the office's scheme, revision 0, draft."""
+    revision = create_document(
+        app.runtime,
+        app.office(),
+        actor=actor,
+        type_code=type_code,
+        title=title,
+        path=file,
+        reason=reason,
+        fields=_fields(fields),
+    )
+    if as_json:
+        print_json(revision)
+    else:
+        console.print(
+            f"{revision.number} revision {revision.revno} created ({revision.state}), "
+            f"sha256 {revision.sha256}"
+        )
+
+
+@doc.command("revise")
+@click.argument("number")
+@click.argument("file", type=FILE)
+@click.option("--reason", required=True, help="What changed and why (kept with the revision).")
+@click.option("--title", help="New title (default: keep the current one).")
+@actor_option
+@json_option
+@pass_app
+def doc_revise(
+    app: AppContext,
+    number: str,
+    file: Path,
+    reason: str,
+    title: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Start a new draft revision of NUMBER from FILE (one open draft at a time)."""
+    revision = revise_document(
+        app.runtime, actor=actor, number=number, path=file, reason=reason, title=title
+    )
+    if as_json:
+        print_json(revision)
+    else:
+        console.print(f"{revision.number} revision {revision.revno} created ({revision.state})")
+
+
+@doc.command("act")
+@click.argument("number")
+@click.argument("transition")
+@click.option("--comment", default="", help="Comment (required for e.g. reject, withdraw).")
+@click.option("--rev", "revno", type=int, help="Revision, when more than one could take it.")
+@actor_option
+@json_option
+@pass_app
+def doc_act(
+    app: AppContext,
+    number: str,
+    transition: str,
+    comment: str,
+    revno: int | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Take TRANSITION (submit, approve, reject, make_effective …) on NUMBER."""
+    result = take_transition(
+        app.runtime, number=number, transition=transition, actor=actor, comment=comment, revno=revno
+    )
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"{result.number} revision {result.revno}: {result.from_state} → "
+        f"{result.to_state} (event #{result.event_seq})"
+    )
+    for old in result.superseded:
+        console.print(f"{result.number} revision {old}: superseded")
+
+
+@doc.command("show")
+@click.argument("number")
+@json_option
+@pass_app
+def doc_show(app: AppContext, number: str, as_json: bool) -> None:
+    """Show NUMBER: its revisions and its history."""
+    detail = document_detail(app.runtime, number)
+    if as_json:
+        print_json(detail)
+        return
+    summary, tz = detail.summary, detail.timezone
+    console.print(f"[bold]{summary.number}[/] — {summary.title}", markup=True)
+    print_table(
+        "Revisions",
+        ["Rev", "State", "Title", "Author", "Created", "Review due", "SHA-256"],
+        [
+            (
+                r.revno,
+                r.state,
+                r.title,
+                r.author,
+                when(r.created_at, tz),
+                r.review_due,
+                r.sha256[:16],
+            )
+            for r in detail.revisions
+        ],
+    )
+    print_table(
+        "History",
+        ["#", "When (UTC)", "Who", "What", "Details"],
+        [(e.seq, e.recorded_at, e.actor, e.action, _details(e.payload)) for e in detail.history],
+    )
+
+
+def _details(payload: str) -> str:
+    data = json.loads(payload)
+    keep = ("from", "to", "comment", "reason", "original_filename", "by_revision")
+    return "; ".join(f"{key}: {data[key]}" for key in keep if data.get(key) not in (None, ""))
+
+
+@doc.command("list")
+@click.option("--type", "type_code", help="Only this document type.")
+@click.option("--state", help="Only documents whose latest revision is in this state.")
+@click.option("--kind", type=click.Choice(["document", "register"]), help="Documents or records.")
+@click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
+@json_option
+@pass_app
+def doc_list(
+    app: AppContext,
+    type_code: str | None,
+    state: str | None,
+    kind: str | None,
+    all_offices: bool,
+    as_json: bool,
+) -> None:
+    """The master list: every document, its current revision, status and review date."""
+    office = None if all_offices else app.office()
+    documents = list_documents(
+        app.runtime, office=office, type_code=type_code, state=state, kind=kind
+    )
+    if as_json:
+        print_json(documents)
+        return
+    tz = office.timezone if office else "UTC"
+    print_table(
+        "Master list of documents",
+        [
+            "Number",
+            "Title",
+            "Latest rev",
+            "State",
+            "Effective rev",
+            "Effective since",
+            "Review due",
+        ],
+        [
+            (
+                d.number,
+                d.title,
+                d.latest_revno,
+                d.latest_state,
+                d.effective_revno,
+                when(d.effective_since, tz),
+                d.review_due,
+            )
+            for d in documents
+        ],
+    )
+
+
+@doc.command("get")
+@click.argument("number")
+@click.option(
+    "--rev", "revno", type=int, help="Revision (default: the effective one, else newest)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the file.",
+)
+@pass_app
+def doc_get(app: AppContext, number: str, revno: int | None, output: Path) -> None:
+    """Write a revision's exact bytes to a file (hash verified)."""
+    revision = export_revision(app.runtime, number=number, revno=revno, destination=output)
+    console.print(f"{output}: {revision.number} revision {revision.revno}, sha256 verified")
+
+
+@doc.command("due")
+@click.option(
+    "--within",
+    "within_days",
+    default=30,
+    show_default=True,
+    help="Show reviews due within this many days.",
+)
+@json_option
+@pass_app
+def doc_due(app: AppContext, within_days: int, as_json: bool) -> None:
+    """Periodic reviews overdue or falling due soon."""
+    due = due_reviews(app.runtime, app.office(), within_days=within_days)
+    if as_json:
+        print_json(
+            [
+                {
+                    "number": d.summary.number,
+                    "title": d.summary.title,
+                    "review_due": d.summary.review_due,
+                    "days_left": d.days_left,
+                    "overdue": d.overdue,
+                }
+                for d in due
+            ]
+        )
+        return
+    print_table(
+        f"Reviews due within {within_days} days",
+        ["Number", "Title", "Due", "Status"],
+        [
+            (
+                d.summary.number,
+                d.summary.title,
+                d.summary.review_due,
+                f"OVERDUE by {-d.days_left} days" if d.overdue else f"in {d.days_left} days",
+            )
+            for d in due
+        ],
+    )
+
+
+COMMANDS = [doc]

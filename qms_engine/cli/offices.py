@@ -1,0 +1,108 @@
+"""`qms init`, `qms db …`, `qms office …`: workspaces, schema and offices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    console,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+)
+from qms_engine.clock import DEFAULT_TIMEZONE
+from qms_engine.database import create_db_engine, upgrade
+from qms_engine.offices import init_workspace, list_offices
+from qms_engine.workspace import Workspace
+
+
+@click.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--office-type", required=True, help="Office type from a plugin, e.g. police_station."
+)
+@click.option("--office-code", required=True, help="Short unique code, e.g. PS-KOT39.")
+@click.option("--office-name", required=True, help="Name as written, e.g. 'कोतवाली सेक्टर 39'.")
+@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="Office time zone.")
+@click.option("--admin", default="admin", show_default=True, help="User name of the first admin.")
+@click.option("--admin-name", default="Administrator", show_default=True, help="Their full name.")
+@click.option(
+    "--database-url",
+    envvar="QMS_DATABASE_URL",
+    help="Database (default: SQLite inside the workspace; or $QMS_DATABASE_URL).",
+)
+def init(
+    path: Path,
+    office_type: str,
+    office_code: str,
+    office_name: str,
+    timezone: str,
+    admin: str,
+    admin_name: str,
+    database_url: str | None,
+) -> None:
+    """Create a workspace at PATH: qms.toml, database, blob store, inbox folders."""
+    result = init_workspace(
+        path,
+        office_type=office_type,
+        office_code=office_code,
+        office_name=office_name,
+        admin=admin,
+        admin_name=admin_name,
+        timezone=timezone,
+        database_url=database_url,
+    )
+    console.print(f"Created workspace {result.workspace.root}")
+    console.print(f"  office   {result.office.code} — {result.office.name} ({office_type})")
+    console.print(f"  admin    {admin}")
+    for folder in result.inbox_folders:
+        console.print(f"  inbox    {folder}")
+
+
+@click.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: AppContext) -> None:
+    """Bring an older workspace's database up to date (back it up first)."""
+    workspace = Workspace.find(app.workspace_path)
+    engine = create_db_engine(workspace.database_url)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"Database already at the newest schema ({after}).")
+    else:
+        console.print(f"Database upgraded from {before or 'empty'} to {after}.")
+
+
+@click.group()
+def office() -> None:
+    """Offices in this deployment."""
+
+
+@office.command("list")
+@json_option
+@pass_app
+def office_list(app: AppContext, as_json: bool) -> None:
+    """List every office."""
+    offices = list_offices(app.runtime)
+    if as_json:
+        print_json([o.model_dump() for o in offices])
+        return
+    print_table(
+        "Offices",
+        ["Code", "Name", "Type", "Time zone"],
+        [(o.code, o.name, o.office_type, o.timezone) for o in offices],
+    )
+
+
+COMMANDS = [init, db, office]

@@ -1,0 +1,97 @@
+"""`qms user …`: people and their roles (changes need an admin, given with --as)."""
+
+from __future__ import annotations
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    actor_option,
+    console,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+)
+from qms_engine.users import add_user, deactivate_user, grant_roles, list_users, revoke_roles
+
+
+@click.group()
+def user() -> None:
+    """Users and their roles in an office."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name, printed beside signatures.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="Role in the office (repeatable): author, reviewer, approver, …",
+)
+@actor_option
+@pass_app
+def user_add(
+    app: AppContext, username: str, full_name: str, roles: tuple[str, ...], actor: str
+) -> None:
+    """Add USERNAME with roles in the office."""
+    office = app.office()
+    add_user(app.runtime, office, actor=actor, username=username, full_name=full_name, roles=roles)
+    console.print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
+
+
+@user.command("grant")
+@click.argument("username")
+@click.argument("roles", nargs=-1, required=True)
+@actor_option
+@pass_app
+def user_grant(app: AppContext, username: str, roles: tuple[str, ...], actor: str) -> None:
+    """Grant ROLES to USERNAME in the office."""
+    added = grant_roles(app.runtime, app.office(), actor=actor, username=username, roles=roles)
+    console.print(f"Granted: {', '.join(added) or 'nothing new'}")
+
+
+@user.command("revoke")
+@click.argument("username")
+@click.argument("roles", nargs=-1, required=True)
+@actor_option
+@pass_app
+def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], actor: str) -> None:
+    """Revoke ROLES from USERNAME in the office."""
+    removed = revoke_roles(app.runtime, app.office(), actor=actor, username=username, roles=roles)
+    console.print(f"Revoked: {', '.join(removed) or 'nothing held'}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@actor_option
+@pass_app
+def user_deactivate(app: AppContext, username: str, reason: str, actor: str) -> None:
+    """Deactivate USERNAME: they can no longer act; their history stays."""
+    deactivate_user(app.runtime, app.office(), actor=actor, username=username, reason=reason)
+    console.print(f"Deactivated {username}")
+
+
+@user.command("list")
+@json_option
+@pass_app
+def user_list(app: AppContext, as_json: bool) -> None:
+    """List users with their roles in the office."""
+    users = list_users(app.runtime, app.office())
+    if as_json:
+        print_json(users)
+        return
+    print_table(
+        "Users",
+        ["User", "Name", "Kind", "Active", "Roles"],
+        [
+            (u.username, u.full_name, u.kind, "yes" if u.active else "no", ", ".join(u.roles))
+            for u in users
+        ],
+    )
+
+
+COMMANDS = [user]

@@ -1,0 +1,101 @@
+"""`qms wf …`: the declarative workflow definitions the engine has loaded."""
+
+from __future__ import annotations
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    console,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+)
+from qms_engine.errors import NotFound
+from qms_engine.plugins import PluginSet
+
+
+@click.group()
+def wf() -> None:
+    """Workflow definitions (from workflows/ and plugins)."""
+
+
+@wf.command("list")
+@json_option
+def wf_list(as_json: bool) -> None:
+    """List the loaded workflows."""
+    workflows = PluginSet.load().workflows
+    if as_json:
+        print_json(
+            [{"name": w.name, "title": w.title, "source": w.source} for w in workflows.values()]
+        )
+        return
+    print_table(
+        "Workflows",
+        ["Name", "Title", "Defined in"],
+        [(w.name, w.title, w.source) for w in workflows.values()],
+    )
+
+
+@wf.command("show")
+@click.argument("name")
+@json_option
+@pass_app
+def wf_show(app: AppContext, name: str, as_json: bool) -> None:
+    """Show a workflow's states and transitions (who may take each)."""
+    workflows = PluginSet.load().workflows
+    if name not in workflows:
+        raise NotFound(f"no workflow {name!r} (loaded: {', '.join(sorted(workflows))})")
+    workflow = workflows[name]
+    if as_json:
+        print_json(workflow)
+        return
+    console.print(f"[bold]{workflow.name}[/] — {workflow.title}\nInitial state: {workflow.initial}")
+    print_table(
+        "States",
+        ["State", "Title", "Notes"],
+        [
+            (
+                s.name,
+                s.title,
+                ", ".join(
+                    note
+                    for flag, note in (
+                        (s.open, "open"),
+                        (s.terminal, "terminal"),
+                        (bool(s.exclusive), f"one at a time (others → {s.exclusive})"),
+                        (s.starts_review_clock, "review clock starts"),
+                    )
+                    if flag
+                ),
+            )
+            for s in workflow.states.values()
+        ],
+    )
+    print_table(
+        "Transitions",
+        ["Transition", "From", "To", "Roles", "Meaning", "Rules"],
+        [
+            (
+                t.name,
+                ", ".join(t.sources),
+                t.target,
+                ", ".join(t.roles),
+                t.meaning,
+                "; ".join(
+                    filter(
+                        None,
+                        (
+                            "comment required" if t.comment_required else "",
+                            f"not by {', '.join(t.not_by)}" if t.not_by else "",
+                        ),
+                    )
+                ),
+            )
+            for t in workflow.transitions.values()
+        ],
+    )
+
+
+COMMANDS = [wf]

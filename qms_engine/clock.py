@@ -1,0 +1,45 @@
+"""Time: stored in UTC, shown in the office's time zone (Asia/Kolkata by default)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from qms_engine.errors import ConfigurationError
+
+DEFAULT_TIMEZONE = "Asia/Kolkata"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC with microseconds."""
+    return datetime.now(UTC)
+
+
+def to_utc_text(moment: datetime) -> str:
+    """The one textual form of a UTC instant used in events: ``2026-11-24T04:40:46.123456Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_utc_text(text: str) -> datetime:
+    """Parse :func:`to_utc_text` output back into an aware datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The named IANA zone, or a clear error naming the setting."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"unknown time zone {name!r}", hint="use an IANA name such as 'Asia/Kolkata'"
+        ) from exc
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Databases hand back naive datetimes for UTC columns; make them aware again."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def local_text(moment: datetime, tz_name: str) -> str:
+    """A UTC instant as the office reads it: ``2026-11-24 10:10 IST``."""
+    return as_utc(moment).astimezone(zone(tz_name)).strftime("%Y-%m-%d %H:%M %Z")

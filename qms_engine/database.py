@@ -1,0 +1,101 @@
+"""Database plumbing: engines, durable SQLite settings, write transactions and migrations.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` so an event is on disk
+when a command returns.  Write transactions start with ``BEGIN IMMEDIATE`` so two writers of one
+office queue on the database lock instead of failing half-way; on PostgreSQL the chain-head row
+lock (``SELECT … FOR UPDATE``) does the same per office.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from qms_engine.errors import ConfigurationError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "qms_write"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is lazy).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        writing = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url`` with the engine's durability settings applied."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"database URL {url!r} is not valid",
+            hint="use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db",
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one write transaction: committed on success, rolled back on error."""
+    with (
+        engine.connect().execution_options(**{_WRITE_OPTION: True}) as connection,
+        connection.begin(),
+    ):
+        yield connection
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "qms_engine:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest migration; returns (revision before, revision after)."""
+    try:
+        with engine.begin() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
+            command.upgrade(_alembic_config(connection), "head")
+            after = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise ConfigurationError(f"cannot open the database: {exc.orig}") from exc
+    return before, after or ""
+
+
+def check_schema_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is older or newer than this code."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at {current or 'nothing'}, this qms-engine needs {head}",
+            hint="run `qms db upgrade` (after a backup) to bring it up to date",
+        )

@@ -1,0 +1,162 @@
+"""A demo police-station workspace built end to end through the engine's public functions.
+
+It is what `qms demo` runs, and doubles as a worked example of the API: every step is a call a
+real deployment makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docx
+
+from qms_engine.documents import create_document, revise_document
+from qms_engine.offices import init_workspace
+from qms_engine.runtime import Runtime
+from qms_engine.transitions import take_transition
+from qms_engine.users import add_user
+
+OFFICE_CODE = "PS-KOT39"
+OFFICE_NAME = "कोतवाली सेक्टर 39"
+PEOPLE = (
+    ("asharma", "ASI Anita Sharma", ("author",)),
+    ("rverma", "SI Rakesh Verma", ("reviewer",)),
+    ("sksingh", "Inspector S. K. Singh (SHO)", ("approver",)),
+    ("pyadav", "HC Priya Yadav (quality coordinator)", ("quality_coordinator",)),
+)
+
+
+def write_sop(path: Path, title: str, paragraphs: list[str]) -> Path:
+    """A small SOP as a real .docx (python-docx), with the title in the core properties."""
+    document = docx.Document()
+    document.core_properties.title = title
+    document.add_heading(title, level=1)
+    for text in paragraphs:
+        document.add_paragraph(text)
+    document.save(str(path))
+    return path
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The workspace folder and the numbers of the two SOPs."""
+
+    root: Path
+    gd_sop: str
+    malkhana_sop: str
+
+
+def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
+    """Create the workspace at ``root`` and take two SOPs through their lifecycle."""
+    result = init_workspace(
+        root,
+        office_type="police_station",
+        office_code=OFFICE_CODE,
+        office_name=OFFICE_NAME,
+        admin="admin",
+        admin_name="Station admin",
+    )
+    say(f"Created workspace {root} for {OFFICE_CODE} ({OFFICE_NAME})")
+    runtime = Runtime.open(result.workspace)
+    try:
+        office = runtime.office()
+        for username, full_name, roles in PEOPLE:
+            add_user(
+                runtime, office, actor="admin", username=username, full_name=full_name, roles=roles
+            )
+            say(f"Added user {username} — {full_name} — roles: {', '.join(roles)}")
+        drafts = root / "drafts"
+        drafts.mkdir()
+        gd = create_document(
+            runtime,
+            office,
+            actor="asharma",
+            type_code="SOP",
+            title="General Diary upkeep",
+            path=write_sop(
+                drafts / "SOP GD upkeep.docx",
+                "General Diary upkeep",
+                [
+                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
+                    "Never tear out a page; strike through mistakes and sign the correction.",
+                ],
+            ),
+        )
+        say(f"{gd.number} rev {gd.revno} drafted by asharma: {gd.title}")
+        hindi_title = "मालखाना प्रबंधन की मानक संचालन प्रक्रिया"
+        malkhana = create_document(
+            runtime,
+            office,
+            actor="asharma",
+            type_code="SOP",
+            title=hindi_title,
+            path=write_sop(
+                drafts / "मालखाना-प्रबंधन.docx",
+                hindi_title,
+                [
+                    "प्रत्येक प्रविष्टि में मुकदमा संख्या और सील संख्या लिखी जाए।",
+                    "न्यायालय या विधि-विज्ञान प्रयोगशाला भेजी गई हर वस्तु का संचलन दर्ज हो।",
+                ],
+            ),
+        )
+        say(f"{malkhana.number} rev {malkhana.revno} drafted by asharma: {hindi_title}")
+        for number in (gd.number, malkhana.number):
+            _step(runtime, say, number, "submit", "asharma")
+            _step(runtime, say, number, "approve", "sksingh")
+            _step(runtime, say, number, "make_effective", "pyadav")
+
+        revision = revise_document(
+            runtime,
+            actor="asharma",
+            number=gd.number,
+            reason="Add the daily cash-balance entry",
+            path=write_sop(
+                drafts / "SOP GD upkeep v2.docx",
+                "General Diary upkeep",
+                [
+                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
+                    "Never tear out a page; strike through mistakes and sign the correction.",
+                    "The last entry of the day gives the cash balance.",
+                ],
+            ),
+        )
+        say(f"{gd.number} rev {revision.revno} drafted by asharma: {revision.title}")
+        _step(runtime, say, gd.number, "submit", "asharma")
+        _step(
+            runtime,
+            say,
+            gd.number,
+            "reject",
+            "rverma",
+            "धारा 3 में नकद शेष लिखने का समय भी लिखें (state the time of the cash entry)",
+        )
+        _step(runtime, say, gd.number, "submit", "asharma")
+        _step(runtime, say, gd.number, "approve", "sksingh")
+        _step(runtime, say, gd.number, "make_effective", "pyadav")
+    finally:
+        runtime.close()
+    return DemoResult(root, gd.number, malkhana.number)
+
+
+def _step(
+    runtime: Runtime,
+    say: Callable[[str], None],
+    number: str,
+    transition: str,
+    actor: str,
+    comment: str = "",
+) -> None:
+    result = take_transition(
+        runtime, number=number, transition=transition, actor=actor, comment=comment
+    )
+    said = (
+        f"{number} rev {result.revno}: {transition} by {actor} ({result.from_state} → "
+        f"{result.to_state})"
+    )
+    if comment:
+        said += f" — “{comment}”"
+    say(said)
+    for old in result.superseded:
+        say(f"{number} rev {old}: superseded by rev {result.revno}")

@@ -1,0 +1,400 @@
+"""Document control (ISO 9001 clause 7.5.3): new documents, revisions, and exact retrieval.
+
+A new revision is checked completely (file, type, plugin validators) before anything is
+written; its bytes are staged in the blob store, the rows and events are written in one
+transaction, and the blob is made visible just before the commit.  A failure anywhere leaves
+no rows and no blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from qms_engine import events
+from qms_engine.audit import OfficeRef, UnitOfWork
+from qms_engine.canonical import canonical_text
+from qms_engine.clock import utc_now, zone
+from qms_engine.errors import IntegrityError, NotFound, RuleViolation
+from qms_engine.files import FileFacts, inspect_file
+from qms_engine.models import (
+    DOCUMENT_TABLE,
+    OFFICE_TABLE,
+    REVISION_TABLE,
+    STATE_TABLE,
+    TYPE_TABLE,
+)
+from qms_engine.offices import document_type_id
+from qms_engine.plugins import call_each
+from qms_engine.registry import DocumentTypeSpec
+from qms_engine.runtime import Runtime
+from qms_engine.submissions import Submission
+from qms_engine.users import load_actor, require_role
+
+MAX_TITLE = 300
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A document as the write paths need it: identity, office, type and workflow."""
+
+    id: int
+    number: str
+    office: OfficeRef
+    type_code: str
+    workflow: str
+    review_period_days: int | None
+
+
+@dataclass(frozen=True)
+class RevisionRef:
+    """A revision that was written or read: document number, revision number, hash, state."""
+
+    number: str
+    revno: int
+    sha256: str
+    size: int
+    state: str
+    title: str
+
+
+def load_document(connection: Connection, number: str) -> DocumentRef:
+    """The document ``number`` with its office and type, or a clear NotFound."""
+    row = connection.execute(
+        select(
+            DOCUMENT_TABLE.c.id,
+            DOCUMENT_TABLE.c.number,
+            TYPE_TABLE.c.code,
+            TYPE_TABLE.c.workflow,
+            TYPE_TABLE.c.review_period_days,
+            OFFICE_TABLE.c.id.label("office_id"),
+            OFFICE_TABLE.c.code.label("office_code"),
+            OFFICE_TABLE.c.name,
+            OFFICE_TABLE.c.office_type,
+            OFFICE_TABLE.c.timezone,
+        )
+        .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+        .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
+        .where(DOCUMENT_TABLE.c.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
+    office = OfficeRef(row.office_id, row.office_code, row.name, row.office_type, row.timezone)
+    return DocumentRef(row.id, row.number, office, row.code, row.workflow, row.review_period_days)
+
+
+def _spec(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSpec:
+    return runtime.plugins.registry.office_type(office.office_type).document_type(type_code)
+
+
+def _check_text(title: str, reason: str) -> None:
+    if not title.strip():
+        raise RuleViolation("the title is empty", hint="give --title")
+    if len(title) > MAX_TITLE:
+        raise RuleViolation(
+            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed"
+        )
+    if not reason.strip():
+        raise RuleViolation("the reason for the change is empty", hint="give --reason")
+
+
+def _check_submission(
+    runtime: Runtime,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    path: Path,
+    title: str,
+    fields: Mapping[str, Any],
+) -> FileFacts:
+    facts = inspect_file(path, spec.allowed_extensions, spec.title)
+    submission = Submission(
+        office.code,
+        office.office_type,
+        spec,
+        path,
+        facts.name,
+        facts.media_type,
+        facts.size,
+        title,
+        dict(fields),
+    )
+    problems = [
+        problem
+        for _plugin, result in call_each(
+            runtime.plugins.manager, "qms_validate_submission", submission=submission
+        )
+        for problem in result or ()
+    ]
+    if problems:
+        raise RuleViolation("; ".join(problems))
+    return facts
+
+
+def _write_revision(
+    work: UnitOfWork,
+    runtime: Runtime,
+    document: DocumentRef,
+    *,
+    revno: int,
+    facts: FileFacts,
+    sha256: str,
+    title: str,
+    reason: str,
+    fields: Mapping[str, Any],
+    author_id: int,
+    actor: str,
+) -> RevisionRef:
+    now = utc_now()
+    initial = runtime.plugins.workflows[document.workflow].initial
+    revision_id = work.connection.execute(
+        insert(REVISION_TABLE).returning(REVISION_TABLE.c.id),
+        {
+            "document_id": document.id,
+            "revno": revno,
+            "sha256": sha256,
+            "size": facts.size,
+            "media_type": facts.media_type,
+            "original_filename": facts.name,
+            "title": title,
+            "change_reason": reason,
+            "fields": canonical_text(dict(fields)),
+            "author_id": author_id,
+            "created_at": now,
+        },
+    ).scalar_one()
+    work.connection.execute(
+        insert(STATE_TABLE),
+        {
+            "revision_id": revision_id,
+            "workflow": document.workflow,
+            "state": initial,
+            "entered_at": now,
+        },
+    )
+    work.append(
+        document.office,
+        actor,
+        events.REVISION_CREATED,
+        f"{document.number}#{revno}",
+        {
+            "sha256": sha256,
+            "size": facts.size,
+            "media_type": facts.media_type,
+            "original_filename": facts.name,
+            "title": title,
+            "reason": reason,
+            "fields": dict(fields),
+            "state": initial,
+        },
+    )
+    return RevisionRef(document.number, revno, sha256, facts.size, initial, title)
+
+
+def create_document(
+    runtime: Runtime,
+    office: OfficeRef,
+    *,
+    actor: str,
+    type_code: str,
+    title: str,
+    path: Path,
+    reason: str = "Initial issue",
+    fields: Mapping[str, Any] | None = None,
+) -> RevisionRef:
+    """A new document (or register record) numbered by its type's scheme, at revision 0."""
+    fields = dict(fields or {})
+    _check_text(title, reason)
+    spec = _spec(runtime, office, type_code)
+    facts = _check_submission(runtime, office, spec, path, title, fields)
+    with (
+        path.open("rb") as handle,
+        runtime.store.stage(handle) as staged,
+        runtime.unit_of_work() as work,
+    ):
+        work.lock(office)
+        author = load_actor(work.connection, actor, office)
+        require_role(author, spec.creator_roles, office, f"create {spec.title} records")
+        type_id = document_type_id(work, office, spec)
+        now = utc_now()
+        year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
+        serial = (
+            1
+            + work.connection.execute(
+                select(func.coalesce(func.max(DOCUMENT_TABLE.c.serial), 0)).where(
+                    DOCUMENT_TABLE.c.document_type_id == type_id,
+                    DOCUMENT_TABLE.c.serial_year == year,
+                )
+            ).scalar_one()
+        )
+        number = spec.format_number(office.code, serial, year)
+        document_id = work.connection.execute(
+            insert(DOCUMENT_TABLE).returning(DOCUMENT_TABLE.c.id),
+            {
+                "office_id": office.id,
+                "document_type_id": type_id,
+                "serial_year": year,
+                "serial": serial,
+                "number": number,
+                "title": title,
+                "created_at": now,
+            },
+        ).scalar_one()
+        work.append(
+            office,
+            actor,
+            events.DOCUMENT_CREATED,
+            number,
+            {"type": spec.code, "title": title, "serial": serial},
+        )
+        document = DocumentRef(
+            document_id, number, office, spec.code, spec.workflow, spec.review_period_days
+        )
+        revision = _write_revision(
+            work,
+            runtime,
+            document,
+            revno=0,
+            facts=facts,
+            sha256=staged.sha256,
+            title=title,
+            reason=reason,
+            fields=fields,
+            author_id=author.id,
+            actor=actor,
+        )
+        work.before_commit(staged.commit)
+    return revision
+
+
+def revise_document(
+    runtime: Runtime,
+    *,
+    actor: str,
+    number: str,
+    path: Path,
+    reason: str,
+    title: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> RevisionRef:
+    """A new draft revision of a document; refused while another revision is still open."""
+    fields = dict(fields or {})
+    with runtime.engine.connect() as connection:
+        document = load_document(connection, number)
+        latest = connection.execute(
+            select(REVISION_TABLE.c.title)
+            .where(REVISION_TABLE.c.document_id == document.id)
+            .order_by(REVISION_TABLE.c.revno.desc())
+            .limit(1)
+        ).scalar_one()
+    spec = _spec(runtime, document.office, document.type_code)
+    if spec.append_only:
+        raise RuleViolation(
+            f"{number}: {spec.title} records are append-only and are never revised",
+            hint="file a new record that refers to this one (a correction entry)",
+        )
+    title = title or latest
+    _check_text(title, reason)
+    facts = _check_submission(runtime, document.office, spec, path, title, fields)
+    open_states = runtime.plugins.workflows[document.workflow].open_states()
+    with (
+        path.open("rb") as handle,
+        runtime.store.stage(handle) as staged,
+        runtime.unit_of_work() as work,
+    ):
+        work.lock(document.office)
+        author = load_actor(work.connection, actor, document.office)
+        require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
+        revisions = work.connection.execute(
+            select(REVISION_TABLE.c.revno, REVISION_TABLE.c.sha256, STATE_TABLE.c.state)
+            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+            .where(REVISION_TABLE.c.document_id == document.id)
+        ).all()
+        for row in revisions:
+            if row.state in open_states:
+                raise RuleViolation(
+                    f"{number} already has an open revision {row.revno} ({row.state})",
+                    hint="finish or reject it before starting another revision",
+                )
+            if row.sha256 == staged.sha256:
+                raise RuleViolation(
+                    f"{path.name} is identical to revision {row.revno} of {number}",
+                    hint="a revision must change the document",
+                )
+        revision = _write_revision(
+            work,
+            runtime,
+            document,
+            revno=1 + max(row.revno for row in revisions),
+            facts=facts,
+            sha256=staged.sha256,
+            title=title,
+            reason=reason,
+            fields=fields,
+            author_id=author.id,
+            actor=actor,
+        )
+        work.before_commit(staged.commit)
+    return revision
+
+
+def export_revision(
+    runtime: Runtime, *, number: str, destination: Path, revno: int | None = None
+) -> RevisionRef:
+    """Copy a revision's exact bytes to ``destination``, verifying the hash on the way.
+
+    Without ``revno``: the effective revision, or the newest one if none is effective.  The file
+    appears only once its hash has matched; a mismatch leaves nothing behind.
+    """
+    with runtime.engine.connect() as connection:
+        document = load_document(connection, number)
+        rows = connection.execute(
+            select(
+                REVISION_TABLE.c.revno,
+                REVISION_TABLE.c.sha256,
+                REVISION_TABLE.c.size,
+                REVISION_TABLE.c.title,
+                STATE_TABLE.c.state,
+            )
+            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+            .where(REVISION_TABLE.c.document_id == document.id)
+            .order_by(REVISION_TABLE.c.revno)
+        ).all()
+    if revno is None:
+        effective = [row for row in rows if row.state == "effective"]
+        row = (effective or rows)[-1]
+    else:
+        matches = [row for row in rows if row.revno == revno]
+        if not matches:
+            known = ", ".join(str(row.revno) for row in rows)
+            raise NotFound(f"{number} has no revision {revno} (revisions: {known})")
+        row = matches[0]
+    if destination.is_dir():
+        raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
+    digest = hashlib.sha256()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
+    try:
+        with os.fdopen(handle, "wb") as out, runtime.store.open(row.sha256) as blob:
+            while chunk := blob.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != row.sha256:
+            raise IntegrityError(
+                f"{number} revision {row.revno}: stored content hashes to {digest.hexdigest()}, "
+                f"expected {row.sha256}: the blob store was altered",
+                hint="restore the blob store from backup and run `qms audit verify`",
+            )
+        os.replace(temp_name, destination)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return RevisionRef(number, row.revno, row.sha256, row.size, row.state, row.title)

@@ -1,0 +1,185 @@
+"""The database tables (SQLModel). Plumbing lives in :mod:`qms_engine.database`.
+
+Rows that are history are never updated: revisions and events are insert-only.  The only
+mutable rows are the current workflow state of a revision (``revision_state``), the chain
+head of each office, and a user's ``active`` flag.  Users are never deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import cast
+
+from sqlalchemy import Column, DateTime, Table, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names, so Alembic migrations can name what they alter on every backend.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _utc_column(nullable: bool = False) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Office(SQLModel, table=True):
+    """A police station, SP office, collectorate … — each keeps its own audit chain."""
+
+    __tablename__ = "office"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str
+    office_type: str = Field(max_length=64)
+    timezone: str = Field(default="Asia/Kolkata", max_length=64)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class User(SQLModel, table=True):
+    """A person or service actor. Deactivated, never deleted, so history stays whole."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    full_name: str
+    kind: str = Field(default="person", max_length=16)  # "person", or "service" (ingester, system)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class UserRole(SQLModel, table=True):
+    """A role a user holds in one office (roles are per office)."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (UniqueConstraint("user_id", "office_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    office_id: int = Field(foreign_key="office.id")
+    role: str = Field(max_length=64)
+
+
+class DocumentType(SQLModel, table=True):
+    """A document or register type of one office, copied from its plugin when the office is made."""
+
+    __tablename__ = "document_type"
+    __table_args__ = (UniqueConstraint("office_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id")
+    code: str = Field(max_length=64)
+    title: str
+    kind: str = Field(max_length=16)
+    workflow: str = Field(max_length=64)
+    review_period_days: int | None = None
+
+
+class Document(SQLModel, table=True):
+    """A controlled document: a stable number and the revisions beneath it."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("document_type_id", "serial_year", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    document_type_id: int = Field(foreign_key="document_type.id")
+    serial_year: int = 0
+    serial: int
+    number: str = Field(unique=True, max_length=128)
+    title: str
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class Revision(SQLModel, table=True):
+    """One immutable revision: the exact bytes (by hash) and who wrote it, when and why."""
+
+    __tablename__ = "revision"
+    __table_args__ = (UniqueConstraint("document_id", "revno"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    revno: int
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    media_type: str = Field(max_length=128)
+    original_filename: str
+    title: str
+    change_reason: str = Field(sa_column=Column(Text, nullable=False))
+    fields: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # canonical JSON
+    author_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class RevisionState(SQLModel, table=True):
+    """Where a revision stands in its workflow now (the history is in ``revision_action``)."""
+
+    __tablename__ = "revision_state"
+
+    revision_id: int = Field(foreign_key="revision.id", primary_key=True)
+    workflow: str = Field(max_length=64)
+    state: str = Field(max_length=64, index=True)
+    entered_at: datetime = Field(sa_column=_utc_column())
+    effective_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    review_due: date | None = None
+
+
+class RevisionAction(SQLModel, table=True):
+    """Each transition taken on a revision: who took it, so segregation of duties can be checked."""
+
+    __tablename__ = "revision_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision_id: int = Field(foreign_key="revision.id", index=True)
+    transition: str = Field(max_length=64)
+    actor_id: int = Field(foreign_key="app_user.id")
+    event_seq: int
+    at: datetime = Field(sa_column=_utc_column())
+
+
+class Event(SQLModel, table=True):
+    """One link of an office's hash chain. See :mod:`qms_engine.audit` for the encoding."""
+
+    __tablename__ = "event"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    recorded_at: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=96)
+    subject: str = Field(max_length=256)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class ChainHead(SQLModel, table=True):
+    """The newest event of an office's chain; writers lock this row to stay linear."""
+
+    __tablename__ = "chain_head"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+# The Core tables, for statements on the write path (no ORM unit-of-work overhead there).
+OFFICE_TABLE = _table(Office)
+USER_TABLE = _table(User)
+ROLE_TABLE = _table(UserRole)
+TYPE_TABLE = _table(DocumentType)
+DOCUMENT_TABLE = _table(Document)
+REVISION_TABLE = _table(Revision)
+STATE_TABLE = _table(RevisionState)
+ACTION_TABLE = _table(RevisionAction)
+EVENT_TABLE = _table(Event)
+HEAD_TABLE = _table(ChainHead)

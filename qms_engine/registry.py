@@ -1,0 +1,147 @@
+"""What plugins contribute: office types with their document and register types, and roles.
+
+Plugins do not return loose values; they call methods on a :class:`TypeRegistry`, which checks
+each contribution in one place and names the plugin in any error.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from qms_engine.errors import NotFound, PluginError
+
+BUILTIN_ROLES: Mapping[str, str] = {
+    "admin": "manages users, roles and offices",
+    "author": "drafts documents and revisions",
+    "reviewer": "reviews drafts and may reject them",
+    "approver": "approves revisions and makes them effective (e.g. the SHO)",
+    "quality_coordinator": "keeps the master list; makes documents effective, withdraws, archives",
+    "clerk": "files register records",
+    "auditor": "reads everything and verifies the audit trail",
+}
+
+_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_NUMBER_FIELDS = {"office", "type", "serial", "year"}
+
+
+@dataclass(frozen=True)
+class DocumentTypeSpec:
+    """A kind of controlled document (SOP) or register record (GD entry) an office keeps."""
+
+    code: str
+    title: str
+    workflow: str
+    kind: Literal["document", "register"] = "document"
+    numbering: str = "{office}/{type}/{serial:03d}"
+    serial_per_year: bool = False
+    allowed_extensions: tuple[str, ...] = (".docx", ".pdf")
+    review_period_days: int | None = 365
+    retention_years: int | None = None
+    append_only: bool = False
+    inbox_folder: str | None = None
+    creator_roles: tuple[str, ...] = ("author",)
+
+    def format_number(self, office_code: str, serial: int, year: int) -> str:
+        """The document number, e.g. ``PS-KOT39/SOP/001`` or ``PS-KOT39/FIR/2026/0042``."""
+        return self.numbering.format(office=office_code, type=self.code, serial=serial, year=year)
+
+
+@dataclass(frozen=True)
+class OfficeType:
+    """A kind of office (police station, SP office, collectorate …) and what it keeps."""
+
+    code: str
+    title: str
+    document_types: tuple[DocumentTypeSpec, ...]
+    required_sops: tuple[str, ...] = ()
+    timezone: str = "Asia/Kolkata"
+
+    def document_type(self, code: str) -> DocumentTypeSpec:
+        """The document type ``code``, or an error listing the ones this office type has."""
+        for spec in self.document_types:
+            if spec.code == code:
+                return spec
+        known = ", ".join(spec.code for spec in self.document_types)
+        raise NotFound(f"office type {self.code!r} has no document type {code!r} (known: {known})")
+
+
+@dataclass
+class TypeRegistry:
+    """Collects and checks what every plugin registers."""
+
+    office_types: dict[str, OfficeType] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=lambda: dict(BUILTIN_ROLES))
+    _owners: dict[str, str] = field(default_factory=dict)
+    current_plugin: str = "<core>"
+
+    def add_role(self, name: str, description: str) -> None:
+        """Make a role available to workflows and users."""
+        if not _NAME.match(name):
+            self._fail(f"role name {name!r} must be lowercase letters, digits and underscores")
+        self.roles.setdefault(name, description)
+
+    def add_office_type(self, office_type: OfficeType) -> None:
+        """Register an office type; its code must be new and its document types well formed."""
+        if not _NAME.match(office_type.code):
+            self._fail(f"office type code {office_type.code!r} must be lowercase, e.g. 'sp_office'")
+        if office_type.code in self.office_types:
+            owner = self._owners[office_type.code]
+            self._fail(f"office type {office_type.code!r} is already registered by {owner!r}")
+        seen: set[str] = set()
+        for spec in office_type.document_types:
+            self._check_document_type(office_type.code, spec)
+            if spec.code in seen:
+                self._fail(f"{office_type.code}: document type {spec.code!r} is listed twice")
+            seen.add(spec.code)
+        for sop in office_type.required_sops:
+            if not sop.strip():
+                self._fail(f"{office_type.code}: a required SOP title is empty")
+        self.office_types[office_type.code] = office_type
+        self._owners[office_type.code] = self.current_plugin
+
+    def office_type(self, code: str) -> OfficeType:
+        """The office type ``code``, or an error listing the installed ones."""
+        try:
+            return self.office_types[code]
+        except KeyError:
+            known = ", ".join(sorted(self.office_types)) or "none"
+            raise NotFound(
+                f"unknown office type {code!r} (installed: {known})",
+                hint="install the plugin that provides it, then check `qms plugins`",
+            ) from None
+
+    def owner(self, office_type_code: str) -> str:
+        """The plugin that registered an office type."""
+        return self._owners[office_type_code]
+
+    def __iter__(self) -> Iterator[OfficeType]:
+        return iter(self.office_types.values())
+
+    def _check_document_type(self, office_type: str, spec: DocumentTypeSpec) -> None:
+        where = f"{office_type}: document type {spec.code!r}"
+        if not _CODE.match(spec.code):
+            self._fail(f"{where}: code must be upper case letters, digits, '-' or '_'")
+        fields = {name for _, name, _, _ in string.Formatter().parse(spec.numbering) if name}
+        if "serial" not in fields or not fields <= _NUMBER_FIELDS:
+            self._fail(
+                f"{where}: numbering {spec.numbering!r} must use {{serial}} and only "
+                f"{sorted(_NUMBER_FIELDS)}"
+            )
+        if spec.serial_per_year and "year" not in fields:
+            self._fail(f"{where}: serial_per_year needs {{year}} in the numbering")
+        for extension in spec.allowed_extensions:
+            if not (extension.startswith(".") and extension == extension.lower()):
+                self._fail(f"{where}: extension {extension!r} must be lower case with a dot")
+        unknown = [role for role in spec.creator_roles if role not in self.roles]
+        if unknown or not spec.creator_roles:
+            self._fail(f"{where}: creator_roles {list(spec.creator_roles)} must name known roles")
+        if spec.review_period_days is not None and spec.review_period_days <= 0:
+            self._fail(f"{where}: review_period_days must be positive")
+
+    def _fail(self, message: str) -> None:
+        raise PluginError(f"plugin {self.current_plugin!r}: {message}")

@@ -1,0 +1,216 @@
+"""Taking a workflow transition on a revision: the rules of the declarative definition, enforced.
+
+Checked inside the transaction, after the office's chain-head lock is held, so two people
+racing on one revision are serialised and the second sees the first one's result: the role,
+a required comment, segregation of duties (``not_by``), and what the target state implies
+(``exclusive``: the previously effective revision is superseded in the same transaction;
+``starts_review_clock``: the periodic-review due date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from qms_engine import events
+from qms_engine.clock import utc_now, zone
+from qms_engine.documents import DocumentRef, load_document
+from qms_engine.errors import PermissionDenied, RuleViolation
+from qms_engine.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
+from qms_engine.runtime import Runtime
+from qms_engine.users import load_actor, require_role
+from qms_engine.workflow_definitions import Transition, WorkflowDefinition
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """What a transition did: the revision moved, and any revision it displaced."""
+
+    number: str
+    revno: int
+    transition: str
+    from_state: str
+    to_state: str
+    superseded: list[int]
+    event_seq: int
+
+
+def _pick_revision(
+    document: DocumentRef,
+    workflow: WorkflowDefinition,
+    transition: Transition,
+    states: dict[int, str],
+    revno: int | None,
+) -> int:
+    if revno is not None:
+        if revno not in states:
+            raise RuleViolation(f"{document.number} has no revision {revno}")
+        candidates = [revno] if states[revno] in transition.sources else []
+    else:
+        candidates = [rev for rev, state in states.items() if state in transition.sources]
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        raise RuleViolation(
+            f"{document.number}: revisions {candidates} can all take {transition.name!r}",
+            hint="choose one with --rev N",
+        )
+    described = ", ".join(
+        f"revision {rev} is {state}"
+        for rev, state in sorted(states.items())
+        if revno is None or rev == revno
+    )
+    available = sorted(
+        {t.name for state in set(states.values()) for t in workflow.transitions_from(state)}
+    )
+    raise RuleViolation(
+        f"{document.number}: {transition.name!r} needs a revision in "
+        f"{' or '.join(transition.sources)}, but {described}",
+        hint=f"transitions available now: {', '.join(available) or 'none'}",
+    )
+
+
+def take_transition(
+    runtime: Runtime,
+    *,
+    number: str,
+    transition: str,
+    actor: str,
+    comment: str = "",
+    revno: int | None = None,
+) -> TransitionResult:
+    """Move a revision of ``number`` along ``transition`` as ``actor``, with its audit event."""
+    comment = comment.strip()
+    with runtime.unit_of_work() as work:
+        connection = work.connection
+        document = load_document(connection, number)
+        workflow = runtime.plugins.workflows[document.workflow]
+        try:
+            step = workflow.transition(transition)
+        except LookupError:
+            raise RuleViolation(
+                f"workflow {workflow.name!r} has no transition {transition!r}",
+                hint=f"transitions: {', '.join(workflow.transitions)}",
+            ) from None
+        work.lock(document.office)
+        rows = connection.execute(
+            select(
+                REVISION_TABLE.c.id,
+                REVISION_TABLE.c.revno,
+                REVISION_TABLE.c.author_id,
+                REVISION_TABLE.c.sha256,
+                STATE_TABLE.c.state,
+            )
+            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+            .where(REVISION_TABLE.c.document_id == document.id)
+        ).all()
+        states = {row.revno: row.state for row in rows}
+        chosen = next(
+            row
+            for row in rows
+            if row.revno == _pick_revision(document, workflow, step, states, revno)
+        )
+        user = load_actor(connection, actor, document.office)
+        require_role(
+            user,
+            step.roles,
+            document.office,
+            f"{step.name} revisions of {document.type_code} documents",
+        )
+        if step.comment_required and not comment:
+            raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
+        _check_segregation(connection, step, user.id, chosen.id, chosen.author_id, actor)
+
+        now = utc_now()
+        target = workflow.states[step.target]
+        values: dict[str, object] = {"state": target.name, "entered_at": now}
+        if target.starts_review_clock:
+            values["effective_at"] = now
+            if document.review_period_days:
+                today = now.astimezone(zone(document.office.timezone)).date()
+                values["review_due"] = today + timedelta(days=document.review_period_days)
+        connection.execute(
+            update(STATE_TABLE).where(STATE_TABLE.c.revision_id == chosen.id).values(**values)
+        )
+        subject = f"{number}#{chosen.revno}"
+        record = work.append(
+            document.office,
+            actor,
+            events.revision_transition(step.meaning),
+            subject,
+            {
+                "transition": step.name,
+                "from": chosen.state,
+                "to": target.name,
+                "meaning": step.meaning,
+                "comment": comment,
+                "sha256": chosen.sha256,
+                "role": sorted(user.roles & set(step.roles))[0],
+            },
+        )
+        connection.execute(
+            insert(ACTION_TABLE),
+            {
+                "revision_id": chosen.id,
+                "transition": step.name,
+                "actor_id": user.id,
+                "event_seq": record.seq,
+                "at": now,
+            },
+        )
+        superseded: list[int] = []
+        if target.exclusive:
+            for row in rows:
+                if row.id != chosen.id and row.state == target.name:
+                    connection.execute(
+                        update(STATE_TABLE)
+                        .where(STATE_TABLE.c.revision_id == row.id)
+                        .values(state=target.exclusive, entered_at=now)
+                    )
+                    work.append(
+                        document.office,
+                        actor,
+                        events.REVISION_SUPERSEDED,
+                        f"{number}#{row.revno}",
+                        {"from": target.name, "to": target.exclusive, "by_revision": chosen.revno},
+                    )
+                    superseded.append(row.revno)
+    return TransitionResult(
+        number, chosen.revno, step.name, chosen.state, target.name, superseded, record.seq
+    )
+
+
+def _check_segregation(
+    connection: Connection,
+    step: Transition,
+    actor_id: int,
+    revision_id: int,
+    author_id: int,
+    actor: str,
+) -> None:
+    for rule in step.not_by:
+        if rule == "author":
+            if actor_id == author_id:
+                raise PermissionDenied(
+                    f"{actor!r} wrote this revision and may not {step.name} it: "
+                    "segregation of duties needs another person"
+                )
+            continue
+        took = connection.execute(
+            select(ACTION_TABLE.c.id)
+            .where(
+                and_(
+                    ACTION_TABLE.c.revision_id == revision_id,
+                    ACTION_TABLE.c.transition == rule,
+                    ACTION_TABLE.c.actor_id == actor_id,
+                )
+            )
+            .limit(1)
+        ).first()
+        if took is not None:
+            raise PermissionDenied(
+                f"{actor!r} took {rule!r} on this revision and may not also {step.name} it: "
+                "segregation of duties needs another person"
+            )

@@ -1,0 +1,127 @@
+"""A workspace: a folder with ``qms.toml``, found the way git finds a repository.
+
+Lookup order: ``--workspace``, then ``QMS_WORKSPACE``, then the current folder and its parents.
+The database URL comes from ``QMS_DATABASE_URL`` if set, else from ``qms.toml``; a relative
+SQLite path is relative to the workspace folder, so a workspace can be moved or copied whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from qms_engine.errors import ConfigurationError
+
+CONFIG_NAME = "qms.toml"
+DEFAULT_DATABASE = "sqlite:///qms.sqlite3"
+_KEYS = {"office", "database_url", "blob_store", "inbox"}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a deployment's configuration, blobs and inbox live."""
+
+    root: Path
+    office_code: str
+    database_url: str
+    blob_dir: Path
+    inbox_dir: Path
+
+    @property
+    def config_path(self) -> Path:
+        """The ``qms.toml`` file."""
+        return self.root / CONFIG_NAME
+
+    @classmethod
+    def find(cls, explicit: Path | None = None, start: Path | None = None) -> Workspace:
+        """The workspace named explicitly, by ``QMS_WORKSPACE``, or above ``start``."""
+        named = explicit or (
+            Path(os.environ["QMS_WORKSPACE"]) if os.environ.get("QMS_WORKSPACE") else None
+        )
+        if named is not None:
+            if not (named / CONFIG_NAME).is_file():
+                raise ConfigurationError(
+                    f"{named} is not a qms workspace (no {CONFIG_NAME})",
+                    hint="create one with `qms init PATH --office-type … --office-code …`",
+                )
+            return cls.load(named)
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_NAME).is_file():
+                return cls.load(folder)
+        raise ConfigurationError(
+            f"no qms workspace in {here} or any folder above it",
+            hint="cd into a workspace, pass --workspace PATH, set QMS_WORKSPACE, or run `qms init`",
+        )
+
+    @classmethod
+    def load(cls, root: Path) -> Workspace:
+        """Read ``root/qms.toml``; errors name the file and the key."""
+        root = root.resolve()
+        path = root / CONFIG_NAME
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{path}: {exc}") from exc
+        table = data.get("workspace")
+        if not isinstance(table, dict):
+            raise ConfigurationError(f"{path}: missing [workspace] table")
+        unknown = set(table) - _KEYS
+        if unknown:
+            raise ConfigurationError(
+                f"{path}: unknown key(s) {sorted(unknown)} in [workspace] "
+                f"(allowed: {sorted(_KEYS)})"
+            )
+        for key in _KEYS:
+            if key in table and not isinstance(table[key], str):
+                raise ConfigurationError(f"{path}: workspace.{key} must be a string")
+        if "office" not in table:
+            raise ConfigurationError(
+                f"{path}: workspace.office (the default office code) is missing"
+            )
+        url = os.environ.get("QMS_DATABASE_URL") or table.get("database_url", DEFAULT_DATABASE)
+        return cls(
+            root=root,
+            office_code=table["office"],
+            database_url=resolve_database_url(url, root),
+            blob_dir=root / table.get("blob_store", "blobs"),
+            inbox_dir=root / table.get("inbox", "inbox"),
+        )
+
+    @classmethod
+    def write_config(cls, root: Path, office_code: str, database_url: str | None) -> Workspace:
+        """Write a new ``qms.toml`` (refusing to overwrite one) and return the workspace."""
+        path = root / CONFIG_NAME
+        lines = [
+            "# qms-engine workspace. See `qms --help`.",
+            "[workspace]",
+            f"office = {json.dumps(office_code, ensure_ascii=False)}  # the default office",
+            f"database_url = {json.dumps(database_url or DEFAULT_DATABASE)}",
+            'blob_store = "blobs"',
+            'inbox = "inbox"',
+            "",
+        ]
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write("\n".join(lines))
+        except FileExistsError:
+            raise ConfigurationError(f"{path} already exists: this folder is a workspace") from None
+        return cls.load(root)
+
+
+def resolve_database_url(url: str, root: Path) -> str:
+    """Make a relative SQLite path absolute against the workspace folder."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigurationError(f"database URL {url!r} is not valid: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(parsed.database or "")
+        if not database.is_absolute():
+            return parsed.set(database=str(root / database)).render_as_string(hide_password=False)
+    return url

@@ -1,0 +1,283 @@
+"""Tests for the declarative workflow definitions and their loader/validator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qms_engine.workflow_definitions import (
+    WorkflowDefinition,
+    WorkflowDefinitionError,
+    load_workflow,
+    load_workflows,
+)
+
+WORKFLOWS_DIR = Path(__file__).resolve().parents[1] / "workflows"
+SOP_FILE = WORKFLOWS_DIR / "sop-revision.toml"
+ROLES = {"author", "reviewer", "approver", "quality_coordinator", "clerk", "auditor", "admin"}
+
+
+def sop_variant(old: str, new: str) -> str:
+    """The shipped SOP workflow with one exact piece of text replaced."""
+    text = SOP_FILE.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in {SOP_FILE.name}"
+    return text.replace(old, new)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, WorkflowDefinition]:
+    return load_workflows([WORKFLOWS_DIR], ROLES)
+
+
+def test_shipped_workflows_load(shipped: dict[str, WorkflowDefinition]) -> None:
+    """Both shipped workflow files pass validation and are keyed by their names."""
+    assert sorted(shipped) == ["record-filing", "sop-revision"]
+    assert shipped["sop-revision"].source == SOP_FILE
+
+
+def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
+    """The SOP workflow has the states, transitions and flags the engine relies on."""
+    sop = shipped["sop-revision"]
+    assert sop.initial == "draft"
+    assert list(sop.states) == [
+        "draft",
+        "in_review",
+        "approved",
+        "effective",
+        "superseded",
+        "obsolete",
+        "archived",
+    ]
+    assert [t.name for t in sop.transitions_from("draft")] == ["submit"]
+    assert [t.name for t in sop.transitions_from("in_review")] == ["approve", "reject"]
+    assert [t.name for t in sop.transitions_from("approved")] == ["reject", "make_effective"]
+    assert sop.transitions_from("archived") == []
+    assert sop.open_states() == frozenset({"draft", "in_review", "approved"})
+    assert sop.states["effective"].exclusive == "superseded"
+    assert sop.states["effective"].starts_review_clock
+    assert sop.states["archived"].terminal
+    approve = sop.transition("approve")
+    assert approve.sources == ("in_review",)
+    assert approve.target == "approved"
+    assert approve.roles == ("approver",)
+    assert approve.not_by == ("author", "submit")
+    assert sop.transition("reject").comment_required
+    assert sop.transition("submit").title == "Submit for review"
+    assert all(s.title and s.description for s in sop.states.values())
+    assert all(t.title and t.description for t in sop.transitions.values())
+
+
+def test_record_filing_structure(shipped: dict[str, WorkflowDefinition]) -> None:
+    """The register workflow is filed → verify → verified, and the filer cannot verify."""
+    records = shipped["record-filing"]
+    assert records.initial == "filed"
+    assert records.states["filed"].title == "Filed"
+    assert records.states["verified"].terminal
+    verify = records.transition("verify")
+    assert (verify.sources, verify.target) == (("filed",), "verified")
+    assert verify.roles == ("reviewer", "quality_coordinator")
+    assert verify.meaning == "verified"
+    assert verify.not_by == ("author",)
+    assert records.open_states() == frozenset()
+
+
+def test_lookups_name_the_known_choices(shipped: dict[str, WorkflowDefinition]) -> None:
+    """Asking for an unknown transition or state raises LookupError listing what exists."""
+    sop = shipped["sop-revision"]
+    with pytest.raises(LookupError, match=r"no transition 'publish' \(transitions: submit, "):
+        sop.transition("publish")
+    with pytest.raises(LookupError, match=r"no state 'live' \(states: draft, "):
+        sop.transitions_from("live")
+
+
+def test_definitions_are_read_only(shipped: dict[str, WorkflowDefinition]) -> None:
+    """A loaded definition cannot be altered by the code that uses it."""
+    sop = shipped["sop-revision"]
+    with pytest.raises(TypeError):
+        sop.states["draft"] = sop.states["effective"]  # type: ignore[index]
+
+
+INVALID_CASES = [
+    pytest.param(
+        'to = "approved"',
+        'to = "aproved"',
+        "transitions.approve.to",
+        "unknown state 'aproved' (states: draft, in_review,",
+        id="unknown-state-in-to",
+    ),
+    pytest.param(
+        'from = ["draft"]',
+        'from = ["drafts"]',
+        "transitions.submit.from",
+        "unknown state 'drafts'",
+        id="unknown-state-in-from",
+    ),
+    pytest.param(
+        "[transitions.submit]",
+        '[states.limbo]\ntitle = "Limbo"\n\n[transitions.submit]',
+        "states.limbo",
+        "state 'limbo' is unreachable from the initial state 'draft'",
+        id="unreachable-state",
+    ),
+    pytest.param(
+        'meaning = "archived"\n',
+        'meaning = "archived"\n\n[transitions.restore]\nfrom = ["archived"]\nto = "draft"\n'
+        'roles = ["admin"]\nmeaning = "restored"\n',
+        "transitions.restore.from",
+        "'archived' is a terminal state; no transition may leave it",
+        id="transition-out-of-terminal",
+    ),
+    pytest.param(
+        'roles = ["approver"]',
+        'roles = ["aprover"]',
+        "transitions.approve.roles",
+        "unknown role 'aprover' (known roles: admin, approver, auditor, author, clerk,",
+        id="unknown-role",
+    ),
+    pytest.param(
+        'comment_required = true\nmeaning = "rejected"',
+        'comment_requried = true\nmeaning = "rejected"',
+        "transitions.reject.comment_requried",
+        "unknown key 'comment_requried'; did you mean 'comment_required'? (allowed keys: ",
+        id="unknown-key-typo",
+    ),
+    pytest.param(
+        'meaning = "archived"\n',
+        "",
+        "transitions.archive.meaning",
+        "missing required key 'meaning' in [transitions.archive]",
+        id="missing-meaning",
+    ),
+    pytest.param(
+        'initial = "draft"',
+        'initial = "drafting"',
+        "initial",
+        "unknown state 'drafting'",
+        id="bad-initial",
+    ),
+    pytest.param(
+        'not_by = ["author", "submit"]',
+        'not_by = ["author", "submitt"]',
+        "transitions.approve.not_by",
+        "unknown transition 'submitt'",
+        id="not-by-unknown-transition",
+    ),
+    pytest.param(
+        'exclusive = "superseded"',
+        "",
+        "states.superseded",
+        "state 'superseded' is unreachable",
+        id="superseded-reachable-only-through-exclusive",
+    ),
+    pytest.param(
+        'exclusive = "superseded"',
+        'exclusive = "effective"',
+        "states.effective.exclusive",
+        "cannot be its own exclusive target",
+        id="exclusive-names-itself",
+    ),
+    pytest.param(
+        'exclusive = "superseded"',
+        'exclusive = "replaced"',
+        "states.effective.exclusive",
+        "unknown state 'replaced'",
+        id="exclusive-unknown-state",
+    ),
+    pytest.param(
+        "open = true            #",
+        'open = "yes"            #',
+        "states.draft.open",
+        "expected true or false, got string 'yes'",
+        id="open-not-a-bool",
+    ),
+    pytest.param(
+        'from = ["draft"]',
+        'from = "draft"',
+        "transitions.submit.from",
+        "expected a list of strings",
+        id="from-not-a-list",
+    ),
+    pytest.param(
+        'roles = ["quality_coordinator"]',
+        "roles = []",
+        "transitions.archive.roles",
+        "no roles given",
+        id="empty-roles",
+    ),
+    pytest.param(
+        'name = "sop-revision"',
+        'name = "SOP_Revision"',
+        "name",
+        "invalid workflow name 'SOP_Revision': use lowercase letters, digits and single hyphens",
+        id="bad-workflow-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "message"), INVALID_CASES)
+def test_invalid_definition_is_refused(
+    tmp_path: Path, old: str, new: str, key: str, message: str
+) -> None:
+    """Each broken definition is refused with the file, the key path and the problem named."""
+    path = write(tmp_path, "broken.toml", sop_variant(old, new))
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow(path, ROLES)
+    error = caught.value
+    assert error.path == path
+    assert error.key == key
+    assert message in error.problem
+    assert str(error) == f"{path}: {key}: {error.problem}"
+
+
+def test_toml_syntax_error_keeps_line_number(tmp_path: Path) -> None:
+    """A TOML syntax error is reported with the file and tomllib's line and column."""
+    text = sop_variant('to = "approved"', "to = approved")
+    line = text.splitlines().index("to = approved") + 1
+    path = write(tmp_path, "broken.toml", text)
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow(path, ROLES)
+    error = caught.value
+    assert (error.path, error.key) == (path, "")
+    assert str(error).startswith(f"{path}: invalid TOML: ")
+    assert f"line {line}, column" in str(error)
+
+
+def test_empty_file_is_refused(tmp_path: Path) -> None:
+    """A file with nothing but comments is an error, not a silently missing workflow."""
+    path = write(tmp_path, "empty.toml", "# nothing here yet\n")
+    with pytest.raises(WorkflowDefinitionError, match="the file defines nothing") as caught:
+        load_workflow(path, ROLES)
+    assert (caught.value.path, caught.value.key) == (path, "")
+
+
+def test_duplicate_workflow_name_names_both_files(tmp_path: Path) -> None:
+    """Two files defining the same workflow name are refused, naming both files."""
+    first_dir, second_dir = tmp_path / "plugin_a", tmp_path / "plugin_b"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    text = SOP_FILE.read_text(encoding="utf-8")
+    first = write(first_dir, "sop.toml", text)
+    second = write(second_dir, "sop-copy.toml", text)
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflows([first_dir, second_dir], ROLES)
+    error = caught.value
+    assert (error.path, error.key) == (second, "name")
+    assert f"workflow 'sop-revision' is already defined in {first}" in str(error)
+    assert str(error).startswith(f"{second}: name: ")
+
+
+def test_load_workflows_reads_toml_files_in_name_order(tmp_path: Path) -> None:
+    """Only *.toml files are read, in sorted order, and the same folder twice is no duplicate."""
+    write(tmp_path, "b.toml", SOP_FILE.read_text(encoding="utf-8"))
+    write(tmp_path, "a.toml", (WORKFLOWS_DIR / "record-filing.toml").read_text(encoding="utf-8"))
+    write(tmp_path, "notes.txt", "not a workflow")
+    workflows = load_workflows([tmp_path, tmp_path], ROLES)
+    assert list(workflows) == ["record-filing", "sop-revision"]
+    assert workflows["sop-revision"].source == tmp_path / "b.toml"
