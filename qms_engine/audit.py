@@ -3,11 +3,13 @@
 Each office has its own chain.  An event's hash is SHA-256 over the RFC 8785 canonical JSON of
 its *body*::
 
-    {"action": …, "actor": …, "office": …, "payload": {…}, "prev": <hex>, "seq": n,
-     "subject": …, "time": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "v": 1}
+    {"action": …, "actor": …, "meaning": …, "office": …, "payload": {…}, "prev": <hex>,
+     "seq": n, "signer": {"key": <fingerprint>, "name": …, "role": …}, "subject": …,
+     "time": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "v": 1}
 
-``prev`` of the first event is 64 zeros.  The same bytes are what a signature covers, so a
-signature binds the event to its place in the chain.  ``docs/audit-bundle.md`` states it fully.
+``prev`` of the first event is 64 zeros.  The actor's Ed25519 signature covers the same bytes,
+so it binds who, what, when, with what meaning, and the event's place in the chain.
+``docs/audit-bundle.md`` states the encoding fully.
 
 Writers lock their office's ``chain_head`` row first (``SELECT … FOR UPDATE``; on SQLite the
 ``BEGIN IMMEDIATE`` of :func:`qms_engine.database.write_transaction`), so the chain never forks
@@ -21,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -30,7 +32,9 @@ from qms_engine.canonical import JsonValue, canonical_bytes, canonical_text
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.database import write_transaction
 from qms_engine.errors import IntegrityError
+from qms_engine.events import EventKind
 from qms_engine.models import EVENT_TABLE, HEAD_TABLE, Event
+from qms_engine.signing import Signer
 
 GENESIS_HASH = "0" * 64
 ENCODING_VERSION = 1
@@ -61,8 +65,20 @@ class OfficeRef:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """A person or service about to act in an office: who, their roles there, and their key."""
+
+    id: int
+    username: str
+    full_name: str
+    kind: str
+    roles: frozenset[str]
+    signer: Signer
+
+
+@dataclass(frozen=True)
 class EventRecord:
-    """One event as written: its body fields plus its hash."""
+    """One event as written: its body fields, hash and signature."""
 
     office: str
     seq: int
@@ -71,25 +87,34 @@ class EventRecord:
     action: str
     subject: str
     payload: Mapping[str, Any]
+    meaning: str
+    signer_name: str
+    signer_role: str
+    key_fingerprint: str
     prev_hash: str
     hash: str
-
-    def body(self) -> dict[str, JsonValue]:
-        """The canonical body this event's hash is computed over."""
-        return event_body(
-            office=self.office,
-            seq=self.seq,
-            recorded_at=self.recorded_at,
-            actor=self.actor,
-            action=self.action,
-            subject=self.subject,
-            payload=self.payload,
-            prev_hash=self.prev_hash,
-        )
+    signature: str
 
 
-def event_body(
-    *,
+def event_body(event: Event, office_code: str) -> dict[str, JsonValue]:
+    """The JSON object whose canonical bytes are hashed and signed, rebuilt from a stored row."""
+    return _body(
+        office_code,
+        event.seq,
+        event.recorded_at,
+        event.actor,
+        event.action,
+        event.subject,
+        json.loads(event.payload),
+        event.meaning,
+        event.signer_name,
+        event.signer_role,
+        event.key_fingerprint,
+        event.prev_hash,
+    )
+
+
+def _body(
     office: str,
     seq: int,
     recorded_at: str,
@@ -97,9 +122,12 @@ def event_body(
     action: str,
     subject: str,
     payload: Mapping[str, Any],
+    meaning: str,
+    signer_name: str,
+    signer_role: str,
+    key_fingerprint: str,
     prev_hash: str,
 ) -> dict[str, JsonValue]:
-    """The JSON object whose canonical bytes are hashed (and later signed)."""
     return {
         "v": ENCODING_VERSION,
         "office": office,
@@ -109,6 +137,8 @@ def event_body(
         "action": action,
         "subject": subject,
         "payload": dict(payload),
+        "meaning": meaning,
+        "signer": {"name": signer_name, "role": signer_role, "key": key_fingerprint},
         "prev": prev_hash,
     }
 
@@ -135,50 +165,60 @@ class UnitOfWork:
             self._heads[office.id] = (row.seq, row.hash)
 
     def append(
-        self, office: OfficeRef, actor: str, action: str, subject: str, payload: Mapping[str, Any]
+        self,
+        office: OfficeRef,
+        actor: Actor,
+        kind: EventKind,
+        subject: str,
+        payload: Mapping[str, Any],
+        *,
+        role: str,
     ) -> EventRecord:
-        """Append an event to the office's chain inside this transaction."""
+        """Append an event, signed by ``actor`` acting as ``role``, to the office's chain."""
+        action, meaning = kind.action, kind.meaning
         self.lock(office)
         prev_seq, prev_hash = self._heads[office.id]
-        recorded_at = to_utc_text(utc_now())
-        body = event_body(
-            office=office.code,
-            seq=prev_seq + 1,
-            recorded_at=recorded_at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            payload=payload,
-            prev_hash=prev_hash,
-        )
-        digest = hash_body(body)
-        self.connection.execute(
-            _INSERT_EVENT,
-            {
-                "office_id": office.id,
-                "seq": prev_seq + 1,
-                "recorded_at": recorded_at,
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "payload": canonical_text(dict(payload)),
-                "prev_hash": prev_hash,
-                "hash": digest,
-            },
-        )
-        self._heads[office.id] = (prev_seq + 1, digest)
-        self._moved.add(office.id)
-        record = EventRecord(
+        signer = actor.signer
+        record_time = to_utc_text(utc_now())
+        body = _body(
             office.code,
             prev_seq + 1,
-            recorded_at,
-            actor,
+            record_time,
+            actor.username,
             action,
             subject,
             payload,
+            meaning,
+            actor.full_name,
+            role,
+            signer.fingerprint,
+            prev_hash,
+        )
+        encoded = canonical_bytes(body)
+        digest = hashlib.sha256(encoded).hexdigest()
+        record = EventRecord(
+            office.code,
+            prev_seq + 1,
+            record_time,
+            actor.username,
+            action,
+            subject,
+            payload,
+            meaning,
+            actor.full_name,
+            role,
+            signer.fingerprint,
             prev_hash,
             digest,
+            signer.sign(encoded).hex(),
         )
+        row = asdict(record)
+        del row["office"]
+        row["office_id"] = office.id
+        row["payload"] = canonical_text(dict(payload))
+        self.connection.execute(_INSERT_EVENT, row)
+        self._heads[office.id] = (record.seq, digest)
+        self._moved.add(office.id)
         self.events.append(record)
         return record
 
@@ -249,17 +289,7 @@ def check_link(event: Event, office_code: str, expected_seq: int, expected_prev:
             f"event #{expected_seq - 1} ({expected_prev[:16]}…): an event was removed, "
             "inserted or reordered"
         )
-    body = event_body(
-        office=office_code,
-        seq=event.seq,
-        recorded_at=event.recorded_at,
-        actor=event.actor,
-        action=event.action,
-        subject=event.subject,
-        payload=json.loads(event.payload),
-        prev_hash=event.prev_hash,
-    )
-    actual = hash_body(body)
+    actual = hash_body(event_body(event, office_code))
     if actual != event.hash:
         raise IntegrityError(
             f"{where}: content does not match its hash (stored {event.hash[:16]}…, "

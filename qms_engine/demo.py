@@ -13,11 +13,14 @@ from pathlib import Path
 import docx
 
 from qms_engine.documents import create_document, revise_document
+from qms_engine.keys import unlock
 from qms_engine.offices import init_workspace
 from qms_engine.runtime import Runtime
+from qms_engine.signing import Signer
 from qms_engine.transitions import take_transition
 from qms_engine.users import add_user
 
+DEMO_PASSPHRASE = "demo-passphrase"  # every demo key uses it: a demo, not a deployment
 OFFICE_CODE = "PS-KOT39"
 OFFICE_NAME = "कोतवाली सेक्टर 39"
 PEOPLE = (
@@ -57,22 +60,32 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
         office_name=OFFICE_NAME,
         admin="admin",
         admin_name="Station admin",
+        admin_passphrase=DEMO_PASSPHRASE,
+        office_passphrase=DEMO_PASSPHRASE,
     )
     say(f"Created workspace {root} for {OFFICE_CODE} ({OFFICE_NAME})")
     runtime = Runtime.open(result.workspace)
     try:
         office = runtime.office()
+        admin = unlock(runtime, "admin", DEMO_PASSPHRASE)
         for username, full_name, roles in PEOPLE:
             add_user(
-                runtime, office, actor="admin", username=username, full_name=full_name, roles=roles
+                runtime,
+                office,
+                actor=admin,
+                username=username,
+                full_name=full_name,
+                roles=roles,
+                passphrase=DEMO_PASSPHRASE,
             )
             say(f"Added user {username} — {full_name} — roles: {', '.join(roles)}")
+        signers = {name: unlock(runtime, name, DEMO_PASSPHRASE) for name, _, _ in PEOPLE}
         drafts = root / "drafts"
         drafts.mkdir()
         gd = create_document(
             runtime,
             office,
-            actor="asharma",
+            actor=signers["asharma"],
             type_code="SOP",
             title="General Diary upkeep",
             path=write_sop(
@@ -89,7 +102,7 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
         malkhana = create_document(
             runtime,
             office,
-            actor="asharma",
+            actor=signers["asharma"],
             type_code="SOP",
             title=hindi_title,
             path=write_sop(
@@ -103,13 +116,13 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
         )
         say(f"{malkhana.number} rev {malkhana.revno} drafted by asharma: {hindi_title}")
         for number in (gd.number, malkhana.number):
-            _step(runtime, say, number, "submit", "asharma")
-            _step(runtime, say, number, "approve", "sksingh")
-            _step(runtime, say, number, "make_effective", "pyadav")
+            _step(runtime, say, number, "submit", signers["asharma"])
+            _step(runtime, say, number, "approve", signers["sksingh"])
+            _step(runtime, say, number, "make_effective", signers["pyadav"])
 
         revision = revise_document(
             runtime,
-            actor="asharma",
+            actor=signers["asharma"],
             number=gd.number,
             reason="Add the daily cash-balance entry",
             path=write_sop(
@@ -123,18 +136,18 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
             ),
         )
         say(f"{gd.number} rev {revision.revno} drafted by asharma: {revision.title}")
-        _step(runtime, say, gd.number, "submit", "asharma")
+        _step(runtime, say, gd.number, "submit", signers["asharma"])
         _step(
             runtime,
             say,
             gd.number,
             "reject",
-            "rverma",
+            signers["rverma"],
             "धारा 3 में नकद शेष लिखने का समय भी लिखें (state the time of the cash entry)",
         )
-        _step(runtime, say, gd.number, "submit", "asharma")
-        _step(runtime, say, gd.number, "approve", "sksingh")
-        _step(runtime, say, gd.number, "make_effective", "pyadav")
+        _step(runtime, say, gd.number, "submit", signers["asharma"])
+        _step(runtime, say, gd.number, "approve", signers["sksingh"])
+        _step(runtime, say, gd.number, "make_effective", signers["pyadav"])
     finally:
         runtime.close()
     return DemoResult(root, gd.number, malkhana.number)
@@ -145,14 +158,14 @@ def _step(
     say: Callable[[str], None],
     number: str,
     transition: str,
-    actor: str,
+    actor: Signer,
     comment: str = "",
 ) -> None:
     result = take_transition(
         runtime, number=number, transition=transition, actor=actor, comment=comment
     )
     said = (
-        f"{number} rev {result.revno}: {transition} by {actor} ({result.from_state} → "
+        f"{number} rev {result.revno}: {transition} by {actor.username} ({result.from_state} → "
         f"{result.to_state})"
     )
     if comment:

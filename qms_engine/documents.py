@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from qms_engine import events
-from qms_engine.audit import OfficeRef, UnitOfWork
+from qms_engine.audit import Actor, OfficeRef, UnitOfWork
 from qms_engine.canonical import canonical_text
 from qms_engine.clock import utc_now, zone
 from qms_engine.errors import IntegrityError, NotFound, RuleViolation
@@ -32,11 +32,12 @@ from qms_engine.models import (
     TYPE_TABLE,
 )
 from qms_engine.offices import document_type_id
+from qms_engine.permissions import load_actor, require_role
 from qms_engine.plugins import call_each
 from qms_engine.registry import DocumentTypeSpec
 from qms_engine.runtime import Runtime
+from qms_engine.signing import Signer
 from qms_engine.submissions import Submission
-from qms_engine.users import load_actor, require_role
 
 MAX_TITLE = 300
 
@@ -148,8 +149,8 @@ def _write_revision(
     title: str,
     reason: str,
     fields: Mapping[str, Any],
-    author_id: int,
-    actor: str,
+    author: Actor,
+    role: str,
 ) -> RevisionRef:
     now = utc_now()
     initial = runtime.plugins.workflows[document.workflow].initial
@@ -165,7 +166,7 @@ def _write_revision(
             "title": title,
             "change_reason": reason,
             "fields": canonical_text(dict(fields)),
-            "author_id": author_id,
+            "author_id": author.id,
             "created_at": now,
         },
     ).scalar_one()
@@ -180,7 +181,7 @@ def _write_revision(
     )
     work.append(
         document.office,
-        actor,
+        author,
         events.REVISION_CREATED,
         f"{document.number}#{revno}",
         {
@@ -193,6 +194,7 @@ def _write_revision(
             "fields": dict(fields),
             "state": initial,
         },
+        role=role,
     )
     return RevisionRef(document.number, revno, sha256, facts.size, initial, title)
 
@@ -201,7 +203,7 @@ def create_document(
     runtime: Runtime,
     office: OfficeRef,
     *,
-    actor: str,
+    actor: Signer,
     type_code: str,
     title: str,
     path: Path,
@@ -220,8 +222,8 @@ def create_document(
     ):
         work.lock(office)
         author = load_actor(work.connection, actor, office)
-        require_role(author, spec.creator_roles, office, f"create {spec.title} records")
-        type_id = document_type_id(work, office, spec)
+        role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
+        type_id = document_type_id(work, office, spec, by=author, role=role)
         now = utc_now()
         year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
         serial = (
@@ -248,10 +250,11 @@ def create_document(
         ).scalar_one()
         work.append(
             office,
-            actor,
+            author,
             events.DOCUMENT_CREATED,
             number,
             {"type": spec.code, "title": title, "serial": serial},
+            role=role,
         )
         document = DocumentRef(
             document_id, number, office, spec.code, spec.workflow, spec.review_period_days
@@ -266,8 +269,8 @@ def create_document(
             title=title,
             reason=reason,
             fields=fields,
-            author_id=author.id,
-            actor=actor,
+            author=author,
+            role=role,
         )
         work.before_commit(staged.commit)
     return revision
@@ -276,7 +279,7 @@ def create_document(
 def revise_document(
     runtime: Runtime,
     *,
-    actor: str,
+    actor: Signer,
     number: str,
     path: Path,
     reason: str,
@@ -310,7 +313,7 @@ def revise_document(
     ):
         work.lock(document.office)
         author = load_actor(work.connection, actor, document.office)
-        require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
+        role = require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
         revisions = work.connection.execute(
             select(REVISION_TABLE.c.revno, REVISION_TABLE.c.sha256, STATE_TABLE.c.state)
             .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
@@ -337,8 +340,8 @@ def revise_document(
             title=title,
             reason=reason,
             fields=fields,
-            author_id=author.id,
-            actor=actor,
+            author=author,
+            role=role,
         )
         work.before_commit(staged.commit)
     return revision

@@ -1,18 +1,39 @@
-"""Every kind of audit event, declared in one place; names read as sentences."""
+"""Every kind of audit event, declared in one place; names read as sentences.
+
+Each kind carries the *meaning* its signature has (ISO 9001 7.5.3 / 21 CFR 11.50): what the
+signer declares by signing it.
+"""
 
 from __future__ import annotations
 
-OFFICE_CREATED = "office.created"
-DOCUMENT_TYPE_ADDED = "office.document_type.added"
-USER_CREATED = "user.created"
-USER_ROLE_GRANTED = "user.role.granted"
-USER_ROLE_REVOKED = "user.role.revoked"
-USER_DEACTIVATED = "user.deactivated"
-DOCUMENT_CREATED = "document.created"
-REVISION_CREATED = "document.revision.created"
-REVISION_SUPERSEDED = "document.revision.superseded"
+from dataclasses import dataclass
 
 
-def revision_transition(meaning: str) -> str:
+@dataclass(frozen=True)
+class EventKind:
+    """An audit action and the meaning of the signature on it."""
+
+    action: str
+    meaning: str
+
+
+KEY_REGISTERED = EventKind("key.registered", "registered key")
+KEY_RETIRED = EventKind("key.retired", "retired key")
+KEY_REVOKED = EventKind("key.revoked", "revoked key")
+OFFICE_CREATED = EventKind("office.created", "created office")
+DOCUMENT_TYPE_ADDED = EventKind("office.document_type.added", "added document type")
+USER_CREATED = EventKind("user.created", "enrolled user")
+USER_ROLE_GRANTED = EventKind("user.role.granted", "granted role")
+USER_ROLE_REVOKED = EventKind("user.role.revoked", "revoked role")
+USER_DEACTIVATED = EventKind("user.deactivated", "deactivated user")
+DOCUMENT_CREATED = EventKind("document.created", "authored")
+REVISION_CREATED = EventKind("document.revision.created", "authored")
+REVISION_SUPERSEDED = EventKind("document.revision.superseded", "made effective")
+CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
+
+TRANSITION_PREFIX = "document.revision."
+
+
+def revision_transition(meaning: str) -> EventKind:
     """The event for a workflow transition, named by its meaning: ``document.revision.approved``."""
-    return "document.revision." + meaning.replace(" ", "_")
+    return EventKind(TRANSITION_PREFIX + meaning.replace(" ", "_"), meaning)

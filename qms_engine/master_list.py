@@ -89,7 +89,7 @@ def _revision_rows(
     document_ids: list[int] | None,
     office: OfficeRef | None,
     type_code: str | None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Any]:
     statement = (
         select(
             DOCUMENT_TABLE.c.id.label("document_id"),

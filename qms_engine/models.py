@@ -152,10 +152,31 @@ class Event(SQLModel, table=True):
     recorded_at: str = Field(max_length=32)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=96)
-    subject: str = Field(max_length=256)
+    subject: str = Field(max_length=256, index=True)
     payload: str = Field(sa_column=Column(Text, nullable=False))
+    meaning: str = Field(max_length=64)
+    signer_name: str
+    signer_role: str = Field(max_length=64)
+    key_fingerprint: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    signature: str = Field(max_length=128)  # hex Ed25519 signature over the canonical body
+
+
+class SigningKey(SQLModel, table=True):
+    """A registered Ed25519 public key, its validity, and its private half sealed (never plain)."""
+
+    __tablename__ = "signing_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(unique=True, max_length=64)
+    public_key: str = Field(max_length=64)  # hex of the raw 32 bytes
+    envelope: str = Field(sa_column=Column(Text, nullable=False))  # see qms_engine.signing
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id")  # an office's own key
+    valid_from: datetime = Field(sa_column=_utc_column())
+    valid_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    revoked_reason: str | None = None
 
 
 class ChainHead(SQLModel, table=True):
@@ -183,3 +204,4 @@ STATE_TABLE = _table(RevisionState)
 ACTION_TABLE = _table(RevisionAction)
 EVENT_TABLE = _table(Event)
 HEAD_TABLE = _table(ChainHead)
+KEY_TABLE = _table(SigningKey)

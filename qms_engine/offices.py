@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,15 +13,18 @@ from sqlmodel import Session
 
 from document_store import BlobStore
 from qms_engine import events
-from qms_engine.audit import OfficeRef, UnitOfWork, genesis_head
+from qms_engine.audit import Actor, OfficeRef, UnitOfWork, genesis_head
 from qms_engine.clock import DEFAULT_TIMEZONE, utc_now, zone
 from qms_engine.database import create_db_engine, upgrade
 from qms_engine.errors import ConfigurationError, RuleViolation
-from qms_engine.models import OFFICE_TABLE, TYPE_TABLE, USER_TABLE, Office
+from qms_engine.keys import register_key
+from qms_engine.models import OFFICE_TABLE, TYPE_TABLE, Office
+from qms_engine.permissions import ADMIN_ROLE
 from qms_engine.plugins import PluginSet
 from qms_engine.registry import DocumentTypeSpec
 from qms_engine.runtime import Runtime
-from qms_engine.users import ADMIN_ROLE, SYSTEM_USER, create_user
+from qms_engine.signing import NewKey, generate_key
+from qms_engine.users import enroll
 from qms_engine.workspace import CONFIG_NAME, DEFAULT_DATABASE, Workspace, resolve_database_url
 
 _OFFICE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -33,10 +37,15 @@ def create_office(
     code: str,
     name: str,
     office_type: str,
-    timezone: str = DEFAULT_TIMEZONE,
-    actor: str = SYSTEM_USER,
+    timezone: str,
+    founder: Callable[[OfficeRef], Actor],
+    office_key: NewKey,
 ) -> OfficeRef:
-    """Insert an office, its chain's genesis, its document types and the events for them."""
+    """Insert an office with its chain, key and document types, all signed by its founder.
+
+    ``founder`` is called once the office exists and returns the admin who signs its founding
+    events (at ``qms init`` that admin is enrolled there and then, signing their own enrolment).
+    """
     if not _OFFICE_CODE.match(code):
         raise RuleViolation(
             f"office code {code!r} is not allowed: use 2–32 capitals, digits and '-', e.g. PS-KOT39"
@@ -60,20 +69,28 @@ def create_office(
     ).scalar_one()
     genesis_head(connection, office_id)
     office = OfficeRef(office_id, code, name, office_type, timezone)
+    admin = founder(office)
     work.append(
         office,
-        actor,
+        admin,
         events.OFFICE_CREATED,
         code,
         {"name": name, "office_type": office_type, "timezone": timezone},
+        role=ADMIN_ROLE,
     )
+    register_key(work, office, by=admin, owner=code, user_id=None, key=office_key, purpose="office")
     for doc_type in spec.document_types:
-        document_type_id(work, office, doc_type, actor=actor)
+        document_type_id(work, office, doc_type, by=admin)
     return office
 
 
 def document_type_id(
-    work: UnitOfWork, office: OfficeRef, spec: DocumentTypeSpec, *, actor: str = SYSTEM_USER
+    work: UnitOfWork,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    *,
+    by: Actor,
+    role: str = ADMIN_ROLE,
 ) -> int:
     """The office's row for a document type, added (with its event) if a plugin added it later."""
     found = work.connection.execute(
@@ -96,29 +113,13 @@ def document_type_id(
     ).scalar_one()
     work.append(
         office,
-        actor,
+        by,
         events.DOCUMENT_TYPE_ADDED,
         f"{office.code}/{spec.code}",
         {"title": spec.title, "kind": spec.kind, "workflow": spec.workflow},
+        role=role,
     )
     return int(new_id)
-
-
-def ensure_system_user(work: UnitOfWork, office: OfficeRef) -> None:
-    """The service actor that records what the engine itself does (created once per deployment)."""
-    found = work.connection.execute(
-        select(USER_TABLE.c.id).where(USER_TABLE.c.username == SYSTEM_USER)
-    ).first()
-    if found is None:
-        create_user(
-            work,
-            office,
-            actor=SYSTEM_USER,
-            username=SYSTEM_USER,
-            full_name="qms-engine (system)",
-            roles=(),
-            kind="service",
-        )
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,13 @@ def init_workspace(
     office_name: str,
     admin: str,
     admin_name: str,
+    admin_passphrase: str,
+    office_passphrase: str,
     timezone: str = DEFAULT_TIMEZONE,
     database_url: str | None = None,
     plugins: PluginSet | None = None,
 ) -> InitResult:
-    """Create a workspace: schema (by migration), office, admin, blob store and inbox folders.
+    """Create a workspace: schema (by migration), office and its key, admin, blobs, inbox.
 
     ``qms.toml`` is written last, so a failed init never leaves a folder that looks like a
     workspace.
@@ -159,23 +162,29 @@ def init_workspace(
     try:
         upgrade(engine)
         runtime = Runtime(staged, engine, BlobStore(staged.blob_dir), plugins)
+        admin_key, office_key = generate_key(admin_passphrase), generate_key(office_passphrase)
         with runtime.unit_of_work() as work:
-            system_office = create_office(
+
+            def founder(office: OfficeRef) -> Actor:
+                return enroll(
+                    work,
+                    office,
+                    by=None,
+                    username=admin,
+                    full_name=admin_name,
+                    key=admin_key,
+                    roles=[ADMIN_ROLE],
+                )
+
+            office = create_office(
                 work,
                 plugins,
                 code=office_code,
                 name=office_name,
                 office_type=office_type,
                 timezone=timezone,
-            )
-            ensure_system_user(work, system_office)
-            create_user(
-                work,
-                system_office,
-                actor=SYSTEM_USER,
-                username=admin,
-                full_name=admin_name,
-                roles=[ADMIN_ROLE],
+                founder=founder,
+                office_key=office_key,
             )
     finally:
         engine.dispose()
@@ -183,7 +192,7 @@ def init_workspace(
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     workspace = Workspace.write_config(root, office_code, database_url)
-    return InitResult(workspace, system_office, folders)
+    return InitResult(workspace, office, folders)
 
 
 def list_offices(runtime: Runtime) -> list[Office]:

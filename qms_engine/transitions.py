@@ -19,8 +19,9 @@ from qms_engine.clock import utc_now, zone
 from qms_engine.documents import DocumentRef, load_document
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
+from qms_engine.permissions import load_actor, require_role
 from qms_engine.runtime import Runtime
-from qms_engine.users import load_actor, require_role
+from qms_engine.signing import Signer
 from qms_engine.workflow_definitions import Transition, WorkflowDefinition
 
 
@@ -77,7 +78,7 @@ def take_transition(
     *,
     number: str,
     transition: str,
-    actor: str,
+    actor: Signer,
     comment: str = "",
     revno: int | None = None,
 ) -> TransitionResult:
@@ -113,7 +114,7 @@ def take_transition(
             if row.revno == _pick_revision(document, workflow, step, states, revno)
         )
         user = load_actor(connection, actor, document.office)
-        require_role(
+        role = require_role(
             user,
             step.roles,
             document.office,
@@ -121,7 +122,7 @@ def take_transition(
         )
         if step.comment_required and not comment:
             raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
-        _check_segregation(connection, step, user.id, chosen.id, chosen.author_id, actor)
+        _check_segregation(connection, step, user.id, chosen.id, chosen.author_id, user.username)
 
         now = utc_now()
         target = workflow.states[step.target]
@@ -137,7 +138,7 @@ def take_transition(
         subject = f"{number}#{chosen.revno}"
         record = work.append(
             document.office,
-            actor,
+            user,
             events.revision_transition(step.meaning),
             subject,
             {
@@ -147,8 +148,8 @@ def take_transition(
                 "meaning": step.meaning,
                 "comment": comment,
                 "sha256": chosen.sha256,
-                "role": sorted(user.roles & set(step.roles))[0],
             },
+            role=role,
         )
         connection.execute(
             insert(ACTION_TABLE),
@@ -171,10 +172,11 @@ def take_transition(
                     )
                     work.append(
                         document.office,
-                        actor,
+                        user,
                         events.REVISION_SUPERSEDED,
                         f"{number}#{row.revno}",
                         {"from": target.name, "to": target.exclusive, "by_revision": chosen.revno},
+                        role=role,
                     )
                     superseded.append(row.revno)
     return TransitionResult(

@@ -1,8 +1,9 @@
 """Users and their roles per office. Roles are enforced here, in the engine, not in the CLI.
 
-Users are deactivated, never deleted: every event keeps naming a user that still exists.
-Service actors (``kind == "service"``: the system itself, later the ingester) act only through
-the engine's own code paths, never as ``--as``.
+Users are deactivated, never deleted: every event keeps naming a user that still exists.  Every
+user has an Ed25519 signing key from the moment they are enrolled (see :mod:`qms_engine.keys`);
+an action is taken by an :class:`~qms_engine.audit.Actor`, which exists only once that key is
+unlocked with the user's passphrase.
 """
 
 from __future__ import annotations
@@ -12,67 +13,30 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import sqlmodel
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session
 
 from qms_engine import events
-from qms_engine.audit import OfficeRef, UnitOfWork
+from qms_engine.audit import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
-from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
+from qms_engine.errors import NotFound, RuleViolation
+from qms_engine.keys import announce_key, register_key
 from qms_engine.models import ROLE_TABLE, USER_TABLE, User, UserRole
+from qms_engine.permissions import (
+    ADMIN_ROLE,
+    ROLES_IN_OFFICE,
+    USER_ID_BY_NAME,
+    load_actor,
+    require_role,
+)
 from qms_engine.runtime import Runtime
+from qms_engine.signing import NewKey, Signer, generate_key
 
-SYSTEM_USER = "system"
-ADMIN_ROLE = "admin"
 _USERNAME = re.compile(r"^\w[\w.-]{1,63}$")
 
 
-_ACTOR = select(
-    USER_TABLE.c.id, USER_TABLE.c.full_name, USER_TABLE.c.kind, USER_TABLE.c.active
-).where(USER_TABLE.c.username == bindparam("username"))
-_ROLES = select(ROLE_TABLE.c.role).where(
-    ROLE_TABLE.c.user_id == bindparam("user_id"), ROLE_TABLE.c.office_id == bindparam("office_id")
-)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A user about to act in an office, with the roles they hold there."""
-
-    id: int
-    username: str
-    full_name: str
-    kind: str
-    roles: frozenset[str]
-
-
-def load_actor(connection: Connection, username: str, office: OfficeRef) -> Actor:
-    """The active user ``username`` with their roles in ``office``."""
-    row = connection.execute(_ACTOR, {"username": username}).first()
-    if row is None:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    if not row.active:
-        raise PermissionDenied(f"user {username!r} is deactivated and cannot act")
-    roles = frozenset(
-        connection.execute(_ROLES, {"user_id": row.id, "office_id": office.id}).scalars()
-    )
-    return Actor(row.id, username, row.full_name, row.kind, roles)
-
-
-def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doing: str) -> None:
-    """Refuse unless ``actor`` is a person holding one of ``allowed`` in ``office``."""
-    if actor.kind != "person":
-        raise PermissionDenied(f"{actor.username!r} is a service actor and cannot {doing}")
-    if not actor.roles & set(allowed):
-        held = ", ".join(sorted(actor.roles)) or "none"
-        raise PermissionDenied(
-            f"{actor.username!r} may not {doing} in {office.code}: needs role "
-            f"{' or '.join(sorted(allowed))} (has: {held})",
-            hint=f"an admin can grant it: qms user grant {actor.username} ROLE",
-        )
-
-
-def _check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
+def check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
+    """The roles, sorted, if every one is known to the engine or a plugin."""
     known = runtime.plugins.registry.roles
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in known]
@@ -81,17 +45,21 @@ def _check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
     return wanted
 
 
-def create_user(
+def enroll(
     work: UnitOfWork,
     office: OfficeRef,
     *,
-    actor: str,
+    by: Actor | None,
     username: str,
     full_name: str,
+    key: NewKey,
     roles: Collection[str],
     kind: str = "person",
-) -> int:
-    """Insert a user with roles and its events; the caller has already checked permission."""
+) -> Actor:
+    """Insert a user, their key and roles, with the events; permission is the caller's to check.
+
+    ``by=None`` is the founding admin of a deployment, who signs their own enrolment.
+    """
     if not _USERNAME.match(username):
         raise RuleViolation(
             f"user name {username!r} is not allowed: use 2–64 letters, digits, '.', '-' or '_'"
@@ -99,10 +67,8 @@ def create_user(
     if not full_name.strip():
         raise RuleViolation("the full name is empty: it is printed beside every signature")
     connection = work.connection
-    if connection.execute(_ACTOR, {"username": username}).first() is not None:
-        raise RuleViolation(
-            f"user {username!r} already exists", hint="grant roles with `qms user grant`"
-        )
+    if connection.execute(USER_ID_BY_NAME, {"username": username}).first() is not None:
+        raise RuleViolation(f"user {username!r} already exists", hint="see `qms user grant`")
     user_id = connection.execute(
         insert(USER_TABLE).returning(USER_TABLE.c.id),
         {
@@ -113,103 +79,142 @@ def create_user(
             "created_at": utc_now(),
         },
     ).scalar_one()
+    signer = Signer(username, key.fingerprint, key.private_key)
+    new_actor = Actor(user_id, username, full_name, kind, frozenset(), signer)
+    by = by or new_actor
+    register_key(work, office, by=by, owner=username, user_id=user_id, key=key)
     work.append(
-        office, actor, events.USER_CREATED, username, {"full_name": full_name, "kind": kind}
+        office,
+        by,
+        events.USER_CREATED,
+        username,
+        {"full_name": full_name, "kind": kind},
+        role=ADMIN_ROLE,
     )
     for role in sorted(roles):
-        _grant(work, office, actor, user_id, username, role)
-    return int(user_id)
+        grant(work, office, by=by, user_id=user_id, username=username, role=role)
+    return Actor(user_id, username, full_name, kind, frozenset(roles), signer)
 
 
-def _grant(
-    work: UnitOfWork, office: OfficeRef, actor: str, user_id: int, username: str, role: str
+def grant(
+    work: UnitOfWork, office: OfficeRef, *, by: Actor, user_id: int, username: str, role: str
 ) -> None:
+    """Give a role in ``office``; the user's key is announced in that office's chain first."""
+    announce_key(work, office, by=by, user_id=user_id, owner=username)
     work.connection.execute(
         insert(ROLE_TABLE), {"user_id": user_id, "office_id": office.id, "role": role}
     )
-    work.append(office, actor, events.USER_ROLE_GRANTED, username, {"role": role})
+    work.append(office, by, events.USER_ROLE_GRANTED, username, {"role": role}, role=ADMIN_ROLE)
+
+
+def _admin(work: UnitOfWork, signer: Signer, office: OfficeRef, doing: str) -> Actor:
+    work.lock(office)
+    actor = load_actor(work.connection, signer, office)
+    require_role(actor, {ADMIN_ROLE}, office, doing)
+    return actor
+
+
+def _user_id(work: UnitOfWork, username: str) -> int:
+    found = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
+    if found is None:
+        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
+    return int(found)
+
+
+def _roles_of(work: UnitOfWork, user_id: int, office: OfficeRef) -> set[str]:
+    return set(
+        work.connection.execute(
+            ROLES_IN_OFFICE, {"user_id": user_id, "office_id": office.id}
+        ).scalars()
+    )
 
 
 def add_user(
     runtime: Runtime,
     office: OfficeRef,
     *,
-    actor: str,
+    actor: Signer,
     username: str,
     full_name: str,
     roles: Collection[str],
+    passphrase: str,
+    kind: str = "person",
 ) -> None:
-    """An admin adds a person with roles in ``office``."""
-    wanted = _check_roles(runtime, roles)
-    if not wanted:
+    """An admin enrolls a person (or service) with roles in ``office`` and a new signing key."""
+    wanted = check_roles(runtime, roles)
+    if not wanted and kind == "person":
         raise RuleViolation("give the new user at least one --role")
+    key = generate_key(passphrase)
     with runtime.unit_of_work() as work:
-        work.lock(office)
-        require_role(load_actor(work.connection, actor, office), {ADMIN_ROLE}, office, "add users")
-        create_user(work, office, actor=actor, username=username, full_name=full_name, roles=wanted)
+        admin = _admin(work, actor, office, "add users")
+        enroll(
+            work,
+            office,
+            by=admin,
+            username=username,
+            full_name=full_name,
+            key=key,
+            roles=wanted,
+            kind=kind,
+        )
 
 
 def grant_roles(
-    runtime: Runtime, office: OfficeRef, *, actor: str, username: str, roles: Collection[str]
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, roles: Collection[str]
 ) -> list[str]:
-    """An admin grants roles; returns the roles that were new."""
-    wanted = _check_roles(runtime, roles)
+    """An admin grants roles in ``office`` (to a user of any office); returns the new ones."""
+    wanted = check_roles(runtime, roles)
     with runtime.unit_of_work() as work:
-        work.lock(office)
-        require_role(
-            load_actor(work.connection, actor, office), {ADMIN_ROLE}, office, "grant roles"
-        )
-        target = load_actor(work.connection, username, office)
-        added = [role for role in wanted if role not in target.roles]
+        admin = _admin(work, actor, office, "grant roles")
+        user_id = _user_id(work, username)
+        added = [role for role in wanted if role not in _roles_of(work, user_id, office)]
         for role in added:
-            _grant(work, office, actor, target.id, username, role)
+            grant(work, office, by=admin, user_id=user_id, username=username, role=role)
     return added
 
 
 def revoke_roles(
-    runtime: Runtime, office: OfficeRef, *, actor: str, username: str, roles: Collection[str]
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, roles: Collection[str]
 ) -> list[str]:
-    """An admin revokes roles; an admin cannot revoke their own admin role (no lock-out)."""
-    wanted = _check_roles(runtime, roles)
-    if username == actor and ADMIN_ROLE in wanted:
+    """An admin revokes roles; nobody can revoke their own admin role (no lock-out)."""
+    wanted = check_roles(runtime, roles)
+    if username == actor.username and ADMIN_ROLE in wanted:
         raise RuleViolation("you cannot revoke your own admin role; ask another admin")
     with runtime.unit_of_work() as work:
-        work.lock(office)
-        require_role(
-            load_actor(work.connection, actor, office), {ADMIN_ROLE}, office, "revoke roles"
-        )
-        target = load_actor(work.connection, username, office)
-        removed = [role for role in wanted if role in target.roles]
+        admin = _admin(work, actor, office, "revoke roles")
+        user_id = _user_id(work, username)
+        removed = [role for role in wanted if role in _roles_of(work, user_id, office)]
         for role in removed:
             work.connection.execute(
                 delete(ROLE_TABLE).where(
-                    ROLE_TABLE.c.user_id == target.id,
+                    ROLE_TABLE.c.user_id == user_id,
                     ROLE_TABLE.c.office_id == office.id,
                     ROLE_TABLE.c.role == role,
                 )
             )
-            work.append(office, actor, events.USER_ROLE_REVOKED, username, {"role": role})
+            work.append(
+                office, admin, events.USER_ROLE_REVOKED, username, {"role": role}, role=ADMIN_ROLE
+            )
     return removed
 
 
 def deactivate_user(
-    runtime: Runtime, office: OfficeRef, *, actor: str, username: str, reason: str
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, reason: str
 ) -> None:
     """An admin deactivates a user: they can no longer act; their history stays."""
-    if username == actor:
+    if username == actor.username:
         raise RuleViolation("you cannot deactivate yourself; ask another admin")
     if not reason.strip():
         raise RuleViolation("give a --reason for deactivating a user")
     with runtime.unit_of_work() as work:
-        work.lock(office)
-        require_role(
-            load_actor(work.connection, actor, office), {ADMIN_ROLE}, office, "deactivate users"
-        )
-        target = load_actor(work.connection, username, office)
+        admin = _admin(work, actor, office, "deactivate users")
+        user_id = _user_id(work, username)
         work.connection.execute(
-            update(USER_TABLE).where(USER_TABLE.c.id == target.id).values(active=False)
+            update(USER_TABLE).where(USER_TABLE.c.id == user_id).values(active=False)
         )
-        work.append(office, actor, events.USER_DEACTIVATED, username, {"reason": reason})
+        work.append(
+            office, admin, events.USER_DEACTIVATED, username, {"reason": reason}, role=ADMIN_ROLE
+        )
 
 
 @dataclass(frozen=True)
@@ -229,15 +234,9 @@ def list_users(runtime: Runtime, office: OfficeRef) -> list[UserView]:
         users = session.exec(sqlmodel.select(User).order_by(User.username)).all()
         roles: dict[int, list[str]] = {}
         grants = sqlmodel.select(UserRole).where(UserRole.office_id == office.id)
-        for grant in session.exec(grants).all():
-            roles.setdefault(grant.user_id, []).append(grant.role)
+        for granted in session.exec(grants).all():
+            roles.setdefault(granted.user_id, []).append(granted.role)
     return [
-        UserView(
-            user.username,
-            user.full_name,
-            user.kind,
-            user.active,
-            sorted(roles.get(user.id or 0, [])),
-        )
-        for user in users
+        UserView(u.username, u.full_name, u.kind, u.active, sorted(roles.get(u.id or 0, [])))
+        for u in users
     ]

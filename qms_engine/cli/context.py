@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -16,12 +18,13 @@ from rich.table import Table
 
 from qms_engine.audit import OfficeRef
 from qms_engine.clock import local_text
+from qms_engine.keys import unlock
 from qms_engine.runtime import Runtime
 from qms_engine.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 error_console = Console(stderr=True, highlight=False)
 
 
@@ -49,16 +52,72 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
-def actor_option(function: F) -> F:
-    """``--as USER`` (or ``QMS_USER``): who is acting; recorded in the audit trail."""
-    return click.option(
+def read_passphrase(file: Path | None, env: str, prompt: str, *, confirm: bool = False) -> str:
+    """A passphrase from a file, an environment variable, or a hidden prompt (in that order)."""
+    if file is not None:
+        return file.read_text(encoding="utf-8").rstrip("\r\n")
+    if os.environ.get(env):
+        return os.environ[env]
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+    raise click.UsageError(f"{prompt}: none given (use the --…passphrase-file option or set {env})")
+
+
+_PASSPHRASE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def signer_option(function: F) -> F:
+    """``--as USER`` and their passphrase: the command receives ``signer``, the unlocked key.
+
+    The passphrase comes from ``--passphrase-file``, ``$QMS_PASSPHRASE`` or a prompt.
+    """
+
+    @click.option(
         "--as",
         "actor",
         envvar="QMS_USER",
         required=True,
         metavar="USER",
-        help="The user taking this action (default: $QMS_USER).",
-    )(function)
+        help="Who is acting (default: $QMS_USER); their key signs the audit event.",
+    )
+    @click.option(
+        "--passphrase-file",
+        type=_PASSPHRASE_FILE,
+        envvar="QMS_PASSPHRASE_FILE",
+        help="File holding the actor's key passphrase (else $QMS_PASSPHRASE or a prompt).",
+    )
+    @functools.wraps(function)
+    def wrapper(*args: Any, actor: str, passphrase_file: Path | None, **kwargs: Any) -> Any:
+        app = click.get_current_context().ensure_object(AppContext)
+        passphrase = read_passphrase(passphrase_file, "QMS_PASSPHRASE", f"Passphrase for {actor}")
+        kwargs["signer"] = unlock(app.runtime, actor, passphrase)
+        return function(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def new_passphrase_option(
+    flag: str, env: str, prompt: str, dest: str = "new_passphrase"
+) -> Callable[[F], F]:
+    """An option for a new key's passphrase: the command receives it as ``dest``."""
+
+    def decorate(function: F) -> F:
+        @click.option(
+            flag,
+            f"{dest}_file",
+            type=_PASSPHRASE_FILE,
+            help=f"File holding the passphrase for {prompt} (else ${env} or a prompt).",
+        )
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[dest] = read_passphrase(
+                kwargs.pop(f"{dest}_file"), env, f"New passphrase for {prompt}", confirm=True
+            )
+            return function(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
 
 
 def json_option(function: F) -> F:

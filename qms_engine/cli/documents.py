@@ -9,17 +9,18 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
-    actor_option,
     console,
     json_option,
     pass_app,
     print_json,
     print_table,
+    signer_option,
     when,
 )
 from qms_engine.documents import create_document, export_revision, revise_document
 from qms_engine.errors import RuleViolation
 from qms_engine.master_list import document_detail, due_reviews, list_documents
+from qms_engine.signing import Signer
 from qms_engine.transitions import take_transition
 
 FILE = click.Path(dir_okay=True, path_type=Path)
@@ -54,7 +55,7 @@ def doc() -> None:
     metavar="NAME=VALUE",
     help="A record field, e.g. case_number=12/2026 (repeatable).",
 )
-@actor_option
+@signer_option
 @json_option
 @pass_app
 def doc_new(
@@ -64,14 +65,14 @@ def doc_new(
     title: str,
     reason: str,
     fields: tuple[str, ...],
-    actor: str,
+    signer: Signer,
     as_json: bool,
 ) -> None:
     """Create a document from FILE: numbered by the office's scheme, revision 0, draft."""
     revision = create_document(
         app.runtime,
         app.office(),
-        actor=actor,
+        actor=signer,
         type_code=type_code,
         title=title,
         path=file,
@@ -92,7 +93,7 @@ def doc_new(
 @click.argument("file", type=FILE)
 @click.option("--reason", required=True, help="What changed and why (kept with the revision).")
 @click.option("--title", help="New title (default: keep the current one).")
-@actor_option
+@signer_option
 @json_option
 @pass_app
 def doc_revise(
@@ -101,12 +102,12 @@ def doc_revise(
     file: Path,
     reason: str,
     title: str | None,
-    actor: str,
+    signer: Signer,
     as_json: bool,
 ) -> None:
     """Start a new draft revision of NUMBER from FILE (one open draft at a time)."""
     revision = revise_document(
-        app.runtime, actor=actor, number=number, path=file, reason=reason, title=title
+        app.runtime, actor=signer, number=number, path=file, reason=reason, title=title
     )
     if as_json:
         print_json(revision)
@@ -119,7 +120,7 @@ def doc_revise(
 @click.argument("transition")
 @click.option("--comment", default="", help="Comment (required for e.g. reject, withdraw).")
 @click.option("--rev", "revno", type=int, help="Revision, when more than one could take it.")
-@actor_option
+@signer_option
 @json_option
 @pass_app
 def doc_act(
@@ -128,12 +129,17 @@ def doc_act(
     transition: str,
     comment: str,
     revno: int | None,
-    actor: str,
+    signer: Signer,
     as_json: bool,
 ) -> None:
     """Take TRANSITION (submit, approve, reject, make_effective …) on NUMBER."""
     result = take_transition(
-        app.runtime, number=number, transition=transition, actor=actor, comment=comment, revno=revno
+        app.runtime,
+        number=number,
+        transition=transition,
+        actor=signer,
+        comment=comment,
+        revno=revno,
     )
     if as_json:
         print_json(result)

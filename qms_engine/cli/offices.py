@@ -10,6 +10,7 @@ from qms_engine.cli.context import (
     AppContext,
     console,
     json_option,
+    new_passphrase_option,
     pass_app,
     print_json,
     print_table,
@@ -35,6 +36,12 @@ from qms_engine.workspace import Workspace
     envvar="QMS_DATABASE_URL",
     help="Database (default: SQLite inside the workspace; or $QMS_DATABASE_URL).",
 )
+@new_passphrase_option(
+    "--admin-passphrase-file", "QMS_ADMIN_PASSPHRASE", "the admin's key", "admin_passphrase"
+)
+@new_passphrase_option(
+    "--office-passphrase-file", "QMS_OFFICE_PASSPHRASE", "the office key", "office_passphrase"
+)
 def init(
     path: Path,
     office_type: str,
@@ -44,8 +51,15 @@ def init(
     admin: str,
     admin_name: str,
     database_url: str | None,
+    admin_passphrase: str,
+    office_passphrase: str,
 ) -> None:
-    """Create a workspace at PATH: qms.toml, database, blob store, inbox folders."""
+    """Create a workspace at PATH: qms.toml, database, blob store, inbox folders, keys.
+
+    The admin's and the office's signing keys are sealed with passphrases typed at the
+    prompt (or read from the --…-passphrase-file options or $QMS_ADMIN_PASSPHRASE and
+    $QMS_OFFICE_PASSPHRASE); the passphrases themselves are never stored.
+    """
     result = init_workspace(
         path,
         office_type=office_type,
@@ -53,6 +67,8 @@ def init(
         office_name=office_name,
         admin=admin,
         admin_name=admin_name,
+        admin_passphrase=admin_passphrase,
+        office_passphrase=office_passphrase,
         timezone=timezone,
         database_url=database_url,
     )

@@ -6,13 +6,15 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
-    actor_option,
     console,
     json_option,
+    new_passphrase_option,
     pass_app,
     print_json,
     print_table,
+    signer_option,
 )
+from qms_engine.signing import Signer
 from qms_engine.users import add_user, deactivate_user, grant_roles, list_users, revoke_roles
 
 
@@ -31,47 +33,65 @@ def user() -> None:
     required=True,
     help="Role in the office (repeatable): author, reviewer, approver, …",
 )
-@actor_option
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the new user's key")
+@signer_option
 @pass_app
 def user_add(
-    app: AppContext, username: str, full_name: str, roles: tuple[str, ...], actor: str
+    app: AppContext,
+    username: str,
+    full_name: str,
+    roles: tuple[str, ...],
+    signer: Signer,
+    new_passphrase: str,
 ) -> None:
-    """Add USERNAME with roles in the office."""
+    """Add USERNAME with roles in the office and a new signing key.
+
+    The new user chooses the key's passphrase (typed at the prompt, or from
+    --new-passphrase-file / $QMS_NEW_PASSPHRASE); it is never stored.
+    """
     office = app.office()
-    add_user(app.runtime, office, actor=actor, username=username, full_name=full_name, roles=roles)
+    add_user(
+        app.runtime,
+        office,
+        actor=signer,
+        username=username,
+        full_name=full_name,
+        roles=roles,
+        passphrase=new_passphrase,
+    )
     console.print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
 
 
 @user.command("grant")
 @click.argument("username")
 @click.argument("roles", nargs=-1, required=True)
-@actor_option
+@signer_option
 @pass_app
-def user_grant(app: AppContext, username: str, roles: tuple[str, ...], actor: str) -> None:
+def user_grant(app: AppContext, username: str, roles: tuple[str, ...], signer: Signer) -> None:
     """Grant ROLES to USERNAME in the office."""
-    added = grant_roles(app.runtime, app.office(), actor=actor, username=username, roles=roles)
+    added = grant_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
     console.print(f"Granted: {', '.join(added) or 'nothing new'}")
 
 
 @user.command("revoke")
 @click.argument("username")
 @click.argument("roles", nargs=-1, required=True)
-@actor_option
+@signer_option
 @pass_app
-def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], actor: str) -> None:
+def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], signer: Signer) -> None:
     """Revoke ROLES from USERNAME in the office."""
-    removed = revoke_roles(app.runtime, app.office(), actor=actor, username=username, roles=roles)
+    removed = revoke_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
     console.print(f"Revoked: {', '.join(removed) or 'nothing held'}")
 
 
 @user.command("deactivate")
 @click.argument("username")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@actor_option
+@signer_option
 @pass_app
-def user_deactivate(app: AppContext, username: str, reason: str, actor: str) -> None:
+def user_deactivate(app: AppContext, username: str, reason: str, signer: Signer) -> None:
     """Deactivate USERNAME: they can no longer act; their history stays."""
-    deactivate_user(app.runtime, app.office(), actor=actor, username=username, reason=reason)
+    deactivate_user(app.runtime, app.office(), actor=signer, username=username, reason=reason)
     console.print(f"Deactivated {username}")
 
 

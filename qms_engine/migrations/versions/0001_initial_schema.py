@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:51:22.453023
+Create Date: 2026-11-24 04:57:36.100789
 """
 
 from __future__ import annotations
@@ -75,14 +75,45 @@ def upgrade() -> None:
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=96), nullable=False),
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("meaning", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("signer_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("signer_role", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("key_fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("signature", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.ForeignKeyConstraint(
             ["office_id"], ["office.id"], name=op.f("fk_event_office_id_office")
         ),
         sa.PrimaryKeyConstraint("office_id", "seq", name=op.f("pk_event")),
         sa.UniqueConstraint("hash", name=op.f("uq_event_hash")),
     )
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_event_subject"), ["subject"], unique=False)
+
+    op.create_table(
+        "signing_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("public_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("office_id", sa.Integer(), nullable=True),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name=op.f("fk_signing_key_office_id_office")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["app_user.id"], name=op.f("fk_signing_key_user_id_app_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_key")),
+        sa.UniqueConstraint("fingerprint", name=op.f("uq_signing_key_fingerprint")),
+    )
+    with op.batch_alter_table("signing_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_signing_key_user_id"), ["user_id"], unique=False)
+
     op.create_table(
         "user_role",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -223,6 +254,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_role_user_id"))
 
     op.drop_table("user_role")
+    with op.batch_alter_table("signing_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_signing_key_user_id"))
+
+    op.drop_table("signing_key")
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_event_subject"))
+
     op.drop_table("event")
     op.drop_table("document_type")
     op.drop_table("chain_head")

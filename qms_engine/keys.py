@@ -1,0 +1,200 @@
+"""Signing keys on the audit trail: registered, announced per office, rotated, revoked.
+
+Every key's public half is written into the chain of each office where its owner holds a role
+(``key.registered``), before the owner's first signature there.  A verifier therefore learns
+every key, and when it stopped being valid (``key.retired``, ``key.revoked``), from the chain
+itself; the key table is a convenience that verification cross-checks.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import bindparam, insert, select, update
+
+from qms_engine import events
+from qms_engine.audit import Actor, OfficeRef, UnitOfWork
+from qms_engine.clock import utc_now
+from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
+from qms_engine.models import EVENT_TABLE, KEY_TABLE, OFFICE_TABLE, ROLE_TABLE, USER_TABLE
+from qms_engine.permissions import ADMIN_ROLE, USER_ID_BY_NAME, load_actor, require_role
+from qms_engine.runtime import Runtime
+from qms_engine.signing import NewKey, Signer, generate_key, open_envelope
+
+OWNER_ROLE = "key holder"
+
+_CURRENT_KEY = (
+    select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope)
+    .select_from(KEY_TABLE)
+    .join(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
+    .where(USER_TABLE.c.username == bindparam("username"), KEY_TABLE.c.valid_until.is_(None))
+)
+
+
+def _payload(owner: str, fingerprint: str, public_key: str, purpose: str) -> dict[str, str]:
+    return {
+        "owner": owner,
+        "fingerprint": fingerprint,
+        "public_key": public_key,
+        "purpose": purpose,
+    }
+
+
+def register_key(
+    work: UnitOfWork,
+    office: OfficeRef,
+    *,
+    by: Actor,
+    owner: str,
+    user_id: int | None,
+    key: NewKey,
+    purpose: str = "user",
+    role: str = ADMIN_ROLE,
+) -> None:
+    """Store a new key (sealed) and write ``key.registered`` into the office's chain."""
+    work.connection.execute(
+        insert(KEY_TABLE),
+        {
+            "fingerprint": key.fingerprint,
+            "public_key": key.public_key.hex(),
+            "envelope": key.envelope,
+            "user_id": user_id,
+            "office_id": office.id if purpose == "office" else None,
+            "valid_from": utc_now(),
+        },
+    )
+    work.append(
+        office,
+        by,
+        events.KEY_REGISTERED,
+        owner,
+        _payload(owner, key.fingerprint, key.public_key.hex(), purpose),
+        role=role,
+    )
+
+
+def announce_key(
+    work: UnitOfWork, office: OfficeRef, *, by: Actor, user_id: int, owner: str
+) -> None:
+    """Make sure the owner's current key is in this office's chain before they act there."""
+    current = work.connection.execute(
+        select(KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key).where(
+            KEY_TABLE.c.user_id == user_id, KEY_TABLE.c.valid_until.is_(None)
+        )
+    ).first()
+    if current is None:
+        return
+    announced = work.connection.execute(
+        select(EVENT_TABLE.c.payload).where(
+            EVENT_TABLE.c.office_id == office.id,
+            EVENT_TABLE.c.action == events.KEY_REGISTERED.action,
+            EVENT_TABLE.c.subject == owner,
+        )
+    ).scalars()
+    if any(json.loads(p)["fingerprint"] == current.fingerprint for p in announced):
+        return
+    work.append(
+        office,
+        by,
+        events.KEY_REGISTERED,
+        owner,
+        _payload(owner, current.fingerprint, current.public_key, "user"),
+        role=ADMIN_ROLE,
+    )
+
+
+def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
+    """Unlock ``username``'s current signing key; without it, they cannot act."""
+    with runtime.engine.connect() as connection:
+        row = connection.execute(_CURRENT_KEY, {"username": username}).first()
+    if row is None:
+        raise PermissionDenied(
+            f"{username!r} has no valid signing key (unknown user, or the key was revoked)",
+            hint="an admin can issue one: qms key rotate USER --as ADMIN",
+        )
+    private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
+    return Signer(username, row.fingerprint, private_key)
+
+
+def _offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeRef]:
+    rows = work.connection.execute(
+        select(OFFICE_TABLE)
+        .where(
+            OFFICE_TABLE.c.id.in_(
+                select(ROLE_TABLE.c.office_id).where(ROLE_TABLE.c.user_id == user_id)
+            )
+            | (OFFICE_TABLE.c.id == also.id)
+        )
+        .order_by(OFFICE_TABLE.c.id)
+    ).all()
+    return [OfficeRef(r.id, r.code, r.name, r.office_type, r.timezone) for r in rows]
+
+
+def _end_current_key(
+    work: UnitOfWork,
+    office: OfficeRef,
+    by: Actor,
+    username: str,
+    user_id: int,
+    reason: str | None,
+    role: str,
+) -> list[OfficeRef]:
+    """Close the user's current key (if any) and record that in every office they work in."""
+    offices = _offices_of(work, user_id, office)
+    for each in offices:
+        work.lock(each)
+    current = work.connection.execute(
+        select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint).where(
+            KEY_TABLE.c.user_id == user_id, KEY_TABLE.c.valid_until.is_(None)
+        )
+    ).first()
+    if current is not None:
+        work.connection.execute(
+            update(KEY_TABLE)
+            .where(KEY_TABLE.c.id == current.id)
+            .values(valid_until=utc_now(), revoked_reason=reason)
+        )
+        kind = events.KEY_REVOKED if reason else events.KEY_RETIRED
+        payload = {"owner": username, "fingerprint": current.fingerprint}
+        if reason:
+            payload["reason"] = reason
+        for each in offices:
+            work.append(each, by, kind, username, payload, role=role)
+    return offices
+
+
+def rotate(
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, new_passphrase: str
+) -> str:
+    """Replace a user's key: by the user, or by an admin (e.g. after a forgotten passphrase)."""
+    key = generate_key(new_passphrase)
+    with runtime.unit_of_work() as work:
+        work.lock(office)
+        by = load_actor(work.connection, actor, office)
+        role = OWNER_ROLE
+        if username != actor.username:
+            role = require_role(by, {ADMIN_ROLE}, office, f"rotate {username}'s key")
+        user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
+        if user_id is None:
+            raise NotFound(f"no user {username!r}", hint="see `qms user list`")
+        offices = _end_current_key(work, office, by, username, user_id, None, role)
+        register_key(work, offices[0], by=by, owner=username, user_id=user_id, key=key, role=role)
+        for each in offices[1:]:
+            announce_key(work, each, by=by, user_id=user_id, owner=username)
+    return key.fingerprint
+
+
+def revoke(
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, reason: str
+) -> None:
+    """An admin revokes a user's key at once (lost or compromised); it signs nothing more."""
+    if not reason.strip():
+        raise RuleViolation("give a --reason for revoking a key")
+    with runtime.unit_of_work() as work:
+        work.lock(office)
+        by = load_actor(work.connection, actor, office)
+        role = require_role(by, {ADMIN_ROLE}, office, f"revoke {username}'s key")
+        user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
+        if user_id is None:
+            raise NotFound(f"no user {username!r}", hint="see `qms user list`")
+        _end_current_key(work, office, by, username, user_id, reason, role)

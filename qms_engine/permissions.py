@@ -1,0 +1,71 @@
+"""Who may do what: a user's unlocked key, active account and roles, checked in the engine.
+
+Every write path calls :func:`load_actor` inside its transaction (after the chain-head lock),
+so a role revoked or a key revoked a moment ago already counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Connection, bindparam, select
+
+from qms_engine.audit import Actor, OfficeRef
+from qms_engine.errors import NotFound, PermissionDenied
+from qms_engine.models import KEY_TABLE, ROLE_TABLE, USER_TABLE
+from qms_engine.signing import Signer
+
+ADMIN_ROLE = "admin"
+
+_ACTOR = (
+    select(
+        USER_TABLE.c.id,
+        USER_TABLE.c.full_name,
+        USER_TABLE.c.kind,
+        USER_TABLE.c.active,
+        KEY_TABLE.c.user_id.label("key_owner"),
+        KEY_TABLE.c.valid_until,
+        KEY_TABLE.c.revoked_reason,
+    )
+    .select_from(USER_TABLE)
+    .outerjoin(KEY_TABLE, KEY_TABLE.c.fingerprint == bindparam("fingerprint"))
+    .where(USER_TABLE.c.username == bindparam("username"))
+)
+ROLES_IN_OFFICE = select(ROLE_TABLE.c.role).where(
+    ROLE_TABLE.c.user_id == bindparam("user_id"), ROLE_TABLE.c.office_id == bindparam("office_id")
+)
+USER_ID_BY_NAME = select(USER_TABLE.c.id).where(USER_TABLE.c.username == bindparam("username"))
+
+
+def load_actor(connection: Connection, signer: Signer, office: OfficeRef) -> Actor:
+    """The active user behind ``signer`` with their roles in ``office``; the key must be current."""
+    row = connection.execute(
+        _ACTOR, {"username": signer.username, "fingerprint": signer.fingerprint}
+    ).first()
+    if row is None:
+        raise NotFound(f"no user {signer.username!r}", hint="see `qms user list`")
+    if not row.active:
+        raise PermissionDenied(f"user {signer.username!r} is deactivated and cannot act")
+    if row.key_owner != row.id or row.valid_until is not None:
+        why = f"was revoked ({row.revoked_reason})" if row.revoked_reason else "is no longer valid"
+        raise PermissionDenied(
+            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… {why}",
+            hint="an admin can issue a new key: qms key rotate USER",
+        )
+    roles = frozenset(
+        connection.execute(ROLES_IN_OFFICE, {"user_id": row.id, "office_id": office.id}).scalars()
+    )
+    return Actor(row.id, signer.username, row.full_name, row.kind, roles, signer)
+
+
+def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doing: str) -> str:
+    """Refuse unless ``actor`` holds one of ``allowed`` in ``office``; returns the role used."""
+    held = sorted(actor.roles & set(allowed))
+    if not held:
+        has = ", ".join(sorted(actor.roles)) or "none"
+        raise PermissionDenied(
+            f"{actor.username!r} may not {doing} in {office.code}: needs role "
+            f"{' or '.join(sorted(allowed))} (has: {has})",
+            hint=f"an admin can grant it: qms user grant {actor.username} ROLE",
+        )
+    return held[0]
