@@ -222,6 +222,11 @@ class UnitOfWork:
         self.events.append(record)
         return record
 
+    def head(self, office: OfficeRef) -> tuple[int, str]:
+        """The office's chain head (sequence number, hash) as this transaction sees it."""
+        self.lock(office)
+        return self._heads[office.id]
+
     def before_commit(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` after every row is written, just before the commit (e.g. a blob)."""
         self._before_commit.append(callback)
@@ -278,37 +283,27 @@ def tail_events(connection: Connection, office_id: int, limit: int) -> list[Even
     return [Event.model_validate(row._mapping) for row in reversed(rows)]
 
 
-def check_link(event: Event, office_code: str, expected_seq: int, expected_prev: str) -> None:
-    """Raise :class:`IntegrityError` naming the event if it is not the expected next link."""
-    where = f"office {office_code} event #{event.seq}"
-    if event.seq != expected_seq:
-        raise IntegrityError(f"{where}: sequence gap or reorder (expected #{expected_seq})")
-    if event.prev_hash != expected_prev:
-        raise IntegrityError(
-            f"{where}: previous hash {event.prev_hash[:16]}… does not match the hash of "
-            f"event #{expected_seq - 1} ({expected_prev[:16]}…): an event was removed, "
-            "inserted or reordered"
-        )
-    actual = hash_body(event_body(event, office_code))
-    if actual != event.hash:
-        raise IntegrityError(
-            f"{where}: content does not match its hash (stored {event.hash[:16]}…, "
-            f"computed {actual[:16]}…): the event was altered after it was written"
-        )
-
-
 def verify_chain(connection: Connection, office: OfficeRef) -> int:
-    """Check every link of an office's chain and its head; returns the number of events."""
-    expected_prev, count = GENESIS_HASH, 0
-    for event in load_events(connection, office.id):
-        check_link(event, office.code, count + 1, expected_prev)
-        expected_prev, count = event.hash, count + 1
+    """Check an office's chain (links, hashes, signatures, keys, roles) and its head.
+
+    Raises :class:`IntegrityError` naming the first bad event; returns the number of events.
+    """
+    from qms_engine.verification import ChainEvent, verify_chain_events
+
+    stream = (
+        ChainEvent(event_body(row, office.code), row.hash, row.signature)
+        for row in load_events(connection, office.id)
+    )
+    report = verify_chain_events(office.code, stream)
+    problem = report.first_problem()
+    if problem is not None:
+        raise IntegrityError(f"office {office.code}: {problem}")
     head = connection.execute(
         select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.office_id == office.id)
     ).one()
-    if (head.seq, head.hash) != (count, expected_prev):
+    if (head.seq, head.hash) != (report.events, report.head_hash):
         raise IntegrityError(
-            f"office {office.code}: chain head says #{head.seq} but the log ends at #{count}: "
-            "events were removed from the end or the head was altered"
+            f"office {office.code}: chain head says #{head.seq} but the log ends at "
+            f"#{report.events}: events were removed from the end or the head was altered"
         )
-    return count
+    return report.events

@@ -28,7 +28,7 @@ USER_ROLE_REVOKED = EventKind("user.role.revoked", "revoked role")
 USER_DEACTIVATED = EventKind("user.deactivated", "deactivated user")
 DOCUMENT_CREATED = EventKind("document.created", "authored")
 REVISION_CREATED = EventKind("document.revision.created", "authored")
-REVISION_SUPERSEDED = EventKind("document.revision.superseded", "made effective")
+REVISION_SUPERSEDED = EventKind("document.revision.superseded", "superseded")
 CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
 
 TRANSITION_PREFIX = "document.revision."

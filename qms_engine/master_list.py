@@ -6,26 +6,31 @@ current revision and status, and evidence that periodic reviews are not overdue.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 
-from qms_engine.audit import OfficeRef
-from qms_engine.clock import as_utc, utc_now, zone
-from qms_engine.documents import load_document
+from qms_engine.audit import OfficeRef, event_body
+from qms_engine.canonical import canonical_bytes
+from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
+from qms_engine.documents import DocumentRef, load_document
 from qms_engine.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
+    KEY_TABLE,
     OFFICE_TABLE,
     REVISION_TABLE,
     STATE_TABLE,
     TYPE_TABLE,
     USER_TABLE,
+    Event,
 )
 from qms_engine.runtime import Runtime
+from qms_engine.signing import verify_signature
 
 
 @dataclass(frozen=True)
@@ -191,19 +196,24 @@ def list_documents(
     return summaries
 
 
+def _events_about(document: DocumentRef) -> Select[Any]:
+    """The office's events whose subject is the document or one of its revisions."""
+    return (
+        select(EVENT_TABLE)
+        .where(EVENT_TABLE.c.office_id == document.office.id)
+        .where(
+            (EVENT_TABLE.c.subject == document.number)
+            | EVENT_TABLE.c.subject.startswith(f"{document.number}#", autoescape=True)
+        )
+        .order_by(EVENT_TABLE.c.seq)
+    )
+
+
 def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
     """One document: every revision and every event about it, in order."""
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
-        events = connection.execute(
-            select(EVENT_TABLE)
-            .where(EVENT_TABLE.c.office_id == document.office.id)
-            .where(
-                (EVENT_TABLE.c.subject == number)
-                | EVENT_TABLE.c.subject.startswith(f"{number}#", autoescape=True)
-            )
-            .order_by(EVENT_TABLE.c.seq)
-        ).all()
+        events = connection.execute(_events_about(document)).all()
     ((summary, revisions),) = _summaries(_revision_rows(runtime, [document.id], None, None))
     history = [
         HistoryEntry(e.seq, e.recorded_at, e.actor, e.action, e.subject, e.payload) for e in events
@@ -236,3 +246,55 @@ def due_reviews(
         if s.review_due is not None and s.review_due <= horizon
     ]
     return sorted(due, key=lambda item: (item.days_left, item.summary.number))
+
+
+@dataclass(frozen=True)
+class SignedEntry:
+    """An event about a document shown as a signature manifestation (21 CFR 11.50)."""
+
+    seq: int
+    recorded_at: datetime
+    signer: str
+    username: str
+    role: str
+    meaning: str
+    action: str
+    subject: str
+    key_fingerprint: str
+    signature_valid: bool
+    comment: str
+
+
+def signed_history(runtime: Runtime, number: str) -> tuple[str, list[SignedEntry]]:
+    """Every signed event about a document, each signature checked now; with the office's zone."""
+    with runtime.engine.connect() as connection:
+        document = load_document(connection, number)
+        rows = connection.execute(_events_about(document)).all()
+        keys = dict(
+            connection.execute(select(KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key)).all()
+        )
+    entries = []
+    for row in rows:
+        event = Event.model_validate(row._mapping)
+        public = keys.get(event.key_fingerprint)
+        valid = public is not None and verify_signature(
+            bytes.fromhex(public),
+            bytes.fromhex(event.signature),
+            canonical_bytes(event_body(event, document.office.code)),
+        )
+        entries.append(
+            SignedEntry(
+                event.seq,
+                from_utc_text(event.recorded_at),
+                event.signer_name,
+                event.actor,
+                event.signer_role,
+                event.meaning,
+                event.action,
+                event.subject,
+                event.key_fingerprint,
+                valid,
+                str(json.loads(event.payload).get("comment", "")),
+            )
+        )
+    return document.office.timezone, entries

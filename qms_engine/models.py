@@ -179,6 +179,20 @@ class SigningKey(SQLModel, table=True):
     revoked_reason: str | None = None
 
 
+class Checkpoint(SQLModel, table=True):
+    """A signed statement by the office key: "the chain had N events ending in this hash"."""
+
+    __tablename__ = "checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    seq: int
+    head_hash: str = Field(max_length=64)
+    recorded_at: str = Field(max_length=32)
+    key_fingerprint: str = Field(max_length=64)
+    signature: str = Field(max_length=128)
+
+
 class ChainHead(SQLModel, table=True):
     """The newest event of an office's chain; writers lock this row to stay linear."""
 
@@ -205,3 +219,4 @@ ACTION_TABLE = _table(RevisionAction)
 EVENT_TABLE = _table(Event)
 HEAD_TABLE = _table(ChainHead)
 KEY_TABLE = _table(SigningKey)
+CHECKPOINT_TABLE = _table(Checkpoint)

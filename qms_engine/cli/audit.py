@@ -1,21 +1,43 @@
-"""`qms log` and `qms audit …`: reading and verifying the audit trail."""
+"""`qms log` and `qms audit …`: reading, checkpointing, exporting and verifying the audit trail."""
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from qms_engine.audit import tail_events, verify_chain
+from qms_engine.audit import tail_events
+from qms_engine.auditing import (
+    AuditResult,
+    count_events,
+    default_jobs,
+    verify_bundle,
+    verify_office,
+)
+from qms_engine.bundle import export_bundle
+from qms_engine.checkpoints import record_checkpoint, unlock_office_key
 from qms_engine.cli.context import (
     AppContext,
     console,
+    error_console,
     json_option,
     pass_app,
     print_json,
     print_table,
+    read_passphrase,
+    signer_option,
 )
 from qms_engine.clock import from_utc_text, local_text
+from qms_engine.errors import IntegrityError
+from qms_engine.offices import list_offices
+from qms_engine.plugins import PluginSet
+from qms_engine.signing import Signer
 
 
 @click.command("log")
@@ -23,7 +45,7 @@ from qms_engine.clock import from_utc_text, local_text
 @json_option
 @pass_app
 def log(app: AppContext, limit: int, as_json: bool) -> None:
-    """The office's audit log (newest last), with each event's hash."""
+    """The office's audit log (newest last): who did what, when, with what meaning."""
     office = app.office()
     with app.runtime.engine.connect() as connection:
         events = tail_events(connection, office.id, limit)
@@ -41,12 +63,14 @@ def log(app: AppContext, limit: int, as_json: bool) -> None:
         return
     print_table(
         f"Audit log of {office.code} ({office.name})",
-        ["#", "When", "Who", "What", "Subject", "Hash"],
+        ["#", "When", "Who", "Role", "Meaning", "What", "Subject", "Hash"],
         [
             (
                 e.seq,
                 local_text(from_utc_text(e.recorded_at), office.timezone),
-                e.actor,
+                e.signer_name,
+                e.signer_role,
+                e.meaning,
                 e.action,
                 e.subject,
                 e.hash[:12],
@@ -58,17 +82,168 @@ def log(app: AppContext, limit: int, as_json: bool) -> None:
 
 @click.group()
 def audit() -> None:
-    """Verify the tamper-evident audit trail."""
+    """Checkpoint, export and verify the signed, tamper-evident audit trail."""
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=error_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        yield bar
+
+
+def _report(results: list[AuditResult], as_json: bool) -> None:
+    if as_json:
+        print_json([{**r.__dict__, "ok": r.ok} for r in results])
+    else:
+        for result in results:
+            checked = (
+                f"{result.events} events, {result.checkpoints} checkpoints, "
+                f"{result.codes} codes, {result.blobs} blobs"
+            )
+            if result.ok:
+                console.print(f"{result.office}: OK — {checked}")
+                continue
+            console.print(f"{result.office}: FAILED — {checked}; {len(result.problems)} problem(s)")
+            console.print(f"  first: {result.problems[0]}", markup=False)
+            for problem in result.problems[1:20]:
+                console.print(f"  also:  {problem}", markup=False)
+    failed = [r.office for r in results if not r.ok]
+    if failed:
+        raise IntegrityError(f"verification failed for {', '.join(failed)}")
 
 
 @audit.command("verify")
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Verify an exported bundle instead of the database (no database needed).",
+)
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="CODE",
+    help="A checkpoint code from paper, e.g. PS-KOT39#40:556e-ec4d-4ac2-c3f1; repeatable.",
+)
+@click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=default_jobs(),
+    show_default=True,
+    help="Processes for signature checks.",
+)
+@json_option
 @pass_app
-def audit_verify(app: AppContext) -> None:
-    """Check every hash link and sequence number of the office's chain (exit 6 on failure)."""
+def audit_verify(
+    app: AppContext,
+    bundle: Path | None,
+    codes: tuple[str, ...],
+    all_offices: bool,
+    jobs: int,
+    as_json: bool,
+) -> None:
+    """Check every hash link, signature, key, workflow rule, checkpoint and blob (exit 6 if bad)."""
+    if bundle is not None:
+        with _progress(f"Verifying {bundle.name}") as bar:
+            task = bar.add_task("events", total=None)
+            result = verify_bundle(
+                bundle,
+                workflows=PluginSet.load().workflows,
+                jobs=jobs,
+                codes=codes,
+                progress=functools.partial(bar.advance, task),
+            )
+        _report([result], as_json)
+        return
+    runtime = app.runtime
+    offices = (
+        [runtime.office(o.code) for o in list_offices(runtime)] if all_offices else [app.office()]
+    )
+    results = []
+    for office in offices:
+        with _progress(f"Verifying {office.code}") as bar:
+            task = bar.add_task("events", total=count_events(runtime, office))
+            results.append(
+                verify_office(
+                    runtime,
+                    office,
+                    jobs=jobs,
+                    codes=codes,
+                    progress=functools.partial(bar.advance, task),
+                )
+            )
+    _report(results, as_json)
+
+
+@audit.command("checkpoint")
+@click.option(
+    "--office-passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the office key's passphrase (else $QMS_OFFICE_PASSPHRASE or a prompt).",
+)
+@signer_option
+@json_option
+@pass_app
+def audit_checkpoint(
+    app: AppContext, office_passphrase_file: Path | None, signer: Signer, as_json: bool
+) -> None:
+    """Record a checkpoint signed by the office key; prints the code to write on paper."""
     office = app.office()
-    with app.runtime.engine.connect() as connection:
-        count = verify_chain(connection, office)
-    console.print(f"{office.code}: {count} events, chain intact")
+    passphrase = read_passphrase(
+        office_passphrase_file,
+        "QMS_OFFICE_PASSPHRASE",
+        f"Passphrase for the office key of {office.code}",
+    )
+    record = record_checkpoint(
+        app.runtime,
+        office,
+        actor=signer,
+        office_key=unlock_office_key(app.runtime, office, passphrase),
+    )
+    if as_json:
+        print_json({**record.__dict__, "code": record.code})
+        return
+    console.print(f"Checkpoint of {office.code} at event #{record.seq}.")
+    console.print("Write this code in the register, or send it to the SP office:")
+    console.print(f"  [bold]{record.code}[/]")
+
+
+@audit.command("export")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="New folder for the bundle.",
+)
+@click.option(
+    "--blobs/--no-blobs",
+    default=False,
+    show_default=True,
+    help="Also copy every revision's file into the bundle.",
+)
+@json_option
+@pass_app
+def audit_export(app: AppContext, out: Path, blobs: bool, as_json: bool) -> None:
+    """Export the office's audit bundle for offline verification (docs/audit-bundle.md)."""
+    summary = export_bundle(app.runtime, app.office(), out, include_blobs=blobs)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"Wrote {summary.path}: {summary.events} events, {summary.keys} keys, "
+        f"{summary.checkpoints} checkpoints, {summary.blobs} blobs"
+    )
+    console.print(f"Verify offline with: qms audit verify --bundle {summary.path}")
 
 
 COMMANDS = [log, audit]

@@ -19,7 +19,7 @@ from qms_engine.cli.context import (
 )
 from qms_engine.documents import create_document, export_revision, revise_document
 from qms_engine.errors import RuleViolation
-from qms_engine.master_list import document_detail, due_reviews, list_documents
+from qms_engine.master_list import document_detail, due_reviews, list_documents, signed_history
 from qms_engine.signing import Signer
 from qms_engine.transitions import take_transition
 
@@ -184,6 +184,46 @@ def doc_show(app: AppContext, number: str, as_json: bool) -> None:
         "History",
         ["#", "When (UTC)", "Who", "What", "Details"],
         [(e.seq, e.recorded_at, e.actor, e.action, _details(e.payload)) for e in detail.history],
+    )
+
+
+@doc.command("history")
+@click.argument("number")
+@json_option
+@pass_app
+def doc_history(app: AppContext, number: str, as_json: bool) -> None:
+    """Signature manifestation of NUMBER: who signed what, when, as what, and is it valid."""
+    timezone, entries = signed_history(app.runtime, number)
+    if as_json:
+        print_json(entries)
+        return
+    print_table(
+        f"Signed history of {number}",
+        [
+            "#",
+            "UTC",
+            f"Local ({timezone})",
+            "Signed by",
+            "Role",
+            "Meaning",
+            "Subject",
+            "Key",
+            "Signature",
+        ],
+        [
+            (
+                e.seq,
+                e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                when(e.recorded_at, timezone),
+                f"{e.signer} ({e.username})",
+                e.role,
+                e.meaning,
+                e.subject,
+                e.key_fingerprint[:16],
+                "verified" if e.signature_valid else "INVALID",
+            )
+            for e in entries
+        ],
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:57:36.100789
+Create Date: 2026-11-24 05:02:10.180381
 """
 
 from __future__ import annotations
@@ -51,6 +51,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("office_id", name=op.f("pk_chain_head")),
     )
+    op.create_table(
+        "checkpoint",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("head_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("recorded_at", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key_fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("signature", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name=op.f("fk_checkpoint_office_id_office")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_checkpoint")),
+    )
+    with op.batch_alter_table("checkpoint", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_checkpoint_office_id"), ["office_id"], unique=False)
+
     op.create_table(
         "document_type",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -263,6 +280,10 @@ def downgrade() -> None:
 
     op.drop_table("event")
     op.drop_table("document_type")
+    with op.batch_alter_table("checkpoint", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_checkpoint_office_id"))
+
+    op.drop_table("checkpoint")
     op.drop_table("chain_head")
     op.drop_table("office")
     op.drop_table("app_user")

@@ -1,0 +1,104 @@
+"""`qms key …`: signing keys — rotate, revoke, list."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from qms_engine.cli.context import (
+    AppContext,
+    console,
+    json_option,
+    new_passphrase_option,
+    pass_app,
+    print_json,
+    print_table,
+    signer_option,
+    when,
+)
+from qms_engine.clock import as_utc
+from qms_engine.keys import revoke, rotate
+from qms_engine.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
+from qms_engine.signing import Signer
+
+
+@click.group()
+def key() -> None:
+    """Ed25519 signing keys of users and offices."""
+
+
+@key.command("rotate")
+@click.argument("username")
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the new key")
+@signer_option
+@pass_app
+def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Signer) -> None:
+    """Give USERNAME a new key (the old one stops signing). By the user, or an admin."""
+    fingerprint = rotate(
+        app.runtime, app.office(), actor=signer, username=username, new_passphrase=new_passphrase
+    )
+    console.print(f"{username} now signs with key {fingerprint[:16]}…")
+
+
+@key.command("revoke")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (lost, compromised …); kept in the trail.")
+@signer_option
+@pass_app
+def key_revoke(app: AppContext, username: str, reason: str, signer: Signer) -> None:
+    """Revoke USERNAME's key at once; they cannot act until an admin rotates in a new one."""
+    revoke(app.runtime, app.office(), actor=signer, username=username, reason=reason)
+    console.print(f"Revoked {username}'s key: {reason}")
+
+
+@key.command("list")
+@json_option
+@pass_app
+def key_list(app: AppContext, as_json: bool) -> None:
+    """Every registered key with its owner, fingerprint and validity."""
+    owner = USER_TABLE.c.username
+    with app.runtime.engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                KEY_TABLE.c.fingerprint,
+                KEY_TABLE.c.valid_from,
+                KEY_TABLE.c.valid_until,
+                KEY_TABLE.c.revoked_reason,
+                owner,
+                OFFICE_TABLE.c.code,
+            )
+            .outerjoin(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
+            .outerjoin(OFFICE_TABLE, OFFICE_TABLE.c.id == KEY_TABLE.c.office_id)
+            .order_by(KEY_TABLE.c.id)
+        ).all()
+    keys = [
+        {
+            "owner": r.username or f"office {r.code}",
+            "fingerprint": r.fingerprint,
+            "valid_from": as_utc(r.valid_from),
+            "valid_until": as_utc(r.valid_until) if r.valid_until else None,
+            "revoked_reason": r.revoked_reason,
+        }
+        for r in rows
+    ]
+    if as_json:
+        print_json(keys)
+        return
+    tz = app.office().timezone
+    print_table(
+        "Signing keys",
+        ["Owner", "Fingerprint", "Valid from", "Valid until", "Revoked"],
+        [
+            (
+                k["owner"],
+                k["fingerprint"],
+                when(k["valid_from"], tz),
+                when(k["valid_until"], tz),
+                k["revoked_reason"],
+            )
+            for k in keys
+        ],
+    )
+
+
+COMMANDS = [key]

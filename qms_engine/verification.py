@@ -1,0 +1,368 @@
+"""Verifying an office's audit chain: links, hashes, signatures, keys, workflow rules.
+
+The same verifier reads events from the database or from an exported bundle (see
+``docs/audit-bundle.md``), so an auditor's offline check and the online one cannot drift apart.
+It streams: memory holds one batch of events plus small per-subject state, whatever the length
+of the chain.  Signatures, the expensive part, are checked on all cores in worker processes.
+
+What it checks, in chain order, reporting each problem with the event's sequence number:
+- sequence numbers start at 1 and have no gaps; each ``prev`` is the previous event's hash;
+- each stored hash is the SHA-256 of the event's canonical body;
+- each signature verifies with the key named in the event, that key was registered in the chain
+  (by ``key.registered``) before use, belongs to the actor, and was not yet retired or revoked;
+- the actor held the role they signed in (roles follow ``user.role.granted`` / ``…revoked``);
+- workflow transitions follow their definition: allowed from the recorded state, by an allowed
+  role, and segregation of duties (``not_by``) held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from qms_engine import events
+from qms_engine.audit import GENESIS_HASH
+from qms_engine.canonical import canonical_bytes
+from qms_engine.clock import from_utc_text
+from qms_engine.signing import fingerprint, verify_signature
+from qms_engine.workflow_definitions import WorkflowDefinition
+
+BATCH = 1000
+BOOTSTRAP_ROLE = "admin"
+KEY_HOLDER_ROLE = "key holder"
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """One event as stored: its canonical body, the hash and signature written beside it."""
+
+    body: Mapping[str, Any]
+    hash: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong at one event (``seq``), or with the chain as a whole (``seq`` None)."""
+
+    seq: int | None
+    what: str
+
+    def __str__(self) -> str:
+        return f"event #{self.seq}: {self.what}" if self.seq is not None else self.what
+
+
+@dataclass
+class KeyInfo:
+    """A key as the chain describes it."""
+
+    owner: str
+    public_key: str
+    purpose: str
+    valid_from: str
+    valid_until: str | None = None
+    revoked: bool = False
+
+
+@dataclass
+class ChainReport:
+    """The outcome for one office's chain."""
+
+    office: str
+    events: int = 0
+    head_hash: str = GENESIS_HASH
+    problems: list[Problem] = field(default_factory=list)
+    keys: dict[str, KeyInfo] = field(default_factory=dict)
+    blobs: set[str] = field(default_factory=set)
+    hashes_at: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found wrong."""
+        return not self.problems
+
+    def first_problem(self) -> Problem | None:
+        """The earliest problem (the one to show first)."""
+        return min(self.problems, key=lambda p: (p.seq is None, p.seq or 0), default=None)
+
+
+def _check_signatures(items: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """Worker: verify (public key, signature, message) triples."""
+    return [verify_signature(public, signature, message) for public, signature, message in items]
+
+
+@dataclass
+class _Rules:
+    """Per-chain state for the key, role and workflow checks (small: per user and subject)."""
+
+    report: ChainReport
+    workflows: Mapping[str, WorkflowDefinition] | None
+    roles: dict[str, set[str]] = field(default_factory=dict)
+    inactive: set[str] = field(default_factory=set)
+    founded: bool = False
+    type_workflow: dict[str, str] = field(default_factory=dict)
+    document_type: dict[str, str] = field(default_factory=dict)
+    author: dict[str, str] = field(default_factory=dict)
+    state: dict[str, str] = field(default_factory=dict)
+    took: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def problem(self, seq: int, what: str) -> None:
+        self.report.problems.append(Problem(seq, what))
+
+    def signing_key(self, seq: int, body: Mapping[str, Any]) -> str | None:
+        """The public key (hex) to verify this event with, after the key checks."""
+        signer = body.get("signer") or {}
+        key_id = signer.get("key", "")
+        action, actor, time = body.get("action"), body.get("actor"), body.get("time", "")
+        payload = body.get("payload") or {}
+        if (
+            action == events.KEY_REGISTERED.action
+            and seq == 1
+            and payload.get("fingerprint") == key_id
+        ):
+            return str(payload.get("public_key", ""))  # the founding admin signs their own key
+        info = self.report.keys.get(key_id)
+        if info is None:
+            self.problem(
+                seq, f"signed with key {key_id[:16]}… which was never registered in this chain"
+            )
+            return None
+        if info.purpose != "user" or info.owner != actor:
+            self.problem(seq, f"signed by {actor!r} with {info.owner!r}'s key {key_id[:16]}…")
+        if info.valid_until is not None and time >= info.valid_until:
+            how = "revoked" if info.revoked else "retired"
+            self.problem(
+                seq,
+                f"signed with key {key_id[:16]}… at {time}, after it was {how} at "
+                f"{info.valid_until}",
+            )
+        return info.public_key
+
+    def apply(self, seq: int, body: Mapping[str, Any]) -> None:
+        """Check the event against the rules, then update the state it changes."""
+        action, actor = body.get("action", ""), body.get("actor", "")
+        subject, time = body.get("subject", ""), body.get("time", "")
+        payload: Mapping[str, Any] = body.get("payload") or {}
+        role = (body.get("signer") or {}).get("role", "")
+        self._check_role(seq, actor, role, action, subject)
+        if action == events.KEY_REGISTERED.action:
+            self._register_key(seq, payload, time)
+        elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
+            info = self.report.keys.get(payload.get("fingerprint", ""))
+            if info is not None and info.valid_until is None:
+                info.valid_until, info.revoked = time, action == events.KEY_REVOKED.action
+        elif action == events.USER_ROLE_GRANTED.action:
+            self.roles.setdefault(subject, set()).add(payload.get("role", ""))
+            self.founded = self.founded or payload.get("role") == BOOTSTRAP_ROLE
+        elif action == events.USER_ROLE_REVOKED.action:
+            self.roles.get(subject, set()).discard(payload.get("role", ""))
+        elif action == events.USER_DEACTIVATED.action:
+            self.inactive.add(subject)
+        elif action == events.DOCUMENT_TYPE_ADDED.action:
+            self.type_workflow[subject.rsplit("/", 1)[-1]] = payload.get("workflow", "")
+        elif action == events.DOCUMENT_CREATED.action:
+            self.document_type[subject] = payload.get("type", "")
+        elif action == events.REVISION_CREATED.action:
+            self.author[subject] = actor
+            self.state[subject] = payload.get("state", "")
+            if payload.get("sha256"):
+                self.report.blobs.add(payload["sha256"])
+        elif action == events.REVISION_SUPERSEDED.action:
+            self.state[subject] = payload.get("to", "")
+        elif action.startswith(events.TRANSITION_PREFIX) and "transition" in payload:
+            self._transition(seq, actor, role, subject, payload)
+
+    def _check_role(self, seq: int, actor: str, role: str, action: str, subject: str) -> None:
+        if actor in self.inactive:
+            self.problem(seq, f"{actor!r} acted after being deactivated")
+        if not self.founded:
+            return  # the founding admin's first events, before any role exists
+        if (
+            role == KEY_HOLDER_ROLE
+            and action in (events.KEY_REGISTERED.action, events.KEY_RETIRED.action)
+            and subject == actor
+        ):
+            return
+        if role not in self.roles.get(actor, set()):
+            self.problem(seq, f"{actor!r} signed as {role!r} without holding that role")
+
+    def _register_key(self, seq: int, payload: Mapping[str, Any], time: str) -> None:
+        key_id, public = payload.get("fingerprint", ""), payload.get("public_key", "")
+        try:
+            matches = fingerprint(bytes.fromhex(public)) == key_id
+        except ValueError:
+            matches = False
+        if not matches:
+            self.problem(seq, f"key.registered: fingerprint {key_id[:16]}… is not that of the key")
+            return
+        self.report.keys.setdefault(
+            key_id, KeyInfo(payload.get("owner", ""), public, payload.get("purpose", ""), time)
+        )
+
+    def _transition(
+        self, seq: int, actor: str, role: str, subject: str, payload: Mapping[str, Any]
+    ) -> None:
+        name, before, after = payload["transition"], payload.get("from"), payload.get("to")
+        if self.state.get(subject) != before:
+            self.problem(
+                seq,
+                f"{subject}: {name!r} recorded from {before!r}, but the revision "
+                f"was {self.state.get(subject)!r}",
+            )
+        self.state[subject] = after or ""
+        self.took.setdefault((subject, name), set()).add(actor)
+        workflow = self._workflow_of(subject)
+        if workflow is None:
+            return
+        try:
+            step = workflow.transition(name)
+        except LookupError:
+            self.problem(seq, f"{subject}: workflow {workflow.name!r} has no transition {name!r}")
+            return
+        if before not in step.sources or after != step.target:
+            self.problem(
+                seq,
+                f"{subject}: {name!r} goes {step.sources}→{step.target}, recorded {before}→{after}",
+            )
+        if role not in step.roles:
+            self.problem(seq, f"{subject}: {name!r} taken as {role!r}; allowed: {step.roles}")
+        for rule in step.not_by:
+            if rule == "author" and self.author.get(subject) == actor:
+                self.problem(
+                    seq,
+                    f"{subject}: {actor!r} took {name!r} on their own revision "
+                    "(segregation of duties)",
+                )
+            elif rule != "author" and actor in self.took.get((subject, rule), set()):
+                self.problem(
+                    seq,
+                    f"{subject}: {actor!r} took both {rule!r} and {name!r} (segregation of duties)",
+                )
+
+    def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
+        if self.workflows is None:
+            return None
+        type_code = self.document_type.get(subject.split("#", 1)[0], "")
+        return self.workflows.get(self.type_workflow.get(type_code, ""))
+
+
+def verify_chain_events(
+    office: str,
+    stream: Iterable[ChainEvent],
+    *,
+    workflows: Mapping[str, WorkflowDefinition] | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    remember: Iterable[int] = (),
+) -> ChainReport:
+    """Check one office's chain from any source of events; ``remember`` keeps hashes at seqs."""
+    report = ChainReport(office)
+    rules = _Rules(report, workflows)
+    wanted = set(remember)
+    pool: Executor | None = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    pending: list[tuple[list[int], Future[list[bool]] | list[bool]]] = []
+
+    def drain(keep: int) -> None:
+        while len(pending) > keep:
+            seqs, outcome = pending.pop(0)
+            results = outcome if isinstance(outcome, list) else outcome.result()
+            for seq, good in zip(seqs, results, strict=True):
+                if not good:
+                    rules.problem(
+                        seq,
+                        "signature does not verify (forged, copied from another "
+                        "event, or the signed content was altered)",
+                    )
+
+    try:
+        for batch in _batches(stream):
+            seqs, items = [], []
+            for event in batch:
+                public = _check_link(report, rules, event, wanted)
+                if public is not None:
+                    seqs.append(event.body.get("seq", 0))
+                    items.append(
+                        (
+                            bytes.fromhex(public),
+                            bytes.fromhex(event.signature),
+                            canonical_bytes(dict(event.body)),
+                        )
+                    )
+            pending.append(
+                (seqs, pool.submit(_check_signatures, items) if pool else _check_signatures(items))
+            )
+            drain(keep=2 * jobs)
+            if progress:
+                progress(len(batch))
+        drain(keep=0)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return report
+
+
+def _batches(stream: Iterable[ChainEvent]) -> Iterator[list[ChainEvent]]:
+    batch: list[ChainEvent] = []
+    for event in stream:
+        batch.append(event)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _check_link(
+    report: ChainReport, rules: _Rules, event: ChainEvent, wanted: set[int]
+) -> str | None:
+    body = event.body
+    seq = body.get("seq")
+    expected = report.events + 1
+    if not isinstance(seq, int) or seq != expected:
+        rules.problem(
+            expected,
+            f"sequence number {seq!r} where #{expected} was expected: an "
+            "event was removed, inserted or reordered",
+        )
+    if body.get("office") != report.office:
+        rules.problem(expected, f"belongs to office {body.get('office')!r}, not {report.office!r}")
+    if body.get("prev") != report.head_hash:
+        rules.problem(
+            expected,
+            f"previous hash {str(body.get('prev'))[:16]}… does not match event "
+            f"#{expected - 1}'s hash {report.head_hash[:16]}…: an event was "
+            "removed, inserted or reordered",
+        )
+    try:
+        actual = hashlib.sha256(canonical_bytes(dict(body))).hexdigest()
+    except (TypeError, UnicodeEncodeError) as exc:
+        rules.problem(expected, f"body is not canonical JSON: {exc}")
+        actual = ""
+    if actual != event.hash:
+        rules.problem(
+            expected,
+            f"content does not match its hash (stored {event.hash[:16]}…, "
+            f"computed {actual[:16]}…): altered after it was written",
+        )
+    try:
+        from_utc_text(str(body.get("time")))
+    except ValueError:
+        rules.problem(expected, f"time {body.get('time')!r} is not a UTC timestamp")
+    public = rules.signing_key(expected, body)
+    rules.apply(expected, body)
+    report.events = expected
+    report.head_hash = event.hash
+    if expected in wanted:
+        report.hashes_at[expected] = event.hash
+    return public
+
+
+def parse_payload(text: str) -> dict[str, Any]:
+    """A stored payload column back into a dict."""
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value
