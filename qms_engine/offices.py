@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlmodel
@@ -19,12 +19,12 @@ from qms_engine.database import create_db_engine, upgrade
 from qms_engine.errors import ConfigurationError, RuleViolation
 from qms_engine.keys import register_key
 from qms_engine.models import OFFICE_TABLE, TYPE_TABLE, Office
-from qms_engine.permissions import ADMIN_ROLE
+from qms_engine.permissions import ADMIN_ROLE, load_actor, require_role
 from qms_engine.plugins import PluginSet
 from qms_engine.registry import DocumentTypeSpec
 from qms_engine.runtime import Runtime
-from qms_engine.signing import NewKey, generate_key
-from qms_engine.users import enroll
+from qms_engine.signing import NewKey, Signer, generate_key
+from qms_engine.users import enroll, grant
 from qms_engine.workspace import CONFIG_NAME, DEFAULT_DATABASE, Workspace, resolve_database_url
 
 _OFFICE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -120,6 +120,43 @@ def document_type_id(
         role=role,
     )
     return int(new_id)
+
+
+def add_office(
+    runtime: Runtime,
+    *,
+    actor: Signer,
+    from_office: OfficeRef,
+    code: str,
+    name: str,
+    office_type: str,
+    office_passphrase: str,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> OfficeRef:
+    """An admin of an existing office adds another office to the deployment (e.g. a station
+    under an SP office); they become its first admin and sign its founding events."""
+    office_key = generate_key(office_passphrase)
+    with runtime.unit_of_work() as work:
+        work.lock(from_office)
+        admin = load_actor(work.connection, actor, from_office)
+        require_role(admin, {ADMIN_ROLE}, from_office, "add offices")
+
+        def founder(office: OfficeRef) -> Actor:
+            grant(
+                work, office, by=admin, user_id=admin.id, username=admin.username, role=ADMIN_ROLE
+            )
+            return replace(admin, roles=frozenset({ADMIN_ROLE}))
+
+        return create_office(
+            work,
+            runtime.plugins,
+            code=code,
+            name=name,
+            office_type=office_type,
+            timezone=timezone,
+            founder=founder,
+            office_key=office_key,
+        )
 
 
 @dataclass(frozen=True)

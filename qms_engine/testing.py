@@ -1,21 +1,33 @@
 """Pytest fixtures for qms-engine and plugin authors (loaded by the ``pytest11`` entry point).
 
-``qms_office`` gives a real workspace (SQLite file, blob store) with one police station, a user
+``qms_office`` gives a real workspace (database, blob store) with one police station, a user
 for every role, and their unlocked signing keys; ``make_docx`` writes real .docx files.
 
+Every workspace fixture is parametrised by backend: ``sqlite`` (a file in the workspace) and
+``postgresql`` (a fresh database on the server named by ``QMS_TEST_POSTGRES_URL``, which
+``.ci/postgres`` starts).  Without that variable the PostgreSQL cases are skipped — except under
+``CI=true``, where they fail, so CI can never pass without testing PostgreSQL.
+
 Making a key costs a deliberate tenth of a second (scrypt), so the staffed workspace is built
-once per session and each test gets its own copy of the folder.
+once per session and backend, and each test gets its own copy (a copied folder, and on
+PostgreSQL a database cloned from a template).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import docx
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from qms_engine.audit import OfficeRef
 from qms_engine.keys import unlock
@@ -23,7 +35,7 @@ from qms_engine.offices import init_workspace
 from qms_engine.runtime import Runtime
 from qms_engine.signing import Signer
 from qms_engine.users import add_user
-from qms_engine.workspace import Workspace
+from qms_engine.workspace import CONFIG_NAME, Workspace
 
 OFFICE_CODE = "PS-TEST1"
 TEST_PASSPHRASE = "test-passphrase"
@@ -53,10 +65,80 @@ class TestOffice:
         return self.signers[who].username
 
 
+BACKENDS = ("sqlite", "postgresql")
+POSTGRES_ENV = "QMS_TEST_POSTGRES_URL"
+
+
+class PostgresServer:
+    """The test server: creates and drops uniquely named databases on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def create(self, template: str | None = None) -> str:
+        """A new, empty (or template-cloned) database; returns its URL."""
+        name = f"qms_test_{uuid.uuid4().hex[:12]}"
+        clone = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}{clone} ENCODING 'UTF8'")
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop a database made by :meth:`create`, disconnecting anyone still on it."""
+        name = make_url(url).database
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
-def qms_office_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Signer]]:
-    """A staffed police-station workspace, built once; tests copy it."""
-    root = tmp_path_factory.mktemp("qms-template") / "ws"
+def qms_postgres() -> PostgresServer | None:
+    """The PostgreSQL test server, or None when none is configured (outside CI)."""
+    url = os.environ.get(POSTGRES_ENV)
+    return PostgresServer(url) if url else None
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def qms_backend(request: pytest.FixtureRequest, qms_postgres: PostgresServer | None) -> str:
+    """The database backend under test: each workspace test runs on both."""
+    backend = str(request.param)
+    if backend == "postgresql" and qms_postgres is None:
+        message = f"PostgreSQL tests need {POSTGRES_ENV} (`bash .ci/run` starts a server)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test PostgreSQL: {message}")
+        pytest.skip(message)
+    return backend
+
+
+@pytest.fixture
+def qms_database_url(qms_backend: str, qms_postgres: PostgresServer | None) -> Iterator[str | None]:
+    """A database URL for a new workspace: None (SQLite in the workspace) or a fresh database."""
+    if qms_backend == "sqlite" or qms_postgres is None:
+        yield None
+        return
+    url = qms_postgres.create()
+    try:
+        yield url
+    finally:
+        qms_postgres.drop(url)
+
+
+@dataclass(frozen=True)
+class _Template:
+    root: Path
+    signers: dict[str, Signer]
+    database: str | None  # PostgreSQL template database name
+
+
+@pytest.fixture(scope="session")
+def qms_office_template(
+    qms_backend: str,
+    qms_postgres: PostgresServer | None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[_Template]:
+    """A staffed police-station workspace, built once per backend; tests copy it."""
+    root = tmp_path_factory.mktemp(f"qms-template-{qms_backend}") / "ws"
+    url = qms_postgres.create() if qms_backend == "postgresql" and qms_postgres else None
     result = init_workspace(
         root,
         office_type="police_station",
@@ -84,22 +166,38 @@ def qms_office_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
             signers[key] = unlock(runtime, username, TEST_PASSPHRASE)
     finally:
         runtime.close()
-    return root, signers
+    yield _Template(root, signers, make_url(url).database if url else None)
+    if url and qms_postgres:
+        qms_postgres.drop(url)
 
 
 @pytest.fixture
 def qms_office(
-    qms_office_template: tuple[Path, dict[str, Signer]], tmp_path: Path
+    qms_office_template: _Template, qms_postgres: PostgresServer | None, tmp_path: Path
 ) -> Iterator[TestOffice]:
-    """A fresh copy of the staffed workspace on a real SQLite file, for one test."""
-    template, signers = qms_office_template
+    """A fresh copy of the staffed workspace (SQLite file or PostgreSQL database), for one test."""
     root = tmp_path / "ws"
-    shutil.copytree(template, root)
+    shutil.copytree(qms_office_template.root, root)
+    url = None
+    if qms_office_template.database and qms_postgres:
+        url = qms_postgres.create(template=qms_office_template.database)
+        config = root / CONFIG_NAME
+        lines = config.read_text(encoding="utf-8").splitlines()
+        config.write_text(
+            "\n".join(
+                f"database_url = {json.dumps(url)}" if line.startswith("database_url") else line
+                for line in lines
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     runtime = Runtime.open(Workspace.load(root))
     try:
-        yield TestOffice(runtime, runtime.office(), dict(signers), root)
+        yield TestOffice(runtime, runtime.office(), dict(qms_office_template.signers), root)
     finally:
         runtime.close()
+        if url and qms_postgres:
+            qms_postgres.drop(url)
 
 
 @pytest.fixture

@@ -58,6 +58,13 @@ def _pick_revision(
             f"{document.number}: revisions {candidates} can all take {transition.name!r}",
             hint="choose one with --rev N",
         )
+    latest = revno if revno is not None else max(states)
+    if states[latest] == transition.target:
+        raise RuleViolation(
+            f"{document.number}: revision {latest} is already {transition.target} "
+            f"(someone took {transition.name!r} first?)",
+            hint="see `qms doc show` for what is left to do",
+        )
     described = ", ".join(
         f"revision {rev} is {state}"
         for rev, state in sorted(states.items())

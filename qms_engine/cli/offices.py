@@ -14,10 +14,12 @@ from qms_engine.cli.context import (
     pass_app,
     print_json,
     print_table,
+    signer_option,
 )
 from qms_engine.clock import DEFAULT_TIMEZONE
 from qms_engine.database import create_db_engine, upgrade
-from qms_engine.offices import init_workspace, list_offices
+from qms_engine.offices import add_office, init_workspace, list_offices
+from qms_engine.signing import Signer
 from qms_engine.workspace import Workspace
 
 
@@ -119,6 +121,39 @@ def office_list(app: AppContext, as_json: bool) -> None:
         ["Code", "Name", "Type", "Time zone"],
         [(o.code, o.name, o.office_type, o.timezone) for o in offices],
     )
+
+
+@office.command("add")
+@click.argument("code")
+@click.option("--type", "office_type", required=True, help="Office type, e.g. police_station.")
+@click.option("--name", required=True, help="Office name as written.")
+@click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="Office time zone.")
+@new_passphrase_option(
+    "--office-passphrase-file", "QMS_OFFICE_PASSPHRASE", "the new office's key", "office_passphrase"
+)
+@signer_option
+@pass_app
+def office_add(
+    app: AppContext,
+    code: str,
+    office_type: str,
+    name: str,
+    timezone: str,
+    office_passphrase: str,
+    signer: Signer,
+) -> None:
+    """Add office CODE to this deployment; you (an admin here) become its first admin."""
+    office = add_office(
+        app.runtime,
+        actor=signer,
+        from_office=app.office(),
+        code=code,
+        name=name,
+        office_type=office_type,
+        office_passphrase=office_passphrase,
+        timezone=timezone,
+    )
+    console.print(f"Added office {office.code} — {office.name}; use --office {office.code}")
 
 
 COMMANDS = [init, db, office]
