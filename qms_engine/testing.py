@@ -55,6 +55,8 @@ STAFF = {
 class TestOffice:
     """A workspace with one office and a signer per role: ``signers["approver"]``."""
 
+    __test__ = False  # not a test class, despite its name
+
     runtime: Runtime
     office: OfficeRef
     signers: dict[str, Signer]
@@ -148,6 +150,7 @@ def qms_office_template(
         admin_name="Station Admin",
         admin_passphrase=TEST_PASSPHRASE,
         office_passphrase=TEST_PASSPHRASE,
+        database_url=url,
     )
     runtime = Runtime.open(result.workspace)
     try:
