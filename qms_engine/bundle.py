@@ -186,14 +186,23 @@ class BundleReader:
 
     def keys(self) -> list[dict[str, Any]]:
         """The key list (cross-checked against the chain by the verifier)."""
-        value = json.loads(self._file("keys").read_text(encoding="utf-8"))
-        assert isinstance(value, list)
+        path = self._file("keys")
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise IntegrityError(f"{path}: not valid JSON ({exc})") from exc
+        if not isinstance(value, list) or not all(isinstance(k, dict) for k in value):
+            raise IntegrityError(f"{path}: not a list of keys")
         return value
 
     def checkpoints(self) -> list[CheckpointRecord]:
         """The checkpoints recorded for the office."""
-        value = json.loads(self._file("checkpoints").read_text(encoding="utf-8"))
-        return [CheckpointRecord(**item) for item in value]
+        path = self._file("checkpoints")
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+            return [CheckpointRecord(**item) for item in value]
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise IntegrityError(f"{path}: not a list of checkpoints ({exc})") from exc
 
     def blob(self, sha256: str) -> Path | None:
         """Where a blob is in the bundle, if blobs were exported."""

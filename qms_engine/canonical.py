@@ -1,8 +1,9 @@
 """Canonical JSON (RFC 8785, JCS) for hashing and signing events.
 
 Only the JSON values the engine writes are allowed: objects with string keys, arrays, strings,
-integers, booleans and null. Floats are refused, so the number-formatting part of RFC 8785 is
-never needed and an independent verifier can use any JSON library.  Keys are sorted by UTF-16
+integers within ±(2^53 − 1), booleans and null.  Floats and larger integers are refused, so the
+number-formatting part of RFC 8785 is never needed (such integers print the same in every JSON
+library) and an independent verifier can use any JSON library.  Keys are sorted by UTF-16
 code units as RFC 8785 requires; strings are emitted as UTF-8 with only the mandatory escapes.
 """
 
@@ -12,6 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+MAX_SAFE_INTEGER = 2**53 - 1
+
 JsonValue = None | bool | int | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 
 
@@ -20,6 +23,8 @@ def _utf16_key(key: str) -> bytes:
 
 
 def _check(value: Any, where: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        raise TypeError(f"{where}: integer {value} is outside ±(2^53 - 1)")
     if value is None or isinstance(value, bool | int | str):
         if isinstance(value, str):
             value.encode("utf-8")  # refuses lone surrogates with a UnicodeEncodeError

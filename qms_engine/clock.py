@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,8 +21,13 @@ def to_utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
 def from_utc_text(text: str) -> datetime:
-    """Parse :func:`to_utc_text` output back into an aware datetime."""
+    """Parse :func:`to_utc_text` output (exactly that form, so texts compare in time order)."""
+    if not _UTC_TEXT.match(text):
+        raise ValueError(f"not a UTC timestamp of the form 2026-11-24T04:40:46.123456Z: {text!r}")
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

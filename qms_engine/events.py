@@ -37,3 +37,30 @@ TRANSITION_PREFIX = "document.revision."
 def revision_transition(meaning: str) -> EventKind:
     """The event for a workflow transition, named by its meaning: ``document.revision.approved``."""
     return EventKind(TRANSITION_PREFIX + meaning.replace(" ", "_"), meaning)
+
+
+FIXED_KINDS = {
+    kind.action: kind
+    for kind in (
+        KEY_REGISTERED,
+        KEY_RETIRED,
+        KEY_REVOKED,
+        OFFICE_CREATED,
+        DOCUMENT_TYPE_ADDED,
+        USER_CREATED,
+        USER_ROLE_GRANTED,
+        USER_ROLE_REVOKED,
+        USER_DEACTIVATED,
+        DOCUMENT_CREATED,
+        REVISION_CREATED,
+        REVISION_SUPERSEDED,
+        CHECKPOINT_RECORDED,
+    )
+}
+
+
+def meaning_fits(action: str, meaning: str) -> bool:
+    """Whether a recorded meaning is the one its action carries (a verifier's check)."""
+    if action in FIXED_KINDS:
+        return FIXED_KINDS[action].meaning == meaning
+    return action == revision_transition(meaning).action

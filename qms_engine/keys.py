@@ -9,6 +9,7 @@ itself; the key table is a convenience that verification cross-checks.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
@@ -73,16 +74,21 @@ def register_key(
     )
 
 
+def current_key(work: UnitOfWork, user_id: int) -> Any:
+    """The user's key that is valid now (id, fingerprint, public key), if any."""
+    return work.connection.execute(
+        select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key).where(
+            KEY_TABLE.c.user_id == user_id, KEY_TABLE.c.valid_until.is_(None)
+        )
+    ).first()
+
+
 def announce_key(
     work: UnitOfWork, office: OfficeRef, *, by: Actor, user_id: int, owner: str
 ) -> None:
     """Make sure the owner's current key is in this office's chain before they act there."""
-    current = work.connection.execute(
-        select(KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key).where(
-            KEY_TABLE.c.user_id == user_id, KEY_TABLE.c.valid_until.is_(None)
-        )
-    ).first()
-    if current is None:
+    key = current_key(work, user_id)
+    if key is None:
         return
     announced = work.connection.execute(
         select(EVENT_TABLE.c.payload).where(
@@ -91,14 +97,14 @@ def announce_key(
             EVENT_TABLE.c.subject == owner,
         )
     ).scalars()
-    if any(json.loads(p)["fingerprint"] == current.fingerprint for p in announced):
+    if any(json.loads(p)["fingerprint"] == key.fingerprint for p in announced):
         return
     work.append(
         office,
         by,
         events.KEY_REGISTERED,
         owner,
-        _payload(owner, current.fingerprint, current.public_key, "user"),
+        _payload(owner, key.fingerprint, key.public_key, "user"),
         role=ADMIN_ROLE,
     )
 
@@ -130,37 +136,38 @@ def _offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeR
     return [OfficeRef(r.id, r.code, r.name, r.office_type, r.timezone) for r in rows]
 
 
-def _end_current_key(
+def _end_key(
     work: UnitOfWork,
-    office: OfficeRef,
+    offices: list[OfficeRef],
     by: Actor,
     username: str,
-    user_id: int,
+    key: Any,
     reason: str | None,
     role: str,
-) -> list[OfficeRef]:
-    """Close the user's current key (if any) and record that in every office they work in."""
-    offices = _offices_of(work, user_id, office)
+) -> None:
+    """Close a key and record that in every office its owner works in."""
+    work.connection.execute(
+        update(KEY_TABLE)
+        .where(KEY_TABLE.c.id == key.id)
+        .values(valid_until=utc_now(), revoked_reason=reason)
+    )
+    kind = events.KEY_REVOKED if reason else events.KEY_RETIRED
+    payload = {"owner": username, "fingerprint": key.fingerprint}
+    if reason:
+        payload["reason"] = reason
+    for each in offices:
+        work.append(each, by, kind, username, payload, role=role)
+
+
+def _target(work: UnitOfWork, office: OfficeRef, username: str) -> tuple[int, list[OfficeRef]]:
+    """The user's id and the offices whose chains must hear about their key (all locked)."""
+    user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
+    if user_id is None:
+        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
+    offices = _offices_of(work, int(user_id), office)
     for each in offices:
         work.lock(each)
-    current = work.connection.execute(
-        select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint).where(
-            KEY_TABLE.c.user_id == user_id, KEY_TABLE.c.valid_until.is_(None)
-        )
-    ).first()
-    if current is not None:
-        work.connection.execute(
-            update(KEY_TABLE)
-            .where(KEY_TABLE.c.id == current.id)
-            .values(valid_until=utc_now(), revoked_reason=reason)
-        )
-        kind = events.KEY_REVOKED if reason else events.KEY_RETIRED
-        payload = {"owner": username, "fingerprint": current.fingerprint}
-        if reason:
-            payload["reason"] = reason
-        for each in offices:
-            work.append(each, by, kind, username, payload, role=role)
-    return offices
+    return int(user_id), offices
 
 
 def rotate(
@@ -174,13 +181,22 @@ def rotate(
         role = OWNER_ROLE
         if username != actor.username:
             role = require_role(by, {ADMIN_ROLE}, office, f"rotate {username}'s key")
-        user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
-        if user_id is None:
-            raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-        offices = _end_current_key(work, office, by, username, user_id, None, role)
+        user_id, offices = _target(work, office, username)
+        old = current_key(work, user_id)
+        # The new key is registered while the old one is still valid (it may sign this very
+        # event, when users rotate their own key); only then is the old one retired.
         register_key(work, offices[0], by=by, owner=username, user_id=user_id, key=key, role=role)
         for each in offices[1:]:
-            announce_key(work, each, by=by, user_id=user_id, owner=username)
+            work.append(
+                each,
+                by,
+                events.KEY_REGISTERED,
+                username,
+                _payload(username, key.fingerprint, key.public_key.hex(), "user"),
+                role=role,
+            )
+        if old is not None:
+            _end_key(work, offices, by, username, old, None, role)
     return key.fingerprint
 
 
@@ -194,7 +210,8 @@ def revoke(
         work.lock(office)
         by = load_actor(work.connection, actor, office)
         role = require_role(by, {ADMIN_ROLE}, office, f"revoke {username}'s key")
-        user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
-        if user_id is None:
-            raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-        _end_current_key(work, office, by, username, user_id, reason, role)
+        user_id, offices = _target(work, office, username)
+        key = current_key(work, user_id)
+        if key is None:
+            raise RuleViolation(f"{username!r} has no valid key to revoke")
+        _end_key(work, offices, by, username, key, reason, role)

@@ -18,16 +18,16 @@ What it checks, in chain order, reporting each problem with the event's sequence
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from qms_engine import events
-from qms_engine.audit import GENESIS_HASH
+from qms_engine.audit import ENCODING_VERSION, GENESIS_HASH
 from qms_engine.canonical import canonical_bytes
 from qms_engine.clock import from_utc_text
+from qms_engine.events import meaning_fits
 from qms_engine.signing import fingerprint, verify_signature
 from qms_engine.workflow_definitions import WorkflowDefinition
 
@@ -64,7 +64,7 @@ class KeyInfo:
     public_key: str
     purpose: str
     valid_from: str
-    valid_until: str | None = None
+    ended_at: int | None = None  # sequence number of its key.retired / key.revoked event
     revoked: bool = False
 
 
@@ -109,36 +109,34 @@ class _Rules:
     author: dict[str, str] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
     took: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    previous_hash: str = GENESIS_HASH
+    previous_time: str = ""
 
     def problem(self, seq: int, what: str) -> None:
         self.report.problems.append(Problem(seq, what))
 
     def signing_key(self, seq: int, body: Mapping[str, Any]) -> str | None:
         """The public key (hex) to verify this event with, after the key checks."""
-        signer = body.get("signer") or {}
-        key_id = signer.get("key", "")
-        action, actor, time = body.get("action"), body.get("actor"), body.get("time", "")
-        payload = body.get("payload") or {}
-        if (
-            action == events.KEY_REGISTERED.action
-            and seq == 1
-            and payload.get("fingerprint") == key_id
-        ):
-            return str(payload.get("public_key", ""))  # the founding admin signs their own key
+        key_id = str(body["signer"]["key"])
+        action, actor, payload = body["action"], body["actor"], body["payload"]
+        if action == events.KEY_REGISTERED.action and seq == 1 and payload["fingerprint"] == key_id:
+            if payload["owner"] != actor:
+                self.problem(
+                    seq,
+                    f"the founding key is registered for {payload['owner']!r} "
+                    f"but signed by {actor!r}",
+                )
+            return str(payload["public_key"])  # the founding admin signs their own key
         info = self.report.keys.get(key_id)
         if info is None:
-            self.problem(
-                seq, f"signed with key {key_id[:16]}… which was never registered in this chain"
-            )
+            self.problem(seq, f"signed with key {key_id[:16]}…, never registered in this chain")
             return None
         if info.purpose != "user" or info.owner != actor:
             self.problem(seq, f"signed by {actor!r} with {info.owner!r}'s key {key_id[:16]}…")
-        if info.valid_until is not None and time >= info.valid_until:
+        if info.ended_at is not None:
             how = "revoked" if info.revoked else "retired"
             self.problem(
-                seq,
-                f"signed with key {key_id[:16]}… at {time}, after it was {how} at "
-                f"{info.valid_until}",
+                seq, f"signed with key {key_id[:16]}…, which was {how} at event #{info.ended_at}"
             )
         return info.public_key
 
@@ -153,8 +151,8 @@ class _Rules:
             self._register_key(seq, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
             info = self.report.keys.get(payload.get("fingerprint", ""))
-            if info is not None and info.valid_until is None:
-                info.valid_until, info.revoked = time, action == events.KEY_REVOKED.action
+            if info is not None and info.ended_at is None:
+                info.ended_at, info.revoked = seq, action == events.KEY_REVOKED.action
         elif action == events.USER_ROLE_GRANTED.action:
             self.roles.setdefault(subject, set()).add(payload.get("role", ""))
             self.founded = self.founded or payload.get("role") == BOOTSTRAP_ROLE
@@ -282,16 +280,10 @@ def verify_chain_events(
         for batch in _batches(stream):
             seqs, items = [], []
             for event in batch:
-                public = _check_link(report, rules, event, wanted)
-                if public is not None:
-                    seqs.append(event.body.get("seq", 0))
-                    items.append(
-                        (
-                            bytes.fromhex(public),
-                            bytes.fromhex(event.signature),
-                            canonical_bytes(dict(event.body)),
-                        )
-                    )
+                check = _check_link(report, rules, event, wanted)
+                if check is not None:
+                    seqs.append(report.events)
+                    items.append(check)
             pending.append(
                 (seqs, pool.submit(_check_signatures, items) if pool else _check_signatures(items))
             )
@@ -316,53 +308,96 @@ def _batches(stream: Iterable[ChainEvent]) -> Iterator[list[ChainEvent]]:
         yield batch
 
 
+_TEXT_FIELDS = ("office", "time", "actor", "action", "subject", "meaning", "prev")
+_SIGNER_FIELDS = ("name", "role", "key")
+
+
+def _shape_problem(body: object) -> str | None:
+    """What makes a body unusable (so later checks would be meaningless), if anything."""
+    if not isinstance(body, Mapping):
+        return "the event body is not a JSON object"
+    if body.get("v") != ENCODING_VERSION:
+        return f"unknown encoding version {body.get('v')!r} (expected {ENCODING_VERSION})"
+    for name in _TEXT_FIELDS:
+        if not isinstance(body.get(name), str):
+            return f"field {name!r} is missing or not a string"
+    if not isinstance(body.get("seq"), int) or not isinstance(body.get("payload"), Mapping):
+        return "field 'seq' must be an integer and 'payload' an object"
+    signer = body.get("signer")
+    if not isinstance(signer, Mapping) or not all(
+        isinstance(signer.get(name), str) for name in _SIGNER_FIELDS
+    ):
+        return "field 'signer' must be an object with string name, role and key"
+    try:
+        from_utc_text(body["time"])
+    except ValueError:
+        return f"time {body['time']!r} is not a UTC timestamp like 2026-11-24T04:40:46.123456Z"
+    return None
+
+
 def _check_link(
     report: ChainReport, rules: _Rules, event: ChainEvent, wanted: set[int]
-) -> str | None:
+) -> tuple[bytes, bytes, bytes] | None:
+    """Check one event's place in the chain; returns what its signature check needs."""
     body = event.body
-    seq = body.get("seq")
     expected = report.events + 1
-    if not isinstance(seq, int) or seq != expected:
+    report.events = expected
+    report.head_hash = str(event.hash)
+    if expected in wanted:
+        report.hashes_at[expected] = report.head_hash
+    shape = _shape_problem(body)
+    if shape is not None:
+        rules.problem(expected, f"malformed event: {shape}")
+        return None
+    if body["seq"] != expected:
         rules.problem(
             expected,
-            f"sequence number {seq!r} where #{expected} was expected: an "
-            "event was removed, inserted or reordered",
+            f"sequence number {body['seq']!r} where #{expected} was "
+            "expected: an event was removed, inserted or reordered",
         )
-    if body.get("office") != report.office:
-        rules.problem(expected, f"belongs to office {body.get('office')!r}, not {report.office!r}")
-    if body.get("prev") != report.head_hash:
+    if body["office"] != report.office:
+        rules.problem(expected, f"belongs to office {body['office']!r}, not {report.office!r}")
+    if body["prev"] != rules.previous_hash:
         rules.problem(
             expected,
-            f"previous hash {str(body.get('prev'))[:16]}… does not match event "
-            f"#{expected - 1}'s hash {report.head_hash[:16]}…: an event was "
-            "removed, inserted or reordered",
+            f"previous hash {body['prev'][:16]}… does not match event "
+            f"#{expected - 1}'s hash {rules.previous_hash[:16]}…: an event "
+            "was removed, inserted or reordered",
+        )
+    rules.previous_hash = report.head_hash
+    if body["time"] < rules.previous_time:
+        rules.problem(
+            expected,
+            f"time {body['time']} is earlier than the previous event's "
+            f"({rules.previous_time}): the order or the clock was altered",
+        )
+    rules.previous_time = max(rules.previous_time, body["time"])
+    if not meaning_fits(body["action"], body["meaning"]):
+        rules.problem(
+            expected, f"meaning {body['meaning']!r} does not belong to {body['action']!r}"
         )
     try:
-        actual = hashlib.sha256(canonical_bytes(dict(body))).hexdigest()
-    except (TypeError, UnicodeEncodeError) as exc:
+        message = canonical_bytes(dict(body))
+    except (TypeError, ValueError) as exc:
         rules.problem(expected, f"body is not canonical JSON: {exc}")
-        actual = ""
+        return None
+    actual = hashlib.sha256(message).hexdigest()
     if actual != event.hash:
         rules.problem(
             expected,
-            f"content does not match its hash (stored {event.hash[:16]}…, "
+            f"content does not match its hash (stored {str(event.hash)[:16]}…, "
             f"computed {actual[:16]}…): altered after it was written",
         )
     try:
-        from_utc_text(str(body.get("time")))
+        public = rules.signing_key(expected, body)
+        rules.apply(expected, body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        rules.problem(expected, f"malformed payload for {body['action']!r}: {exc!r}")
+        return None
+    if public is None:
+        return None
+    try:
+        return bytes.fromhex(public), bytes.fromhex(str(event.signature)), message
     except ValueError:
-        rules.problem(expected, f"time {body.get('time')!r} is not a UTC timestamp")
-    public = rules.signing_key(expected, body)
-    rules.apply(expected, body)
-    report.events = expected
-    report.head_hash = event.hash
-    if expected in wanted:
-        report.hashes_at[expected] = event.hash
-    return public
-
-
-def parse_payload(text: str) -> dict[str, Any]:
-    """A stored payload column back into a dict."""
-    value = json.loads(text)
-    assert isinstance(value, dict)
-    return value
+        rules.problem(expected, "the signature or public key is not hexadecimal")
+        return None

@@ -1,0 +1,502 @@
+"""An independent audit-bundle verifier, written from ``docs/audit-bundle.md`` alone.
+
+The verifier section below may use only ``json``, ``hashlib``, ``pathlib`` and the Ed25519 public
+key of ``cryptography``; it never imports the engine's canonical encoder or verifier.  The tests
+build a real bundle with the engine and check it with this verifier, so the document, not the
+engine's own code, is what is being tested.  (``qms_engine.canonical`` is imported only to
+compare encoders byte for byte.)
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+# ---------------------------------------------------------------------------------------------
+# The independent verifier (docs/audit-bundle.md §3–§10)
+# ---------------------------------------------------------------------------------------------
+
+GENESIS = "0" * 64
+_SHORT_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
+_HEX = "0123456789abcdef"
+
+
+def spec_string(text: str) -> str:
+    """A JSON string with only the mandatory escapes (§3)."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError("lone surrogate")
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif code in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[code])
+        elif code < 0x20:
+            out.append("\\u00" + _HEX[code >> 4] + _HEX[code & 0xF])
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def _utf16_units(key: str) -> list[int]:
+    units = []
+    for char in key:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            units += [0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)]
+        else:
+            units.append(code)
+    return units
+
+
+def _spec_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return spec_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_spec_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=_utf16_units)
+        return "{" + ",".join(spec_string(k) + ":" + _spec_text(value[k]) for k in keys) + "}"
+    raise ValueError(f"{type(value).__name__} is not allowed in canonical JSON")
+
+
+def spec_canonical(value: object) -> bytes:
+    """The canonical encoding of §3 as UTF-8 bytes."""
+    return _spec_text(value).encode("utf-8")
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_hex(text: object, length: int) -> bool:
+    return isinstance(text, str) and len(text) == length and all(c in _HEX for c in text)
+
+
+def _ed25519_ok(public_hex: str, signature_hex: str, message: bytes) -> bool:
+    if not _is_hex(public_hex, 64) or not _is_hex(signature_hex, 128):
+        return False
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex))
+        key.verify(bytes.fromhex(signature_hex), message)
+    except Exception:  # InvalidSignature, but only the four permitted imports are used
+        return False
+    return True
+
+
+def _is_timestamp(text: object) -> bool:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``, exactly 27 characters (§0 conventions)."""
+    if not isinstance(text, str) or len(text) != 27:
+        return False
+    shape = "dddd-dd-ddTdd:dd:dd.ddddddZ"
+    return all(c.isdigit() if s == "d" else c == s for c, s in zip(text, shape, strict=True))
+
+
+def short_code(office: str, seq: int, head_hash: str) -> str:
+    """``OFFICE#SEQ:hhhh-hhhh-hhhh-hhhh`` (§8)."""
+    prefix = head_hash[:16]
+    return f"{office}#{seq}:" + "-".join(prefix[i : i + 4] for i in range(0, 16, 4))
+
+
+class SpecVerifier:
+    """Checks one bundle folder per the numbered algorithm of §10; ``problems`` lists findings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+        self.keys: dict[str, dict[str, object]] = {}
+        self.roles: dict[str, set[str]] = {}
+        self.inactive: set[str] = set()
+        self.founded = False
+        self.state: dict[str, str] = {}
+        self.blobs: set[str] = set()
+        self.hash_at: dict[int, str] = {}
+        self.head = GENESIS
+        self.count = 0
+        self.signatures_checked = 0
+
+    def problem(self, what: str) -> None:
+        self.problems.append(what)
+
+    def fatal(self, what: str) -> list[str]:
+        """Steps 1–3 of §10: the bundle cannot be read, so verification stops here."""
+        self.problems.append(what)
+        return self.problems
+
+    def run(self) -> list[str]:
+        manifest_path = self.path / "manifest.json"
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return self.fatal(f"manifest: unreadable ({exc})")
+        if manifest.get("format") != "qms-audit-bundle" or manifest.get("version") != 1:
+            return self.fatal("manifest: not a qms-audit-bundle version 1")
+        office = manifest["office"]["code"]
+        files = {}
+        for section in ("events", "keys", "checkpoints"):
+            file = self.path / manifest[section]["file"]
+            if not file.is_file():
+                return self.fatal(f"{section}: file missing")
+            if _sha256_hex(file.read_bytes()) != manifest[section]["sha256"]:
+                return self.fatal(f"{section}: SHA-256 differs from the manifest")
+            files[section] = file
+        lines = files["events"].read_bytes().split(b"\n")
+        if lines[-1] != b"":
+            return self.fatal("events: the last line does not end with a newline (truncated)")
+        events = []
+        for number, raw in enumerate(lines[:-1], start=1):
+            try:
+                line = json.loads(raw.decode("utf-8"))
+                events.append((line["body"], line["hash"], line["signature"]))
+            except (ValueError, KeyError, TypeError):
+                return self.fatal(f"events: line {number} is not a whole event")
+        if len(events) != manifest["events"]["count"]:
+            return self.fatal("events: line count differs from the manifest")
+
+        for body, written_hash, signature in events:
+            self._event(office, body, written_hash, signature)
+        if manifest["events"]["head"] != self.head:
+            self.problem("manifest head is not the last event's hash")
+        self._key_list(json.loads(files["keys"].read_text(encoding="utf-8")))
+        self._checkpoints(json.loads(files["checkpoints"].read_text(encoding="utf-8")))
+        if manifest.get("blobs") is not None:
+            self._blobs(self.path / manifest["blobs"]["folder"])
+        return self.problems
+
+    def _event(self, office: str, body: object, written_hash: object, signature: object) -> None:
+        self.count += 1
+        n = self.count
+        at = f"event #{n}"
+        if not isinstance(body, dict):
+            self.problem(f"{at}: body is not an object")
+            body = {}
+        seq = body.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq != n:
+            self.problem(f"{at}: seq {seq!r}")
+        if body.get("office") != office:
+            self.problem(f"{at}: office {body.get('office')!r}")
+        if body.get("prev") != self.head:
+            self.problem(f"{at}: prev does not link to the previous hash")
+        try:
+            encoded: bytes | None = spec_canonical(body)
+        except ValueError as exc:
+            self.problem(f"{at}: not canonical JSON ({exc})")
+            encoded = None
+        if encoded is None or _sha256_hex(encoded) != written_hash:
+            self.problem(f"{at}: content does not match its hash")
+        time = body.get("time")
+        if not _is_timestamp(time):
+            self.problem(f"{at}: time {time!r}")
+        time = str(time)
+        signer = body.get("signer") if isinstance(body.get("signer"), dict) else {}
+        key_id, role = signer.get("key"), signer.get("role")
+        action, actor, subject = body.get("action"), body.get("actor"), body.get("subject")
+        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+
+        # §5: which key verifies this event
+        public: object = None
+        if n == 1 and action == "key.registered" and payload.get("fingerprint") == key_id:
+            public = payload.get("public_key")  # the founding rule
+        elif key_id not in self.keys:
+            self.problem(f"{at}: signed with an unregistered key")
+        else:
+            info = self.keys[key_id]
+            public = info["public_key"]
+            if info["purpose"] != "user" or info["owner"] != actor:
+                self.problem(f"{at}: key of {info['owner']!r} used by {actor!r}")
+            until = info["valid_until"]
+            if until is not None and time >= str(until):
+                self.problem(f"{at}: key used after it ended")
+
+        # §7: roles, before the event's own effect
+        if actor in self.inactive:
+            self.problem(f"{at}: {actor!r} acted after deactivation")
+        exempt = (
+            role == "key holder"
+            and action in ("key.registered", "key.retired")
+            and subject == actor
+        )
+        if self.founded and not exempt and role not in self.roles.get(str(actor), set()):
+            self.problem(f"{at}: {actor!r} signed as {role!r} without that role")
+
+        self._apply(at, str(action), str(subject), payload, time)
+
+        if public is not None:
+            self.signatures_checked += 1
+            if encoded is None or not _ed25519_ok(str(public), str(signature), encoded):
+                self.problem(f"{at}: signature does not verify")
+        self.head = str(written_hash)
+        self.hash_at[n] = self.head
+
+    def _apply(self, at: str, action: str, subject: str, payload: dict, time: str) -> None:
+        if action == "key.registered":
+            fingerprint, public = payload.get("fingerprint"), payload.get("public_key")
+            if not _is_hex(public, 64) or _sha256_hex(bytes.fromhex(str(public))) != fingerprint:
+                self.problem(f"{at}: fingerprint is not that of the key")
+            elif fingerprint not in self.keys:
+                self.keys[str(fingerprint)] = {
+                    "owner": payload.get("owner"),
+                    "public_key": public,
+                    "purpose": payload.get("purpose"),
+                    "valid_until": None,
+                }
+        elif action in ("key.retired", "key.revoked"):
+            info = self.keys.get(str(payload.get("fingerprint")))
+            if info is not None and info["valid_until"] is None:
+                info["valid_until"] = time
+        elif action == "user.role.granted":
+            self.roles.setdefault(subject, set()).add(str(payload.get("role")))
+            self.founded = self.founded or payload.get("role") == "admin"
+        elif action == "user.role.revoked":
+            self.roles.get(subject, set()).discard(str(payload.get("role")))
+        elif action == "user.deactivated":
+            self.inactive.add(subject)
+        elif action == "document.revision.created":
+            self.state[subject] = str(payload.get("state"))
+            if payload.get("sha256"):
+                self.blobs.add(str(payload["sha256"]))
+        elif action == "document.revision.superseded":
+            self.state[subject] = str(payload.get("to"))
+        elif action.startswith("document.revision.") and "transition" in payload:
+            if self.state.get(subject) != payload.get("from"):
+                self.problem(f"{at}: transition from a state the revision was not in")
+            self.state[subject] = str(payload.get("to"))
+
+    def _key_list(self, listed: list) -> None:
+        by_fingerprint = {entry["fingerprint"]: entry for entry in listed}
+        for fingerprint, info in self.keys.items():
+            entry = by_fingerprint.get(fingerprint)
+            if entry is None:
+                self.problem(f"key list: {fingerprint[:16]} missing")
+            elif entry["public_key"] != info["public_key"] or entry["owner"] != info["owner"]:
+                self.problem(f"key list: {fingerprint[:16]} differs from the chain")
+
+    def _checkpoints(self, checkpoints: list) -> None:
+        office_keys = {k: i["public_key"] for k, i in self.keys.items() if i["purpose"] == "office"}
+        for c in checkpoints:
+            statement = spec_canonical(
+                {
+                    "v": 1,
+                    "type": "qms-checkpoint",
+                    "office": c["office"],
+                    "seq": c["seq"],
+                    "head": c["head_hash"],
+                    "time": c["recorded_at"],
+                }
+            )
+            public = office_keys.get(c["key_fingerprint"])
+            if public is None:
+                self.problem(f"checkpoint #{c['seq']}: not signed by a registered office key")
+            elif not _ed25519_ok(str(public), c["signature"], statement):
+                self.problem(f"checkpoint #{c['seq']}: office signature does not verify")
+            else:
+                self.signatures_checked += 1
+            if self.count < c["seq"]:
+                self.problem(f"checkpoint #{c['seq']}: the chain's tail was removed")
+            elif self.hash_at[c["seq"]] != c["head_hash"]:
+                self.problem(f"checkpoint #{c['seq']}: the chain was rewritten")
+
+    def check_code(self, office: str, code: str) -> bool:
+        """True if a short code from paper matches this chain (§10 step 8)."""
+        where, _, digits = code.strip().partition(":")
+        code_office, _, seq_text = where.partition("#")
+        groups = digits.split("-")
+        if not (seq_text.isdigit() and len(groups) == 4 and all(_is_hex(g, 4) for g in groups)):
+            return False
+        seq = int(seq_text)
+        return (
+            code_office == office
+            and seq <= self.count
+            and self.hash_at[seq].startswith("".join(groups))
+        )
+
+    def _blobs(self, folder: Path) -> None:
+        for sha in sorted(self.blobs):
+            file = folder / sha
+            if not file.is_file():
+                self.problem(f"blob {sha[:16]}: missing")
+            elif _sha256_hex(file.read_bytes()) != sha:
+                self.problem(f"blob {sha[:16]}: content does not hash to its name")
+
+
+def spec_verify(path: Path) -> SpecVerifier:
+    """Run the independent verifier over a bundle folder."""
+    verifier = SpecVerifier(path)
+    verifier.run()
+    return verifier
+
+
+# ---------------------------------------------------------------------------------------------
+# The tests: a real bundle from the engine
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_bundle(qms_office, make_docx, tmp_path: Path) -> tuple[Path, str]:
+    """A bundle exported by the engine: an SOP created and approved, a checkpoint, blobs."""
+    from qms_engine.bundle import export_bundle
+    from qms_engine.checkpoints import record_checkpoint, unlock_office_key
+    from qms_engine.documents import create_document
+    from qms_engine.testing import TEST_PASSPHRASE
+    from qms_engine.transitions import take_transition
+
+    runtime, office, signers = qms_office.runtime, qms_office.office, qms_office.signers
+    revision = create_document(
+        runtime,
+        office,
+        actor=signers["author"],
+        type_code="SOP",
+        title='मालखाना "रजिस्टर" \\ upkeep 📒',
+        path=make_docx("sop.docx", "Malkhana", "धारा 1: नकद शेष"),
+    )
+    for transition, who in (
+        ("submit", "author"),
+        ("approve", "approver"),
+        ("make_effective", "quality_coordinator"),
+    ):
+        take_transition(runtime, number=revision.number, transition=transition, actor=signers[who])
+    checkpoint = record_checkpoint(
+        runtime,
+        office,
+        actor=signers["quality_coordinator"],
+        office_key=unlock_office_key(runtime, office, TEST_PASSPHRASE),
+    )
+    path = tmp_path / "bundle"
+    export_bundle(runtime, office, path, include_blobs=True)
+    return path, checkpoint.code
+
+
+def _flip_payload_byte(path: Path) -> int:
+    """Change ``"serial":1`` to ``2`` in the ``document.created`` line; returns its event number."""
+    events = path / "events.jsonl"
+    lines = events.read_bytes().split(b"\n")
+    index = next(i for i, line in enumerate(lines) if b'"action":"document.created"' in line)
+    marker = b'"serial":'
+    at = lines[index].index(marker) + len(marker)
+    assert lines[index][at : at + 1] == b"1"
+    lines[index] = lines[index][:at] + b"2" + lines[index][at + 1 :]
+    events.write_bytes(b"\n".join(lines))
+    return index + 1
+
+
+def _refresh_manifest_digest(path: Path) -> None:
+    """What an informed forger does next: make the manifest agree with the edited events file."""
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["events"]["sha256"] = _sha256_hex((path / "events.jsonl").read_bytes())
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_independent_verifier_accepts_the_real_bundle(real_bundle: tuple[Path, str]) -> None:
+    """Spec-only verifier accepts a real bundle: chain, signatures, checkpoint, keys, blobs."""
+    path, code = real_bundle
+    verifier = spec_verify(path)
+    assert verifier.problems == []
+    lines = (path / "events.jsonl").read_bytes().splitlines()
+    assert verifier.count == len(lines) > 10
+    assert verifier.signatures_checked == len(lines) + 1  # every event plus the checkpoint
+    assert len(verifier.blobs) == 1
+    assert (path / "blobs" / next(iter(verifier.blobs))).is_file()
+    assert verifier.founded and any(i["purpose"] == "office" for i in verifier.keys.values())
+    office = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["office"]["code"]
+    assert verifier.check_code(office, code)
+    seq = int(code.split("#")[1].split(":")[0])
+    assert code == short_code(office, seq, verifier.hash_at[seq])
+    for raw in lines:  # every line is itself canonical, as §4 says
+        assert spec_canonical(json.loads(raw)) == raw
+
+
+def test_independent_verifier_rejects_one_altered_payload_byte(
+    real_bundle: tuple[Path, str],
+) -> None:
+    """One changed payload byte is caught: by the manifest digest, then by hash and signature."""
+    path, _ = real_bundle
+    number = _flip_payload_byte(path)
+    assert spec_verify(path).problems == ["events: SHA-256 differs from the manifest"]
+
+    _refresh_manifest_digest(path)
+    assert spec_verify(path).problems == [
+        f"event #{number}: content does not match its hash",
+        f"event #{number}: signature does not verify",
+    ]
+
+
+TRICKY_VALUES = [
+    "कोतवाली सेक्टर 39 — मालखाना",
+    "emoji 😀 𝄞 outside the BMP",
+    "".join(chr(c) for c in range(0x20)) + "\x7f\x80\x9f\u2028\u2029\ufeff",
+    'quotes " and \\ backslashes \\" and / slash',
+    {
+        "😀": 1,
+        "\ufb01": 2,
+        "\ue000": 3,
+        "\uffff": 4,
+        "\U00010000": 5,
+        "z": 6,
+        "é": 7,
+        "": 8,
+        "a\x00": 9,
+        "a": 10,
+        "ab": 11,
+    },
+    {"outer": {"b": [1, {"d": None, "c": True}], "a": {"ä": False, "a": []}}, "n": {}},
+    [2**53 - 1, -(2**53 - 1), 0, -1, 36928],
+    {"payload": {"title": 'धारा 3 "नकद"\n\tशेष', "size": 36928, "fields": {}}, "v": 1},
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_VALUES, ids=range(len(TRICKY_VALUES)))
+def test_independent_encoder_matches_the_engine_byte_for_byte(value: object) -> None:
+    """The spec's canonical encoding equals ``canonical_bytes`` on tricky values."""
+    from qms_engine.canonical import canonical_bytes
+
+    assert spec_canonical(value) == canonical_bytes(value)
+
+
+def test_utf16_key_order_differs_from_code_point_order() -> None:
+    """Keys outside the BMP sort before U+E000–U+FFFF, as RFC 8785 requires."""
+    from qms_engine.canonical import canonical_bytes
+
+    value = {"\ufb01": 1, "😀": 2}
+    expected = '{"😀":2,"ﬁ":1}'.encode()
+    assert canonical_bytes(value) == spec_canonical(value) == expected
+    assert json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) != (
+        expected.decode()
+    )
+
+
+def test_engine_refuses_integers_beyond_double_precision() -> None:
+    """Integers outside ±(2^53 − 1), which JSON libraries print differently, are refused."""
+    from qms_engine.canonical import canonical_bytes
+
+    for value in (2**53, -(2**64), 10**40):
+        with pytest.raises(TypeError, match="outside"):
+            canonical_bytes({"fields": {"n": value}})
+
+
+def test_engine_refuses_a_body_with_a_float() -> None:
+    """A float anywhere in a body is refused by the engine's encoder and hash."""
+    from qms_engine.audit import hash_body
+    from qms_engine.canonical import canonical_bytes
+
+    body = {"v": 1, "payload": {"size": 1.0}}
+    with pytest.raises(TypeError, match="floats are not allowed"):
+        canonical_bytes(body)
+    with pytest.raises(TypeError, match="floats are not allowed"):
+        hash_body(body)
+    with pytest.raises(ValueError):
+        spec_canonical(body)
