@@ -23,14 +23,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from qms_engine.canonical import JsonValue, canonical_bytes, canonical_text
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.database import write_transaction
+from qms_engine.database import Prepared, write_transaction
 from qms_engine.errors import IntegrityError
 from qms_engine.events import EventKind
 from qms_engine.models import EVENT_TABLE, HEAD_TABLE, Event
@@ -40,17 +40,20 @@ GENESIS_HASH = "0" * 64
 ENCODING_VERSION = 1
 
 
-_LOCK_HEAD = (
+_LOCK_HEAD = Prepared(
     select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)
     .where(HEAD_TABLE.c.office_id == bindparam("office_id"))
     .with_for_update()
 )
-_MOVE_HEAD = (
+_MOVE_HEAD = Prepared(
     update(HEAD_TABLE)
     .where(HEAD_TABLE.c.office_id == bindparam("b_office_id"))
     .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 )
-_INSERT_EVENT = insert(EVENT_TABLE)
+_EVENT_COLUMNS = [column.name for column in EVENT_TABLE.columns]
+_INSERT_EVENT = Prepared(
+    insert(EVENT_TABLE).values({name: bindparam(name) for name in _EVENT_COLUMNS})
+)
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,8 @@ class UnitOfWork:
     def lock(self, office: OfficeRef) -> None:
         """Take the office's chain-head lock; call before reading anything the change depends on."""
         if office.id not in self._heads:
-            row = self.connection.execute(_LOCK_HEAD, {"office_id": office.id}).one()
-            self._heads[office.id] = (row.seq, row.hash)
+            ((seq, digest),) = _LOCK_HEAD.rows(self.connection, office_id=office.id)
+            self._heads[office.id] = (seq, digest)
 
     def append(
         self,
@@ -212,11 +215,23 @@ class UnitOfWork:
             digest,
             signer.sign(encoded).hex(),
         )
-        row = asdict(record)
-        del row["office"]
-        row["office_id"] = office.id
-        row["payload"] = canonical_text(dict(payload))
-        self.connection.execute(_INSERT_EVENT, row)
+        _INSERT_EVENT.run(
+            self.connection,
+            office_id=office.id,
+            seq=record.seq,
+            recorded_at=record_time,
+            actor=actor.username,
+            action=action,
+            subject=subject,
+            payload=canonical_text(dict(payload)),
+            meaning=meaning,
+            signer_name=actor.full_name,
+            signer_role=role,
+            key_fingerprint=signer.fingerprint,
+            prev_hash=prev_hash,
+            hash=digest,
+            signature=record.signature,
+        )
         self._heads[office.id] = (record.seq, digest)
         self._moved.add(office.id)
         self.events.append(record)
@@ -232,16 +247,9 @@ class UnitOfWork:
         self._before_commit.append(callback)
 
     def _finish(self) -> None:
-        if self._moved:
-            heads = [
-                {
-                    "b_office_id": office_id,
-                    "b_seq": self._heads[office_id][0],
-                    "b_hash": self._heads[office_id][1],
-                }
-                for office_id in sorted(self._moved)
-            ]
-            self.connection.execute(_MOVE_HEAD, heads)
+        for office_id in sorted(self._moved):
+            seq, digest = self._heads[office_id]
+            _MOVE_HEAD.run(self.connection, b_office_id=office_id, b_seq=seq, b_hash=digest)
         for callback in self._before_commit:
             callback()
 

@@ -22,40 +22,72 @@ def _utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be")
 
 
-def _check(value: Any, where: str) -> None:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
-        raise TypeError(f"{where}: integer {value} is outside ±(2^53 - 1)")
-    if value is None or isinstance(value, bool | int | str):
-        if isinstance(value, str):
-            value.encode("utf-8")  # refuses lone surrogates with a UnicodeEncodeError
-        return
+class _Refused(TypeError):
+    """A value canonical JSON cannot hold; the path to it is added on the way out."""
+
+    def __init__(self, problem: str, path: str = "") -> None:
+        super().__init__(f"${path}: {problem}")
+        self.problem, self.path = problem, path
+
+    def within(self, step: str) -> _Refused:
+        return _Refused(self.problem, step + self.path)
+
+
+def _check(value: Any) -> bool:
+    """Refuse what canonical JSON cannot hold; True if some key needs UTF-16 ordering.
+
+    Code-point order (Python's) and UTF-16 order (RFC 8785's) differ only when a key holds a
+    character above U+D7FF, so only then is the slower UTF-16 sort needed.
+    """
+    if isinstance(value, str):
+        value.encode("utf-8")  # refuses lone surrogates with a UnicodeEncodeError
+        return False
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise _Refused(f"integer {value} is outside ±(2^53 - 1)")
+        return False
     if isinstance(value, float):
-        raise TypeError(f"{where}: floats are not allowed in canonical JSON")
+        raise _Refused("floats are not allowed in canonical JSON")
     if isinstance(value, Mapping):
+        needs_utf16 = False
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"{where}: object keys must be strings, got {key!r}")
-            _check(item, f"{where}.{key}")
-        return
+                raise _Refused(f"object keys must be strings, got {key!r}")
+            key.encode("utf-8")
+            try:
+                needs_utf16 |= _check(item)
+            except _Refused as refused:
+                raise refused.within(f".{key}") from None
+            needs_utf16 |= bool(key) and max(key) > "\ud7ff"
+        return needs_utf16
     if isinstance(value, list | tuple):
+        needs_utf16 = False
         for index, item in enumerate(value):
-            _check(item, f"{where}[{index}]")
-        return
-    raise TypeError(f"{where}: {type(value).__name__} is not a canonical JSON value")
+            try:
+                needs_utf16 |= _check(item)
+            except _Refused as refused:
+                raise refused.within(f"[{index}]") from None
+        return needs_utf16
+    raise _Refused(f"{type(value).__name__} is not a canonical JSON value")
 
 
-def _sorted(value: Any) -> Any:
+def _utf16_sorted(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {key: _sorted(value[key]) for key in sorted(value, key=_utf16_key)}
+        return {key: _utf16_sorted(value[key]) for key in sorted(value, key=_utf16_key)}
     if isinstance(value, list | tuple):
-        return [_sorted(item) for item in value]
+        return [_utf16_sorted(item) for item in value]
     return value
 
 
 def canonical_bytes(value: JsonValue) -> bytes:
     """The RFC 8785 encoding of ``value`` as UTF-8 bytes."""
-    _check(value, "$")
-    text = json.dumps(_sorted(value), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    if _check(value):
+        value, sort_keys = _utf16_sorted(value), False
+    else:
+        sort_keys = True
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     return text.encode("utf-8")
 
 

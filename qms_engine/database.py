@@ -16,9 +16,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from qms_engine.errors import ConfigurationError
 
@@ -99,3 +101,50 @@ def check_schema_current(engine: Engine) -> None:
             f"the database schema is at {current or 'nothing'}, this qms-engine needs {head}",
             hint="run `qms db upgrade` (after a backup) to bring it up to date",
         )
+
+
+class Prepared:
+    """A fixed statement, compiled once per dialect and run straight on the DB-API cursor.
+
+    The audited write path runs a handful of statements per command, and SQLAlchemy's
+    per-execution work (cache keys, result processing) costs more than the database's own.  So
+    those statements are written in Core, compiled once, and executed on the open transaction's
+    cursor.  Bind only plain values (str, int, None): timestamps are stored as UTC text for this.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
+            names = tuple(compiled.positiontup or ()) if dialect.positional else None
+            fixed = {name: value for name, value in compiled.params.items() if value is not None}
+            found = self._compiled[dialect.name] = (str(compiled), names, fixed)
+        return found
+
+    def _execute(self, connection: Connection, params: dict[str, Any]) -> Any:
+        sql, names, fixed = self._sql(connection.dialect)
+        if fixed:  # values built into the statement, such as a LIMIT
+            params = {**fixed, **params}
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
+        return cursor
+
+    def rows(self, connection: Connection, **params: Any) -> list[tuple[Any, ...]]:
+        """Every row the statement returns."""
+        cursor = self._execute(connection, params)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def run(self, connection: Connection, **params: Any) -> int:
+        """Execute for its effect; returns the number of rows affected."""
+        cursor = self._execute(connection, params)
+        count = int(cursor.rowcount)
+        cursor.close()
+        return count

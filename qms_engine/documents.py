@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from qms_engine import events
 from qms_engine.audit import Actor, OfficeRef, UnitOfWork
 from qms_engine.canonical import canonical_text
 from qms_engine.clock import utc_now, zone
+from qms_engine.database import Prepared
 from qms_engine.errors import IntegrityError, NotFound, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.models import (
@@ -66,29 +67,32 @@ class RevisionRef:
     title: str
 
 
+_DOCUMENT = Prepared(
+    select(
+        DOCUMENT_TABLE.c.id,
+        DOCUMENT_TABLE.c.number,
+        TYPE_TABLE.c.code,
+        TYPE_TABLE.c.workflow,
+        TYPE_TABLE.c.review_period_days,
+        OFFICE_TABLE.c.id,
+        OFFICE_TABLE.c.code,
+        OFFICE_TABLE.c.name,
+        OFFICE_TABLE.c.office_type,
+        OFFICE_TABLE.c.timezone,
+    )
+    .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+    .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
+    .where(DOCUMENT_TABLE.c.number == bindparam("number"))
+)
+
+
 def load_document(connection: Connection, number: str) -> DocumentRef:
     """The document ``number`` with its office and type, or a clear NotFound."""
-    row = connection.execute(
-        select(
-            DOCUMENT_TABLE.c.id,
-            DOCUMENT_TABLE.c.number,
-            TYPE_TABLE.c.code,
-            TYPE_TABLE.c.workflow,
-            TYPE_TABLE.c.review_period_days,
-            OFFICE_TABLE.c.id.label("office_id"),
-            OFFICE_TABLE.c.code.label("office_code"),
-            OFFICE_TABLE.c.name,
-            OFFICE_TABLE.c.office_type,
-            OFFICE_TABLE.c.timezone,
-        )
-        .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
-        .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
-        .where(DOCUMENT_TABLE.c.number == number)
-    ).first()
-    if row is None:
+    rows = _DOCUMENT.rows(connection, number=number)
+    if not rows:
         raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
-    office = OfficeRef(row.office_id, row.office_code, row.name, row.office_type, row.timezone)
-    return DocumentRef(row.id, row.number, office, row.code, row.workflow, row.review_period_days)
+    doc_id, doc_number, type_code, workflow, review_days, *office = rows[0]
+    return DocumentRef(doc_id, doc_number, OfficeRef(*office), type_code, workflow, review_days)
 
 
 def _spec(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSpec:

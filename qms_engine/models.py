@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Column, DateTime, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Dialect, String, Table, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from qms_engine.clock import from_utc_text, to_utc_text
 
 # Stable constraint names, so Alembic migrations can name what they alter on every backend.
 SQLModel.metadata.naming_convention = {
@@ -23,8 +25,38 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A UTC instant stored as fixed-width text, ``2026-11-24T04:40:46.123456Z``.
+
+    Text sorts in time order on every backend, reads the same everywhere, and lets the audited
+    write path bind plain strings with no per-backend conversion.
+    """
+
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        return None if value is None else to_utc_text(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_utc_text(value)
+
+
+class IsoDate(TypeDecorator[date]):
+    """A calendar date stored as ``YYYY-MM-DD`` text (for the same reasons)."""
+
+    impl = String(10)
+    cache_ok = True
+
+    def process_bind_param(self, value: date | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> date | None:
+        return None if value is None else date.fromisoformat(value)
+
+
 def _utc_column(nullable: bool = False) -> Column[datetime]:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcTimestamp(), nullable=nullable)
 
 
 class Office(SQLModel, table=True):
@@ -126,7 +158,7 @@ class RevisionState(SQLModel, table=True):
     state: str = Field(max_length=64, index=True)
     entered_at: datetime = Field(sa_column=_utc_column())
     effective_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
-    review_due: date | None = None
+    review_due: date | None = Field(default=None, sa_column=Column(IsoDate(), nullable=True))
 
 
 class RevisionAction(SQLModel, table=True):

@@ -11,24 +11,31 @@ from collections.abc import Collection
 from sqlalchemy import Connection, bindparam, select
 
 from qms_engine.audit import Actor, OfficeRef
+from qms_engine.database import Prepared
 from qms_engine.errors import NotFound, PermissionDenied
 from qms_engine.models import KEY_TABLE, ROLE_TABLE, USER_TABLE
 from qms_engine.signing import Signer
 
 ADMIN_ROLE = "admin"
 
-_ACTOR = (
+_ACTOR = Prepared(
     select(
         USER_TABLE.c.id,
         USER_TABLE.c.full_name,
         USER_TABLE.c.kind,
         USER_TABLE.c.active,
-        KEY_TABLE.c.user_id.label("key_owner"),
+        KEY_TABLE.c.user_id,
         KEY_TABLE.c.valid_until,
         KEY_TABLE.c.revoked_reason,
+        ROLE_TABLE.c.role,
     )
     .select_from(USER_TABLE)
     .outerjoin(KEY_TABLE, KEY_TABLE.c.fingerprint == bindparam("fingerprint"))
+    .outerjoin(
+        ROLE_TABLE,
+        (ROLE_TABLE.c.user_id == USER_TABLE.c.id)
+        & (ROLE_TABLE.c.office_id == bindparam("office_id")),
+    )
     .where(USER_TABLE.c.username == bindparam("username"))
 )
 ROLES_IN_OFFICE = select(ROLE_TABLE.c.role).where(
@@ -39,23 +46,22 @@ USER_ID_BY_NAME = select(USER_TABLE.c.id).where(USER_TABLE.c.username == bindpar
 
 def load_actor(connection: Connection, signer: Signer, office: OfficeRef) -> Actor:
     """The active user behind ``signer`` with their roles in ``office``; the key must be current."""
-    row = connection.execute(
-        _ACTOR, {"username": signer.username, "fingerprint": signer.fingerprint}
-    ).first()
-    if row is None:
+    rows = _ACTOR.rows(
+        connection, username=signer.username, fingerprint=signer.fingerprint, office_id=office.id
+    )
+    if not rows:
         raise NotFound(f"no user {signer.username!r}", hint="see `qms user list`")
-    if not row.active:
+    user_id, full_name, kind, active, key_owner, valid_until, revoked_reason, _ = rows[0]
+    if not active:
         raise PermissionDenied(f"user {signer.username!r} is deactivated and cannot act")
-    if row.key_owner != row.id or row.valid_until is not None:
-        why = f"was revoked ({row.revoked_reason})" if row.revoked_reason else "is no longer valid"
+    if key_owner != user_id or valid_until is not None:
+        why = f"was revoked ({revoked_reason})" if revoked_reason else "is no longer valid"
         raise PermissionDenied(
             f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… {why}",
             hint="an admin can issue a new key: qms key rotate USER",
         )
-    roles = frozenset(
-        connection.execute(ROLES_IN_OFFICE, {"user_id": row.id, "office_id": office.id}).scalars()
-    )
-    return Actor(row.id, signer.username, row.full_name, row.kind, roles, signer)
+    roles = frozenset(row[-1] for row in rows if row[-1] is not None)
+    return Actor(user_id, signer.username, full_name, kind, roles, signer)
 
 
 def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doing: str) -> str:

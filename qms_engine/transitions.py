@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from qms_engine import events
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import to_utc_text, utc_now, zone
+from qms_engine.database import Prepared
 from qms_engine.documents import DocumentRef, load_document
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
@@ -80,6 +81,61 @@ def _pick_revision(
     )
 
 
+_REVISIONS = Prepared(
+    select(
+        REVISION_TABLE.c.id,
+        REVISION_TABLE.c.revno,
+        REVISION_TABLE.c.author_id,
+        REVISION_TABLE.c.sha256,
+        STATE_TABLE.c.state,
+    )
+    .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+    .where(REVISION_TABLE.c.document_id == bindparam("document_id"))
+)
+_TOOK = Prepared(
+    select(ACTION_TABLE.c.id)
+    .where(
+        ACTION_TABLE.c.revision_id == bindparam("revision_id"),
+        ACTION_TABLE.c.transition == bindparam("transition"),
+        ACTION_TABLE.c.actor_id == bindparam("actor_id"),
+    )
+    .limit(1)
+)
+_MOVE = Prepared(
+    update(STATE_TABLE)
+    .where(STATE_TABLE.c.revision_id == bindparam("b_revision"))
+    .values(state=bindparam("b_state"), entered_at=bindparam("b_at"))
+)
+_MOVE_AND_START_CLOCK = Prepared(
+    update(STATE_TABLE)
+    .where(STATE_TABLE.c.revision_id == bindparam("b_revision"))
+    .values(
+        state=bindparam("b_state"),
+        entered_at=bindparam("b_at"),
+        effective_at=bindparam("b_at"),
+        review_due=bindparam("b_due"),
+    )
+)
+_RECORD_ACTION = Prepared(
+    insert(ACTION_TABLE).values(
+        revision_id=bindparam("b_revision"),
+        transition=bindparam("b_transition"),
+        actor_id=bindparam("b_actor"),
+        event_seq=bindparam("b_seq"),
+        at=bindparam("b_at"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Revision:
+    id: int
+    revno: int
+    author_id: int
+    sha256: str
+    state: str
+
+
 def take_transition(
     runtime: Runtime,
     *,
@@ -103,23 +159,12 @@ def take_transition(
                 hint=f"transitions: {', '.join(workflow.transitions)}",
             ) from None
         work.lock(document.office)
-        rows = connection.execute(
-            select(
-                REVISION_TABLE.c.id,
-                REVISION_TABLE.c.revno,
-                REVISION_TABLE.c.author_id,
-                REVISION_TABLE.c.sha256,
-                STATE_TABLE.c.state,
-            )
-            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
-            .where(REVISION_TABLE.c.document_id == document.id)
-        ).all()
-        states = {row.revno: row.state for row in rows}
-        chosen = next(
-            row
-            for row in rows
-            if row.revno == _pick_revision(document, workflow, step, states, revno)
-        )
+        revisions = [
+            _Revision(*row) for row in _REVISIONS.rows(connection, document_id=document.id)
+        ]
+        states = {r.revno: r.state for r in revisions}
+        picked = _pick_revision(document, workflow, step, states, revno)
+        chosen = next(r for r in revisions if r.revno == picked)
         user = load_actor(connection, actor, document.office)
         role = require_role(
             user,
@@ -132,60 +177,54 @@ def take_transition(
         _check_segregation(connection, step, user.id, chosen.id, chosen.author_id, user.username)
 
         now = utc_now()
+        at = to_utc_text(now)
         target = workflow.states[step.target]
-        values: dict[str, object] = {"state": target.name, "entered_at": now}
         if target.starts_review_clock:
-            values["effective_at"] = now
+            due = None
             if document.review_period_days:
                 today = now.astimezone(zone(document.office.timezone)).date()
-                values["review_due"] = today + timedelta(days=document.review_period_days)
-        connection.execute(
-            update(STATE_TABLE).where(STATE_TABLE.c.revision_id == chosen.id).values(**values)
-        )
-        subject = f"{number}#{chosen.revno}"
+                due = (today + timedelta(days=document.review_period_days)).isoformat()
+            _MOVE_AND_START_CLOCK.run(
+                connection, b_revision=chosen.id, b_state=target.name, b_at=at, b_due=due
+            )
+        else:
+            _MOVE.run(connection, b_revision=chosen.id, b_state=target.name, b_at=at)
         record = work.append(
             document.office,
             user,
             events.revision_transition(step.meaning),
-            subject,
+            f"{number}#{chosen.revno}",
             {
                 "transition": step.name,
                 "from": chosen.state,
                 "to": target.name,
-                "meaning": step.meaning,
                 "comment": comment,
                 "sha256": chosen.sha256,
             },
             role=role,
         )
-        connection.execute(
-            insert(ACTION_TABLE),
-            {
-                "revision_id": chosen.id,
-                "transition": step.name,
-                "actor_id": user.id,
-                "event_seq": record.seq,
-                "at": now,
-            },
+        _RECORD_ACTION.run(
+            connection,
+            b_revision=chosen.id,
+            b_transition=step.name,
+            b_actor=user.id,
+            b_seq=record.seq,
+            b_at=at,
         )
         superseded: list[int] = []
         if target.exclusive:
-            for row in rows:
-                if row.id != chosen.id and row.state == target.name:
-                    connection.execute(
-                        update(STATE_TABLE)
-                        .where(STATE_TABLE.c.revision_id == row.id)
-                        .values(state=target.exclusive, entered_at=now)
-                    )
+            for other in revisions:
+                if other.id != chosen.id and other.state == target.name:
+                    _MOVE.run(connection, b_revision=other.id, b_state=target.exclusive, b_at=at)
                     work.append(
                         document.office,
                         user,
                         events.REVISION_SUPERSEDED,
-                        f"{number}#{row.revno}",
+                        f"{number}#{other.revno}",
                         {"from": target.name, "to": target.exclusive, "by_revision": chosen.revno},
                         role=role,
                     )
-                    superseded.append(row.revno)
+                    superseded.append(other.revno)
     return TransitionResult(
         number, chosen.revno, step.name, chosen.state, target.name, superseded, record.seq
     )
@@ -206,19 +245,7 @@ def _check_segregation(
                     f"{actor!r} wrote this revision and may not {step.name} it: "
                     "segregation of duties needs another person"
                 )
-            continue
-        took = connection.execute(
-            select(ACTION_TABLE.c.id)
-            .where(
-                and_(
-                    ACTION_TABLE.c.revision_id == revision_id,
-                    ACTION_TABLE.c.transition == rule,
-                    ACTION_TABLE.c.actor_id == actor_id,
-                )
-            )
-            .limit(1)
-        ).first()
-        if took is not None:
+        elif _TOOK.rows(connection, revision_id=revision_id, transition=rule, actor_id=actor_id):
             raise PermissionDenied(
                 f"{actor!r} took {rule!r} on this revision and may not also {step.name} it: "
                 "segregation of duties needs another person"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:02:10.180381
+Create Date: 2026-11-24 05:12:45.242071
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("full_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.String(length=27), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
         sa.UniqueConstraint("username", name=op.f("uq_app_user_username")),
     )
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("office_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.String(length=27), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_office")),
         sa.UniqueConstraint("code", name=op.f("uq_office_code")),
     )
@@ -116,8 +116,8 @@ def upgrade() -> None:
         sa.Column("envelope", sa.Text(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("office_id", sa.Integer(), nullable=True),
-        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("valid_from", sa.String(length=27), nullable=False),
+        sa.Column("valid_until", sa.String(length=27), nullable=True),
         sa.Column("revoked_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(
             ["office_id"], ["office.id"], name=op.f("fk_signing_key_office_id_office")
@@ -160,7 +160,7 @@ def upgrade() -> None:
         sa.Column("serial", sa.Integer(), nullable=False),
         sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.String(length=27), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_type_id"],
             ["document_type.id"],
@@ -194,7 +194,7 @@ def upgrade() -> None:
         sa.Column("change_reason", sa.Text(), nullable=False),
         sa.Column("fields", sa.Text(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.String(length=27), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"], ["app_user.id"], name=op.f("fk_revision_author_id_app_user")
         ),
@@ -215,7 +215,7 @@ def upgrade() -> None:
         sa.Column("transition", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=False),
         sa.Column("event_seq", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.String(length=27), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["app_user.id"], name=op.f("fk_revision_action_actor_id_app_user")
         ),
@@ -234,9 +234,9 @@ def upgrade() -> None:
         sa.Column("revision_id", sa.Integer(), nullable=False),
         sa.Column("workflow", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("effective_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("review_due", sa.Date(), nullable=True),
+        sa.Column("entered_at", sa.String(length=27), nullable=False),
+        sa.Column("effective_at", sa.String(length=27), nullable=True),
+        sa.Column("review_due", sa.String(length=10), nullable=True),
         sa.ForeignKeyConstraint(
             ["revision_id"], ["revision.id"], name=op.f("fk_revision_state_revision_id_revision")
         ),
