@@ -69,7 +69,8 @@ def qms_event_committed(event: CommittedEvent) -> None:
     """React to an event that is now durably in the audit chain (notify, index, export …).
 
     Called after the transaction that wrote the event has committed, once per event, in chain
-    order.  An exception here is reported naming the plugin but cannot undo the event.
+    order.  An exception here is logged (``qms_engine`` logger) naming the plugin; it cannot
+    undo the event, and the other listeners are still called.
 
     :param event: the committed event (office code, sequence number, action, subject, payload).
     :returns: nothing.

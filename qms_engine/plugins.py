@@ -63,7 +63,8 @@ def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
 def hook_calls(
     manager: pluggy.PluginManager, hook_name: str
 ) -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Each plugin's implementation of a hook, as (plugin name, call) in registration order.
+    """Each plugin's implementation of a hook, as (plugin name, call), in pluggy's call order
+    (the most recently registered plugin first).
 
     Calling plugin by plugin lets an exception name the plugin that raised it.
     """

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from qms_engine.errors import NotFound, PluginError
+from qms_engine.files import MEDIA_TYPES
 
 BUILTIN_ROLES: Mapping[str, str] = {
     "admin": "manages users, roles and offices",
@@ -135,8 +136,11 @@ class TypeRegistry:
         if spec.serial_per_year and "year" not in fields:
             self._fail(f"{where}: serial_per_year needs {{year}} in the numbering")
         for extension in spec.allowed_extensions:
-            if not (extension.startswith(".") and extension == extension.lower()):
-                self._fail(f"{where}: extension {extension!r} must be lower case with a dot")
+            if extension not in MEDIA_TYPES:
+                self._fail(
+                    f"{where}: extension {extension!r} is not one the engine can check and file "
+                    f"(known: {', '.join(sorted(MEDIA_TYPES))})"
+                )
         unknown = [role for role in spec.creator_roles if role not in self.roles]
         if unknown or not spec.creator_roles:
             self._fail(f"{where}: creator_roles {list(spec.creator_roles)} must name known roles")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from sqlmodel import Session, select
 from document_store import BlobStore
 from qms_engine.audit import OfficeRef, UnitOfWork, unit_of_work
 from qms_engine.database import check_schema_current, create_db_engine
-from qms_engine.errors import NotFound
+from qms_engine.errors import NotFound, PluginError
 from qms_engine.models import Office
-from qms_engine.plugins import PluginSet, call_each
+from qms_engine.plugins import PluginSet, hook_calls
 from qms_engine.submissions import CommittedEvent
 from qms_engine.workspace import Workspace
+
+log = logging.getLogger("qms_engine")
 
 
 @dataclass
@@ -58,7 +61,13 @@ class Runtime:
                 record.payload,
                 record.hash,
             )
-            call_each(self.plugins.manager, "qms_event_committed", event=committed)
+            for plugin, call in hook_calls(self.plugins.manager, "qms_event_committed"):
+                try:
+                    call(event=committed)
+                except PluginError as error:
+                    # The event is committed; a listener's failure cannot undo it, nor should
+                    # it hide the success from the user or keep other listeners uninformed.
+                    log.error("listener %s failed on event #%s: %s", plugin, record.seq, error)
 
     def office(self, code: str | None = None) -> OfficeRef:
         """The office ``code`` (default: the workspace's office)."""

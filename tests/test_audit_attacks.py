@@ -1,0 +1,913 @@
+"""Attacks on the signed audit trail: each tampering must make verification fail, precisely.
+
+Every test builds (a copy of) one real history — two SOPs submitted, approved, made effective,
+one rejected with a comment, one revised and re-issued — then changes the SQLite database, the
+blob store or an exported bundle the way an insider with file access could, and checks that
+``verify_office`` / ``verify_bundle`` fail with the *first* problem naming the right event and
+saying what is wrong.  Where an attack needs signatures, the test signs with the real keys of the
+staff (the fixture hands them out unlocked), so only the one thing the attack breaks is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import shutil
+import sqlite3
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from qms_engine.audit import GENESIS_HASH, OfficeRef, event_body
+from qms_engine.auditing import AuditResult, verify_bundle, verify_office
+from qms_engine.bundle import export_bundle
+from qms_engine.canonical import canonical_bytes, canonical_text
+from qms_engine.checkpoints import record_checkpoint, unlock_office_key
+from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.documents import create_document, revise_document
+from qms_engine.errors import PermissionDenied
+from qms_engine.keys import revoke, rotate, unlock
+from qms_engine.master_list import signed_history
+from qms_engine.models import Event
+from qms_engine.runtime import Runtime
+from qms_engine.signing import Signer, fingerprint
+from qms_engine.testing import TEST_PASSPHRASE
+from qms_engine.transitions import take_transition
+from qms_engine.users import grant_roles
+from qms_engine.workspace import Workspace
+
+# The attacks edit the SQLite file directly, as an insider with the workspace folder would.
+pytestmark = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
+
+SOP1 = "PS-TEST1/SOP/001"
+SOP2 = "PS-TEST1/SOP/002"
+EVENT_COLUMNS = (
+    "recorded_at",
+    "actor",
+    "action",
+    "subject",
+    "payload",
+    "meaning",
+    "signer_name",
+    "signer_role",
+    "key_fingerprint",
+    "prev_hash",
+    "hash",
+    "signature",
+)
+
+
+# --------------------------------------------------------------------------- the history
+
+
+def _docx(folder: Path, name: str, title: str, *paragraphs: str) -> Path:
+    document = docx.Document()
+    document.core_properties.title = title
+    document.add_heading(title, level=1)
+    for text in paragraphs or (f"Body of {name}",):
+        document.add_paragraph(text)
+    path = folder / name
+    document.save(str(path))
+    return path
+
+
+def build_history(
+    runtime: Runtime, office: OfficeRef, s: Mapping[str, Signer], files: Path
+) -> None:
+    """Two SOPs through the workflow, a rejection with a comment, and a revision re-issued."""
+    files.mkdir(parents=True, exist_ok=True)
+    create_document(
+        runtime,
+        office,
+        actor=s["author"],
+        type_code="SOP",
+        title="Station office procedure",
+        path=_docx(files, "sop1.docx", "Station office procedure"),
+    )
+    create_document(
+        runtime,
+        office,
+        actor=s["author2"],
+        type_code="SOP",
+        title="General Diary (GD) upkeep",
+        path=_docx(files, "sop2.docx", "General Diary (GD) upkeep"),
+    )
+    take_transition(runtime, number=SOP1, transition="submit", actor=s["author"])
+    take_transition(runtime, number=SOP2, transition="submit", actor=s["author2"])
+    take_transition(runtime, number=SOP1, transition="approve", actor=s["approver"])
+    take_transition(runtime, number=SOP1, transition="make_effective", actor=s["approver"])
+    take_transition(
+        runtime, number=SOP2, transition="reject", actor=s["reviewer"], comment="Section 3 missing"
+    )
+    revise_document(
+        runtime,
+        actor=s["author"],
+        number=SOP1,
+        path=_docx(files, "sop1-r1.docx", "Station office procedure", "Revised duty roster"),
+        reason="Duty roster changed",
+    )
+    take_transition(runtime, number=SOP1, transition="submit", actor=s["author"])
+    take_transition(runtime, number=SOP1, transition="approve", actor=s["approver2"])
+    take_transition(
+        runtime, number=SOP1, transition="make_effective", actor=s["quality_coordinator"]
+    )
+
+
+@pytest.fixture(scope="module")
+def history_template(qms_office_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The staffed workspace with the history written through the engine, built once."""
+    template, signers = qms_office_template.root, qms_office_template.signers
+    root = tmp_path_factory.mktemp("attack-history") / "ws"
+    shutil.copytree(template, root)
+    runtime = Runtime.open(Workspace.load(root))
+    try:
+        build_history(runtime, runtime.office(), signers, root.parent / "files")
+    finally:
+        runtime.close()
+    return root
+
+
+@dataclass
+class History:
+    """An open copy of the history workspace, with the staff's signers."""
+
+    runtime: Runtime
+    office: OfficeRef
+    signers: dict[str, Signer]
+    root: Path
+    extra_signers: list[Signer] = field(default_factory=list)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "qms.sqlite3"
+
+    def verify(self, **kwargs: Any) -> AuditResult:
+        self.runtime.engine.dispose()  # no pooled connection holds a stale snapshot
+        return verify_office(self.runtime, self.office, **kwargs)
+
+    @property
+    def by_fingerprint(self) -> dict[str, Signer]:
+        return {s.fingerprint: s for s in [*self.signers.values(), *self.extra_signers]}
+
+    def db(self) -> Tampering:
+        self.runtime.engine.dispose()
+        return Tampering(self)
+
+
+@pytest.fixture
+def hist(
+    history_template: Path,
+    qms_office_template: Any,
+    tmp_path: Path,
+) -> Iterator[History]:
+    """A fresh copy of the history for one test."""
+    root = tmp_path / "ws"
+    shutil.copytree(history_template, root)
+    runtime = Runtime.open(Workspace.load(root))
+    try:
+        yield History(runtime, runtime.office(), dict(qms_office_template.signers), root)
+    finally:
+        runtime.close()
+
+
+# --------------------------------------------------------------------------- tampering helpers
+
+
+class Tampering:
+    """Direct SQLite access to the event table, as an insider with the file would have."""
+
+    def __init__(self, hist: History) -> None:
+        self.hist = hist
+        self.connection = sqlite3.connect(hist.db_path)
+        self.connection.row_factory = sqlite3.Row
+
+    def __enter__(self) -> Tampering:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.connection.commit()
+        self.connection.close()
+
+    def row(self, seq: int) -> dict[str, Any]:
+        found = self.connection.execute("SELECT * FROM event WHERE seq = ?", (seq,)).fetchone()
+        assert found is not None, f"no event #{seq}"
+        return dict(found)
+
+    def seq_of(self, action: str, subject: str, nth: int = 0) -> int:
+        rows = self.connection.execute(
+            "SELECT seq FROM event WHERE action = ? AND subject = ? ORDER BY seq",
+            (action, subject),
+        ).fetchall()
+        return int(rows[nth][0])
+
+    def last_seq(self) -> int:
+        return int(self.connection.execute("SELECT max(seq) FROM event").fetchone()[0])
+
+    def head(self) -> tuple[int, str]:
+        seq, digest = self.connection.execute("SELECT seq, hash FROM chain_head").fetchone()
+        return int(seq), str(digest)
+
+    def update(self, seq: int, **changes: Any) -> None:
+        """Change columns of one event without touching its hash or signature."""
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self.connection.execute(
+            f"UPDATE event SET {assignments} WHERE seq = ?", (*changes.values(), seq)
+        )
+
+    def set_head(self, seq: int, digest: str) -> None:
+        self.connection.execute("UPDATE chain_head SET seq = ?, hash = ?", (seq, digest))
+
+    def shift_up(self, from_seq: int) -> None:
+        """Renumber events ``from_seq``… one place up, leaving a gap at ``from_seq``."""
+        self.connection.execute("UPDATE event SET seq = -(seq + 1) WHERE seq >= ?", (from_seq,))
+        self.connection.execute("UPDATE event SET seq = -seq WHERE seq < 0")
+
+    def insert(self, seq: int, **columns: Any) -> None:
+        """A new row at ``seq``; hash and signature are placeholders until :meth:`reseal`."""
+        row = {
+            "office_id": self.hist.office.id,
+            "seq": seq,
+            "prev_hash": GENESIS_HASH,
+            "hash": f"placeholder-{seq}",
+            "signature": "00" * 64,
+            **columns,
+        }
+        if not isinstance(row["payload"], str):
+            row["payload"] = canonical_text(row["payload"])
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.connection.execute(
+            f"INSERT INTO event ({names}) VALUES ({marks})", tuple(row.values())
+        )
+
+    def reseal(self, from_seq: int, sign_with: Mapping[int, Signer] | None = None) -> str:
+        """Re-sign and re-link events ``from_seq``… in chain order; move the chain head.
+
+        Each event's ``prev`` becomes the previous event's (new) hash, its hash is recomputed
+        from :func:`qms_engine.audit.event_body`, and it is signed by ``sign_with[seq]`` or else
+        by the real signer owning the key the event names.  Returns the new head hash.
+        """
+        sign_with = dict(sign_with or {})
+        keys = self.hist.by_fingerprint
+        prev = GENESIS_HASH if from_seq == 1 else self.row(from_seq - 1)["hash"]
+        seqs = [
+            int(r[0])
+            for r in self.connection.execute(
+                "SELECT seq FROM event WHERE seq >= ? ORDER BY seq", (from_seq,)
+            )
+        ]
+        for seq in seqs:
+            row = self.row(seq)
+            row["prev_hash"] = prev
+            signer = sign_with.get(seq) or keys[row["key_fingerprint"]]
+            row["key_fingerprint"] = signer.fingerprint
+            body = event_body(Event.model_validate(row), self.hist.office.code)
+            encoded = canonical_bytes(body)
+            digest = hashlib.sha256(encoded).hexdigest()
+            self.update(
+                seq,
+                prev_hash=prev,
+                key_fingerprint=signer.fingerprint,
+                hash=digest,
+                signature=signer.sign(encoded).hex(),
+            )
+            prev = digest
+        last = self.last_seq()
+        self.set_head(last, self.row(last)["hash"])
+        return prev
+
+    def append(self, signer: Signer, *, role: str, **columns: Any) -> int:
+        """A forged event at the end of the chain, correctly linked and signed by ``signer``."""
+        seq = self.last_seq() + 1
+        columns.setdefault("recorded_at", to_utc_text(utc_now()))
+        columns.setdefault("actor", signer.username)
+        self.insert(seq, signer_role=role, key_fingerprint=signer.fingerprint, **columns)
+        self.reseal(seq, {seq: signer})
+        return seq
+
+    def event_count(self) -> int:
+        return int(self.connection.execute("SELECT count(*) FROM event").fetchone()[0])
+
+
+def fresh_signer(username: str) -> Signer:
+    """A brand-new Ed25519 key that was never registered anywhere."""
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return Signer(username, fingerprint(public), key)
+
+
+def assert_fails_at(result: AuditResult, seq: int, *fragments: str) -> str:
+    """Verification failed, and its first problem is at event ``seq`` and says ``fragments``."""
+    assert not result.ok, "tampering went unnoticed"
+    first = result.problems[0]
+    assert first.startswith(f"event #{seq}: "), result.problems
+    for fragment in fragments:
+        assert fragment in first, result.problems
+    return first
+
+
+def problem_seqs(result: AuditResult) -> set[int | None]:
+    """The event numbers named by the problems (None for problems about something else)."""
+    seqs: set[int | None] = set()
+    for problem in result.problems:
+        if problem.startswith("event #"):
+            seqs.add(int(problem.split("#", 1)[1].split(":", 1)[0]))
+        else:
+            seqs.add(None)
+    return seqs
+
+
+def state_snapshot(hist: History) -> tuple[int, tuple[int, str], int]:
+    """Events, chain head and workflow actions: what a refused command must leave unchanged."""
+    with hist.db() as db:
+        actions = int(db.connection.execute("SELECT count(*) FROM revision_action").fetchone()[0])
+        return db.event_count(), db.head(), actions
+
+
+# --------------------------------------------------------------------------- the clean history
+
+
+def test_clean_history_verifies(hist: History) -> None:
+    """The untouched history verifies: every event, key, rule and blob."""
+    result = hist.verify()
+    assert result.ok, result.problems
+    assert result.events >= 45
+    assert result.blobs == 3
+
+
+def test_reseal_helper_is_faithful(hist: History) -> None:
+    """Re-signing an unchanged history with the real keys reproduces it exactly."""
+    with hist.db() as db:
+        before = [db.row(seq)["hash"] for seq in range(1, db.last_seq() + 1)]
+        db.reseal(1)
+        after = [db.row(seq)["hash"] for seq in range(1, db.last_seq() + 1)]
+    assert before == after
+    assert hist.verify().ok
+
+
+# --------------------------------------------------------------------------- altered rows
+
+
+def test_changed_payload(hist: History) -> None:
+    """A rejection comment rewritten in the database no longer matches its hash."""
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.rejected", f"{SOP2}#0")
+        payload = json.loads(db.row(seq)["payload"])
+        payload["comment"] = "Looks fine"
+        db.update(seq, payload=canonical_text(payload))
+    result = hist.verify()
+    assert_fails_at(result, seq, "content does not match its hash", "altered after it was written")
+    assert any("signature does not verify" in p for p in result.problems)
+    assert problem_seqs(result) == {seq}
+
+
+@pytest.mark.parametrize("backdated", [True, False])
+def test_changed_timestamp(hist: History, backdated: bool) -> None:
+    """An approval's recorded_at changed: back-dated out of order, or nudged by a microsecond."""
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.approved", f"{SOP1}#0")
+        recorded = db.row(seq)["recorded_at"]
+        nudged = recorded[:-2] + str((int(recorded[-2]) + 1) % 10) + "Z"
+        changed = "2020-01-01T00:00:00.000000Z" if backdated else nudged
+        if not backdated:
+            assert db.row(seq - 1)["recorded_at"] <= changed <= db.row(seq + 1)["recorded_at"]
+        db.update(seq, recorded_at=changed)
+    result = hist.verify()
+    if backdated:
+        assert_fails_at(result, seq, f"time {changed} is earlier than the previous event's")
+        assert any("content does not match its hash" in p for p in result.problems)
+    else:
+        assert_fails_at(result, seq, "content does not match its hash")
+    assert problem_seqs(result) == {seq}
+
+
+def test_changed_actor(hist: History) -> None:
+    """An approval re-attributed to another approver no longer matches its hash."""
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.approved", f"{SOP1}#0")
+        db.update(seq, actor=hist.signers["approver2"].username)
+    assert_fails_at(hist.verify(), seq, "content does not match its hash")
+
+
+def test_deleted_middle_event(hist: History) -> None:
+    """Deleting an event in the middle breaks the numbering and the links right there."""
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.rejected", f"{SOP2}#0")
+        db.connection.execute("DELETE FROM event WHERE seq = ?", (seq,))
+    first = assert_fails_at(hist.verify(), seq, f"sequence number {seq + 1} where #{seq}")
+    assert "removed, inserted or reordered" in first
+
+
+def test_swapped_events(hist: History) -> None:
+    """Two events exchanged (every column but seq) break the link at the first of them."""
+    with hist.db() as db:
+        a = db.seq_of("document.revision.approved", f"{SOP1}#0")
+        b = db.seq_of("document.revision.rejected", f"{SOP2}#0")
+        row_a, row_b = db.row(a), db.row(b)
+        db.update(a, hash=f"swap-{a}")  # the hash column is unique
+        db.update(b, **{c: row_a[c] for c in EVENT_COLUMNS})
+        db.update(a, **{c: row_b[c] for c in EVENT_COLUMNS})
+    assert_fails_at(
+        hist.verify(), a, f"does not match event #{a - 1}'s hash", "removed, inserted or reordered"
+    )
+
+
+@pytest.mark.parametrize("claimed_key", ["fresh", "admin"])
+def test_inserted_forged_event(hist: History, claimed_key: str) -> None:
+    """A forged role grant inserted mid-chain, perfectly linked, fails on its key or signature."""
+    forger = fresh_signer("admin")
+    hist.extra_signers.append(forger)
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.approved", f"{SOP1}#0")
+        admin_row = db.row(db.seq_of("user.role.granted", "anita"))
+        db.shift_up(seq)
+        db.insert(
+            seq,
+            recorded_at=db.row(seq - 1)["recorded_at"],
+            actor="admin",
+            action="user.role.granted",
+            subject="anita",
+            payload={"role": "approver"},
+            meaning="granted role",
+            signer_name=admin_row["signer_name"],
+            signer_role="admin",
+            key_fingerprint=forger.fingerprint,
+        )
+        db.reseal(seq, {seq: forger})
+        if claimed_key == "admin":  # claim the real admin key, but the signature is the forger's
+            row = db.row(seq)
+            row["key_fingerprint"] = hist.signers["admin"].fingerprint
+            body = canonical_bytes(event_body(Event.model_validate(row), hist.office.code))
+            db.update(
+                seq,
+                key_fingerprint=row["key_fingerprint"],
+                hash=hashlib.sha256(body).hexdigest(),
+                signature=forger.sign(body).hex(),
+            )
+            db.reseal(seq + 1)
+    result = hist.verify()
+    if claimed_key == "fresh":
+        assert_fails_at(
+            result, seq, f"signed with key {forger.fingerprint[:16]}", "never registered"
+        )
+    else:
+        assert_fails_at(result, seq, "signature does not verify")
+    assert problem_seqs(result) == {seq}, result.problems
+
+
+def test_signature_copied_from_another_event(hist: History) -> None:
+    """A signature copied from another event of the same signer does not verify."""
+    with hist.db() as db:
+        first = db.seq_of("document.revision.approved", f"{SOP1}#0")
+        seq = db.seq_of("document.revision.made_effective", f"{SOP1}#0")
+        assert db.row(first)["actor"] == db.row(seq)["actor"]
+        db.update(seq, signature=db.row(first)["signature"])
+    result = hist.verify()
+    assert_fails_at(result, seq, "signature does not verify", "copied from another event")
+    assert problem_seqs(result) == {seq}
+
+
+def test_resigned_with_another_users_key(hist: History) -> None:
+    """Meena re-attributes her approval to the SHO but can only sign it with her own key."""
+    meena, sks = hist.signers["approver2"], hist.signers["approver"]
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.approved", f"{SOP1}#1")
+        sks_name = db.row(db.seq_of("document.revision.approved", f"{SOP1}#0"))["signer_name"]
+        assert db.row(seq)["actor"] == meena.username
+        db.update(seq, actor=sks.username, signer_name=sks_name)
+        db.reseal(seq, {seq: meena})
+    result = hist.verify()
+    assert_fails_at(result, seq, f"signed by {sks.username!r} with {meena.username!r}'s key")
+    assert problem_seqs(result) == {seq}
+
+
+def test_key_used_after_revocation(hist: History) -> None:
+    """An event forged with a stolen key after its revocation fails even though it is linked."""
+    rakesh = hist.signers["reviewer"]
+    take_transition(
+        hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"], comment=""
+    )
+    revoke(hist.runtime, hist.office, actor=hist.signers["admin"], username="rakesh", reason="lost")
+    with hist.db() as db:
+        template = db.row(db.seq_of("document.revision.rejected", f"{SOP2}#0"))
+        seq = db.append(
+            rakesh,
+            role="reviewer",
+            action="document.revision.rejected",
+            subject=f"{SOP2}#0",
+            payload=dict(json.loads(template["payload"]), comment="Forged after revocation"),
+            meaning="rejected",
+            signer_name=template["signer_name"],
+        )
+        revoked_at = db.seq_of("key.revoked", "rakesh")
+    result = hist.verify()
+    assert_fails_at(
+        result,
+        seq,
+        f"signed with key {rakesh.fingerprint[:16]}",
+        f"which was revoked at event #{revoked_at}",
+    )
+    assert problem_seqs(result) == {seq}
+
+
+def test_revoked_key_cannot_backdate_a_new_event(hist: History) -> None:
+    """A thief with a revoked key appends an event dated before the revocation: still refused."""
+    rakesh = hist.signers["reviewer"]
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    revoke(hist.runtime, hist.office, actor=hist.signers["admin"], username="rakesh", reason="lost")
+    with hist.db() as db:
+        template = db.row(db.seq_of("document.revision.rejected", f"{SOP2}#0"))
+        submitted = db.row(db.seq_of("document.revision.authored", f"{SOP2}#0", nth=1))
+        seq = db.append(
+            rakesh,
+            role="reviewer",
+            recorded_at=submitted["recorded_at"],  # back-dated: before the key.revoked event
+            action="document.revision.rejected",
+            subject=f"{SOP2}#0",
+            payload=dict(json.loads(template["payload"]), comment="Forged, back-dated"),
+            meaning="rejected",
+            signer_name=template["signer_name"],
+        )
+        revoked_at = db.seq_of("key.revoked", "rakesh")
+    result = hist.verify()
+    assert_fails_at(result, seq, "is earlier than the previous event's")
+    assert (
+        f"event #{seq}: signed with key {rakesh.fingerprint[:16]}…, which was revoked at "
+        f"event #{revoked_at}" in result.problems
+    )
+    assert problem_seqs(result) == {seq}
+
+
+def test_segregation_of_duties_forged(hist: History) -> None:
+    """An approval rewritten as the author's own, re-signed with her real key, breaks SoD."""
+    anita = hist.signers["author"]
+    grant_roles(
+        hist.runtime, hist.office, actor=hist.signers["admin"], username="anita", roles=["approver"]
+    )
+    files = hist.root.parent / "files"
+    files.mkdir(exist_ok=True)
+    number = create_document(
+        hist.runtime,
+        hist.office,
+        actor=anita,
+        type_code="SOP",
+        title="Malkhana (case property) management",
+        path=_docx(files, "sop3.docx", "Malkhana"),
+    ).number
+    take_transition(hist.runtime, number=number, transition="submit", actor=anita)
+    take_transition(
+        hist.runtime, number=number, transition="approve", actor=hist.signers["approver"]
+    )
+    take_transition(
+        hist.runtime, number=number, transition="make_effective", actor=hist.signers["approver2"]
+    )
+    assert hist.verify().ok
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.approved", f"{number}#0")
+        anita_name = db.row(db.seq_of("document.created", number))["signer_name"]
+        db.update(seq, actor="anita", signer_name=anita_name)
+        db.reseal(seq, {seq: anita})
+    result = hist.verify()
+    assert_fails_at(result, seq, "'anita' took 'approve' on their own revision", "segregation")
+    assert problem_seqs(result) == {seq}
+
+
+def test_signer_role_not_held(hist: History) -> None:
+    """A rejection re-signed (with the reviewer's real key) as 'approver', a role he lacks."""
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.rejected", f"{SOP2}#0")
+        db.update(seq, signer_role="approver")
+        db.reseal(seq)
+    result = hist.verify()
+    assert_fails_at(result, seq, "'rakesh' signed as 'approver' without holding that role")
+    assert problem_seqs(result) == {seq}
+
+
+# --------------------------------------------------------------------------- blobs
+
+
+def _blob(hist: History) -> tuple[str, Path]:
+    with hist.db() as db:
+        row = db.row(db.seq_of("document.revision.created", f"{SOP1}#0"))
+    sha = json.loads(row["payload"])["sha256"]
+    return sha, hist.root / "blobs" / "objects" / sha[:2] / sha[2:4] / sha
+
+
+def test_replaced_blob(hist: History) -> None:
+    """Content swapped under a revision's hash is reported as replaced."""
+    sha, path = _blob(hist)
+    path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    path.write_bytes(path.read_bytes()[:-1] + b"X")
+    result = hist.verify()
+    assert not result.ok
+    assert result.problems[0].startswith(f"blob {sha[:16]}…: content hashes to")
+    assert "replaced or damaged" in result.problems[0]
+    assert len(result.problems) == 1
+
+
+def test_missing_blob(hist: History) -> None:
+    """A deleted blob is reported as missing."""
+    sha, path = _blob(hist)
+    path.unlink()
+    result = hist.verify()
+    assert result.problems == [
+        f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
+    ]
+
+
+# --------------------------------------------------------------------------- the tail
+
+
+def test_tail_removed_without_head_update(hist: History) -> None:
+    """Deleting the newest events but not the chain head is caught by the head."""
+    with hist.db() as db:
+        last = db.last_seq()
+        db.connection.execute("DELETE FROM event WHERE seq > ?", (last - 3,))
+    result = hist.verify()
+    assert len(result.problems) == 1
+    assert f"chain head says #{last}" in result.problems[0]
+    assert "removed from the end" in result.problems[0]
+
+
+def _checkpoint_then_more(hist: History) -> tuple[str, int]:
+    office_key = unlock_office_key(hist.runtime, hist.office, TEST_PASSPHRASE)
+    record = record_checkpoint(
+        hist.runtime, hist.office, actor=hist.signers["quality_coordinator"], office_key=office_key
+    )
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    take_transition(hist.runtime, number=SOP2, transition="approve", actor=hist.signers["approver"])
+    return record.code, record.seq
+
+
+def test_tail_removed_with_head_caught_by_checkpoint(hist: History) -> None:
+    """Tail and chain head cut back together: only the stored checkpoint notices."""
+    code, checkpoint_seq = _checkpoint_then_more(hist)
+    keep = checkpoint_seq - 2
+    with hist.db() as db:
+        db.connection.execute("DELETE FROM event WHERE seq > ?", (keep,))
+        db.set_head(keep, db.row(keep)["hash"])
+    result = hist.verify()
+    assert result.problems == [
+        f"checkpoint {code}: the chain ends at #{keep} but had {checkpoint_seq} events when "
+        "the checkpoint was taken: its tail was removed"
+    ]
+
+
+def test_tail_and_checkpoints_removed_caught_by_paper_code(hist: History) -> None:
+    """If the checkpoint rows go too, the short code written on paper still catches the cut."""
+    code, checkpoint_seq = _checkpoint_then_more(hist)
+    keep = checkpoint_seq - 2
+    with hist.db() as db:
+        db.connection.execute("DELETE FROM event WHERE seq > ?", (keep,))
+        db.connection.execute("DELETE FROM checkpoint")
+        db.set_head(keep, db.row(keep)["hash"])
+    assert hist.verify().ok  # undetectable from the database alone: that is what codes are for
+    result = hist.verify(codes=[code])
+    assert result.problems == [f"code {code}: the chain ends at #{keep}: its tail was removed"]
+
+
+def test_checkpoint_detects_rewritten_history(hist: History) -> None:
+    """A chain re-signed wholesale with every real key still contradicts the checkpoint."""
+    code, checkpoint_seq = _checkpoint_then_more(hist)
+    with hist.db() as db:
+        seq = db.seq_of("document.revision.rejected", f"{SOP2}#0")
+        payload = json.loads(db.row(seq)["payload"])
+        db.update(seq, payload=canonical_text(dict(payload, comment="All fine")))
+        db.reseal(seq)
+    result = hist.verify(codes=[code])
+    assert f"checkpoint {code}: event #{checkpoint_seq} now hashes to" in result.problems[0]
+    assert result.problems[1] == (
+        f"code {code}: event #{checkpoint_seq} no longer matches: the chain was rewritten"
+    )
+
+
+# --------------------------------------------------------------------------- bundles
+
+
+@pytest.fixture
+def bundle(hist: History, tmp_path: Path) -> Path:
+    path = tmp_path / "bundle"
+    export_bundle(hist.runtime, hist.office, path)
+    assert verify_bundle(path, workflows=hist.runtime.plugins.workflows).ok
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _rewrite_manifest(path: Path, section: str, **changes: Any) -> None:
+    manifest_path = path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest[section].update(changes)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def test_bundle_without_keys(hist: History, bundle: Path) -> None:
+    """A bundle whose keys.json was deleted is refused, naming the file."""
+    (bundle / "keys.json").unlink()
+    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    assert result.problems == [f"{bundle / 'keys.json'}: missing from the bundle"]
+
+
+def test_bundle_altered_key_list(hist: History, bundle: Path) -> None:
+    """A public key replaced in keys.json (manifest fixed) is caught by the chain cross-check."""
+    keys_path = bundle / "keys.json"
+    keys = json.loads(keys_path.read_text(encoding="utf-8"))
+    target = next(k for k in keys if k["owner"] == "sks")
+    target["public_key"] = "ab" * 32
+    keys_path.write_text(json.dumps(keys, indent=2, sort_keys=True), encoding="utf-8")
+    _rewrite_manifest(bundle, "keys", sha256=_sha(keys_path))
+    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    assert result.problems == [
+        f"key list: key {target['fingerprint'][:16]}… differs from the chain's key.registered "
+        "event (altered key list)"
+    ]
+
+
+@pytest.mark.parametrize("fix_manifest", [False, True])
+def test_bundle_events_cut_mid_line(hist: History, bundle: Path, fix_manifest: bool) -> None:
+    """events.jsonl cut in the middle of a line: the manifest digest, or the parser, objects."""
+    events_path = bundle / "events.jsonl"
+    data = events_path.read_bytes()
+    lines = data.count(b"\n")
+    events_path.write_bytes(data[: len(data) - 40])
+    if fix_manifest:
+        _rewrite_manifest(bundle, "events", sha256=_sha(events_path))
+    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    assert len(result.problems) == 1
+    if fix_manifest:
+        assert f"line {lines} is not a whole event" in result.problems[0]
+        assert "truncated or damaged" in result.problems[0]
+    else:
+        assert "the file was altered or truncated" in result.problems[0]
+
+
+def test_bundle_events_cut_by_lines_caught_by_checkpoint(hist: History, tmp_path: Path) -> None:
+    """Whole events dropped and the manifest made consistent: the signed checkpoint objects."""
+    code, checkpoint_seq = _checkpoint_then_more(hist)
+    path = tmp_path / "cut-bundle"
+    export_bundle(hist.runtime, hist.office, path)
+    events_path = path / "events.jsonl"
+    keep = checkpoint_seq - 2
+    lines = events_path.read_bytes().splitlines(keepends=True)[:keep]
+    events_path.write_bytes(b"".join(lines))
+    head = json.loads(lines[-1])["hash"]
+    _rewrite_manifest(path, "events", count=keep, head=head, sha256=_sha(events_path))
+    result = verify_bundle(path, workflows=hist.runtime.plugins.workflows)
+    assert result.problems == [
+        f"checkpoint {code}: the chain ends at #{keep} but had {checkpoint_seq} events when "
+        "the checkpoint was taken: its tail was removed"
+    ]
+    assert not verify_bundle(path, workflows=hist.runtime.plugins.workflows, codes=[code]).ok
+
+
+def test_bundle_blob_byte_changed(hist: History, tmp_path: Path) -> None:
+    """One byte of a blob in a --blobs bundle changed: reported as replaced or damaged."""
+    path = tmp_path / "blob-bundle"
+    summary = export_bundle(hist.runtime, hist.office, path, include_blobs=True)
+    assert summary.blobs == 3
+    assert verify_bundle(path, workflows=hist.runtime.plugins.workflows).ok
+    sha, _ = _blob(hist)
+    blob = path / "blobs" / sha
+    blob.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    result = verify_bundle(path, workflows=hist.runtime.plugins.workflows)
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith(f"blob {sha[:16]}…: content hashes to")
+    assert "replaced or damaged" in result.problems[0]
+
+
+# --------------------------------------------------------------------------- keys in use
+
+
+def test_wrong_passphrase_is_refused_and_writes_nothing(hist: History) -> None:
+    """A wrong passphrase unlocks neither a user key nor the office key; nothing is written."""
+    before = state_snapshot(hist)
+    with pytest.raises(PermissionDenied, match="wrong passphrase for sks's signing key"):
+        unlock(hist.runtime, "sks", "not-the-passphrase")
+    with pytest.raises(PermissionDenied, match="wrong passphrase"):
+        unlock_office_key(hist.runtime, hist.office, "not-the-passphrase")
+    assert state_snapshot(hist) == before
+    assert hist.verify().ok
+
+
+def test_revoked_user_cannot_act(hist: History) -> None:
+    """After revocation the old signer is refused and the key cannot be unlocked again."""
+    revoke(hist.runtime, hist.office, actor=hist.signers["admin"], username="mohan", reason="lost")
+    before = state_snapshot(hist)
+    with pytest.raises(PermissionDenied, match="was revoked"):
+        take_transition(
+            hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"]
+        )
+    with pytest.raises(PermissionDenied, match="no valid signing key"):
+        unlock(hist.runtime, "mohan", TEST_PASSPHRASE)
+    assert state_snapshot(hist) == before
+    assert hist.verify().ok
+
+
+def test_rotation_by_admin(hist: History) -> None:
+    """After an admin rotates a key: old events verify, new ones use the new key, old is dead."""
+    old = hist.signers["author"]
+    new_fp = rotate(
+        hist.runtime,
+        hist.office,
+        actor=hist.signers["admin"],
+        username="anita",
+        new_passphrase="new-passphrase-1",
+    )
+    new = unlock(hist.runtime, "anita", "new-passphrase-1")
+    assert new.fingerprint == new_fp != old.fingerprint
+    with pytest.raises(PermissionDenied, match="no longer valid"):
+        take_transition(hist.runtime, number=SOP2, transition="submit", actor=old)
+    revise_document(
+        hist.runtime,
+        actor=new,
+        number=SOP1,
+        path=_docx(hist.root.parent, "r2.docx", "Station office procedure", "Third issue"),
+        reason="Third issue",
+    )
+    with hist.db() as db:
+        mine = db.connection.execute(
+            "SELECT seq, key_fingerprint FROM event WHERE actor = 'anita' ORDER BY seq"
+        ).fetchall()
+    assert mine[-1][1] == new.fingerprint
+    assert {fp for _, fp in mine[:-1]} == {old.fingerprint}
+    result = hist.verify()
+    assert result.ok, result.problems
+
+
+def test_rotation_by_the_user_themself(hist: History) -> None:
+    """A user rotating their own key leaves a history that still verifies."""
+    rotate(
+        hist.runtime,
+        hist.office,
+        actor=hist.signers["author"],
+        username="anita",
+        new_passphrase="new-passphrase-1",
+    )
+    result = hist.verify()
+    assert result.ok, result.problems
+
+
+# ------------------------------------------------------------------- signature manifestation
+
+
+def test_signed_history_shows_and_checks_signatures(hist: History) -> None:
+    """The document history prints name, role, meaning, key, and a live signature check."""
+    timezone, entries = signed_history(hist.runtime, SOP1)
+    assert timezone == "Asia/Kolkata"
+    assert entries and all(e.signature_valid for e in entries)
+    approval = next(e for e in entries if e.action == "document.revision.approved")
+    assert (approval.signer, approval.username, approval.role, approval.meaning) == (
+        "Inspector S. K. Singh",
+        "sks",
+        "approver",
+        "approved",
+    )
+    assert approval.key_fingerprint == hist.signers["approver"].fingerprint
+    with hist.db() as db:
+        signature = bytearray.fromhex(db.row(approval.seq)["signature"])
+        signature[0] ^= 0x01
+        db.update(approval.seq, signature=signature.hex())
+    _, entries = signed_history(hist.runtime, SOP1)
+    assert [e.seq for e in entries if not e.signature_valid] == [approval.seq]
+
+
+# --------------------------------------------------------------------------- parallel check
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_parallel_verification_gives_same_verdict(hist: History, tamper: bool) -> None:
+    """jobs=2 (real worker processes) reaches exactly the verdict of jobs=1."""
+    if tamper:
+        with hist.db() as db:
+            seq = db.seq_of("document.revision.approved", f"{SOP1}#1")
+            db.update(seq, signature=db.row(seq - 1)["signature"])
+    workers: list[int] = []
+
+    def progress(_done: int) -> None:
+        workers.append(len(multiprocessing.active_children()))
+
+    serial = hist.verify(jobs=1)
+    parallel = hist.verify(jobs=2, progress=progress)
+    assert max(workers) >= 1, "no worker process was started"
+    assert (parallel.ok, parallel.problems, parallel.events) == (
+        serial.ok,
+        serial.problems,
+        serial.events,
+    )
+    assert serial.ok is not tamper
