@@ -99,8 +99,9 @@ class EventRecord:
     signature: str
 
 
-def event_body(event: Event, office_code: str) -> dict[str, JsonValue]:
-    """The JSON object whose canonical bytes are hashed and signed, rebuilt from a stored row."""
+def event_body(event: Any, office_code: str) -> dict[str, JsonValue]:
+    """The JSON object whose canonical bytes are hashed and signed, rebuilt from a stored
+    :class:`~qms_engine.models.Event` or an ``event`` table row."""
     return _body(
         office_code,
         event.seq,
@@ -268,16 +269,32 @@ def genesis_head(connection: Connection, office_id: int) -> None:
     connection.execute(insert(HEAD_TABLE), {"office_id": office_id, "seq": 0, "hash": GENESIS_HASH})
 
 
-def load_events(connection: Connection, office_id: int, *, after_seq: int = 0) -> Iterator[Event]:
-    """An office's events in chain order, streamed."""
+@dataclass(frozen=True)
+class ChainEvent:
+    """One event as a verifier reads it: its canonical body, and the hash and signature stored
+    beside it (from the database or from a bundle)."""
+
+    body: Mapping[str, Any]
+    hash: str
+    signature: str
+
+
+def load_events(connection: Connection, office_id: int, *, after_seq: int = 0) -> Iterator[Any]:
+    """An office's event rows in chain order, streamed (rows, not models: verification reads
+    every event, and building a model per row would cost more than checking its signature)."""
     statement = (
         select(EVENT_TABLE)
         .where(EVENT_TABLE.c.office_id == office_id, EVENT_TABLE.c.seq > after_seq)
         .order_by(EVENT_TABLE.c.seq)
         .execution_options(yield_per=1000)
     )
-    for row in connection.execute(statement):
-        yield Event.model_validate(row._mapping)
+    yield from connection.execute(statement)
+
+
+def stored_chain(connection: Connection, office: OfficeRef) -> Iterator[ChainEvent]:
+    """An office's chain from the database, as the verifier reads it."""
+    for row in load_events(connection, office.id):
+        yield ChainEvent(event_body(row, office.code), row.hash, row.signature)
 
 
 def tail_events(connection: Connection, office_id: int, limit: int) -> list[Event]:
@@ -296,13 +313,9 @@ def verify_chain(connection: Connection, office: OfficeRef) -> int:
 
     Raises :class:`IntegrityError` naming the first bad event; returns the number of events.
     """
-    from qms_engine.verification import ChainEvent, verify_chain_events
+    from qms_engine.verification import verify_chain_events  # it builds on this module
 
-    stream = (
-        ChainEvent(event_body(row, office.code), row.hash, row.signature)
-        for row in load_events(connection, office.id)
-    )
-    report = verify_chain_events(office.code, stream)
+    report = verify_chain_events(office.code, stored_chain(connection, office))
     problem = report.first_problem()
     if problem is not None:
         raise IntegrityError(f"office {office.code}: {problem}")

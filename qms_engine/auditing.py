@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from qms_engine.audit import OfficeRef, event_body, load_events
+from qms_engine.audit import ChainEvent, OfficeRef, stored_chain
 from qms_engine.bundle import BundleReader
 from qms_engine.checkpoints import (
     CheckpointRecord,
@@ -26,7 +26,7 @@ from qms_engine.checkpoints import (
 from qms_engine.errors import IntegrityError
 from qms_engine.models import EVENT_TABLE, HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
 from qms_engine.runtime import Runtime
-from qms_engine.verification import ChainEvent, ChainReport, verify_chain_events
+from qms_engine.verification import ChainReport, Problem, verify_chain_events
 from qms_engine.workflow_definitions import WorkflowDefinition
 
 Progress = Callable[[int], None]
@@ -62,9 +62,7 @@ def _around_chain(
     codes: Iterable[str],
 ) -> None:
     result.events = report.events
-    result.problems.extend(
-        str(p) for p in sorted(report.problems, key=lambda p: (p.seq is None, p.seq or 0))
-    )
+    result.problems.extend(str(p) for p in sorted(report.problems, key=Problem.order))
     listed = {str(k["fingerprint"]): k for k in keys}
     for key_id, info in report.keys.items():
         entry = listed.get(key_id)
@@ -82,6 +80,13 @@ def _around_chain(
                 checkpoint, office_keys, report.events, report.hashes_at.get(checkpoint.seq)
             )
         )
+    listed_checkpoints = {(c.seq, c.head_hash, c.signature) for c in checkpoints}
+    for event_seq, seq, head, signature in report.checkpoints:
+        if (seq, head, signature) not in listed_checkpoints:
+            result.problems.append(
+                f"event #{event_seq} records a checkpoint at #{seq} that is missing from the "
+                "checkpoint list: it was deleted or altered"
+            )
     result.checkpoints = len(checkpoints)
     for code in codes:
         office, seq, prefix = parse_code(code)
@@ -102,10 +107,9 @@ def _wanted(checkpoints: list[CheckpointRecord], codes: Iterable[str]) -> set[in
     return {c.seq for c in checkpoints} | {parse_code(code)[1] for code in codes}
 
 
-def _db_events(runtime: Runtime, office: OfficeRef) -> Iterator[ChainEvent]:
+def _stored(runtime: Runtime, office: OfficeRef) -> Iterator[ChainEvent]:
     with runtime.engine.connect() as connection:
-        for row in load_events(connection, office.id):
-            yield ChainEvent(event_body(row, office.code), row.hash, row.signature)
+        yield from stored_chain(connection, office)
 
 
 def count_events(runtime: Runtime, office: OfficeRef) -> int:
@@ -134,7 +138,7 @@ def verify_office(
     checkpoints = stored_checkpoints(runtime, office)
     report = verify_chain_events(
         office.code,
-        _db_events(runtime, office),
+        _stored(runtime, office),
         workflows=runtime.plugins.workflows,
         jobs=jobs,
         progress=progress,

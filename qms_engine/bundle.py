@@ -18,14 +18,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qms_engine.audit import OfficeRef, event_body, load_events
+from qms_engine.audit import ChainEvent, OfficeRef, event_body, load_events
 from qms_engine.canonical import JsonValue, canonical_bytes
 from qms_engine.checkpoints import CheckpointRecord, stored_checkpoints
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import IntegrityError, RuleViolation
 from qms_engine.models import KEY_TABLE, USER_TABLE
 from qms_engine.runtime import Runtime
-from qms_engine.verification import ChainEvent
 
 FORMAT = "qms-audit-bundle"
 VERSION = 1

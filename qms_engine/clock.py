@@ -24,9 +24,14 @@ def to_utc_text(moment: datetime) -> str:
 _UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
+def is_utc_text(text: str) -> bool:
+    """Whether ``text`` is exactly the form :func:`to_utc_text` writes (so texts sort in time)."""
+    return _UTC_TEXT.match(text) is not None
+
+
 def from_utc_text(text: str) -> datetime:
     """Parse :func:`to_utc_text` output (exactly that form, so texts compare in time order)."""
-    if not _UTC_TEXT.match(text):
+    if not is_utc_text(text):
         raise ValueError(f"not a UTC timestamp of the form 2026-11-24T04:40:46.123456Z: {text!r}")
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 

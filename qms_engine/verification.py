@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qms_engine import events
-from qms_engine.audit import ENCODING_VERSION, GENESIS_HASH
+from qms_engine.audit import ENCODING_VERSION, GENESIS_HASH, ChainEvent
 from qms_engine.canonical import canonical_bytes
-from qms_engine.clock import from_utc_text
+from qms_engine.clock import is_utc_text
 from qms_engine.events import meaning_fits
 from qms_engine.signing import fingerprint, verify_signature
 from qms_engine.workflow_definitions import WorkflowDefinition
@@ -37,23 +37,21 @@ KEY_HOLDER_ROLE = "key holder"
 
 
 @dataclass(frozen=True)
-class ChainEvent:
-    """One event as stored: its canonical body, the hash and signature written beside it."""
-
-    body: Mapping[str, Any]
-    hash: str
-    signature: str
-
-
-@dataclass(frozen=True)
 class Problem:
     """Something wrong at one event (``seq``), or with the chain as a whole (``seq`` None)."""
 
     seq: int | None
     what: str
+    rank: int = 2
+    """At one event, problems show in the order checks build on each other: 0 links and
+    order, 1 the content hash, 2 keys and rules, 3 the signature."""
 
     def __str__(self) -> str:
         return f"event #{self.seq}: {self.what}" if self.seq is not None else self.what
+
+    def order(self) -> tuple[bool, int, int]:
+        """Sort key: chain problems in sequence order, then by :attr:`rank`."""
+        return (self.seq is None, self.seq or 0, self.rank)
 
 
 @dataclass
@@ -79,6 +77,8 @@ class ChainReport:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     blobs: set[str] = field(default_factory=set)
     hashes_at: dict[int, str] = field(default_factory=dict)
+    checkpoints: list[tuple[int, int, str, str]] = field(default_factory=list)
+    """Checkpoints the chain says were taken: (event seq, checkpoint seq, head, signature)."""
 
     @property
     def ok(self) -> bool:
@@ -87,12 +87,52 @@ class ChainReport:
 
     def first_problem(self) -> Problem | None:
         """The earliest problem (the one to show first)."""
-        return min(self.problems, key=lambda p: (p.seq is None, p.seq or 0), default=None)
+        return min(self.problems, key=Problem.order, default=None)
 
 
-def _check_signatures(items: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
-    """Worker: verify (public key, signature, message) triples."""
-    return [verify_signature(public, signature, message) for public, signature, message in items]
+_Item = tuple[Mapping[str, Any], str, str, str | None]  # body, stored hash, signature, key
+_Found = list[list[tuple[int, str]]]  # per item: (rank, problem) pairs
+
+
+def _check_contents(items: list[_Item]) -> _Found:
+    """Worker: each body's canonical hash and signature; the problems found, per item.
+
+    The expensive, independent part of verification (encoding, SHA-256, Ed25519), so it runs
+    in worker processes while the main one follows the links and rules in order.
+    """
+    results: _Found = []
+    for body, stored_hash, signature, public_key in items:
+        problems: list[tuple[int, str]] = []
+        results.append(problems)
+        try:
+            message = canonical_bytes(dict(body))
+        except (TypeError, ValueError) as exc:
+            problems.append((1, f"body is not canonical JSON: {exc}"))
+            continue
+        actual = hashlib.sha256(message).hexdigest()
+        if actual != stored_hash:
+            problems.append(
+                (
+                    1,
+                    f"content does not match its hash (stored {stored_hash[:16]}…, "
+                    f"computed {actual[:16]}…): altered after it was written",
+                )
+            )
+        if public_key is None:
+            continue  # the key problem is already reported
+        try:
+            good = verify_signature(bytes.fromhex(public_key), bytes.fromhex(signature), message)
+        except ValueError:
+            good = False
+        if not good:
+            problems.append(
+                (
+                    3,
+                    "signature does not verify (forged, copied from another event, "
+                    "or the signed content was altered)",
+                )
+            )
+    return results
 
 
 @dataclass
@@ -112,8 +152,11 @@ class _Rules:
     previous_hash: str = GENESIS_HASH
     previous_time: str = ""
 
-    def problem(self, seq: int, what: str) -> None:
-        self.report.problems.append(Problem(seq, what))
+    def problem(self, seq: int, what: str, rank: int = 2) -> None:
+        self.report.problems.append(Problem(seq, what, rank))
+
+    def link_problem(self, seq: int, what: str) -> None:
+        self.problem(seq, what, rank=0)
 
     def signing_key(self, seq: int, body: Mapping[str, Any]) -> str | None:
         """The public key (hex) to verify this event with, after the key checks."""
@@ -169,6 +212,10 @@ class _Rules:
             self.state[subject] = payload.get("state", "")
             if payload.get("sha256"):
                 self.report.blobs.add(payload["sha256"])
+        elif action == events.CHECKPOINT_RECORDED.action:
+            self.report.checkpoints.append(
+                (seq, int(payload["seq"]), str(payload["head"]), str(payload["signature"]))
+            )
         elif action == events.REVISION_SUPERSEDED.action:
             self.state[subject] = payload.get("to", "")
         elif action.startswith(events.TRANSITION_PREFIX) and "transition" in payload:
@@ -262,19 +309,15 @@ def verify_chain_events(
     rules = _Rules(report, workflows)
     wanted = set(remember)
     pool: Executor | None = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
-    pending: list[tuple[list[int], Future[list[bool]] | list[bool]]] = []
+    pending: list[tuple[list[int], Future[_Found] | _Found]] = []
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
             seqs, outcome = pending.pop(0)
             results = outcome if isinstance(outcome, list) else outcome.result()
-            for seq, good in zip(seqs, results, strict=True):
-                if not good:
-                    rules.problem(
-                        seq,
-                        "signature does not verify (forged, copied from another "
-                        "event, or the signed content was altered)",
-                    )
+            for seq, problems in zip(seqs, results, strict=True):
+                for rank, problem in problems:
+                    rules.problem(seq, problem, rank)
 
     try:
         for batch in _batches(stream):
@@ -285,7 +328,7 @@ def verify_chain_events(
                     seqs.append(report.events)
                     items.append(check)
             pending.append(
-                (seqs, pool.submit(_check_signatures, items) if pool else _check_signatures(items))
+                (seqs, pool.submit(_check_contents, items) if pool else _check_contents(items))
             )
             drain(keep=2 * jobs)
             if progress:
@@ -328,17 +371,16 @@ def _shape_problem(body: object) -> str | None:
         isinstance(signer.get(name), str) for name in _SIGNER_FIELDS
     ):
         return "field 'signer' must be an object with string name, role and key"
-    try:
-        from_utc_text(body["time"])
-    except ValueError:
+    if not is_utc_text(body["time"]):
         return f"time {body['time']!r} is not a UTC timestamp like 2026-11-24T04:40:46.123456Z"
     return None
 
 
 def _check_link(
     report: ChainReport, rules: _Rules, event: ChainEvent, wanted: set[int]
-) -> tuple[bytes, bytes, bytes] | None:
-    """Check one event's place in the chain; returns what its signature check needs."""
+) -> _Item | None:
+    """Check one event's place in the chain and its rules; returns what the content check
+    (hash and signature, done in a worker) needs."""
     body = event.body
     expected = report.events + 1
     report.events = expected
@@ -347,18 +389,18 @@ def _check_link(
         report.hashes_at[expected] = report.head_hash
     shape = _shape_problem(body)
     if shape is not None:
-        rules.problem(expected, f"malformed event: {shape}")
+        rules.link_problem(expected, f"malformed event: {shape}")
         return None
     if body["seq"] != expected:
-        rules.problem(
+        rules.link_problem(
             expected,
             f"sequence number {body['seq']!r} where #{expected} was "
             "expected: an event was removed, inserted or reordered",
         )
     if body["office"] != report.office:
-        rules.problem(expected, f"belongs to office {body['office']!r}, not {report.office!r}")
+        rules.link_problem(expected, f"belongs to office {body['office']!r}, not {report.office!r}")
     if body["prev"] != rules.previous_hash:
-        rules.problem(
+        rules.link_problem(
             expected,
             f"previous hash {body['prev'][:16]}… does not match event "
             f"#{expected - 1}'s hash {rules.previous_hash[:16]}…: an event "
@@ -366,38 +408,18 @@ def _check_link(
         )
     rules.previous_hash = report.head_hash
     if body["time"] < rules.previous_time:
-        rules.problem(
+        rules.link_problem(
             expected,
             f"time {body['time']} is earlier than the previous event's "
             f"({rules.previous_time}): the order or the clock was altered",
         )
     rules.previous_time = max(rules.previous_time, body["time"])
     if not meaning_fits(body["action"], body["meaning"]):
-        rules.problem(
-            expected, f"meaning {body['meaning']!r} does not belong to {body['action']!r}"
-        )
-    try:
-        message = canonical_bytes(dict(body))
-    except (TypeError, ValueError) as exc:
-        rules.problem(expected, f"body is not canonical JSON: {exc}")
-        return None
-    actual = hashlib.sha256(message).hexdigest()
-    if actual != event.hash:
-        rules.problem(
-            expected,
-            f"content does not match its hash (stored {str(event.hash)[:16]}…, "
-            f"computed {actual[:16]}…): altered after it was written",
-        )
+        rules.link_problem(expected, f"meaning {body['meaning']!r} is not {body['action']!r}'s")
     try:
         public = rules.signing_key(expected, body)
         rules.apply(expected, body)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         rules.problem(expected, f"malformed payload for {body['action']!r}: {exc!r}")
-        return None
-    if public is None:
-        return None
-    try:
-        return bytes.fromhex(public), bytes.fromhex(str(event.signature)), message
-    except ValueError:
-        rules.problem(expected, "the signature or public key is not hexadecimal")
-        return None
+        public = None
+    return body, str(event.hash), str(event.signature), public
