@@ -220,11 +220,16 @@ def verify_bundle(
         )
     except IntegrityError as exc:
         return AuditResult(path.name, problems=[str(exc)])
+    except (KeyError, TypeError, ValueError) as exc:  # a damaged file, not a crash
+        return AuditResult(path.name, problems=[f"{path}: damaged bundle ({exc!r})"])
     result = AuditResult(reader.office)
-    _around_chain(result, report, keys, checkpoints, codes)
-    head = reader.manifest["events"]["head"]
+    try:
+        _around_chain(result, report, keys, checkpoints, codes)
+    except (KeyError, TypeError, ValueError) as exc:
+        result.problems.append(f"{path}: damaged key or checkpoint list ({exc!r})")
+    head = reader.manifest["events"].get("head")
     if head != report.head_hash:
-        result.problems.append(f"manifest head {head[:16]}… is not the last event's hash")
+        result.problems.append(f"manifest head {str(head)[:16]}… is not the last event's hash")
     if reader.manifest.get("blobs"):
         result.blobs = _check_blobs(report.blobs, reader.blob, result.problems)
     return result

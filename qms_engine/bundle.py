@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from qms_engine import events
 from qms_engine.audit import ChainEvent, OfficeRef, event_body, load_events
 from qms_engine.canonical import JsonValue, canonical_bytes
 from qms_engine.checkpoints import CheckpointRecord, stored_checkpoints
@@ -27,6 +28,7 @@ from qms_engine.models import KEY_TABLE, USER_TABLE
 from qms_engine.runtime import Runtime
 
 FORMAT = "qms-audit-bundle"
+_BLOB_ACTIONS = {events.REVISION_CREATED.action, events.RECORD_FILED.action}
 VERSION = 1
 MANIFEST, EVENTS, KEYS, CHECKPOINTS, BLOBS = (
     "manifest.json",
@@ -83,7 +85,7 @@ def export_bundle(
             out.write(canonical_bytes(line) + b"\n")
             count, head = count + 1, event.hash
             sha = body["payload"].get("sha256") if isinstance(body["payload"], dict) else None
-            if include_blobs and event.action == "document.revision.created" and sha:
+            if include_blobs and event.action in _BLOB_ACTIONS and sha:
                 blobs.add(str(sha))
         out.flush()
         os.fsync(out.fileno())
@@ -148,7 +150,13 @@ class BundleReader:
             raise IntegrityError(f"{manifest_path}: not valid JSON ({exc})") from exc
         if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
             raise IntegrityError(f"{manifest_path}: not a {FORMAT} version {VERSION} manifest")
-        self.office: str = self.manifest["office"]["code"]
+        try:
+            self.office: str = str(self.manifest["office"]["code"])
+            for section in ("events", "keys", "checkpoints"):
+                str(self.manifest[section]["file"]) + str(self.manifest[section]["sha256"])
+            int(self.manifest["events"]["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IntegrityError(f"{manifest_path}: incomplete manifest ({exc!r})") from exc
 
     def _file(self, section: str) -> Path:
         entry = self.manifest[section]

@@ -158,9 +158,7 @@ def checkpoint_problems(
             f"{where}: signed by {checkpoint.key_fingerprint[:16]}…, not an office key "
             "registered in the chain"
         )
-    elif not verify_signature(
-        bytes.fromhex(public), bytes.fromhex(checkpoint.signature), checkpoint.statement()
-    ):
+    elif not _signed_by(public, checkpoint):
         problems.append(f"{where}: the office key's signature does not verify")
     if chain_length < checkpoint.seq:
         problems.append(
@@ -174,3 +172,12 @@ def checkpoint_problems(
             "was rewritten"
         )
     return problems
+
+
+def _signed_by(public_key: str, checkpoint: CheckpointRecord) -> bool:
+    try:
+        return verify_signature(
+            bytes.fromhex(public_key), bytes.fromhex(checkpoint.signature), checkpoint.statement()
+        )
+    except (ValueError, TypeError):
+        return False

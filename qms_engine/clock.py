@@ -21,12 +21,18 @@ def to_utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_UTC_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
 
 
 def is_utc_text(text: str) -> bool:
     """Whether ``text`` is exactly the form :func:`to_utc_text` writes (so texts sort in time)."""
-    return _UTC_TEXT.match(text) is not None
+    if _UTC_TEXT.fullmatch(text) is None:
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:  # a month 13, a 30 February …
+        return False
+    return True
 
 
 def from_utc_text(text: str) -> datetime:

@@ -110,7 +110,7 @@ def _check_text(title: str, reason: str) -> None:
         raise RuleViolation("the reason for the change is empty", hint="give --reason")
 
 
-def _check_submission(
+def check_submission(
     runtime: Runtime,
     office: OfficeRef,
     spec: DocumentTypeSpec,
@@ -118,28 +118,41 @@ def _check_submission(
     title: str,
     fields: Mapping[str, Any],
 ) -> FileFacts:
+    """The engine's file checks, then every plugin's validators; refuses with all problems."""
     facts = inspect_file(path, spec.allowed_extensions, spec.title)
+    problems = plugin_problems(runtime, office, spec, facts, title, fields)
+    if problems:
+        raise RuleViolation("; ".join(problems))
+    return facts
+
+
+def plugin_problems(
+    runtime: Runtime,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    facts: FileFacts,
+    title: str,
+    fields: Mapping[str, Any],
+) -> list[str]:
+    """What the office's plugins object to in a new revision or record (empty: nothing)."""
     submission = Submission(
         office.code,
         office.office_type,
         spec,
-        path,
+        facts.path,
         facts.name,
         facts.media_type,
         facts.size,
         title,
         dict(fields),
     )
-    problems = [
+    return [
         problem
         for _plugin, result in call_each(
             runtime.plugins.manager, "qms_validate_submission", submission=submission
         )
         for problem in result or ()
     ]
-    if problems:
-        raise RuleViolation("; ".join(problems))
-    return facts
 
 
 def _write_revision(
@@ -155,6 +168,7 @@ def _write_revision(
     fields: Mapping[str, Any],
     author: Actor,
     role: str,
+    source: Mapping[str, Any] | None = None,
 ) -> RevisionRef:
     now = utc_now()
     initial = runtime.plugins.workflows[document.workflow].initial
@@ -186,7 +200,7 @@ def _write_revision(
     work.append(
         document.office,
         author,
-        events.REVISION_CREATED,
+        events.RECORD_FILED if source else events.REVISION_CREATED,
         f"{document.number}#{revno}",
         {
             "sha256": sha256,
@@ -197,6 +211,7 @@ def _write_revision(
             "reason": reason,
             "fields": dict(fields),
             "state": initial,
+            **({"source": dict(source)} if source else {}),
         },
         role=role,
     )
@@ -218,7 +233,7 @@ def create_document(
     fields = dict(fields or {})
     _check_text(title, reason)
     spec = _spec(runtime, office, type_code)
-    facts = _check_submission(runtime, office, spec, path, title, fields)
+    facts = check_submission(runtime, office, spec, path, title, fields)
     with (
         path.open("rb") as handle,
         runtime.store.stage(handle) as staged,
@@ -227,57 +242,92 @@ def create_document(
         work.lock(office)
         author = load_actor(work.connection, actor, office)
         role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
-        type_id = document_type_id(work, office, spec, by=author, role=role)
-        now = utc_now()
-        year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
-        serial = (
-            1
-            + work.connection.execute(
-                select(func.coalesce(func.max(DOCUMENT_TABLE.c.serial), 0)).where(
-                    DOCUMENT_TABLE.c.document_type_id == type_id,
-                    DOCUMENT_TABLE.c.serial_year == year,
-                )
-            ).scalar_one()
-        )
-        number = spec.format_number(office.code, serial, year)
-        document_id = work.connection.execute(
-            insert(DOCUMENT_TABLE).returning(DOCUMENT_TABLE.c.id),
-            {
-                "office_id": office.id,
-                "document_type_id": type_id,
-                "serial_year": year,
-                "serial": serial,
-                "number": number,
-                "title": title,
-                "created_at": now,
-            },
-        ).scalar_one()
-        work.append(
-            office,
-            author,
-            events.DOCUMENT_CREATED,
-            number,
-            {"type": spec.code, "title": title, "serial": serial},
-            role=role,
-        )
-        document = DocumentRef(
-            document_id, number, office, spec.code, spec.workflow, spec.review_period_days
-        )
-        revision = _write_revision(
+        revision = write_new_document(
             work,
             runtime,
-            document,
-            revno=0,
+            office,
+            spec,
+            author=author,
+            role=role,
             facts=facts,
             sha256=staged.sha256,
             title=title,
             reason=reason,
             fields=fields,
-            author=author,
-            role=role,
         )
         work.before_commit(staged.commit)
     return revision
+
+
+def write_new_document(
+    work: UnitOfWork,
+    runtime: Runtime,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    *,
+    author: Actor,
+    role: str,
+    facts: FileFacts,
+    sha256: str,
+    title: str,
+    reason: str,
+    fields: Mapping[str, Any],
+    source: Mapping[str, Any] | None = None,
+) -> RevisionRef:
+    """Number and insert a document with its revision 0 and events, inside ``work``.
+
+    The caller has checked the file and the author's role, and stages the blob.  ``source``
+    (where an ingested file came from) makes the revision's event ``document.revision.filed``.
+    """
+    type_id = document_type_id(work, office, spec, by=author, role=role)
+    now = utc_now()
+    year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
+    serial = (
+        1
+        + work.connection.execute(
+            select(func.coalesce(func.max(DOCUMENT_TABLE.c.serial), 0)).where(
+                DOCUMENT_TABLE.c.document_type_id == type_id, DOCUMENT_TABLE.c.serial_year == year
+            )
+        ).scalar_one()
+    )
+    number = spec.format_number(office.code, serial, year)
+    document_id = work.connection.execute(
+        insert(DOCUMENT_TABLE).returning(DOCUMENT_TABLE.c.id),
+        {
+            "office_id": office.id,
+            "document_type_id": type_id,
+            "serial_year": year,
+            "serial": serial,
+            "number": number,
+            "title": title,
+            "created_at": now,
+        },
+    ).scalar_one()
+    work.append(
+        office,
+        author,
+        events.DOCUMENT_CREATED,
+        number,
+        {"type": spec.code, "title": title, "serial": serial},
+        role=role,
+    )
+    document = DocumentRef(
+        document_id, number, office, spec.code, spec.workflow, spec.review_period_days
+    )
+    return _write_revision(
+        work,
+        runtime,
+        document,
+        revno=0,
+        facts=facts,
+        sha256=sha256,
+        title=title,
+        reason=reason,
+        fields=fields,
+        author=author,
+        role=role,
+        source=source,
+    )
 
 
 def revise_document(
@@ -308,7 +358,7 @@ def revise_document(
         )
     title = title or latest
     _check_text(title, reason)
-    facts = _check_submission(runtime, document.office, spec, path, title, fields)
+    facts = check_submission(runtime, document.office, spec, path, title, fields)
     open_states = runtime.plugins.workflows[document.workflow].open_states()
     with (
         path.open("rb") as handle,

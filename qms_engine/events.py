@@ -28,6 +28,8 @@ USER_ROLE_REVOKED = EventKind("user.role.revoked", "revoked role")
 USER_DEACTIVATED = EventKind("user.deactivated", "deactivated user")
 DOCUMENT_CREATED = EventKind("document.created", "authored")
 REVISION_CREATED = EventKind("document.revision.created", "authored")
+RECORD_FILED = EventKind("document.revision.filed", "filed")
+DUPLICATE_SET_ASIDE = EventKind("ingest.duplicate.set_aside", "set aside duplicate")
 REVISION_SUPERSEDED = EventKind("document.revision.superseded", "superseded")
 CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
 
@@ -53,6 +55,8 @@ FIXED_KINDS = {
         USER_DEACTIVATED,
         DOCUMENT_CREATED,
         REVISION_CREATED,
+        RECORD_FILED,
+        DUPLICATE_SET_ASIDE,
         REVISION_SUPERSEDED,
         CHECKPOINT_RECORDED,
     )

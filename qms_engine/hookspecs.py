@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from qms_engine.ingest.pipeline import Step
     from qms_engine.registry import TypeRegistry
     from qms_engine.submissions import CommittedEvent, Submission
 
@@ -58,6 +59,20 @@ def qms_validate_submission(submission: Submission) -> list[str]:
     :param submission: the office, document type, file facts and metadata of what is filed.
     :returns: a list of problems, each a sentence naming the field and what to do; an empty list
         (or ``None``) means the plugin has no objection.  Any problem refuses the submission.
+    """
+
+
+@hookspec
+def qms_ingest_steps(steps: list[Step]) -> None:
+    """Add, remove or reorder steps of the watched-folder ingestion pipeline.
+
+    Called once per ``qms watch`` / ``qms ingest`` run, before any file is processed.
+
+    :param steps: the ordered list of steps (see :mod:`qms_engine.ingest.pipeline`), to change
+        in place; each has a ``name`` and ``run(intake, context)``, which may raise
+        ``StepFailed`` (quarantine, with advice for the clerk) or ``Transient`` (retry later).
+        Keep "file the record" last: it commits.
+    :returns: nothing.
     """
 
 

@@ -225,6 +225,27 @@ class Checkpoint(SQLModel, table=True):
     signature: str = Field(max_length=128)
 
 
+class IngestReceipt(SQLModel, table=True):
+    """What became of one claimed inbox file: filed as a record, or set aside as a duplicate.
+
+    Written in the same transaction as the record, so after a crash the engine knows a claimed
+    file was already filed and only finishes moving it, instead of filing it twice.
+    """
+
+    __tablename__ = "ingest_receipt"
+
+    claim_id: str = Field(primary_key=True, max_length=64)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    folder: str = Field(max_length=64)
+    original_name: str
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    outcome: str = Field(max_length=16)  # "filed" or "duplicate"
+    number: str = Field(max_length=128)  # the record filed, or the one it duplicates
+    event_seq: int
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
 class ChainHead(SQLModel, table=True):
     """The newest event of an office's chain; writers lock this row to stay linear."""
 
@@ -252,3 +273,4 @@ EVENT_TABLE = _table(Event)
 HEAD_TABLE = _table(ChainHead)
 KEY_TABLE = _table(SigningKey)
 CHECKPOINT_TABLE = _table(Checkpoint)
+RECEIPT_TABLE = _table(IngestReceipt)

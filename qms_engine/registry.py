@@ -46,6 +46,10 @@ class DocumentTypeSpec:
     append_only: bool = False
     inbox_folder: str | None = None
     creator_roles: tuple[str, ...] = ("author",)
+    field_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels in dropped files (table cells, "Label: value" lines) → field names."""
+    filename_patterns: tuple[str, ...] = ()
+    """Regular expressions with named groups, matched against a dropped file's name (stem)."""
 
     def format_number(self, office_code: str, serial: int, year: int) -> str:
         """The document number, e.g. ``PS-KOT39/SOP/001`` or ``PS-KOT39/FIR/2026/0042``."""

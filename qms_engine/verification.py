@@ -207,7 +207,7 @@ class _Rules:
             self.type_workflow[subject.rsplit("/", 1)[-1]] = payload.get("workflow", "")
         elif action == events.DOCUMENT_CREATED.action:
             self.document_type[subject] = payload.get("type", "")
-        elif action == events.REVISION_CREATED.action:
+        elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
             self.author[subject] = actor
             self.state[subject] = payload.get("state", "")
             if payload.get("sha256"):
@@ -359,12 +359,12 @@ def _shape_problem(body: object) -> str | None:
     """What makes a body unusable (so later checks would be meaningless), if anything."""
     if not isinstance(body, Mapping):
         return "the event body is not a JSON object"
-    if body.get("v") != ENCODING_VERSION:
+    if type(body.get("v")) is not int or body.get("v") != ENCODING_VERSION:
         return f"unknown encoding version {body.get('v')!r} (expected {ENCODING_VERSION})"
     for name in _TEXT_FIELDS:
         if not isinstance(body.get(name), str):
             return f"field {name!r} is missing or not a string"
-    if not isinstance(body.get("seq"), int) or not isinstance(body.get("payload"), Mapping):
+    if type(body.get("seq")) is not int or not isinstance(body.get("payload"), Mapping):
         return "field 'seq' must be an integer and 'payload' an object"
     signer = body.get("signer")
     if not isinstance(signer, Mapping) or not all(

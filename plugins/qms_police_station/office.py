@@ -7,6 +7,35 @@ from qms_engine.registry import DocumentTypeSpec, OfficeType
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 
+COMMON_LABELS = {
+    "Entry number": "entry_number",
+    "Entry No.": "entry_number",
+    "प्रविष्टि संख्या": "entry_number",
+    "Date": "date",
+    "दिनांक": "date",
+    "तारीख": "date",
+    "Time": "time",
+    "समय": "time",
+    "Officer": "officer",
+    "अधिकारी": "officer",
+    "Case number": "case_number",
+    "Case No.": "case_number",
+    "FIR number": "case_number",
+    "FIR No.": "case_number",
+    "मुकदमा संख्या": "case_number",
+    "मु.अ.सं.": "case_number",
+    "Seal number": "seal_number",
+    "Seal No.": "seal_number",
+    "सील संख्या": "seal_number",
+    "Items": "items",
+    "Item list": "items",
+    "माल का विवरण": "items",
+}
+FILE_NAME_PATTERNS = (
+    r"(?P<register>[A-Za-z]+)[ _-](?P<entry_number>\d+)[ _-](?P<date>\d{4}-\d{2}-\d{2}).*",
+)
+
+
 def _register(
     code: str, title: str, numbering: str, inbox: str, retention_years: int | None
 ) -> DocumentTypeSpec:
@@ -24,6 +53,8 @@ def _register(
         append_only=True,
         inbox_folder=inbox,
         creator_roles=("clerk",),
+        field_labels=COMMON_LABELS,
+        filename_patterns=FILE_NAME_PATTERNS,
     )
 
 

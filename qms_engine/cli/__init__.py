@@ -15,7 +15,17 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from qms_engine import __version__
-from qms_engine.cli import audit, demo, documents, keys, offices, plugins, users, workflows
+from qms_engine.cli import (
+    audit,
+    demo,
+    documents,
+    inbox,
+    keys,
+    offices,
+    plugins,
+    users,
+    workflows,
+)
 from qms_engine.cli.context import AppContext, error_console
 from qms_engine.errors import QmsError
 
@@ -39,7 +49,7 @@ def cli(context: click.Context, workspace: Path | None, office: str | None) -> N
     context.obj = AppContext(workspace_path=workspace, office_code=office)
 
 
-for module in (offices, documents, users, keys, workflows, audit, plugins, demo):
+for module in (offices, documents, users, keys, workflows, audit, inbox, plugins, demo):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -33,6 +33,11 @@ def user() -> None:
     required=True,
     help="Role in the office (repeatable): author, reviewer, approver, …",
 )
+@click.option(
+    "--service",
+    is_flag=True,
+    help="A service actor (e.g. the ingester run by `qms watch`), not a person.",
+)
 @new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the new user's key")
 @signer_option
 @pass_app
@@ -41,6 +46,7 @@ def user_add(
     username: str,
     full_name: str,
     roles: tuple[str, ...],
+    service: bool,
     signer: Signer,
     new_passphrase: str,
 ) -> None:
@@ -58,6 +64,7 @@ def user_add(
         full_name=full_name,
         roles=roles,
         passphrase=new_passphrase,
+        kind="service" if service else "person",
     )
     console.print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
 

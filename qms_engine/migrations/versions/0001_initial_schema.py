@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:12:45.242071
+Create Date: 2026-11-24 05:25:37.594014
 """
 
 from __future__ import annotations
@@ -107,6 +107,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_event_subject"), ["subject"], unique=False)
+
+    op.create_table(
+        "ingest_receipt",
+        sa.Column("claim_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("office_id", sa.Integer(), nullable=False),
+        sa.Column("folder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("original_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("event_seq", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.String(length=27), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["office.id"], name=op.f("fk_ingest_receipt_office_id_office")
+        ),
+        sa.PrimaryKeyConstraint("claim_id", name=op.f("pk_ingest_receipt")),
+    )
+    with op.batch_alter_table("ingest_receipt", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ingest_receipt_office_id"), ["office_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_ingest_receipt_sha256"), ["sha256"], unique=False)
 
     op.create_table(
         "signing_key",
@@ -275,6 +298,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_signing_key_user_id"))
 
     op.drop_table("signing_key")
+    with op.batch_alter_table("ingest_receipt", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ingest_receipt_sha256"))
+        batch_op.drop_index(batch_op.f("ix_ingest_receipt_office_id"))
+
+    op.drop_table("ingest_receipt")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_subject"))
 

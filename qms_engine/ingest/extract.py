@@ -1,0 +1,645 @@
+"""Reading record metadata from what a clerk dropped: .docx text, a JSON sidecar, the file name.
+
+Everything here treats its input as hostile.  A ``.docx`` is a ZIP package, so before python-docx
+sees it the package is inspected with :mod:`zipfile`: a file that is not a ZIP, is encrypted, or
+looks like a ZIP bomb is refused from its headers alone (nothing decompressed), and then every
+part is streamed through a bounded reader, because a bomb can lie in its headers.  Whatever goes
+wrong, the caller gets an :class:`ExtractionError` saying what is wrong and what the clerk should
+do — never a traceback, so one bad file cannot stop the watched folder.
+
+Fields come from two-column tables (``Entry number | 17``) and ``Label: value`` paragraphs; labels
+are normalised (:func:`normalise_label`) and mapped to field names by the plugin's ``labels``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from types import MappingProxyType
+from typing import IO, Any
+from xml.etree import ElementTree
+
+import docx
+from docx.document import Document as DocxDocument
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.ns import qn
+from docx.styles.style import ParagraphStyle
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+MAX_FIELDS = 500
+MAX_VALUE_CHARS = 2_000
+MAX_LABEL_CHARS = 80  # longer "labels" are sentences that happen to contain a colon
+MAX_TITLE_CHARS = 300
+MAX_HEADINGS = 1_000
+MAX_PROPERTY_CHARS = 2_000
+MAX_SIDECAR_BYTES = 1024 * 1024
+SMALL_MEMBER = 1024 * 1024  # the ratio limit ignores parts smaller than this (uncompressed)
+MIN_CENTRAL_ENTRY_BYTES = 46  # fixed part of a ZIP central-directory entry
+CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024  # generous: name + extra + comment of a real entry
+CHUNK = 64 * 1024
+
+SAVE_AS_DOCX = (
+    "open it in Word or LibreOffice and save it as Word Document (.docx), then drop it again"
+)
+CALL_ADMIN = (
+    "do not open it; move it aside and contact the system administrator, "
+    "who should check where it came from"
+)
+PASSWORD_ADVICE = (
+    "remove the password (in Word: File > Info > Protect Document > Encrypt with Password, "
+    "clear it), save it as Word Document (.docx), then drop it again"
+)
+STRICT_NAMESPACE = "http://purl.oclc.org/ooxml/"
+WORD_STRICT_MAIN = "http://purl.oclc.org/ooxml/wordprocessingml/main"
+CFB_SIGNATURE = (
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .doc, or an encrypted .docx
+)
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+CFB_SCAN_BYTES = 8 * 1024 * 1024
+
+# Heading styles by name or id, casefolded.  Word localises style names (German "Überschrift 1",
+# whose id Word mangles to "berschrift1"), so this is best effort; an outline level on the style
+# (what Word's navigation pane uses) catches the rest.
+HEADING_PREFIXES = (
+    "heading",
+    "title",
+    "überschrift",
+    "berschrift",
+    "titel",
+    "titre",
+    "título",
+    "titulo",
+    "शीर्षक",
+)
+LABEL_SEPARATORS = ":।："  # ASCII colon, Devanagari danda, full-width colon
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a document says about itself; the pipeline decides what to trust."""
+
+    title: str | None
+    """Core-properties title, else the first heading, else the first non-empty paragraph."""
+    fields: dict[str, str]
+    """Record fields, e.g. ``{"case_number": "123/2026", "seal_number": "S-45"}``."""
+    headings: list[str]
+    properties: dict[str, str]
+    """Core properties that are set (title, subject, author, keywords, created, modified, ...)."""
+
+
+class ExtractionError(Exception):
+    """Why a file cannot be read, and what the clerk should do; str() is the problem."""
+
+    def __init__(self, problem: str, advice: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.advice = advice
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on a .docx package: generous for real documents, tight for ZIP bombs."""
+
+    max_entries: int = 5_000
+    max_total_uncompressed: int = 256 * 1024 * 1024
+    max_member_uncompressed: int = 64 * 1024 * 1024
+    max_ratio: int = 200
+    """Uncompressed / compressed size of one part (parts under 1 MiB uncompressed exempt)."""
+
+
+DEFAULT_LIMITS = ZipLimits()
+_NO_LABELS: Mapping[str, str] = MappingProxyType({})
+
+
+# --------------------------------------------------------------------------------------- labels
+
+
+def _is_trim(char: str) -> bool:
+    """Punctuation, symbols, separators and controls are trimmed from a label's ends."""
+    return char.isspace() or unicodedata.category(char)[0] in "PSZC"
+
+
+def normalise_label(text: str) -> str:
+    """One spelling per label, so "Case No.:", " case  no " and "CASE NO" all map alike.
+
+    Casefolded and NFC-normalised; punctuation, symbols and spaces trimmed from both ends; inner
+    whitespace runs become ``_``.  Devanagari (and any other script) is kept as it is.
+    """
+    text = unicodedata.normalize("NFC", text).casefold()
+    start, end = 0, len(text)
+    while start < end and _is_trim(text[start]):
+        start += 1
+    while end > start and _is_trim(text[end - 1]):
+        end -= 1
+    return "_".join(text[start:end].split())
+
+
+class _FieldCollector:
+    """Collects fields in document order: first occurrence wins, bounded count and size."""
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self._labels = {normalise_label(key): value for key, value in labels.items()}
+        self.fields: dict[str, str] = {}
+
+    def add(self, label: str, value: str) -> None:
+        key = normalise_label(label)
+        value = value.strip()
+        if not key or not value or len(key) > MAX_LABEL_CHARS or len(self.fields) >= MAX_FIELDS:
+            return
+        name = self._labels.get(key, key)
+        if name not in self.fields:
+            self.fields[name] = value[:MAX_VALUE_CHARS]
+
+    def add_row(self, cells: Sequence[str]) -> None:
+        """Label = first non-empty cell; value = next cell not repeating it (merged cells)."""
+        texts = [cell.strip() for cell in cells]
+        first = next((i for i, text in enumerate(texts) if text), None)
+        if first is None:
+            return
+        label = texts[first]
+        value = next((text for text in texts[first + 1 :] if text != label), None)
+        if value is not None:
+            self.add(label, value)
+
+    def add_line(self, text: str) -> None:
+        """``Label: value`` (also with a danda ``।`` or a full-width colon ``：``).
+
+        Only the first line's first separator counts, and only within a label's length, so a
+        paragraph of prose costs one short scan.
+        """
+        head = text[: MAX_LABEL_CHARS * 2]
+        positions = [head.find(separator) for separator in LABEL_SEPARATORS]
+        found = [position for position in positions if position > 0]
+        if not found:
+            return
+        split = min(found)
+        label = text[:split]
+        if "\n" not in label and any(char.isalpha() for char in label):
+            self.add(label, text[split + 1 :])
+
+
+# ---------------------------------------------------------------------------- package checks
+
+
+def _not_a_docx(name: str, why: str) -> ExtractionError:
+    return ExtractionError(f"{name} is not a Word .docx document ({why})", SAVE_AS_DOCX)
+
+
+def _bomb(name: str, why: str) -> ExtractionError:
+    return ExtractionError(f"{name} looks like a ZIP bomb: {why}", CALL_ADMIN)
+
+
+def _size(count: int) -> str:
+    return f"{count:,} bytes"
+
+
+def _central_directory_extent(handle: IO[bytes]) -> tuple[int, int] | None:
+    """(entries, central directory bytes) from the end record, or None if there is none.
+
+    Read before :class:`zipfile.ZipFile` so a package declaring millions of entries is refused
+    without parsing (or allocating) its central directory.
+    """
+    handle.seek(0, 2)
+    size = handle.tell()
+    tail_length = min(size, 22 + 0xFFFF)
+    handle.seek(size - tail_length)
+    tail = handle.read(tail_length)
+    position = tail.rfind(b"PK\x05\x06")
+    if position < 0 or position + 22 > len(tail):
+        return None
+    entries = int.from_bytes(tail[position + 10 : position + 12], "little")
+    directory = int.from_bytes(tail[position + 12 : position + 16], "little")
+    locator = tail[position - 20 : position] if position >= 20 else b""
+    if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator[:4] == b"PK\x06\x07":
+        handle.seek(int.from_bytes(locator[8:16], "little"))
+        record = handle.read(56)
+        if len(record) == 56 and record[:4] == b"PK\x06\x06":
+            entries = int.from_bytes(record[32:40], "little")
+            directory = int.from_bytes(record[40:48], "little")
+    return entries, directory
+
+
+def _refuse_non_zip(path: Path, handle: IO[bytes]) -> ExtractionError:
+    """The most helpful reason a file without a ZIP end record is not a .docx."""
+    name = path.name
+    handle.seek(0)
+    head = handle.read(len(CFB_SIGNATURE))
+    size = handle.seek(0, 2)
+    if name.startswith("~$") and size < 4096:
+        return ExtractionError(
+            f"{name} is not a Word .docx document (it is the lock file Word keeps beside a "
+            "document while it is open, not a ZIP package)",
+            "nothing to file: close the document in Word and the lock file disappears; "
+            "drop the document itself",
+        )
+    if head == CFB_SIGNATURE:
+        handle.seek(0)
+        seen = b""
+        while handle.tell() < CFB_SCAN_BYTES:
+            chunk = handle.read(CHUNK)
+            if not chunk:
+                break
+            if ENCRYPTED_PACKAGE in seen[-len(ENCRYPTED_PACKAGE) :] + chunk:
+                return ExtractionError(
+                    f"{name} is password-protected (Word encrypted the whole document)",
+                    PASSWORD_ADVICE,
+                )
+            seen = chunk
+        return _not_a_docx(
+            name, "it is not a ZIP package but an older Word 97-2003 .doc or other OLE file"
+        )
+    if head.startswith(b"PK"):
+        return ExtractionError(
+            f"{name} is not a readable Word .docx document (the ZIP package is incomplete or "
+            "damaged: it has no central directory; it may not have finished copying)",
+            "if it was still being copied, drop it again once the copy has finished; otherwise "
+            + SAVE_AS_DOCX,
+        )
+    return _not_a_docx(name, "it is not a ZIP package; it may be a renamed .doc, a PDF, or damaged")
+
+
+def _main_part(archive: zipfile.ZipFile) -> tuple[str | None, bool]:
+    """(main document part name, is ISO/IEC 29500 Strict) from ``_rels/.rels``, best effort."""
+    try:
+        info = archive.getinfo("_rels/.rels")
+        if info.file_size > SMALL_MEMBER:
+            return None, False
+        with archive.open(info) as member:
+            data = member.read(SMALL_MEMBER + 1)
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # OPC forbids DTDs; no entity games
+            return None, False
+        root = ElementTree.fromstring(data)
+    except Exception:
+        return None, False  # python-docx will say what is wrong with the package
+    for relationship in root:
+        kind = relationship.get("Type", "")
+        if kind.endswith("/officeDocument") and relationship.get("TargetMode") != "External":
+            target = relationship.get("Target", "").lstrip("/")
+            return target or None, kind.startswith(STRICT_NAMESPACE)
+    return None, False
+
+
+def _read_bounded(
+    name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, budget: int
+) -> int:
+    """Decompress one part in chunks, never past its declared size; return the bytes it held.
+
+    :mod:`zipfile` stops at the declared size, so the reader is given a copy of the entry that
+    declares one byte more than may be read: a part that delivers that byte lied in its
+    headers.  The copy carries no CRC (zipfile would check it against the cut-off data); the
+    CRC is checked here instead, over the whole part.
+    """
+    declared = info.file_size
+    cap = min(declared, limits.max_member_uncompressed, budget)
+    probe = copy.copy(info)
+    probe.file_size = cap + 1
+    del probe.CRC
+    actual = 0
+    crc = 0
+    try:
+        with archive.open(probe) as member:
+            while chunk := member.read(min(CHUNK, cap + 1 - actual)):
+                actual += len(chunk)
+                if actual > cap:
+                    break
+                crc = zlib.crc32(chunk, crc)
+    except Exception as exc:
+        raise _damaged(name, info, f"{type(exc).__name__}: {_short(exc)}") from None
+    if actual > declared:
+        raise _bomb(
+            name,
+            f"part {info.filename!r} declares {_size(declared)} uncompressed but holds more "
+            "(its headers lie)",
+        )
+    if actual > cap:
+        raise _bomb(name, f"its parts decompress to more than {_size(budget)} in total")
+    if actual < declared:
+        raise _damaged(name, info, f"it holds {_size(actual)}, not the {_size(declared)} declared")
+    if crc != info.CRC:
+        raise _damaged(name, info, "its CRC-32 checksum does not match")
+    return actual
+
+
+def _damaged(name: str, info: zipfile.ZipInfo, why: str) -> ExtractionError:
+    return ExtractionError(
+        f"{name} is damaged: its part {info.filename!r} cannot be read ({why})", SAVE_AS_DOCX
+    )
+
+
+def _check_package(path: Path, handle: IO[bytes], limits: ZipLimits) -> bool:
+    """Refuse what python-docx must not open; return whether the package is Strict OOXML."""
+    name = path.name
+    extent = _central_directory_extent(handle)
+    if extent is None:
+        raise _refuse_non_zip(path, handle)
+    entries, directory = extent
+    if entries > limits.max_entries:
+        raise _bomb(name, f"it has {entries:,} entries (limit {limits.max_entries:,})")
+    if directory > max(limits.max_entries, 1) * CENTRAL_DIRECTORY_BYTES_PER_ENTRY:
+        raise _bomb(
+            name,
+            f"its table of contents is {_size(directory)}, too big for "
+            f"{limits.max_entries:,} entries (limit on entries)",
+        )
+    try:
+        handle.seek(0)
+        archive = zipfile.ZipFile(handle)
+    except Exception as exc:
+        raise ExtractionError(
+            f"{name} is not a readable Word .docx document (the ZIP package is damaged: "
+            f"{type(exc).__name__}: {_short(exc)})",
+            SAVE_AS_DOCX,
+        ) from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > limits.max_entries:
+            raise _bomb(name, f"it has {len(members):,} entries (limit {limits.max_entries:,})")
+        if any(info.flag_bits & 0x1 for info in members):
+            raise ExtractionError(f"{name} is password-protected (encrypted ZIP)", PASSWORD_ADVICE)
+        total = 0
+        for info in members:
+            total += info.file_size
+            if info.file_size > limits.max_member_uncompressed:
+                raise _bomb(
+                    name,
+                    f"part {info.filename!r} declares {_size(info.file_size)} uncompressed "
+                    f"(limit per part {_size(limits.max_member_uncompressed)})",
+                )
+            if info.file_size >= SMALL_MEMBER and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
+            ):
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise _bomb(
+                    name,
+                    f"part {info.filename!r} expands {ratio:,} times when decompressed "
+                    f"(limit on compression ratio {limits.max_ratio:,})",
+                )
+        if total > limits.max_total_uncompressed:
+            raise _bomb(
+                name,
+                f"its parts declare {_size(total)} uncompressed in total "
+                f"(limit {_size(limits.max_total_uncompressed)})",
+            )
+        names = {info.filename for info in members}
+        if "[Content_Types].xml" not in names:
+            raise _not_a_docx(
+                name,
+                "the ZIP package has no [Content_Types].xml; it may be another kind of ZIP "
+                "file renamed to .docx",
+            )
+        main, strict = _main_part(archive)
+        if main is not None and main not in names:
+            raise _not_a_docx(name, f"its main document part {main!r} is missing")
+        budget = limits.max_total_uncompressed
+        # The main part first: it is what python-docx parses, and what a bomb would target.
+        for info in sorted(members, key=lambda info: info.filename != main):
+            budget -= _read_bounded(name, archive, info, limits, budget)
+    return strict
+
+
+# ------------------------------------------------------------------------------- extraction
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clean(text: str, limit: int) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _is_heading_style(style: ParagraphStyle | None, seen: int = 0) -> bool:
+    if style is None or seen > 10:
+        return False
+    for label in (style.name, style.style_id):
+        if label and label.casefold().startswith(HEADING_PREFIXES):
+            return True
+    level = style.element.find(f"{qn('w:pPr')}/{qn('w:outlineLvl')}")
+    if level is not None and level.get(qn("w:val"), "") in set("012345678"):
+        return True
+    base = style.base_style
+    return isinstance(base, ParagraphStyle) and _is_heading_style(base, seen + 1)
+
+
+class _Headings:
+    """Memoised per style id: style lookups in python-docx walk the whole styles part."""
+
+    def __init__(self) -> None:
+        self._known: dict[str | None, bool] = {}
+
+    def __call__(self, paragraph: Paragraph) -> bool:
+        style_id = paragraph._p.style
+        if style_id not in self._known:
+            self._known[style_id] = style_id is not None and _is_heading_style(paragraph.style)
+        return self._known[style_id]
+
+
+def _properties(document: DocxDocument) -> dict[str, str]:
+    """Core properties actually present (python-docx invents defaults when the part is absent)."""
+    try:
+        document.part.package.part_related_by(RT.CORE_PROPERTIES)
+    except KeyError:
+        return {}
+    core = document.core_properties
+    found: dict[str, str] = {}
+    texts = {
+        "title": core.title,
+        "subject": core.subject,
+        "author": core.author,
+        "keywords": core.keywords,
+        "last_modified_by": core.last_modified_by,
+    }
+    for key, text in texts.items():
+        cleaned = _clean(text or "", MAX_PROPERTY_CHARS)
+        if cleaned:
+            found[key] = cleaned
+    for key, moment in (("created", core.created), ("modified", core.modified)):
+        if isinstance(moment, datetime):
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            found[key] = moment.astimezone(UTC).isoformat()
+    return found
+
+
+def _read(document: DocxDocument, labels: Mapping[str, str]) -> Extracted:
+    properties = _properties(document)
+    collector = _FieldCollector(labels)
+    is_heading = _Headings()
+    headings: list[str] = []
+    first_text: str | None = None
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = row.cells
+                if len(cells) >= 2:
+                    collector.add_row([cell.text for cell in cells])
+            continue
+        text = block.text
+        if not text.strip():
+            continue
+        if first_text is None:
+            first_text = _clean(text, MAX_TITLE_CHARS)
+        if is_heading(block):
+            if len(headings) < MAX_HEADINGS:
+                headings.append(_clean(text, MAX_TITLE_CHARS))
+        else:
+            collector.add_line(text)
+    title = properties.get("title") or (headings[0] if headings else first_text)
+    return Extracted(
+        title=title[:MAX_TITLE_CHARS] if title else None,
+        fields=collector.fields,
+        headings=headings,
+        properties=properties,
+    )
+
+
+def extract_docx(
+    path: Path, labels: Mapping[str, str] = _NO_LABELS, limits: ZipLimits = DEFAULT_LIMITS
+) -> Extracted:
+    """Title, fields, headings and core properties of a .docx, or ExtractionError saying why not.
+
+    ``labels`` maps a label as the clerk types it (``"Case No."``, ``"मुकदमा संख्या"``) to a
+    field name; labels not in it are kept normalised.  The package is checked against
+    ``limits`` before python-docx reads it; the same open file is then given to python-docx,
+    so what was checked is what is parsed.
+    """
+    name = path.name
+    try:
+        with path.open("rb") as handle:
+            strict = _check_package(path, handle, limits)
+            handle.seek(0)
+            try:
+                document = docx.Document(handle)
+            except Exception as exc:
+                if strict:
+                    raise ExtractionError(
+                        f"{name} is saved as Strict Open XML (ISO/IEC 29500 Strict, "
+                        f"namespace {WORD_STRICT_MAIN}), which this system cannot read",
+                        "open it in Word and use Save As with the type "
+                        '"Word Document (.docx)" (not "Strict Open XML Document"), '
+                        "then drop it again",
+                    ) from None
+                raise ExtractionError(
+                    f"{name} could not be read as a Word document "
+                    f"({type(exc).__name__}: {_short(exc)})",
+                    SAVE_AS_DOCX,
+                ) from None
+            return _read(document, labels)
+    except ExtractionError:
+        raise
+    except OSError as exc:
+        raise ExtractionError(
+            f"{name} could not be opened ({type(exc).__name__}: {_short(exc)})",
+            "check that the file is still there and readable, then drop it again",
+        ) from None
+    except Exception as exc:  # a malformed document must quarantine one file, not the inbox
+        raise ExtractionError(
+            f"{name} could not be read as a Word document ({type(exc).__name__}: {_short(exc)})",
+            SAVE_AS_DOCX,
+        ) from None
+
+
+# ------------------------------------------------------------------------ sidecar and name
+
+
+def _sidecar_error(sidecar: Path, why: str) -> ExtractionError:
+    return ExtractionError(
+        f"the sidecar {sidecar.name} {why}",
+        f"correct {sidecar.name} (a JSON object of field names to text, numbers or true/false, "
+        'e.g. {"case_number": "123/2026"}), or remove it, then drop the file again',
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"field {key!r} appears more than once")
+        result[key] = value
+    return result
+
+
+def _reject_constant(constant: str) -> None:
+    raise ValueError(f"{constant} is not a number")
+
+
+def sidecar_fields(path: Path) -> dict[str, str]:
+    """Fields from ``<path>.json`` (e.g. ``scan.pdf.json``), for files with no text of their own.
+
+    No sidecar gives ``{}``.  The sidecar must be a JSON object of field → string, number or
+    true/false (given as ``"true"``/``"false"``); anything else is refused, not guessed at.
+    """
+    sidecar = path.with_name(path.name + ".json")
+    try:
+        if not sidecar.exists() and not sidecar.is_symlink():
+            return {}
+        if sidecar.is_symlink() or not sidecar.is_file():
+            raise _sidecar_error(sidecar, "is not a regular file")
+        with sidecar.open("rb") as handle:
+            data = handle.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        why = f"cannot be read ({type(exc).__name__}: {_short(exc)})"
+        raise _sidecar_error(sidecar, why) from None
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise _sidecar_error(sidecar, f"is larger than {_size(MAX_SIDECAR_BYTES)}")
+    try:
+        parsed = json.loads(
+            data.decode("utf-8-sig"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+        )
+    except UnicodeDecodeError:
+        raise _sidecar_error(sidecar, "is not UTF-8 text") from None
+    except ValueError as exc:  # json.JSONDecodeError, duplicate keys, NaN, huge integers
+        raise _sidecar_error(sidecar, f"is not valid JSON ({_short(exc)})") from None
+    except RecursionError:
+        raise _sidecar_error(sidecar, "is nested too deeply") from None
+    if not isinstance(parsed, dict):
+        raise _sidecar_error(sidecar, f"must hold a JSON object, not {type(parsed).__name__}")
+    if len(parsed) > MAX_FIELDS:
+        raise _sidecar_error(sidecar, f"has {len(parsed):,} fields (at most {MAX_FIELDS})")
+    fields: dict[str, str] = {}
+    for key, value in parsed.items():
+        if not key.strip():
+            raise _sidecar_error(sidecar, "has a field with an empty name")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            text = str(value)
+        else:
+            kind = "null" if value is None else type(value).__name__
+            raise _sidecar_error(sidecar, f"gives field {key!r} a {kind} value (not text)")
+        if len(text) > MAX_VALUE_CHARS:
+            raise _sidecar_error(
+                sidecar, f"gives field {key!r} {len(text):,} characters (at most {MAX_VALUE_CHARS})"
+            )
+        fields[key] = text
+    return fields
+
+
+def filename_fields(name: str, patterns: Sequence[str]) -> dict[str, str]:
+    """Fields from a file name such as ``GD_17_2026-11-24.pdf``, for scans with no sidecar.
+
+    The first pattern that ``re.fullmatch``-es the stem gives its named groups (groups that did
+    not take part are left out); no match gives ``{}``.  An invalid pattern is the plugin's
+    mistake, not the clerk's, so it raises ValueError naming the pattern.
+    """
+    stem = PurePath(name).stem
+    for pattern in patterns:
+        try:
+            match = re.fullmatch(pattern, stem)
+        except re.error as exc:
+            raise ValueError(f"invalid file-name pattern {pattern!r}: {exc}") from None
+        if match:
+            return {key: value for key, value in match.groupdict().items() if value is not None}
+    return {}

@@ -1,0 +1,293 @@
+"""The inbox on disk: where clerks drop files, and where each file goes afterwards.
+
+    inbox/<FOLDER>/…             dropped here (subfolders allowed: scanners make one per scan)
+    .ingest/claimed/<id>/         taken for processing: the file, its sidecar, claim.json
+    processed/<FOLDER>/<date>/    filed originals, each with a <name>.receipt.json
+    duplicates/<FOLDER>/<date>/   identical to a record already filed, with a .duplicate.txt
+    quarantine/<FOLDER>/          refused, each with a <name>.error.txt saying what to do
+
+A file is *claimed* by renaming it into its own claim folder, which is atomic: two watchers can
+never take the same file, and a file is always in exactly one place.  A claim left behind by a
+crash is finished on the next start (see :mod:`qms_engine.ingest.pipeline`).  Nothing here is
+ever overwritten: a name that is taken gets `` (2)``, `` (3)`` … added.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.workspace import Workspace
+
+CLAIM_FILE = "claim.json"
+UNSORTED = "UNSORTED"
+COUNTS = ("pending", "in_progress", "quarantined", "processed", "duplicates")
+SIDECAR_SUFFIX = ".json"
+_TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")
+
+
+def is_ignored(name: str) -> bool:
+    """Names that are not (yet) records: hidden files, Office lock files, partial uploads."""
+    lowered = name.lower()
+    return (
+        name.startswith((".", "~$", "~"))
+        or lowered.endswith(_TEMPORARY_SUFFIXES)
+        or lowered in ("thumbs.db", "desktop.ini")
+    )
+
+
+def is_sidecar(path: Path) -> bool:
+    """``scan.pdf.json`` travels with ``scan.pdf``; a lone ``.json`` is not a record."""
+    return path.suffix.lower() == SIDECAR_SUFFIX
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new name in ``folder`` durable."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def move(source: Path, target: Path) -> None:
+    """Move a file without ever overwriting; across file systems, copy + fsync, then delete."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)  # fails if target exists: never overwrites
+        os.unlink(source)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            raise
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+            raise
+        with source.open("rb") as reader, target.open("xb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.unlink(source)
+    fsync_dir(target.parent)
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name (2).ext`` … if that is taken."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    number = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem} ({number}){suffix}"
+        number += 1
+    return candidate
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A file taken from the inbox for processing, with where it came from."""
+
+    id: str
+    folder: str  # the inbox subfolder = the register, e.g. "GD"
+    relative: str  # path below inbox/<folder>/, e.g. "scan-0012/page1.pdf"
+    root: Path  # the claim folder
+
+    @property
+    def path(self) -> Path:
+        """The claimed file itself."""
+        return self.root / Path(self.relative).name
+
+    @property
+    def sidecar(self) -> Path:
+        """Its metadata sidecar, if the clerk dropped one (``<name>.json``)."""
+        return self.path.with_name(self.path.name + SIDECAR_SUFFIX)
+
+
+class Inbox:
+    """The inbox folders of a workspace and the moves between them."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.root = workspace.inbox_dir
+        base = workspace.root
+        self.claimed = base / ".ingest" / "claimed"
+        self.processed = base / "processed"
+        self.duplicates = base / "duplicates"
+        self.quarantine = base / "quarantine"
+
+    def folder_of(self, path: Path) -> tuple[str, str] | None:
+        """(inbox folder, path below it) for a file inside the inbox, else None.
+
+        A file dropped straight into ``inbox/`` has the folder ``UNSORTED``: it is claimed and
+        quarantined with advice, like any other file that fits no register, never skipped.
+        """
+        try:
+            parts = path.relative_to(self.root).parts
+        except ValueError:
+            return None
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return UNSORTED, parts[0]
+        return parts[0], "/".join(parts[1:])
+
+    def waiting(self) -> Iterator[Path]:
+        """Every candidate file in the inbox, oldest folders first; symlinks are not followed."""
+        if not self.root.is_dir():
+            return
+        for folder, subfolders, files in os.walk(self.root, followlinks=False):
+            subfolders[:] = sorted(d for d in subfolders if not is_ignored(d))
+            for name in sorted(files):
+                path = Path(folder) / name
+                if not is_ignored(name) and not is_sidecar(path):
+                    yield path
+
+    def claim(self, path: Path) -> Claim | None:
+        """Take ``path`` for processing; None if another process took it first."""
+        place = self.folder_of(path)
+        if place is None:
+            return None
+        folder, relative = place
+        claim_id = uuid.uuid4().hex
+        root = self.claimed / claim_id
+        root.mkdir(parents=True)
+        claim = Claim(claim_id, folder, relative, root)
+        record = {
+            "id": claim.id,
+            "folder": folder,
+            "relative": relative,
+            "claimed_at": to_utc_text(utc_now()),
+        }
+        with (root / CLAIM_FILE).open("x", encoding="utf-8") as handle:
+            json.dump(record, handle, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.rename(path, claim.path)  # atomic: exactly one claimer wins
+        except FileNotFoundError:
+            shutil.rmtree(root)
+            return None
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if sidecar.is_file() and not sidecar.is_symlink():
+            os.rename(sidecar, claim.sidecar)
+        fsync_dir(root)
+        return claim
+
+    def claims(self) -> Iterator[Claim]:
+        """Claims left by an earlier run (crash or stop), to be finished; empty ones removed."""
+        if not self.claimed.is_dir():
+            return
+        for root in sorted(self.claimed.iterdir()):
+            try:
+                record = json.loads((root / CLAIM_FILE).read_text(encoding="utf-8"))
+                claim = Claim(record["id"], record["folder"], record["relative"], root)
+            except (OSError, ValueError, KeyError):
+                claim = None
+            if claim is None or not claim.path.exists():
+                shutil.rmtree(root, ignore_errors=True)  # died before the file was moved in
+                continue
+            yield claim
+
+    def _settle(self, claim: Claim, target_folder: Path) -> Path:
+        target = free_name(target_folder, Path(claim.relative).name)
+        move(claim.path, target)
+        if claim.sidecar.exists():
+            move(claim.sidecar, free_name(target_folder, target.name + SIDECAR_SUFFIX))
+        return target
+
+    def _release(self, claim: Claim) -> None:
+        shutil.rmtree(claim.root, ignore_errors=True)
+        fsync_dir(claim.root.parent)
+
+    def file_away(self, claim: Claim, receipt: dict[str, object], today: date) -> Path:
+        """Move a filed original to processed/, with its receipt beside it."""
+        return self._finish(
+            claim,
+            self.processed,
+            today,
+            ".receipt.json",
+            json.dumps(receipt, ensure_ascii=False, indent=2),
+        )
+
+    def set_aside(self, claim: Claim, note: str, today: date) -> Path:
+        """Move a duplicate to duplicates/, with a note naming the record it repeats."""
+        return self._finish(claim, self.duplicates, today, ".duplicate.txt", note)
+
+    def _finish(self, claim: Claim, base: Path, today: date, suffix: str, text: str) -> Path:
+        target = self._settle(claim, base / claim.folder / today.isoformat())
+        note = target.with_name(target.name + suffix)
+        with note.open("w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._release(claim)
+        return target
+
+    def quarantine_file(self, claim: Claim, step: str, problem: str, advice: str) -> Path:
+        """Move a refused file to quarantine/, with an .error.txt saying what to do."""
+        target = self._settle(claim, self.quarantine / claim.folder)
+        note = target.with_name(target.name + ".error.txt")
+        note.write_text(
+            f"File:        {claim.folder}/{claim.relative}\n"
+            f"Refused at:  {step}\n"
+            f"Problem:     {problem}\n"
+            f"What to do:  {advice}\n"
+            f"When (UTC):  {to_utc_text(utc_now())}\n"
+            f"Then run `qms inbox retry`, or drop the corrected file into inbox/{claim.folder}/.\n",
+            encoding="utf-8",
+        )
+        self._release(claim)
+        return target
+
+    def retry(self, names: list[str] | None = None) -> list[Path]:
+        """Put quarantined files back into their inbox folders (all, or those named)."""
+        moved: list[Path] = []
+        if not self.quarantine.is_dir():
+            return moved
+        for note in sorted(self.quarantine.glob("*/*.error.txt")):
+            original = note.with_name(note.name.removesuffix(".error.txt"))
+            if names and original.name not in names:
+                continue
+            if original.exists():
+                target = free_name(self.root / note.parent.name, original.name)
+                move(original, target)
+                sidecar = original.with_name(original.name + SIDECAR_SUFFIX)
+                if sidecar.exists():
+                    move(sidecar, target.with_name(target.name + SIDECAR_SUFFIX))
+                moved.append(target)
+            note.unlink()
+        return moved
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per inbox folder: files pending, in progress, quarantined, processed, duplicates."""
+        table: dict[str, dict[str, int]] = {}
+
+        def bump(folder: str, key: str = "") -> None:
+            row = table.setdefault(folder, dict.fromkeys(COUNTS, 0))
+            if key:
+                row[key] += 1
+
+        for folder in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
+            bump(folder)
+        for path in self.waiting():
+            place = self.folder_of(path)
+            if place:
+                bump(place[0], "pending")
+        for claim_file in self.claimed.glob(f"*/{CLAIM_FILE}") if self.claimed.is_dir() else ():
+            try:
+                bump(json.loads(claim_file.read_text(encoding="utf-8"))["folder"], "in_progress")
+            except (OSError, ValueError, KeyError):
+                continue
+        for note in self.quarantine.glob("*/*.error.txt") if self.quarantine.is_dir() else ():
+            bump(note.parent.name, "quarantined")
+        for base, key, suffix in (
+            (self.processed, "processed", ".receipt.json"),
+            (self.duplicates, "duplicates", ".duplicate.txt"),
+        ):
+            for note in base.glob(f"*/*/*{suffix}") if base.is_dir() else ():
+                bump(note.parent.parent.name, key)
+        return table

@@ -1,0 +1,414 @@
+"""The ingestion pipeline: an explicit, ordered list of small named steps.
+
+Each step reads and extends one :class:`Intake`; a step that refuses raises :class:`StepFailed`
+naming itself, the problem and what the clerk should do, and the file goes to quarantine.  A
+step that meets a passing trouble (file busy, disk full, permission denied) raises
+:class:`Transient`: the claim is kept and tried again later, so nothing is stranded.  Plugins
+add steps through the ``qms_ingest_steps`` hook.
+
+The last step files the record: blob, record rows, the signed ``document.revision.filed``
+event and the :class:`~qms_engine.models.IngestReceipt` commit together.  Only then is the
+original moved to ``processed/``.  A crash between the two is finished on the next start: the
+receipt says the claim was filed, so it is moved, not filed again.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select
+
+from document_store import StagedBlob
+from document_store.errors import BlobTooLarge, StoreError
+from qms_engine import events
+from qms_engine.audit import OfficeRef
+from qms_engine.clock import local_text, to_utc_text, utc_now, zone
+from qms_engine.documents import plugin_problems, write_new_document
+from qms_engine.errors import QmsError, RuleViolation
+from qms_engine.files import FileFacts, inspect_file
+from qms_engine.ingest.extract import ExtractionError, extract_docx, filename_fields, sidecar_fields
+from qms_engine.ingest.inbox import Claim, Inbox
+from qms_engine.models import DOCUMENT_TABLE, RECEIPT_TABLE, REVISION_TABLE, TYPE_TABLE
+from qms_engine.permissions import load_actor, require_role
+from qms_engine.plugins import call_each
+from qms_engine.registry import DocumentTypeSpec
+from qms_engine.runtime import Runtime
+from qms_engine.signing import Signer
+
+MAX_FILE_BYTES = 2 * 1024**3  # a scan larger than 2 GiB is refused, not filed
+TRANSIENT_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EBUSY,
+    errno.ENOSPC,
+    errno.EAGAIN,
+    errno.ETXTBSY,
+    errno.EDQUOT,
+    errno.EIO,
+}
+
+
+class StepFailed(Exception):
+    """A step refused the file: it goes to quarantine with this explanation."""
+
+    def __init__(self, step: str, problem: str, advice: str) -> None:
+        super().__init__(f"{step}: {problem}")
+        self.step, self.problem, self.advice = step, problem, advice
+
+
+class Transient(Exception):
+    """A passing trouble (busy file, full disk …): keep the claim and try again later."""
+
+
+@dataclass
+class Intake:
+    """One claimed file on its way through the steps."""
+
+    claim: Claim
+    office: OfficeRef
+    spec: DocumentTypeSpec
+    facts: FileFacts | None = None
+    staged: StagedBlob | None = None
+    title: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None
+    duplicate_of: str | None = None
+    number: str | None = None
+    event_seq: int | None = None
+    done: bool = False  # a step settled the file (e.g. a duplicate): skip the rest
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """What every step may use: the open workspace and who signs what is filed."""
+
+    runtime: Runtime
+    signer: Signer
+    inbox: Inbox
+
+
+class Step(Protocol):
+    """A pipeline step: a name (shown in quarantine notes) and what it does."""
+
+    @property
+    def name(self) -> str:
+        """What the step does, as a clerk would read it: "read the document"."""
+
+    def run(self, intake: Intake, context: IngestContext) -> None:
+        """Check or enrich ``intake``; raise StepFailed to refuse, Transient to retry."""
+
+
+@dataclass(frozen=True)
+class FunctionStep:
+    """A step made from a plain function."""
+
+    name: str
+    function: Callable[[Intake, IngestContext], None]
+
+    def run(self, intake: Intake, context: IngestContext) -> None:
+        """Call the function."""
+        self.function(intake, context)
+
+
+def _check_type(intake: Intake, context: IngestContext) -> None:
+    if intake.claim.path.is_symlink():
+        raise StepFailed(
+            "check file type",
+            "it is a link to a file, not the file itself",
+            "copy the file itself into the inbox",
+        )
+    try:
+        intake.facts = inspect_file(
+            intake.claim.path, intake.spec.allowed_extensions, intake.spec.title
+        )
+    except RuleViolation as refused:
+        advice = refused.hint or "save it in an accepted format and drop it again"
+        raise StepFailed("check file type", str(refused), advice) from refused
+
+
+def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
+    try:
+        with intake.claim.path.open("rb") as handle:
+            intake.staged = context.runtime.store.stage(handle, max_bytes=MAX_FILE_BYTES)
+    except BlobTooLarge as refused:
+        raise StepFailed(
+            "store the file", str(refused), "split the scan into smaller files (under 2 GiB each)"
+        ) from refused
+    except OSError as trouble:
+        if trouble.errno not in TRANSIENT_ERRNOS:
+            raise StepFailed(
+                "store the file",
+                f"cannot read the file: {trouble}",
+                "check the file, then drop it again",
+            ) from trouble
+        raise Transient(f"reading or storing {intake.claim.relative}: {trouble}") from trouble
+    except StoreError as trouble:
+        raise Transient(str(trouble)) from trouble
+    intake.sha256 = intake.staged.sha256
+
+
+_SAME_CONTENT = (
+    select(DOCUMENT_TABLE.c.number)
+    .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
+    .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+)
+
+
+def _find_duplicate(intake: Intake, context: IngestContext) -> None:
+    with context.runtime.engine.connect() as connection:
+        intake.duplicate_of = connection.execute(
+            _SAME_CONTENT.where(
+                REVISION_TABLE.c.sha256 == intake.sha256,
+                DOCUMENT_TABLE.c.office_id == intake.office.id,
+                TYPE_TABLE.c.code == intake.spec.code,
+            ).limit(1)
+        ).scalar()
+    if intake.duplicate_of is not None:
+        _record(intake, context)
+        intake.done = True
+
+
+def _read_fields(intake: Intake, context: IngestContext) -> None:
+    path, spec = intake.claim.path, intake.spec
+    fields: dict[str, Any] = dict(filename_fields(path.name, spec.filename_patterns))
+    title = None
+    try:
+        if path.suffix.lower() == ".docx":
+            extracted = extract_docx(path, spec.field_labels)
+            fields.update(extracted.fields)
+            title = extracted.title
+        fields.update(sidecar_fields(path))
+    except ExtractionError as refused:
+        raise StepFailed("read the document", refused.problem, refused.advice) from refused
+    intake.fields = fields
+    intake.title = (str(fields.get("title") or title or path.stem)).strip()[:300] or path.name
+
+
+def _validate(intake: Intake, context: IngestContext) -> None:
+    assert intake.facts is not None
+    problems = plugin_problems(
+        context.runtime, intake.office, intake.spec, intake.facts, intake.title, intake.fields
+    )
+    if problems:
+        raise StepFailed(
+            "check the entry",
+            "; ".join(problems),
+            "correct the entry (or add a <file>.json sidecar with the missing "
+            "fields) and drop it again",
+        )
+
+
+def _file_record(intake: Intake, context: IngestContext) -> None:
+    _record(intake, context)
+
+
+def _record(intake: Intake, context: IngestContext) -> None:
+    """Commit the record (or the duplicate's note), its signed event and the receipt."""
+    assert intake.facts is not None and intake.staged is not None
+    runtime, office, claim = context.runtime, intake.office, intake.claim
+    source = {"inbox": claim.folder, "file": claim.relative, "claim": claim.id}
+    try:
+        with runtime.unit_of_work() as work:
+            work.lock(office)
+            actor = load_actor(work.connection, context.signer, office)
+            role = require_role(
+                actor, intake.spec.creator_roles, office, f"file {intake.spec.title} records"
+            )
+            if intake.duplicate_of is None:
+                revision = write_new_document(
+                    work,
+                    runtime,
+                    office,
+                    intake.spec,
+                    author=actor,
+                    role=role,
+                    facts=intake.facts,
+                    sha256=intake.staged.sha256,
+                    title=intake.title,
+                    reason=f"Filed from inbox/{claim.folder}/{claim.relative}",
+                    fields=intake.fields,
+                    source=source,
+                )
+                intake.number, outcome = revision.number, "filed"
+                work.before_commit(intake.staged.commit)
+            else:
+                intake.number, outcome = intake.duplicate_of, "duplicate"
+                work.append(
+                    office,
+                    actor,
+                    events.DUPLICATE_SET_ASIDE,
+                    intake.duplicate_of,
+                    {**source, "sha256": intake.sha256},
+                    role=role,
+                )
+            intake.event_seq = work.events[-1].seq
+            work.connection.execute(
+                insert(RECEIPT_TABLE),
+                {
+                    "claim_id": claim.id,
+                    "office_id": office.id,
+                    "folder": claim.folder,
+                    "original_name": claim.relative,
+                    "sha256": intake.sha256,
+                    "size": intake.facts.size,
+                    "outcome": outcome,
+                    "number": intake.number,
+                    "event_seq": intake.event_seq,
+                    "created_at": utc_now(),
+                },
+            )
+    except QmsError as refused:
+        advice = refused.hint or "ask the quality coordinator to check the set-up"
+        raise StepFailed("file the record", str(refused), advice) from refused
+    except OSError as trouble:
+        raise Transient(f"storing {claim.relative}: {trouble}") from trouble
+
+
+DEFAULT_STEPS: tuple[Step, ...] = (
+    FunctionStep("check file type", _check_type),
+    FunctionStep("store the file", _hash_and_stage),
+    FunctionStep("look for duplicates", _find_duplicate),
+    FunctionStep("read the document", _read_fields),
+    FunctionStep("check the entry", _validate),
+    FunctionStep("file the record", _file_record),
+)
+
+
+def build_steps(runtime: Runtime) -> list[Step]:
+    """The default steps, with whatever plugins insert (``qms_ingest_steps``)."""
+    steps: list[Step] = list(DEFAULT_STEPS)
+    call_each(runtime.plugins.manager, "qms_ingest_steps", steps=steps)
+    return steps
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file: filed, duplicate, quarantined, or waiting (transient)."""
+
+    status: str
+    file: str
+    number: str | None = None
+    sha256: str | None = None
+    step: str | None = None
+    problem: str | None = None
+    moved_to: str | None = None
+
+
+def _receipt(intake: Intake, context: IngestContext) -> dict[str, object]:
+    filed = utc_now()
+    return {
+        "file": f"{intake.claim.folder}/{intake.claim.relative}",
+        "register": intake.spec.code,
+        "number": intake.number,
+        "sha256": intake.sha256,
+        "size": intake.facts.size if intake.facts else None,
+        "title": intake.title,
+        "fields": intake.fields,
+        "event": intake.event_seq,
+        "office": intake.office.code,
+        "filed_at_utc": to_utc_text(filed),
+        "filed_at_local": local_text(filed, intake.office.timezone),
+        "signed_by": context.signer.username,
+    }
+
+
+def _today(office: OfficeRef) -> date:
+    return utc_now().astimezone(zone(office.timezone)).date()
+
+
+def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -> Outcome:
+    """Run a claimed file through the steps and put it where it belongs; never loses it."""
+    runtime, inbox = context.runtime, context.inbox
+    office = runtime.office()
+    name = f"{claim.folder}/{claim.relative}"
+    finished = _already_done(claim, context)
+    if finished is not None:
+        return finished
+    try:
+        spec = _register_for(runtime, office, claim.folder)
+    except StepFailed as refused:
+        moved = inbox.quarantine_file(claim, refused.step, refused.problem, refused.advice)
+        return Outcome(
+            "quarantined", name, step=refused.step, problem=refused.problem, moved_to=str(moved)
+        )
+    intake = Intake(claim, office, spec)
+    try:
+        for step in steps:
+            step.run(intake, context)
+            if intake.done:
+                break
+    except StepFailed as refused:
+        if intake.staged:
+            intake.staged.discard()
+        moved = inbox.quarantine_file(claim, refused.step, refused.problem, refused.advice)
+        return Outcome(
+            "quarantined", name, step=refused.step, problem=refused.problem, moved_to=str(moved)
+        )
+    except Transient as trouble:
+        if intake.staged:
+            intake.staged.discard()
+        return Outcome("waiting", name, problem=str(trouble))
+    return _put_away(intake, context)
+
+
+def _put_away(intake: Intake, context: IngestContext) -> Outcome:
+    name = f"{intake.claim.folder}/{intake.claim.relative}"
+    sha = intake.sha256
+    try:
+        if intake.duplicate_of is not None:
+            moved = context.inbox.set_aside(
+                intake.claim,
+                f"Identical to {intake.duplicate_of}, already filed in "
+                f"{intake.spec.title}; this copy was not filed again (SHA-256 {sha}).",
+                _today(intake.office),
+            )
+            return Outcome("duplicate", name, intake.duplicate_of, sha, moved_to=str(moved))
+        moved = context.inbox.file_away(
+            intake.claim, _receipt(intake, context), _today(intake.office)
+        )
+    except OSError as trouble:  # filed; only the move is pending: finished on the next pass
+        problem = f"moving the original: {trouble}"
+        return Outcome("waiting", name, intake.number, sha, problem=problem)
+    return Outcome("filed", name, intake.number, sha, moved_to=str(moved))
+
+
+def _register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTypeSpec:
+    office_type = runtime.plugins.registry.office_type(office.office_type)
+    for spec in office_type.document_types:
+        if spec.inbox_folder == folder:
+            return spec
+    known = ", ".join(s.inbox_folder for s in office_type.document_types if s.inbox_folder)
+    raise StepFailed(
+        "find the register",
+        f"inbox/{folder}/ is not a register folder",
+        f"drop the file into one of: {known}",
+    )
+
+
+def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
+    """After a crash: a claim whose record was already committed is only moved on."""
+    with context.runtime.engine.connect() as connection:
+        row = connection.execute(
+            select(RECEIPT_TABLE).where(RECEIPT_TABLE.c.claim_id == claim.id)
+        ).first()
+    if row is None:
+        return None
+    office = context.runtime.office()
+    spec = _register_for(context.runtime, office, claim.folder)
+    intake = Intake(
+        claim,
+        office,
+        spec,
+        sha256=row.sha256,
+        number=row.number,
+        event_seq=row.event_seq,
+        title=Path(claim.relative).stem,
+        duplicate_of=row.number if row.outcome == "duplicate" else None,
+    )
+    intake.facts = FileFacts(claim.path, claim.path.name, claim.path.suffix, "", row.size)
+    return _put_away(intake, context)

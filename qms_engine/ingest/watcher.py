@@ -1,0 +1,230 @@
+"""Running the pipeline: once over given files (`qms ingest`), or for ever (`qms watch`).
+
+A file is taken only once it has *settled*: its size and modification time unchanged for
+``settle`` seconds (scanners and FTP uploads write slowly, or under a temporary name that is
+renamed at the end; temporary names are ignored).  watchdog's events only say "look here":
+the inbox is also rescanned every ``rescan`` seconds, so a missed event (a network share that
+sends none, an overflowing event queue) delays a file but never loses it.  ``--poll`` uses
+watchdog's polling observer, for SMB/NFS shares that send no inotify events at all.
+
+Claims that met a passing trouble are retried with growing pauses (1 s … 60 s) by the same
+loop; claims left by a crash are finished first thing at start.  Only one watcher may run on a
+workspace (a lock file); even if two did, a file can be claimed only once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from qms_engine.errors import RuleViolation
+from qms_engine.ingest.inbox import Claim, is_ignored, is_sidecar
+from qms_engine.ingest.pipeline import IngestContext, Outcome, Step, process_claim
+
+Report = Callable[[Outcome], None]
+MAX_BACKOFF = 60.0
+
+
+@contextmanager
+def watch_lock(context: IngestContext) -> Iterator[None]:
+    """Refuse to run a second watcher on the same workspace."""
+    path = context.inbox.claimed.parent / "watch.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RuleViolation(
+            f"another `qms watch` is already running on this workspace ({holder})",
+            hint="stop it first, or let it do the work",
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@dataclass
+class _Seen:
+    size: int
+    mtime_ns: int
+    since: float
+
+
+@dataclass
+class _Retry:
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class Runner:
+    """Takes settled files from the inbox and runs each through the pipeline."""
+
+    context: IngestContext
+    steps: list[Step]
+    report: Report
+    settle: float = 1.0
+    _seen: dict[Path, _Seen] = field(default_factory=dict)
+    _retries: dict[str, _Retry] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, path: Path) -> None:
+        """Something happened at ``path`` (called from watchdog's thread too)."""
+        if path.is_dir() and not path.is_symlink():
+            for inner in self._files_below(path):
+                self.note(inner)
+            return
+        if is_ignored(path.name) or is_sidecar(path):
+            return
+        with self._lock:
+            self._seen.pop(path, None)
+            self._seen[path] = _Seen(-1, -1, time.monotonic())
+
+    def _files_below(self, folder: Path) -> Iterator[Path]:
+        for root, subfolders, files in os.walk(folder, followlinks=False):
+            subfolders[:] = [d for d in subfolders if not is_ignored(d)]
+            yield from (Path(root) / name for name in files)
+
+    def rescan(self) -> None:
+        """Look at every file in the inbox (the safety net under watchdog's events)."""
+        for path in self.context.inbox.waiting():
+            with self._lock:
+                known = path in self._seen
+            if not known:
+                self.note(path)
+
+    def settled(self) -> list[Path]:
+        """Files whose size and modification time have not changed for ``settle`` seconds."""
+        now, ready = time.monotonic(), []
+        with self._lock:
+            for path, seen in list(self._seen.items()):
+                try:
+                    stat = path.lstat()
+                except FileNotFoundError:
+                    del self._seen[path]  # renamed away (e.g. a scanner's temporary name)
+                    continue
+                if (stat.st_size, stat.st_mtime_ns) != (seen.size, seen.mtime_ns):
+                    self._seen[path] = _Seen(stat.st_size, stat.st_mtime_ns, now)
+                elif now - seen.since >= self.settle:
+                    ready.append(path)
+                    del self._seen[path]
+        return ready
+
+    def pending(self) -> int:
+        """Files noticed but not yet settled."""
+        with self._lock:
+            return len(self._seen)
+
+    def take(self, paths: Iterable[Path]) -> None:
+        """Claim and process each file (skipping any another process claimed first)."""
+        for path in paths:
+            claim = self.context.inbox.claim(path)
+            if claim is not None:
+                self._process(claim)
+
+    def _process(self, claim: Claim) -> None:
+        outcome = process_claim(claim, self.context, self.steps)
+        if outcome.status == "waiting":
+            retry = self._retries.setdefault(claim.id, _Retry())
+            retry.attempts += 1
+            retry.not_before = time.monotonic() + min(MAX_BACKOFF, 2.0 ** (retry.attempts - 1))
+        else:
+            self._retries.pop(claim.id, None)
+        self.report(outcome)
+
+    def finish_claims(self, *, only_due: bool) -> None:
+        """Process claims left by a crash, or waiting after a passing trouble."""
+        now = time.monotonic()
+        for claim in self.context.inbox.claims():
+            retry = self._retries.get(claim.id)
+            if only_due and retry is not None and retry.not_before > now:
+                continue
+            self._process(claim)
+
+    def waiting_claims(self) -> int:
+        """Claims that met a passing trouble and will be tried again."""
+        return len(self._retries)
+
+    def next_retry_in(self) -> float:
+        """Seconds until the next waiting claim is due (0 if one is due now)."""
+        due = min((r.not_before for r in self._retries.values()), default=time.monotonic())
+        return max(0.0, due - time.monotonic())
+
+
+def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> None:
+    """`qms ingest`: finish old claims, then file the given files once they have settled."""
+    runner.finish_claims(only_due=False)
+    for path in paths:
+        runner.note(path)
+    while runner.pending():
+        runner.take(runner.settled())
+        time.sleep(min(0.05, runner.settle))
+    for _ in range(attempts):
+        if not runner.waiting_claims():
+            break
+        time.sleep(
+            min(MAX_BACKOFF, max(r.not_before for r in runner._retries.values()) - time.monotonic())
+        )
+        runner.finish_claims(only_due=True)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("created", "modified", "closed", "moved"):
+            target = getattr(event, "dest_path", "") or event.src_path
+            self.runner.note(Path(os.fsdecode(target)))
+
+
+def watch(
+    runner: Runner,
+    stop: threading.Event,
+    *,
+    poll: bool = False,
+    rescan: float = 30.0,
+    tick: float = 0.1,
+    status: Callable[[Runner], None] | None = None,
+) -> None:
+    """`qms watch`: file everything that arrives until ``stop`` is set."""
+    inbox = runner.context.inbox
+    with watch_lock(runner.context):
+        runner.finish_claims(only_due=False)
+        observer = PollingObserver(timeout=1.0) if poll else Observer()
+        observer.schedule(_Handler(runner), str(inbox.root), recursive=True)
+        observer.start()
+        try:
+            runner.rescan()  # what arrived while no watcher ran
+            next_rescan = time.monotonic() + rescan
+            while not stop.is_set():
+                runner.take(runner.settled())
+                runner.finish_claims(only_due=True)
+                if time.monotonic() >= next_rescan:
+                    runner.rescan()
+                    next_rescan = time.monotonic() + rescan
+                if status:
+                    status(runner)
+                stop.wait(tick)
+        finally:
+            observer.stop()
+            observer.join()
