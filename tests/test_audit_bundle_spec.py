@@ -104,7 +104,36 @@ def _is_timestamp(text: object) -> bool:
     if not isinstance(text, str) or len(text) != 27:
         return False
     shape = "dddd-dd-ddTdd:dd:dd.ddddddZ"
-    return all(c.isdigit() if s == "d" else c == s for c, s in zip(text, shape, strict=True))
+    return all(c in "0123456789" if s == "d" else c == s for c, s in zip(text, shape, strict=True))
+
+
+# §6: the meaning each named action carries; any other action is a workflow transition.
+MEANINGS = {
+    "key.registered": "registered key",
+    "key.retired": "retired key",
+    "key.revoked": "revoked key",
+    "office.created": "created office",
+    "office.document_type.added": "added document type",
+    "user.created": "enrolled user",
+    "user.role.granted": "granted role",
+    "user.role.revoked": "revoked role",
+    "user.deactivated": "deactivated user",
+    "document.created": "authored",
+    "document.revision.created": "authored",
+    "document.revision.filed": "filed",
+    "ingest.duplicate.set_aside": "set aside duplicate",
+    "document.revision.superseded": "superseded",
+    "audit.checkpoint.recorded": "recorded checkpoint",
+}
+
+
+def meaning_fits(action: object, meaning: object) -> bool:
+    """§6 meaning check: the table, else ``document.revision.`` + meaning with ``_`` for spaces."""
+    if not isinstance(action, str) or not isinstance(meaning, str):
+        return False
+    if action in MEANINGS:
+        return MEANINGS[action] == meaning
+    return action == "document.revision." + meaning.replace(" ", "_")
 
 
 def short_code(office: str, seq: int, head_hash: str) -> str:
@@ -127,6 +156,8 @@ class SpecVerifier:
         self.blobs: set[str] = set()
         self.hash_at: dict[int, str] = {}
         self.head = GENESIS
+        self.latest = ""
+        self.recorded: list[tuple[int, object, object, object]] = []
         self.count = 0
         self.signatures_checked = 0
 
@@ -173,7 +204,9 @@ class SpecVerifier:
         if manifest["events"]["head"] != self.head:
             self.problem("manifest head is not the last event's hash")
         self._key_list(json.loads(files["keys"].read_text(encoding="utf-8")))
-        self._checkpoints(json.loads(files["checkpoints"].read_text(encoding="utf-8")))
+        checkpoints = json.loads(files["checkpoints"].read_text(encoding="utf-8"))
+        self._checkpoints(checkpoints)
+        self._recorded_checkpoints(checkpoints)
         if manifest.get("blobs") is not None:
             self._blobs(self.path / manifest["blobs"]["folder"])
         return self.problems
@@ -188,6 +221,9 @@ class SpecVerifier:
         seq = body.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq != n:
             self.problem(f"{at}: seq {seq!r}")
+        version = body.get("v")
+        if not isinstance(version, int) or isinstance(version, bool) or version != 1:
+            self.problem(f"{at}: v {version!r} is not 1")
         if body.get("office") != office:
             self.problem(f"{at}: office {body.get('office')!r}")
         if body.get("prev") != self.head:
@@ -203,6 +239,11 @@ class SpecVerifier:
         if not _is_timestamp(time):
             self.problem(f"{at}: time {time!r}")
         time = str(time)
+        if time < self.latest:
+            self.problem(f"{at}: time earlier than an earlier event's")
+        self.latest = max(self.latest, time)
+        if not meaning_fits(body.get("action"), body.get("meaning")):
+            self.problem(f"{at}: meaning {body.get('meaning')!r} is not the action's")
         signer = body.get("signer") if isinstance(body.get("signer"), dict) else {}
         key_id, role = signer.get("key"), signer.get("role")
         action, actor, subject = body.get("action"), body.get("actor"), body.get("subject")
@@ -212,6 +253,8 @@ class SpecVerifier:
         public: object = None
         if n == 1 and action == "key.registered" and payload.get("fingerprint") == key_id:
             public = payload.get("public_key")  # the founding rule
+            if payload.get("owner") != actor:
+                self.problem(f"{at}: founding key registered for someone other than the actor")
         elif key_id not in self.keys:
             self.problem(f"{at}: signed with an unregistered key")
         else:
@@ -219,9 +262,8 @@ class SpecVerifier:
             public = info["public_key"]
             if info["purpose"] != "user" or info["owner"] != actor:
                 self.problem(f"{at}: key of {info['owner']!r} used by {actor!r}")
-            until = info["valid_until"]
-            if until is not None and time >= str(until):
-                self.problem(f"{at}: key used after it ended")
+            if info["ended_at"] is not None:  # by chain position, never by time (§5 rule 3)
+                self.problem(f"{at}: key used after it ended at event #{info['ended_at']}")
 
         # §7: roles, before the event's own effect
         if actor in self.inactive:
@@ -234,7 +276,7 @@ class SpecVerifier:
         if self.founded and not exempt and role not in self.roles.get(str(actor), set()):
             self.problem(f"{at}: {actor!r} signed as {role!r} without that role")
 
-        self._apply(at, str(action), str(subject), payload, time)
+        self._apply(at, str(action), str(subject), payload)
 
         if public is not None:
             self.signatures_checked += 1
@@ -243,7 +285,7 @@ class SpecVerifier:
         self.head = str(written_hash)
         self.hash_at[n] = self.head
 
-    def _apply(self, at: str, action: str, subject: str, payload: dict, time: str) -> None:
+    def _apply(self, at: str, action: str, subject: str, payload: dict) -> None:
         if action == "key.registered":
             fingerprint, public = payload.get("fingerprint"), payload.get("public_key")
             if not _is_hex(public, 64) or _sha256_hex(bytes.fromhex(str(public))) != fingerprint:
@@ -253,12 +295,15 @@ class SpecVerifier:
                     "owner": payload.get("owner"),
                     "public_key": public,
                     "purpose": payload.get("purpose"),
-                    "valid_until": None,
+                    "ended_at": None,
                 }
         elif action in ("key.retired", "key.revoked"):
             info = self.keys.get(str(payload.get("fingerprint")))
-            if info is not None and info["valid_until"] is None:
-                info["valid_until"] = time
+            if info is not None and info["ended_at"] is None:
+                info["ended_at"] = self.count
+        elif action == "audit.checkpoint.recorded":
+            recorded = (payload.get("seq"), payload.get("head"), payload.get("signature"))
+            self.recorded.append((self.count, *recorded))
         elif action == "user.role.granted":
             self.roles.setdefault(subject, set()).add(str(payload.get("role")))
             self.founded = self.founded or payload.get("role") == "admin"
@@ -310,6 +355,13 @@ class SpecVerifier:
                 self.problem(f"checkpoint #{c['seq']}: the chain's tail was removed")
             elif self.hash_at[c["seq"]] != c["head_hash"]:
                 self.problem(f"checkpoint #{c['seq']}: the chain was rewritten")
+
+    def _recorded_checkpoints(self, checkpoints: list) -> None:
+        """§10 step 7: every checkpoint the chain recorded is still in the list, unaltered."""
+        listed = {(c["seq"], c["head_hash"], c["signature"]) for c in checkpoints}
+        for number, seq, head, signature in self.recorded:
+            if (seq, head, signature) not in listed:
+                self.problem(f"event #{number}: recorded checkpoint #{seq} missing from the list")
 
     def check_code(self, office: str, code: str) -> bool:
         """True if a short code from paper matches this chain (§10 step 8)."""
@@ -500,3 +552,155 @@ def test_engine_refuses_a_body_with_a_float() -> None:
         hash_body(body)
     with pytest.raises(ValueError):
         spec_canonical(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forgeries that only the newer rules catch: both verifiers must reject them
+# ---------------------------------------------------------------------------------------------
+
+
+def _signers_by_name(qms_office) -> dict:
+    return {signer.username: signer for signer in qms_office.signers.values()}
+
+
+def _write_events(path: Path, lines: list[bytes]) -> None:
+    """Write ``events.jsonl`` and make the manifest agree (count, head, digest), as a forger."""
+    (path / "events.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    last = json.loads(lines[-1])
+    manifest["events"].update(
+        count=len(lines),
+        head=last["hash"],
+        sha256=_sha256_hex((path / "events.jsonl").read_bytes()),
+    )
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _signed_line(body: dict, signer) -> bytes:
+    """An events.jsonl line for ``body``: hashed and signed as the engine would."""
+    message = spec_canonical(body)
+    line = {"body": body, "hash": _sha256_hex(message), "signature": signer.sign(message).hex()}
+    return spec_canonical(line)
+
+
+def _resign_last(path: Path, signers: dict, edit) -> int:
+    """Edit the last event's body, then re-hash and re-sign it with its actor's own key.
+
+    The last event (the checkpoint's ``audit.checkpoint.recorded``) comes after the checkpointed
+    head, so no link, hash, signature or checkpoint check notices; only the rule under test can.
+    """
+    lines = (path / "events.jsonl").read_bytes().splitlines()
+    body = json.loads(lines[-1])["body"]
+    edit(body)
+    lines[-1] = _signed_line(body, signers[body["actor"]])
+    _write_events(path, lines)
+    return len(lines)
+
+
+def _engine_problems(path: Path, qms_office) -> list[str]:
+    from qms_engine.auditing import verify_bundle
+
+    return verify_bundle(path, workflows=qms_office.runtime.plugins.workflows).problems
+
+
+def _one_second_before(text: str) -> str:
+    from datetime import datetime, timedelta
+
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_both_verifiers_reject_a_backdated_event(real_bundle, qms_office) -> None:
+    """A re-signed event dated before its predecessor: times never decrease (§10 step 4.5)."""
+    path, _ = real_bundle
+    lines = (path / "events.jsonl").read_bytes().splitlines()
+    before = json.loads(lines[-2])["body"]["time"]
+    number = _resign_last(
+        path, _signers_by_name(qms_office), lambda b: b.update(time=_one_second_before(before))
+    )
+    assert spec_verify(path).problems == [f"event #{number}: time earlier than an earlier event's"]
+    engine = _engine_problems(path, qms_office)
+    assert len(engine) == 1 and engine[0].startswith(f"event #{number}: time "), engine
+    assert "earlier than the previous event's" in engine[0]
+
+
+def test_both_verifiers_reject_a_non_canonical_timestamp(real_bundle, qms_office) -> None:
+    """The same instant spelt ``+00:00`` instead of ``Z`` is not a timestamp (§0, §10 step 4.1)."""
+    path, _ = real_bundle
+    number = _resign_last(
+        path,
+        _signers_by_name(qms_office),
+        lambda b: b.update(time=b["time"].replace("Z", "+00:00")),
+    )
+    problems = spec_verify(path).problems
+    assert len(problems) == 1 and problems[0].startswith(f"event #{number}: time "), problems
+    engine = _engine_problems(path, qms_office)
+    assert engine and engine[0].startswith(f"event #{number}: malformed event: time "), engine
+
+
+def test_both_verifiers_reject_a_changed_meaning(real_bundle, qms_office) -> None:
+    """A re-signed event whose meaning is not its action's (§6 meaning check)."""
+    path, _ = real_bundle
+    number = _resign_last(
+        path, _signers_by_name(qms_office), lambda b: b.update(meaning="approved")
+    )
+    assert spec_verify(path).problems == [
+        f"event #{number}: meaning 'approved' is not the action's"
+    ]
+    engine = _engine_problems(path, qms_office)
+    assert engine == [f"event #{number}: meaning 'approved' is not 'audit.checkpoint.recorded''s"]
+
+
+def test_both_verifiers_reject_a_deleted_checkpoint(real_bundle) -> None:
+    """checkpoints.json lost the entry the chain recorded; the manifest digest was fixed up."""
+    from qms_engine.auditing import verify_bundle
+
+    path, _ = real_bundle
+    (path / "checkpoints.json").write_text("[]\n", encoding="utf-8")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["checkpoints"]["sha256"] = _sha256_hex((path / "checkpoints.json").read_bytes())
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    number = manifest["events"]["count"]  # the audit.checkpoint.recorded event
+    assert spec_verify(path).problems == [
+        f"event #{number}: recorded checkpoint #{number - 1} missing from the list"
+    ]
+    engine = verify_bundle(path).problems
+    assert engine == [
+        f"event #{number} records a checkpoint at #{number - 1} that is missing from the "
+        "checkpoint list: it was deleted or altered"
+    ]
+
+
+def test_self_rotation_verifies_and_the_retired_key_signs_nothing_more(
+    qms_office, tmp_path: Path
+) -> None:
+    """A user rotating their own key passes both verifiers; the old key then signs nothing,
+    whatever time a forged event claims (key validity is by chain position, §5 rule 3)."""
+    from qms_engine.bundle import export_bundle
+    from qms_engine.keys import rotate
+    from qms_engine.testing import TEST_PASSPHRASE
+
+    old = qms_office.signers["quality_coordinator"]
+    rotate(
+        qms_office.runtime,
+        qms_office.office,
+        actor=old,
+        username=old.username,
+        new_passphrase=TEST_PASSPHRASE,
+    )
+    path = tmp_path / "rotated"
+    export_bundle(qms_office.runtime, qms_office.office, path)
+    assert spec_verify(path).problems == []
+    assert _engine_problems(path, qms_office) == []
+
+    lines = (path / "events.jsonl").read_bytes().splitlines()
+    retired = json.loads(lines[-1])
+    assert retired["body"]["action"] == "key.retired"
+    forged = dict(retired["body"], seq=len(lines) + 1, prev=retired["hash"])
+    _write_events(path, [*lines, _signed_line(forged, old)])
+    number = len(lines) + 1
+    assert spec_verify(path).problems == [
+        f"event #{number}: key used after it ended at event #{number - 1}"
+    ]
+    engine = _engine_problems(path, qms_office)
+    assert len(engine) == 1 and f"retired at event #{number - 1}" in engine[0], engine

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import posixpath
 import re
 import unicodedata
 import zipfile
@@ -283,8 +284,11 @@ def _main_part(archive: zipfile.ZipFile) -> tuple[str | None, bool]:
     for relationship in root:
         kind = relationship.get("Type", "")
         if kind.endswith("/officeDocument") and relationship.get("TargetMode") != "External":
-            target = relationship.get("Target", "").lstrip("/")
-            return target or None, kind.startswith(STRICT_NAMESPACE)
+            target = relationship.get("Target", "")
+            if not target:
+                return None, False
+            main = posixpath.normpath(posixpath.join("/", target)).lstrip("/")
+            return main, kind.startswith(STRICT_NAMESPACE)
     return None, False
 
 
