@@ -286,6 +286,20 @@ class BlobStore:
         except FileNotFoundError:
             raise BlobNotFound(f"blob not found: {sha256}") from None
 
+    def remove(self, sha256: str) -> bool:
+        """Delete an object that nothing refers to (the caller knows; this store cannot).
+
+        For undoing a publish whose database transaction then failed, and for garbage
+        collection: never for an object a record still names.  Returns whether it existed.
+        """
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
     def verify(self, sha256: str) -> bool:
         """Re-hash an object to detect bit rot or tampering since it was stored."""
         digest = hashlib.sha256()

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -160,7 +161,10 @@ class UnitOfWork:
     events: list[EventRecord] = field(default_factory=list)
     _heads: dict[int, tuple[int, str]] = field(default_factory=dict)
     _moved: set[int] = field(default_factory=set)
-    _before_commit: list[Callable[[], object]] = field(default_factory=list)
+    _before_commit: list[tuple[Callable[[], Any], Callable[[Any], None] | None]] = field(
+        default_factory=list
+    )
+    _undo: list[Callable[[], None]] = field(default_factory=list)
 
     def lock(self, office: OfficeRef) -> None:
         """Take the office's chain-head lock; call before reading anything the change depends on."""
@@ -243,25 +247,36 @@ class UnitOfWork:
         self.lock(office)
         return self._heads[office.id]
 
-    def before_commit(self, callback: Callable[[], object]) -> None:
-        """Run ``callback`` after every row is written, just before the commit (e.g. a blob)."""
-        self._before_commit.append(callback)
+    def before_commit(
+        self, callback: Callable[[], Any], undo: Callable[[Any], None] | None = None
+    ) -> None:
+        """Run ``callback`` after every row is written, just before the commit (e.g. publish a
+        blob); if the commit then fails, ``undo`` gets the callback's result."""
+        self._before_commit.append((callback, undo))
 
     def _finish(self) -> None:
         for office_id in sorted(self._moved):
             seq, digest = self._heads[office_id]
             _MOVE_HEAD.run(self.connection, b_office_id=office_id, b_seq=seq, b_hash=digest)
-        for callback in self._before_commit:
-            callback()
+        for callback, undo in self._before_commit:
+            result = callback()
+            if undo is not None:
+                self._undo.append(partial(undo, result))
 
 
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
     """A :class:`UnitOfWork` that commits when the block ends without an exception."""
-    with write_transaction(engine) as connection:
-        work = UnitOfWork(connection)
-        yield work
-        work._finish()
+    work: UnitOfWork | None = None
+    try:
+        with write_transaction(engine) as connection:
+            work = UnitOfWork(connection)
+            yield work
+            work._finish()
+    except BaseException:
+        for undo in reversed(work._undo if work else []):
+            undo()
+        raise
 
 
 def genesis_head(connection: Connection, office_id: int) -> None:

@@ -13,11 +13,13 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
 
+from document_store import BlobInfo, BlobNotFound
 from qms_engine import events
 from qms_engine.audit import Actor, OfficeRef, UnitOfWork
 from qms_engine.canonical import canonical_text
@@ -108,6 +110,19 @@ def _check_text(title: str, reason: str) -> None:
         )
     if not reason.strip():
         raise RuleViolation("the reason for the change is empty", hint="give --reason")
+
+
+def forget_blob(runtime: Runtime, published: BlobInfo) -> None:
+    """Undo publishing a blob whose transaction failed: unless it existed before, or another
+    committed record names it meanwhile, it goes, so a failure leaves no blob behind."""
+    if not published.created:
+        return
+    with runtime.engine.connect() as connection:
+        named = connection.execute(
+            select(REVISION_TABLE.c.id).where(REVISION_TABLE.c.sha256 == published.sha256).limit(1)
+        ).first()
+    if named is None:
+        runtime.store.remove(published.sha256)
 
 
 def check_submission(
@@ -255,7 +270,7 @@ def create_document(
             reason=reason,
             fields=fields,
         )
-        work.before_commit(staged.commit)
+        work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
 
 
@@ -397,7 +412,7 @@ def revise_document(
             author=author,
             role=role,
         )
-        work.before_commit(staged.commit)
+        work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
 
 
@@ -438,7 +453,15 @@ def export_revision(
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
     try:
-        with os.fdopen(handle, "wb") as out, runtime.store.open(row.sha256) as blob:
+        try:
+            blob = runtime.store.open(row.sha256)
+        except BlobNotFound:
+            raise IntegrityError(
+                f"{number} revision {row.revno}: its content ({row.sha256[:16]}…) is missing from "
+                "the blob store",
+                hint="restore the blob store from backup and run `qms audit verify`",
+            ) from None
+        with os.fdopen(handle, "wb") as out, blob:
             while chunk := blob.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)

@@ -18,6 +18,7 @@ import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +29,7 @@ from document_store.errors import BlobTooLarge, StoreError
 from qms_engine import events
 from qms_engine.audit import OfficeRef
 from qms_engine.clock import local_text, to_utc_text, utc_now, zone
-from qms_engine.documents import plugin_problems, write_new_document
+from qms_engine.documents import forget_blob, plugin_problems, write_new_document
 from qms_engine.errors import QmsError, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.ingest.extract import ExtractionError, extract_docx, filename_fields, sidecar_fields
@@ -235,7 +236,7 @@ def _record(intake: Intake, context: IngestContext) -> None:
                     source=source,
                 )
                 intake.number, outcome = revision.number, "filed"
-                work.before_commit(intake.staged.commit)
+                work.before_commit(intake.staged.commit, undo=partial(forget_blob, runtime))
             else:
                 intake.number, outcome = intake.duplicate_of, "duplicate"
                 work.append(

@@ -1,0 +1,157 @@
+"""Shared fixtures: a desk that files and moves SOPs as the staff, and a snapshot of what is stored.
+
+The workspace itself (``qms_office``) and real .docx files (``make_docx``) come from the
+``qms_engine.testing`` pytest plugin, exactly as a plugin author would get them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Table, func, select
+
+from qms_engine.documents import create_document, revise_document
+from qms_engine.models import (
+    ACTION_TABLE,
+    DOCUMENT_TABLE,
+    EVENT_TABLE,
+    REVISION_TABLE,
+    STATE_TABLE,
+)
+from qms_engine.testing import TestOffice
+from qms_engine.transitions import TransitionResult, take_transition
+
+# Who takes each transition unless a test says otherwise.
+DEFAULT_ACTOR = {
+    "submit": "author",
+    "approve": "approver",
+    "reject": "reviewer",
+    "make_effective": "quality_coordinator",
+    "withdraw": "quality_coordinator",
+    "archive": "quality_coordinator",
+}
+ISSUE = ("submit", "approve", "make_effective")
+
+
+@dataclass
+class Desk:
+    """Files SOPs and takes transitions as the office's staff (role keys of ``qms_office``)."""
+
+    office: TestOffice
+    make_docx: Callable[..., Path]
+    _files: int = 0
+
+    def docx(self, title: str = "SOP", text: str | None = None) -> Path:
+        """A new, distinct .docx file."""
+        self._files += 1
+        return self.make_docx(f"file-{self._files}.docx", title, text or f"Text {self._files}")
+
+    def new_sop(
+        self,
+        title: str = "Station office procedure",
+        *,
+        who: str = "author",
+        path: Path | None = None,
+    ) -> str:
+        """Create an SOP (revision 0, draft) from ``path`` or a new file; returns its number."""
+        revision = create_document(
+            self.office.runtime,
+            self.office.office,
+            actor=self.office.signers[who],
+            type_code="SOP",
+            title=title,
+            path=path or self.docx(title),
+        )
+        return revision.number
+
+    def revise(
+        self, number: str, *, who: str = "author", reason: str = "Updated", path: Path | None = None
+    ) -> int:
+        """Start a new draft revision from ``path`` or a new file; returns its revision number."""
+        revision = revise_document(
+            self.office.runtime,
+            actor=self.office.signers[who],
+            number=number,
+            path=path or self.docx(),
+            reason=reason,
+        )
+        return revision.revno
+
+    def act(
+        self, number: str, transition: str, who: str | None = None, comment: str = ""
+    ) -> TransitionResult:
+        """Take one transition, by default as the role that normally takes it."""
+        return take_transition(
+            self.office.runtime,
+            number=number,
+            transition=transition,
+            actor=self.office.signers[who or DEFAULT_ACTOR[transition]],
+            comment=comment,
+        )
+
+    def issue(self, number: str) -> TransitionResult:
+        """Submit, approve and make effective the open draft; returns the last result."""
+        results = [self.act(number, step) for step in ISSUE]
+        return results[-1]
+
+
+@pytest.fixture
+def desk(qms_office: TestOffice, make_docx: Callable[..., Path]) -> Desk:
+    """A desk working in the test office."""
+    return Desk(qms_office, make_docx)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Everything a write could leave behind: row counts, blobs and staging files."""
+
+    events: int
+    documents: int
+    revisions: int
+    states: int
+    actions: int
+    blobs: tuple[str, ...]
+    staging: tuple[str, ...]
+
+
+def _count(office: TestOffice, table: Table) -> int:
+    with office.runtime.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.fixture
+def stored(qms_office: TestOffice) -> Callable[[], Stored]:
+    """Call it before and after a refused request: equal snapshots mean nothing was written."""
+
+    def snapshot() -> Stored:
+        store = qms_office.runtime.store
+        return Stored(
+            events=_count(qms_office, EVENT_TABLE),
+            documents=_count(qms_office, DOCUMENT_TABLE),
+            revisions=_count(qms_office, REVISION_TABLE),
+            states=_count(qms_office, STATE_TABLE),
+            actions=_count(qms_office, ACTION_TABLE),
+            blobs=tuple(store.iter_hashes()),
+            staging=tuple(sorted(path.name for path in store.tmp_dir.iterdir())),
+        )
+
+    return snapshot
+
+
+@pytest.fixture
+def raw_sqlite(qms_office: TestOffice) -> Callable[[str], None]:
+    """Run SQL on the workspace's SQLite file behind the engine's back, as an insider could."""
+
+    def run(sql: str) -> None:
+        connection = sqlite3.connect(qms_office.root / "qms.sqlite3")
+        try:
+            with connection:
+                connection.executescript(sql)
+        finally:
+            connection.close()
+
+    return run
