@@ -19,6 +19,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from corpus import CORPUS
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -35,7 +36,6 @@ from qms_engine.ingest.extract import (
     sidecar_fields,
 )
 
-CORPUS = Path("/work/shared/corpus")
 MiB = 1024 * 1024
 MALKHANA_LABELS = {
     "मुकदमा संख्या": "case_number",
