@@ -28,6 +28,8 @@ from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
+RECEIPT_SUFFIX, DUPLICATE_SUFFIX, ERROR_SUFFIX = ".receipt.json", ".duplicate.txt", ".error.txt"
+MAX_NAME_BYTES = 255
 UNSORTED = "UNSORTED"
 COUNTS = ("pending", "in_progress", "quarantined", "processed", "duplicates")
 SIDECAR_SUFFIX = ".json"
@@ -75,6 +77,14 @@ def move(source: Path, target: Path) -> None:
             os.fsync(writer.fileno())
         os.unlink(source)
     fsync_dir(target.parent)
+
+
+def note_for(target: Path, suffix: str) -> Path:
+    """``<name><suffix>`` beside a file; shortened (keeping the start) if too long a name."""
+    name = target.name + suffix
+    while len(os.fsencode(name)) > MAX_NAME_BYTES:
+        name = name[: -len(suffix) - 1] + suffix
+    return target.with_name(name)
 
 
 def free_name(folder: Path, name: str) -> Path:
@@ -192,74 +202,77 @@ class Inbox:
                 continue
             yield claim
 
-    def _settle(self, claim: Claim, target_folder: Path) -> Path:
-        target = free_name(target_folder, Path(claim.relative).name)
-        move(claim.path, target)
-        if claim.sidecar.exists():
-            move(claim.sidecar, free_name(target_folder, target.name + SIDECAR_SUFFIX))
-        return target
+    def _settle(self, claim: Claim, folder: Path, suffix: str, text: str) -> Path:
+        """Write the note for the file's final name first, then move the file (and sidecar).
 
-    def _release(self, claim: Claim) -> None:
-        shutil.rmtree(claim.root, ignore_errors=True)
-        fsync_dir(claim.root.parent)
-
-    def file_away(self, claim: Claim, receipt: dict[str, object], today: date) -> Path:
-        """Move a filed original to processed/, with its receipt beside it."""
-        return self._finish(
-            claim,
-            self.processed,
-            today,
-            ".receipt.json",
-            json.dumps(receipt, ensure_ascii=False, indent=2),
-        )
-
-    def set_aside(self, claim: Claim, note: str, today: date) -> Path:
-        """Move a duplicate to duplicates/, with a note naming the record it repeats."""
-        return self._finish(claim, self.duplicates, today, ".duplicate.txt", note)
-
-    def _finish(self, claim: Claim, base: Path, today: date, suffix: str, text: str) -> Path:
-        target = self._settle(claim, base / claim.folder / today.isoformat())
-        note = target.with_name(target.name + suffix)
-        with note.open("w", encoding="utf-8") as handle:
+        In that order a crash leaves the file still claimed (and finished on the next run,
+        which picks the same free name and rewrites the same note), never a moved file
+        without its note.
+        """
+        target = free_name(folder, Path(claim.relative).name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with note_for(target, suffix).open("w", encoding="utf-8") as handle:
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        self._release(claim)
+        move(claim.path, target)
+        if claim.sidecar.exists():
+            move(claim.sidecar, free_name(folder, target.name + SIDECAR_SUFFIX))
+        shutil.rmtree(claim.root, ignore_errors=True)
+        fsync_dir(claim.root.parent)
         return target
 
-    def quarantine_file(self, claim: Claim, step: str, problem: str, advice: str) -> Path:
-        """Move a refused file to quarantine/, with an .error.txt saying what to do."""
-        target = self._settle(claim, self.quarantine / claim.folder)
-        note = target.with_name(target.name + ".error.txt")
-        note.write_text(
+    def file_away(self, claim: Claim, receipt: dict[str, object], today: date) -> Path:
+        """Move a filed original to processed/, with its receipt beside it."""
+        text = json.dumps(receipt, ensure_ascii=False, indent=2)
+        folder = self.processed / claim.folder / today.isoformat()
+        return self._settle(claim, folder, RECEIPT_SUFFIX, text)
+
+    def set_aside(self, claim: Claim, note: str, today: date) -> Path:
+        """Move a duplicate to duplicates/, with a note naming the record it repeats."""
+        folder = self.duplicates / claim.folder / today.isoformat()
+        return self._settle(claim, folder, DUPLICATE_SUFFIX, note)
+
+    def quarantine_file(
+        self, claim: Claim, step: str, problem: str, advice: str, *, wrong_folder: bool = False
+    ) -> Path:
+        """Move a refused file to quarantine/, with an .error.txt saying what to do.
+
+        ``wrong_folder``: the file fits no register, so the note does not send it back to
+        where it was dropped (and ``qms inbox retry`` leaves it for a person to place).
+        """
+        then = (
+            "Then move it into the right inbox folder yourself."
+            if wrong_folder
+            else f"Then run `qms inbox retry`, or drop the corrected file into inbox/{claim.folder}/."
+        )
+        text = (
             f"File:        {claim.folder}/{claim.relative}\n"
             f"Refused at:  {step}\n"
             f"Problem:     {problem}\n"
             f"What to do:  {advice}\n"
             f"When (UTC):  {to_utc_text(utc_now())}\n"
-            f"Then run `qms inbox retry`, or drop the corrected file into inbox/{claim.folder}/.\n",
-            encoding="utf-8",
+            f"{then}"
         )
-        self._release(claim)
-        return target
+        return self._settle(claim, self.quarantine / claim.folder, ERROR_SUFFIX, text)
 
     def retry(self, names: list[str] | None = None) -> list[Path]:
         """Put quarantined files back into their inbox folders (all, or those named)."""
         moved: list[Path] = []
         if not self.quarantine.is_dir():
             return moved
-        for note in sorted(self.quarantine.glob("*/*.error.txt")):
-            original = note.with_name(note.name.removesuffix(".error.txt"))
-            if names and original.name not in names:
-                continue
-            if original.exists():
-                target = free_name(self.root / note.parent.name, original.name)
+        for folder in sorted(p for p in self.quarantine.iterdir() if p.is_dir()):
+            for original in sorted(folder.iterdir()):
+                note = note_for(original, ERROR_SUFFIX)
+                if not note.exists() or original == note or (names and original.name not in names):
+                    continue
+                target = free_name(self.root / folder.name, original.name)
                 move(original, target)
                 sidecar = original.with_name(original.name + SIDECAR_SUFFIX)
                 if sidecar.exists():
                     move(sidecar, target.with_name(target.name + SIDECAR_SUFFIX))
+                note.unlink()
                 moved.append(target)
-            note.unlink()
         return moved
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -282,11 +295,11 @@ class Inbox:
                 bump(json.loads(claim_file.read_text(encoding="utf-8"))["folder"], "in_progress")
             except (OSError, ValueError, KeyError):
                 continue
-        for note in self.quarantine.glob("*/*.error.txt") if self.quarantine.is_dir() else ():
+        for note in self.quarantine.glob(f"*/*{ERROR_SUFFIX}") if self.quarantine.is_dir() else ():
             bump(note.parent.name, "quarantined")
         for base, key, suffix in (
-            (self.processed, "processed", ".receipt.json"),
-            (self.duplicates, "duplicates", ".duplicate.txt"),
+            (self.processed, "processed", RECEIPT_SUFFIX),
+            (self.duplicates, "duplicates", DUPLICATE_SUFFIX),
         ):
             for note in base.glob(f"*/*/*{suffix}") if base.is_dir() else ():
                 bump(note.parent.parent.name, key)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 
 from document_store import StagedBlob
 from document_store.errors import BlobTooLarge, StoreError
@@ -41,6 +42,7 @@ from qms_engine.registry import DocumentTypeSpec
 from qms_engine.runtime import Runtime
 from qms_engine.signing import Signer
 
+FIND_REGISTER = "find the register"
 MAX_FILE_BYTES = 2 * 1024**3  # a scan larger than 2 GiB is refused, not filed
 TRANSIENT_ERRNOS = {
     errno.EACCES,
@@ -91,6 +93,11 @@ class IngestContext:
     runtime: Runtime
     signer: Signer
     inbox: Inbox
+    office: OfficeRef = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The workspace's office, looked up once for the whole run.
+        object.__setattr__(self, "office", self.runtime.office())
 
 
 class Step(Protocol):
@@ -323,38 +330,48 @@ def _today(office: OfficeRef) -> date:
 
 
 def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -> Outcome:
-    """Run a claimed file through the steps and put it where it belongs; never loses it."""
-    runtime, inbox = context.runtime, context.inbox
-    office = runtime.office()
+    """Run a claimed file through the steps and put it where it belongs; never loses it.
+
+    A database that is unreachable (a restart, a dropped connection) is a passing trouble
+    like a busy file: the claim waits and is tried again, and the watcher keeps running.
+    """
     name = f"{claim.folder}/{claim.relative}"
-    finished = _already_done(claim, context)
-    if finished is not None:
-        return finished
+    intake: Intake | None = None
     try:
-        spec = _register_for(runtime, office, claim.folder)
-    except StepFailed as refused:
-        moved = inbox.quarantine_file(claim, refused.step, refused.problem, refused.advice)
-        return Outcome(
-            "quarantined", name, step=refused.step, problem=refused.problem, moved_to=str(moved)
+        finished = _already_done(claim, context)
+        if finished is not None:
+            return finished
+        intake = Intake(
+            claim, context.office, _register_for(context.runtime, context.office, claim.folder)
         )
-    intake = Intake(claim, office, spec)
-    try:
         for step in steps:
             step.run(intake, context)
             if intake.done:
                 break
     except StepFailed as refused:
-        if intake.staged:
-            intake.staged.discard()
-        moved = inbox.quarantine_file(claim, refused.step, refused.problem, refused.advice)
+        _discard(intake)
+        moved = context.inbox.quarantine_file(
+            claim,
+            refused.step,
+            refused.problem,
+            refused.advice,
+            wrong_folder=refused.step == FIND_REGISTER,
+        )
         return Outcome(
             "quarantined", name, step=refused.step, problem=refused.problem, moved_to=str(moved)
         )
     except Transient as trouble:
-        if intake.staged:
-            intake.staged.discard()
+        _discard(intake)
         return Outcome("waiting", name, problem=str(trouble))
+    except DBAPIError as trouble:
+        _discard(intake)
+        return Outcome("waiting", name, problem=f"the database is unavailable: {trouble.orig}")
     return _put_away(intake, context)
+
+
+def _discard(intake: Intake | None) -> None:
+    if intake is not None and intake.staged is not None:
+        intake.staged.discard()
 
 
 def _put_away(intake: Intake, context: IngestContext) -> Outcome:
@@ -385,7 +402,7 @@ def _register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentT
             return spec
     known = ", ".join(s.inbox_folder for s in office_type.document_types if s.inbox_folder)
     raise StepFailed(
-        "find the register",
+        FIND_REGISTER,
         f"inbox/{folder}/ is not a register folder",
         f"drop the file into one of: {known}",
     )
@@ -399,11 +416,10 @@ def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
         ).first()
     if row is None:
         return None
-    office = context.runtime.office()
-    spec = _register_for(context.runtime, office, claim.folder)
+    spec = _register_for(context.runtime, context.office, claim.folder)
     intake = Intake(
         claim,
-        office,
+        context.office,
         spec,
         sha256=row.sha256,
         number=row.number,
