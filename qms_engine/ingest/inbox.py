@@ -244,7 +244,7 @@ class Inbox:
         then = (
             "Then move it into the right inbox folder yourself."
             if wrong_folder
-            else f"Then run `qms inbox retry`, or drop the corrected file into inbox/{claim.folder}/."
+            else f"Then run `qms inbox retry`, or drop the fixed file into inbox/{claim.folder}/."
         )
         text = (
             f"File:        {claim.folder}/{claim.relative}\n"
