@@ -14,6 +14,7 @@ import click
 from rich.live import Live
 from rich.text import Text
 
+from qms_engine.auditing import default_jobs
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -28,7 +29,7 @@ from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import RuleViolation
 from qms_engine.ingest.inbox import Inbox
 from qms_engine.ingest.pipeline import IngestContext, Outcome, build_steps
-from qms_engine.ingest.watcher import Runner, ingest_once, watch
+from qms_engine.ingest.watcher import Runner, document_readers, ingest_once, watch
 from qms_engine.signing import Signer
 
 STYLES = {"filed": "green", "duplicate": "yellow", "quarantined": "red", "waiting": "magenta"}
@@ -92,11 +93,25 @@ def _context(app: AppContext, signer: Signer) -> IngestContext:
     type=click.FloatRange(0.1),
     help="Seconds between full rescans of the inbox (safety net).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=default_jobs(),
+    show_default=True,
+    help="Processes reading .docx files ahead of filing (filing itself stays in order).",
+)
 @signer_option
 @json_option
 @pass_app
 def watch_command(
-    app: AppContext, poll: bool, settle: float, rescan: float, signer: Signer, as_json: bool
+    app: AppContext,
+    poll: bool,
+    settle: float,
+    rescan: float,
+    jobs: int,
+    signer: Signer,
+    as_json: bool,
 ) -> None:
     """Watch the inbox and file every record dropped into it, until stopped (Ctrl-C).
 
@@ -106,7 +121,6 @@ def watch_command(
     context = _context(app, signer)
     live = not as_json and sys.stderr.isatty()
     tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live)
-    runner = Runner(context, build_steps(app.runtime), tally, settle=settle)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -122,7 +136,8 @@ def watch_command(
         if display is not None:
             display.update(tally.line(current), refresh=True)
 
-    with display or nullcontext():
+    with document_readers(jobs) as readers, display or nullcontext():
+        runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
         watch(runner, stop, poll=poll, rescan=rescan, status=status)
     if not as_json:
         error_console.print(tally.line())
@@ -137,11 +152,24 @@ def watch_command(
     type=click.FloatRange(0),
     help="Seconds a file's size must stay unchanged before it is taken.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=default_jobs(),
+    show_default=True,
+    help="Processes reading .docx files ahead of filing (filing itself stays in order).",
+)
 @signer_option
 @json_option
 @pass_app
 def ingest_command(
-    app: AppContext, paths: tuple[Path, ...], settle: float, signer: Signer, as_json: bool
+    app: AppContext,
+    paths: tuple[Path, ...],
+    settle: float,
+    jobs: int,
+    signer: Signer,
+    as_json: bool,
 ) -> None:
     """File the given inbox files or folders once (the same pipeline as `qms watch`).
 
@@ -156,8 +184,9 @@ def ingest_command(
             hint="copy the file into inbox/<REGISTER>/ first, e.g. inbox/GD/",
         )
     tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live=False)
-    runner = Runner(context, build_steps(app.runtime), tally, settle=settle)
-    ingest_once(runner, [p.resolve() for p in paths])
+    with document_readers(jobs) as readers:
+        runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
+        ingest_once(runner, [p.resolve() for p in paths])
     if not as_json:
         console.print(tally.line())
     if tally.counts["quarantined"] or tally.counts["waiting"]:

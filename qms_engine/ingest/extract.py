@@ -105,6 +105,10 @@ class ExtractionError(Exception):
         self.problem = problem
         self.advice = advice
 
+    def __reduce__(self) -> tuple[type[ExtractionError], tuple[str, str]]:
+        # Raised in worker processes too (documents are read ahead on every core).
+        return (ExtractionError, (self.problem, self.advice))
+
 
 @dataclass(frozen=True)
 class ZipLimits:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -33,7 +34,13 @@ from qms_engine.clock import local_text, to_utc_text, utc_now, zone
 from qms_engine.documents import forget_blob, plugin_problems, write_new_document
 from qms_engine.errors import QmsError, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
-from qms_engine.ingest.extract import ExtractionError, extract_docx, filename_fields, sidecar_fields
+from qms_engine.ingest.extract import (
+    Extracted,
+    ExtractionError,
+    extract_docx,
+    filename_fields,
+    sidecar_fields,
+)
 from qms_engine.ingest.inbox import Claim, Inbox
 from qms_engine.models import DOCUMENT_TABLE, RECEIPT_TABLE, REVISION_TABLE, TYPE_TABLE
 from qms_engine.permissions import load_actor, require_role
@@ -94,6 +101,8 @@ class IngestContext:
     signer: Signer
     inbox: Inbox
     office: OfficeRef = field(init=False)
+    read_ahead: dict[str, Future[Extracted]] = field(default_factory=dict, init=False)
+    """Documents already being read in worker processes, by claim id (see the watcher)."""
 
     def __post_init__(self) -> None:
         # The workspace's office, looked up once for the whole run.
@@ -186,8 +195,9 @@ def _read_fields(intake: Intake, context: IngestContext) -> None:
     fields: dict[str, Any] = dict(filename_fields(path.name, spec.filename_patterns))
     title = None
     try:
-        if path.suffix.lower() == ".docx":
-            extracted = extract_docx(path, spec.field_labels)
+        ahead = context.read_ahead.pop(intake.claim.id, None)
+        if ahead is not None or path.suffix.lower() == ".docx":
+            extracted = ahead.result() if ahead else extract_docx(path, spec.field_labels)
             fields.update(extracted.fields)
             title = extracted.title
         fields.update(sidecar_fields(path))
@@ -342,7 +352,7 @@ def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -
         if finished is not None:
             return finished
         intake = Intake(
-            claim, context.office, _register_for(context.runtime, context.office, claim.folder)
+            claim, context.office, register_for(context.runtime, context.office, claim.folder)
         )
         for step in steps:
             step.run(intake, context)
@@ -395,7 +405,7 @@ def _put_away(intake: Intake, context: IngestContext) -> Outcome:
     return Outcome("filed", name, intake.number, sha, moved_to=str(moved))
 
 
-def _register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTypeSpec:
+def register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTypeSpec:
     office_type = runtime.plugins.registry.office_type(office.office_type)
     for spec in office_type.document_types:
         if spec.inbox_folder == folder:
@@ -416,7 +426,7 @@ def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
         ).first()
     if row is None:
         return None
-    spec = _register_for(context.runtime, context.office, claim.folder)
+    spec = register_for(context.runtime, context.office, claim.folder)
     intake = Intake(
         claim,
         context.office,

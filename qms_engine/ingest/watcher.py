@@ -15,10 +15,12 @@ workspace (a lock file); even if two did, a file can be claimed only once.
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +30,29 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from qms_engine.errors import RuleViolation
+from qms_engine.ingest.extract import extract_docx
 from qms_engine.ingest.inbox import Claim, is_ignored, is_sidecar
-from qms_engine.ingest.pipeline import IngestContext, Outcome, Step, process_claim
+from qms_engine.ingest.pipeline import (
+    IngestContext,
+    Outcome,
+    Step,
+    StepFailed,
+    process_claim,
+    register_for,
+)
 
 Report = Callable[[Outcome], None]
 MAX_BACKOFF = 60.0
+
+
+@contextmanager
+def document_readers(jobs: int) -> Iterator[Executor | None]:
+    """Worker processes for reading .docx files (spawned: the watcher has threads)."""
+    if jobs <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
 
 
 @contextmanager
@@ -83,6 +103,8 @@ class Runner:
     steps: list[Step]
     report: Report
     settle: float = 1.0
+    readers: Executor | None = None
+    """Worker processes that read .docx files ahead of the serial commits (None: inline)."""
     _seen: dict[Path, _Seen] = field(default_factory=dict)
     _retries: dict[str, _Retry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,14 +157,30 @@ class Runner:
             return len(self._seen)
 
     def take(self, paths: Iterable[Path]) -> None:
-        """Claim and process each file (skipping any another process claimed first)."""
-        for path in paths:
-            claim = self.context.inbox.claim(path)
-            if claim is not None:
-                self._process(claim)
+        """Claim each file (skipping any another process claimed first), start reading the
+        .docx ones on every core, then process them in order (commits stay serial)."""
+        claims = [c for c in map(self.context.inbox.claim, paths) if c is not None]
+        if self.readers is not None and len(claims) > 1:
+            for claim in claims:
+                self._read_ahead(claim)
+        for claim in claims:
+            self._process(claim)
+
+    def _read_ahead(self, claim: Claim) -> None:
+        if claim.path.suffix.lower() != ".docx" or claim.path.is_symlink():
+            return
+        try:
+            spec = register_for(self.context.runtime, self.context.office, claim.folder)
+        except StepFailed:
+            return  # quarantined by the pipeline itself, with its reason
+        assert self.readers is not None
+        self.context.read_ahead[claim.id] = self.readers.submit(
+            extract_docx, claim.path, dict(spec.field_labels)
+        )
 
     def _process(self, claim: Claim) -> None:
         outcome = process_claim(claim, self.context, self.steps)
+        self.context.read_ahead.pop(claim.id, None)  # not read (e.g. a duplicate): drop it
         if outcome.status == "waiting":
             retry = self._retries.setdefault(claim.id, _Retry())
             retry.attempts += 1
