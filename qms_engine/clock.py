@@ -29,7 +29,7 @@ def is_utc_text(text: str) -> bool:
     if _UTC_TEXT.fullmatch(text) is None:
         return False
     try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+        datetime.fromisoformat(text)
     except ValueError:  # a month 13, a 30 February …
         return False
     return True
@@ -37,9 +37,9 @@ def is_utc_text(text: str) -> bool:
 
 def from_utc_text(text: str) -> datetime:
     """Parse :func:`to_utc_text` output (exactly that form, so texts compare in time order)."""
-    if not is_utc_text(text):
+    if _UTC_TEXT.fullmatch(text) is None:
         raise ValueError(f"not a UTC timestamp of the form 2026-11-24T04:40:46.123456Z: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # also refuses a month 13; "Z" gives UTC
 
 
 def zone(name: str) -> ZoneInfo:

@@ -134,7 +134,13 @@ class Prepared:
         if fixed:  # values built into the statement, such as a LIMIT
             params = {**fixed, **params}
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(sql, tuple(params[name] for name in names) if names is not None else params)
+        arguments = tuple(params[name] for name in names) if names is not None else params
+        try:
+            cursor.execute(sql, arguments)
+        except connection.dialect.loaded_dbapi.Error as error:
+            # Wrapped as SQLAlchemy would (DBAPIError, a dead connection invalidated), so
+            # callers and the CLI see one kind of database error whatever the path.
+            connection._handle_dbapi_exception(error, sql, arguments, cursor, None)
         return cursor
 
     def rows(self, connection: Connection, **params: Any) -> list[tuple[Any, ...]]:

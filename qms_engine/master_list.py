@@ -7,7 +7,7 @@ current revision and status, and evidence that periodic reviews are not overdue.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -149,30 +149,31 @@ def _view(row: Row[Any]) -> RevisionView:
     )
 
 
-def _summaries(rows: Sequence[Row[Any]]) -> list[tuple[DocumentSummary, list[RevisionView]]]:
+def _grouped(rows: Sequence[Row[Any]]) -> Iterator[list[Row[Any]]]:
+    """Rows (ordered by document, then revision) one document at a time."""
     grouped: dict[int, list[Row[Any]]] = {}
     for row in rows:
         grouped.setdefault(row.document_id, []).append(row)
-    result = []
-    for revisions in grouped.values():
-        latest = revisions[-1]
-        effective = next((r for r in reversed(revisions) if r.state == "effective"), None)
-        summary = DocumentSummary(
-            office=latest.office_code,
-            number=latest.number,
-            type_code=latest.type_code,
-            kind=latest.kind,
-            title=(effective or latest).title,
-            latest_revno=latest.revno,
-            latest_state=latest.state,
-            effective_revno=effective.revno if effective else None,
-            effective_since=as_utc(effective.effective_at)
-            if effective and effective.effective_at
-            else None,
-            review_due=effective.review_due if effective else None,
-        )
-        result.append((summary, [_view(r) for r in revisions]))
-    return result
+    yield from grouped.values()
+
+
+def _summary(revisions: list[Row[Any]]) -> DocumentSummary:
+    latest = revisions[-1]
+    effective = next((r for r in reversed(revisions) if r.state == "effective"), None)
+    return DocumentSummary(
+        office=latest.office_code,
+        number=latest.number,
+        type_code=latest.type_code,
+        kind=latest.kind,
+        title=(effective or latest).title,
+        latest_revno=latest.revno,
+        latest_state=latest.state,
+        effective_revno=effective.revno if effective else None,
+        effective_since=as_utc(effective.effective_at)
+        if effective and effective.effective_at
+        else None,
+        review_due=effective.review_due if effective else None,
+    )
 
 
 def list_documents(
@@ -184,7 +185,7 @@ def list_documents(
     kind: str | None = None,
 ) -> list[DocumentSummary]:
     """The master list, filtered by office, type, kind and latest/effective state."""
-    summaries = [s for s, _ in _summaries(_revision_rows(runtime, None, office, type_code))]
+    summaries = [_summary(r) for r in _grouped(_revision_rows(runtime, None, office, type_code))]
     if kind:
         summaries = [s for s in summaries if s.kind == kind]
     if state:
@@ -214,11 +215,13 @@ def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
         events = connection.execute(_events_about(document)).all()
-    ((summary, revisions),) = _summaries(_revision_rows(runtime, [document.id], None, None))
+    (revisions,) = _grouped(_revision_rows(runtime, [document.id], None, None))
+    summary = _summary(revisions)
     history = [
         HistoryEntry(e.seq, e.recorded_at, e.actor, e.action, e.subject, e.payload) for e in events
     ]
-    return DocumentDetail(summary, document.office.timezone, revisions, history)
+    views = [_view(row) for row in revisions]
+    return DocumentDetail(summary, document.office.timezone, views, history)
 
 
 @dataclass(frozen=True)

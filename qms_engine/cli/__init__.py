@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from qms_engine import __version__
 from qms_engine.cli import (
@@ -71,6 +71,6 @@ def main() -> None:
         if exc.hint:
             error_console.print(Text.assemble(("Hint: ", "yellow"), exc.hint), soft_wrap=True)
         sys.exit(exc.exit_code)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         error_console.print(f"Error: the database is unavailable: {exc.orig}", soft_wrap=True)
         sys.exit(7)

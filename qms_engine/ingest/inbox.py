@@ -15,6 +15,7 @@ ever overwritten: a name that is taken gets `` (2)``, `` (3)`` … added.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
+WRONG_FOLDER = "Then move it into the right inbox folder yourself."
 RECEIPT_SUFFIX, DUPLICATE_SUFFIX, ERROR_SUFFIX = ".receipt.json", ".duplicate.txt", ".error.txt"
 MAX_NAME_BYTES = 255
 UNSORTED = "UNSORTED"
@@ -87,15 +89,40 @@ def note_for(target: Path, suffix: str) -> Path:
     return target.with_name(name)
 
 
-def free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``name (2).ext`` … if that is taken."""
-    candidate = folder / name
+def _candidates(folder: Path, name: str) -> Iterator[Path]:
+    yield folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     number = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem} ({number}){suffix}"
+    while True:
+        yield folder / f"{stem} ({number}){suffix}"
         number += 1
-    return candidate
+
+
+def free_name(folder: Path, name: str, note_suffix: str | None = None) -> Path:
+    """``folder/name``, or ``name (2).ext`` … if that (or, given a suffix, its note) is taken.
+
+    A note whose file is missing is one this inbox wrote just before a crash (a file that
+    merely looks like a note would have a note of its own), so its name counts as free.
+    """
+    for candidate in _candidates(folder, name):
+        if candidate.exists() or candidate.is_symlink():
+            continue
+        if note_suffix is not None:
+            note = note_for(candidate, note_suffix)
+            if note.is_symlink() or (note.exists() and note_for(note, note_suffix).exists()):
+                continue
+        return candidate
+    raise AssertionError("unreachable")
+
+
+def already_moved(folder: Path, name: str, source: Path) -> Path | None:
+    """Where a crash between ``move``'s link and unlink left ``source`` already (same file)."""
+    for candidate in _candidates(folder, name):
+        if not candidate.exists():
+            return None
+        if os.path.samefile(candidate, source):
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,7 @@ class Inbox:
         self.processed = base / "processed"
         self.duplicates = base / "duplicates"
         self.quarantine = base / "quarantine"
+        self._held: dict[str, int] = {}  # claim id → locked folder handle
 
     def folder_of(self, path: Path) -> tuple[str, str] | None:
         """(inbox folder, path below it) for a file inside the inbox, else None.
@@ -165,6 +193,7 @@ class Inbox:
         claim_id = uuid.uuid4().hex
         root = self.claimed / claim_id
         root.mkdir(parents=True)
+        self._hold(claim_id, root, wait=True)
         claim = Claim(claim_id, folder, relative, root)
         record = {
             "id": claim.id,
@@ -172,14 +201,14 @@ class Inbox:
             "relative": relative,
             "claimed_at": to_utc_text(utc_now()),
         }
-        with (root / CLAIM_FILE).open("x", encoding="utf-8") as handle:
-            json.dump(record, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
         try:
+            with (root / CLAIM_FILE).open("x", encoding="utf-8") as handle:
+                json.dump(record, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.rename(path, claim.path)  # atomic: exactly one claimer wins
-        except FileNotFoundError:
-            shutil.rmtree(root)
+        except FileNotFoundError:  # the file was taken first (or the claim folder cleared)
+            self._let_go(claim_id, root)
             return None
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if sidecar.is_file() and not sidecar.is_symlink():
@@ -188,38 +217,70 @@ class Inbox:
         return claim
 
     def claims(self) -> Iterator[Claim]:
-        """Claims left by an earlier run (crash or stop), to be finished; empty ones removed."""
+        """Claims this process holds, and claims left by a crash (taken over here).
+
+        Every claim folder is locked (``flock``) by the process working on it for as long as
+        it exists, so a claim that another live process is filing is never touched.
+        """
         if not self.claimed.is_dir():
             return
         for root in sorted(self.claimed.iterdir()):
+            if root.name not in self._held and not self._hold(root.name, root, wait=False):
+                continue  # in progress in another process
             try:
                 record = json.loads((root / CLAIM_FILE).read_text(encoding="utf-8"))
                 claim = Claim(record["id"], record["folder"], record["relative"], root)
             except (OSError, ValueError, KeyError):
                 claim = None
             if claim is None or not claim.path.exists():
-                shutil.rmtree(root, ignore_errors=True)  # died before the file was moved in
+                self._let_go(root.name, root)  # died before the file was moved in
                 continue
             yield claim
+
+    def _hold(self, claim_id: str, root: Path, *, wait: bool) -> bool:
+        try:
+            handle = os.open(root, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(handle)
+            return False
+        self._held[claim_id] = handle
+        return True
+
+    def _let_go(self, claim_id: str, root: Path) -> None:
+        """Remove a finished (or empty) claim folder and release its lock."""
+        shutil.rmtree(root, ignore_errors=True)
+        fsync_dir(root.parent)
+        handle = self._held.pop(claim_id, None)
+        if handle is not None:
+            os.close(handle)
 
     def _settle(self, claim: Claim, folder: Path, suffix: str, text: str) -> Path:
         """Write the note for the file's final name first, then move the file (and sidecar).
 
-        In that order a crash leaves the file still claimed (and finished on the next run,
-        which picks the same free name and rewrites the same note), never a moved file
-        without its note.
+        In that order a crash leaves the file still claimed (finished on the next run, under
+        a new free name), never a moved file without its note.  Nothing is overwritten: the
+        name is free for the file and for its note.
         """
-        target = free_name(folder, Path(claim.relative).name)
-        folder.mkdir(parents=True, exist_ok=True)
-        with note_for(target, suffix).open("w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        move(claim.path, target)
+        name = Path(claim.relative).name
+        done = already_moved(folder, name, claim.path) if folder.is_dir() else None
+        if done is not None:  # linked there before a crash: only the unlink was missing
+            claim.path.unlink()
+            target = done
+        else:
+            target = free_name(folder, name, suffix)
+            folder.mkdir(parents=True, exist_ok=True)
+            with note_for(target, suffix).open("w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            move(claim.path, target)
         if claim.sidecar.exists():
             move(claim.sidecar, free_name(folder, target.name + SIDECAR_SUFFIX))
-        shutil.rmtree(claim.root, ignore_errors=True)
-        fsync_dir(claim.root.parent)
+        self._let_go(claim.id, claim.root)
         return target
 
     def file_away(self, claim: Claim, receipt: dict[str, object], today: date) -> Path:
@@ -242,7 +303,7 @@ class Inbox:
         where it was dropped (and ``qms inbox retry`` leaves it for a person to place).
         """
         then = (
-            "Then move it into the right inbox folder yourself."
+            WRONG_FOLDER
             if wrong_folder
             else f"Then run `qms inbox retry`, or drop the fixed file into inbox/{claim.folder}/."
         )
@@ -257,7 +318,11 @@ class Inbox:
         return self._settle(claim, self.quarantine / claim.folder, ERROR_SUFFIX, text)
 
     def retry(self, names: list[str] | None = None) -> list[Path]:
-        """Put quarantined files back into their inbox folders (all, or those named)."""
+        """Put quarantined files back into their inbox folders (all, or those named).
+
+        Files refused because their folder is no register stay in quarantine for a person to
+        place: back there, they would only be refused again.
+        """
         moved: list[Path] = []
         if not self.quarantine.is_dir():
             return moved
@@ -265,6 +330,8 @@ class Inbox:
             for original in sorted(folder.iterdir()):
                 note = note_for(original, ERROR_SUFFIX)
                 if not note.exists() or original == note or (names and original.name not in names):
+                    continue
+                if WRONG_FOLDER in note.read_text(encoding="utf-8"):
                     continue
                 target = free_name(self.root / folder.name, original.name)
                 move(original, target)

@@ -15,6 +15,7 @@ receipt says the claim was filed, so it is moved, not filed again.
 from __future__ import annotations
 
 import errno
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -355,7 +356,7 @@ def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -
             claim, context.office, register_for(context.runtime, context.office, claim.folder)
         )
         for step in steps:
-            step.run(intake, context)
+            _run(step, intake, context)
             if intake.done:
                 break
     except StepFailed as refused:
@@ -377,6 +378,21 @@ def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -
         _discard(intake)
         return Outcome("waiting", name, problem=f"the database is unavailable: {trouble.orig}")
     return _put_away(intake, context)
+
+
+def _run(step: Step, intake: Intake, context: IngestContext) -> None:
+    """One step; a bug in a step (or a plugin's) quarantines this file, not the whole inbox."""
+    try:
+        step.run(intake, context)
+    except (StepFailed, Transient, DBAPIError):
+        raise
+    except Exception as error:
+        raise StepFailed(
+            step.name,
+            f"unexpected error: {error!r}",
+            "tell the system administrator (the error is in logs/ingest.jsonl); once fixed, "
+            "run `qms inbox retry`",
+        ) from error
 
 
 def _discard(intake: Intake | None) -> None:
@@ -418,14 +434,23 @@ def register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTy
     )
 
 
+_FILED_AS = (
+    select(REVISION_TABLE.c.title, REVISION_TABLE.c.fields)
+    .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .where(REVISION_TABLE.c.revno == 0)
+)
+
+
 def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
-    """After a crash: a claim whose record was already committed is only moved on."""
+    """After a crash: a claim whose record was already committed is only moved on (its
+    receipt rebuilt from the record itself)."""
     with context.runtime.engine.connect() as connection:
         row = connection.execute(
             select(RECEIPT_TABLE).where(RECEIPT_TABLE.c.claim_id == claim.id)
         ).first()
-    if row is None:
-        return None
+        if row is None:
+            return None
+        filed = connection.execute(_FILED_AS.where(DOCUMENT_TABLE.c.number == row.number)).first()
     spec = register_for(context.runtime, context.office, claim.folder)
     intake = Intake(
         claim,
@@ -434,7 +459,8 @@ def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
         sha256=row.sha256,
         number=row.number,
         event_seq=row.event_seq,
-        title=Path(claim.relative).stem,
+        title=filed.title if filed else Path(claim.relative).stem,
+        fields=json.loads(filed.fields) if filed and row.outcome == "filed" else {},
         duplicate_of=row.number if row.outcome == "duplicate" else None,
     )
     intake.facts = FileFacts(claim.path, claim.path.name, claim.path.suffix, "", row.size)

@@ -118,8 +118,8 @@ class Runner:
         if is_ignored(path.name) or is_sidecar(path):
             return
         with self._lock:
-            self._seen.pop(path, None)
-            self._seen[path] = _Seen(-1, -1, time.monotonic())
+            # Already waiting: settled() compares size and time, so more events change nothing.
+            self._seen.setdefault(path, _Seen(-1, -1, time.monotonic()))
 
     def _files_below(self, folder: Path) -> Iterator[Path]:
         for root, subfolders, files in os.walk(folder, followlinks=False):
@@ -192,11 +192,15 @@ class Runner:
     def finish_claims(self, *, only_due: bool) -> None:
         """Process claims left by a crash, or waiting after a passing trouble."""
         now = time.monotonic()
+        present = set()
         for claim in self.context.inbox.claims():
+            present.add(claim.id)
             retry = self._retries.get(claim.id)
             if only_due and retry is not None and retry.not_before > now:
                 continue
             self._process(claim)
+        for gone in set(self._retries) - present:  # finished elsewhere, or dropped as empty
+            del self._retries[gone]
 
     def waiting_claims(self) -> int:
         """Claims that met a passing trouble and will be tried again."""
@@ -219,9 +223,7 @@ def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> 
     for _ in range(attempts):
         if not runner.waiting_claims():
             break
-        time.sleep(
-            min(MAX_BACKOFF, max(r.not_before for r in runner._retries.values()) - time.monotonic())
-        )
+        time.sleep(runner.next_retry_in())
         runner.finish_claims(only_due=True)
 
 
