@@ -7,12 +7,12 @@ current revision and status, and evidence that periodic reviews are not overdue.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, func, select
 
 from qms_engine.audit import OfficeRef, event_body
 from qms_engine.canonical import canonical_bytes
@@ -31,6 +31,8 @@ from qms_engine.models import (
 )
 from qms_engine.runtime import Runtime
 from qms_engine.signing import verify_signature
+
+EFFECTIVE = "effective"  # the state whose revision is in force (sop-revision's name)
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,8 @@ class DocumentDetail:
     history: list[HistoryEntry]
 
 
-def _revision_rows(
-    runtime: Runtime,
-    document_ids: list[int] | None,
-    office: OfficeRef | None,
-    type_code: str | None,
-) -> Sequence[Any]:
+def _revision_rows(runtime: Runtime, document_id: int) -> Sequence[Any]:
+    """Every revision of one document with its state and author, oldest first."""
     statement = (
         select(
             DOCUMENT_TABLE.c.id.label("document_id"),
@@ -120,14 +118,9 @@ def _revision_rows(
         .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
         .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
         .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
-        .order_by(OFFICE_TABLE.c.code, DOCUMENT_TABLE.c.number, REVISION_TABLE.c.revno)
+        .where(DOCUMENT_TABLE.c.id == document_id)
+        .order_by(REVISION_TABLE.c.revno)
     )
-    if document_ids is not None:
-        statement = statement.where(DOCUMENT_TABLE.c.id.in_(document_ids))
-    if office is not None:
-        statement = statement.where(DOCUMENT_TABLE.c.office_id == office.id)
-    if type_code is not None:
-        statement = statement.where(TYPE_TABLE.c.code == type_code)
     with runtime.engine.connect() as connection:
         return connection.execute(statement).all()
 
@@ -149,17 +142,9 @@ def _view(row: Row[Any]) -> RevisionView:
     )
 
 
-def _grouped(rows: Sequence[Row[Any]]) -> Iterator[list[Row[Any]]]:
-    """Rows (ordered by document, then revision) one document at a time."""
-    grouped: dict[int, list[Row[Any]]] = {}
-    for row in rows:
-        grouped.setdefault(row.document_id, []).append(row)
-    yield from grouped.values()
-
-
-def _summary(revisions: list[Row[Any]]) -> DocumentSummary:
+def _summary(revisions: Sequence[Row[Any]]) -> DocumentSummary:
     latest = revisions[-1]
-    effective = next((r for r in reversed(revisions) if r.state == "effective"), None)
+    effective = next((r for r in reversed(revisions) if r.state == EFFECTIVE), None)
     return DocumentSummary(
         office=latest.office_code,
         number=latest.number,
@@ -176,6 +161,43 @@ def _summary(revisions: list[Row[Any]]) -> DocumentSummary:
     )
 
 
+def _master_list_query() -> Select[Any]:
+    """One row per document: its newest revision and its effective one, summarised in SQL
+    (a district holds tens of thousands of documents; Python sees only what is listed)."""
+    latest, latest_state = REVISION_TABLE.alias("latest"), STATE_TABLE.alias("latest_state")
+    effective, effective_state = REVISION_TABLE.alias("eff"), STATE_TABLE.alias("eff_state")
+    newest = (
+        select(func.max(REVISION_TABLE.c.revno))
+        .where(REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
+        .scalar_subquery()
+    )
+    effective_joined = effective.join(
+        effective_state,
+        (effective_state.c.revision_id == effective.c.id) & (effective_state.c.state == EFFECTIVE),
+    )
+    return (
+        select(
+            OFFICE_TABLE.c.code.label("office"),
+            DOCUMENT_TABLE.c.number,
+            TYPE_TABLE.c.code.label("type_code"),
+            TYPE_TABLE.c.kind,
+            latest.c.title.label("latest_title"),
+            latest.c.revno.label("latest_revno"),
+            latest_state.c.state.label("latest_state"),
+            effective.c.title.label("effective_title"),
+            effective.c.revno.label("effective_revno"),
+            effective_state.c.effective_at,
+            effective_state.c.review_due,
+        )
+        .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
+        .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+        .join(latest, (latest.c.document_id == DOCUMENT_TABLE.c.id) & (latest.c.revno == newest))
+        .join(latest_state, latest_state.c.revision_id == latest.c.id)
+        .outerjoin(effective_joined, effective.c.document_id == DOCUMENT_TABLE.c.id)
+        .order_by(OFFICE_TABLE.c.code, DOCUMENT_TABLE.c.number)
+    )
+
+
 def list_documents(
     runtime: Runtime,
     *,
@@ -185,14 +207,35 @@ def list_documents(
     kind: str | None = None,
 ) -> list[DocumentSummary]:
     """The master list, filtered by office, type, kind and latest/effective state."""
-    summaries = [_summary(r) for r in _grouped(_revision_rows(runtime, None, office, type_code))]
-    if kind:
-        summaries = [s for s in summaries if s.kind == kind]
+    statement = _master_list_query()
+    if office is not None:
+        statement = statement.where(DOCUMENT_TABLE.c.office_id == office.id)
+    if type_code is not None:
+        statement = statement.where(TYPE_TABLE.c.code == type_code)
+    if kind is not None:
+        statement = statement.where(TYPE_TABLE.c.kind == kind)
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    summaries = [
+        DocumentSummary(
+            office=row.office,
+            number=row.number,
+            type_code=row.type_code,
+            kind=row.kind,
+            title=row.effective_title or row.latest_title,
+            latest_revno=row.latest_revno,
+            latest_state=row.latest_state,
+            effective_revno=row.effective_revno,
+            effective_since=row.effective_at,
+            review_due=row.review_due,
+        )
+        for row in rows
+    ]
     if state:
         summaries = [
             s
             for s in summaries
-            if s.latest_state == state or (state == "effective" and s.effective_revno is not None)
+            if s.latest_state == state or (state == EFFECTIVE and s.effective_revno is not None)
         ]
     return summaries
 
@@ -215,7 +258,7 @@ def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
         events = connection.execute(_events_about(document)).all()
-    (revisions,) = _grouped(_revision_rows(runtime, [document.id], None, None))
+    revisions = _revision_rows(runtime, document.id)
     summary = _summary(revisions)
     history = [
         HistoryEntry(e.seq, e.recorded_at, e.actor, e.action, e.subject, e.payload) for e in events
