@@ -59,9 +59,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_transitions import bench_folder  # the same folder rules as the other bench
 
+from qms_engine.auditing import default_jobs
 from qms_engine.ingest.inbox import Inbox
 from qms_engine.ingest.pipeline import IngestContext, Outcome, build_steps
-from qms_engine.ingest.watcher import Runner, watch
+from qms_engine.ingest.watcher import Runner, document_readers, watch
 from qms_engine.keys import unlock
 from qms_engine.models import RECEIPT_TABLE
 from qms_engine.offices import init_workspace
@@ -243,12 +244,15 @@ def run_watcher(folder: Path, corpus: Corpus, mode: str, settle: float) -> Watch
                 (staging / register).mkdir(exist_ok=True)
                 shutil.copyfile(path, staging / register / name)
         stamps, stop = Stamps(), threading.Event()
-        runner = Runner(context, build_steps(runtime), stamps, settle=settle)
         errors: list[BaseException] = []
 
         def run() -> None:
             try:
-                watch(runner, stop, rescan=30.0)
+                with document_readers(default_jobs()) as readers:  # as `qms watch` does
+                    runner = Runner(
+                        context, build_steps(runtime), stamps, settle=settle, readers=readers
+                    )
+                    watch(runner, stop, rescan=30.0)
             except BaseException as exc:
                 errors.append(exc)
 
