@@ -188,7 +188,7 @@ class UnitOfWork:
         prev_seq, prev_hash = self._heads[office.id]
         signer = actor.signer
         record_time = to_utc_text(utc_now())
-        body = _body(
+        fields = (
             office.code,
             prev_seq + 1,
             record_time,
@@ -201,25 +201,10 @@ class UnitOfWork:
             role,
             signer.fingerprint,
             prev_hash,
-        )
-        encoded = canonical_bytes(body)
+        )  # in the order of both _body and EventRecord
+        encoded = canonical_bytes(_body(*fields))
         digest = hashlib.sha256(encoded).hexdigest()
-        record = EventRecord(
-            office.code,
-            prev_seq + 1,
-            record_time,
-            actor.username,
-            action,
-            subject,
-            payload,
-            meaning,
-            actor.full_name,
-            role,
-            signer.fingerprint,
-            prev_hash,
-            digest,
-            signer.sign(encoded).hex(),
-        )
+        record = EventRecord(*fields, digest, signer.sign(encoded).hex())
         _INSERT_EVENT.run(
             self.connection,
             office_id=office.id,

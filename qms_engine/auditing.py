@@ -50,7 +50,7 @@ class AuditResult:
 
 
 def default_jobs() -> int:
-    """Worker processes for signature checks: every core."""
+    """Worker processes for parallel work (signature checks, reading documents): every core."""
     return max(1, os.cpu_count() or 1)
 
 

@@ -16,7 +16,6 @@ from qms_engine.audit import tail_events
 from qms_engine.auditing import (
     AuditResult,
     count_events,
-    default_jobs,
     verify_bundle,
     verify_office,
 )
@@ -26,6 +25,7 @@ from qms_engine.cli.context import (
     AppContext,
     console,
     error_console,
+    jobs_option,
     json_option,
     pass_app,
     print_json,
@@ -134,14 +134,7 @@ def _report(results: list[AuditResult], as_json: bool) -> None:
     help="A checkpoint code from paper, e.g. PS-KOT39#40:556e-ec4d-4ac2-c3f1; repeatable.",
 )
 @click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1),
-    default=default_jobs(),
-    show_default=True,
-    help="Processes for signature checks.",
-)
+@jobs_option("for signature checks")
 @json_option
 @pass_app
 def audit_verify(

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qms_engine.audit import OfficeRef
+from qms_engine.auditing import default_jobs
 from qms_engine.clock import local_text
 from qms_engine.keys import unlock
 from qms_engine.runtime import Runtime
@@ -118,6 +119,18 @@ def new_passphrase_option(
         return cast(F, wrapper)
 
     return decorate
+
+
+def jobs_option(purpose: str) -> Callable[[F], F]:
+    """``--jobs N`` (``-j``): worker processes for ``purpose``; every core by default."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1),
+        default=default_jobs(),
+        show_default=True,
+        help=f"Processes {purpose}.",
+    )
 
 
 def json_option(function: F) -> F:

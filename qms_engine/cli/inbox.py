@@ -14,11 +14,11 @@ import click
 from rich.live import Live
 from rich.text import Text
 
-from qms_engine.auditing import default_jobs
 from qms_engine.cli.context import (
     AppContext,
     console,
     error_console,
+    jobs_option,
     json_option,
     pass_app,
     print_json,
@@ -93,14 +93,7 @@ def _context(app: AppContext, signer: Signer) -> IngestContext:
     type=click.FloatRange(0.1),
     help="Seconds between full rescans of the inbox (safety net).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1),
-    default=default_jobs(),
-    show_default=True,
-    help="Processes reading .docx files ahead of filing (filing itself stays in order).",
-)
+@jobs_option("reading .docx files ahead of filing (filing itself stays in order)")
 @signer_option
 @json_option
 @pass_app
@@ -152,14 +145,7 @@ def watch_command(
     type=click.FloatRange(0),
     help="Seconds a file's size must stay unchanged before it is taken.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1),
-    default=default_jobs(),
-    show_default=True,
-    help="Processes reading .docx files ahead of filing (filing itself stays in order).",
-)
+@jobs_option("reading .docx files ahead of filing (filing itself stays in order)")
 @signer_option
 @json_option
 @pass_app
