@@ -43,8 +43,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from hashlib import sha256
@@ -53,16 +52,15 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection, create_engine, event, func, select
+from sqlalchemy import Connection, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_transitions import bench_folder  # the same folder rules as the other bench
 
-from qms_engine import master_list
 from qms_engine.audit import OfficeRef, verify_chain
-from qms_engine.clock import from_utc_text, is_utc_text, to_utc_text
+from qms_engine.clock import to_utc_text
 from qms_engine.documents import create_document
 from qms_engine.keys import unlock
 from qms_engine.master_list import DocumentSummary, list_documents
@@ -556,21 +554,6 @@ def timed_call(function: Callable[[], Any], repeats: int) -> tuple[float, float,
     return first, statistics.median(rest) if rest else float("nan"), result
 
 
-@contextmanager
-def captured_sql(runtime: Runtime) -> Iterator[list[tuple[str, Any]]]:
-    """The statements (SQL text and parameters) the engine sends while the block runs."""
-    seen: list[tuple[str, Any]] = []
-
-    def on_execute(_c: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(runtime.engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", on_execute)
-
-
 SUMMARY_SQL = """
 SELECT o.code, d.number, t.code, t.kind, l.revno, l.title, ls.state,
        e.revno, e.title, es.effective_at, es.review_due
@@ -613,61 +596,6 @@ def summaries_in_sql(runtime: Runtime, office: OfficeRef | None) -> list[Documen
     ]
 
 
-def listing_breakdown(district: District) -> list[tuple[str, float]]:
-    """Seconds for each stage of ``list_documents(runtime)`` on the whole district."""
-    runtime = district.runtime
-    with captured_sql(runtime) as seen:
-        list_documents(runtime)
-    sql, parameters = seen[-1]
-    raw = runtime.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        started = time.perf_counter()
-        cursor.execute(sql, parameters)
-        fetched = cursor.fetchall()
-        database = time.perf_counter() - started
-        cursor.close()
-    finally:
-        raw.close()
-    started = time.perf_counter()
-    rows = master_list._revision_rows(runtime, None, None, None)
-    revision_rows = time.perf_counter() - started
-    started = time.perf_counter()
-    grouped = master_list._summaries(rows)
-    summaries = time.perf_counter() - started
-    started = time.perf_counter()
-    views = [master_list._view(row) for row in rows]
-    view_seconds = time.perf_counter() - started
-    texts = [text for row in fetched for text in row if isinstance(text, str) and is_utc_text(text)]
-    started = time.perf_counter()
-    for text in texts:
-        from_utc_text(text)
-    strptime_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    for text in texts:
-        datetime.fromisoformat(text)
-    iso_seconds = time.perf_counter() - started
-    with runtime.engine.connect() as connection:
-        started = time.perf_counter()
-        summary_rows = connection.exec_driver_sql(SUMMARY_SQL.format(where="")).all()
-        summary_sql = time.perf_counter() - started
-    assert len(summary_rows) == district.documents
-    assert len(fetched) == len(rows) == len(views) == district.revisions
-    assert len(grouped) == district.documents
-    return [
-        (f"SQL execute + fetchall on the DB-API cursor ({len(fetched):,} rows)", database),
-        (
-            "_revision_rows: the same + SQLAlchemy rows + UtcTimestamp/IsoDate parsing",
-            revision_rows,
-        ),
-        ("_summaries: group + DocumentSummary + a RevisionView per revision", summaries),
-        ("  of which RevisionView for every revision (list_documents drops them)", view_seconds),
-        (f"clock.from_utc_text (regex + strptime) × {len(texts):,} timestamps", strptime_seconds),
-        (f"datetime.fromisoformat × the same {len(texts):,} timestamps", iso_seconds),
-        ("what-if SQL summary: execute + fetch, one row per document", summary_sql),
-    ]
-
-
 def profile_listing(district: District, top: int) -> str:
     """cProfile of ``list_documents`` for one office, ten times: per row the same code path as
     the whole district (profiling all 80,000 documents costs a minute for the same picture)."""
@@ -689,7 +617,6 @@ class ListingFigures:
     insert_seconds: float
     office_seconds: float
     rows: list[tuple[str, int, float, float]]  # (scope, documents listed, first, median)
-    breakdown: list[tuple[str, float]]
     profile: str
 
 
@@ -724,7 +651,6 @@ def bench_listing(
         raise SystemExit(f"listed {whole} and {per_office}, expected {district.documents} / office")
     if results[0] != results[2] or results[1] != results[3]:
         raise SystemExit("the SQL-side summary disagrees with list_documents")
-    breakdown = listing_breakdown(district)
     return ListingFigures(
         district.backend,
         district.documents,
@@ -732,7 +658,6 @@ def bench_listing(
         district.seconds,
         district.office_seconds,
         rows,
-        breakdown,
         profile_listing(district, top) if profile else "",
     )
 
@@ -880,14 +805,6 @@ def main(argv: list[str] | None = None) -> int:
             shown = "–" if median != median else f"{median:.3f}"  # NaN: not repeated
             table.add_row(scope, f"{listed:,}", f"{first:.3f}", shown)
         console.print(table)
-        stages = Table(
-            title=f"where list_documents(office=None) spends its time ({figures.backend})"
-        )
-        stages.add_column("stage")
-        stages.add_column("seconds", justify="right")
-        for stage, seconds in figures.breakdown:
-            stages.add_row(stage, f"{seconds:.3f}")
-        console.print(stages)
         if figures.profile:
             console.print(
                 f"[bold]cProfile of list_documents(office=…) × 10, {figures.backend}[/bold]"
