@@ -151,6 +151,7 @@ def test_gd_docx_table_is_filed_signed_and_receipted(ingest_desk: IngestDesk) ->
         "quarantined": 0,
         "processed": 1,
         "duplicates": 0,
+        "ignored": 0,
     }
     desk.check_sound()
 
@@ -436,6 +437,8 @@ def test_hidden_temporary_and_lock_names_are_left_alone(ingest_desk: IngestDesk)
     del before[desk.inbox.root / "GD" / "real.pdf"]
     assert after == before  # untouched, byte for byte
     assert desk.inbox.counts()["GD"]["pending"] == 0
+    shown = [p for p in before if ".scanner-tmp" not in p.parts]  # hidden folders are not read
+    assert desk.inbox.counts()["GD"]["ignored"] == len(shown)  # counted, never silently skipped
     assert desk.count(DOCUMENT_TABLE) == 1
     desk.check_sound()
 
@@ -768,6 +771,7 @@ def test_cli_ingest_status_and_retry(ingest_desk: IngestDesk) -> None:
         "quarantined": 1,
         "processed": 1,
         "duplicates": 0,
+        "ignored": 1,  # x.part, still uploading
     }
     assert counts["DAK"]["processed"] == 1
     assert sorted(counts) == sorted(REGISTER_FOLDERS.split(", "))

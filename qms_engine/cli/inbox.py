@@ -198,7 +198,7 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
         return
     print_table(
         "Inbox",
-        ["Folder", "Pending", "In progress", "Quarantined", "Processed", "Duplicates"],
+        ["Folder", "Pending", "In progress", "Quarantined", "Processed", "Duplicates", "Ignored"],
         [
             (
                 folder,
@@ -207,6 +207,7 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
                 row["quarantined"],
                 row["processed"],
                 row["duplicates"],
+                row["ignored"],
             )
             for folder, row in counts.items()
         ],

@@ -33,7 +33,7 @@ WRONG_FOLDER = "Then move it into the right inbox folder yourself."
 RECEIPT_SUFFIX, DUPLICATE_SUFFIX, ERROR_SUFFIX = ".receipt.json", ".duplicate.txt", ".error.txt"
 MAX_NAME_BYTES = 255
 UNSORTED = "UNSORTED"
-COUNTS = ("pending", "in_progress", "quarantined", "processed", "duplicates")
+COUNTS = ("pending", "in_progress", "quarantined", "processed", "duplicates", "ignored")
 SIDECAR_SUFFIX = ".json"
 _TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")
 
@@ -175,14 +175,17 @@ class Inbox:
 
     def waiting(self) -> Iterator[Path]:
         """Every candidate file in the inbox, oldest folders first; symlinks are not followed."""
+        yield from (path for path, ignored in self._walk() if not ignored)
+
+    def _walk(self) -> Iterator[tuple[Path, bool]]:
+        """Every file in the inbox, and whether it is ignored (lock, temporary, lone sidecar)."""
         if not self.root.is_dir():
             return
         for folder, subfolders, files in os.walk(self.root, followlinks=False):
             subfolders[:] = sorted(d for d in subfolders if not is_ignored(d))
             for name in sorted(files):
                 path = Path(folder) / name
-                if not is_ignored(name) and not is_sidecar(path):
-                    yield path
+                yield path, is_ignored(name) or is_sidecar(path)
 
     def claim(self, path: Path) -> Claim | None:
         """Take ``path`` for processing; None if another process took it first."""
@@ -353,10 +356,10 @@ class Inbox:
 
         for folder in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
             bump(folder)
-        for path in self.waiting():
+        for path, ignored in self._walk():
             place = self.folder_of(path)
-            if place:
-                bump(place[0], "pending")
+            if place:  # ignored: lock files, partial uploads, sidecars without their file
+                bump(place[0], "ignored" if ignored else "pending")
         for claim_file in self.claimed.glob(f"*/{CLAIM_FILE}") if self.claimed.is_dir() else ():
             try:
                 bump(json.loads(claim_file.read_text(encoding="utf-8"))["folder"], "in_progress")
