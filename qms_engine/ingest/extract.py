@@ -44,7 +44,6 @@ MAX_HEADINGS = 1_000
 MAX_PROPERTY_CHARS = 2_000
 MAX_SIDECAR_BYTES = 1024 * 1024
 SMALL_MEMBER = 1024 * 1024  # the ratio limit ignores parts smaller than this (uncompressed)
-MIN_CENTRAL_ENTRY_BYTES = 46  # fixed part of a ZIP central-directory entry
 CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024  # generous: name + extra + comment of a real entry
 CHUNK = 64 * 1024
 
