@@ -18,6 +18,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from ingest_fixtures import IngestDesk, ingest_desk_fixture  # noqa: F401  (the fixture)
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -244,3 +245,38 @@ def test_database_error_on_the_write_path_is_a_sqlalchemy_error(
     finally:
         holder.dispose()
     assert _snapshot(runtime, qms_office, number) == before
+
+
+@POSTGRES_ONLY
+def test_ingester_keeps_filing_after_a_server_restart(ingest_desk: IngestDesk) -> None:
+    """The database restarts between two dropped files: the ingester files both, once each."""
+    desk = ingest_desk
+    first = desk.run(desk.drop("GD", "before-restart.pdf"))
+    assert _terminate_others(desk.office) >= 1  # the ingester's pooled connection too
+    second = desk.run(desk.drop("GD", "after-restart.pdf"))
+    assert [o.status for o in first + second] == ["filed", "filed"]
+    assert [o.number for o in first + second] == [
+        first[0].number,
+        first[0].number.replace("00001", "00002"),
+    ]
+    desk.check_sound()
+
+
+def test_database_unavailable_mid_run_leaves_the_file_waiting(ingest_desk: IngestDesk) -> None:
+    """A database that cannot be reached is a passing trouble: the claim waits, nothing is lost."""
+    desk = ingest_desk
+    path = desk.drop("GD", "while-down.pdf")
+    good_engine = desk.runtime.engine
+    desk.runtime.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        outcomes = desk.run(path)
+    finally:
+        desk.runtime.engine.dispose()
+        desk.runtime.engine = good_engine
+    assert [o.status for o in outcomes][-1] == "waiting"
+    assert "database is unavailable" in (outcomes[-1].problem or "")
+    assert [p.name for p in desk.claimed() if p.name != "claim.json"] == ["while-down.pdf"]  # kept
+    again = desk.run()
+    assert [o.status for o in again] == ["filed"]
+    assert desk.claimed() == []
+    desk.check_sound()
