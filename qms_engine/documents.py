@@ -451,16 +451,16 @@ def export_revision(
         raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
     digest = hashlib.sha256()
     destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        blob = runtime.store.open(row.sha256)
+    except BlobNotFound:
+        raise IntegrityError(
+            f"{number} revision {row.revno}: its content ({row.sha256[:16]}…) is missing from "
+            "the blob store",
+            hint="restore the blob store from backup and run `qms audit verify`",
+        ) from None
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
     try:
-        try:
-            blob = runtime.store.open(row.sha256)
-        except BlobNotFound:
-            raise IntegrityError(
-                f"{number} revision {row.revno}: its content ({row.sha256[:16]}…) is missing from "
-                "the blob store",
-                hint="restore the blob store from backup and run `qms audit verify`",
-            ) from None
         with os.fdopen(handle, "wb") as out, blob:
             while chunk := blob.read(1 << 20):
                 digest.update(chunk)
