@@ -340,16 +340,20 @@ def _today(office: OfficeRef) -> date:
     return utc_now().astimezone(zone(office.timezone)).date()
 
 
-def process_claim(claim: Claim, context: IngestContext, steps: Sequence[Step]) -> Outcome:
+def process_claim(
+    claim: Claim, context: IngestContext, steps: Sequence[Step], *, fresh: bool = False
+) -> Outcome:
     """Run a claimed file through the steps and put it where it belongs; never loses it.
 
-    A database that is unreachable (a restart, a dropped connection) is a passing trouble
-    like a busy file: the claim waits and is tried again, and the watcher keeps running.
+    ``fresh``: claimed just now, so it cannot have been filed before (only a claim left by a
+    crash or waiting for a retry is first looked up among the receipts).  A database that is
+    unreachable (a restart, a dropped connection) is a passing trouble like a busy file: the
+    claim waits and is tried again, and the watcher keeps running.
     """
     name = f"{claim.folder}/{claim.relative}"
     intake: Intake | None = None
     try:
-        finished = _already_done(claim, context)
+        finished = None if fresh else _already_done(claim, context)
         if finished is not None:
             return finished
         intake = Intake(

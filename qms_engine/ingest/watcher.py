@@ -164,7 +164,7 @@ class Runner:
             for claim in claims:
                 self._read_ahead(claim)
         for claim in claims:
-            self._process(claim)
+            self._process(claim, fresh=True)
 
     def _read_ahead(self, claim: Claim) -> None:
         if claim.path.suffix.lower() != ".docx" or claim.path.is_symlink():
@@ -178,8 +178,8 @@ class Runner:
             extract_docx, claim.path, dict(spec.field_labels)
         )
 
-    def _process(self, claim: Claim) -> None:
-        outcome = process_claim(claim, self.context, self.steps)
+    def _process(self, claim: Claim, *, fresh: bool = False) -> None:
+        outcome = process_claim(claim, self.context, self.steps, fresh=fresh)
         self.context.read_ahead.pop(claim.id, None)  # not read (e.g. a duplicate): drop it
         if outcome.status == "waiting":
             retry = self._retries.setdefault(claim.id, _Retry())
