@@ -59,12 +59,19 @@ from sqlalchemy.pool import NullPool
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_transitions import bench_folder  # the same folder rules as the other bench
 
-from qms_engine.audit import OfficeRef, verify_chain
+from qms_engine.chain.reader import verify_chain
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text
-from qms_engine.documents import create_document
-from qms_engine.keys import unlock
-from qms_engine.master_list import DocumentSummary, list_documents
-from qms_engine.models import (
+from qms_engine.documents.master_list import DocumentSummary, list_documents
+from qms_engine.documents.revisions import create_document
+from qms_engine.documents.transitions import take_transition
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.offices import add_office
+from qms_engine.people.users import add_user, grant_roles
+from qms_engine.runtime import Runtime
+from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
     HEAD_TABLE,
@@ -72,11 +79,7 @@ from qms_engine.models import (
     TYPE_TABLE,
     USER_TABLE,
 )
-from qms_engine.offices import add_office, init_workspace
-from qms_engine.runtime import Runtime
-from qms_engine.transitions import take_transition
-from qms_engine.users import add_user, grant_roles
-from qms_engine.workspace import Workspace
+from qms_engine.storage.workspace import Workspace
 
 PASSPHRASE = "bench-passphrase"
 AUTHOR, REVIEWER = "anita", "rakesh"
@@ -143,6 +146,7 @@ def new_workspace(root: Path, code: str, database_url: str | None) -> tuple[Runt
     """``init_workspace`` with one office; returns the open Runtime and the admin's signer."""
     result = init_workspace(
         root,
+        plugins=load_plugins(),
         office_type=OFFICE_TYPE,
         office_code=code,
         office_name=f"Benchmark office {code}",
@@ -152,7 +156,7 @@ def new_workspace(root: Path, code: str, database_url: str | None) -> tuple[Runt
         office_passphrase=PASSPHRASE,
         database_url=database_url,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     return runtime, unlock(runtime, "admin", PASSPHRASE)
 
 
@@ -236,7 +240,7 @@ def _client(
 ) -> None:
     """A client process: open, unlock once, warm up, wait for the others, take transitions."""
     try:
-        runtime = Runtime.open(Workspace.load(Path(root)))
+        runtime = Runtime.open(Workspace.load(Path(root)), load_plugins())
         try:
             author = unlock(runtime, AUTHOR, PASSPHRASE)
             reviewer = unlock(runtime, REVIEWER, PASSPHRASE)
@@ -341,7 +345,7 @@ def run_clients(layout: Layout, clients: int, total: int) -> Scenario:
 
 def bench_layout(layout: Layout, client_counts: list[int], total: int) -> str:
     """Every client count on one layout; then verify every chain and the event growth."""
-    runtime = Runtime.open(Workspace.load(layout.root))
+    runtime = Runtime.open(Workspace.load(layout.root), load_plugins())
     try:
         stored, heads = event_total(runtime, layout.offices)
         expected = 0

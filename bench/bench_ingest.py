@@ -59,15 +59,17 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_transitions import bench_folder  # the same folder rules as the other bench
 
-from qms_engine.auditing import default_jobs
+from qms_engine.audit.verify import default_jobs
+from qms_engine.extension.manager import load_plugins
 from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import IngestContext, Outcome, build_steps
+from qms_engine.ingest.pipeline import Outcome, build_steps
+from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, document_readers, watch
-from qms_engine.keys import unlock
-from qms_engine.models import RECEIPT_TABLE
-from qms_engine.offices import init_workspace
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.users import add_user
+from qms_engine.storage.models import RECEIPT_TABLE
 
 console = Console(width=150)
 PASS = "bench-passphrase"
@@ -193,6 +195,7 @@ class Stamps:
 def new_workspace(root: Path) -> tuple[Runtime, IngestContext]:
     result = init_workspace(
         root,
+        plugins=load_plugins(),
         office_type="police_station",
         office_code="PS-BENCH",
         office_name="Kotwali bench",
@@ -201,7 +204,7 @@ def new_workspace(root: Path) -> tuple[Runtime, IngestContext]:
         admin_passphrase=PASS,
         office_passphrase=PASS,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     admin = unlock(runtime, "admin", PASS)
     add_user(
         runtime,

@@ -48,16 +48,18 @@ from rich.table import Table
 from sqlalchemy import Column, Connection, Integer, MetaData, Text, event, insert
 from sqlalchemy import Table as SATable
 
-from qms_engine.audit import OfficeRef, verify_chain
-from qms_engine.database import create_db_engine, write_transaction
-from qms_engine.documents import create_document
-from qms_engine.keys import unlock
-from qms_engine.models import HEAD_TABLE
-from qms_engine.offices import init_workspace
+from qms_engine.chain.reader import verify_chain
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.documents.revisions import create_document
+from qms_engine.documents.transitions import take_transition
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.transitions import take_transition
-from qms_engine.users import add_user
+from qms_engine.storage.database import create_db_engine, write_transaction
+from qms_engine.storage.models import HEAD_TABLE
 
 PASSPHRASE = "bench-passphrase"
 OFFICE_CODE = "PS-BENCH1"
@@ -254,6 +256,7 @@ def build_workspace(folder: Path, documents: int) -> Bench:
     """init_workspace, an author, reviewer and approver (keys unlocked once), K submitted SOPs."""
     result = init_workspace(
         folder / "ws",
+        plugins=load_plugins(),
         office_type="police_station",
         office_code=OFFICE_CODE,
         office_name="Benchmark Kotwali",
@@ -262,7 +265,7 @@ def build_workspace(folder: Path, documents: int) -> Bench:
         admin_passphrase=PASSPHRASE,
         office_passphrase=PASSPHRASE,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     office = result.office
     admin = unlock(runtime, "admin", PASSPHRASE)
     staff = {

@@ -44,17 +44,18 @@ from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from qms_engine.audit import event_body
-from qms_engine.auditing import verify_office
-from qms_engine.canonical import canonical_bytes, canonical_text
+from qms_engine.audit.verify import verify_office
+from qms_engine.chain.canonical import canonical_bytes, canonical_text
+from qms_engine.chain.encoding import event_body
+from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.keys import unlock
-from qms_engine.models import Event
-from qms_engine.offices import init_workspace
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.users import add_user
-from qms_engine.workspace import Workspace
+from qms_engine.storage.models import Event
+from qms_engine.storage.workspace import Workspace
 
 OFFICE = "PS-BENCH1"
 PASSPHRASE = "bench-passphrase"
@@ -89,6 +90,7 @@ def make_workspace(root: Path) -> tuple[dict[str, Signer], dict[str, str]]:
     """A real workspace whose staff were enrolled (and keys registered) by the engine."""
     result = init_workspace(
         root,
+        plugins=load_plugins(),
         office_type="police_station",
         office_code=OFFICE,
         office_name="Bench station",
@@ -97,7 +99,7 @@ def make_workspace(root: Path) -> tuple[dict[str, Signer], dict[str, str]]:
         admin_passphrase=PASSPHRASE,
         office_passphrase=PASSPHRASE,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     try:
         admin = unlock(runtime, "admin", PASSPHRASE)
         signers, names = {}, {}
@@ -315,7 +317,7 @@ class _PeakSampler(threading.Thread):
 
 def child_verify(root: Path, jobs: int) -> dict[str, Any]:
     """Runs in a fresh process: one verification, its time and peak memory."""
-    runtime = Runtime.open(Workspace.load(root))
+    runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
         office = runtime.office()
         before = _rss_kib()
@@ -357,7 +359,7 @@ def run_child(root: Path, jobs: int) -> dict[str, Any]:
 
 def profile(root: Path, top: int = 25) -> str:
     """cProfile of a jobs=1 verification: where the time goes."""
-    runtime = Runtime.open(Workspace.load(root))
+    runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
         office = runtime.office()
         profiler = cProfile.Profile()

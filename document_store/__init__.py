@@ -8,5 +8,15 @@ does not import ``qms_engine`` so it can be reused and tested on its own.
 
 from document_store.blob_store import BlobInfo, BlobStore, StagedBlob
 from document_store.errors import BlobNotFound, BlobTooLarge, StoreError
+from document_store.hashing import copy_hashing, sha256_file
 
-__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "BlobTooLarge", "StagedBlob", "StoreError"]
+__all__ = [
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobStore",
+    "BlobTooLarge",
+    "StagedBlob",
+    "StoreError",
+    "copy_hashing",
+    "sha256_file",
+]

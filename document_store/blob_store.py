@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import re
 import stat
@@ -29,12 +28,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from document_store.errors import BlobNotFound, BlobTooLarge, StoreError
+from document_store.errors import BlobNotFound, StoreError
+from document_store.hashing import CHUNK_SIZE, copy_hashing
 
 __all__ = ["CHUNK_SIZE", "BlobInfo", "BlobStore", "StagedBlob"]
 
 #: Read/hash granularity; bounds the memory used per upload or verification.
-CHUNK_SIZE = 1024 * 1024
 
 _OBJECT_MODE = 0o444
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -224,30 +223,15 @@ class BlobStore:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
         fd, name = tempfile.mkstemp(prefix="stage-", suffix=".part", dir=self.tmp_dir)
         tmp_path = Path(name)
-        digest = hashlib.sha256()
-        size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                while True:
-                    want = CHUNK_SIZE
-                    if max_bytes is not None:
-                        want = min(CHUNK_SIZE, max_bytes - size + 1)
-                    chunk = stream.read(want)
-                    if chunk is None:  # non-blocking raw stream with no data ready
-                        raise StoreError("stream returned None (non-blocking streams unsupported)")
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise BlobTooLarge(f"blob exceeds the limit of {max_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
+                sha256, size = copy_hashing(stream, out.write, max_bytes=max_bytes)
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
             _unlink_quietly(tmp_path)
             raise
-        return StagedBlob(self, tmp_path, digest.hexdigest(), size)
+        return StagedBlob(self, tmp_path, sha256, size)
 
     def put(self, stream: BinaryIO, *, max_bytes: int | None = None) -> BlobInfo:
         """Stage and commit in one step; the common path for callers."""
@@ -302,11 +286,8 @@ class BlobStore:
 
     def verify(self, sha256: str) -> bool:
         """Re-hash an object to detect bit rot or tampering since it was stored."""
-        digest = hashlib.sha256()
         with self.open(sha256) as fh:
-            while chunk := fh.read(CHUNK_SIZE):
-                digest.update(chunk)
-        return digest.hexdigest() == sha256
+            return copy_hashing(fh)[0] == sha256
 
     def iter_hashes(self) -> Iterator[str]:
         """Yield every stored hash in sorted order, lazily.

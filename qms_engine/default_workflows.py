@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qms_engine import hookimpl
+from qms_engine.api import hookimpl
 
 _PACKAGED = (
     Path(__file__).parent / "_workflows"

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import docx
 
-from qms_engine.documents import create_document, revise_document
-from qms_engine.keys import unlock
-from qms_engine.offices import init_workspace
+from qms_engine.chain.signing import Signer
+from qms_engine.documents.revisions import create_document, revise_document
+from qms_engine.documents.transitions import take_transition
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.transitions import take_transition
-from qms_engine.users import add_user
 
 DEMO_PASSPHRASE = "demo-passphrase"  # every demo key uses it: a demo, not a deployment
 OFFICE_CODE = "PS-KOT39"
@@ -55,6 +56,7 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
     """Create the workspace at ``root`` and take two SOPs through their lifecycle."""
     result = init_workspace(
         root,
+        plugins=load_plugins(),
         office_type="police_station",
         office_code=OFFICE_CODE,
         office_name=OFFICE_NAME,
@@ -64,7 +66,7 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
         office_passphrase=DEMO_PASSPHRASE,
     )
     say(f"Created workspace {root} for {OFFICE_CODE} ({OFFICE_NAME})")
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     try:
         office = runtime.office()
         admin = unlock(runtime, "admin", DEMO_PASSPHRASE)

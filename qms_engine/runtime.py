@@ -1,8 +1,11 @@
-"""Everything a command needs, opened once: database, blob store and the loaded plugins."""
+"""Everything a command needs, opened once: database, blob store and the loaded plugins.
+
+The plugins are handed in, loaded by the caller (:func:`qms_engine.extension.manager.load_plugins`):
+the CLI, the test fixtures and the demo are where the engine is put together.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,15 +14,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from document_store import BlobStore
-from qms_engine.audit import OfficeRef, UnitOfWork, unit_of_work
-from qms_engine.database import check_schema_current, create_db_engine
-from qms_engine.errors import NotFound, PluginError
-from qms_engine.models import Office
-from qms_engine.plugins import PluginSet, hook_calls
-from qms_engine.submissions import CommittedEvent
-from qms_engine.workspace import Workspace
-
-log = logging.getLogger("qms_engine")
+from qms_engine.chain.unit_of_work import OfficeRef, UnitOfWork, unit_of_work
+from qms_engine.errors import NotFound
+from qms_engine.registry.hook_values import CommittedEvent
+from qms_engine.registry.plugin_set import PluginSet
+from qms_engine.storage.database import check_schema_current, create_db_engine
+from qms_engine.storage.models import Office
+from qms_engine.storage.workspace import Workspace
 
 
 @dataclass
@@ -33,13 +34,13 @@ class Runtime:
 
     @classmethod
     def open(
-        cls, workspace: Workspace, *, plugins: PluginSet | None = None, check_schema: bool = True
+        cls, workspace: Workspace, plugins: PluginSet, *, check_schema: bool = True
     ) -> Runtime:
         """Open a workspace; refuses a database whose schema is not current."""
         engine = create_db_engine(workspace.database_url)
         if check_schema:
             check_schema_current(engine)
-        return cls(workspace, engine, BlobStore(workspace.blob_dir), plugins or PluginSet.load())
+        return cls(workspace, engine, BlobStore(workspace.blob_dir), plugins)
 
     def close(self) -> None:
         """Release database connections."""
@@ -61,13 +62,9 @@ class Runtime:
                 record.payload,
                 record.hash,
             )
-            for plugin, call in hook_calls(self.plugins.manager, "qms_event_committed"):
-                try:
-                    call(event=committed)
-                except PluginError as error:
-                    # The event is committed; a listener's failure cannot undo it, nor should
-                    # it hide the success from the user or keep other listeners uninformed.
-                    log.error("listener %s failed on event #%s: %s", plugin, record.seq, error)
+            # The event is committed: a listener's failure cannot undo it, nor should it hide
+            # the success from the user or keep the other listeners uninformed.
+            self.plugins.notify("qms_event_committed", event=committed)
 
     def office(self, code: str | None = None) -> OfficeRef:
         """The office ``code`` (default: the workspace's office)."""

@@ -29,13 +29,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from qms_engine.audit import OfficeRef
-from qms_engine.keys import unlock
-from qms_engine.offices import init_workspace
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.users import add_user
-from qms_engine.workspace import CONFIG_NAME, Workspace
+from qms_engine.storage.workspace import CONFIG_NAME, Workspace
 
 OFFICE_CODE = "PS-TEST1"
 TEST_PASSPHRASE = "test-passphrase"
@@ -143,6 +144,7 @@ def qms_office_template(
     url = qms_postgres.create() if qms_backend == "postgresql" and qms_postgres else None
     result = init_workspace(
         root,
+        plugins=load_plugins(),
         office_type="police_station",
         office_code=OFFICE_CODE,
         office_name="कोतवाली परीक्षण",
@@ -152,7 +154,7 @@ def qms_office_template(
         office_passphrase=TEST_PASSPHRASE,
         database_url=url,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     try:
         admin = unlock(runtime, "admin", TEST_PASSPHRASE)
         signers = {"admin": admin}
@@ -194,7 +196,7 @@ def qms_office(
             + "\n",
             encoding="utf-8",
         )
-    runtime = Runtime.open(Workspace.load(root))
+    runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
         yield TestOffice(runtime, runtime.office(), dict(qms_office_template.signers), root)
     finally:

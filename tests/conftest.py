@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Table, func, select
 
-from qms_engine.documents import create_document, revise_document
-from qms_engine.models import (
+from qms_engine.documents.revisions import create_document, revise_document
+from qms_engine.documents.transitions import TransitionResult, take_transition
+from qms_engine.storage.models import (
     ACTION_TABLE,
     DOCUMENT_TABLE,
     EVENT_TABLE,
@@ -23,7 +24,6 @@ from qms_engine.models import (
     STATE_TABLE,
 )
 from qms_engine.testing import TestOffice
-from qms_engine.transitions import TransitionResult, take_transition
 
 # Who takes each transition unless a test says otherwise.
 DEFAULT_ACTOR = {

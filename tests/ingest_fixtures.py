@@ -24,13 +24,15 @@ import docx
 import pytest
 from sqlalchemy import func, select
 
-from qms_engine import keys
-from qms_engine.audit import verify_chain
-from qms_engine.auditing import verify_office
+from qms_engine.audit.verify import verify_office
+from qms_engine.chain.reader import verify_chain
 from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import IngestContext, Outcome, build_steps
+from qms_engine.ingest.pipeline import Outcome, build_steps
+from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, ingest_once
-from qms_engine.models import (
+from qms_engine.people import keys
+from qms_engine.people.users import add_user
+from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
     RECEIPT_TABLE,
@@ -38,7 +40,6 @@ from qms_engine.models import (
     TYPE_TABLE,
 )
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
-from qms_engine.users import add_user
 
 INGEST_USER = "ingest"
 QMS = Path(sys.executable).parent / "qms"

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy.exc
+from qms_engine.api import hookimpl
 
-from qms_engine import hookimpl
-from qms_engine.audit import verify_chain
-from qms_engine.documents import create_document
+from qms_engine.chain.reader import verify_chain
+from qms_engine.documents.master_list import document_detail
+from qms_engine.documents.revisions import create_document
 from qms_engine.errors import RuleViolation
-from qms_engine.master_list import document_detail
-from qms_engine.plugins import PluginSet, get_plugin_manager
+from qms_engine.extension.manager import get_plugin_manager, load_plugins
+from qms_engine.registry.hook_values import Submission
 from qms_engine.runtime import Runtime
-from qms_engine.submissions import Submission
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def test_plugin_validation_failure_refuses_with_its_message(
 ) -> None:
     """A problem returned by a plugin's validator refuses the submission with that sentence."""
     manager = get_plugin_manager(extra_plugins=[("objector", Objector())])
-    runtime = Runtime.open(qms_office.runtime.workspace, plugins=PluginSet.load(manager))
+    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
     path = desk.docx()
     before = stored()
     try:

@@ -26,23 +26,25 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from qms_engine.audit import GENESIS_HASH, OfficeRef, event_body
-from qms_engine.auditing import AuditResult, verify_bundle, verify_office
-from qms_engine.bundle import export_bundle
-from qms_engine.canonical import canonical_bytes, canonical_text
-from qms_engine.checkpoints import record_checkpoint, unlock_office_key
+from qms_engine.audit.bundle import export_bundle
+from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+from qms_engine.audit.verify import AuditResult, verify_bundle, verify_office
+from qms_engine.chain.canonical import canonical_bytes, canonical_text
+from qms_engine.chain.encoding import GENESIS_HASH, event_body
+from qms_engine.chain.signing import Signer, fingerprint
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.documents import create_document, revise_document
+from qms_engine.documents.master_list import signed_history
+from qms_engine.documents.revisions import create_document, revise_document
+from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import PermissionDenied
-from qms_engine.keys import revoke, rotate, unlock
-from qms_engine.master_list import signed_history
-from qms_engine.models import Event
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.keys import revoke, rotate, unlock
+from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer, fingerprint
+from qms_engine.storage.models import Event
+from qms_engine.storage.workspace import Workspace
 from qms_engine.testing import TEST_PASSPHRASE
-from qms_engine.transitions import take_transition
-from qms_engine.users import grant_roles
-from qms_engine.workspace import Workspace
 
 # The attacks edit the SQLite file directly, as an insider with the workspace folder would.
 pytestmark = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
@@ -127,7 +129,7 @@ def history_template(qms_office_template: Any, tmp_path_factory: pytest.TempPath
     template, signers = qms_office_template.root, qms_office_template.signers
     root = tmp_path_factory.mktemp("attack-history") / "ws"
     shutil.copytree(template, root)
-    runtime = Runtime.open(Workspace.load(root))
+    runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
         build_history(runtime, runtime.office(), signers, root.parent / "files")
     finally:
@@ -171,7 +173,7 @@ def hist(
     """A fresh copy of the history for one test."""
     root = tmp_path / "ws"
     shutil.copytree(history_template, root)
-    runtime = Runtime.open(Workspace.load(root))
+    runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
         yield History(runtime, runtime.office(), dict(qms_office_template.signers), root)
     finally:
@@ -579,7 +581,9 @@ def test_segregation_of_duties_forged(hist: History) -> None:
         db.update(seq, actor="anita", signer_name=anita_name)
         db.reseal(seq, {seq: anita})
     result = hist.verify()
-    assert_fails_at(result, seq, "'anita' took 'approve' on their own revision", "segregation")
+    assert_fails_at(
+        result, seq, "'anita' wrote this revision and may not approve it", "segregation"
+    )
     assert problem_seqs(result) == {seq}
 
 

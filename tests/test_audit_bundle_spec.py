@@ -401,11 +401,11 @@ def spec_verify(path: Path) -> SpecVerifier:
 @pytest.fixture
 def real_bundle(qms_office, make_docx, tmp_path: Path) -> tuple[Path, str]:
     """A bundle exported by the engine: an SOP created and approved, a checkpoint, blobs."""
-    from qms_engine.bundle import export_bundle
-    from qms_engine.checkpoints import record_checkpoint, unlock_office_key
-    from qms_engine.documents import create_document
+    from qms_engine.audit.bundle import export_bundle
+    from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+    from qms_engine.documents.revisions import create_document
+    from qms_engine.documents.transitions import take_transition
     from qms_engine.testing import TEST_PASSPHRASE
-    from qms_engine.transitions import take_transition
 
     runtime, office, signers = qms_office.runtime, qms_office.office, qms_office.signers
     revision = create_document(
@@ -514,14 +514,14 @@ TRICKY_VALUES = [
 @pytest.mark.parametrize("value", TRICKY_VALUES, ids=range(len(TRICKY_VALUES)))
 def test_independent_encoder_matches_the_engine_byte_for_byte(value: object) -> None:
     """The spec's canonical encoding equals ``canonical_bytes`` on tricky values."""
-    from qms_engine.canonical import canonical_bytes
+    from qms_engine.chain.canonical import canonical_bytes
 
     assert spec_canonical(value) == canonical_bytes(value)
 
 
 def test_utf16_key_order_differs_from_code_point_order() -> None:
     """Keys outside the BMP sort before U+E000–U+FFFF, as RFC 8785 requires."""
-    from qms_engine.canonical import canonical_bytes
+    from qms_engine.chain.canonical import canonical_bytes
 
     value = {"\ufb01": 1, "😀": 2}
     expected = '{"😀":2,"ﬁ":1}'.encode()
@@ -533,7 +533,7 @@ def test_utf16_key_order_differs_from_code_point_order() -> None:
 
 def test_engine_refuses_integers_beyond_double_precision() -> None:
     """Integers outside ±(2^53 − 1), which JSON libraries print differently, are refused."""
-    from qms_engine.canonical import canonical_bytes
+    from qms_engine.chain.canonical import canonical_bytes
 
     for value in (2**53, -(2**64), 10**40):
         with pytest.raises(TypeError, match="outside"):
@@ -542,8 +542,8 @@ def test_engine_refuses_integers_beyond_double_precision() -> None:
 
 def test_engine_refuses_a_body_with_a_float() -> None:
     """A float anywhere in a body is refused by the engine's encoder and hash."""
-    from qms_engine.audit import hash_body
-    from qms_engine.canonical import canonical_bytes
+    from qms_engine.chain.canonical import canonical_bytes
+    from qms_engine.chain.encoding import hash_body
 
     body = {"v": 1, "payload": {"size": 1.0}}
     with pytest.raises(TypeError, match="floats are not allowed"):
@@ -598,7 +598,7 @@ def _resign_last(path: Path, signers: dict, edit) -> int:
 
 
 def _engine_problems(path: Path, qms_office) -> list[str]:
-    from qms_engine.auditing import verify_bundle
+    from qms_engine.audit.verify import verify_bundle
 
     return verify_bundle(path, workflows=qms_office.runtime.plugins.workflows).problems
 
@@ -653,7 +653,7 @@ def test_both_verifiers_reject_a_changed_meaning(real_bundle, qms_office) -> Non
 
 def test_both_verifiers_reject_a_deleted_checkpoint(real_bundle) -> None:
     """checkpoints.json lost the entry the chain recorded; the manifest digest was fixed up."""
-    from qms_engine.auditing import verify_bundle
+    from qms_engine.audit.verify import verify_bundle
 
     path, _ = real_bundle
     (path / "checkpoints.json").write_text("[]\n", encoding="utf-8")
@@ -676,8 +676,8 @@ def test_self_rotation_verifies_and_the_retired_key_signs_nothing_more(
 ) -> None:
     """A user rotating their own key passes both verifiers; the old key then signs nothing,
     whatever time a forged event claims (key validity is by chain position, §5 rule 3)."""
-    from qms_engine.bundle import export_bundle
-    from qms_engine.keys import rotate
+    from qms_engine.audit.bundle import export_bundle
+    from qms_engine.people.keys import rotate
     from qms_engine.testing import TEST_PASSPHRASE
 
     old = qms_office.signers["quality_coordinator"]

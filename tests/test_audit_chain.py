@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.audit import GENESIS_HASH, event_body, hash_body, load_events, verify_chain
-from qms_engine.canonical import canonical_bytes
+from qms_engine.chain.canonical import canonical_bytes
+from qms_engine.chain.encoding import GENESIS_HASH, event_body, hash_body
+from qms_engine.chain.reader import load_events, verify_chain
+from qms_engine.chain.signing import verify_signature
 from qms_engine.errors import IntegrityError
-from qms_engine.models import Event
-from qms_engine.signing import verify_signature
+from qms_engine.storage.models import Event
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:

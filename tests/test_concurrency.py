@@ -9,18 +9,19 @@ from pathlib import Path
 import docx
 from sqlalchemy import select
 
-from qms_engine.audit import verify_chain
-from qms_engine.documents import create_document
+from qms_engine.chain.reader import verify_chain
+from qms_engine.documents.master_list import list_documents
+from qms_engine.documents.revisions import create_document
+from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import QmsError
-from qms_engine.keys import unlock
-from qms_engine.master_list import list_documents
-from qms_engine.models import EVENT_TABLE
-from qms_engine.offices import add_office
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.keys import unlock
+from qms_engine.people.offices import add_office
+from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
+from qms_engine.storage.models import EVENT_TABLE
+from qms_engine.storage.workspace import Workspace
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
-from qms_engine.transitions import take_transition
-from qms_engine.users import grant_roles
-from qms_engine.workspace import Workspace
 
 CONTEXT = multiprocessing.get_context("spawn")  # each worker opens its own connections
 
@@ -34,7 +35,7 @@ def _write_docx(path: Path, text: str) -> Path:
 
 def _approve(root: str, username: str, number: str, start: object) -> str:
     """Worker: wait for the start signal, then try to approve; report what happened."""
-    runtime = Runtime.open(Workspace.load(Path(root)))
+    runtime = Runtime.open(Workspace.load(Path(root)), load_plugins())
     try:
         signer = unlock(runtime, username, TEST_PASSPHRASE)
         start.wait()  # type: ignore[attr-defined]
@@ -48,7 +49,7 @@ def _approve(root: str, username: str, number: str, start: object) -> str:
 
 def _create_many(root: str, office: str, username: str, count: int, start: object) -> list[str]:
     """Worker: create ``count`` documents as fast as possible; returns their numbers."""
-    runtime = Runtime.open(Workspace.load(Path(root)))
+    runtime = Runtime.open(Workspace.load(Path(root)), load_plugins())
     try:
         signer = unlock(runtime, username, TEST_PASSPHRASE)
         where = runtime.office(office)

@@ -24,14 +24,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from qms_engine.audit import verify_chain
-from qms_engine.documents import create_document
+from qms_engine.chain.reader import verify_chain
+from qms_engine.documents.master_list import list_documents
+from qms_engine.documents.revisions import create_document
+from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import QmsError
-from qms_engine.master_list import list_documents
-from qms_engine.models import EVENT_TABLE, HEAD_TABLE
 from qms_engine.runtime import Runtime
+from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE
 from qms_engine.testing import TestOffice
-from qms_engine.transitions import take_transition
 
 POSTGRES_ONLY = pytest.mark.parametrize("qms_backend", ["postgresql"], indirect=True)
 

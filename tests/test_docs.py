@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 import pytest
 
-from qms_engine import hookspecs
 from qms_engine.cli import cli
+from qms_engine.extension import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

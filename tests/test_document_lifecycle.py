@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from qms_engine.clock import zone
-from qms_engine.documents import create_document, revise_document
+from qms_engine.documents.master_list import document_detail, due_reviews, list_documents
+from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.errors import RuleViolation
-from qms_engine.master_list import document_detail, due_reviews, list_documents
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:

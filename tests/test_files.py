@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.documents import create_document, revise_document
+from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.errors import RuleViolation
 from qms_engine.testing import TestOffice
 

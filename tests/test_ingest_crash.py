@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from qms_engine.models import RECEIPT_TABLE
+from qms_engine.storage.models import RECEIPT_TABLE
 from qms_engine.testing import TEST_PASSPHRASE
 from tests.ingest_fixtures import (
     IngestDesk,
@@ -41,16 +41,18 @@ import signal
 import sys
 from pathlib import Path
 
-from qms_engine import keys
+from qms_engine.people import keys
 from qms_engine.ingest import inbox as inbox_module
 from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import FunctionStep, IngestContext, build_steps
+from qms_engine.ingest.pipeline import build_steps
+from qms_engine.ingest.steps import FunctionStep, IngestContext
 from qms_engine.ingest.watcher import Runner, ingest_once
 from qms_engine.runtime import Runtime
-from qms_engine.workspace import Workspace
+from qms_engine.storage.workspace import Workspace
+from qms_engine.extension.manager import load_plugins
 
 root, passphrase, point, nth = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-runtime = Runtime.open(Workspace.load(root))
+runtime = Runtime.open(Workspace.load(root), load_plugins())
 inbox = Inbox(runtime.workspace)
 context = IngestContext(runtime, keys.unlock(runtime, "ingest", passphrase), inbox)
 steps = build_steps(runtime)

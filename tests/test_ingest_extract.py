@@ -7,6 +7,7 @@ directory), and the shared corpus of 141 real-world .docx files plus a Word lock
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -35,6 +36,7 @@ from qms_engine.ingest.extract import (
     normalise_label,
     sidecar_fields,
 )
+from qms_engine.registry.office_types import DocumentTypeSpec
 
 MiB = 1024 * 1024
 MALKHANA_LABELS = {
@@ -632,12 +634,12 @@ def test_sidecar_not_utf8_or_too_big(tmp_path: Path) -> None:
         sidecar_fields(tmp_path / "scan.pdf")
 
 
-GD_PATTERN = r"GD_(?P<entry_number>\d+)_(?P<date>\d{4}-\d{2}-\d{2})"
+GD_PATTERN = re.compile(r"GD_(?P<entry_number>\d+)_(?P<date>\d{4}-\d{2}-\d{2})")
 
 
 def test_filename_fields() -> None:
     """The first pattern that matches the whole stem gives its named groups."""
-    patterns = [r"DAK_(?P<dak_number>\d+)", GD_PATTERN, r"GD_(?P<other>.*)"]
+    patterns = [re.compile(r"DAK_(?P<dak_number>\d+)"), GD_PATTERN, re.compile(r"GD_(?P<other>.*)")]
     assert filename_fields("GD_17_2026-11-24.pdf", patterns) == {
         "entry_number": "17",
         "date": "2026-11-24",
@@ -650,9 +652,13 @@ def test_filename_fields_no_match() -> None:
     assert filename_fields("scan.pdf", []) == {}
 
 
-def test_filename_fields_optional_group_and_bad_pattern() -> None:
-    """Groups that did not take part are left out; an invalid pattern names itself."""
-    pattern = r"PP_(?P<file_number>\d+)(_(?P<applicant>[A-Za-z]+))?"
+def test_filename_fields_optional_group() -> None:
+    """Groups that did not take part are left out."""
+    pattern = re.compile(r"PP_(?P<file_number>\d+)(_(?P<applicant>[A-Za-z]+))?")
     assert filename_fields("PP_42.tif", [pattern]) == {"file_number": "42"}
-    with pytest.raises(ValueError, match="invalid file-name pattern"):
-        filename_fields("x.pdf", ["(?P<broken"])
+
+
+def test_invalid_filename_pattern_is_refused_when_the_type_is_declared() -> None:
+    """A plugin's invalid file-name pattern fails when it declares the type, naming both."""
+    with pytest.raises(ValueError, match=r"'GD'.*invalid file-name pattern"):
+        DocumentTypeSpec("GD", "General Diary", "record-filing", filename_patterns=("(?P<broken",))

@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from qms_engine.clock import utc_now, zone
-from qms_engine.ingest.pipeline import FunctionStep, Intake, Transient, build_steps
-from qms_engine.models import DOCUMENT_TABLE, RECEIPT_TABLE
+from qms_engine.ingest.pipeline import build_steps
+from qms_engine.ingest.steps import FunctionStep, Intake, Transient
+from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE
 from qms_engine.testing import TEST_PASSPHRASE
 from tests.ingest_fixtures import (
     QMS,

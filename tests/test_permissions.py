@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.documents import create_document
+from qms_engine.documents.master_list import document_detail
+from qms_engine.documents.revisions import create_document
 from qms_engine.errors import PermissionDenied, QmsError, RuleViolation
-from qms_engine.keys import revoke, unlock
-from qms_engine.master_list import document_detail
+from qms_engine.people.keys import revoke, unlock
+from qms_engine.people.users import add_user, deactivate_user, grant_roles, revoke_roles
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
-from qms_engine.users import add_user, deactivate_user, grant_roles, revoke_roles
 
 if TYPE_CHECKING:
     from conftest import Desk, Stored

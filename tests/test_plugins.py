@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine import hookimpl
-from qms_engine.documents import create_document
+from qms_engine.api import hookimpl
+from qms_engine.documents.master_list import document_detail
+from qms_engine.documents.revisions import create_document
 from qms_engine.errors import PluginError
-from qms_engine.master_list import document_detail
-from qms_engine.offices import init_workspace
-from qms_engine.plugins import PluginSet, get_plugin_manager
-from qms_engine.registry import DocumentTypeSpec, OfficeType, TypeRegistry
+from qms_engine.extension.manager import get_plugin_manager, load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.registry.hook_values import CommittedEvent
+from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.runtime import Runtime
-from qms_engine.submissions import CommittedEvent
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 COLLECTORATE = '''
 """A collectorate office type, as a third party would ship it."""
 
-from qms_engine import hookimpl
-from qms_engine.registry import DocumentTypeSpec, OfficeType
+from qms_engine.api import hookimpl
+from qms_engine.api import DocumentTypeSpec, OfficeType
+from qms_engine.extension.manager import load_plugins
 
 
 @hookimpl
@@ -98,6 +99,7 @@ def test_third_party_plugin_is_found_and_usable(
     assert "collectorate_test" in {name for name, _ in manager.list_name_plugin()}
     result = init_workspace(
         tmp_path / "collectorate",
+        plugins=load_plugins(),
         office_type="collectorate_test",
         office_code="DC-TEST",
         office_name="जिलाधिकारी कार्यालय",
@@ -106,7 +108,7 @@ def test_third_party_plugin_is_found_and_usable(
         admin_passphrase=TEST_PASSPHRASE,
         office_passphrase=TEST_PASSPHRASE,
     )
-    runtime = Runtime.open(result.workspace)
+    runtime = Runtime.open(result.workspace, load_plugins())
     try:
         office = runtime.office()
         owner = runtime.plugins.registry.owner("collectorate_test")
@@ -141,7 +143,7 @@ def test_disabled_broken_plugin_is_skipped(
 def test_disabling_police_station_removes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """``QMS_DISABLE_PLUGINS=police_station`` removes the plugin and its office type."""
     monkeypatch.setenv("QMS_DISABLE_PLUGINS", "police_station")
-    plugins = PluginSet.load()
+    plugins = load_plugins()
     names = {name for name, _plugin in plugins.manager.list_name_plugin()}
     assert ("police_station" in names, "police_station" in plugins.registry.office_types) == (
         False,
@@ -163,7 +165,7 @@ def test_plugin_whose_hook_raises_is_named_with_the_hook() -> None:
     """An exception inside a hook becomes a PluginError naming the plugin and the hook."""
     manager = get_plugin_manager(extra_plugins=[("raising_test", RaisingPlugin())])
     with pytest.raises(PluginError, match="plugin 'raising_test' raised in qms_register_types"):
-        PluginSet.load(manager)
+        load_plugins(manager)
 
 
 class UnknownWorkflowPlugin:
@@ -189,7 +191,7 @@ def test_document_type_with_unknown_workflow_is_refused() -> None:
     with pytest.raises(
         PluginError, match="plugin 'sp_test': document type sp_office_test/SOP uses unknown"
     ) as refused:
-        PluginSet.load(manager)
+        load_plugins(manager)
     assert "'sp-approval'" in str(refused.value)
 
 
@@ -247,7 +249,7 @@ class Listener:
 def file_sop_with(office: TestOffice, desk: Desk, *listeners: tuple[str, Listener]) -> str:
     """Create an SOP through a runtime that has ``listeners`` registered; returns its number."""
     manager = get_plugin_manager(extra_plugins=listeners)
-    runtime = Runtime.open(office.runtime.workspace, plugins=PluginSet.load(manager))
+    runtime = Runtime.open(office.runtime.workspace, load_plugins(manager))
     try:
         return create_document(
             runtime,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.documents import export_revision
+from qms_engine.documents.revisions import export_revision
 from qms_engine.errors import IntegrityError, NotFound, RuleViolation
 from qms_engine.testing import TestOffice
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from click.testing import CliRunner
 
 from qms_engine.cli import cli
-from qms_engine.documents import create_document, export_revision
-from qms_engine.master_list import document_detail, list_documents
+from qms_engine.documents.master_list import document_detail, list_documents
+from qms_engine.documents.revisions import create_document, export_revision
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:

@@ -25,30 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from qms_engine.api import hookimpl
 from sqlalchemy import func, select
 
-from qms_engine import hookimpl
+from qms_engine.chain.signing import Signer
 from qms_engine.clock import utc_now, zone
 from qms_engine.errors import RuleViolation
+from qms_engine.extension.manager import get_plugin_manager, load_plugins
 from qms_engine.ingest import watcher as watcher_module
 from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import (
-    FunctionStep,
-    IngestContext,
-    Intake,
-    Outcome,
-    Step,
-    Transient,
-    build_steps,
-)
+from qms_engine.ingest.pipeline import Outcome, build_steps
+from qms_engine.ingest.steps import FunctionStep, IngestContext, Intake, Step, Transient
 from qms_engine.ingest.watcher import Runner, ingest_once, watch
-from qms_engine.keys import unlock
-from qms_engine.models import DOCUMENT_TABLE, RECEIPT_TABLE
-from qms_engine.plugins import PluginSet, get_plugin_manager
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
+from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
-from qms_engine.users import add_user
 
 TIMEOUT = 20.0
 SETTLE = 0.3
@@ -394,7 +387,7 @@ def test_two_runners_racing_never_file_twice(
     names = [f"GD_{n}_2026-11-24.pdf" for n in range(1, 51)]
     for name in names:
         (gd / name).write_bytes(pdf(name))
-    other_runtime = Runtime.open(qms_office.runtime.workspace)
+    other_runtime = Runtime.open(qms_office.runtime.workspace, load_plugins())
     try:
         other = IngestContext(other_runtime, context.signer, Inbox(other_runtime.workspace))
         tallies = [Outcomes(), Outcomes()]
@@ -443,7 +436,7 @@ def test_ingest_during_watch_leaves_in_flight_claims_alone(
 
     steps = build_steps(context.runtime)
     steps.insert(len(steps) - 1, FunctionStep("virus scan", slow_step))
-    other_runtime = Runtime.open(qms_office.runtime.workspace)
+    other_runtime = Runtime.open(qms_office.runtime.workspace, load_plugins())
     try:
         with watching(context, steps=steps) as (outcomes, _runner):
             (gd / "busy.pdf").write_bytes(pdf("busy"))
@@ -516,7 +509,7 @@ def test_transient_errors_are_retried_with_backoff(
     """A plugin step raising Transient twice is retried after 1 s, then 2 s, and then filed."""
     plugin = FlakyDiskPlugin(failures=2)
     manager = get_plugin_manager(extra_plugins=[("flaky_disk", plugin)])
-    runtime = Runtime.open(qms_office.runtime.workspace, plugins=PluginSet.load(manager))
+    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
     try:
         flaky = IngestContext(runtime, context.signer, Inbox(runtime.workspace))
         steps = build_steps(runtime)

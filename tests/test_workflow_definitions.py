@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qms_engine.workflow_definitions import (
+from qms_engine.rules.workflows import (
     WorkflowDefinition,
     WorkflowDefinitionError,
     load_workflow,

@@ -9,13 +9,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import qms_engine.models  # noqa: F401  (the tables the migrations must produce)
-from qms_engine.database import check_schema_current, create_db_engine, upgrade
+import qms_engine.storage.models  # noqa: F401  (the tables the migrations must produce)
 from qms_engine.errors import ConfigurationError
-from qms_engine.offices import init_workspace
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
 from qms_engine.runtime import Runtime
+from qms_engine.storage.database import check_schema_current, create_db_engine, upgrade
+from qms_engine.storage.workspace import Workspace
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
-from qms_engine.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,7 @@ def new_workspace(root: Path, database_url: str | None = None) -> Path:
     """Create a police station workspace at ``root``."""
     init_workspace(
         root,
+        plugins=load_plugins(),
         office_type="police_station",
         office_code="PS-NEW1",
         office_name="थाना नया",
@@ -132,4 +134,4 @@ def test_runtime_refuses_a_workspace_whose_database_is_empty(
     """A workspace pointed at an empty database does not open."""
     monkeypatch.setenv("QMS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     with pytest.raises(ConfigurationError, match="qms-engine needs"):
-        Runtime.open(Workspace.load(qms_office.root))
+        Runtime.open(Workspace.load(qms_office.root), load_plugins())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from qms_engine import hookimpl
-from qms_engine.registry import TypeRegistry
-from qms_engine.submissions import Submission
+from qms_engine.api import Submission, TypeRegistry, hookimpl
 from qms_police_station.office import POLICE_STATION
 from qms_police_station.rules import malkhana_problems
 

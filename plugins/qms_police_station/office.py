@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qms_engine.registry import DocumentTypeSpec, OfficeType
+from qms_engine.api import DocumentTypeSpec, OfficeType
 
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 

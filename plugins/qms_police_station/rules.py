@@ -6,7 +6,7 @@ deposited under, so both are required before the record is accepted.
 
 from __future__ import annotations
 
-from qms_engine.submissions import Submission
+from qms_engine.api import Submission
 
 MALKHANA_REQUIRED = {
     "case_number": "the case/FIR number the property belongs to",

@@ -12,15 +12,11 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from qms_engine.audit import tail_events
-from qms_engine.auditing import (
-    AuditResult,
-    count_events,
-    verify_bundle,
-    verify_office,
-)
-from qms_engine.bundle import export_bundle
-from qms_engine.checkpoints import record_checkpoint, unlock_office_key
+from qms_engine.audit.bundle import export_bundle
+from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+from qms_engine.audit.verify import AuditResult, count_events, verify_bundle, verify_office
+from qms_engine.chain.reader import tail_events
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -35,9 +31,8 @@ from qms_engine.cli.context import (
 )
 from qms_engine.clock import from_utc_text, local_text
 from qms_engine.errors import IntegrityError
-from qms_engine.offices import list_offices
-from qms_engine.plugins import PluginSet
-from qms_engine.signing import Signer
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.offices import list_offices
 
 
 @click.command("log")
@@ -151,7 +146,7 @@ def audit_verify(
             task = bar.add_task("events", total=None)
             result = verify_bundle(
                 bundle,
-                workflows=PluginSet.load().workflows,
+                workflows=load_plugins().workflows,
                 jobs=jobs,
                 codes=codes,
                 progress=functools.partial(bar.advance, task),

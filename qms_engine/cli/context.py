@@ -16,12 +16,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from qms_engine.audit import OfficeRef
-from qms_engine.auditing import default_jobs
+from qms_engine.audit.verify import default_jobs
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_text
-from qms_engine.keys import unlock
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.keys import unlock
 from qms_engine.runtime import Runtime
-from qms_engine.workspace import Workspace
+from qms_engine.storage.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +42,7 @@ class AppContext:
     def runtime(self) -> Runtime:
         """The open workspace (opened on first use, closed when the command ends)."""
         if self._runtime is None:
-            self._runtime = Runtime.open(Workspace.find(self.workspace_path))
+            self._runtime = Runtime.open(Workspace.find(self.workspace_path), load_plugins())
             click.get_current_context().call_on_close(self._runtime.close)
         return self._runtime
 

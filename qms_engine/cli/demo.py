@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from qms_engine.audit import tail_events
+from qms_engine.chain.reader import tail_events
 from qms_engine.cli.context import console, print_table, when
 from qms_engine.clock import from_utc_text, local_text
 from qms_engine.demo import build_demo
-from qms_engine.master_list import list_documents
+from qms_engine.documents.master_list import list_documents
+from qms_engine.extension.manager import load_plugins
 from qms_engine.runtime import Runtime
-from qms_engine.workspace import Workspace
+from qms_engine.storage.workspace import Workspace
 
 
 @click.command("demo")
@@ -20,7 +21,7 @@ from qms_engine.workspace import Workspace
 def demo(directory: Path) -> None:
     """Build a demo workspace in DIRECTORY (default ./qms-demo): users, two SOPs, a revision."""
     result = build_demo(directory, lambda line: console.print(f"• {line}", markup=False))
-    runtime = Runtime.open(Workspace.load(result.root))
+    runtime = Runtime.open(Workspace.load(result.root), load_plugins())
     try:
         office = runtime.office()
         documents = list_documents(runtime, office=office)

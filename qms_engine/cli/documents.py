@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -17,11 +18,15 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
-from qms_engine.documents import create_document, export_revision, revise_document
+from qms_engine.documents.master_list import (
+    document_detail,
+    due_reviews,
+    list_documents,
+    signed_history,
+)
+from qms_engine.documents.revisions import create_document, export_revision, revise_document
+from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import RuleViolation
-from qms_engine.master_list import document_detail, due_reviews, list_documents, signed_history
-from qms_engine.signing import Signer
-from qms_engine.transitions import take_transition
 
 FILE = click.Path(dir_okay=True, path_type=Path)
 

@@ -14,6 +14,7 @@ import click
 from rich.live import Live
 from rich.text import Text
 
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -28,9 +29,9 @@ from qms_engine.cli.context import (
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import RuleViolation
 from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import IngestContext, Outcome, build_steps
+from qms_engine.ingest.pipeline import Outcome, build_steps
+from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, document_readers, ingest_once, watch
-from qms_engine.signing import Signer
 
 STYLES = {"filed": "green", "duplicate": "yellow", "quarantined": "red", "waiting": "magenta"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -17,9 +18,8 @@ from qms_engine.cli.context import (
     when,
 )
 from qms_engine.clock import as_utc
-from qms_engine.keys import revoke, rotate
-from qms_engine.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
-from qms_engine.signing import Signer
+from qms_engine.people.keys import revoke, rotate
+from qms_engine.storage.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
 
 
 @click.group()

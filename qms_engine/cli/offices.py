@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -17,10 +18,11 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.clock import DEFAULT_TIMEZONE
-from qms_engine.database import create_db_engine, upgrade
-from qms_engine.offices import add_office, init_workspace, list_offices
-from qms_engine.signing import Signer
-from qms_engine.workspace import Workspace
+from qms_engine.extension.manager import load_plugins
+from qms_engine.people.bootstrap import init_workspace
+from qms_engine.people.offices import add_office, list_offices
+from qms_engine.storage.database import create_db_engine, upgrade
+from qms_engine.storage.workspace import Workspace
 
 
 @click.command()
@@ -64,6 +66,7 @@ def init(
     """
     result = init_workspace(
         path,
+        plugins=load_plugins(),
         office_type=office_type,
         office_code=office_code,
         office_name=office_name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -14,8 +15,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.signing import Signer
-from qms_engine.users import add_user, deactivate_user, grant_roles, list_users, revoke_roles
+from qms_engine.people.users import add_user, deactivate_user, grant_roles, list_users, revoke_roles
 
 
 @click.group()

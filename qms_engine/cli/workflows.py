@@ -13,7 +13,7 @@ from qms_engine.cli.context import (
     print_table,
 )
 from qms_engine.errors import NotFound
-from qms_engine.plugins import PluginSet
+from qms_engine.extension.manager import load_plugins
 
 
 @click.group()
@@ -25,7 +25,7 @@ def wf() -> None:
 @json_option
 def wf_list(as_json: bool) -> None:
     """List the loaded workflows."""
-    workflows = PluginSet.load().workflows
+    workflows = load_plugins().workflows
     if as_json:
         print_json(
             [{"name": w.name, "title": w.title, "source": w.source} for w in workflows.values()]
@@ -44,7 +44,7 @@ def wf_list(as_json: bool) -> None:
 @pass_app
 def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     """Show a workflow's states and transitions (who may take each)."""
-    workflows = PluginSet.load().workflows
+    workflows = load_plugins().workflows
     if name not in workflows:
         raise NotFound(f"no workflow {name!r} (loaded: {', '.join(sorted(workflows))})")
     workflow = workflows[name]

@@ -634,19 +634,16 @@ def sidecar_fields(path: Path) -> dict[str, str]:
     return fields
 
 
-def filename_fields(name: str, patterns: Sequence[str]) -> dict[str, str]:
+def filename_fields(name: str, patterns: Sequence[re.Pattern[str]]) -> dict[str, str]:
     """Fields from a file name such as ``GD_17_2026-11-24.pdf``, for scans with no sidecar.
 
-    The first pattern that ``re.fullmatch``-es the stem gives its named groups (groups that did
-    not take part are left out); no match gives ``{}``.  An invalid pattern is the plugin's
-    mistake, not the clerk's, so it raises ValueError naming the pattern.
+    The first pattern that fully matches the stem gives its named groups (groups that did not
+    take part are left out); no match gives ``{}``.  Patterns are compiled, and so checked,
+    when the plugin declares its document type.
     """
     stem = PurePath(name).stem
     for pattern in patterns:
-        try:
-            match = re.fullmatch(pattern, stem)
-        except re.error as exc:
-            raise ValueError(f"invalid file-name pattern {pattern!r}: {exc}") from None
+        match = pattern.fullmatch(stem)
         if match:
             return {key: value for key, value in match.groupdict().items() if value is not None}
     return {}

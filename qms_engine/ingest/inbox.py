@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.workspace import Workspace
+from qms_engine.storage.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
 WRONG_FOLDER = "Then move it into the right inbox folder yourself."

@@ -16,39 +16,42 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
-from document_store import StagedBlob
 from document_store.errors import BlobTooLarge, StoreError
-from qms_engine import events
-from qms_engine.audit import OfficeRef
+from qms_engine.chain import events
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_text, to_utc_text, utc_now, zone
-from qms_engine.documents import forget_blob, plugin_problems, write_new_document
+from qms_engine.documents.revisions import forget_blob, plugin_problems, write_new_document
 from qms_engine.errors import QmsError, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.ingest.extract import (
-    Extracted,
     ExtractionError,
     extract_docx,
     filename_fields,
     sidecar_fields,
 )
-from qms_engine.ingest.inbox import Claim, Inbox
-from qms_engine.models import DOCUMENT_TABLE, RECEIPT_TABLE, REVISION_TABLE, TYPE_TABLE
-from qms_engine.permissions import load_actor, require_role
-from qms_engine.plugins import call_each
-from qms_engine.registry import DocumentTypeSpec
+from qms_engine.ingest.inbox import Claim
+from qms_engine.ingest.steps import (
+    FunctionStep,
+    IngestContext,
+    Intake,
+    Step,
+    StepFailed,
+    Transient,
+)
+from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
+from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE, REVISION_TABLE, TYPE_TABLE
 
 FIND_REGISTER = "find the register"
 MAX_FILE_BYTES = 2 * 1024**3  # a scan larger than 2 GiB is refused, not filed
@@ -62,75 +65,6 @@ TRANSIENT_ERRNOS = {
     errno.EDQUOT,
     errno.EIO,
 }
-
-
-class StepFailed(Exception):
-    """A step refused the file: it goes to quarantine with this explanation."""
-
-    def __init__(self, step: str, problem: str, advice: str) -> None:
-        super().__init__(f"{step}: {problem}")
-        self.step, self.problem, self.advice = step, problem, advice
-
-
-class Transient(Exception):
-    """A passing trouble (busy file, full disk …): keep the claim and try again later."""
-
-
-@dataclass
-class Intake:
-    """One claimed file on its way through the steps."""
-
-    claim: Claim
-    office: OfficeRef
-    spec: DocumentTypeSpec
-    facts: FileFacts | None = None
-    staged: StagedBlob | None = None
-    title: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-    sha256: str | None = None
-    duplicate_of: str | None = None
-    number: str | None = None
-    event_seq: int | None = None
-    done: bool = False  # a step settled the file (e.g. a duplicate): skip the rest
-
-
-@dataclass(frozen=True)
-class IngestContext:
-    """What every step may use: the open workspace and who signs what is filed."""
-
-    runtime: Runtime
-    signer: Signer
-    inbox: Inbox
-    office: OfficeRef = field(init=False)
-    read_ahead: dict[str, Future[Extracted]] = field(default_factory=dict, init=False)
-    """Documents already being read in worker processes, by claim id (see the watcher)."""
-
-    def __post_init__(self) -> None:
-        # The workspace's office, looked up once for the whole run.
-        object.__setattr__(self, "office", self.runtime.office())
-
-
-class Step(Protocol):
-    """A pipeline step: a name (shown in quarantine notes) and what it does."""
-
-    @property
-    def name(self) -> str:
-        """What the step does, as a clerk would read it: "read the document"."""
-
-    def run(self, intake: Intake, context: IngestContext) -> None:
-        """Check or enrich ``intake``; raise StepFailed to refuse, Transient to retry."""
-
-
-@dataclass(frozen=True)
-class FunctionStep:
-    """A step made from a plain function."""
-
-    name: str
-    function: Callable[[Intake, IngestContext], None]
-
-    def run(self, intake: Intake, context: IngestContext) -> None:
-        """Call the function."""
-        self.function(intake, context)
 
 
 def _check_type(intake: Intake, context: IngestContext) -> None:
@@ -193,7 +127,7 @@ def _find_duplicate(intake: Intake, context: IngestContext) -> None:
 
 def _read_fields(intake: Intake, context: IngestContext) -> None:
     path, spec = intake.claim.path, intake.spec
-    fields: dict[str, Any] = dict(filename_fields(path.name, spec.filename_patterns))
+    fields: dict[str, Any] = dict(filename_fields(path.name, spec.compiled_patterns))
     title = None
     try:
         ahead = context.read_ahead.pop(intake.claim.id, None)
@@ -301,7 +235,7 @@ DEFAULT_STEPS: tuple[Step, ...] = (
 def build_steps(runtime: Runtime) -> list[Step]:
     """The default steps, with whatever plugins insert (``qms_ingest_steps``)."""
     steps: list[Step] = list(DEFAULT_STEPS)
-    call_each(runtime.plugins.manager, "qms_ingest_steps", steps=steps)
+    runtime.plugins.call("qms_ingest_steps", steps=steps)
     return steps
 
 

@@ -32,14 +32,8 @@ from watchdog.observers.polling import PollingObserver
 from qms_engine.errors import RuleViolation
 from qms_engine.ingest.extract import extract_docx
 from qms_engine.ingest.inbox import Claim, is_ignored, is_sidecar
-from qms_engine.ingest.pipeline import (
-    IngestContext,
-    Outcome,
-    Step,
-    StepFailed,
-    process_claim,
-    register_for,
-)
+from qms_engine.ingest.pipeline import Outcome, process_claim, register_for
+from qms_engine.ingest.steps import IngestContext, Step, StepFailed
 
 Report = Callable[[Outcome], None]
 MAX_BACKOFF = 60.0

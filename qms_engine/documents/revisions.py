@@ -8,7 +8,6 @@ no rows and no blob.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
@@ -20,27 +19,27 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from document_store import BlobInfo, BlobNotFound
-from qms_engine import events
-from qms_engine.audit import Actor, OfficeRef, UnitOfWork
-from qms_engine.canonical import canonical_text
+from document_store.hashing import copy_hashing
+from qms_engine.chain import events
+from qms_engine.chain.canonical import canonical_text
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now, zone
-from qms_engine.database import Prepared
 from qms_engine.errors import IntegrityError, NotFound, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
-from qms_engine.models import (
+from qms_engine.people.document_types import document_type_id
+from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.registry.hook_values import Submission
+from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.runtime import Runtime
+from qms_engine.storage.database import Prepared
+from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     OFFICE_TABLE,
     REVISION_TABLE,
     STATE_TABLE,
     TYPE_TABLE,
 )
-from qms_engine.offices import document_type_id
-from qms_engine.permissions import load_actor, require_role
-from qms_engine.plugins import call_each
-from qms_engine.registry import DocumentTypeSpec
-from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.submissions import Submission
 
 MAX_TITLE = 300
 
@@ -163,9 +162,7 @@ def plugin_problems(
     )
     return [
         problem
-        for _plugin, result in call_each(
-            runtime.plugins.manager, "qms_validate_submission", submission=submission
-        )
+        for result in runtime.plugins.call("qms_validate_submission", submission=submission)
         for problem in result or ()
     ]
 
@@ -439,7 +436,8 @@ def export_revision(
             .order_by(REVISION_TABLE.c.revno)
         ).all()
     if revno is None:
-        effective = [row for row in rows if row.state == "effective"]
+        in_force = runtime.plugins.in_force_states().get(document.workflow)
+        effective = [row for row in rows if row.state == in_force]
         row = (effective or rows)[-1]
     else:
         matches = [row for row in rows if row.revno == revno]
@@ -449,7 +447,6 @@ def export_revision(
         row = matches[0]
     if destination.is_dir():
         raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
-    digest = hashlib.sha256()
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         blob = runtime.store.open(row.sha256)
@@ -462,14 +459,12 @@ def export_revision(
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
     try:
         with os.fdopen(handle, "wb") as out, blob:
-            while chunk := blob.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
+            actual, _size = copy_hashing(blob, out.write)
             out.flush()
             os.fsync(out.fileno())
-        if digest.hexdigest() != row.sha256:
+        if actual != row.sha256:
             raise IntegrityError(
-                f"{number} revision {row.revno}: stored content hashes to {digest.hexdigest()}, "
+                f"{number} revision {row.revno}: stored content hashes to {actual}, "
                 f"expected {row.sha256}: the blob store was altered",
                 hint="restore the blob store from backup and run `qms audit verify`",
             )

@@ -7,7 +7,6 @@ same things around the chain: the key list against the chain's own key events, t
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,19 +14,22 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from qms_engine.audit import ChainEvent, OfficeRef, stored_chain
-from qms_engine.bundle import BundleReader
-from qms_engine.checkpoints import (
+from document_store.hashing import sha256_file
+from qms_engine.audit.bundle import BundleReader
+from qms_engine.audit.checkpoints import (
     CheckpointRecord,
     checkpoint_problems,
     parse_code,
     stored_checkpoints,
 )
+from qms_engine.chain.encoding import ChainEvent
+from qms_engine.chain.reader import stored_chain
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
 from qms_engine.errors import IntegrityError
-from qms_engine.models import EVENT_TABLE, HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
+from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
-from qms_engine.verification import ChainReport, Problem, verify_chain_events
-from qms_engine.workflow_definitions import WorkflowDefinition
+from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
 
 Progress = Callable[[int], None]
 
@@ -184,14 +186,10 @@ def _check_blobs(
                 f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
             )
             continue
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha:
+        actual = sha256_file(path)
+        if actual != sha:
             problems.append(
-                f"blob {sha[:16]}…: content hashes to {digest.hexdigest()[:16]}…: "
-                "replaced or damaged"
+                f"blob {sha[:16]}…: content hashes to {actual[:16]}…: replaced or damaged"
             )
     return checked
 

@@ -7,7 +7,6 @@ as streams, never holding the whole chain in memory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,14 +17,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qms_engine import events
-from qms_engine.audit import ChainEvent, OfficeRef, event_body, load_events
-from qms_engine.canonical import JsonValue, canonical_bytes
-from qms_engine.checkpoints import CheckpointRecord, stored_checkpoints
+from document_store.hashing import sha256_file
+from qms_engine.audit.checkpoints import CheckpointRecord, stored_checkpoints
+from qms_engine.chain import events
+from qms_engine.chain.canonical import JsonValue, canonical_bytes
+from qms_engine.chain.encoding import ChainEvent, event_body
+from qms_engine.chain.reader import load_events
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import IntegrityError, RuleViolation
-from qms_engine.models import KEY_TABLE, USER_TABLE
 from qms_engine.runtime import Runtime
+from qms_engine.storage.models import KEY_TABLE, USER_TABLE
 
 FORMAT = "qms-audit-bundle"
 _BLOB_ACTIONS = {events.REVISION_CREATED.action, events.RECORD_FILED.action}
@@ -37,14 +39,6 @@ MANIFEST, EVENTS, KEYS, CHECKPOINTS, BLOBS = (
     "checkpoints.json",
     "blobs",
 )
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -123,10 +117,10 @@ def export_bundle(
             "file": EVENTS,
             "count": count,
             "head": head,
-            "sha256": _sha256_file(staging / EVENTS),
+            "sha256": sha256_file(staging / EVENTS),
         },
-        "keys": {"file": KEYS, "sha256": _sha256_file(staging / KEYS)},
-        "checkpoints": {"file": CHECKPOINTS, "sha256": _sha256_file(staging / CHECKPOINTS)},
+        "keys": {"file": KEYS, "sha256": sha256_file(staging / KEYS)},
+        "checkpoints": {"file": CHECKPOINTS, "sha256": sha256_file(staging / CHECKPOINTS)},
         "blobs": {"folder": BLOBS, "count": len(blobs)} if include_blobs else None,
     }
     _write_json(staging / MANIFEST, manifest)
@@ -163,7 +157,7 @@ class BundleReader:
         path = self.path / str(entry["file"])
         if not path.is_file():
             raise IntegrityError(f"{path}: missing from the bundle")
-        actual = _sha256_file(path)
+        actual = sha256_file(path)
         if actual != entry["sha256"]:
             raise IntegrityError(
                 f"{path}: SHA-256 is {actual[:16]}…, the manifest says "

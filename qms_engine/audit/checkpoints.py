@@ -12,17 +12,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 
-from qms_engine import events
-from qms_engine.audit import OfficeRef
-from qms_engine.canonical import canonical_bytes
+from qms_engine.chain import events
+from qms_engine.chain.canonical import canonical_bytes
+from qms_engine.chain.signing import Signer, open_envelope, verify_signature
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import PermissionDenied, RuleViolation
-from qms_engine.models import CHECKPOINT_TABLE, KEY_TABLE
-from qms_engine.permissions import load_actor, require_role
+from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer, open_envelope, verify_signature
+from qms_engine.storage.models import CHECKPOINT_TABLE, KEY_TABLE
 
-CHECKPOINT_ROLES = ("quality_coordinator", "admin")
+CHECKPOINT_ROLES = (roles.QUALITY_COORDINATOR, roles.ADMIN)
 _CODE = re.compile(r"^(?P<office>[A-Z0-9-]+)#(?P<seq>\d+):(?P<hash>[0-9a-f]{4}(-[0-9a-f]{4}){3})$")
 
 

@@ -13,16 +13,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from qms_engine import events
-from qms_engine.audit import Actor, OfficeRef, UnitOfWork
+from qms_engine.chain import events
+from qms_engine.chain.signing import NewKey, Signer, generate_key, open_envelope
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
 from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
-from qms_engine.models import EVENT_TABLE, KEY_TABLE, OFFICE_TABLE, ROLE_TABLE, USER_TABLE
-from qms_engine.permissions import ADMIN_ROLE, USER_ID_BY_NAME, load_actor, require_role
+from qms_engine.people.permissions import USER_ID_BY_NAME, load_actor, require_role
+from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
-from qms_engine.signing import NewKey, Signer, generate_key, open_envelope
-
-OWNER_ROLE = "key holder"
+from qms_engine.storage.models import EVENT_TABLE, KEY_TABLE, OFFICE_TABLE, ROLE_TABLE, USER_TABLE
 
 _CURRENT_KEY = (
     select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope)
@@ -50,7 +49,7 @@ def register_key(
     user_id: int | None,
     key: NewKey,
     purpose: str = "user",
-    role: str = ADMIN_ROLE,
+    role: str = roles.ADMIN,
 ) -> None:
     """Store a new key (sealed) and write ``key.registered`` into the office's chain."""
     work.connection.execute(
@@ -105,7 +104,7 @@ def announce_key(
         events.KEY_REGISTERED,
         owner,
         _payload(owner, key.fingerprint, key.public_key, "user"),
-        role=ADMIN_ROLE,
+        role=roles.ADMIN,
     )
 
 
@@ -178,9 +177,9 @@ def rotate(
     with runtime.unit_of_work() as work:
         work.lock(office)
         by = load_actor(work.connection, actor, office)
-        role = OWNER_ROLE
+        role = roles.KEY_HOLDER
         if username != actor.username:
-            role = require_role(by, {ADMIN_ROLE}, office, f"rotate {username}'s key")
+            role = require_role(by, {roles.ADMIN}, office, f"rotate {username}'s key")
         user_id, offices = _target(work, office, username)
         old = current_key(work, user_id)
         # The new key is registered while the old one is still valid (it may sign this very
@@ -209,7 +208,7 @@ def revoke(
     with runtime.unit_of_work() as work:
         work.lock(office)
         by = load_actor(work.connection, actor, office)
-        role = require_role(by, {ADMIN_ROLE}, office, f"revoke {username}'s key")
+        role = require_role(by, {roles.ADMIN}, office, f"revoke {username}'s key")
         user_id, offices = _target(work, office, username)
         key = current_key(work, user_id)
         if key is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qms_engine.registry import DocumentTypeSpec
+from qms_engine.registry.office_types import DocumentTypeSpec
 
 
 @dataclass(frozen=True)

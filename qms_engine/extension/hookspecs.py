@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from qms_engine.ingest.pipeline import Step
-    from qms_engine.registry import TypeRegistry
-    from qms_engine.submissions import CommittedEvent, Submission
+    from qms_engine.ingest.steps import Step
+    from qms_engine.registry.hook_values import CommittedEvent, Submission
+    from qms_engine.registry.office_types import TypeRegistry
 
 hookspec = pluggy.HookspecMarker("qms_engine")
 

@@ -16,21 +16,21 @@ import sqlmodel
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session
 
-from qms_engine import events
-from qms_engine.audit import Actor, OfficeRef, UnitOfWork
+from qms_engine.chain import events
+from qms_engine.chain.signing import NewKey, Signer, generate_key
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
 from qms_engine.errors import NotFound, RuleViolation
-from qms_engine.keys import announce_key, register_key
-from qms_engine.models import ROLE_TABLE, USER_TABLE, User, UserRole
-from qms_engine.permissions import (
-    ADMIN_ROLE,
+from qms_engine.people.keys import announce_key, register_key
+from qms_engine.people.permissions import (
     ROLES_IN_OFFICE,
     USER_ID_BY_NAME,
     load_actor,
     require_role,
 )
+from qms_engine.rules.roles import ADMIN
 from qms_engine.runtime import Runtime
-from qms_engine.signing import NewKey, Signer, generate_key
+from qms_engine.storage.models import ROLE_TABLE, USER_TABLE, User, UserRole
 
 _USERNAME = re.compile(r"^\w[\w.-]{1,63}$")
 
@@ -89,7 +89,7 @@ def enroll(
         events.USER_CREATED,
         username,
         {"full_name": full_name, "kind": kind},
-        role=ADMIN_ROLE,
+        role=ADMIN,
     )
     for role in sorted(roles):
         grant(work, office, by=by, user_id=user_id, username=username, role=role)
@@ -104,13 +104,13 @@ def grant(
     work.connection.execute(
         insert(ROLE_TABLE), {"user_id": user_id, "office_id": office.id, "role": role}
     )
-    work.append(office, by, events.USER_ROLE_GRANTED, username, {"role": role}, role=ADMIN_ROLE)
+    work.append(office, by, events.USER_ROLE_GRANTED, username, {"role": role}, role=ADMIN)
 
 
 def _admin(work: UnitOfWork, signer: Signer, office: OfficeRef, doing: str) -> Actor:
     work.lock(office)
     actor = load_actor(work.connection, signer, office)
-    require_role(actor, {ADMIN_ROLE}, office, doing)
+    require_role(actor, {ADMIN}, office, doing)
     return actor
 
 
@@ -178,7 +178,7 @@ def revoke_roles(
 ) -> list[str]:
     """An admin revokes roles; nobody can revoke their own admin role (no lock-out)."""
     wanted = check_roles(runtime, roles)
-    if username == actor.username and ADMIN_ROLE in wanted:
+    if username == actor.username and ADMIN in wanted:
         raise RuleViolation("you cannot revoke your own admin role; ask another admin")
     with runtime.unit_of_work() as work:
         admin = _admin(work, actor, office, "revoke roles")
@@ -193,7 +193,7 @@ def revoke_roles(
                 )
             )
             work.append(
-                office, admin, events.USER_ROLE_REVOKED, username, {"role": role}, role=ADMIN_ROLE
+                office, admin, events.USER_ROLE_REVOKED, username, {"role": role}, role=ADMIN
             )
     return removed
 
@@ -213,7 +213,7 @@ def deactivate_user(
             update(USER_TABLE).where(USER_TABLE.c.id == user_id).values(active=False)
         )
         work.append(
-            office, admin, events.USER_DEACTIVATED, username, {"reason": reason}, role=ADMIN_ROLE
+            office, admin, events.USER_DEACTIVATED, username, {"reason": reason}, role=ADMIN
         )
 
 

@@ -10,13 +10,11 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, bindparam, select
 
-from qms_engine.audit import Actor, OfficeRef
-from qms_engine.database import Prepared
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import Actor, OfficeRef
 from qms_engine.errors import NotFound, PermissionDenied
-from qms_engine.models import KEY_TABLE, ROLE_TABLE, USER_TABLE
-from qms_engine.signing import Signer
-
-ADMIN_ROLE = "admin"
+from qms_engine.storage.database import Prepared
+from qms_engine.storage.models import KEY_TABLE, ROLE_TABLE, USER_TABLE
 
 _ACTOR = Prepared(
     select(

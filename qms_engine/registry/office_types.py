@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from types import FrameType
+from typing import Any, Literal
 
 from qms_engine.errors import NotFound, PluginError
 from qms_engine.files import MEDIA_TYPES
-
-BUILTIN_ROLES: Mapping[str, str] = {
-    "admin": "manages users, roles and offices",
-    "author": "drafts documents and revisions",
-    "reviewer": "reviews drafts and may reject them",
-    "approver": "approves revisions and makes them effective (e.g. the SHO)",
-    "quality_coordinator": "keeps the master list; makes documents effective, withdraws, archives",
-    "clerk": "files register records",
-    "auditor": "reads everything and verifies the audit trail",
-}
+from qms_engine.registry.frames import owner_of
+from qms_engine.rules import roles
+from qms_engine.rules.roles import BUILTIN_ROLES
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -45,11 +40,24 @@ class DocumentTypeSpec:
     retention_years: int | None = None
     append_only: bool = False
     inbox_folder: str | None = None
-    creator_roles: tuple[str, ...] = ("author",)
+    creator_roles: tuple[str, ...] = (roles.AUTHOR,)
     field_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels in dropped files (table cells, "Label: value" lines) → field names."""
     filename_patterns: tuple[str, ...] = ()
     """Regular expressions with named groups, matched against a dropped file's name (stem)."""
+    compiled_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    """:attr:`filename_patterns`, compiled once when the plugin declares the type."""
+
+    def __post_init__(self) -> None:
+        compiled = []
+        for pattern in self.filename_patterns:
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as exc:
+                raise ValueError(
+                    f"document type {self.code!r}: invalid file-name pattern {pattern!r}: {exc}"
+                ) from None
+        object.__setattr__(self, "compiled_patterns", tuple(compiled))
 
     def format_number(self, office_code: str, serial: int, year: int) -> str:
         """The document number, e.g. ``PS-KOT39/SOP/001`` or ``PS-KOT39/FIR/2026/0042``."""
@@ -81,8 +89,20 @@ class TypeRegistry:
 
     office_types: dict[str, OfficeType] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=lambda: dict(BUILTIN_ROLES))
+    implementations: Sequence[tuple[Callable[..., Any], str]] = ()
+    """Each ``qms_register_types`` implementation with its plugin's name."""
     _owners: dict[str, str] = field(default_factory=dict)
-    current_plugin: str = "<core>"
+
+    @property
+    def current_plugin(self) -> str:
+        """The plugin whose ``qms_register_types`` is calling the registry now (found on the
+        stack: pluggy calls every implementation in one go)."""
+        frames = []
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        return owner_of(reversed(frames), self.implementations) or "<core>"
 
     def add_role(self, name: str, description: str) -> None:
         """Make a role available to workflows and users."""

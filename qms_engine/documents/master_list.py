@@ -7,18 +7,21 @@ current revision and status, and evidence that periodic reviews are not overdue.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, false, func, or_, select
 
-from qms_engine.audit import OfficeRef, event_body
-from qms_engine.canonical import canonical_bytes
+from qms_engine.chain.canonical import canonical_bytes
+from qms_engine.chain.encoding import event_body
+from qms_engine.chain.signing import verify_signature
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
-from qms_engine.documents import DocumentRef, load_document
-from qms_engine.models import (
+from qms_engine.documents.revisions import DocumentRef, load_document
+from qms_engine.runtime import Runtime
+from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
     KEY_TABLE,
@@ -29,10 +32,6 @@ from qms_engine.models import (
     USER_TABLE,
     Event,
 )
-from qms_engine.runtime import Runtime
-from qms_engine.signing import verify_signature
-
-EFFECTIVE = "effective"  # the state whose revision is in force (sop-revision's name)
 
 
 @dataclass(frozen=True)
@@ -100,6 +99,7 @@ def _revision_rows(runtime: Runtime, document_id: int) -> Sequence[Any]:
             OFFICE_TABLE.c.code.label("office_code"),
             TYPE_TABLE.c.code.label("type_code"),
             TYPE_TABLE.c.kind,
+            TYPE_TABLE.c.workflow,
             REVISION_TABLE.c.revno,
             REVISION_TABLE.c.title,
             REVISION_TABLE.c.sha256,
@@ -142,9 +142,9 @@ def _view(row: Row[Any]) -> RevisionView:
     )
 
 
-def _summary(revisions: Sequence[Row[Any]]) -> DocumentSummary:
+def _summary(revisions: Sequence[Row[Any]], in_force: Mapping[str, str]) -> DocumentSummary:
     latest = revisions[-1]
-    effective = next((r for r in reversed(revisions) if r.state == EFFECTIVE), None)
+    effective = next((r for r in reversed(revisions) if r.state == in_force.get(r.workflow)), None)
     return DocumentSummary(
         office=latest.office_code,
         number=latest.number,
@@ -161,9 +161,10 @@ def _summary(revisions: Sequence[Row[Any]]) -> DocumentSummary:
     )
 
 
-def _master_list_query() -> Select[Any]:
-    """One row per document: its newest revision and its effective one, summarised in SQL
-    (a district holds tens of thousands of documents; Python sees only what is listed)."""
+def _master_list_query(in_force: Mapping[str, str]) -> Select[Any]:
+    """One row per document: its newest revision and its effective one (in its workflow's
+    in-force state), summarised in SQL (a district holds tens of thousands of documents;
+    Python sees only what is listed)."""
     latest, latest_state = REVISION_TABLE.alias("latest"), STATE_TABLE.alias("latest_state")
     effective, effective_state = REVISION_TABLE.alias("eff"), STATE_TABLE.alias("eff_state")
     newest = (
@@ -172,8 +173,14 @@ def _master_list_query() -> Select[Any]:
         .scalar_subquery()
     )
     effective_joined = effective.join(
-        effective_state,
-        (effective_state.c.revision_id == effective.c.id) & (effective_state.c.state == EFFECTIVE),
+        effective_state, effective_state.c.revision_id == effective.c.id
+    )
+    is_in_force = or_(
+        false(),
+        *(
+            (TYPE_TABLE.c.workflow == workflow) & (effective_state.c.state == state)
+            for workflow, state in sorted(in_force.items())
+        ),
     )
     return (
         select(
@@ -193,7 +200,7 @@ def _master_list_query() -> Select[Any]:
         .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
         .join(latest, (latest.c.document_id == DOCUMENT_TABLE.c.id) & (latest.c.revno == newest))
         .join(latest_state, latest_state.c.revision_id == latest.c.id)
-        .outerjoin(effective_joined, effective.c.document_id == DOCUMENT_TABLE.c.id)
+        .outerjoin(effective_joined, (effective.c.document_id == DOCUMENT_TABLE.c.id) & is_in_force)
         .order_by(OFFICE_TABLE.c.code, DOCUMENT_TABLE.c.number)
     )
 
@@ -207,7 +214,8 @@ def list_documents(
     kind: str | None = None,
 ) -> list[DocumentSummary]:
     """The master list, filtered by office, type, kind and latest/effective state."""
-    statement = _master_list_query()
+    in_force = runtime.plugins.in_force_states()
+    statement = _master_list_query(in_force)
     if office is not None:
         statement = statement.where(DOCUMENT_TABLE.c.office_id == office.id)
     if type_code is not None:
@@ -235,7 +243,8 @@ def list_documents(
         summaries = [
             s
             for s in summaries
-            if s.latest_state == state or (state == EFFECTIVE and s.effective_revno is not None)
+            if s.latest_state == state
+            or (state in in_force.values() and s.effective_revno is not None)
         ]
     return summaries
 
@@ -259,7 +268,7 @@ def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
         document = load_document(connection, number)
         events = connection.execute(_events_about(document)).all()
     revisions = _revision_rows(runtime, document.id)
-    summary = _summary(revisions)
+    summary = _summary(revisions, runtime.plugins.in_force_states())
     history = [
         HistoryEntry(e.seq, e.recorded_at, e.actor, e.action, e.subject, e.payload) for e in events
     ]

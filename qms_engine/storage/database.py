@@ -77,7 +77,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 def _alembic_config(connection: Connection) -> Config:
     config = Config()
-    config.set_main_option("script_location", "qms_engine:migrations")
+    config.set_main_option("script_location", "qms_engine.storage:migrations")
     config.attributes["connection"] = connection
     return config
 

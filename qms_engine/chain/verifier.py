@@ -23,17 +23,17 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from qms_engine import events
-from qms_engine.audit import ENCODING_VERSION, GENESIS_HASH, ChainEvent
-from qms_engine.canonical import canonical_bytes
+from qms_engine.chain import events
+from qms_engine.chain.canonical import canonical_bytes
+from qms_engine.chain.encoding import ENCODING_VERSION, GENESIS_HASH, ChainEvent
+from qms_engine.chain.events import meaning_fits
+from qms_engine.chain.signing import fingerprint, verify_signature
 from qms_engine.clock import is_utc_text
-from qms_engine.events import meaning_fits
-from qms_engine.signing import fingerprint, verify_signature
-from qms_engine.workflow_definitions import WorkflowDefinition
+from qms_engine.rules.authorisation import role_problem, segregation_problem
+from qms_engine.rules.roles import ADMIN, KEY_HOLDER
+from qms_engine.rules.workflows import WorkflowDefinition
 
 BATCH = 1000
-BOOTSTRAP_ROLE = "admin"
-KEY_HOLDER_ROLE = "key holder"
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class _Rules:
                 info.ended_at, info.revoked = seq, action == events.KEY_REVOKED.action
         elif action == events.USER_ROLE_GRANTED.action:
             self.roles.setdefault(subject, set()).add(payload.get("role", ""))
-            self.founded = self.founded or payload.get("role") == BOOTSTRAP_ROLE
+            self.founded = self.founded or payload.get("role") == ADMIN
         elif action == events.USER_ROLE_REVOKED.action:
             self.roles.get(subject, set()).discard(payload.get("role", ""))
         elif action == events.USER_DEACTIVATED.action:
@@ -227,7 +227,7 @@ class _Rules:
         if not self.founded:
             return  # the founding admin's first events, before any role exists
         if (
-            role == KEY_HOLDER_ROLE
+            role == KEY_HOLDER
             and action in (events.KEY_REGISTERED.action, events.KEY_RETIRED.action)
             and subject == actor
         ):
@@ -273,20 +273,17 @@ class _Rules:
                 seq,
                 f"{subject}: {name!r} goes {step.sources}→{step.target}, recorded {before}→{after}",
             )
-        if role not in step.roles:
-            self.problem(seq, f"{subject}: {name!r} taken as {role!r}; allowed: {step.roles}")
-        for rule in step.not_by:
-            if rule == "author" and self.author.get(subject) == actor:
-                self.problem(
-                    seq,
-                    f"{subject}: {actor!r} took {name!r} on their own revision "
-                    "(segregation of duties)",
-                )
-            elif rule != "author" and actor in self.took.get((subject, rule), set()):
-                self.problem(
-                    seq,
-                    f"{subject}: {actor!r} took both {rule!r} and {name!r} (segregation of duties)",
-                )
+        for problem in (
+            role_problem(step, role),
+            segregation_problem(
+                step,
+                actor,
+                is_author=self.author.get(subject) == actor,
+                took=lambda rule: actor in self.took.get((subject, rule), set()),
+            ),
+        ):
+            if problem:
+                self.problem(seq, f"{subject}: {problem}")
 
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
         if self.workflows is None:

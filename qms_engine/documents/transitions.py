@@ -12,18 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
-from qms_engine import events
+from qms_engine.chain import events
+from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now, zone
-from qms_engine.database import Prepared
-from qms_engine.documents import DocumentRef, load_document
+from qms_engine.documents.revisions import DocumentRef, load_document
 from qms_engine.errors import PermissionDenied, RuleViolation
-from qms_engine.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
-from qms_engine.permissions import load_actor, require_role
+from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.rules.authorisation import segregation_problem
+from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
-from qms_engine.signing import Signer
-from qms_engine.workflow_definitions import Transition, WorkflowDefinition
+from qms_engine.storage.database import Prepared
+from qms_engine.storage.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,16 @@ def take_transition(
         )
         if step.comment_required and not comment:
             raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
-        _check_segregation(connection, step, user.id, chosen.id, chosen.author_id, user.username)
+        refused = segregation_problem(
+            step,
+            user.username,
+            is_author=user.id == chosen.author_id,
+            took=lambda rule: bool(
+                _TOOK.rows(connection, revision_id=chosen.id, transition=rule, actor_id=user.id)
+            ),
+        )
+        if refused:
+            raise PermissionDenied(refused)
 
         now = utc_now()
         at = to_utc_text(now)
@@ -228,25 +238,3 @@ def take_transition(
     return TransitionResult(
         number, chosen.revno, step.name, chosen.state, target.name, superseded, record.seq
     )
-
-
-def _check_segregation(
-    connection: Connection,
-    step: Transition,
-    actor_id: int,
-    revision_id: int,
-    author_id: int,
-    actor: str,
-) -> None:
-    for rule in step.not_by:
-        if rule == "author":
-            if actor_id == author_id:
-                raise PermissionDenied(
-                    f"{actor!r} wrote this revision and may not {step.name} it: "
-                    "segregation of duties needs another person"
-                )
-        elif _TOOK.rows(connection, revision_id=revision_id, transition=rule, actor_id=actor_id):
-            raise PermissionDenied(
-                f"{actor!r} took {rule!r} on this revision and may not also {step.name} it: "
-                "segregation of duties needs another person"
-            )

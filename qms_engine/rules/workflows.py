@@ -37,7 +37,15 @@ _MAX_NAME = 64  # the database columns holding workflow, state and transition na
 
 _TOP_KEYS = ("name", "title", "description", "initial", "states", "transitions")
 _TOP_REQUIRED = ("name", "initial", "states", "transitions")
-_STATE_KEYS = ("title", "description", "open", "terminal", "exclusive", "starts_review_clock")
+_STATE_KEYS = (
+    "title",
+    "description",
+    "open",
+    "terminal",
+    "exclusive",
+    "starts_review_clock",
+    "in_force",
+)
 _TRANSITION_KEYS = (
     "title",
     "description",
@@ -59,7 +67,9 @@ class State:
     ``terminal``: nothing leaves this state.  ``exclusive``: entering this state moves the
     document's other revisions that are in it to the named state (a new effective revision
     supersedes the old one).  ``starts_review_clock``: the periodic-review due date counts from
-    the moment a revision enters this state.
+    the moment a revision enters this state.  ``in_force``: a revision in this state is the
+    document's current, issued one (the master list shows it; ``qms doc get`` hands it out);
+    at most one state of a workflow has it.
     """
 
     name: str
@@ -68,6 +78,7 @@ class State:
     terminal: bool = False
     exclusive: str | None = None
     starts_review_clock: bool = False
+    in_force: bool = False
     description: str = ""
 
 
@@ -125,6 +136,11 @@ class WorkflowDefinition:
             raise LookupError(
                 f"workflow {self.name!r} has no transition {name!r} (transitions: {known})"
             ) from None
+
+    @property
+    def in_force_state(self) -> str | None:
+        """The state whose revision is the document's current, issued one (if any)."""
+        return next((name for name, state in self.states.items() if state.in_force), None)
 
     def open_states(self) -> frozenset[str]:
         """The states counted by the "one open revision per document" rule."""
@@ -308,6 +324,7 @@ class _Loader:
             starts_review_clock=self.boolean(
                 table, "starts_review_clock", f"{prefix}.starts_review_clock"
             ),
+            in_force=self.boolean(table, "in_force", f"{prefix}.in_force"),
             description=self.string(
                 table, "description", f"{prefix}.description", default="", empty_ok=True
             ),
@@ -352,6 +369,12 @@ class _Loader:
         known_states = ", ".join(states)
         if initial not in states:
             self.fail("initial", f"unknown state {initial!r} (states: {known_states})")
+        in_force = [state.name for state in states.values() if state.in_force]
+        if len(in_force) > 1:
+            self.fail(
+                f"states.{in_force[1]}.in_force",
+                f"only one state may be in force; {in_force[0]!r} already is",
+            )
         for state in states.values():
             if state.exclusive is None:
                 continue

@@ -1,0 +1,53 @@
+"""The plugin API: every name a plugin author uses, in one module.
+
+Import from here and nowhere else in ``qms_engine``: the engine's modules may move between
+releases, these names will not (``tests/test_api.py`` pins them).  ``docs/plugins.md`` is the
+guide; the hooks themselves are specified in :mod:`qms_engine.extension.hookspecs`.
+
+- :data:`hookimpl` marks a hook implementation (``@hookimpl``, ``@hookimpl(wrapper=True)``,
+  ``@hookimpl(tryfirst=True)`` … as pluggy documents them).
+- Registering types: :class:`TypeRegistry` (handed to ``qms_register_types``),
+  :class:`OfficeType`, :class:`DocumentTypeSpec`.
+- Values handed to hooks: :class:`Submission`, :class:`CommittedEvent`.
+- Ingestion steps (``qms_ingest_steps``): :class:`Step`, :class:`FunctionStep`,
+  :class:`Intake`, :class:`IngestContext`, and the two ways a step stops a file:
+  :class:`StepFailed` (quarantine it, with advice) and :class:`Transient` (try again later).
+- Errors a plugin may raise: :class:`PluginError`, :class:`RuleViolation`.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from qms_engine.errors import PluginError, RuleViolation
+from qms_engine.ingest.steps import (
+    FunctionStep,
+    IngestContext,
+    Intake,
+    Step,
+    StepFailed,
+    Transient,
+)
+from qms_engine.registry.hook_values import CommittedEvent, Submission
+from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
+from qms_engine.registry.plugin_set import HOOK_PROJECT
+
+hookimpl = pluggy.HookimplMarker(HOOK_PROJECT)
+"""Marks a function as the implementation of the hook of the same name."""
+
+__all__ = [
+    "CommittedEvent",
+    "DocumentTypeSpec",
+    "FunctionStep",
+    "IngestContext",
+    "Intake",
+    "OfficeType",
+    "PluginError",
+    "RuleViolation",
+    "Step",
+    "StepFailed",
+    "Submission",
+    "Transient",
+    "TypeRegistry",
+    "hookimpl",
+]

@@ -1,0 +1,64 @@
+"""Reading an office's chain back from the database, in order and streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qms_engine.chain.encoding import ChainEvent, event_body
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.chain.verifier import verify_chain_events
+from qms_engine.errors import IntegrityError
+from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE, Event
+
+
+def load_events(connection: Connection, office_id: int, *, after_seq: int = 0) -> Iterator[Any]:
+    """An office's event rows in chain order, streamed (rows, not models: verification reads
+    every event, and building a model per row would cost more than checking its signature)."""
+    statement = (
+        select(EVENT_TABLE)
+        .where(EVENT_TABLE.c.office_id == office_id, EVENT_TABLE.c.seq > after_seq)
+        .order_by(EVENT_TABLE.c.seq)
+        .execution_options(yield_per=1000)
+    )
+    yield from connection.execute(statement)
+
+
+def stored_chain(connection: Connection, office: OfficeRef) -> Iterator[ChainEvent]:
+    """An office's chain from the database, as the verifier reads it."""
+    for row in load_events(connection, office.id):
+        yield ChainEvent(event_body(row, office.code), row.hash, row.signature)
+
+
+def tail_events(connection: Connection, office_id: int, limit: int) -> list[Event]:
+    """The newest ``limit`` events of an office, oldest first."""
+    rows = connection.execute(
+        select(EVENT_TABLE)
+        .where(EVENT_TABLE.c.office_id == office_id)
+        .order_by(EVENT_TABLE.c.seq.desc())
+        .limit(limit)
+    ).all()
+    return [Event.model_validate(row._mapping) for row in reversed(rows)]
+
+
+def verify_chain(connection: Connection, office: OfficeRef) -> int:
+    """Check an office's chain (links, hashes, signatures, keys, roles) and its head.
+
+    Raises :class:`IntegrityError` naming the first bad event; returns the number of events.
+    """
+
+    report = verify_chain_events(office.code, stored_chain(connection, office))
+    problem = report.first_problem()
+    if problem is not None:
+        raise IntegrityError(f"office {office.code}: {problem}")
+    head = connection.execute(
+        select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.office_id == office.id)
+    ).one()
+    if (head.seq, head.hash) != (report.events, report.head_hash):
+        raise IntegrityError(
+            f"office {office.code}: chain head says #{head.seq} but the log ends at "
+            f"#{report.events}: events were removed from the end or the head was altered"
+        )
+    return report.events

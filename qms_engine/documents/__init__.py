@@ -1,0 +1,8 @@
+"""Document control (ISO 9001 clause 7.5): documents, their revisions and register records
+(:mod:`.revisions`), workflow transitions (:mod:`.transitions`), the master list, periodic
+reviews and signed histories (:mod:`.master_list`).
+
+May import: :mod:`qms_engine.people` and everything below it.  Nonconformities and corrective
+actions (``qms_engine.capa``), citizen feedback (``qms_engine.feedback``) and reports
+(``qms_engine.reports``) will be siblings of this package at the same layer.
+"""

@@ -1,0 +1,89 @@
+"""Finding and loading plugins (pluggy): the host side of the plugin API.
+
+Every plugin, built-in or third-party, comes in through the ``qms_engine.plugins`` entry point
+group.  ``QMS_DISABLE_PLUGINS=name,name`` blocks plugins by entry-point name (for debugging a
+broken install).  Each caller gets a fresh manager from :func:`get_plugin_manager`; there is no
+import-time global, so tests can build one with exactly the plugins they want.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pluggy
+
+from qms_engine.errors import PluginError
+from qms_engine.extension import hookspecs
+from qms_engine.registry.office_types import TypeRegistry
+from qms_engine.registry.plugin_set import HOOK_PROJECT, PluginSet, call_hook
+from qms_engine.rules.workflows import WorkflowDefinitionError, load_workflows
+
+ENTRY_POINT_GROUP = "qms_engine.plugins"
+
+
+def get_plugin_manager(*, extra_plugins: Iterable[tuple[str, object]] = ()) -> pluggy.PluginManager:
+    """A plugin manager with every installed plugin loaded (plus ``extra_plugins``, for tests)."""
+    manager = pluggy.PluginManager(HOOK_PROJECT)
+    manager.add_hookspecs(hookspecs)
+    blocked = {name.strip() for name in os.environ.get("QMS_DISABLE_PLUGINS", "").split(",")}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in blocked or manager.is_registered(entry_point.name):
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {exc}",
+                hint=f"reinstall it, or set QMS_DISABLE_PLUGINS={entry_point.name} to skip it",
+            ) from exc
+        _register(manager, entry_point.name, plugin)
+    for name, plugin in extra_plugins:
+        _register(manager, name, plugin)
+    return manager
+
+
+def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
+    try:
+        manager.register(plugin, name=name)
+        manager.check_pending()
+    except (ValueError, pluggy.PluginValidationError) as exc:
+        manager.unregister(name=name)
+        raise PluginError(f"plugin {name!r} is not a valid qms-engine plugin: {exc}") from exc
+
+
+def load_plugins(manager: pluggy.PluginManager | None = None) -> PluginSet:
+    """Load every plugin's contributions (types, roles, workflows) and check they fit together."""
+    manager = manager or get_plugin_manager()
+    registry = TypeRegistry(
+        implementations=[
+            (impl.function, manager.get_name(impl.plugin) or repr(impl.plugin))
+            for impl in manager.hook.qms_register_types.get_hookimpls()
+        ]
+    )
+    call_hook(manager, "qms_register_types", registry=registry)
+    folders = [
+        Path(folder)
+        for result in call_hook(manager, "qms_workflow_dirs")
+        for folder in result or ()
+    ]
+    try:
+        workflows = load_workflows(folders, registry.roles)
+    except WorkflowDefinitionError as exc:
+        raise PluginError(f"invalid workflow definition: {exc}") from exc
+    _check_workflows_exist(registry, workflows)
+    return PluginSet(manager=manager, registry=registry, workflows=workflows)
+
+
+def _check_workflows_exist(registry: TypeRegistry, workflows: Mapping[str, object]) -> None:
+    for office_type in registry:
+        for spec in office_type.document_types:
+            if spec.workflow not in workflows:
+                known = ", ".join(sorted(workflows)) or "none"
+                raise PluginError(
+                    f"plugin {registry.owner(office_type.code)!r}: document type "
+                    f"{office_type.code}/{spec.code} uses unknown workflow {spec.workflow!r} "
+                    f"(known: {known})"
+                )

@@ -1,0 +1,90 @@
+"""The vocabulary of an ingestion step: what it is handed, and how it refuses or defers a file.
+
+Plugins add steps through the ``qms_ingest_steps`` hook, importing these names from
+:mod:`qms_engine.api`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from document_store import StagedBlob
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.files import FileFacts
+from qms_engine.ingest.extract import Extracted
+from qms_engine.ingest.inbox import Claim, Inbox
+from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.runtime import Runtime
+
+
+class StepFailed(Exception):
+    """A step refused the file: it goes to quarantine with this explanation."""
+
+    def __init__(self, step: str, problem: str, advice: str) -> None:
+        super().__init__(f"{step}: {problem}")
+        self.step, self.problem, self.advice = step, problem, advice
+
+
+class Transient(Exception):
+    """A passing trouble (busy file, full disk …): keep the claim and try again later."""
+
+
+@dataclass
+class Intake:
+    """One claimed file on its way through the steps."""
+
+    claim: Claim
+    office: OfficeRef
+    spec: DocumentTypeSpec
+    facts: FileFacts | None = None
+    staged: StagedBlob | None = None
+    title: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None
+    duplicate_of: str | None = None
+    number: str | None = None
+    event_seq: int | None = None
+    done: bool = False  # a step settled the file (e.g. a duplicate): skip the rest
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """What every step may use: the open workspace and who signs what is filed."""
+
+    runtime: Runtime
+    signer: Signer
+    inbox: Inbox
+    office: OfficeRef = field(init=False)
+    read_ahead: dict[str, Future[Extracted]] = field(default_factory=dict, init=False)
+    """Documents already being read in worker processes, by claim id (see the watcher)."""
+
+    def __post_init__(self) -> None:
+        # The workspace's office, looked up once for the whole run.
+        object.__setattr__(self, "office", self.runtime.office())
+
+
+class Step(Protocol):
+    """A pipeline step: a name (shown in quarantine notes) and what it does."""
+
+    @property
+    def name(self) -> str:
+        """What the step does, as a clerk would read it: "read the document"."""
+
+    def run(self, intake: Intake, context: IngestContext) -> None:
+        """Check or enrich ``intake``; raise StepFailed to refuse, Transient to retry."""
+
+
+@dataclass(frozen=True)
+class FunctionStep:
+    """A step made from a plain function."""
+
+    name: str
+    function: Callable[[Intake, IngestContext], None]
+
+    def run(self, intake: Intake, context: IngestContext) -> None:
+        """Call the function."""
+        self.function(intake, context)

@@ -1,0 +1,53 @@
+"""An office's document and register types: a row each, added with a signed event.
+
+Used when an office is founded and on the document write path, when a plugin installed later
+adds a type the office did not have yet.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from qms_engine.chain import events
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
+from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.rules import roles
+from qms_engine.storage.models import TYPE_TABLE
+
+
+def document_type_id(
+    work: UnitOfWork,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    *,
+    by: Actor,
+    role: str = roles.ADMIN,
+) -> int:
+    """The office's row for a document type, added (with its event) if a plugin added it later."""
+    found = work.connection.execute(
+        select(TYPE_TABLE.c.id).where(
+            TYPE_TABLE.c.office_id == office.id, TYPE_TABLE.c.code == spec.code
+        )
+    ).scalar()
+    if found is not None:
+        return int(found)
+    new_id = work.connection.execute(
+        insert(TYPE_TABLE).returning(TYPE_TABLE.c.id),
+        {
+            "office_id": office.id,
+            "code": spec.code,
+            "title": spec.title,
+            "kind": spec.kind,
+            "workflow": spec.workflow,
+            "review_period_days": spec.review_period_days,
+        },
+    ).scalar_one()
+    work.append(
+        office,
+        by,
+        events.DOCUMENT_TYPE_ADDED,
+        f"{office.code}/{spec.code}",
+        {"title": spec.title, "kind": spec.kind, "workflow": spec.workflow},
+        role=role,
+    )
+    return int(new_id)
