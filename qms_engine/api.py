@@ -30,9 +30,9 @@ from qms_engine.ingest.steps import (
 )
 from qms_engine.registry.hook_values import CommittedEvent, Submission
 from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
-from qms_engine.registry.plugin_set import HOOK_PROJECT
+from qms_engine.registry.plugin_set import HOOK_PROJECT as _HOOK_PROJECT
 
-hookimpl = pluggy.HookimplMarker(HOOK_PROJECT)
+hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
 """Marks a function as the implementation of the hook of the same name."""
 
 __all__ = [

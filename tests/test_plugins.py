@@ -10,19 +10,23 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from qms_engine.api import hookimpl
-from qms_engine.documents.master_list import document_detail
-from qms_engine.documents.revisions import create_document
-from qms_engine.errors import PluginError
+from qms_engine.audit.verify import verify_office
+from qms_engine.documents.master_list import document_detail, list_documents
+from qms_engine.documents.revisions import create_document, export_revision, revise_document
+from qms_engine.documents.transitions import take_transition
+from qms_engine.errors import PluginError, RuleViolation
 from qms_engine.extension.manager import get_plugin_manager, load_plugins
 from qms_engine.people.bootstrap import init_workspace
-from qms_engine.registry.hook_values import CommittedEvent
+from qms_engine.people.keys import unlock
+from qms_engine.people.users import add_user
+from qms_engine.registry.hook_values import CommittedEvent, Submission
 from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.runtime import Runtime
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
@@ -33,9 +37,7 @@ if TYPE_CHECKING:
 COLLECTORATE = '''
 """A collectorate office type, as a third party would ship it."""
 
-from qms_engine.api import hookimpl
-from qms_engine.api import DocumentTypeSpec, OfficeType
-from qms_engine.extension.manager import load_plugins
+from qms_engine.api import DocumentTypeSpec, OfficeType, hookimpl
 
 
 @hookimpl
@@ -246,7 +248,7 @@ class Listener:
             raise ConnectionError("SMS gateway unreachable")
 
 
-def file_sop_with(office: TestOffice, desk: Desk, *listeners: tuple[str, Listener]) -> str:
+def file_sop_with(office: TestOffice, desk: Desk, *listeners: tuple[str, object]) -> str:
     """Create an SOP through a runtime that has ``listeners`` registered; returns its number."""
     manager = get_plugin_manager(extra_plugins=listeners)
     runtime = Runtime.open(office.runtime.workspace, load_plugins(manager))
@@ -271,15 +273,305 @@ def test_listener_hears_each_committed_event_in_order(qms_office: TestOffice, de
     assert [(e.seq, e.action) for e in history] == listener.heard
 
 
+@pytest.mark.parametrize("failing_first", [True, False], ids=["failing-called-first", "last"])
 def test_failing_listener_neither_undoes_nor_hides_the_write(
-    qms_office: TestOffice, desk: Desk, caplog: pytest.LogCaptureFixture
+    qms_office: TestOffice, desk: Desk, caplog: pytest.LogCaptureFixture, failing_first: bool
 ) -> None:
-    """A listener that raises is logged by name; the SOP stays filed and other listeners hear."""
-    other = Listener()
-    number = file_sop_with(
-        qms_office, desk, ("failing_test", Listener(fail=True)), ("other_test", other)
-    )
+    """A listener that raises is logged by name; the SOP stays filed and the other listeners
+    hear every event, whether they are called before or after the failing one."""
+    failing, other = ("failing_test", Listener(fail=True)), ("other_test", Listener())
+    # pluggy calls the most recently registered plugin first
+    listeners = (other, failing) if failing_first else (failing, other)
+    number = file_sop_with(qms_office, desk, *listeners)
     assert [r.state for r in document_detail(qms_office.runtime, number).revisions] == ["draft"]
-    assert len(other.heard) == 2
-    assert "failing_test" in caplog.text
+    assert len(other[1].heard) == 2
+    assert len(failing[1].heard) == 2
+    assert caplog.text.count("listener failing_test failed") == 2
+    assert "other_test failed" not in caplog.text
     assert "SMS gateway unreachable" in caplog.text
+
+
+class Objection:
+    """A plugin that objects to every submission."""
+
+    @hookimpl
+    def qms_validate_submission(self, submission: Submission) -> list[str]:
+        """Object, naming the title."""
+        return [f"{submission.title}: the inner plugin objects"]
+
+
+class WrappingReviewer:
+    """A ``wrapper=True`` implementation: runs around every other validator."""
+
+    def __init__(self) -> None:
+        self.saw: list[list[str]] = []
+
+    @hookimpl(wrapper=True)
+    def qms_validate_submission(
+        self, submission: Submission
+    ) -> Generator[None, list[list[str]], list[list[str]]]:
+        """Let the others run, look at their answers, add one of its own."""
+        results = yield
+        self.saw.append([problem for result in results for problem in result or ()])
+        return [*results, ["the wrapper adds its own objection"]]
+
+
+def test_wrapper_hook_wraps_the_other_implementations(qms_office: TestOffice, desk: Desk) -> None:
+    """A ``@hookimpl(wrapper=True)`` validator sees every other plugin's answer and can add to
+    it: hooks are called through pluggy, not plugin by plugin."""
+    wrapper = WrappingReviewer()
+    manager = get_plugin_manager(extra_plugins=[("wrapper_test", wrapper), ("inner", Objection())])
+    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
+    try:
+        with pytest.raises(RuleViolation) as refused:
+            create_document(
+                runtime,
+                qms_office.office,
+                actor=qms_office.signers["author"],
+                type_code="SOP",
+                title="Beat patrol",
+                path=desk.docx(),
+            )
+    finally:
+        runtime.close()
+    assert wrapper.saw == [["Beat patrol: the inner plugin objects"]]
+    assert str(refused.value) == (
+        "Beat patrol: the inner plugin objects; the wrapper adds its own objection"
+    )
+
+
+class Ordered:
+    """A listener that notes its name in a shared list when called."""
+
+    def __init__(self, name: str, calls: list[str]) -> None:
+        self.name, self.calls = name, calls
+
+    @hookimpl(tryfirst=True)
+    def qms_event_committed(self, event: CommittedEvent) -> None:
+        """Note the call."""
+        self.calls.append(self.name)
+
+
+class Plain(Ordered):
+    """The same, without ``tryfirst``."""
+
+    @hookimpl
+    def qms_event_committed(self, event: CommittedEvent) -> None:
+        """Note the call."""
+        self.calls.append(self.name)
+
+
+def test_tryfirst_listener_is_called_before_later_registered_ones(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """``tryfirst`` is honoured: pluggy's ordering, not the engine's, decides who hears first."""
+    calls: list[str] = []
+    file_sop_with(
+        qms_office,
+        desk,
+        ("early", Ordered("early", calls)),
+        ("plain", Plain("plain", calls)),
+    )
+    assert calls == ["early", "plain"] * 2
+
+
+class FailingBehindWrapper:
+    """A validator that crashes; a pass-through wrapper is registered around it."""
+
+    @hookimpl
+    def qms_validate_submission(self, submission: Submission) -> list[str]:
+        """Crash."""
+        raise ZeroDivisionError("bad arithmetic")
+
+
+class PassThroughWrapper:
+    """A wrapper that lets every result and error pass."""
+
+    @hookimpl(wrapper=True)
+    def qms_validate_submission(
+        self, submission: Submission
+    ) -> Generator[None, list[list[str]], list[list[str]]]:
+        """Pass everything through."""
+        return (yield)
+
+
+def test_error_behind_a_wrapper_names_the_plugin_that_raised(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """An exception that passes through a wrapper still names the plugin that raised it."""
+    manager = get_plugin_manager(
+        extra_plugins=[("crashing_test", FailingBehindWrapper()), ("wrapper", PassThroughWrapper())]
+    )
+    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
+    try:
+        with pytest.raises(
+            PluginError, match="plugin 'crashing_test' raised in qms_validate_submission"
+        ):
+            create_document(
+                runtime,
+                qms_office.office,
+                actor=qms_office.signers["author"],
+                type_code="SOP",
+                title="Beat patrol",
+                path=desk.docx(),
+            )
+    finally:
+        runtime.close()
+
+
+class Registrar:
+    """Registers one office type; two instances of this class are two plugins."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    @hookimpl
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """Register the office type ``code``."""
+        registry.add_office_type(
+            OfficeType(
+                code=self.code,
+                title="Test office",
+                document_types=(
+                    DocumentTypeSpec(code="SOP", title="SOP", workflow="sop-revision"),
+                ),
+            )
+        )
+
+
+def test_registry_names_the_plugin_even_for_two_instances_of_one_class() -> None:
+    """Each registration is owned by the plugin that made it, and a clash names both."""
+    manager = get_plugin_manager(
+        extra_plugins=[
+            ("first_test", Registrar("shared_office")),
+            ("second_test", Registrar("x_office")),
+        ]
+    )
+    plugins = load_plugins(manager)
+    assert plugins.registry.owner("shared_office") == "first_test"
+    assert plugins.registry.owner("x_office") == "second_test"
+    clash = get_plugin_manager(
+        extra_plugins=[
+            ("first_test", Registrar("shared_office")),
+            ("second_test", Registrar("shared_office")),
+        ]
+    )
+    with pytest.raises(PluginError) as refused:
+        load_plugins(clash)
+    # pluggy calls the later registration first, so it owns the code; the other is refused
+    assert str(refused.value) == (
+        "plugin 'first_test': office type 'shared_office' is already registered by 'second_test'"
+    )
+
+
+ISSUE_CONTROL = """
+name = "issue-control"
+initial = "draft"
+
+[states.draft]
+open = true
+
+[states.issued]
+in_force = true
+exclusive = "replaced"
+starts_review_clock = true
+
+[states.replaced]
+
+[transitions.issue]
+from = ["draft"]
+to = "issued"
+roles = ["approver"]
+meaning = "issued"
+not_by = ["author"]
+"""
+
+
+class IssuingOffice:
+    """An office type whose documents are in force in a state called ``issued``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @hookimpl
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """An office that keeps orders."""
+        registry.add_office_type(
+            OfficeType(
+                code="order_office_test",
+                title="Order office",
+                document_types=(
+                    DocumentTypeSpec(
+                        code="ORDER", title="Standing order", workflow="issue-control"
+                    ),
+                ),
+            )
+        )
+
+    @hookimpl
+    def qms_workflow_dirs(self) -> list[Path]:
+        """The folder holding ``issue-control``."""
+        return [self.folder]
+
+
+def test_in_force_state_comes_from_the_workflow_not_its_name(
+    tmp_path: Path, make_docx: Callable[..., Path]
+) -> None:
+    """A workflow whose in-force state is called ``issued``: the master list, its state filter
+    and ``export_revision`` treat an issued revision as the one in force (the engine knows no
+    state by the name ``effective``)."""
+    (tmp_path / "wf").mkdir()
+    (tmp_path / "wf" / "issue-control.toml").write_text(ISSUE_CONTROL, encoding="utf-8")
+    manager = get_plugin_manager(extra_plugins=[("orders_test", IssuingOffice(tmp_path / "wf"))])
+    plugins = load_plugins(manager)
+    result = init_workspace(
+        tmp_path / "ws",
+        plugins=plugins,
+        office_type="order_office_test",
+        office_code="OO-TEST",
+        office_name="आदेश कार्यालय",
+        admin="admin",
+        admin_name="Admin",
+        admin_passphrase=TEST_PASSPHRASE,
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    runtime = Runtime.open(result.workspace, plugins)
+    try:
+        admin = unlock(runtime, "admin", TEST_PASSPHRASE)
+        for username, role in (("writer", "author"), ("chief", "approver")):
+            add_user(
+                runtime,
+                result.office,
+                actor=admin,
+                username=username,
+                full_name=username.title(),
+                roles=[role],
+                passphrase=TEST_PASSPHRASE,
+            )
+        writer = unlock(runtime, "writer", TEST_PASSPHRASE)
+        chief = unlock(runtime, "chief", TEST_PASSPHRASE)
+        first = make_docx("order-1.docx", "Order", "first text")
+        number = create_document(
+            runtime, result.office, actor=writer, type_code="ORDER", title="Order", path=first
+        ).number
+        take_transition(runtime, number=number, transition="issue", actor=chief)
+        revise_document(
+            runtime,
+            actor=writer,
+            number=number,
+            path=make_docx("order-2.docx", "Order", "second text"),
+            reason="clarify",
+        )
+        (summary,) = list_documents(runtime)
+        assert (summary.effective_revno, summary.latest_revno, summary.latest_state) == (
+            0,
+            1,
+            "draft",
+        )
+        assert [s.number for s in list_documents(runtime, state="issued")] == [number]
+        exported = export_revision(runtime, number=number, destination=tmp_path / "out.docx")
+        assert (exported.revno, exported.state) == (0, "issued")
+        assert (tmp_path / "out.docx").read_bytes() == first.read_bytes()
+        assert verify_office(runtime, result.office).ok
+    finally:
+        runtime.close()

@@ -62,6 +62,7 @@ def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     assert sop.open_states() == frozenset({"draft", "in_review", "approved"})
     assert sop.states["effective"].exclusive == "superseded"
     assert sop.states["effective"].starts_review_clock
+    assert sop.in_force_state == "effective"
     assert sop.states["archived"].terminal
     approve = sop.transition("approve")
     assert approve.sources == ("in_review",)
@@ -78,6 +79,7 @@ def test_record_filing_structure(shipped: dict[str, WorkflowDefinition]) -> None
     """The register workflow is filed → verify → verified, and the filer cannot verify."""
     records = shipped["record-filing"]
     assert records.initial == "filed"
+    assert records.in_force_state is None
     assert records.states["filed"].title == "Filed"
     assert records.states["verified"].terminal
     verify = records.transition("verify")
@@ -210,6 +212,20 @@ INVALID_CASES = [
         "transitions.archive.roles",
         "no roles given",
         id="empty-roles",
+    ),
+    pytest.param(
+        'description = "Withdrawn from use without a replacement."',
+        'description = "Withdrawn from use without a replacement."\nin_force = true',
+        "states.obsolete.in_force",
+        "only one state may be in force; 'effective' already is",
+        id="two-states-in-force",
+    ),
+    pytest.param(
+        "in_force = true              #",
+        'in_force = "yes"              #',
+        "states.effective.in_force",
+        "expected true or false",
+        id="in-force-not-a-bool",
     ),
     pytest.param(
         'name = "sop-revision"',
