@@ -13,7 +13,7 @@ the current folder by default; refused if that is a RAM disk unless ``--allow-tm
    INSERT + COMMIT per row) — the ceiling set by the disk's flush latency;
 2. SQLAlchemy Core single-row commits/s through the engine's own ``create_db_engine`` (same
    pragmas) and ``write_transaction`` — the ceiling for anything written through the engine;
-3. audited transitions/s through :func:`qms_engine.transitions.take_transition` on a real
+3. audited transitions/s through :func:`qms_engine.documents.transitions.take_transition` on a real
    workspace, alternating ``reject`` (reviewer, with a comment) and ``submit`` (author) across
    K SOP documents, and its ratio to (1);
 4. :func:`qms_engine.audit.verify_chain` over the whole office chain afterwards, proving every

@@ -5,9 +5,9 @@ What it does (about 2½ minutes on a 2-core machine; 3 with --profile):
 1. Makes a real workspace (``init_workspace``, users added through the engine so their keys are
    registered in the chain), then writes N signed events straight into its SQLite ``event``
    table in chain order — SOP life cycles (created, revision created, submitted, approved, made
-   effective) — with the real body/hash code of :mod:`qms_engine.audit`, real Ed25519 signatures
-   by the users' keys, and a correct ``chain_head``.  Going around the engine makes 100,000
-   events take seconds instead of an hour; the verifier cannot tell the difference.
+   effective) — with the real body/hash code of :mod:`qms_engine.chain.encoding`, real Ed25519
+   signatures by the users' keys, and a correct ``chain_head``.  Going around the engine makes
+   100,000 events take seconds instead of an hour; the verifier cannot tell the difference.
 2. Measures the raw single-core Ed25519 verify rate of ``cryptography`` on this machine.
 3. Runs ``verify_office(…, check_blobs=False)`` with jobs=1 and jobs=2 on 100,000 and on 20,000
    events, each in a fresh process so ``ru_maxrss`` (peak RSS, of the process and of its worker

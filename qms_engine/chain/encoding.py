@@ -48,7 +48,7 @@ class EventRecord:
 
 def event_body(event: Any, office_code: str) -> dict[str, JsonValue]:
     """The JSON object whose canonical bytes are hashed and signed, rebuilt from a stored
-    :class:`~qms_engine.models.Event` or an ``event`` table row."""
+    :class:`~qms_engine.storage.models.Event` or an ``event`` table row."""
     return make_body(
         office_code,
         event.seq,

@@ -8,15 +8,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from qms_engine.audit.bundle import export_bundle
-from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
-from qms_engine.audit.verify import AuditResult, count_events, verify_bundle, verify_office
-from qms_engine.chain.reader import tail_events
-from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -29,10 +24,13 @@ from qms_engine.cli.context import (
     read_passphrase,
     signer_option,
 )
-from qms_engine.clock import from_utc_text, local_text
 from qms_engine.errors import IntegrityError
-from qms_engine.extension.manager import load_plugins
-from qms_engine.people.offices import list_offices
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from qms_engine.audit.verify import AuditResult
+    from qms_engine.chain.signing import Signer
 
 
 @click.command("log")
@@ -41,6 +39,9 @@ from qms_engine.people.offices import list_offices
 @pass_app
 def log(app: AppContext, limit: int, as_json: bool) -> None:
     """The office's audit log (newest last): who did what, when, with what meaning."""
+    from qms_engine.chain.reader import tail_events
+    from qms_engine.clock import from_utc_text, local_text
+
     office = app.office()
     with app.runtime.engine.connect() as connection:
         events = tail_events(connection, office.id, limit)
@@ -82,12 +83,20 @@ def audit() -> None:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Progress]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     with Progress(
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=error_console,
+        console=error_console(),
         transient=True,
         disable=not sys.stderr.isatty(),
     ) as bar:
@@ -104,12 +113,14 @@ def _report(results: list[AuditResult], as_json: bool) -> None:
                 f"{result.codes} codes, {result.blobs} blobs"
             )
             if result.ok:
-                console.print(f"{result.office}: OK — {checked}")
+                console().print(f"{result.office}: OK — {checked}")
                 continue
-            console.print(f"{result.office}: FAILED — {checked}; {len(result.problems)} problem(s)")
-            console.print(f"  first: {result.problems[0]}", markup=False)
+            console().print(
+                f"{result.office}: FAILED — {checked}; {len(result.problems)} problem(s)"
+            )
+            console().print(f"  first: {result.problems[0]}", markup=False)
             for problem in result.problems[1:20]:
-                console.print(f"  also:  {problem}", markup=False)
+                console().print(f"  also:  {problem}", markup=False)
     failed = [r.office for r in results if not r.ok]
     if failed:
         raise IntegrityError(f"verification failed for {', '.join(failed)}")
@@ -141,6 +152,10 @@ def audit_verify(
     as_json: bool,
 ) -> None:
     """Check every hash link, signature, key, workflow rule, checkpoint and blob (exit 6 if bad)."""
+    from qms_engine.audit.verify import count_events, verify_bundle, verify_office
+    from qms_engine.extension.manager import load_plugins
+    from qms_engine.people.offices import list_offices
+
     if bundle is not None:
         with _progress(f"Verifying {bundle.name}") as bar:
             task = bar.add_task("events", total=None)
@@ -186,6 +201,8 @@ def audit_checkpoint(
     app: AppContext, office_passphrase_file: Path | None, signer: Signer, as_json: bool
 ) -> None:
     """Record a checkpoint signed by the office key; prints the code to write on paper."""
+    from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+
     office = app.office()
     passphrase = read_passphrase(
         office_passphrase_file,
@@ -201,9 +218,9 @@ def audit_checkpoint(
     if as_json:
         print_json({**record.__dict__, "code": record.code})
         return
-    console.print(f"Checkpoint of {office.code} at event #{record.seq}.")
-    console.print("Write this code in the register, or send it to the SP office:")
-    console.print(f"  [bold]{record.code}[/]")
+    console().print(f"Checkpoint of {office.code} at event #{record.seq}.")
+    console().print("Write this code in the register, or send it to the SP office:")
+    console().print(f"  [bold]{record.code}[/]")
 
 
 @audit.command("export")
@@ -223,15 +240,17 @@ def audit_checkpoint(
 @pass_app
 def audit_export(app: AppContext, out: Path, blobs: bool, as_json: bool) -> None:
     """Export the office's audit bundle for offline verification (docs/audit-bundle.md)."""
+    from qms_engine.audit.bundle import export_bundle
+
     summary = export_bundle(app.runtime, app.office(), out, include_blobs=blobs)
     if as_json:
         print_json(summary)
         return
-    console.print(
+    console().print(
         f"Wrote {summary.path}: {summary.events} events, {summary.keys} keys, "
         f"{summary.checkpoints} checkpoints, {summary.blobs} blobs"
     )
-    console.print(f"Verify offline with: qms audit verify --bundle {summary.path}")
+    console().print(f"Verify offline with: qms audit verify --bundle {summary.path}")
 
 
 COMMANDS = [log, audit]

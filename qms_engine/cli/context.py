@@ -1,4 +1,8 @@
-"""What every command shares: the workspace it runs in, the acting user, and output helpers."""
+"""What every command shares: the workspace it runs in, the acting user, and output helpers.
+
+Every command module imports this, and so does ``qms --help``: it imports click and the
+standard library only.  The engine and rich are imported where they are first used.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,33 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from qms_engine.audit.verify import default_jobs
-from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import local_text
-from qms_engine.extension.manager import load_plugins
-from qms_engine.people.keys import unlock
-from qms_engine.runtime import Runtime
-from qms_engine.storage.workspace import Workspace
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qms_engine.chain.unit_of_work import OfficeRef
+    from qms_engine.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-error_console = Console(stderr=True, highlight=False)
+
+@functools.cache
+def console() -> Console:
+    """Rich console on standard output (made on first use: importing rich is not free)."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+@functools.cache
+def error_console() -> Console:
+    """Rich console on standard error, for progress and error messages."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 @dataclass
@@ -42,6 +55,10 @@ class AppContext:
     def runtime(self) -> Runtime:
         """The open workspace (opened on first use, closed when the command ends)."""
         if self._runtime is None:
+            from qms_engine.extension.manager import load_plugins
+            from qms_engine.runtime import Runtime
+            from qms_engine.storage.workspace import Workspace
+
             self._runtime = Runtime.open(Workspace.find(self.workspace_path), load_plugins())
             click.get_current_context().call_on_close(self._runtime.close)
         return self._runtime
@@ -90,6 +107,8 @@ def signer_option(function: F) -> F:
     )
     @functools.wraps(function)
     def wrapper(*args: Any, actor: str, passphrase_file: Path | None, **kwargs: Any) -> Any:
+        from qms_engine.people.keys import unlock
+
         app = click.get_current_context().ensure_object(AppContext)
         passphrase = read_passphrase(passphrase_file, "QMS_PASSPHRASE", f"Passphrase for {actor}")
         kwargs["signer"] = unlock(app.runtime, actor, passphrase)
@@ -120,6 +139,12 @@ def new_passphrase_option(
         return cast(F, wrapper)
 
     return decorate
+
+
+def default_jobs() -> int:
+    """Every core: :func:`qms_engine.audit.verify.default_jobs`, which is too costly to import
+    for --help (tests/test_startup.py checks the two agree)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def jobs_option(purpose: str) -> Callable[[F], F]:
@@ -160,14 +185,18 @@ def print_json(value: Any) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """A table for people."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(table)
+    console().print(table)
 
 
 def when(moment: datetime | None, timezone: str) -> str:
     """A UTC instant in the office's time zone, or blank."""
+    from qms_engine.clock import local_text
+
     return local_text(moment, timezone) if moment else ""

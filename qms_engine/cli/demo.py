@@ -6,21 +6,22 @@ from pathlib import Path
 
 import click
 
-from qms_engine.chain.reader import tail_events
 from qms_engine.cli.context import console, print_table, when
-from qms_engine.clock import from_utc_text, local_text
-from qms_engine.demo import build_demo
-from qms_engine.documents.master_list import list_documents
-from qms_engine.extension.manager import load_plugins
-from qms_engine.runtime import Runtime
-from qms_engine.storage.workspace import Workspace
 
 
 @click.command("demo")
 @click.argument("directory", default="qms-demo", type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
     """Build a demo workspace in DIRECTORY (default ./qms-demo): users, two SOPs, a revision."""
-    result = build_demo(directory, lambda line: console.print(f"• {line}", markup=False))
+    from qms_engine.chain.reader import tail_events
+    from qms_engine.clock import from_utc_text, local_text
+    from qms_engine.demo import build_demo
+    from qms_engine.documents.master_list import list_documents
+    from qms_engine.extension.manager import load_plugins
+    from qms_engine.runtime import Runtime
+    from qms_engine.storage.workspace import Workspace
+
+    result = build_demo(directory, lambda line: console().print(f"• {line}", markup=False))
     runtime = Runtime.open(Workspace.load(result.root), load_plugins())
     try:
         office = runtime.office()
@@ -60,7 +61,7 @@ def demo(directory: Path) -> None:
         )
     finally:
         runtime.close()
-    console.print(f"\nTry: cd {result.root} && qms doc show {result.gd_sop}")
+    console().print(f"\nTry: cd {result.root} && qms doc show {result.gd_sop}")
 
 
 COMMANDS = [demo]

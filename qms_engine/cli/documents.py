@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -18,15 +18,10 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
-from qms_engine.documents.master_list import (
-    document_detail,
-    due_reviews,
-    list_documents,
-    signed_history,
-)
-from qms_engine.documents.revisions import create_document, export_revision, revise_document
-from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import RuleViolation
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
 
 FILE = click.Path(dir_okay=True, path_type=Path)
 
@@ -74,6 +69,8 @@ def doc_new(
     as_json: bool,
 ) -> None:
     """Create a document from FILE: numbered by the office's scheme, revision 0, draft."""
+    from qms_engine.documents.revisions import create_document
+
     revision = create_document(
         app.runtime,
         app.office(),
@@ -87,7 +84,7 @@ def doc_new(
     if as_json:
         print_json(revision)
     else:
-        console.print(
+        console().print(
             f"{revision.number} revision {revision.revno} created ({revision.state}), "
             f"sha256 {revision.sha256}"
         )
@@ -111,13 +108,15 @@ def doc_revise(
     as_json: bool,
 ) -> None:
     """Start a new draft revision of NUMBER from FILE (one open draft at a time)."""
+    from qms_engine.documents.revisions import revise_document
+
     revision = revise_document(
         app.runtime, actor=signer, number=number, path=file, reason=reason, title=title
     )
     if as_json:
         print_json(revision)
     else:
-        console.print(f"{revision.number} revision {revision.revno} created ({revision.state})")
+        console().print(f"{revision.number} revision {revision.revno} created ({revision.state})")
 
 
 @doc.command("act")
@@ -138,6 +137,8 @@ def doc_act(
     as_json: bool,
 ) -> None:
     """Take TRANSITION (submit, approve, reject, make_effective …) on NUMBER."""
+    from qms_engine.documents.transitions import take_transition
+
     result = take_transition(
         app.runtime,
         number=number,
@@ -149,12 +150,12 @@ def doc_act(
     if as_json:
         print_json(result)
         return
-    console.print(
+    console().print(
         f"{result.number} revision {result.revno}: {result.from_state} → "
         f"{result.to_state} (event #{result.event_seq})"
     )
     for old in result.superseded:
-        console.print(f"{result.number} revision {old}: superseded")
+        console().print(f"{result.number} revision {old}: superseded")
 
 
 @doc.command("show")
@@ -163,12 +164,14 @@ def doc_act(
 @pass_app
 def doc_show(app: AppContext, number: str, as_json: bool) -> None:
     """Show NUMBER: its revisions and its history."""
+    from qms_engine.documents.master_list import document_detail
+
     detail = document_detail(app.runtime, number)
     if as_json:
         print_json(detail)
         return
     summary, tz = detail.summary, detail.timezone
-    console.print(f"[bold]{summary.number}[/] — {summary.title}", markup=True)
+    console().print(f"[bold]{summary.number}[/] — {summary.title}", markup=True)
     print_table(
         "Revisions",
         ["Rev", "State", "Title", "Author", "Created", "Review due", "SHA-256"],
@@ -198,6 +201,8 @@ def doc_show(app: AppContext, number: str, as_json: bool) -> None:
 @pass_app
 def doc_history(app: AppContext, number: str, as_json: bool) -> None:
     """Signature manifestation of NUMBER: who signed what, when, as what, and is it valid."""
+    from qms_engine.documents.master_list import signed_history
+
     timezone, entries = signed_history(app.runtime, number)
     if as_json:
         print_json(entries)
@@ -254,6 +259,8 @@ def doc_list(
     as_json: bool,
 ) -> None:
     """The master list: every document, its current revision, status and review date."""
+    from qms_engine.documents.master_list import list_documents
+
     office = None if all_offices else app.office()
     documents = list_documents(
         app.runtime, office=office, type_code=type_code, state=state, kind=kind
@@ -303,8 +310,10 @@ def doc_list(
 @pass_app
 def doc_get(app: AppContext, number: str, revno: int | None, output: Path) -> None:
     """Write a revision's exact bytes to a file (hash verified)."""
+    from qms_engine.documents.revisions import export_revision
+
     revision = export_revision(app.runtime, number=number, revno=revno, destination=output)
-    console.print(f"{output}: {revision.number} revision {revision.revno}, sha256 verified")
+    console().print(f"{output}: {revision.number} revision {revision.revno}, sha256 verified")
 
 
 @doc.command("due")
@@ -319,6 +328,8 @@ def doc_get(app: AppContext, number: str, revno: int | None, output: Path) -> No
 @pass_app
 def doc_due(app: AppContext, within_days: int, as_json: bool) -> None:
     """Periodic reviews overdue or falling due soon."""
+    from qms_engine.documents.master_list import due_reviews
+
     due = due_reviews(app.runtime, app.office(), within_days=within_days)
     if as_json:
         print_json(

@@ -8,13 +8,10 @@ import sys
 import threading
 from contextlib import nullcontext
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
-from rich.live import Live
-from rich.text import Text
 
-from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -26,12 +23,17 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import RuleViolation
-from qms_engine.ingest.inbox import Inbox
-from qms_engine.ingest.pipeline import Outcome, build_steps
-from qms_engine.ingest.steps import IngestContext
-from qms_engine.ingest.watcher import Runner, document_readers, ingest_once, watch
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.text import Text
+
+    from qms_engine.chain.signing import Signer
+    from qms_engine.ingest.pipeline import Outcome
+    from qms_engine.ingest.steps import IngestContext
+    from qms_engine.ingest.watcher import Runner
 
 STYLES = {"filed": "green", "duplicate": "yellow", "quarantined": "red", "waiting": "magenta"}
 
@@ -40,12 +42,18 @@ class _Tally:
     """Counts outcomes, appends each to the structured log, and prints it as asked."""
 
     def __init__(self, log_path: Path, as_json: bool, live: bool) -> None:
+        from qms_engine.clock import utc_now
+
         self.counts = dict.fromkeys(STYLES, 0)
         self.log_path, self.as_json, self.live = log_path, as_json, live
         self.started = utc_now()
         log_path.parent.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, outcome: Outcome) -> None:
+        from rich.text import Text
+
+        from qms_engine.clock import to_utc_text, utc_now
+
         self.counts[outcome.status] += 1
         line = json.dumps({"time": to_utc_text(utc_now()), **outcome.__dict__}, ensure_ascii=False)
         with self.log_path.open("a", encoding="utf-8") as log:
@@ -55,13 +63,17 @@ class _Tally:
             sys.stdout.flush()
         elif not self.live or outcome.status != "filed":
             detail = outcome.number or outcome.problem or ""
-            console.print(
+            console().print(
                 Text.assemble(
                     (f"{outcome.status:>11} ", STYLES[outcome.status]), f"{outcome.file}  {detail}"
                 )
             )
 
     def line(self, runner: Runner | None = None) -> Text:
+        from rich.text import Text
+
+        from qms_engine.clock import utc_now
+
         seconds = max((utc_now() - self.started).total_seconds(), 1e-9)
         done = self.counts["filed"] + self.counts["duplicate"]
         parts = [f"{key} {value}" for key, value in self.counts.items()]
@@ -71,6 +83,9 @@ class _Tally:
 
 
 def _context(app: AppContext, signer: Signer) -> IngestContext:
+    from qms_engine.ingest.inbox import Inbox
+    from qms_engine.ingest.steps import IngestContext
+
     return IngestContext(app.runtime, signer, Inbox(app.runtime.workspace))
 
 
@@ -112,6 +127,11 @@ def watch_command(
     Run it as the ingest service user (e.g. --as ingest): every record is signed with its
     key.  Progress goes to the terminal; every outcome is appended to logs/ingest.jsonl.
     """
+    from rich.live import Live
+
+    from qms_engine.ingest.pipeline import build_steps
+    from qms_engine.ingest.watcher import Runner, document_readers, watch
+
     context = _context(app, signer)
     live = not as_json and sys.stderr.isatty()
     tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live)
@@ -123,8 +143,8 @@ def watch_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if not as_json:
-        error_console.print(f"Watching {context.inbox.root} (Ctrl-C to stop)…")
-    display = Live(tally.line(), console=error_console, auto_refresh=False) if live else None
+        error_console().print(f"Watching {context.inbox.root} (Ctrl-C to stop)…")
+    display = Live(tally.line(), console=error_console(), auto_refresh=False) if live else None
 
     def status(current: Runner) -> None:
         if display is not None:
@@ -134,7 +154,7 @@ def watch_command(
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
         watch(runner, stop, poll=poll, rescan=rescan, status=status)
     if not as_json:
-        error_console.print(tally.line())
+        error_console().print(tally.line())
 
 
 @click.command("ingest")
@@ -162,6 +182,9 @@ def ingest_command(
 
     Exit code 5 if any file was quarantined or is still waiting.
     """
+    from qms_engine.ingest.pipeline import build_steps
+    from qms_engine.ingest.watcher import Runner, document_readers, ingest_once
+
     context = _context(app, signer)
     inbox_root = context.inbox.root.resolve()
     outside = [p for p in paths if not p.resolve().is_relative_to(inbox_root)]
@@ -175,7 +198,7 @@ def ingest_command(
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
         ingest_once(runner, [p.resolve() for p in paths])
     if not as_json:
-        console.print(tally.line())
+        console().print(tally.line())
     if tally.counts["quarantined"] or tally.counts["waiting"]:
         raise RuleViolation(
             f"{tally.counts['quarantined']} file(s) quarantined, {tally.counts['waiting']} waiting",
@@ -193,6 +216,8 @@ def inbox() -> None:
 @pass_app
 def inbox_status(app: AppContext, as_json: bool) -> None:
     """Files pending, in progress, quarantined, processed and duplicates, per register."""
+    from qms_engine.ingest.inbox import Inbox
+
     counts = Inbox(app.runtime.workspace).counts()
     if as_json:
         print_json(counts)
@@ -220,10 +245,12 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
 @pass_app
 def inbox_retry(app: AppContext, names: tuple[str, ...]) -> None:
     """Move quarantined files (all, or those NAMES) back into their inbox folders."""
+    from qms_engine.ingest.inbox import Inbox
+
     moved = Inbox(app.runtime.workspace).retry(list(names) or None)
     for path in moved:
-        console.print(f"back in the inbox: {path}")
-    console.print(f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`.")
+        console().print(f"back in the inbox: {path}")
+    console().print(f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`.")
 
 
 COMMANDS = [watch_command, ingest_command, inbox]

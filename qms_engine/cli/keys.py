@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import click
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
-from qms_engine.chain.signing import Signer
+import click
+
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -17,9 +17,9 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
-from qms_engine.clock import as_utc
-from qms_engine.people.keys import revoke, rotate
-from qms_engine.storage.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
 
 
 @click.group()
@@ -34,10 +34,12 @@ def key() -> None:
 @pass_app
 def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Signer) -> None:
     """Give USERNAME a new key (the old one stops signing). By the user, or an admin."""
+    from qms_engine.people.keys import rotate
+
     fingerprint = rotate(
         app.runtime, app.office(), actor=signer, username=username, new_passphrase=new_passphrase
     )
-    console.print(f"{username} now signs with key {fingerprint[:16]}…")
+    console().print(f"{username} now signs with key {fingerprint[:16]}…")
 
 
 @key.command("revoke")
@@ -47,8 +49,10 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
 @pass_app
 def key_revoke(app: AppContext, username: str, reason: str, signer: Signer) -> None:
     """Revoke USERNAME's key at once; they cannot act until an admin rotates in a new one."""
+    from qms_engine.people.keys import revoke
+
     revoke(app.runtime, app.office(), actor=signer, username=username, reason=reason)
-    console.print(f"Revoked {username}'s key: {reason}")
+    console().print(f"Revoked {username}'s key: {reason}")
 
 
 @key.command("list")
@@ -56,6 +60,11 @@ def key_revoke(app: AppContext, username: str, reason: str, signer: Signer) -> N
 @pass_app
 def key_list(app: AppContext, as_json: bool) -> None:
     """Every registered key with its owner, fingerprint and validity."""
+    from sqlalchemy import select
+
+    from qms_engine.clock import as_utc
+    from qms_engine.storage.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
+
     owner = USER_TABLE.c.username
     with app.runtime.engine.connect() as connection:
         rows = connection.execute(

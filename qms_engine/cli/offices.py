@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -18,11 +18,9 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.clock import DEFAULT_TIMEZONE
-from qms_engine.extension.manager import load_plugins
-from qms_engine.people.bootstrap import init_workspace
-from qms_engine.people.offices import add_office, list_offices
-from qms_engine.storage.database import create_db_engine, upgrade
-from qms_engine.storage.workspace import Workspace
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
 
 
 @click.command()
@@ -64,6 +62,9 @@ def init(
     prompt (or read from the --…-passphrase-file options or $QMS_ADMIN_PASSPHRASE and
     $QMS_OFFICE_PASSPHRASE); the passphrases themselves are never stored.
     """
+    from qms_engine.extension.manager import load_plugins
+    from qms_engine.people.bootstrap import init_workspace
+
     result = init_workspace(
         path,
         plugins=load_plugins(),
@@ -77,11 +78,11 @@ def init(
         timezone=timezone,
         database_url=database_url,
     )
-    console.print(f"Created workspace {result.workspace.root}")
-    console.print(f"  office   {result.office.code} — {result.office.name} ({office_type})")
-    console.print(f"  admin    {admin}")
+    console().print(f"Created workspace {result.workspace.root}")
+    console().print(f"  office   {result.office.code} — {result.office.name} ({office_type})")
+    console().print(f"  admin    {admin}")
     for folder in result.inbox_folders:
-        console.print(f"  inbox    {folder}")
+        console().print(f"  inbox    {folder}")
 
 
 @click.group()
@@ -93,6 +94,9 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: AppContext) -> None:
     """Bring an older workspace's database up to date (back it up first)."""
+    from qms_engine.storage.database import create_db_engine, upgrade
+    from qms_engine.storage.workspace import Workspace
+
     workspace = Workspace.find(app.workspace_path)
     engine = create_db_engine(workspace.database_url)
     try:
@@ -100,9 +104,9 @@ def db_upgrade(app: AppContext) -> None:
     finally:
         engine.dispose()
     if before == after:
-        console.print(f"Database already at the newest schema ({after}).")
+        console().print(f"Database already at the newest schema ({after}).")
     else:
-        console.print(f"Database upgraded from {before or 'empty'} to {after}.")
+        console().print(f"Database upgraded from {before or 'empty'} to {after}.")
 
 
 @click.group()
@@ -115,6 +119,8 @@ def office() -> None:
 @pass_app
 def office_list(app: AppContext, as_json: bool) -> None:
     """List every office."""
+    from qms_engine.people.offices import list_offices
+
     offices = list_offices(app.runtime)
     if as_json:
         print_json([o.model_dump() for o in offices])
@@ -146,6 +152,8 @@ def office_add(
     signer: Signer,
 ) -> None:
     """Add office CODE to this deployment; you (an admin here) become its first admin."""
+    from qms_engine.people.offices import add_office
+
     office = add_office(
         app.runtime,
         actor=signer,
@@ -156,7 +164,7 @@ def office_add(
         office_passphrase=office_passphrase,
         timezone=timezone,
     )
-    console.print(f"Added office {office.code} — {office.name}; use --office {office.code}")
+    console().print(f"Added office {office.code} — {office.name}; use --office {office.code}")
 
 
 COMMANDS = [init, db, office]

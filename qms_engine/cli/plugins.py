@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from qms_engine.cli.context import json_option, print_json, print_table
-from qms_engine.extension.manager import load_plugins
 
 
 @click.command("plugins")
 @json_option
 def plugins_command(as_json: bool) -> None:
     """List installed plugins, their hooks and the office types they add."""
+    from qms_engine.extension.manager import load_plugins
+
     plugins = load_plugins()
     manager = plugins.manager
     rows = []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from qms_engine.chain.signing import Signer
 from qms_engine.cli.context import (
     AppContext,
     console,
@@ -15,7 +16,9 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.people.users import add_user, deactivate_user, grant_roles, list_users, revoke_roles
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
 
 
 @click.group()
@@ -55,6 +58,8 @@ def user_add(
     The new user chooses the key's passphrase (typed at the prompt, or from
     --new-passphrase-file / $QMS_NEW_PASSPHRASE); it is never stored.
     """
+    from qms_engine.people.users import add_user
+
     office = app.office()
     add_user(
         app.runtime,
@@ -66,7 +71,7 @@ def user_add(
         passphrase=new_passphrase,
         kind="service" if service else "person",
     )
-    console.print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
+    console().print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
 
 
 @user.command("grant")
@@ -76,8 +81,10 @@ def user_add(
 @pass_app
 def user_grant(app: AppContext, username: str, roles: tuple[str, ...], signer: Signer) -> None:
     """Grant ROLES to USERNAME in the office."""
+    from qms_engine.people.users import grant_roles
+
     added = grant_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
-    console.print(f"Granted: {', '.join(added) or 'nothing new'}")
+    console().print(f"Granted: {', '.join(added) or 'nothing new'}")
 
 
 @user.command("revoke")
@@ -87,8 +94,10 @@ def user_grant(app: AppContext, username: str, roles: tuple[str, ...], signer: S
 @pass_app
 def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], signer: Signer) -> None:
     """Revoke ROLES from USERNAME in the office."""
+    from qms_engine.people.users import revoke_roles
+
     removed = revoke_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
-    console.print(f"Revoked: {', '.join(removed) or 'nothing held'}")
+    console().print(f"Revoked: {', '.join(removed) or 'nothing held'}")
 
 
 @user.command("deactivate")
@@ -98,8 +107,10 @@ def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], signer: 
 @pass_app
 def user_deactivate(app: AppContext, username: str, reason: str, signer: Signer) -> None:
     """Deactivate USERNAME: they can no longer act; their history stays."""
+    from qms_engine.people.users import deactivate_user
+
     deactivate_user(app.runtime, app.office(), actor=signer, username=username, reason=reason)
-    console.print(f"Deactivated {username}")
+    console().print(f"Deactivated {username}")
 
 
 @user.command("list")
@@ -107,6 +118,8 @@ def user_deactivate(app: AppContext, username: str, reason: str, signer: Signer)
 @pass_app
 def user_list(app: AppContext, as_json: bool) -> None:
     """List users with their roles in the office."""
+    from qms_engine.people.users import list_users
+
     users = list_users(app.runtime, app.office())
     if as_json:
         print_json(users)

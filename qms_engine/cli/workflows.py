@@ -13,7 +13,6 @@ from qms_engine.cli.context import (
     print_table,
 )
 from qms_engine.errors import NotFound
-from qms_engine.extension.manager import load_plugins
 
 
 @click.group()
@@ -25,6 +24,8 @@ def wf() -> None:
 @json_option
 def wf_list(as_json: bool) -> None:
     """List the loaded workflows."""
+    from qms_engine.extension.manager import load_plugins
+
     workflows = load_plugins().workflows
     if as_json:
         print_json(
@@ -44,6 +45,8 @@ def wf_list(as_json: bool) -> None:
 @pass_app
 def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     """Show a workflow's states and transitions (who may take each)."""
+    from qms_engine.extension.manager import load_plugins
+
     workflows = load_plugins().workflows
     if name not in workflows:
         raise NotFound(f"no workflow {name!r} (loaded: {', '.join(sorted(workflows))})")
@@ -51,7 +54,9 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     if as_json:
         print_json(workflow)
         return
-    console.print(f"[bold]{workflow.name}[/] — {workflow.title}\nInitial state: {workflow.initial}")
+    console().print(
+        f"[bold]{workflow.name}[/] — {workflow.title}\nInitial state: {workflow.initial}"
+    )
     print_table(
         "States",
         ["State", "Title", "Notes"],

@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from document_store import StagedBlob
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.files import FileFacts
-from qms_engine.ingest.extract import Extracted
 from qms_engine.ingest.inbox import Claim, Inbox
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
+
+if TYPE_CHECKING:  # only a type here: importing python-docx is left to the steps that read
+    from qms_engine.ingest.extract import Extracted
 
 
 class StepFailed(Exception):

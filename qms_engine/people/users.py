@@ -1,9 +1,10 @@
 """Users and their roles per office. Roles are enforced here, in the engine, not in the CLI.
 
 Users are deactivated, never deleted: every event keeps naming a user that still exists.  Every
-user has an Ed25519 signing key from the moment they are enrolled (see :mod:`qms_engine.keys`);
-an action is taken by an :class:`~qms_engine.audit.Actor`, which exists only once that key is
-unlocked with the user's passphrase.
+user has an Ed25519 signing key from the moment they are enrolled (see
+:mod:`qms_engine.people.keys`); an action is taken by an
+:class:`~qms_engine.chain.unit_of_work.Actor`, which exists only once that key is unlocked with
+the user's passphrase.
 """
 
 from __future__ import annotations

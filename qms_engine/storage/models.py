@@ -1,4 +1,4 @@
-"""The database tables (SQLModel). Plumbing lives in :mod:`qms_engine.database`.
+"""The database tables (SQLModel). Plumbing lives in :mod:`qms_engine.storage.database`.
 
 Rows that are history are never updated: revisions and events are insert-only.  The only
 mutable rows are the current workflow state of a revision (``revision_state``), the chain
@@ -175,7 +175,7 @@ class RevisionAction(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """One link of an office's hash chain. See :mod:`qms_engine.audit` for the encoding."""
+    """One link of an office's hash chain. See :mod:`qms_engine.chain.encoding` for the encoding."""
 
     __tablename__ = "event"
 
@@ -203,7 +203,7 @@ class SigningKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(unique=True, max_length=64)
     public_key: str = Field(max_length=64)  # hex of the raw 32 bytes
-    envelope: str = Field(sa_column=Column(Text, nullable=False))  # see qms_engine.signing
+    envelope: str = Field(sa_column=Column(Text, nullable=False))  # see qms_engine.chain.signing
     user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     office_id: int | None = Field(default=None, foreign_key="office.id")  # an office's own key
     valid_from: datetime = Field(sa_column=_utc_column())

@@ -1,0 +1,59 @@
+"""A click group whose subcommands are imported only when they are used.
+
+``qms --help`` and ``qms doc --help`` should answer at once, without loading the engine
+(SQLAlchemy, Alembic, python-docx, cryptography, the plugins).  The root group therefore knows
+each subcommand only by name and module path, and imports a module the first time one of its
+commands is asked for (running it, showing its help, or listing the commands in ``--help``).
+The command modules themselves import only click at the top and the engine inside each command,
+so even listing every command stays cheap.  See the click documentation, "Lazily Loading
+Subcommands".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import click
+
+
+class LazyGroup(click.Group):
+    """A group given ``lazy_commands``: command name → ``"package.module:attribute"``."""
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        self._lazy = dict(lazy_commands)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        """Every subcommand, imported: click's attribute, for code that reads it directly.
+
+        Reading it imports every command module; click itself uses only :meth:`list_commands`
+        and :meth:`get_command` (and this, to suggest a name after a mistyped command).
+        """
+        for name in list(self._lazy):
+            self._load(name)
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._loaded = value
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every subcommand's name, sorted, without importing any of them."""
+        return sorted({*self._loaded, *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand ``cmd_name``, importing its module on first use; None if unknown."""
+        if cmd_name in self._lazy:
+            self._load(cmd_name)
+        return self._loaded.get(cmd_name)
+
+    def _load(self, name: str) -> None:
+        module_name, _, attribute = self._lazy[name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self._lazy[name]} is not a click command")
+        self._loaded[name] = command
+        del self._lazy[name]

@@ -1,0 +1,177 @@
+"""``qms --help``, ``--version`` and every command's help start without loading the engine.
+
+Each check runs the real entry point (``qms_engine.cli.main``) in a fresh interpreter and then
+looks at ``sys.modules``: none of the heavy libraries (SQLAlchemy, Alembic, python-docx,
+cryptography, SQLModel, pydantic, watchdog, pluggy and the plugins, rich) may have been
+imported, nor any engine module beyond the command line itself.  Times are measured by
+bench/bench_startup.py, not here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import click
+import pytest
+
+from qms_engine import __version__
+from qms_engine.cli import SUBCOMMANDS, cli
+
+HEAVY = (
+    "alembic",
+    "cryptography",
+    "docx",
+    "mako",
+    "pluggy",
+    "pydantic",
+    "qms_police_station",
+    "rich",
+    "sqlalchemy",
+    "sqlmodel",
+    "watchdog",
+)
+# The engine modules help and --version may load besides qms_engine.cli.*: errors (for the
+# exit codes) and clock (for the default time zone shown in `qms init --help`).
+LIGHT_ENGINE = ("qms_engine", "qms_engine.clock", "qms_engine.errors")
+
+# Runs `qms ARGS` through the real entry point for each ARGS in argv[1] (a JSON list), one after
+# the other in this one interpreter, and prints for each: its exit code, what it printed (stdout
+# and stderr), and which heavy libraries (top-level names) or engine modules it newly imported.
+PROBE = """
+import contextlib, io, json, sys
+HEAVY, LIGHT = set(json.loads(sys.argv[2])), set(json.loads(sys.argv[3]))
+
+def loaded():
+    engine = {m for m in sys.modules if m.split(".")[0] == "qms_engine"}
+    return {m for m in sys.modules if m.split(".")[0] in HEAVY} | {
+        m for m in engine - LIGHT if not m.startswith("qms_engine.cli")
+    }
+
+before, results = loaded(), []
+from qms_engine.cli import main
+for args in json.loads(sys.argv[1]):
+    sys.argv, code, out = ["qms", *args], 0, io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+    now = loaded()
+    new = {m if m.startswith("qms_engine") else m.split(".")[0] for m in now - before}
+    output, imported = out.getvalue(), sorted(new)
+    results.append({"args": args, "exit": code, "output": output, "imported": imported})
+    before = now
+print(json.dumps(results))
+"""
+
+
+def probe(*runs: list[str]) -> list[dict[str, Any]]:
+    """Run each ``qms ARGS`` of ``runs`` in one fresh interpreter: exit code, output, imports."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", PROBE, *map(json.dumps, (runs, HEAVY, LIGHT_ENGINE))],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    results: list[dict[str, Any]] = json.loads(done.stdout.splitlines()[-1])
+    return results
+
+
+def _walk(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path below ``group``, found the way click finds them (lazy groups too)."""
+    context = click.Context(group)
+    paths = []
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"`qms {' '.join((*path, name))}` is listed but not found"
+        paths.append((*path, name))
+        if isinstance(command, click.Group):
+            paths.extend(_walk(command, (*path, name)))
+    return paths
+
+
+COMMAND_PATHS = _walk(cli)
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (["--help"], 0),
+        (["-h"], 0),
+        ([], 2),  # help, as a usage error
+        (["--version"], 0),
+        (["doc", "--help"], 0),
+        (["doc"], 2),
+        (["doc", "new", "--help"], 0),
+        (["dco"], 2),  # "No such command"; its suggestions need every command's name
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
+)
+def test_help_and_version_load_no_heavy_module(args: list[str], exit_code: int) -> None:
+    """Alone in a fresh interpreter, the root help, --version and `doc`'s help stay light."""
+    [result] = probe(args)
+    assert result["exit"] == exit_code, result
+    assert result["output"].strip(), "nothing was printed"
+    assert not result["imported"], f"`qms {' '.join(args)}` imported {result['imported']}"
+
+
+def test_version_is_printed() -> None:
+    """`qms --version` still answers with the package version."""
+    [result] = probe(["--version"])
+    assert result["output"].strip() == f"qms, version {__version__}"
+
+
+def test_every_command_help_loads_no_heavy_module() -> None:
+    """The --help of every command and group, nested ones included, stays light."""
+    assert {("init",), ("doc", "act"), ("audit", "verify"), ("wf", "show")} <= set(COMMAND_PATHS)
+    results = probe(*([*path, "--help"] for path in COMMAND_PATHS))
+    assert [r["args"][:-1] for r in results] == [list(path) for path in COMMAND_PATHS]
+    problems = {" ".join(r["args"]): r["imported"] for r in results if r["imported"]}
+    assert not problems, f"these imported heavy or engine modules: {problems}"
+    failed = [r for r in results if r["exit"] != 0 or not r["output"].startswith("Usage: qms ")]
+    assert not failed, failed
+
+
+def test_lazy_map_lists_every_command_module_defines() -> None:
+    """`SUBCOMMANDS` names exactly the commands the cli modules export in their `COMMANDS`."""
+    exported = {}
+    for where in set(SUBCOMMANDS.values()):
+        module = importlib.import_module(where.partition(":")[0])
+        exported.update({command.name: command for command in module.COMMANDS})
+    assert set(exported) == set(SUBCOMMANDS)
+    context = click.Context(cli)
+    for name, command in exported.items():
+        assert cli.get_command(context, name) is command, name
+
+
+def test_commands_attribute_still_lists_every_command() -> None:
+    """`cli.commands`, read by code that walks click groups directly, still holds them all."""
+    assert set(cli.commands) == set(SUBCOMMANDS)
+
+
+def test_jobs_default_matches_the_engine() -> None:
+    """The CLI's own --jobs default (kept to avoid importing the verifier) equals the engine's."""
+    from qms_engine.audit.verify import default_jobs as engine_default
+    from qms_engine.cli.context import default_jobs
+
+    assert default_jobs() == engine_default()
+
+
+def test_database_errors_are_recognised_without_importing_sqlalchemy_first() -> None:
+    """`main()` maps SQLAlchemy's DBAPIError (exit 7) by looking it up in sys.modules."""
+    from sqlalchemy.exc import OperationalError
+
+    from qms_engine.cli import _database_unavailable
+
+    assert _database_unavailable(OperationalError("SELECT 1", {}, Exception("refused")))
+    assert not _database_unavailable(ValueError("not a database error"))
