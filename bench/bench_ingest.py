@@ -59,7 +59,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_transitions import bench_folder  # the same folder rules as the other bench
 
-from qms_engine.audit.verify import default_jobs
+from qms_engine.cli.context import default_jobs
 from qms_engine.extension.manager import load_plugins
 from qms_engine.ingest.inbox import Inbox
 from qms_engine.ingest.pipeline import Outcome, build_steps

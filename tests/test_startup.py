@@ -159,14 +159,6 @@ def test_commands_attribute_still_lists_every_command() -> None:
     assert set(cli.commands) == set(SUBCOMMANDS)
 
 
-def test_jobs_default_matches_the_engine() -> None:
-    """The CLI's own --jobs default (kept to avoid importing the verifier) equals the engine's."""
-    from qms_engine.audit.verify import default_jobs as engine_default
-    from qms_engine.cli.context import default_jobs
-
-    assert default_jobs() == engine_default()
-
-
 def test_database_errors_are_recognised_without_importing_sqlalchemy_first() -> None:
     """`main()` maps SQLAlchemy's DBAPIError (exit 7) by looking it up in sys.modules."""
     from sqlalchemy.exc import OperationalError

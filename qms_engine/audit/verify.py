@@ -7,7 +7,6 @@ same things around the chain: the key list against the chain's own key events, t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +48,6 @@ class AuditResult:
     def ok(self) -> bool:
         """True when nothing is wrong."""
         return not self.problems
-
-
-def default_jobs() -> int:
-    """Worker processes for parallel work (signature checks, reading documents): every core."""
-    return max(1, os.cpu_count() or 1)
 
 
 def _around_chain(

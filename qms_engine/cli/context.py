@@ -142,8 +142,7 @@ def new_passphrase_option(
 
 
 def default_jobs() -> int:
-    """Every core: :func:`qms_engine.audit.verify.default_jobs`, which is too costly to import
-    for --help (tests/test_startup.py checks the two agree)."""
+    """Worker processes for parallel work (signature checks, reading documents): every core."""
     return max(1, os.cpu_count() or 1)
 
 
