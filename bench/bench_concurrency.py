@@ -740,7 +740,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             phase = time.perf_counter()
             if not args.no_listing:
-                backends = [("PostgreSQL", servers.create())] if servers else []
+                backends: list[tuple[str, str | None]] = (
+                    [("PostgreSQL", servers.create())] if servers else []
+                )
                 backends.append(("SQLite", None))
                 for index, (backend, url) in enumerate(backends):
                     district = build_district(

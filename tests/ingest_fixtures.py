@@ -7,6 +7,11 @@ what was filed: documents and revisions, ``ingest_receipt`` rows, events, and th
 ``processed/``, ``duplicates/``, ``quarantine/`` and ``.ingest/claimed/``.
 :meth:`IngestDesk.check_sound` asserts what must hold after any run: the audit chain verifies,
 every revision's blob exists and hashes right, and no claim is left behind.
+
+The desk's runner keeps time on a :class:`~tests.clocks.ManualClock` (``desk.clock``): a
+back-off after a passing trouble passes at once, and a test moves time on where it matters.
+:func:`counting_inflation` counts the bytes zlib inflates, to show a ZIP bomb was refused
+before it was decompressed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import hashlib
 import json
 import os
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,7 @@ from qms_engine.storage.models import (
     TYPE_TABLE,
 )
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
+from tests.clocks import ManualClock
 
 INGEST_USER = "ingest"
 QMS = Path(sys.executable).parent / "qms"
@@ -112,6 +120,48 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class Inflation:
+    """Bytes zlib inflated while counting (zipfile inflates every deflated part through it)."""
+
+    bytes: int = 0
+
+
+class _CountingDecompressor:
+    """A real zlib decompressor that adds what it inflates to an :class:`Inflation`."""
+
+    def __init__(self, real: Any, inflation: Inflation) -> None:
+        self._real = real
+        self._inflation = inflation
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        out: bytes = self._real.decompress(data, max_length)
+        self._inflation.bytes += len(out)
+        return out
+
+    def flush(self, *length: int) -> bytes:
+        out: bytes = self._real.flush(*length)
+        self._inflation.bytes += len(out)
+        return out
+
+    def __getattr__(self, name: str) -> Any:  # eof, unconsumed_tail, unused_data
+        return getattr(self._real, name)
+
+
+@contextmanager
+def counting_inflation() -> Iterator[Inflation]:
+    """Count the bytes inflated in the block: a bomb refused from its headers inflates none."""
+    inflation = Inflation()
+    real = zlib.decompressobj
+
+    def decompressobj(*args: Any, **kwargs: Any) -> _CountingDecompressor:
+        return _CountingDecompressor(real(*args, **kwargs), inflation)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zlib, "decompressobj", decompressobj)
+        yield inflation
+
+
 def files_below(folder: Path) -> list[Path]:
     """Every file (and symlink) below ``folder``, sorted; empty if it does not exist."""
     if not folder.exists():
@@ -132,6 +182,7 @@ class IngestDesk:
 
     office: TestOffice
     outcomes: list[Outcome] = field(default_factory=list)
+    clock: ManualClock = field(default_factory=ManualClock)
 
     def __post_init__(self) -> None:
         self.runtime = self.office.runtime
@@ -159,12 +210,17 @@ class IngestDesk:
         return path
 
     def runner(self, steps: list[Any] | None = None) -> Runner:
-        """A Runner reporting into ``self.outcomes``, taking files at once (settle 0)."""
+        """A Runner reporting into ``self.outcomes``, taking files at once (settle 0).
+
+        It keeps time on ``self.clock``: back-offs pass at once instead of in real seconds.
+        """
         return Runner(
             self.context,
             steps if steps is not None else build_steps(self.runtime),
             report=self.outcomes.append,
             settle=0.0,
+            clock=self.clock,
+            sleep=self.clock.sleep,
         )
 
     def run(self, *paths: Path, steps: list[Any] | None = None) -> list[Outcome]:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy.exc
-from qms_engine.api import hookimpl
 
+from qms_engine.api import hookimpl
 from qms_engine.chain.reader import verify_chain
 from qms_engine.documents.master_list import document_detail
 from qms_engine.documents.revisions import create_document
@@ -26,7 +26,7 @@ from qms_engine.runtime import Runtime
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk, Stored
+    from tests.conftest import Desk, Stored
 
 # The trigger's abort, as the driver raises it (bare, or wrapped by SQLAlchemy).
 INJECTED = (sqlite3.IntegrityError, sqlalchemy.exc.IntegrityError)

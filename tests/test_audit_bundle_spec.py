@@ -3,16 +3,25 @@
 The verifier section below may use only ``json``, ``hashlib``, ``pathlib`` and the Ed25519 public
 key of ``cryptography``; it never imports the engine's canonical encoder or verifier.  The tests
 build a real bundle with the engine and check it with this verifier, so the document, not the
-engine's own code, is what is being tested.  (``qms_engine.canonical`` is imported only to
+engine's own code, is what is being tested.  (``qms_engine.chain.canonical`` is imported only to
 compare encoders byte for byte.)
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+if TYPE_CHECKING:  # for annotations only: the verifier imports nothing of the engine
+    from qms_engine.chain.canonical import JsonValue
+    from qms_engine.chain.signing import Signer
+    from qms_engine.testing import TestOffice
 
 # ---------------------------------------------------------------------------------------------
 # The independent verifier (docs/audit-bundle.md §3–§10)
@@ -244,10 +253,11 @@ class SpecVerifier:
         self.latest = max(self.latest, time)
         if not meaning_fits(body.get("action"), body.get("meaning")):
             self.problem(f"{at}: meaning {body.get('meaning')!r} is not the action's")
-        signer = body.get("signer") if isinstance(body.get("signer"), dict) else {}
+        signer_field, payload_field = body.get("signer"), body.get("payload")
+        signer = signer_field if isinstance(signer_field, dict) else {}
         key_id, role = signer.get("key"), signer.get("role")
         action, actor, subject = body.get("action"), body.get("actor"), body.get("subject")
-        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+        payload = payload_field if isinstance(payload_field, dict) else {}
 
         # §5: which key verifies this event
         public: object = None
@@ -285,7 +295,7 @@ class SpecVerifier:
         self.head = str(written_hash)
         self.hash_at[n] = self.head
 
-    def _apply(self, at: str, action: str, subject: str, payload: dict) -> None:
+    def _apply(self, at: str, action: str, subject: str, payload: dict[str, Any]) -> None:
         if action == "key.registered":
             fingerprint, public = payload.get("fingerprint"), payload.get("public_key")
             if not _is_hex(public, 64) or _sha256_hex(bytes.fromhex(str(public))) != fingerprint:
@@ -322,7 +332,7 @@ class SpecVerifier:
                 self.problem(f"{at}: transition from a state the revision was not in")
             self.state[subject] = str(payload.get("to"))
 
-    def _key_list(self, listed: list) -> None:
+    def _key_list(self, listed: list[Any]) -> None:
         by_fingerprint = {entry["fingerprint"]: entry for entry in listed}
         for fingerprint, info in self.keys.items():
             entry = by_fingerprint.get(fingerprint)
@@ -331,7 +341,7 @@ class SpecVerifier:
             elif entry["public_key"] != info["public_key"] or entry["owner"] != info["owner"]:
                 self.problem(f"key list: {fingerprint[:16]} differs from the chain")
 
-    def _checkpoints(self, checkpoints: list) -> None:
+    def _checkpoints(self, checkpoints: list[Any]) -> None:
         office_keys = {k: i["public_key"] for k, i in self.keys.items() if i["purpose"] == "office"}
         for c in checkpoints:
             statement = spec_canonical(
@@ -356,7 +366,7 @@ class SpecVerifier:
             elif self.hash_at[c["seq"]] != c["head_hash"]:
                 self.problem(f"checkpoint #{c['seq']}: the chain was rewritten")
 
-    def _recorded_checkpoints(self, checkpoints: list) -> None:
+    def _recorded_checkpoints(self, checkpoints: list[Any]) -> None:
         """§10 step 7: every checkpoint the chain recorded is still in the list, unaltered."""
         listed = {(c["seq"], c["head_hash"], c["signature"]) for c in checkpoints}
         for number, seq, head, signature in self.recorded:
@@ -399,7 +409,9 @@ def spec_verify(path: Path) -> SpecVerifier:
 
 
 @pytest.fixture
-def real_bundle(qms_office, make_docx, tmp_path: Path) -> tuple[Path, str]:
+def real_bundle(
+    qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path
+) -> tuple[Path, str]:
     """A bundle exported by the engine: an SOP created and approved, a checkpoint, blobs."""
     from qms_engine.audit.bundle import export_bundle
     from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
@@ -512,7 +524,7 @@ TRICKY_VALUES = [
 
 
 @pytest.mark.parametrize("value", TRICKY_VALUES, ids=range(len(TRICKY_VALUES)))
-def test_independent_encoder_matches_the_engine_byte_for_byte(value: object) -> None:
+def test_independent_encoder_matches_the_engine_byte_for_byte(value: JsonValue) -> None:
     """The spec's canonical encoding equals ``canonical_bytes`` on tricky values."""
     from qms_engine.chain.canonical import canonical_bytes
 
@@ -545,7 +557,7 @@ def test_engine_refuses_a_body_with_a_float() -> None:
     from qms_engine.chain.canonical import canonical_bytes
     from qms_engine.chain.encoding import hash_body
 
-    body = {"v": 1, "payload": {"size": 1.0}}
+    body: Any = {"v": 1, "payload": {"size": 1.0}}  # a float: outside JsonValue on purpose
     with pytest.raises(TypeError, match="floats are not allowed"):
         canonical_bytes(body)
     with pytest.raises(TypeError, match="floats are not allowed"):
@@ -559,7 +571,7 @@ def test_engine_refuses_a_body_with_a_float() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _signers_by_name(qms_office) -> dict:
+def _signers_by_name(qms_office: TestOffice) -> dict[str, Signer]:
     return {signer.username: signer for signer in qms_office.signers.values()}
 
 
@@ -576,14 +588,16 @@ def _write_events(path: Path, lines: list[bytes]) -> None:
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def _signed_line(body: dict, signer) -> bytes:
+def _signed_line(body: dict[str, Any], signer: Signer) -> bytes:
     """An events.jsonl line for ``body``: hashed and signed as the engine would."""
     message = spec_canonical(body)
     line = {"body": body, "hash": _sha256_hex(message), "signature": signer.sign(message).hex()}
     return spec_canonical(line)
 
 
-def _resign_last(path: Path, signers: dict, edit) -> int:
+def _resign_last(
+    path: Path, signers: dict[str, Signer], edit: Callable[[dict[str, Any]], object]
+) -> int:
     """Edit the last event's body, then re-hash and re-sign it with its actor's own key.
 
     The last event (the checkpoint's ``audit.checkpoint.recorded``) comes after the checkpointed
@@ -597,7 +611,7 @@ def _resign_last(path: Path, signers: dict, edit) -> int:
     return len(lines)
 
 
-def _engine_problems(path: Path, qms_office) -> list[str]:
+def _engine_problems(path: Path, qms_office: TestOffice) -> list[str]:
     from qms_engine.audit.verify import verify_bundle
 
     return verify_bundle(path, workflows=qms_office.runtime.plugins.workflows).problems
@@ -610,7 +624,9 @@ def _one_second_before(text: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def test_both_verifiers_reject_a_backdated_event(real_bundle, qms_office) -> None:
+def test_both_verifiers_reject_a_backdated_event(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
     """A re-signed event dated before its predecessor: times never decrease (§10 step 4.5)."""
     path, _ = real_bundle
     lines = (path / "events.jsonl").read_bytes().splitlines()
@@ -624,7 +640,9 @@ def test_both_verifiers_reject_a_backdated_event(real_bundle, qms_office) -> Non
     assert "earlier than the previous event's" in engine[0]
 
 
-def test_both_verifiers_reject_a_non_canonical_timestamp(real_bundle, qms_office) -> None:
+def test_both_verifiers_reject_a_non_canonical_timestamp(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
     """The same instant spelt ``+00:00`` instead of ``Z`` is not a timestamp (§0, §10 step 4.1)."""
     path, _ = real_bundle
     number = _resign_last(
@@ -638,7 +656,9 @@ def test_both_verifiers_reject_a_non_canonical_timestamp(real_bundle, qms_office
     assert engine and engine[0].startswith(f"event #{number}: malformed event: time "), engine
 
 
-def test_both_verifiers_reject_a_changed_meaning(real_bundle, qms_office) -> None:
+def test_both_verifiers_reject_a_changed_meaning(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
     """A re-signed event whose meaning is not its action's (§6 meaning check)."""
     path, _ = real_bundle
     number = _resign_last(
@@ -651,7 +671,7 @@ def test_both_verifiers_reject_a_changed_meaning(real_bundle, qms_office) -> Non
     assert engine == [f"event #{number}: meaning 'approved' is not 'audit.checkpoint.recorded''s"]
 
 
-def test_both_verifiers_reject_a_deleted_checkpoint(real_bundle) -> None:
+def test_both_verifiers_reject_a_deleted_checkpoint(real_bundle: tuple[Path, str]) -> None:
     """checkpoints.json lost the entry the chain recorded; the manifest digest was fixed up."""
     from qms_engine.audit.verify import verify_bundle
 
@@ -672,7 +692,7 @@ def test_both_verifiers_reject_a_deleted_checkpoint(real_bundle) -> None:
 
 
 def test_self_rotation_verifies_and_the_retired_key_signs_nothing_more(
-    qms_office, tmp_path: Path
+    qms_office: TestOffice, tmp_path: Path
 ) -> None:
     """A user rotating their own key passes both verifiers; the old key then signs nothing,
     whatever time a forged event claims (key validity is by chain position, §5 rule 3)."""

@@ -21,7 +21,7 @@ from qms_engine.storage.models import Event
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk
+    from tests.conftest import Desk
 
 sqlite_only = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
 

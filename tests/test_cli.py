@@ -24,7 +24,7 @@ from qms_engine.cli import cli
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk
+    from tests.conftest import Desk
 
 QMS = Path(sys.executable).parent / "qms"
 PASSPHRASES = {

@@ -16,7 +16,7 @@ from qms_engine.errors import RuleViolation
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk, Stored
+    from tests.conftest import Desk, Stored
 
 
 def missing(folder: Path) -> Path:

@@ -10,13 +10,13 @@ audit chain verifies.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from qms_engine.storage.workspace import Workspace
 from qms_engine.extension.manager import load_plugins
 
 root, passphrase, point, nth = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+line = int(sys.argv[5])  # bytes per printed outcome (the test sizes them to its pipe)
 runtime = Runtime.open(Workspace.load(root), load_plugins())
 inbox = Inbox(runtime.workspace)
 context = IngestContext(runtime, keys.unlock(runtime, "ingest", passphrase), inbox)
@@ -99,7 +100,14 @@ elif point in ("before-move", "after-move"):  # around move() of an original to 
 
 print("go", flush=True)
 outcomes = []
-ingest_once(Runner(context, steps, report=outcomes.append, settle=0.0), [inbox.root])
+
+
+def report(outcome) -> None:
+    outcomes.append(outcome)
+    print(f"outcome {outcome.status}".ljust(line - 1), flush=True)
+
+
+ingest_once(Runner(context, steps, report=report, settle=0.0), [inbox.root])
 print("done", len(outcomes), flush=True)
 '''
 
@@ -110,13 +118,34 @@ def _driver(tmp_path: Path) -> Path:
     return path
 
 
-def _start(desk: IngestDesk, driver: Path, point: str = "none", nth: int = 0) -> subprocess.Popen:
+def _start(
+    desk: IngestDesk,
+    driver: Path,
+    point: str = "none",
+    nth: int = 0,
+    *,
+    stdout: int | None = None,
+    line: int = 64,
+) -> subprocess.Popen[str]:
+    """Run the driver; its stdout (``line`` bytes per outcome) to ``stdout`` or a new pipe."""
     return subprocess.Popen(
-        [sys.executable, str(driver), str(desk.root), TEST_PASSPHRASE, point, str(nth)],
-        stdout=subprocess.PIPE,
+        [sys.executable, str(driver), str(desk.root), TEST_PASSPHRASE, point, str(nth), str(line)],
+        stdout=subprocess.PIPE if stdout is None else stdout,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+AHEAD = 16  # outcome lines a short pipe holds: the driver can run no further ahead of the reader
+
+
+def _short_pipe() -> tuple[int, int, int]:
+    """(read end, write end, line length) of a one-page pipe that holds AHEAD outcome lines."""
+    if sys.platform != "linux":
+        pytest.skip("sizing a pipe (fcntl.F_SETPIPE_SZ) is Linux-only")
+    read_end, write_end = os.pipe()
+    capacity = fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # rounded up to a page
+    return read_end, write_end, capacity // AHEAD
 
 
 def _run_to_the_end(desk: IngestDesk, driver: Path, point: str = "none", nth: int = 0) -> str:
@@ -165,26 +194,30 @@ def _assert_each_filed_once(desk: IngestDesk, dropped: Counter[str]) -> None:
 def test_random_kill_9_never_loses_or_duplicates_a_file(
     ingest_desk: IngestDesk, tmp_path: Path
 ) -> None:
-    """200 files, the ingester SIGKILLed at seeded random moments, then run to the end."""
+    """200 files; the ingester SIGKILLed 5 times after seeded random numbers of outcomes."""
     desk, driver = ingest_desk, _driver(tmp_path)
     dropped = _drop(desk, 200)
     rng = random.Random(20261124)
     interrupted = []  # receipts committed when each kill landed
-    for _ in range(10):
-        if desk.count(RECEIPT_TABLE) == 200:
-            break
-        process = _start(desk, driver)
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        assert line == "go", process.communicate()[1]
-        time.sleep(rng.uniform(0.05, 0.5))  # a run files ~200 in 1-3 s here
-        if process.poll() is None:
+    for _ in range(5):
+        # The kill follows the driver's progress, not the clock: after reading `after` outcome
+        # lines.  Each line fills 1/AHEAD of a one-page pipe, so the driver blocks rather than
+        # run more than AHEAD outcomes ahead: 5 × (20 + AHEAD + 2) < 200 files, and every kill
+        # lands mid-batch, somewhere in a file's processing, on any machine at any speed.
+        after = rng.randint(3, 20)
+        read_end, write_end, line = _short_pipe()
+        process = _start(desk, driver, stdout=write_end, line=line)
+        os.close(write_end)
+        with os.fdopen(read_end, encoding="utf-8") as lines:
+            assert lines.readline().strip() == "go", process.communicate()[1]
+            for _ in range(after):
+                assert lines.readline().startswith("outcome "), process.communicate()[1]
             os.kill(process.pid, signal.SIGKILL)
-            interrupted.append(desk.count(RECEIPT_TABLE))
-        process.communicate(timeout=60)
+            process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL, "the driver ended before it was killed"
+        interrupted.append(desk.count(RECEIPT_TABLE))
     print(f"\nkills landed after {interrupted} of 200 receipts")
-    assert len(interrupted) >= 3, interrupted
-    assert sum(done < 200 for done in interrupted) >= 2, interrupted  # mid-batch kills
+    assert all(done < 200 for done in interrupted), interrupted  # mid-batch kills
     _run_to_the_end(desk, driver)
     _assert_each_filed_once(desk, dropped)
 

@@ -19,7 +19,7 @@ from qms_engine.people.users import add_user, deactivate_user, grant_roles, revo
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk, Stored
+    from tests.conftest import Desk, Stored
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from qms_engine.runtime import Runtime
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk
+    from tests.conftest import Desk
 
 COLLECTORATE = '''
 """A collectorate office type, as a third party would ship it."""

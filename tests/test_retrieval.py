@@ -15,7 +15,7 @@ from qms_engine.errors import IntegrityError, NotFound, RuleViolation
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
-    from conftest import Desk
+    from tests.conftest import Desk
 
 
 def sha256(path: Path) -> str:

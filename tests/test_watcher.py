@@ -2,8 +2,12 @@
 
 Everything runs for real: watchdog's inotify and polling observers, ``watch()`` in a thread
 stopped with an Event, the real pipeline and workspace, and ``qms watch`` as a subprocess.
-Outcomes are awaited with a polling helper and a generous timeout, never with fixed sleeps
-alone.
+
+Nothing here depends on the machine's speed.  The watcher in a thread keeps time on a
+:class:`~tests.clocks.ManualClock` that moves on one tick per round of its loop (between rounds,
+never during one), so a settle period or a back-off is a number of rounds, however slow or busy
+the machine: a test waits for rounds, or for outcomes with a generous deadline, never for a fixed
+number of real seconds.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import queue
 import shutil
@@ -23,11 +28,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-from qms_engine.api import hookimpl
 from sqlalchemy import func, select
 
+from qms_engine.api import hookimpl
 from qms_engine.chain.signing import Signer
 from qms_engine.clock import utc_now, zone
 from qms_engine.errors import RuleViolation
@@ -42,19 +48,11 @@ from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
+from tests.clocks import ManualClock
 
-TIMEOUT = 20.0
+TIMEOUT = 20.0  # real seconds: only ever a deadline for something that must happen
 SETTLE = 0.3
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+TICK = 1 / 16  # the watcher's time per round of its loop (a binary fraction: sums stay exact)
 
 
 def pdf(body: str, size: int = 0) -> bytes:
@@ -126,6 +124,82 @@ class Outcomes:
         return [o.file for o in self.of(status)]
 
 
+class Watch:
+    """A ``watch()`` running in a thread: its outcomes, its runner, and its loop's rounds.
+
+    The runner's clock moves on by ``TICK`` at the end of every round of the loop (unless
+    :meth:`frozen`), so "0.3 s of settling" is five rounds on any machine.
+    """
+
+    def __init__(self, outcomes: Outcomes, runner: Runner, clock: ManualClock) -> None:
+        self.outcomes = outcomes
+        self.runner = runner
+        self.clock = clock
+        self.errors: list[BaseException] = []
+        self._rounds = 0
+        self._ticking = True
+        self._turned = threading.Condition()
+
+    def turned(self) -> None:
+        """``watch()``'s status callback: a round of the loop is over."""
+        with self._turned:
+            if self._ticking:
+                self.clock.advance(TICK)
+            self._rounds += 1
+            self._turned.notify_all()
+
+    def died(self, error: BaseException) -> None:
+        """``watch()`` raised: wake every waiter, who re-raises it."""
+        with self._turned:
+            self.errors.append(error)
+            self._turned.notify_all()
+
+    def check(self) -> None:
+        """Re-raise whatever killed ``watch()``."""
+        if self.errors:
+            raise self.errors[0]
+
+    def rounds(self, count: int = 2) -> None:
+        """Wait until the loop has ended ``count`` more rounds (2: one began after this call)."""
+        with self._turned:
+            target = self._rounds + count
+            done = self._turned.wait_for(
+                lambda: self._rounds >= target or bool(self.errors), TIMEOUT + count * 0.25
+            )
+        self.check()
+        if not done:
+            pytest.fail(f"watch() did not go round {count} more times")
+
+    def until(self, predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+        """Wait (real seconds, as a deadline) until ``predicate`` holds, re-raising watch errors."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.check()
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            time.sleep(0.02)
+
+    def quiet(self, seconds: float) -> None:
+        """Let ``seconds`` of the watcher's time pass, and the loop look again: for "nothing
+        else happens" checks, which can fail only if something does happen."""
+        if self._ticking:
+            self.rounds(math.ceil(seconds / TICK) + 2)
+        else:
+            self.clock.advance(seconds)
+            self.rounds(2)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Stop the clock's ticking for the block: only ``clock.advance()`` moves it."""
+        with self._turned:
+            self._ticking = False
+        try:
+            yield
+        finally:
+            with self._turned:
+                self._ticking = True
+
+
 @contextmanager
 def watching(
     context: IngestContext,
@@ -134,30 +208,38 @@ def watching(
     poll: bool = False,
     rescan: float = 30.0,
     settle: float = SETTLE,
-) -> Iterator[tuple[Outcomes, Runner]]:
+    clock: ManualClock | None = None,
+) -> Iterator[Watch]:
     """Run ``watch()`` in a thread for the block; re-raise whatever killed it."""
+    clock = clock or ManualClock()
     outcomes = Outcomes()
-    runner = Runner(context, steps or build_steps(context.runtime), outcomes, settle=settle)
+    runner = Runner(
+        context, steps or build_steps(context.runtime), outcomes, settle=settle, clock=clock
+    )
+    running = Watch(outcomes, runner, clock)
     stop = threading.Event()
-    errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            watch(runner, stop, poll=poll, rescan=rescan, tick=0.05)
+            watch(
+                runner, stop, poll=poll, rescan=rescan, tick=0.05, status=lambda _: running.turned()
+            )
         except BaseException as exc:  # reported in the test's thread
-            errors.append(exc)
+            running.died(exc)
 
     thread = threading.Thread(target=run, name="qms-watch", daemon=True)
     thread.start()
-    time.sleep(0.3 if not poll else 1.2)  # observer started (polling takes a first snapshot)
     try:
-        yield outcomes, runner
+        # The first round ends after the observer has started (inotify watches added, the
+        # polling observer's first snapshot taken) and the start-up rescan is done: every file
+        # written from now on is reported, and every file written before was found.
+        running.rounds(1)
+        yield running
     finally:
         stop.set()
         thread.join(timeout=TIMEOUT)
     assert not thread.is_alive(), "watch() did not stop when asked"
-    if errors:
-        raise errors[0]
+    running.check()
 
 
 def receipts(context: IngestContext) -> list[tuple[str, str, str]]:
@@ -182,8 +264,11 @@ def document_count(context: IngestContext) -> int:
 def stored_sha(context: IngestContext, outcome: Outcome) -> str:
     """SHA-256 recomputed from the stored blob's bytes (not the recorded hash)."""
     assert outcome.sha256 is not None
+    digest = hashlib.sha256()
     with context.runtime.store.open(outcome.sha256) as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def drop(folder: Path, name: str, data: bytes, *, via: Path | None = None) -> Path:
@@ -215,11 +300,12 @@ def test_dropped_files_are_filed(
     """Files written in the folder, or renamed into it, are each filed once (inotify and poll)."""
     via = outside if how == "renamed-in" else None
     datas = {f"GD_{n}_2026-11-24.pdf": pdf(f"{how} {n}") for n in range(1, 6)}
-    with watching(context, poll=poll) as (outcomes, _runner):
+    with watching(context, poll=poll) as running:
         for name, data in datas.items():
             drop(gd, name, data, via=via)
-        wait_for(lambda: len(outcomes.items) >= len(datas), "every file to be filed")
-        time.sleep(2 * SETTLE)  # nothing else (no second pass) may follow
+        outcomes = running.outcomes
+        running.until(lambda: len(outcomes.items) >= len(datas), "every file to be filed")
+        running.quiet(2 * SETTLE)  # nothing else (no second pass) may follow
     assert sorted(outcomes.files()) == sorted(f"GD/{n}" for n in datas)
     assert len(outcomes.items) == len(datas)
     assert {o.sha256 for o in outcomes.items} == {sha(d) for d in datas.values()}
@@ -231,28 +317,21 @@ def test_dropped_files_are_filed(
 
 
 def test_slow_writer_is_filed_once_and_complete(context: IngestContext, gd: Path) -> None:
-    """A file written in chunks for ~1 s, pausing less than `settle`, is filed once, whole."""
+    """A file written in chunks, pausing less than `settle` between them, is filed once, whole."""
     path = gd / "GD_7_2026-11-24.pdf"
     whole = pdf("slow writer", 200_000)
     chunks = [whole[i : i + 20_000] for i in range(0, len(whole), 20_000)]
-    done = threading.Event()
-
-    def write() -> None:
-        with path.open("wb") as handle:
+    with watching(context) as running:
+        outcomes = running.outcomes
+        with running.frozen(), path.open("wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
                 handle.flush()
-                time.sleep(0.1)  # < SETTLE
-        done.set()
-
-    with watching(context) as (outcomes, _runner):
-        writer = threading.Thread(target=write)
-        writer.start()
-        writer.join()
-        assert not outcomes.items, "taken while still being written"
-        wait_for(lambda: bool(outcomes.items), "the slow file to be filed")
-        time.sleep(3 * SETTLE)
-    assert done.is_set()
+                running.clock.advance(2 * TICK)  # a pause shorter than SETTLE …
+                running.rounds(2)  # … that the watcher sees in full, however slow this machine
+                assert not outcomes.items, "taken while still being written"
+        running.until(lambda: bool(outcomes.items), "the slow file to be filed")
+        running.quiet(3 * SETTLE)
     assert [o.status for o in outcomes.items] == ["filed"]
     (filed,) = outcomes.items
     assert filed.sha256 == sha(whole)
@@ -267,18 +346,19 @@ def test_temporary_upload_name_is_never_claimed(
     """A scanner/FTP upload under `scan.pdf.part` is filed only as `scan.pdf`, after the rename."""
     whole = pdf("scanner upload", 100_000)
     temporary = gd / f"scan.pdf{suffix}"
-    with watching(context) as (outcomes, _runner):
+    with watching(context) as running:
+        outcomes = running.outcomes
         with temporary.open("wb") as handle:
             for start in range(0, len(whole), 10_000):
                 handle.write(whole[start : start + 10_000])
                 handle.flush()
-                time.sleep(0.05)
-        time.sleep(3 * SETTLE)  # the temporary name has long settled: still not taken
+                running.rounds(1)
+        running.quiet(3 * SETTLE)  # the temporary name has long settled: still not taken
         assert not outcomes.items
         assert temporary.exists()
         os.rename(temporary, gd / "scan.pdf")
-        wait_for(lambda: bool(outcomes.items), "scan.pdf to be filed")
-        time.sleep(2 * SETTLE)
+        running.until(lambda: bool(outcomes.items), "scan.pdf to be filed")
+        running.quiet(2 * SETTLE)
     assert [(o.status, o.file) for o in outcomes.items] == [("filed", "GD/scan.pdf")]
     assert outcomes.items[0].sha256 == sha(whole)
     assert [r[0] for r in receipts(context)] == ["scan.pdf"]
@@ -290,7 +370,8 @@ def test_scanner_subfolder_per_scan(
 ) -> None:
     """A scanner's folder per scan (`GD/scan-0003/page1.pdf`, `page2.pdf`): both pages filed."""
     pages = {"page1.pdf": pdf("page one"), "page2.pdf": pdf("page two")}
-    with watching(context) as (outcomes, _runner):
+    with watching(context) as running:
+        outcomes = running.outcomes
         if how == "made-in-place":
             scan = gd / "scan-0003"
             scan.mkdir()
@@ -302,8 +383,8 @@ def test_scanner_subfolder_per_scan(
             for name, data in pages.items():
                 (scan / name).write_bytes(data)
             os.rename(scan, gd / "scan-0003")
-        wait_for(lambda: len(outcomes.items) >= 2, "both pages to be filed")
-        time.sleep(2 * SETTLE)
+        running.until(lambda: len(outcomes.items) >= 2, "both pages to be filed")
+        running.quiet(2 * SETTLE)
     assert sorted(outcomes.files()) == ["GD/scan-0003/page1.pdf", "GD/scan-0003/page2.pdf"]
     assert len(outcomes.items) == 2
     assert sorted(r[0] for r in receipts(context)) == [
@@ -317,9 +398,10 @@ def test_files_waiting_before_start_are_filed(context: IngestContext, gd: Path) 
     (gd / "GD_1_2026-11-24.pdf").write_bytes(pdf("overnight 1"))
     (gd / "night").mkdir()
     (gd / "night" / "GD_2_2026-11-24.pdf").write_bytes(pdf("overnight 2"))
-    with watching(context) as (outcomes, _runner):
-        wait_for(lambda: len(outcomes.items) >= 2, "the waiting files to be filed")
-        time.sleep(2 * SETTLE)
+    with watching(context) as running:
+        outcomes = running.outcomes
+        running.until(lambda: len(outcomes.items) >= 2, "the waiting files to be filed")
+        running.quiet(2 * SETTLE)
     assert sorted(outcomes.files()) == ["GD/GD_1_2026-11-24.pdf", "GD/night/GD_2_2026-11-24.pdf"]
     assert len(outcomes.items) == 2
 
@@ -337,17 +419,20 @@ def test_rescan_files_what_the_observer_never_reported(
         heard.append(getattr(event, "src_path", ""))  # the observer ran; the event is lost
 
     monkeypatch.setattr(watcher_module._Handler, "on_any_event", deaf)
-    with watching(context, rescan=0.5) as (outcomes, _runner):
+    with watching(context, rescan=0.5) as running:
+        outcomes = running.outcomes
         (gd / "missed.pdf").write_bytes(pdf("missed"))
-        wait_for(lambda: bool(outcomes.items), "the rescan to find the file")
-        time.sleep(2 * SETTLE)
+        running.until(lambda: bool(outcomes.items), "the rescan to find the file")
+        running.until(lambda: bool(heard), "the observer to report the file (then dropped)")
+        running.quiet(2 * SETTLE)
     assert heard, "the real observer did report the file (its events were dropped on purpose)"
     assert [(o.status, o.file) for o in outcomes.items] == [("filed", "GD/missed.pdf")]
 
 
 def test_rescan_notes_only_unseen_files(context: IngestContext, gd: Path) -> None:
     """`Runner.rescan()` notes inbox files it had not seen, not sidecars or temporary names."""
-    runner = Runner(context, build_steps(context.runtime), Outcomes(), settle=SETTLE)
+    clock = ManualClock()
+    runner = Runner(context, build_steps(context.runtime), Outcomes(), settle=SETTLE, clock=clock)
     (gd / "a.pdf").write_bytes(pdf("a"))
     (gd / "a.pdf.json").write_text("{}", encoding="utf-8")
     (gd / "b.pdf.part").write_bytes(pdf("b"))
@@ -357,7 +442,9 @@ def test_rescan_notes_only_unseen_files(context: IngestContext, gd: Path) -> Non
     runner.rescan()  # seen already: not noted again, its settle clock is not reset
     assert runner.pending() == 1
     assert runner.settled() == []  # first look: size and time recorded
-    time.sleep(SETTLE + 0.05)
+    clock.advance(SETTLE / 2)
+    assert runner.settled() == []  # unchanged, but not for `settle` seconds yet
+    clock.advance(SETTLE)
     assert runner.settled() == [gd / "a.pdf"]
 
 
@@ -368,15 +455,16 @@ def test_second_watcher_is_refused_and_first_keeps_working(
     context: IngestContext, gd: Path
 ) -> None:
     """A second `watch()` on the workspace raises RuleViolation naming the running one."""
-    with watching(context) as (outcomes, _runner):
+    with watching(context) as running:
+        outcomes = running.outcomes
         (gd / "before.pdf").write_bytes(pdf("before"))
-        wait_for(lambda: bool(outcomes.items), "the first file")
+        running.until(lambda: bool(outcomes.items), "the first file")
         second = Runner(context, build_steps(context.runtime), Outcomes(), settle=SETTLE)
         with pytest.raises(RuleViolation, match="already running") as refused:
             watch(second, threading.Event(), tick=0.05)
         assert f"pid {os.getpid()}" in str(refused.value)
         (gd / "after.pdf").write_bytes(pdf("after"))
-        wait_for(lambda: len(outcomes.items) >= 2, "the file dropped after the refusal")
+        running.until(lambda: len(outcomes.items) >= 2, "the file dropped after the refusal")
     assert outcomes.files() == ["GD/before.pdf", "GD/after.pdf"]
 
 
@@ -438,9 +526,10 @@ def test_ingest_during_watch_leaves_in_flight_claims_alone(
     steps.insert(len(steps) - 1, FunctionStep("virus scan", slow_step))
     other_runtime = Runtime.open(qms_office.runtime.workspace, load_plugins())
     try:
-        with watching(context, steps=steps) as (outcomes, _runner):
+        with watching(context, steps=steps) as running:
+            outcomes = running.outcomes
             (gd / "busy.pdf").write_bytes(pdf("busy"))
-            wait_for(inside.is_set, "the watcher to be inside the slow step")
+            running.until(inside.is_set, "the watcher to be inside the slow step")
             other = IngestContext(other_runtime, context.signer, Inbox(other_runtime.workspace))
             second = Outcomes()
             try:
@@ -448,9 +537,7 @@ def test_ingest_during_watch_leaves_in_flight_claims_alone(
             finally:
                 release.set()
             taken_by_second = [(o.status, o.file) for o in second.items]
-            deadline = time.monotonic() + 5
-            while not outcomes.items and time.monotonic() < deadline:
-                time.sleep(0.05)  # leaving the block re-raises whatever killed the watcher
+            running.until(lambda: bool(outcomes.items), "the watcher to file busy.pdf")
     finally:
         other_runtime.close()
     assert taken_by_second == [], "the second process took a claim that was in flight"
@@ -469,13 +556,12 @@ def test_unexpected_step_error_does_not_stop_the_watcher(
 
     steps = build_steps(context.runtime)
     steps.insert(len(steps) - 1, FunctionStep("notify the SHO", buggy))
-    with watching(context, steps=steps) as (outcomes, _runner):
+    with watching(context, steps=steps) as running:
+        outcomes = running.outcomes
         (gd / "poison.pdf").write_bytes(pdf("poison"))
-        time.sleep(2 * SETTLE)
+        running.until(lambda: bool(outcomes.items), "poison.pdf to be set aside")
         (gd / "fine.pdf").write_bytes(pdf("fine"))
-        deadline = time.monotonic() + 10
-        while len(outcomes.items) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)  # leaving the block re-raises whatever killed the watcher
+        running.until(lambda: len(outcomes.items) >= 2, "fine.pdf to be filed all the same")
     assert ("filed", "GD/fine.pdf") in [(o.status, o.file) for o in outcomes.items]
     assert [o.status for o in outcomes.items if o.file == "GD/poison.pdf"] == ["quarantined"]
 
@@ -486,8 +572,9 @@ def test_unexpected_step_error_does_not_stop_the_watcher(
 class FlakyDiskPlugin:
     """A plugin adding a step that fails with a passing trouble the first times for each file."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, clock: Callable[[], float]) -> None:
         self.failures = failures
+        self.clock = clock
         self.calls: dict[str, list[float]] = {}
 
     @hookimpl
@@ -498,7 +585,7 @@ class FlakyDiskPlugin:
 
     def step(self, intake: Intake, _context: IngestContext) -> None:
         calls = self.calls.setdefault(intake.claim.relative, [])
-        calls.append(time.monotonic())
+        calls.append(self.clock())
         if len(calls) <= self.failures:
             raise Transient("disk full")
 
@@ -507,24 +594,26 @@ def test_transient_errors_are_retried_with_backoff(
     qms_office: TestOffice, context: IngestContext, gd: Path
 ) -> None:
     """A plugin step raising Transient twice is retried after 1 s, then 2 s, and then filed."""
-    plugin = FlakyDiskPlugin(failures=2)
+    clock = ManualClock()
+    plugin = FlakyDiskPlugin(failures=2, clock=clock)
     manager = get_plugin_manager(extra_plugins=[("flaky_disk", plugin)])
     runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
     try:
         flaky = IngestContext(runtime, context.signer, Inbox(runtime.workspace))
         steps = build_steps(runtime)
         assert "copy to the backup share" in [s.name for s in steps]
-        with watching(flaky, steps=steps) as (outcomes, runner):
+        with watching(flaky, steps=steps, clock=clock) as running:
+            outcomes = running.outcomes
             (gd / "GD_9_2026-11-24.pdf").write_bytes(pdf("flaky"))
-            wait_for(lambda: bool(outcomes.of("filed")), "the file to be filed after retries")
-            assert runner.waiting_claims() == 0
+            running.until(lambda: bool(outcomes.of("filed")), "the file to be filed after retries")
+            assert running.runner.waiting_claims() == 0
     finally:
         runtime.close()
     assert [o.status for o in outcomes.items] == ["waiting", "waiting", "filed"]
     assert outcomes.items[0].problem == "disk full"
     calls = plugin.calls["GD_9_2026-11-24.pdf"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(calls)]
-    assert 0.95 <= gaps[0] <= 2.0 and 1.95 <= gaps[1] <= 3.0, gaps
+    assert gaps == [1.0, 2.0]  # on the watcher's clock: not a tick sooner, nor a tick later
     assert len(receipts(context)) == 1
     assert not list(runtime.store.tmp_dir.iterdir()), "staged blobs of failed tries were left"
     assert not list(context.inbox.claimed.iterdir())
@@ -534,13 +623,21 @@ def _freeze(folder: Path) -> Callable[[], None]:
     """Make ``folder`` refuse new names even to root; returns how to undo it (or skips)."""
     if os.geteuid() != 0:
         folder.chmod(0o555)
-        return lambda: folder.chmod(0o755)
+
+        def allow() -> None:
+            folder.chmod(0o755)
+
+        return allow
     if shutil.which("chattr") is None:
         pytest.skip("running as root without chattr: cannot make a folder refuse writes")
     done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"chattr +i refused on this filesystem: {done.stderr.strip()}")
-    return lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+    def thaw() -> None:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+    return thaw
 
 
 def test_move_refused_then_allowed_files_once(context: IngestContext, gd: Path) -> None:
@@ -549,18 +646,19 @@ def test_move_refused_then_allowed_files_once(context: IngestContext, gd: Path) 
     target.mkdir(parents=True)
     thaw = _freeze(target)
     try:
-        with watching(context) as (outcomes, runner):
+        with watching(context) as running:
+            outcomes, runner = running.outcomes, running.runner
             (gd / "GD_3_2026-11-24.pdf").write_bytes(pdf("locked"))
-            wait_for(lambda: bool(outcomes.of("waiting")), "the move to be refused")
+            running.until(lambda: bool(outcomes.of("waiting")), "the move to be refused")
             number = outcomes.items[0].number
             assert number is not None, "the record is committed before the move"
-            assert outcomes.items[0].problem.startswith("moving the original")
+            assert (outcomes.items[0].problem or "").startswith("moving the original")
             assert len(receipts(context)) == 1
             assert runner.waiting_claims() == 1
-            time.sleep(1.5)  # at least one retry meets the refusal again
+            running.until(lambda: len(outcomes.of("waiting")) >= 2, "a retry refused again")
             thaw()
             thaw = lambda: None  # noqa: E731
-            wait_for(lambda: bool(outcomes.of("filed")), "the move to finish", timeout=30)
+            running.until(lambda: bool(outcomes.of("filed")), "the move to finish")
     finally:
         thaw()
     statuses = [o.status for o in outcomes.items]
@@ -608,12 +706,17 @@ def test_qms_watch_json_subprocess(
         text=True,
         env=_env(),
     )
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None and stderr is not None
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    )
+
+    def read_lines() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=read_lines, daemon=True)
     reader.start()
-    printed: list[dict[str, object]] = []
+    printed: list[dict[str, Any]] = []
     try:
         for name in names:
             (gd / name).write_bytes(pdf(name))
@@ -622,7 +725,7 @@ def test_qms_watch_json_subprocess(
             try:
                 printed.append(json.loads(lines.get(timeout=0.5)))
             except queue.Empty:
-                assert process.poll() is None, process.stderr.read()
+                assert process.poll() is None, stderr.read()
         assert len(printed) == len(names), printed
 
         second = subprocess.run(
@@ -633,7 +736,7 @@ def test_qms_watch_json_subprocess(
         assert f"pid {process.pid}" in second.stdout + second.stderr
 
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, process.stderr.read()
+        assert process.wait(timeout=30) == 0, stderr.read()
     finally:
         if process.poll() is None:
             process.kill()

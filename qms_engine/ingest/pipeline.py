@@ -7,7 +7,7 @@ step that meets a passing trouble (file busy, disk full, permission denied) rais
 add steps through the ``qms_ingest_steps`` hook.
 
 The last step files the record: blob, record rows, the signed ``document.revision.filed``
-event and the :class:`~qms_engine.models.IngestReceipt` commit together.  Only then is the
+event and the :class:`~qms_engine.storage.models.IngestReceipt` commit together.  Only then is the
 original moved to ``processed/``.  A crash between the two is finished on the next start: the
 receipt says the claim was filed, so it is moved, not filed again.
 """

@@ -10,6 +10,10 @@ watchdog's polling observer, for SMB/NFS shares that send no inotify events at a
 Claims that met a passing trouble are retried with growing pauses (1 s … 60 s) by the same
 loop; claims left by a crash are finished first thing at start.  Only one watcher may run on a
 workspace (a lock file); even if two did, a file can be claimed only once.
+
+All timing (settling, back-off, rescans) is read from the runner's ``clock`` and ``ingest_once``
+waits with its ``sleep``: the real monotonic clock and :func:`time.sleep` unless a caller gives
+others (tests move a manual clock on instead of waiting for real seconds to pass).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from qms_engine.ingest.pipeline import Outcome, process_claim, register_for
 from qms_engine.ingest.steps import IngestContext, Step, StepFailed
 
 Report = Callable[[Outcome], None]
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
 MAX_BACKOFF = 60.0
 
 
@@ -99,6 +105,11 @@ class Runner:
     settle: float = 1.0
     readers: Executor | None = None
     """Worker processes that read .docx files ahead of the serial commits (None: inline)."""
+    clock: Clock = time.monotonic
+    """Seconds on a monotonic clock, for settling, back-off and rescans.  A seam for tests: they
+    pass a clock they move on themselves, so nothing depends on how fast the machine is."""
+    sleep: Sleep = time.sleep
+    """How :func:`ingest_once` waits for settling files and back-offs (a seam like ``clock``)."""
     _seen: dict[Path, _Seen] = field(default_factory=dict)
     _retries: dict[str, _Retry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,7 +124,7 @@ class Runner:
             return
         with self._lock:
             # Already waiting: settled() compares size and time, so more events change nothing.
-            self._seen.setdefault(path, _Seen(-1, -1, time.monotonic()))
+            self._seen.setdefault(path, _Seen(-1, -1, self.clock()))
 
     def _files_below(self, folder: Path) -> Iterator[Path]:
         for root, subfolders, files in os.walk(folder, followlinks=False):
@@ -130,7 +141,7 @@ class Runner:
 
     def settled(self) -> list[Path]:
         """Files whose size and modification time have not changed for ``settle`` seconds."""
-        now, ready = time.monotonic(), []
+        now, ready = self.clock(), []
         with self._lock:
             for path, seen in list(self._seen.items()):
                 try:
@@ -178,14 +189,14 @@ class Runner:
         if outcome.status == "waiting":
             retry = self._retries.setdefault(claim.id, _Retry())
             retry.attempts += 1
-            retry.not_before = time.monotonic() + min(MAX_BACKOFF, 2.0 ** (retry.attempts - 1))
+            retry.not_before = self.clock() + min(MAX_BACKOFF, 2.0 ** (retry.attempts - 1))
         else:
             self._retries.pop(claim.id, None)
         self.report(outcome)
 
     def finish_claims(self, *, only_due: bool) -> None:
         """Process claims left by a crash, or waiting after a passing trouble."""
-        now = time.monotonic()
+        now = self.clock()
         present = set()
         for claim in self.context.inbox.claims():
             present.add(claim.id)
@@ -202,8 +213,9 @@ class Runner:
 
     def next_retry_in(self) -> float:
         """Seconds until the next waiting claim is due (0 if one is due now)."""
-        due = min((r.not_before for r in self._retries.values()), default=time.monotonic())
-        return max(0.0, due - time.monotonic())
+        now = self.clock()
+        due = min((r.not_before for r in self._retries.values()), default=now)
+        return max(0.0, due - now)
 
 
 def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> None:
@@ -213,11 +225,11 @@ def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> 
         runner.note(path)
     while runner.pending():
         runner.take(runner.settled())
-        time.sleep(min(0.05, runner.settle))
+        runner.sleep(min(0.05, runner.settle))
     for _ in range(attempts):
         if not runner.waiting_claims():
             break
-        time.sleep(runner.next_retry_in())
+        runner.sleep(runner.next_retry_in())
         runner.finish_claims(only_due=True)
 
 
@@ -249,13 +261,13 @@ def watch(
         observer.start()
         try:
             runner.rescan()  # what arrived while no watcher ran
-            next_rescan = time.monotonic() + rescan
+            next_rescan = runner.clock() + rescan
             while not stop.is_set():
                 runner.take(runner.settled())
                 runner.finish_claims(only_due=True)
-                if time.monotonic() >= next_rescan:
+                if runner.clock() >= next_rescan:
                     runner.rescan()
-                    next_rescan = time.monotonic() + rescan
+                    next_rescan = runner.clock() + rescan
                 if status:
                     status(runner)
                 stop.wait(tick)

@@ -1,0 +1,1 @@
+"""Tests of the blob store (``document_store``), independent of the engine."""
