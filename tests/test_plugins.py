@@ -248,9 +248,10 @@ class Listener:
             raise ConnectionError("SMS gateway unreachable")
 
 
-def file_sop_with(office: TestOffice, desk: Desk, *listeners: tuple[str, object]) -> str:
-    """Create an SOP through a runtime that has ``listeners`` registered; returns its number."""
-    manager = get_plugin_manager(extra_plugins=listeners)
+def file_sop_with(office: TestOffice, desk: Desk, *plugins: tuple[str, object]) -> str:
+    """Create an SOP "SOP" through a runtime that also has ``plugins`` registered; returns its
+    number."""
+    manager = get_plugin_manager(extra_plugins=plugins)
     runtime = Runtime.open(office.runtime.workspace, load_plugins(manager))
     try:
         return create_document(
@@ -320,24 +321,10 @@ def test_wrapper_hook_wraps_the_other_implementations(qms_office: TestOffice, de
     """A ``@hookimpl(wrapper=True)`` validator sees every other plugin's answer and can add to
     it: hooks are called through pluggy, not plugin by plugin."""
     wrapper = WrappingReviewer()
-    manager = get_plugin_manager(extra_plugins=[("wrapper_test", wrapper), ("inner", Objection())])
-    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
-    try:
-        with pytest.raises(RuleViolation) as refused:
-            create_document(
-                runtime,
-                qms_office.office,
-                actor=qms_office.signers["author"],
-                type_code="SOP",
-                title="Beat patrol",
-                path=desk.docx(),
-            )
-    finally:
-        runtime.close()
-    assert wrapper.saw == [["Beat patrol: the inner plugin objects"]]
-    assert str(refused.value) == (
-        "Beat patrol: the inner plugin objects; the wrapper adds its own objection"
-    )
+    with pytest.raises(RuleViolation) as refused:
+        file_sop_with(qms_office, desk, ("wrapper_test", wrapper), ("inner", Objection()))
+    assert wrapper.saw == [["SOP: the inner plugin objects"]]
+    assert str(refused.value) == "SOP: the inner plugin objects; the wrapper adds its own objection"
 
 
 class Ordered:
@@ -399,24 +386,15 @@ def test_error_behind_a_wrapper_names_the_plugin_that_raised(
     qms_office: TestOffice, desk: Desk
 ) -> None:
     """An exception that passes through a wrapper still names the plugin that raised it."""
-    manager = get_plugin_manager(
-        extra_plugins=[("crashing_test", FailingBehindWrapper()), ("wrapper", PassThroughWrapper())]
-    )
-    runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
-    try:
-        with pytest.raises(
-            PluginError, match="plugin 'crashing_test' raised in qms_validate_submission"
-        ):
-            create_document(
-                runtime,
-                qms_office.office,
-                actor=qms_office.signers["author"],
-                type_code="SOP",
-                title="Beat patrol",
-                path=desk.docx(),
-            )
-    finally:
-        runtime.close()
+    with pytest.raises(
+        PluginError, match="plugin 'crashing_test' raised in qms_validate_submission"
+    ):
+        file_sop_with(
+            qms_office,
+            desk,
+            ("crashing_test", FailingBehindWrapper()),
+            ("wrapper", PassThroughWrapper()),
+        )
 
 
 class Registrar:
