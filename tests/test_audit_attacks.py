@@ -18,6 +18,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from qms_engine.chain.canonical import canonical_bytes, canonical_text
 from qms_engine.chain.encoding import GENESIS_HASH, event_body
 from qms_engine.chain.signing import Signer, fingerprint
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.clock import from_utc_text, to_utc_text, utc_now
 from qms_engine.documents.master_list import signed_history
 from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.documents.transitions import take_transition
@@ -915,3 +916,304 @@ def test_parallel_verification_gives_same_verdict(hist: History, tamper: bool) -
         serial.events,
     )
     assert serial.ok is not tamper
+
+
+# ------------------------------------------------------------ insiders with a valid key (issue 9)
+#
+# Each forgery below is appended to the end of the chain, correctly linked and signed with a
+# real, registered, unrevoked key of the person doing it: links, hashes and signatures are all
+# fine.  Only the authorisation table (qms_engine.chain.authorisation) and the workflow rules
+# can catch them, online and from an exported bundle alike.
+
+
+def verdicts(hist: History, tmp_path: Path) -> dict[str, AuditResult]:
+    """The online verdict and the verdict on a bundle exported from the same database."""
+    online = hist.verify()
+    bundle_path = tmp_path / "insider-bundle"
+    export_bundle(hist.runtime, hist.office, bundle_path)
+    offline = verify_bundle(bundle_path, workflows=hist.runtime.plugins.workflows)
+    return {"online": online, "bundle": offline}
+
+
+def assert_both_fail_at(hist: History, tmp_path: Path, seq: int, *fragments: str) -> None:
+    """Online and bundle verification both fail first at event ``seq``, saying ``fragments``."""
+    for where, result in verdicts(hist, tmp_path).items():
+        try:
+            assert_fails_at(result, seq, *fragments)
+        except AssertionError as failure:
+            raise AssertionError(f"{where}: {failure}") from None
+
+
+def _key_payload(owner: str, signer: Signer, purpose: str = "user") -> dict[str, str]:
+    public = signer.private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return {
+        "owner": owner,
+        "fingerprint": signer.fingerprint,
+        "public_key": public.hex(),
+        "purpose": purpose,
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "fragment"),
+    [
+        ("author", "rule 'key registration': signed as 'author'; allowed: admin, key holder"),
+        ("key holder", "'anita' may act as key holder only on their own key, not 'sks''s"),
+    ],
+)
+def test_author_registers_a_key_in_the_sho_s_name(
+    hist: History, tmp_path: Path, role: str, fragment: str
+) -> None:
+    """An author registers a key she made as the SHO's, to sign "his" approvals: refused by
+    the key registration rule, whatever role she signs in."""
+    anita, fake = hist.signers["author"], fresh_signer("sks")
+    with hist.db() as db:
+        seq = db.append(
+            anita,
+            role=role,
+            action="key.registered",
+            subject="sks",
+            payload=_key_payload("sks", fake),
+            meaning="registered key",
+            signer_name="ASI Anita Sharma",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, fragment)
+
+
+@pytest.mark.parametrize(
+    ("action", "meaning", "subject", "payload", "role", "fragment"),
+    [
+        pytest.param(
+            "user.role.granted",
+            "granted role",
+            "anita",
+            {"role": "admin"},
+            "author",
+            "rule 'role grants': signed as 'author'; allowed: admin",
+            id="grants-herself-admin",
+        ),
+        pytest.param(
+            "key.retired",
+            "retired key",
+            "sks",
+            {"owner": "sks", "fingerprint": "f" * 64},
+            "key holder",
+            "rule 'key retirement'",
+            id="retires-someone-elses-key",
+        ),
+        pytest.param(
+            "audit.checkpoint.recorded",
+            "recorded checkpoint",
+            "PS-TEST1",
+            {"seq": 1, "head": "0" * 64, "signature": "00" * 64},
+            "author",
+            "rule 'checkpoints': signed as 'author'",
+            id="records-a-checkpoint",
+        ),
+        pytest.param(
+            "document.revision.adored",
+            "adored",
+            f"{SOP1}#1",
+            {"transition": "adore", "from": "effective", "to": "effective"},
+            "author",
+            "workflow 'sop-revision' has no transition 'adore'",
+            id="invents-a-transition",
+        ),
+        pytest.param(
+            "document.annotated",
+            "annotated",
+            SOP1,
+            {},
+            "author",
+            "meaning 'annotated' is not 'document.annotated''s",
+            id="invents-an-action",
+        ),
+    ],
+)
+def test_key_holder_acts_outside_her_rule(
+    hist: History,
+    tmp_path: Path,
+    action: str,
+    meaning: str,
+    subject: str,
+    payload: dict[str, Any],
+    role: str,
+    fragment: str,
+) -> None:
+    """An author, with her own valid key, writes events no rule lets her sign."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["author"],
+            role=role,
+            action=action,
+            subject=subject,
+            payload=payload,
+            meaning=meaning,
+            signer_name="ASI Anita Sharma",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, fragment)
+
+
+def test_admin_cannot_grant_a_role_to_themselves(hist: History, tmp_path: Path) -> None:
+    """Nobody grants a role to themselves: the engine refuses it, and a forged grant fails."""
+    admin = hist.signers["admin"]
+    with pytest.raises(PermissionDenied, match="may not do this to themselves"):
+        grant_roles(hist.runtime, hist.office, actor=admin, username="admin", roles=["approver"])
+    with hist.db() as db:
+        seq = db.append(
+            admin,
+            role="admin",
+            action="user.role.granted",
+            subject="admin",
+            payload={"role": "approver"},
+            meaning="granted role",
+            signer_name="Station Admin",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "rule 'role grants'", "to themselves")
+
+
+def test_second_office_key_is_refused(hist: History, tmp_path: Path) -> None:
+    """An admin registering another office key (to sign checkpoints of a rewritten history)."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["admin"],
+            role="admin",
+            action="key.registered",
+            subject="PS-TEST1",
+            payload=_key_payload("PS-TEST1", fresh_signer("PS-TEST1"), purpose="office"),
+            meaning="registered key",
+            signer_name="Station Admin",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "a second office key")
+
+
+def _forge_transition(
+    hist: History, signer: Signer, role: str, name: str, payload: dict[str, Any], **columns: Any
+) -> int:
+    with hist.db() as db:
+        return db.append(
+            signer,
+            role=role,
+            action=columns.pop("action"),
+            subject=columns.pop("subject"),
+            payload=payload,
+            meaning=columns.pop("meaning"),
+            signer_name=name,
+        )
+
+
+def test_approval_without_naming_its_transition(hist: History, tmp_path: Path) -> None:
+    """An author approves her own draft with events that name no transition: each is refused,
+    since every state change must name the transition the workflow checks."""
+    anita = hist.signers["author"]
+    seq = _forge_transition(
+        hist,
+        anita,
+        "author",
+        "ASI Anita Sharma",
+        {"from": "draft", "to": "approved", "comment": ""},
+        action="document.revision.approved",
+        subject=f"{SOP2}#0",
+        meaning="approved",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "changes a revision without naming its transition")
+
+
+@pytest.mark.parametrize(
+    ("subject", "state", "fragment"),
+    [
+        (f"{SOP2}#1", "effective", "created in state 'effective'"),
+        (f"{SOP1}#0", "draft", "the revision is created a second time"),
+    ],
+    ids=["born-effective", "created-twice"],
+)
+def test_revision_creation_outside_the_workflow(
+    hist: History, tmp_path: Path, subject: str, state: str, fragment: str
+) -> None:
+    """A revision must be created once, in its workflow's initial state."""
+    payload = {
+        "sha256": "ab" * 32,
+        "size": 1,
+        "media_type": "application/pdf",
+        "original_filename": "x.pdf",
+        "title": "Forged",
+        "reason": "forged",
+        "fields": {},
+        "state": state,
+    }
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["author"],
+            role="author",
+            action="document.revision.created",
+            subject=subject,
+            payload=payload,
+            meaning="authored",
+            signer_name="ASI Anita Sharma",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, fragment)
+
+
+def test_supersession_that_sets_any_state(hist: History, tmp_path: Path) -> None:
+    """A ``superseded`` event that no transition into an exclusive state caused is refused."""
+    seq = _forge_transition(
+        hist,
+        hist.signers["quality_coordinator"],
+        "quality_coordinator",
+        "HC Priya Yadav",
+        {"from": "effective", "to": "draft", "by_revision": 1},
+        action="document.revision.superseded",
+        subject=f"{SOP1}#1",
+        meaning="superseded",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "only the exclusive rule supersedes")
+
+
+def test_withdrawal_without_the_required_comment(hist: History, tmp_path: Path) -> None:
+    """A withdrawal (comment required) written without a comment fails verification."""
+    seq = _forge_transition(
+        hist,
+        hist.signers["approver"],
+        "approver",
+        "Inspector S. K. Singh",
+        {"transition": "withdraw", "from": "effective", "to": "obsolete", "comment": ""},
+        action="document.revision.withdrawn",
+        subject=f"{SOP1}#1",
+        meaning="withdrawn",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "'withdraw' needs a comment saying why")
+
+
+def test_transition_recorded_under_another_meaning(hist: History, tmp_path: Path) -> None:
+    """An approval recorded as ``made_effective`` (the meaning a signer declares) is refused."""
+    seq = _forge_transition(
+        hist,
+        hist.signers["approver"],
+        "approver",
+        "Inspector S. K. Singh",
+        {"transition": "withdraw", "from": "effective", "to": "obsolete", "comment": "old"},
+        action="document.revision.made_effective",
+        subject=f"{SOP1}#1",
+        meaning="made effective",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "not as its meaning 'withdrawn'")
+
+
+def test_clock_that_went_back_never_breaks_the_chain(
+    hist: History, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After an event stamped an hour ahead (a server clock later corrected), the next event
+    keeps that time instead of going back, a warning is logged, and the chain verifies."""
+    with hist.db() as db:
+        last = db.last_seq()
+        ahead = to_utc_text(from_utc_text(db.row(last)["recorded_at"]) + timedelta(hours=1))
+        db.update(last, recorded_at=ahead)
+        db.reseal(last)
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    with hist.db() as db:
+        assert db.row(db.last_seq())["recorded_at"] == ahead
+    assert "before the previous event's" in caplog.text
+    result = hist.verify()
+    assert result.ok, result.problems

@@ -553,3 +553,18 @@ def test_in_force_state_comes_from_the_workflow_not_its_name(
         assert verify_office(runtime, result.office).ok
     finally:
         runtime.close()
+
+
+@pytest.mark.parametrize("meaning", ["filed", "superseded", "created"])
+def test_transition_meaning_may_not_collide_with_a_fixed_event_kind(
+    tmp_path: Path, meaning: str
+) -> None:
+    """A transition whose meaning would be recorded as another kind of event (``filed`` →
+    ``document.revision.filed``) is refused when plugins load, naming the file and key."""
+    (tmp_path / "wf").mkdir()
+    text = ISSUE_CONTROL.replace('meaning = "issued"', f'meaning = "{meaning}"')
+    (tmp_path / "wf" / "issue-control.toml").write_text(text, encoding="utf-8")
+    manager = get_plugin_manager(extra_plugins=[("orders_test", IssuingOffice(tmp_path / "wf"))])
+    with pytest.raises(PluginError, match=r"transitions\.issue\.meaning: '" + meaning) as refused:
+        load_plugins(manager)
+    assert "issue-control.toml" in str(refused.value)

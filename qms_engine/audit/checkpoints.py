@@ -10,20 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from qms_engine.chain import events
+from qms_engine.chain.authorisation import RULES
 from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.signing import Signer, open_envelope, verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
-from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import CHECKPOINT_TABLE, KEY_TABLE
 
-CHECKPOINT_ROLES = (roles.QUALITY_COORDINATOR, roles.ADMIN)
 _CODE = re.compile(r"^(?P<office>[A-Z0-9-]+)#(?P<seq>\d+):(?P<hash>[0-9a-f]{4}(-[0-9a-f]{4}){3})$")
 
 
@@ -99,7 +98,12 @@ def record_checkpoint(
     with runtime.unit_of_work() as work:
         work.lock(office)
         person = load_actor(work.connection, actor, office)
-        role = require_role(person, CHECKPOINT_ROLES, office, "record checkpoints")
+        role = require_role(
+            person,
+            RULES[events.CHECKPOINT_RECORDED.action].roles or (),
+            office,
+            "record checkpoints",
+        )
         seq, head = work.head(office)
         if seq == 0:
             raise RuleViolation(f"office {office.code} has no events to checkpoint yet")
@@ -131,11 +135,16 @@ def record_checkpoint(
 def stored_checkpoints(runtime: Runtime, office: OfficeRef) -> list[CheckpointRecord]:
     """Every checkpoint of an office, oldest first."""
     with runtime.engine.connect() as connection:
-        rows = connection.execute(
-            select(CHECKPOINT_TABLE)
-            .where(CHECKPOINT_TABLE.c.office_id == office.id)
-            .order_by(CHECKPOINT_TABLE.c.seq)
-        ).all()
+        return checkpoints_of(connection, office)
+
+
+def checkpoints_of(connection: Connection, office: OfficeRef) -> list[CheckpointRecord]:
+    """Every checkpoint of an office, oldest first, read through ``connection`` (a snapshot)."""
+    rows = connection.execute(
+        select(CHECKPOINT_TABLE)
+        .where(CHECKPOINT_TABLE.c.office_id == office.id)
+        .order_by(CHECKPOINT_TABLE.c.seq)
+    ).all()
     return [
         CheckpointRecord(
             office.code, r.seq, r.head_hash, r.recorded_at, r.key_fingerprint, r.signature

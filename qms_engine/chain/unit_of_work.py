@@ -11,7 +11,8 @@ of every command.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,18 +20,28 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
+from qms_engine.chain.authorisation import Attempt, event_problems
 from qms_engine.chain.canonical import canonical_bytes, canonical_text
 from qms_engine.chain.encoding import GENESIS_HASH, EventRecord, make_body
-from qms_engine.chain.events import EventKind
+from qms_engine.chain.events import FIXED_KINDS, EventKind
 from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.errors import PermissionDenied
 from qms_engine.storage.database import Prepared, write_transaction
 from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE
 
+log = logging.getLogger("qms_engine")
+
 _LOCK_HEAD = Prepared(
-    select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash)
+    select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash, EVENT_TABLE.c.recorded_at)
+    .select_from(HEAD_TABLE)
+    .outerjoin(
+        EVENT_TABLE,
+        (EVENT_TABLE.c.office_id == HEAD_TABLE.c.office_id)
+        & (EVENT_TABLE.c.seq == HEAD_TABLE.c.seq),
+    )
     .where(HEAD_TABLE.c.office_id == bindparam("office_id"))
-    .with_for_update()
+    .with_for_update(of=HEAD_TABLE)
 )
 _MOVE_HEAD = Prepared(
     update(HEAD_TABLE)
@@ -72,7 +83,8 @@ class UnitOfWork:
 
     connection: Connection
     events: list[EventRecord] = field(default_factory=list)
-    _heads: dict[int, tuple[int, str]] = field(default_factory=dict)
+    _heads: dict[int, tuple[int, str, str]] = field(default_factory=dict)
+    """Per office: the head's sequence number, hash and time (``""`` for an empty chain)."""
     _moved: set[int] = field(default_factory=set)
     _before_commit: list[tuple[Callable[[], Any], Callable[[Any], None] | None]] = field(
         default_factory=list
@@ -82,8 +94,8 @@ class UnitOfWork:
     def lock(self, office: OfficeRef) -> None:
         """Take the office's chain-head lock; call before reading anything the change depends on."""
         if office.id not in self._heads:
-            ((seq, digest),) = _LOCK_HEAD.rows(self.connection, office_id=office.id)
-            self._heads[office.id] = (seq, digest)
+            ((seq, digest, time),) = _LOCK_HEAD.rows(self.connection, office_id=office.id)
+            self._heads[office.id] = (seq, digest, time or "")
 
     def append(
         self,
@@ -94,13 +106,38 @@ class UnitOfWork:
         payload: Mapping[str, Any],
         *,
         role: str,
+        allowed_roles: Collection[str] | None = None,
+        founding: bool = False,
     ) -> EventRecord:
-        """Append an event, signed by ``actor`` acting as ``role``, to the office's chain."""
+        """Append an event, signed by ``actor`` acting as ``role``, to the office's chain.
+
+        The event must fit its rule in :mod:`qms_engine.chain.authorisation` (``allowed_roles``
+        and ``founding`` as :class:`~qms_engine.chain.authorisation.Attempt` describes them);
+        a transition's rule is its workflow's, checked by the caller before it appends.  The
+        event's time is the clock's, or the previous event's if the clock went back, so an
+        office's times never decrease.
+        """
         action, meaning = kind.action, kind.meaning
+        if action in FIXED_KINDS:
+            attempt = Attempt(
+                office.code, actor.username, role, subject, payload, founding, allowed_roles
+            )
+            refused = event_problems(action, attempt)
+            if refused:
+                raise PermissionDenied(f"{action} by {actor.username!r}: " + "; ".join(refused))
         self.lock(office)
-        prev_seq, prev_hash = self._heads[office.id]
+        prev_seq, prev_hash, prev_time = self._heads[office.id]
         signer = actor.signer
         record_time = to_utc_text(utc_now())
+        if record_time < prev_time:
+            log.warning(
+                "%s: the clock reads %s, before the previous event's %s: the event keeps the "
+                "previous time (check the server's clock)",
+                office.code,
+                record_time,
+                prev_time,
+            )
+            record_time = prev_time
         fields = (
             office.code,
             prev_seq + 1,
@@ -135,7 +172,7 @@ class UnitOfWork:
             hash=digest,
             signature=record.signature,
         )
-        self._heads[office.id] = (record.seq, digest)
+        self._heads[office.id] = (record.seq, digest, record_time)
         self._moved.add(office.id)
         self.events.append(record)
         return record
@@ -143,7 +180,8 @@ class UnitOfWork:
     def head(self, office: OfficeRef) -> tuple[int, str]:
         """The office's chain head (sequence number, hash) as this transaction sees it."""
         self.lock(office)
-        return self._heads[office.id]
+        seq, digest, _time = self._heads[office.id]
+        return seq, digest
 
     def before_commit(
         self, callback: Callable[[], Any], undo: Callable[[Any], None] | None = None
@@ -154,7 +192,7 @@ class UnitOfWork:
 
     def _finish(self) -> None:
         for office_id in sorted(self._moved):
-            seq, digest = self._heads[office_id]
+            seq, digest, _time = self._heads[office_id]
             _MOVE_HEAD.run(self.connection, b_office_id=office_id, b_seq=seq, b_hash=digest)
         for callback, undo in self._before_commit:
             result = callback()

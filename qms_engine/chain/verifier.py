@@ -24,12 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qms_engine.chain import events
+from qms_engine.chain.authorisation import (
+    Attempt,
+    event_problems,
+    transition_problems,
+    type_adders,
+)
 from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.encoding import ENCODING_VERSION, GENESIS_HASH, ChainEvent
 from qms_engine.chain.events import meaning_fits
 from qms_engine.chain.signing import fingerprint, verify_signature
 from qms_engine.clock import is_utc_text
-from qms_engine.rules.authorisation import role_problem, segregation_problem
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER
 from qms_engine.rules.workflows import WorkflowDefinition
 
@@ -135,20 +140,39 @@ def _check_contents(items: list[_Item]) -> _Found:
     return results
 
 
+@dataclass(frozen=True)
+class _Exclusive:
+    """A transition into an exclusive state: the supersessions it causes must follow it."""
+
+    document: str
+    revision: str
+    state: str
+    moves_to: str
+    actor: str
+    role: str
+
+
 @dataclass
 class _Rules:
-    """Per-chain state for the key, role and workflow checks (small: per user and subject)."""
+    """Per-chain state for the key, role and workflow checks (small: per user and subject).
+
+    Every event is checked against its rule in :mod:`qms_engine.chain.authorisation`, the
+    same table the write path applies, and transitions against their workflow definition.
+    """
 
     report: ChainReport
     workflows: Mapping[str, WorkflowDefinition] | None
     roles: dict[str, set[str]] = field(default_factory=dict)
     inactive: set[str] = field(default_factory=set)
+    founder: str | None = None
     founded: bool = False
     type_workflow: dict[str, str] = field(default_factory=dict)
+    type_creators: dict[str, frozenset[str]] = field(default_factory=dict)
     document_type: dict[str, str] = field(default_factory=dict)
     author: dict[str, str] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
     took: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    exclusive: _Exclusive | None = None
     previous_hash: str = GENESIS_HASH
     previous_time: str = ""
 
@@ -184,12 +208,40 @@ class _Rules:
         return info.public_key
 
     def apply(self, seq: int, body: Mapping[str, Any]) -> None:
-        """Check the event against the rules, then update the state it changes."""
+        """Check the event against its rule, then update the state it changes."""
         action, actor = body.get("action", ""), body.get("actor", "")
         subject, time = body.get("subject", ""), body.get("time", "")
         payload: Mapping[str, Any] = body.get("payload") or {}
         role = (body.get("signer") or {}).get("role", "")
-        self._check_role(seq, actor, role, action, subject)
+        if self.founder is None:
+            self.founder = actor
+        founding = not self.founded
+        if founding and actor != self.founder:
+            self.problem(
+                seq,
+                f"{actor!r} acted before the office had an admin (only its founder "
+                f"{self.founder!r} may)",
+            )
+        self._check_role(seq, actor, role, founding)
+        exclusive, self.exclusive = self.exclusive, None
+        allowed = self._allowed_roles(action, subject, payload, exclusive)
+        attempt = Attempt(
+            self.report.office,
+            actor,
+            role,
+            subject,
+            payload,
+            founding,
+            {role} if allowed is None else allowed,
+        )
+        if action not in events.FIXED_KINDS:
+            if action.startswith(events.TRANSITION_PREFIX):
+                self._transition(seq, action, attempt)
+            else:
+                self.problem(seq, f"unknown action {action!r}: no authorisation rule covers it")
+            return
+        for problem in event_problems(action, attempt):
+            self.problem(seq, problem)
         if action == events.KEY_REGISTERED.action:
             self._register_key(seq, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
@@ -204,36 +256,48 @@ class _Rules:
         elif action == events.USER_DEACTIVATED.action:
             self.inactive.add(subject)
         elif action == events.DOCUMENT_TYPE_ADDED.action:
-            self.type_workflow[subject.rsplit("/", 1)[-1]] = payload.get("workflow", "")
+            code = subject.rsplit("/", 1)[-1]
+            self.type_workflow[code] = payload.get("workflow", "")
+            self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
         elif action == events.DOCUMENT_CREATED.action:
-            self.document_type[subject] = payload.get("type", "")
+            self._document_created(seq, subject, payload)
         elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
-            self.author[subject] = actor
-            self.state[subject] = payload.get("state", "")
-            if payload.get("sha256"):
-                self.report.blobs.add(payload["sha256"])
+            self._revision_created(seq, actor, subject, payload)
         elif action == events.CHECKPOINT_RECORDED.action:
             self.report.checkpoints.append(
                 (seq, int(payload["seq"]), str(payload["head"]), str(payload["signature"]))
             )
         elif action == events.REVISION_SUPERSEDED.action:
-            self.state[subject] = payload.get("to", "")
-        elif action.startswith(events.TRANSITION_PREFIX) and "transition" in payload:
-            self._transition(seq, actor, role, subject, payload)
+            self._superseded(seq, attempt, exclusive)
 
-    def _check_role(self, seq: int, actor: str, role: str, action: str, subject: str) -> None:
+    def _check_role(self, seq: int, actor: str, role: str, founding: bool) -> None:
+        """The signer held the role they signed in (key holder: see the key rules)."""
         if actor in self.inactive:
             self.problem(seq, f"{actor!r} acted after being deactivated")
-        if not self.founded:
-            return  # the founding admin's first events, before any role exists
-        if (
-            role == KEY_HOLDER
-            and action in (events.KEY_REGISTERED.action, events.KEY_RETIRED.action)
-            and subject == actor
-        ):
-            return
+        if founding or role == KEY_HOLDER:
+            return  # the founder's first events come before any role exists
         if role not in self.roles.get(actor, set()):
             self.problem(seq, f"{actor!r} signed as {role!r} without holding that role")
+
+    def _allowed_roles(
+        self,
+        action: str,
+        subject: str,
+        payload: Mapping[str, Any],
+        exclusive: _Exclusive | None,
+    ) -> frozenset[str] | None:
+        """For rules whose roles depend on what is acted on (see ``Attempt.allowed_roles``);
+        None where nothing limits them (the other checks report what is missing)."""
+        if action == events.DOCUMENT_TYPE_ADDED.action:
+            return type_adders(payload)
+        if action == events.DOCUMENT_CREATED.action:
+            return self.type_creators.get(str(payload.get("type", "")))
+        if action in _CREATIONS:
+            document_type = self.document_type.get(subject.split("#", 1)[0], "")
+            return self.type_creators.get(document_type)
+        if action == events.REVISION_SUPERSEDED.action and exclusive is not None:
+            return frozenset({exclusive.role})
+        return None
 
     def _register_key(self, seq: int, payload: Mapping[str, Any], time: str) -> None:
         key_id, public = payload.get("fingerprint", ""), payload.get("public_key", "")
@@ -244,52 +308,152 @@ class _Rules:
         if not matches:
             self.problem(seq, f"key.registered: fingerprint {key_id[:16]}… is not that of the key")
             return
+        if payload.get("purpose") == "office":
+            current = [
+                fp
+                for fp, info in self.report.keys.items()
+                if info.purpose == "office" and info.ended_at is None
+            ]
+            if current:
+                self.problem(
+                    seq,
+                    f"a second office key {key_id[:16]}… (the office key {current[0][:16]}… is "
+                    "still valid; office keys are registered once, when the office is founded)",
+                )
         self.report.keys.setdefault(
             key_id, KeyInfo(payload.get("owner", ""), public, payload.get("purpose", ""), time)
         )
 
-    def _transition(
-        self, seq: int, actor: str, role: str, subject: str, payload: Mapping[str, Any]
+    def _document_created(self, seq: int, number: str, payload: Mapping[str, Any]) -> None:
+        type_code = str(payload.get("type", ""))
+        if number in self.document_type:
+            self.problem(seq, f"{number}: the document is created a second time")
+            return
+        if type_code not in self.type_workflow:
+            self.problem(seq, f"{number}: document type {type_code!r} was never added here")
+        self.document_type[number] = type_code
+
+    def _revision_created(
+        self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]
     ) -> None:
-        name, before, after = payload["transition"], payload.get("from"), payload.get("to")
+        state = payload.get("state", "")
+        if subject in self.author:
+            self.problem(seq, f"{subject}: the revision is created a second time")
+            return
+        if subject.split("#", 1)[0] not in self.document_type:
+            self.problem(seq, f"{subject}: a revision of a document that was never created")
+        workflow = self._workflow_of(subject)
+        if workflow is not None and state != workflow.initial:
+            self.problem(
+                seq,
+                f"{subject}: created in state {state!r}; workflow {workflow.name!r} starts "
+                f"every revision in {workflow.initial!r}",
+            )
+        self.author[subject] = actor
+        self.state[subject] = state
+        if payload.get("sha256"):
+            self.report.blobs.add(payload["sha256"])
+
+    def _superseded(self, seq: int, attempt: Attempt, exclusive: _Exclusive | None) -> None:
+        subject, payload = attempt.subject, attempt.payload
+        before, after, current = payload.get("from"), payload.get("to"), self.state.get(subject)
+        if self.workflows is None:
+            pass  # without the workflow definitions, which states are exclusive is unknown
+        elif (
+            exclusive is None
+            or exclusive.document != subject.split("#", 1)[0]
+            or exclusive.revision == subject
+        ):
+            self.problem(
+                seq,
+                f"{subject}: superseded, but no other revision of its document entered an "
+                "exclusive state just before (only the exclusive rule supersedes)",
+            )
+        else:
+            self.exclusive = exclusive  # more revisions may be superseded by the same step
+            if attempt.actor != exclusive.actor:
+                self.problem(
+                    seq, f"{subject}: superseded by {attempt.actor!r}, not {exclusive.actor!r}"
+                )
+            if (before, after, current) != (exclusive.state, exclusive.moves_to, exclusive.state):
+                self.problem(
+                    seq,
+                    f"{subject}: recorded {before!r}→{after!r} while it was {current!r}; the "
+                    f"exclusive rule moves {exclusive.state!r} to {exclusive.moves_to!r}",
+                )
+        self.state[subject] = str(after or "")
+
+    def _transition(self, seq: int, action: str, attempt: Attempt) -> None:
+        subject, actor, payload = attempt.subject, attempt.actor, attempt.payload
+        name = payload.get("transition")
+        if not isinstance(name, str):
+            self.problem(
+                seq, f"{subject}: {action!r} changes a revision without naming its transition"
+            )
+            return
+        before, after = payload.get("from"), payload.get("to")
+        if subject not in self.author:
+            self.problem(seq, f"{subject}: {name!r} on a revision that was never created")
         if self.state.get(subject) != before:
             self.problem(
                 seq,
                 f"{subject}: {name!r} recorded from {before!r}, but the revision "
                 f"was {self.state.get(subject)!r}",
             )
-        self.state[subject] = after or ""
-        self.took.setdefault((subject, name), set()).add(actor)
+        self.state[subject] = str(after or "")
         workflow = self._workflow_of(subject)
         if workflow is None:
+            self.took.setdefault((subject, name), set()).add(actor)
+            if self.workflows is not None:
+                self.problem(seq, f"{subject}: its document type has no known workflow")
             return
         try:
             step = workflow.transition(name)
         except LookupError:
             self.problem(seq, f"{subject}: workflow {workflow.name!r} has no transition {name!r}")
             return
+        if action != events.revision_transition(step.meaning).action:
+            self.problem(
+                seq,
+                f"{subject}: {name!r} is recorded as {action!r}, not as its meaning "
+                f"{step.meaning!r}",
+            )
         if before not in step.sources or after != step.target:
             self.problem(
                 seq,
                 f"{subject}: {name!r} goes {step.sources}→{step.target}, recorded {before}→{after}",
             )
-        for problem in (
-            role_problem(step, role),
-            segregation_problem(
-                step,
-                actor,
-                is_author=self.author.get(subject) == actor,
-                took=lambda rule: actor in self.took.get((subject, rule), set()),
-            ),
+        for problem in transition_problems(
+            step,
+            attempt,
+            is_author=self.author.get(subject) == actor,
+            took=lambda rule: actor in self.took.get((subject, rule), set()),
         ):
-            if problem:
-                self.problem(seq, f"{subject}: {problem}")
+            self.problem(seq, f"{subject}: {problem}")
+        self.took.setdefault((subject, name), set()).add(actor)
+        target = workflow.states.get(step.target)
+        if target is not None and target.exclusive is not None:
+            self.exclusive = _Exclusive(
+                subject.split("#", 1)[0],
+                subject,
+                target.name,
+                target.exclusive,
+                actor,
+                attempt.role,
+            )
 
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
         if self.workflows is None:
             return None
         type_code = self.document_type.get(subject.split("#", 1)[0], "")
         return self.workflows.get(self.type_workflow.get(type_code, ""))
+
+
+_CREATIONS = {
+    events.REVISION_CREATED.action,
+    events.RECORD_FILED.action,
+    events.DUPLICATE_SET_ASIDE.action,
+}
 
 
 def verify_chain_events(

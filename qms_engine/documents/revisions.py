@@ -226,6 +226,7 @@ def _write_revision(
             **({"source": dict(source)} if source else {}),
         },
         role=role,
+        allowed_roles=_spec(runtime, document.office, document.type_code).creator_roles,
     )
     return RevisionRef(document.number, revno, sha256, facts.size, initial, title)
 
@@ -322,6 +323,7 @@ def write_new_document(
         number,
         {"type": spec.code, "title": title, "serial": serial},
         role=role,
+        allowed_roles=spec.creator_roles,
     )
     document = DocumentRef(
         document_id, number, office, spec.code, spec.workflow, spec.review_period_days

@@ -15,12 +15,12 @@ from datetime import timedelta
 from sqlalchemy import bindparam, insert, select, update
 
 from qms_engine.chain import events
+from qms_engine.chain.authorisation import Attempt, transition_problems
 from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import DocumentRef, load_document
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
-from qms_engine.rules.authorisation import segregation_problem
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
@@ -175,16 +175,16 @@ def take_transition(
         )
         if step.comment_required and not comment:
             raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
-        refused = segregation_problem(
+        refused = transition_problems(
             step,
-            user.username,
+            Attempt(document.office.code, user.username, role, number, {"comment": comment}),
             is_author=user.id == chosen.author_id,
             took=lambda rule: bool(
                 _TOOK.rows(connection, revision_id=chosen.id, transition=rule, actor_id=user.id)
             ),
         )
         if refused:
-            raise PermissionDenied(refused)
+            raise PermissionDenied("; ".join(refused))
 
         now = utc_now()
         at = to_utc_text(now)
@@ -233,6 +233,7 @@ def take_transition(
                         f"{number}#{other.revno}",
                         {"from": target.name, "to": target.exclusive, "by_revision": chosen.revno},
                         role=role,
+                        allowed_roles=step.roles,
                     )
                     superseded.append(other.revno)
     return TransitionResult(

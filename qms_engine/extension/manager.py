@@ -15,11 +15,16 @@ from pathlib import Path
 
 import pluggy
 
+from qms_engine.chain import events
 from qms_engine.errors import PluginError
 from qms_engine.extension import hookspecs
 from qms_engine.registry.office_types import TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT, PluginSet, call_hook
-from qms_engine.rules.workflows import WorkflowDefinitionError, load_workflows
+from qms_engine.rules.workflows import (
+    WorkflowDefinition,
+    WorkflowDefinitionError,
+    load_workflows,
+)
 
 ENTRY_POINT_GROUP = "qms_engine.plugins"
 
@@ -74,10 +79,28 @@ def load_plugins(manager: pluggy.PluginManager | None = None) -> PluginSet:
     except WorkflowDefinitionError as exc:
         raise PluginError(f"invalid workflow definition: {exc}") from exc
     _check_workflows_exist(registry, workflows)
+    _check_meanings(workflows)
     return PluginSet(manager=manager, registry=registry, workflows=workflows)
 
 
-def _check_workflows_exist(registry: TypeRegistry, workflows: Mapping[str, object]) -> None:
+def _check_meanings(workflows: Mapping[str, WorkflowDefinition]) -> None:
+    """A transition's event is named by its meaning; it must not be taken for a fixed kind
+    (a meaning of "filed" would record ``document.revision.filed``, a record filing)."""
+    for workflow in workflows.values():
+        for transition in workflow.transitions.values():
+            action = events.revision_transition(transition.meaning).action
+            if action in events.FIXED_KINDS:
+                raise PluginError(
+                    f"invalid workflow definition: {workflow.source}: "
+                    f"transitions.{transition.name}.meaning: {transition.meaning!r} would be "
+                    f"recorded as {action!r}, which is another kind of event: choose another "
+                    "meaning"
+                )
+
+
+def _check_workflows_exist(
+    registry: TypeRegistry, workflows: Mapping[str, WorkflowDefinition]
+) -> None:
     for office_type in registry:
         for spec in office_type.document_types:
             if spec.workflow not in workflows:

@@ -198,6 +198,7 @@ def _record(intake: Intake, context: IngestContext) -> None:
                     intake.duplicate_of,
                     {**source, "sha256": intake.sha256},
                     role=role,
+                    allowed_roles=intake.spec.creator_roles,
                 )
             intake.event_seq = work.events[-1].seq
             work.connection.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from qms_engine.chain import events
+from qms_engine.chain.authorisation import type_adders
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.rules import roles
@@ -42,12 +43,20 @@ def document_type_id(
             "review_period_days": spec.review_period_days,
         },
     ).scalar_one()
+    payload = {
+        "title": spec.title,
+        "kind": spec.kind,
+        "workflow": spec.workflow,
+        "review_period_days": spec.review_period_days,
+        "creator_roles": sorted(spec.creator_roles),
+    }
     work.append(
         office,
         by,
         events.DOCUMENT_TYPE_ADDED,
         f"{office.code}/{spec.code}",
-        {"title": spec.title, "kind": spec.kind, "workflow": spec.workflow},
+        payload,
         role=role,
+        allowed_roles=type_adders(payload),
     )
     return int(new_id)

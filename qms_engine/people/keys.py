@@ -50,8 +50,10 @@ def register_key(
     key: NewKey,
     purpose: str = "user",
     role: str = roles.ADMIN,
+    founding: bool = False,
 ) -> None:
-    """Store a new key (sealed) and write ``key.registered`` into the office's chain."""
+    """Store a new key (sealed) and write ``key.registered`` into the office's chain
+    (``founding``: the office's founder registering their own key)."""
     work.connection.execute(
         insert(KEY_TABLE),
         {
@@ -70,6 +72,7 @@ def register_key(
         owner,
         _payload(owner, key.fingerprint, key.public_key.hex(), purpose),
         role=role,
+        founding=founding,
     )
 
 
@@ -83,7 +86,13 @@ def current_key(work: UnitOfWork, user_id: int) -> Any:
 
 
 def announce_key(
-    work: UnitOfWork, office: OfficeRef, *, by: Actor, user_id: int, owner: str
+    work: UnitOfWork,
+    office: OfficeRef,
+    *,
+    by: Actor,
+    user_id: int,
+    owner: str,
+    founding: bool = False,
 ) -> None:
     """Make sure the owner's current key is in this office's chain before they act there."""
     key = current_key(work, user_id)
@@ -105,6 +114,7 @@ def announce_key(
         owner,
         _payload(owner, key.fingerprint, key.public_key, "user"),
         role=roles.ADMIN,
+        founding=founding,
     )
 
 

@@ -102,7 +102,13 @@ def add_office(
 
         def founder(office: OfficeRef) -> Actor:
             grant(
-                work, office, by=admin, user_id=admin.id, username=admin.username, role=roles.ADMIN
+                work,
+                office,
+                by=admin,
+                user_id=admin.id,
+                username=admin.username,
+                role=roles.ADMIN,
+                founding=True,
             )
             return replace(admin, roles=frozenset({roles.ADMIN}))
 

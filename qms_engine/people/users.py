@@ -82,8 +82,9 @@ def enroll(
     ).scalar_one()
     signer = Signer(username, key.fingerprint, key.private_key)
     new_actor = Actor(user_id, username, full_name, kind, frozenset(), signer)
+    founding = by is None
     by = by or new_actor
-    register_key(work, office, by=by, owner=username, user_id=user_id, key=key)
+    register_key(work, office, by=by, owner=username, user_id=user_id, key=key, founding=founding)
     work.append(
         office,
         by,
@@ -91,21 +92,39 @@ def enroll(
         username,
         {"full_name": full_name, "kind": kind},
         role=ADMIN,
+        founding=founding,
     )
     for role in sorted(roles):
-        grant(work, office, by=by, user_id=user_id, username=username, role=role)
+        grant(work, office, by=by, user_id=user_id, username=username, role=role, founding=founding)
     return Actor(user_id, username, full_name, kind, frozenset(roles), signer)
 
 
 def grant(
-    work: UnitOfWork, office: OfficeRef, *, by: Actor, user_id: int, username: str, role: str
+    work: UnitOfWork,
+    office: OfficeRef,
+    *,
+    by: Actor,
+    user_id: int,
+    username: str,
+    role: str,
+    founding: bool = False,
 ) -> None:
-    """Give a role in ``office``; the user's key is announced in that office's chain first."""
-    announce_key(work, office, by=by, user_id=user_id, owner=username)
+    """Give a role in ``office``; the user's key is announced in that office's chain first.
+
+    ``founding``: the office's founder giving themselves its first admin role."""
+    announce_key(work, office, by=by, user_id=user_id, owner=username, founding=founding)
     work.connection.execute(
         insert(ROLE_TABLE), {"user_id": user_id, "office_id": office.id, "role": role}
     )
-    work.append(office, by, events.USER_ROLE_GRANTED, username, {"role": role}, role=ADMIN)
+    work.append(
+        office,
+        by,
+        events.USER_ROLE_GRANTED,
+        username,
+        {"role": role},
+        role=ADMIN,
+        founding=founding,
+    )
 
 
 def _admin(work: UnitOfWork, signer: Signer, office: OfficeRef, doing: str) -> Actor:

@@ -1,0 +1,229 @@
+"""The authorisation table: for every kind of event, who may sign it, in which role, about whom.
+
+Declared once, applied twice.  The write path (:meth:`UnitOfWork.append
+<qms_engine.chain.unit_of_work.UnitOfWork.append>`) refuses an event that breaks its rule before
+anything is written; the verifier (:mod:`qms_engine.chain.verifier`) reports, naming the rule,
+every event in a chain that breaks it — whoever wrote it, with whatever key.  Document
+transitions are authorised by their workflow definition, through :func:`transition_problems`,
+which both use too.  A new capability (corrective actions, feedback …) adds its event kinds
+here, with their rules; an event kind with no rule is refused.
+
+Whether the signer really holds the role they signed in is a fact of the chain's history (roles
+granted and revoked before the event): the writer reads it from the tables inside the
+transaction (:func:`qms_engine.people.permissions.load_actor`), the verifier from the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qms_engine.chain import events
+from qms_engine.rules.roles import ADMIN, KEY_HOLDER, QUALITY_COORDINATOR
+from qms_engine.rules.workflows import AUTHOR, Transition
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An event about to be written, or being verified, as the rules see it."""
+
+    office: str
+    actor: str
+    role: str
+    subject: str
+    payload: Mapping[str, Any]
+    founding: bool = False
+    """The office's founding events: its chain has no admin yet, and the founder (the signer
+    of its first event) sets it up (their own key, their enrolment, their own admin role)."""
+    allowed_roles: Collection[str] | None = None
+    """For rules whose roles depend on what is acted on: the document type's creator roles,
+    or the roles of the transition that supersedes a revision."""
+
+
+Condition = Callable[[Attempt], str | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may sign one kind of event."""
+
+    name: str
+    """Quoted in refusals and verification problems: "rule 'role grants'"."""
+    roles: frozenset[str] | None
+    """The roles the signer may sign in; ``None``: those of :attr:`Attempt.allowed_roles`."""
+    conditions: tuple[Condition, ...] = ()
+    who: str = ""
+    """The rule in words (docs/audit-bundle.md prints the table)."""
+
+    def problems(self, attempt: Attempt) -> list[str]:
+        """Every way ``attempt`` breaks this rule (empty: it is allowed)."""
+        allowed = self.roles if self.roles is not None else attempt.allowed_roles
+        found = []
+        if allowed is None:
+            found.append("the roles allowed here are unknown (what it acts on is not in the chain)")
+        elif attempt.role not in allowed and not attempt.founding:
+            found.append(f"signed as {attempt.role!r}; allowed: {', '.join(sorted(allowed))}")
+        found += [problem for check in self.conditions if (problem := check(attempt))]
+        return [f"rule {self.name!r}: {problem}" for problem in found]
+
+
+def _own_key_as_key_holder(attempt: Attempt) -> str | None:
+    if attempt.role == KEY_HOLDER and attempt.subject != attempt.actor:
+        return (
+            f"{attempt.actor!r} may act as key holder only on their own key, "
+            f"not {attempt.subject!r}'s"
+        )
+    return None
+
+
+def _owner_is_subject(attempt: Attempt) -> str | None:
+    owner = attempt.payload.get("owner")
+    if owner != attempt.subject:
+        return f"the key's owner {owner!r} is not the event's subject {attempt.subject!r}"
+    return None
+
+
+def _known_purpose(attempt: Attempt) -> str | None:
+    purpose = attempt.payload.get("purpose")
+    if purpose == "office":
+        if attempt.subject != attempt.office or attempt.role != ADMIN:
+            return "only an admin registers an office key, and only for this office"
+        return None
+    if purpose != "user":
+        return f"unknown key purpose {purpose!r} (user or office)"
+    return None
+
+
+def _not_to_themselves(attempt: Attempt) -> str | None:
+    if attempt.subject == attempt.actor and not attempt.founding:
+        return f"{attempt.actor!r} may not do this to themselves (another admin must)"
+    return None
+
+
+def _founding_only_for_themselves(attempt: Attempt) -> str | None:
+    if attempt.founding and attempt.subject != attempt.actor:
+        return "while an office is founded, its founder acts only for themselves"
+    return None
+
+
+_KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
+_ADMIN = frozenset({ADMIN})
+_ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})
+
+RULES: Mapping[str, Rule] = {
+    events.KEY_REGISTERED.action: Rule(
+        "key registration",
+        _ADMIN_OR_HOLDER,
+        (*_KEY_RULES, _known_purpose),
+        "an admin (for a user, or the office key once), or a user for their own new key",
+    ),
+    events.KEY_RETIRED.action: Rule(
+        "key retirement",
+        _ADMIN_OR_HOLDER,
+        _KEY_RULES,
+        "an admin, or the key's owner replacing it",
+    ),
+    events.KEY_REVOKED.action: Rule(
+        "key revocation", _ADMIN, (_owner_is_subject,), "an admin, with a reason"
+    ),
+    events.OFFICE_CREATED.action: Rule(
+        "office creation", _ADMIN, (), "the admin who founds the office"
+    ),
+    events.DOCUMENT_TYPE_ADDED.action: Rule(
+        "document types",
+        None,
+        (),
+        "an admin, or whoever first files a type a plugin added later (in a creator role)",
+    ),  # allowed_roles: see type_adders
+    events.USER_CREATED.action: Rule(
+        "enrolment",
+        _ADMIN,
+        (_not_to_themselves, _founding_only_for_themselves),
+        "an admin, for someone else (the founder enrols themselves once)",
+    ),
+    events.USER_ROLE_GRANTED.action: Rule(
+        "role grants",
+        _ADMIN,
+        (_not_to_themselves, _founding_only_for_themselves),
+        "an admin, to someone else: nobody grants a role to themselves (the founder aside)",
+    ),
+    events.USER_ROLE_REVOKED.action: Rule("role revocation", _ADMIN, (), "an admin"),
+    events.USER_DEACTIVATED.action: Rule(
+        "deactivation", _ADMIN, (_not_to_themselves,), "an admin, for someone else"
+    ),
+    events.DOCUMENT_CREATED.action: Rule(
+        "document creation", None, (), "a creator role of the document type"
+    ),
+    events.REVISION_CREATED.action: Rule(
+        "revisions", None, (), "a creator role of the document type"
+    ),
+    events.RECORD_FILED.action: Rule(
+        "record filing", None, (), "a creator role of the register type"
+    ),
+    events.DUPLICATE_SET_ASIDE.action: Rule(
+        "duplicates", None, (), "a creator role of the register type (the ingest service)"
+    ),
+    events.REVISION_SUPERSEDED.action: Rule(
+        "supersession",
+        None,
+        (),
+        "whoever takes the transition into an exclusive state, in the same transaction",
+    ),
+    events.CHECKPOINT_RECORDED.action: Rule(
+        "checkpoints",
+        frozenset({QUALITY_COORDINATOR, ADMIN}),
+        (),
+        "a quality coordinator or an admin",
+    ),
+}
+
+
+def type_adders(payload: Mapping[str, Any]) -> frozenset[str]:
+    """Who may add a document type to an office: an admin, or one of the type's own creator
+    roles (recorded in the ``office.document_type.added`` payload)."""
+    creators = payload.get("creator_roles")
+    return frozenset({ADMIN, *(creators if isinstance(creators, list) else ())})
+
+
+def event_problems(action: str, attempt: Attempt) -> list[str]:
+    """Every way an event of a fixed kind breaks the table (transitions: see
+    :func:`transition_problems`)."""
+    rule = RULES.get(action)
+    if rule is None:
+        return [f"no authorisation rule for action {action!r}: no one may sign it"]
+    return rule.problems(attempt)
+
+
+def transition_problems(
+    transition: Transition,
+    attempt: Attempt,
+    *,
+    is_author: bool,
+    took: Callable[[str], bool],
+) -> list[str]:
+    """Why ``attempt`` may not take ``transition`` on a revision (empty: it may): the roles,
+    the required comment and segregation of duties of the workflow definition.
+
+    ``is_author``: the actor wrote the revision; ``took(name)``: the actor took the transition
+    ``name`` on this revision before."""
+    found = []
+    if attempt.role not in transition.roles:
+        found.append(
+            f"{transition.name!r} needs role {' or '.join(transition.roles)}, not {attempt.role!r}"
+        )
+    if transition.comment_required and not str(attempt.payload.get("comment", "")).strip():
+        found.append(f"{transition.name!r} needs a comment saying why")
+    for rule in transition.not_by:
+        if rule == AUTHOR:
+            if is_author:
+                found.append(
+                    f"{attempt.actor!r} wrote this revision and may not {transition.name} it: "
+                    "segregation of duties needs another person"
+                )
+        elif took(rule):
+            found.append(
+                f"{attempt.actor!r} took {rule!r} on this revision and may not also "
+                f"{transition.name} it: segregation of duties needs another person"
+            )
+    return found
