@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from qms_engine.audit.verify import verify_office
+from qms_engine.chain.reader import tail_events
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.documents.master_list import document_detail
 from qms_engine.documents.revisions import create_document
 from qms_engine.errors import PermissionDenied, QmsError, RuleViolation
-from qms_engine.people.keys import revoke, unlock
+from qms_engine.people.keys import revoke, rotate, unlock
+from qms_engine.people.offices import add_office
 from qms_engine.people.users import add_user, deactivate_user, grant_roles, revoke_roles
+from qms_engine.runtime import Runtime
+from qms_engine.storage.models import Event
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
@@ -214,3 +221,83 @@ def test_non_admin_cannot_grant_roles(
             username=qms_office.username("author"),
             roles=["approver"],
         )
+
+
+@pytest.fixture
+def other_office_admin(qms_office: TestOffice) -> Signer:
+    """A second office, PS-TEST2, whose own admin holds no role in PS-TEST1."""
+    runtime, admin = qms_office.runtime, qms_office.signers["admin"]
+    second = add_office(
+        runtime,
+        actor=admin,
+        from_office=qms_office.office,
+        code="PS-TEST2",
+        name="थाना दूसरा",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    add_user(
+        runtime,
+        second,
+        actor=admin,
+        username="badmin",
+        full_name="PS-B Admin",
+        roles=["admin"],
+        passphrase=TEST_PASSPHRASE,
+    )
+    return unlock(runtime, "badmin", TEST_PASSPHRASE)
+
+
+@pytest.mark.parametrize("act", ["rotate", "revoke", "deactivate"])
+def test_admin_of_another_office_cannot_touch_a_users_key_or_account(
+    qms_office: TestOffice,
+    other_office_admin: Signer,
+    refused: Callable[..., AbstractContextManager[None]],
+    act: str,
+) -> None:
+    """An admin acts only where they hold admin: PS-TEST2's admin cannot rotate or revoke the
+    key of, or deactivate, a user who works in PS-TEST1 (which would write into PS-TEST1's
+    chain without authority there); nothing is written and PS-TEST1 still verifies."""
+    runtime = qms_office.runtime
+    second = runtime.office("PS-TEST2")
+    anita = qms_office.username("author")
+    with refused(PermissionDenied, "'badmin' may not .* in PS-TEST1: needs role admin"):
+        if act == "rotate":
+            rotate(
+                runtime, second, actor=other_office_admin, username=anita, new_passphrase="x" * 12
+            )
+        elif act == "revoke":
+            revoke(runtime, second, actor=other_office_admin, username=anita, reason="lost")
+        else:
+            deactivate_user(
+                runtime, second, actor=other_office_admin, username=anita, reason="transferred"
+            )
+    assert verify_office(runtime, qms_office.office).ok
+
+
+def tail(runtime: Runtime, office: OfficeRef) -> list[Event]:
+    """The office's last 50 events."""
+    with runtime.engine.connect() as connection:
+        return tail_events(connection, office.id, 50)
+
+
+def test_deactivation_is_recorded_in_every_office_of_the_user(qms_office: TestOffice) -> None:
+    """A user who works in two offices, deactivated by an admin of both: each office's chain
+    records it (each verifies on its own), and the user can act in neither."""
+    runtime, admin = qms_office.runtime, qms_office.signers["admin"]
+    second = add_office(
+        runtime,
+        actor=admin,
+        from_office=qms_office.office,
+        code="PS-TEST2",
+        name="थाना दूसरा",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    anita = qms_office.username("author")
+    grant_roles(runtime, second, actor=admin, username=anita, roles=["author"])
+    deactivate_user(runtime, qms_office.office, actor=admin, username=anita, reason="retired")
+    for office in (qms_office.office, second):
+        detail = [e for e in tail(runtime, office) if e.action == "user.deactivated"]
+        assert [(e.subject, e.actor) for e in detail] == [(anita, "admin")]
+        assert verify_office(runtime, office).ok

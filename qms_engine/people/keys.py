@@ -131,7 +131,8 @@ def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
     return Signer(username, row.fingerprint, private_key)
 
 
-def _offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeRef]:
+def offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeRef]:
+    """The offices where the user holds a role, and ``also``, in a fixed order (all locked)."""
     rows = work.connection.execute(
         select(OFFICE_TABLE)
         .where(
@@ -140,15 +141,18 @@ def _offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeR
             )
             | (OFFICE_TABLE.c.id == also.id)
         )
-        .order_by(OFFICE_TABLE.c.id)
+        .order_by(OFFICE_TABLE.c.id)  # one locking order for every writer: no deadlocks
     ).all()
-    return [OfficeRef(r.id, r.code, r.name, r.office_type, r.timezone) for r in rows]
+    offices = [OfficeRef(r.id, r.code, r.name, r.office_type, r.timezone) for r in rows]
+    for each in offices:
+        work.lock(each)
+    return offices
 
 
 def _end_key(
     work: UnitOfWork,
     offices: list[OfficeRef],
-    by: Actor,
+    by: dict[int, Actor],
     username: str,
     key: Any,
     reason: str | None,
@@ -165,7 +169,7 @@ def _end_key(
     if reason:
         payload["reason"] = reason
     for each in offices:
-        work.append(each, by, kind, username, payload, role=role)
+        work.append(each, by[each.id], kind, username, payload, role=role)
 
 
 def _target(work: UnitOfWork, office: OfficeRef, username: str) -> tuple[int, list[OfficeRef]]:
@@ -173,10 +177,23 @@ def _target(work: UnitOfWork, office: OfficeRef, username: str) -> tuple[int, li
     user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
     if user_id is None:
         raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    offices = _offices_of(work, int(user_id), office)
-    for each in offices:
-        work.lock(each)
-    return int(user_id), offices
+    return int(user_id), offices_of(work, int(user_id), office)
+
+
+def admin_everywhere(
+    work: UnitOfWork, signer: Signer, offices: list[OfficeRef], doing: str
+) -> dict[int, Actor]:
+    """The acting admin in each of ``offices``: an admin acts only in offices where they hold
+    ``admin`` (each chain verifies on its own, so each event needs its own authority there)."""
+    return {
+        each.id: _holding(load_actor(work.connection, signer, each), roles.ADMIN, each, doing)
+        for each in offices
+    }
+
+
+def _holding(actor: Actor, role: str, office: OfficeRef, doing: str) -> Actor:
+    require_role(actor, {role}, office, doing)
+    return actor
 
 
 def rotate(
@@ -186,19 +203,25 @@ def rotate(
     key = generate_key(new_passphrase)
     with runtime.unit_of_work() as work:
         work.lock(office)
-        by = load_actor(work.connection, actor, office)
-        role = roles.KEY_HOLDER
-        if username != actor.username:
-            role = require_role(by, {roles.ADMIN}, office, f"rotate {username}'s key")
+        load_actor(work.connection, actor, office)
         user_id, offices = _target(work, office, username)
+        if username == actor.username:
+            role = roles.KEY_HOLDER
+            by = {each.id: load_actor(work.connection, actor, each) for each in offices}
+        else:
+            role = roles.ADMIN
+            by = admin_everywhere(work, actor, offices, f"rotate {username}'s key")
         old = current_key(work, user_id)
         # The new key is registered while the old one is still valid (it may sign this very
         # event, when users rotate their own key); only then is the old one retired.
-        register_key(work, offices[0], by=by, owner=username, user_id=user_id, key=key, role=role)
-        for each in offices[1:]:
+        first, *others = offices
+        register_key(
+            work, first, by=by[first.id], owner=username, user_id=user_id, key=key, role=role
+        )
+        for each in others:
             work.append(
                 each,
-                by,
+                by[each.id],
                 events.KEY_REGISTERED,
                 username,
                 _payload(username, key.fingerprint, key.public_key.hex(), "user"),
@@ -217,10 +240,10 @@ def revoke(
         raise RuleViolation("give a --reason for revoking a key")
     with runtime.unit_of_work() as work:
         work.lock(office)
-        by = load_actor(work.connection, actor, office)
-        role = require_role(by, {roles.ADMIN}, office, f"revoke {username}'s key")
+        load_actor(work.connection, actor, office)
         user_id, offices = _target(work, office, username)
+        by = admin_everywhere(work, actor, offices, f"revoke {username}'s key")
         key = current_key(work, user_id)
         if key is None:
             raise RuleViolation(f"{username!r} has no valid key to revoke")
-        _end_key(work, offices, by, username, key, reason, role)
+        _end_key(work, offices, by, username, key, reason, roles.ADMIN)

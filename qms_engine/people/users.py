@@ -22,7 +22,7 @@ from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
 from qms_engine.errors import NotFound, RuleViolation
-from qms_engine.people.keys import announce_key, register_key
+from qms_engine.people.keys import admin_everywhere, announce_key, offices_of, register_key
 from qms_engine.people.permissions import (
     ROLES_IN_OFFICE,
     USER_ID_BY_NAME,
@@ -227,14 +227,22 @@ def deactivate_user(
     if not reason.strip():
         raise RuleViolation("give a --reason for deactivating a user")
     with runtime.unit_of_work() as work:
-        admin = _admin(work, actor, office, "deactivate users")
+        _admin(work, actor, office, "deactivate users")
         user_id = _user_id(work, username)
+        offices = offices_of(work, user_id, office)
+        admins = admin_everywhere(work, actor, offices, f"deactivate {username}")
         work.connection.execute(
             update(USER_TABLE).where(USER_TABLE.c.id == user_id).values(active=False)
         )
-        work.append(
-            office, admin, events.USER_DEACTIVATED, username, {"reason": reason}, role=ADMIN
-        )
+        for each in offices:  # every office the user works in hears of it, in its own chain
+            work.append(
+                each,
+                admins[each.id],
+                events.USER_DEACTIVATED,
+                username,
+                {"reason": reason},
+                role=ADMIN,
+            )
 
 
 @dataclass(frozen=True)
