@@ -16,8 +16,8 @@ the current folder by default; refused if that is a RAM disk unless ``--allow-tm
 3. audited transitions/s through :func:`qms_engine.documents.transitions.take_transition` on a real
    workspace, alternating ``reject`` (reviewer, with a comment) and ``submit`` (author) across
    K SOP documents, and its ratio to (1);
-4. :func:`qms_engine.audit.verify_chain` over the whole office chain afterwards, proving every
-   timed transition wrote a signed, hash-linked event.
+4. :func:`qms_engine.chain.reader.verify_chain` over the whole office chain afterwards, proving
+   every timed transition wrote a signed, hash-linked event.
 
 Then, to help optimise: the SQL statements one transition issues, and a ``cProfile`` of a
 further batch of transitions (top functions by cumulative time).
@@ -359,15 +359,14 @@ BREAKDOWN = [
         "<method 'commit' of 'sqlite3.Connection' objects>",
         "    sqlite3 COMMIT (WAL write + fsync)",
     ),
-    ("documents.py", "load_document", "  load_document (statement built per call)"),
-    ("audit.py", "lock", "  UnitOfWork.lock (SELECT chain_head)"),
+    ("revisions.py", "load_document", "  load_document (statement built per call)"),
+    ("unit_of_work.py", "lock", "  UnitOfWork.lock (SELECT chain_head)"),
     ("permissions.py", "load_actor", "  load_actor (user+key, roles: 2 SELECTs)"),
-    ("audit.py", "append", "  UnitOfWork.append (event INSERT)"),
+    ("unit_of_work.py", "append", "  UnitOfWork.append (event INSERT)"),
     ("canonical.py", "canonical_bytes", "    canonical_bytes (body + payload text)"),
-    ("dataclasses.py", "asdict", "    dataclasses.asdict(EventRecord)"),
     ("signing.py", "sign", "    Ed25519 sign"),
-    ("audit.py", "_finish", "  UnitOfWork._finish (UPDATE chain_head)"),
-    ("plugins.py", "call_each", "  qms_event_committed hooks"),
+    ("unit_of_work.py", "_finish", "  UnitOfWork._finish (UPDATE chain_head)"),
+    ("plugin_set.py", "notify", "  qms_event_committed hooks"),
     ("elements.py", "_compile_w_cache", "  (SQLAlchemy compile-cache lookups, all stmts)"),
     ("cache_key.py", "_generate_cache_key", "  (SQLAlchemy cache-key generation, all stmts)"),
     (

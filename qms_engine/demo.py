@@ -19,16 +19,17 @@ from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
 from qms_engine.people.users import add_user
+from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 
 DEMO_PASSPHRASE = "demo-passphrase"  # every demo key uses it: a demo, not a deployment
 OFFICE_CODE = "PS-KOT39"
 OFFICE_NAME = "कोतवाली सेक्टर 39"
 PEOPLE = (
-    ("asharma", "ASI Anita Sharma", ("author",)),
-    ("rverma", "SI Rakesh Verma", ("reviewer",)),
-    ("sksingh", "Inspector S. K. Singh (SHO)", ("approver",)),
-    ("pyadav", "HC Priya Yadav (quality coordinator)", ("quality_coordinator",)),
+    ("asharma", "ASI Anita Sharma", (roles.AUTHOR,)),
+    ("rverma", "SI Rakesh Verma", (roles.REVIEWER,)),
+    ("sksingh", "Inspector S. K. Singh (SHO)", (roles.APPROVER,)),
+    ("pyadav", "HC Priya Yadav (quality coordinator)", (roles.QUALITY_COORDINATOR,)),
 )
 
 
@@ -70,17 +71,17 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
     try:
         office = runtime.office()
         admin = unlock(runtime, "admin", DEMO_PASSPHRASE)
-        for username, full_name, roles in PEOPLE:
+        for username, full_name, granted in PEOPLE:
             add_user(
                 runtime,
                 office,
                 actor=admin,
                 username=username,
                 full_name=full_name,
-                roles=roles,
+                roles=granted,
                 passphrase=DEMO_PASSPHRASE,
             )
-            say(f"Added user {username} — {full_name} — roles: {', '.join(roles)}")
+            say(f"Added user {username} — {full_name} — roles: {', '.join(granted)}")
         signers = {name: unlock(runtime, name, DEMO_PASSPHRASE) for name, _, _ in PEOPLE}
         drafts = root / "drafts"
         drafts.mkdir()

@@ -35,21 +35,23 @@ from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
 from qms_engine.people.users import add_user
+from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.workspace import CONFIG_NAME, Workspace
 
 OFFICE_CODE = "PS-TEST1"
 TEST_PASSPHRASE = "test-passphrase"
 STAFF = {
-    "author": ("anita", "ASI Anita Sharma"),
-    "author2": ("mohan", "HC Mohan Lal"),
-    "reviewer": ("rakesh", "SI Rakesh Verma"),
-    "approver": ("sks", "Inspector S. K. Singh"),
-    "approver2": ("meena", "Inspector Meena Kumari"),
-    "quality_coordinator": ("priya", "HC Priya Yadav"),
-    "clerk": ("ramesh", "Constable Ramesh"),
-    "auditor": ("audit", "Shri A. Auditor"),
+    roles.AUTHOR: ("anita", "ASI Anita Sharma", roles.AUTHOR),
+    "author2": ("mohan", "HC Mohan Lal", roles.AUTHOR),
+    roles.REVIEWER: ("rakesh", "SI Rakesh Verma", roles.REVIEWER),
+    roles.APPROVER: ("sks", "Inspector S. K. Singh", roles.APPROVER),
+    "approver2": ("meena", "Inspector Meena Kumari", roles.APPROVER),
+    roles.QUALITY_COORDINATOR: ("priya", "HC Priya Yadav", roles.QUALITY_COORDINATOR),
+    roles.CLERK: ("ramesh", "Constable Ramesh", roles.CLERK),
+    roles.AUDITOR: ("audit", "Shri A. Auditor", roles.AUDITOR),
 }
+"""Signer key (``signers["author2"]``) → user name, full name and the one role granted."""
 
 
 @dataclass(frozen=True)
@@ -157,15 +159,15 @@ def qms_office_template(
     runtime = Runtime.open(result.workspace, load_plugins())
     try:
         admin = unlock(runtime, "admin", TEST_PASSPHRASE)
-        signers = {"admin": admin}
-        for key, (username, full_name) in STAFF.items():
+        signers = {roles.ADMIN: admin}
+        for key, (username, full_name, role) in STAFF.items():
             add_user(
                 runtime,
                 result.office,
                 actor=admin,
                 username=username,
                 full_name=full_name,
-                roles=[key.rstrip("0123456789")],
+                roles=[role],
                 passphrase=TEST_PASSPHRASE,
             )
             signers[key] = unlock(runtime, username, TEST_PASSPHRASE)

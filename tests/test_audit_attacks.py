@@ -703,7 +703,7 @@ def test_checkpoint_detects_rewritten_history(hist: History) -> None:
 @pytest.fixture
 def bundle(hist: History, tmp_path: Path) -> Path:
     path = tmp_path / "bundle"
-    export_bundle(hist.runtime, hist.office, path)
+    export_bundle(hist.runtime, hist.office, path, include_blobs=True)
     assert verify_bundle(path, workflows=hist.runtime.plugins.workflows).ok
     return path
 
@@ -763,7 +763,7 @@ def test_bundle_events_cut_by_lines_caught_by_checkpoint(hist: History, tmp_path
     """Whole events dropped and the manifest made consistent: the signed checkpoint objects."""
     code, checkpoint_seq = _checkpoint_then_more(hist)
     path = tmp_path / "cut-bundle"
-    export_bundle(hist.runtime, hist.office, path)
+    export_bundle(hist.runtime, hist.office, path, include_blobs=True)
     events_path = path / "events.jsonl"
     keep = checkpoint_seq - 2
     lines = events_path.read_bytes().splitlines(keepends=True)[:keep]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # for annotations only: the verifier imports nothing of the e
     from qms_engine.testing import TestOffice
 
 # ---------------------------------------------------------------------------------------------
-# The independent verifier (docs/audit-bundle.md §3–§10)
+# The independent verifier (docs/audit-bundle.md §3–§10 and §13)
 # ---------------------------------------------------------------------------------------------
 
 GENESIS = "0" * 64
@@ -73,6 +73,8 @@ def _spec_text(value: object) -> str:
     if value is False:
         return "false"
     if isinstance(value, int):
+        if abs(value) > 2**53 - 1:
+            raise ValueError(f"integer {value} is outside ±(2^53 - 1)")
         return str(value)
     if isinstance(value, str):
         return spec_string(value)
@@ -151,6 +153,140 @@ def short_code(office: str, seq: int, head_hash: str) -> str:
     return f"{office}#{seq}:" + "-".join(prefix[i : i + 4] for i in range(0, 16, 4))
 
 
+# §13: strict reading. Breaking rules 1–7 makes the bundle unreadable: verification stops.
+MAX_DEPTH = 64
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_LIST_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_INTEGER = 2**53 - 1
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class Unreadable(Exception):
+    """A reading rule of §13 (1–7) is broken: the bundle cannot be read."""
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest, counted outside strings, without parsing (rule 4)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise Unreadable(f"duplicate member name {name!r}")
+        found[name] = value
+    return found
+
+
+def _refuse_float(text: str) -> Any:
+    raise Unreadable(f"{text} is not an integer")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise Unreadable(f"{text} is not JSON")
+
+
+def strict_json(data: bytes, what: str) -> Any:
+    """Rule 4: UTF-8 without BOM, nesting ≤ 64, no duplicate names, integers only."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise Unreadable(f"{what}: begins with a byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(f"{what}: not UTF-8") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise Unreadable(f"{what}: nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_members,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+        )
+    except Unreadable as exc:
+        raise Unreadable(f"{what}: {exc}") from None
+    except ValueError as exc:
+        raise Unreadable(f"{what}: not JSON ({exc})") from None
+
+
+def _integer(value: object, least: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= MAX_INTEGER
+
+
+def _filled(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _real_timestamp(value: object) -> bool:
+    """A timestamp (conventions) naming a real instant (rule 7)."""
+    if not _is_timestamp(value):
+        return False
+    text = str(value)
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = 28 + leap if month == 2 else _DAYS[month - 1] if 1 <= month <= 12 else 0
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    return year >= 1 and 1 <= day <= days and hour < 24 and minute < 60 and second < 60
+
+
+def _hex64(value: object) -> bool:
+    return _is_hex(value, 64)
+
+
+def _exactly(
+    value: object,
+    what: str,
+    members: dict[str, Callable[[object], bool]],
+    fixed: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An object with exactly ``members`` (each passing its test), plus a ``fixed`` member
+    only with its one allowed value (rules 6 and 7)."""
+    if not isinstance(value, dict):
+        raise Unreadable(f"{what}: not an object")
+    for name in members:
+        if name not in value:
+            raise Unreadable(f"{what}: {name!r} missing")
+    for name, item in value.items():
+        if name in members:
+            if not members[name](item):
+                raise Unreadable(f"{what}: {name!r} is {item!r}")
+        elif fixed is None or fixed.get(name) != item:
+            raise Unreadable(f"{what}: member {name!r} not allowed here")
+    return value
+
+
+KEY_MEMBERS: dict[str, Callable[[object], bool]] = {
+    "fingerprint": _hex64,
+    "public_key": _hex64,
+    "owner": _filled,
+    "purpose": lambda v: v in ("user", "office"),
+    "valid_from": _real_timestamp,
+    "valid_until": lambda v: v is None or _real_timestamp(v),
+    "revoked_reason": lambda v: v is None or isinstance(v, str),
+}
+
+
 class SpecVerifier:
     """Checks one bundle folder per the numbered algorithm of §10; ``problems`` lists findings."""
 
@@ -178,47 +314,132 @@ class SpecVerifier:
         self.problems.append(what)
         return self.problems
 
-    def run(self) -> list[str]:
-        manifest_path = self.path / "manifest.json"
+    def run(self, check_blobs: bool = True) -> list[str]:
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            return self.fatal(f"manifest: unreadable ({exc})")
-        if manifest.get("format") != "qms-audit-bundle" or manifest.get("version") != 1:
-            return self.fatal("manifest: not a qms-audit-bundle version 1")
+            manifest, events, keys, checkpoints = self._read()
+        except Unreadable as exc:
+            return self.fatal(str(exc))
         office = manifest["office"]["code"]
-        files = {}
-        for section in ("events", "keys", "checkpoints"):
-            file = self.path / manifest[section]["file"]
-            if not file.is_file():
-                return self.fatal(f"{section}: file missing")
-            if _sha256_hex(file.read_bytes()) != manifest[section]["sha256"]:
-                return self.fatal(f"{section}: SHA-256 differs from the manifest")
-            files[section] = file
-        lines = files["events"].read_bytes().split(b"\n")
-        if lines[-1] != b"":
-            return self.fatal("events: the last line does not end with a newline (truncated)")
-        events = []
-        for number, raw in enumerate(lines[:-1], start=1):
-            try:
-                line = json.loads(raw.decode("utf-8"))
-                events.append((line["body"], line["hash"], line["signature"]))
-            except (ValueError, KeyError, TypeError):
-                return self.fatal(f"events: line {number} is not a whole event")
-        if len(events) != manifest["events"]["count"]:
-            return self.fatal("events: line count differs from the manifest")
-
         for body, written_hash, signature in events:
             self._event(office, body, written_hash, signature)
         if manifest["events"]["head"] != self.head:
             self.problem("manifest head is not the last event's hash")
-        self._key_list(json.loads(files["keys"].read_text(encoding="utf-8")))
-        checkpoints = json.loads(files["checkpoints"].read_text(encoding="utf-8"))
+        self._key_list(keys)
         self._checkpoints(checkpoints)
         self._recorded_checkpoints(checkpoints)
-        if manifest.get("blobs") is not None:
-            self._blobs(self.path / manifest["blobs"]["folder"])
+        self._office(manifest["office"], [body for body, _, _ in events])
+        if check_blobs:
+            self._blobs(manifest["blobs"])
         return self.problems
+
+    def _member(self, name: str, limit: int | None) -> bytes:
+        """Rule 1 and 2: a regular file of that fixed name, never through a symbolic link."""
+        path = self.path / name
+        if path.is_symlink():
+            raise Unreadable(f"{name}: a symbolic link")
+        if not path.is_file():
+            raise Unreadable(f"{name}: file missing")
+        if limit is not None and path.stat().st_size > limit:
+            raise Unreadable(f"{name}: larger than {limit} bytes")
+        return path.read_bytes()
+
+    def _read(self) -> tuple[dict[str, Any], list[tuple[Any, Any, Any]], list[Any], list[Any]]:
+        """§10 steps 1–3 under the reading rules of §13."""
+        manifest = strict_json(self._member("manifest.json", MAX_MANIFEST_BYTES), "manifest")
+        if (
+            not isinstance(manifest, dict)
+            or manifest.get("format") != "qms-audit-bundle"
+            or not _integer(manifest.get("version"))
+            or manifest["version"] != 1
+        ):
+            raise Unreadable("manifest: not a qms-audit-bundle version 1")
+        is_object: Callable[[object], bool] = lambda v: isinstance(v, dict)  # noqa: E731
+        _exactly(
+            manifest,
+            "manifest",
+            {
+                "format": lambda v: True,
+                "version": lambda v: True,
+                "exported_at": _real_timestamp,
+                "office": is_object,
+                "events": is_object,
+                "keys": is_object,
+                "checkpoints": is_object,
+                "blobs": lambda v: v is None or isinstance(v, dict),
+            },
+        )
+        office = manifest["office"]
+        _exactly(office, "manifest office", {"code": _filled, "name": _filled, "timezone": _filled})
+        _exactly(
+            manifest["events"],
+            "manifest events",
+            {"count": _integer, "head": _hex64, "sha256": _hex64},
+            {"file": "events.jsonl"},
+        )
+        for section in ("keys", "checkpoints"):
+            fixed = {"file": f"{section}.json"}
+            _exactly(manifest[section], f"manifest {section}", {"sha256": _hex64}, fixed)
+        if manifest["blobs"] is not None:
+            _exactly(manifest["blobs"], "manifest blobs", {"count": _integer}, {"folder": "blobs"})
+        folder = self.path / "blobs"
+        present = folder.is_symlink() or folder.exists()
+        if present != (manifest["blobs"] is not None):
+            raise Unreadable("blobs: the folder and manifest.blobs disagree")
+        if present and (folder.is_symlink() or not folder.is_dir()):
+            raise Unreadable("blobs: not a folder")
+
+        files = {}
+        for section, name, limit in (
+            ("events", "events.jsonl", None),
+            ("keys", "keys.json", MAX_LIST_BYTES),
+            ("checkpoints", "checkpoints.json", MAX_LIST_BYTES),
+        ):
+            files[section] = self._member(name, limit)
+            if _sha256_hex(files[section]) != manifest[section]["sha256"]:
+                raise Unreadable(f"{section}: SHA-256 differs from the manifest")
+
+        keys = strict_json(files["keys"], "keys")
+        if not isinstance(keys, list):
+            raise Unreadable("keys: not an array")
+        for number, entry in enumerate(keys, start=1):
+            _exactly(entry, f"keys: entry {number}", KEY_MEMBERS)
+        checkpoints = strict_json(files["checkpoints"], "checkpoints")
+        if not isinstance(checkpoints, list):
+            raise Unreadable("checkpoints: not an array")
+        checkpoint_members: dict[str, Callable[[object], bool]] = {
+            "office": lambda v: v == office["code"],
+            "seq": lambda v: _integer(v, 1),
+            "head_hash": _hex64,
+            "recorded_at": _real_timestamp,
+            "key_fingerprint": _hex64,
+            "signature": lambda v: _is_hex(v, 128),
+        }
+        for number, entry in enumerate(checkpoints, start=1):
+            _exactly(entry, f"checkpoints: entry {number}", checkpoint_members)
+
+        lines = files["events"].split(b"\n")
+        if lines[-1] != b"":
+            raise Unreadable(f"events: line {len(lines)} does not end with a newline (truncated)")
+        events = []
+        for number, raw in enumerate(lines[:-1], start=1):
+            what = f"events: line {number}"
+            if len(raw) + 1 > MAX_LINE_BYTES:
+                raise Unreadable(f"{what}: longer than {MAX_LINE_BYTES} bytes")
+            line = strict_json(raw, what)
+            if not isinstance(line, dict) or set(line) != {"body", "hash", "signature"}:
+                raise Unreadable(f"{what} is not a whole event")
+            if not _is_hex(line["hash"], 64) or not _is_hex(line["signature"], 128):
+                raise Unreadable(f"{what}: hash or signature is not lowercase hex")
+            try:
+                canonical = spec_canonical(line)
+            except ValueError as exc:
+                raise Unreadable(f"{what}: cannot be encoded canonically ({exc})") from None
+            if canonical != raw:
+                raise Unreadable(f"{what} is not canonical")
+            events.append((line["body"], line["hash"], line["signature"]))
+        if len(events) != manifest["events"]["count"]:
+            raise Unreadable("events: line count differs from the manifest")
+        return manifest, events, keys, checkpoints
 
     def _event(self, office: str, body: object, written_hash: object, signature: object) -> None:
         self.count += 1
@@ -321,7 +542,7 @@ class SpecVerifier:
             self.roles.get(subject, set()).discard(str(payload.get("role")))
         elif action == "user.deactivated":
             self.inactive.add(subject)
-        elif action == "document.revision.created":
+        elif action in ("document.revision.created", "document.revision.filed"):
             self.state[subject] = str(payload.get("state"))
             if payload.get("sha256"):
                 self.blobs.add(str(payload["sha256"]))
@@ -387,19 +608,57 @@ class SpecVerifier:
             and self.hash_at[seq].startswith("".join(groups))
         )
 
-    def _blobs(self, folder: Path) -> None:
-        for sha in sorted(self.blobs):
-            file = folder / sha
-            if not file.is_file():
+    def _office(self, office: dict[str, Any], bodies: list[Any]) -> None:
+        """§13 rule 8: the manifest's office name and time zone are the chain's."""
+        founding = next(
+            (
+                body
+                for body in bodies
+                if isinstance(body, dict)
+                and body.get("action") == "office.created"
+                and body.get("subject") == office["code"]
+            ),
+            None,
+        )
+        payload = founding.get("payload") if founding is not None else None
+        if not isinstance(payload, dict):
+            self.problem("office: no office.created event covers the manifest's office")
+            return
+        for field in ("name", "timezone"):
+            if office[field] != payload.get(field):
+                self.problem(f"office: manifest {field} is not the chain's")
+
+    def _blobs(self, listed: dict[str, Any] | None) -> None:
+        """§13 rule 9: blobs/ holds exactly the blobs the chain names, each hashing to its name."""
+        named = {sha for sha in self.blobs if _is_hex(sha, 64)}
+        for sha in sorted(self.blobs - named):
+            self.problem(f"blob {sha!r}: not a SHA-256")
+        if listed is None:
+            if named:
+                self.problem("blobs NOT checked: the bundle has no blobs")
+            return
+        folder = self.path / "blobs"
+        present = set()
+        for entry in sorted(folder.iterdir()):
+            if entry.is_symlink() or not entry.is_file() or not _is_hex(entry.name, 64):
+                self.problem(f"blobs/{entry.name}: not a blob")
+            else:
+                present.add(entry.name)
+        for sha in sorted(named):
+            if sha not in present:
                 self.problem(f"blob {sha[:16]}: missing")
-            elif _sha256_hex(file.read_bytes()) != sha:
+            elif _sha256_hex((folder / sha).read_bytes()) != sha:
                 self.problem(f"blob {sha[:16]}: content does not hash to its name")
+        for sha in sorted(present - named):
+            self.problem(f"blob {sha[:16]}: not named by the chain")
+        if listed["count"] != len(named):
+            self.problem("manifest blobs count is not the number of blobs the chain names")
 
 
-def spec_verify(path: Path) -> SpecVerifier:
-    """Run the independent verifier over a bundle folder."""
+def spec_verify(path: Path, *, check_blobs: bool = True) -> SpecVerifier:
+    """Run the independent verifier over a bundle folder (blobs unless told otherwise)."""
     verifier = SpecVerifier(path)
-    verifier.run()
+    verifier.run(check_blobs)
     return verifier
 
 
@@ -554,14 +813,13 @@ def test_engine_refuses_integers_beyond_double_precision() -> None:
 
 def test_engine_refuses_a_body_with_a_float() -> None:
     """A float anywhere in a body is refused by the engine's encoder and hash."""
-    from qms_engine.chain.canonical import canonical_bytes
-    from qms_engine.chain.encoding import hash_body
+    from qms_engine.chain.canonical import canonical_bytes, canonical_sha256
 
     body: Any = {"v": 1, "payload": {"size": 1.0}}  # a float: outside JsonValue on purpose
     with pytest.raises(TypeError, match="floats are not allowed"):
         canonical_bytes(body)
     with pytest.raises(TypeError, match="floats are not allowed"):
-        hash_body(body)
+        canonical_sha256(body)
     with pytest.raises(ValueError):
         spec_canonical(body)
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.chain.canonical import canonical_bytes
-from qms_engine.chain.encoding import GENESIS_HASH, event_body, hash_body
+from qms_engine.chain.canonical import canonical_bytes, canonical_sha256
+from qms_engine.chain.encoding import GENESIS_HASH, event_body
 from qms_engine.chain.reader import load_events, verify_chain
 from qms_engine.chain.signing import verify_signature
 from qms_engine.errors import IntegrityError
@@ -55,7 +55,7 @@ def test_chain_is_gapless_and_hash_linked(qms_office: TestOffice, history: str) 
     events = events_of(qms_office)
     assert list(range(1, len(events) + 1)) == [e.seq for e in events]
     assert [GENESIS_HASH] + [e.hash for e in events[:-1]] == [e.prev_hash for e in events]
-    assert [hash_body(event_body(e, "PS-TEST1")) for e in events] == [e.hash for e in events]
+    assert [canonical_sha256(event_body(e, "PS-TEST1")) for e in events] == [e.hash for e in events]
     assert len(events) == verify(qms_office)
 
 

@@ -181,6 +181,23 @@ def test_workflow_show_lists_transitions() -> None:
         assert transition in shown
 
 
+def test_workflow_show_notes_the_in_force_state() -> None:
+    """``qms wf show`` lists ``in force`` among the notes of the in-force state only."""
+    rows = [line for line in invoke("wf", "show", "sop-revision").splitlines() if "│" in line]
+    in_force = [row.split("│")[1].strip() for row in rows if "in force" in row]
+    assert in_force == ["effective"]
+
+
+def test_workflow_show_json_prints_states_and_transitions() -> None:
+    """``qms wf show sop-revision --json`` prints the definition (it used to crash on the
+    read-only mappings holding the states)."""
+    shown = json.loads(invoke("wf", "show", "sop-revision", "--json"))
+    assert shown["name"] == "sop-revision"
+    assert [name for name, state in shown["states"].items() if state["in_force"]] == ["effective"]
+    assert shown["states"]["effective"]["exclusive"] == "superseded"
+    assert shown["transitions"]["approve"]["not_by"] == ["author", "submit"]
+
+
 def test_plugins_json_lists_police_station() -> None:
     """``qms plugins --json`` lists the police station plugin and its office type."""
     plugins = {p["name"]: p for p in json.loads(invoke("plugins", "--json"))}

@@ -7,12 +7,14 @@ Third-party plugins are real installed distributions: each test writes a package
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import textwrap
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -568,3 +570,419 @@ def test_transition_meaning_may_not_collide_with_a_fixed_event_kind(
     with pytest.raises(PluginError, match=r"transitions\.issue\.meaning: '" + meaning) as refused:
         load_plugins(manager)
     assert "issue-control.toml" in str(refused.value)
+
+
+class Heard:
+    """A plain listener that notes its name in a shared list, and fails after it if asked."""
+
+    def __init__(self, name: str, calls: list[str], fail: bool = False) -> None:
+        self.name, self.calls, self.fail = name, calls, fail
+
+    @hookimpl
+    def qms_event_committed(self, event: CommittedEvent) -> None:
+        """Note the call; fail if asked to."""
+        self.calls.append(self.name)
+        if self.fail:
+            raise ConnectionError(f"{self.name} cannot reach its server")
+
+
+class Around:
+    """A ``wrapper=True`` listener noting ``name:before`` and ``name:after``; fails after the
+    other listeners if asked."""
+
+    def __init__(self, name: str, calls: list[str], fail: bool = False) -> None:
+        self.name, self.calls, self.fail = name, calls, fail
+
+    @hookimpl(wrapper=True)
+    def qms_event_committed(self, event: CommittedEvent) -> Generator[None, None, None]:
+        """Note before and after the other listeners; fail after them if asked to."""
+        self.calls.append(f"{self.name}:before")
+        yield
+        self.calls.append(f"{self.name}:after")
+        if self.fail:
+            raise RuntimeError(f"{self.name} failed after the others")
+
+
+def test_wrapper_failing_after_the_listeners_is_logged_once_and_calls_nobody_again(
+    qms_office: TestOffice, desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener wrapper raising after ``yield`` is logged once per event, naming it, and no
+    listener is called twice."""
+    calls: list[str] = []
+    number = file_sop_with(
+        qms_office,
+        desk,
+        ("a_test", Heard("a", calls)),
+        ("b_test", Heard("b", calls)),
+        ("w_test", Around("w", calls, fail=True)),
+    )
+    assert [r.state for r in document_detail(qms_office.runtime, number).revisions] == ["draft"]
+    assert calls == ["w:before", "b", "a", "w:after"] * 2
+    assert caplog.text.count("listener w_test failed in qms_event_committed") == 2
+    assert len(caplog.records) == 2
+
+
+def test_failing_listener_keeps_the_wrapper_around_every_listener(
+    qms_office: TestOffice, desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With a wrapper present, a failing listener is logged by name and the wrapper still runs
+    around all the listeners, each called once per event."""
+    calls: list[str] = []
+    file_sop_with(
+        qms_office,
+        desk,
+        ("failing_test", Heard("failing", calls, fail=True)),
+        ("plain_test", Heard("plain", calls)),
+        ("w_test", Around("w", calls)),
+    )
+    assert calls == ["w:before", "plain", "failing", "w:after"] * 2
+    assert caplog.text.count("listener failing_test failed in qms_event_committed") == 2
+    assert len(caplog.records) == 2
+
+
+def registrar_plugin(code: str, *, fail: bool = False) -> object:
+    """A plugin made by a factory: every plugin it makes runs the same code (a closure)."""
+
+    @hookimpl
+    def qms_register_types(registry: TypeRegistry) -> None:
+        if fail:
+            raise LookupError(f"{code}: no such template")
+        registry.add_office_type(
+            OfficeType(
+                code=code,
+                title="Factory office",
+                document_types=(
+                    DocumentTypeSpec(code="SOP", title="SOP", workflow="sop-revision"),
+                ),
+            )
+        )
+
+    return SimpleNamespace(qms_register_types=qms_register_types)
+
+
+def test_closures_from_one_factory_own_what_each_registers() -> None:
+    """Two plugins made by one factory (the same code) each own the office type it registered."""
+    manager = get_plugin_manager(
+        extra_plugins=[
+            ("first_test", registrar_plugin("first_office")),
+            ("second_test", registrar_plugin("second_office")),
+        ]
+    )
+    registry = load_plugins(manager).registry
+    assert (registry.owner("first_office"), registry.owner("second_office")) == (
+        "first_test",
+        "second_test",
+    )
+
+
+def test_closure_that_raises_is_named_not_its_twin() -> None:
+    """Of two plugins made by one factory, the one that raised is named."""
+    manager = get_plugin_manager(
+        extra_plugins=[
+            ("raising_test", registrar_plugin("raising_office", fail=True)),
+            ("quiet_test", registrar_plugin("quiet_office")),
+        ]
+    )
+    with pytest.raises(PluginError, match="plugin 'raising_test' raised in qms_register_types"):
+        load_plugins(manager)
+
+
+def audited(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A decorator a plugin author might put on every hook method (all share its code)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+class DecoratedRaising:
+    """A plugin whose hook method sits under a shared ``functools.wraps`` decorator."""
+
+    @hookimpl
+    @audited
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """Fail the way a buggy plugin does."""
+        raise KeyError("office_code")
+
+
+class DecoratedQuiet:
+    """Another plugin under the same decorator, which does nothing."""
+
+    @hookimpl
+    @audited
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """Register nothing."""
+
+
+def test_plugin_under_a_shared_decorator_is_named() -> None:
+    """A hook method under a decorator shared with other plugins is still named when it
+    raises (not ``<unknown plugin>``, not the other plugin)."""
+    manager = get_plugin_manager(
+        extra_plugins=[("decorated_test", DecoratedRaising()), ("quiet_test", DecoratedQuiet())]
+    )
+    with pytest.raises(
+        PluginError, match="plugin 'decorated_test' raised in qms_register_types: KeyError"
+    ):
+        load_plugins(manager)
+
+
+class RaisingPluginError:
+    """A plugin that reports its own trouble as a PluginError, with a hint."""
+
+    @hookimpl
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """Refuse to start."""
+        raise PluginError("the SP office needs the lxml package", hint="pip install lxml")
+
+
+def test_plugin_error_raised_by_a_plugin_gets_its_name() -> None:
+    """A PluginError a plugin raises gets the plugin's name added, and keeps its hint."""
+    manager = get_plugin_manager(extra_plugins=[("sp_test", RaisingPluginError())])
+    with pytest.raises(PluginError) as refused:
+        load_plugins(manager)
+    assert str(refused.value) == "plugin 'sp_test': the SP office needs the lxml package"
+    assert refused.value.hint == "pip install lxml"
+
+
+class RefusingValidator:
+    """A validator that refuses by raising RuleViolation, as the plugin API allows."""
+
+    @hookimpl
+    def qms_validate_submission(self, submission: Submission) -> list[str]:
+        """Refuse, with a hint."""
+        raise RuleViolation("the SOP has no approval page", hint="add the approval page")
+
+
+def test_rule_violation_from_a_validator_passes_unchanged(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """A RuleViolation raised by qms_validate_submission reaches the caller as it was raised
+    (exit code 5, its own message and hint), not as a PluginError."""
+    with pytest.raises(RuleViolation) as refused:
+        file_sop_with(qms_office, desk, ("refusing_test", RefusingValidator()))
+    assert type(refused.value) is RuleViolation
+    assert (str(refused.value), refused.value.hint, refused.value.exit_code) == (
+        "the SOP has no approval page",
+        "add the approval page",
+        5,
+    )
+
+
+class OldStyleWrapper:
+    """An old-style ``hookwrapper=True`` validator that notes whether the others raised."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    @hookimpl(hookwrapper=True)
+    def qms_validate_submission(self, submission: Submission) -> Generator[None, Any, None]:
+        """Note the outcome of the other validators."""
+        outcome = yield
+        self.outcomes.append("raised" if outcome.exception else "returned")
+
+
+def test_error_behind_an_old_style_hookwrapper_names_the_plugin_that_raised(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """An old-style ``hookwrapper=True`` still runs around the others, and an error passing
+    through it names the plugin that raised it."""
+    wrapper = OldStyleWrapper()
+    with pytest.raises(
+        PluginError, match="plugin 'crashing_test' raised in qms_validate_submission"
+    ):
+        file_sop_with(
+            qms_office, desk, ("crashing_test", FailingBehindWrapper()), ("old_test", wrapper)
+        )
+    assert wrapper.outcomes == ["raised"]
+
+
+class WrapperRaisingBeforeYield:
+    """A ``wrapper=True`` validator that crashes before the others run."""
+
+    @hookimpl(wrapper=True)
+    def qms_validate_submission(
+        self, submission: Submission
+    ) -> Generator[None, list[list[str]], list[list[str]]]:
+        """Crash, then (never) pass through."""
+        if submission.title:
+            raise ZeroDivisionError("the wrapper's own bug")
+        return (yield)
+
+
+def test_wrapper_that_raises_itself_is_named(qms_office: TestOffice, desk: Desk) -> None:
+    """A wrapper whose own code raises is the plugin named, not the one it wraps."""
+    with pytest.raises(PluginError, match="plugin 'buggy_wrapper' raised in qms_validate_sub"):
+        file_sop_with(
+            qms_office,
+            desk,
+            ("inner", Objection()),
+            ("buggy_wrapper", WrapperRaisingBeforeYield()),
+        )
+
+
+class StringValidator:
+    """A validator returning one problem as a bare string instead of a list."""
+
+    @hookimpl
+    def qms_validate_submission(self, submission: Submission) -> str:
+        """Object, wrongly typed."""
+        return "title too short"
+
+
+def test_validator_returning_a_string_is_a_plugin_error(qms_office: TestOffice, desk: Desk) -> None:
+    """A qms_validate_submission returning a string (not a list) is a PluginError naming the
+    plugin and what it returned, not a problem per character."""
+    with pytest.raises(PluginError) as refused:
+        file_sop_with(qms_office, desk, ("stringy_test", StringValidator()))
+    assert str(refused.value) == (
+        "plugin 'stringy_test': qms_validate_submission returned 'title too short' (str); it "
+        "must return None or a list of problems (str)"
+    )
+
+
+class StringWrapper:
+    """A ``wrapper=True`` validator that replaces everyone's answers by a string."""
+
+    @hookimpl(wrapper=True)
+    def qms_validate_submission(
+        self, submission: Submission
+    ) -> Generator[None, list[list[str]], str]:
+        """Return the wrong type."""
+        yield
+        return "no"
+
+
+def test_wrapper_returning_the_wrong_type_is_a_plugin_error(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """A wrapper must hand back a list of per-plugin answers: a string is a PluginError naming
+    the wrapper."""
+    with pytest.raises(PluginError, match=r"plugin 'stringy_wrapper': its qms_validate_sub"):
+        file_sop_with(qms_office, desk, ("stringy_wrapper", StringWrapper()))
+
+
+class NumberedFolders:
+    """A plugin whose qms_workflow_dirs returns a number."""
+
+    @hookimpl
+    def qms_workflow_dirs(self) -> int:
+        """Return the wrong type."""
+        return 5
+
+
+def test_workflow_dirs_returning_a_number_is_a_plugin_error() -> None:
+    """qms_workflow_dirs returning 5 is a PluginError naming the plugin and the value, not a
+    bare TypeError."""
+    manager = get_plugin_manager(extra_plugins=[("folders_test", NumberedFolders())])
+    with pytest.raises(PluginError) as refused:
+        load_plugins(manager)
+    assert str(refused.value) == (
+        "plugin 'folders_test': qms_workflow_dirs returned 5 (int); it must return None or a "
+        "list of folders (str or Path)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "filename_patterns",
+            r"GD_(?P<n>\d+)",
+            r"document type 'GD': filename_patterns must be a tuple of strings, got str "
+            r"'GD_\(\?P<n>\\\\d\+\)' \(for one, write \(",
+        ),
+        ("creator_roles", "clerk", "creator_roles must be a tuple of strings, got str 'clerk'"),
+        ("allowed_extensions", [".pdf"], r"must be a tuple of strings, got list \['.pdf'\]"),
+        ("field_labels", {"Date": 1}, "field_labels must map labels"),
+    ],
+)
+def test_document_type_fields_of_the_wrong_type_are_refused(
+    field: str, value: object, message: str
+) -> None:
+    """A DocumentTypeSpec field given the wrong type (a string where a tuple of strings is
+    declared) is refused when the type is declared, naming the type and the field."""
+    with pytest.raises(TypeError, match=message):
+        DocumentTypeSpec("GD", "General Diary", "record-filing", **{field: value})  # type: ignore[arg-type]
+
+
+class MixedOffice(IssuingOffice):
+    """An office keeping SOPs (in force when ``effective``) and orders (when ``issued``)."""
+
+    @hookimpl
+    def qms_register_types(self, registry: TypeRegistry) -> None:
+        """An office with both kinds of document."""
+        registry.add_office_type(
+            OfficeType(
+                code="mixed_office_test",
+                title="Mixed office",
+                document_types=(
+                    DocumentTypeSpec(code="SOP", title="SOP", workflow="sop-revision"),
+                    DocumentTypeSpec(
+                        code="ORDER", title="Standing order", workflow="issue-control"
+                    ),
+                ),
+            )
+        )
+
+
+def test_state_filter_uses_each_documents_own_in_force_state(
+    tmp_path: Path, make_docx: Callable[..., Path]
+) -> None:
+    """``list_documents(state=...)`` counts a document as in that state through its own
+    workflow's in-force state: an issued order is not listed as ``effective`` (the SOP
+    workflow's in-force state), and is listed as ``issued``."""
+    (tmp_path / "wf").mkdir()
+    (tmp_path / "wf" / "issue-control.toml").write_text(ISSUE_CONTROL, encoding="utf-8")
+    plugins = load_plugins(
+        get_plugin_manager(extra_plugins=[("mixed_test", MixedOffice(tmp_path / "wf"))])
+    )
+    result = init_workspace(
+        tmp_path / "ws",
+        plugins=plugins,
+        office_type="mixed_office_test",
+        office_code="MX-TEST",
+        office_name="Mixed office",
+        admin="admin",
+        admin_name="Admin",
+        admin_passphrase=TEST_PASSPHRASE,
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    runtime = Runtime.open(result.workspace, plugins)
+    try:
+        admin = unlock(runtime, "admin", TEST_PASSPHRASE)
+        for username, role in (("writer", "author"), ("chief", "approver")):
+            add_user(
+                runtime,
+                result.office,
+                actor=admin,
+                username=username,
+                full_name=username.title(),
+                roles=[role],
+                passphrase=TEST_PASSPHRASE,
+            )
+        writer = unlock(runtime, "writer", TEST_PASSPHRASE)
+        chief = unlock(runtime, "chief", TEST_PASSPHRASE)
+        order = create_document(
+            runtime,
+            result.office,
+            actor=writer,
+            type_code="ORDER",
+            title="Order",
+            path=make_docx("order.docx", "Order", "text"),
+        ).number
+        take_transition(runtime, number=order, transition="issue", actor=chief)
+        sop = create_document(
+            runtime,
+            result.office,
+            actor=writer,
+            type_code="SOP",
+            title="SOP",
+            path=make_docx("sop.docx", "SOP", "text"),
+        ).number
+        assert [s.number for s in list_documents(runtime, state="effective")] == []
+        assert [s.number for s in list_documents(runtime, state="issued")] == [order]
+        assert [s.number for s in list_documents(runtime, state="draft")] == [sop]
+    finally:
+        runtime.close()

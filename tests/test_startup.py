@@ -167,3 +167,32 @@ def test_database_errors_are_recognised_without_importing_sqlalchemy_first() -> 
 
     assert _database_unavailable(OperationalError("SELECT 1", {}, Exception("refused")))
     assert not _database_unavailable(ValueError("not a database error"))
+
+
+# What a plugin's import of the plugin API must not load: the engine's storage, signing and
+# document-reading libraries (about 400 ms), which a plugin module that is merely imported
+# (for `qms plugins`, or by a plugin's own tests) has no use for.
+API_MUST_NOT_LOAD = ("alembic", "cryptography", "docx", "pydantic", "sqlalchemy", "sqlmodel")
+
+
+def test_plugin_api_import_loads_no_database_crypto_or_docx_library() -> None:
+    """`import qms_engine.api` in a fresh interpreter loads none of SQLAlchemy, Alembic,
+    cryptography, python-docx, SQLModel or pydantic."""
+    script = (
+        "import json, sys\n"
+        "import qms_engine.api\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", script],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert not loaded & set(API_MUST_NOT_LOAD), sorted(loaded & set(API_MUST_NOT_LOAD))

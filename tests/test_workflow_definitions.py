@@ -221,6 +221,14 @@ INVALID_CASES = [
         id="two-states-in-force",
     ),
     pytest.param(
+        "in_force = true              # the master list shows this revision; `qms doc get` "
+        "hands it out\n\n[states.superseded]\n",
+        "\n[states.superseded]\nin_force = true\n",
+        "states.superseded.in_force",
+        "a state in force must also be `exclusive`",
+        id="in-force-without-exclusive",
+    ),
+    pytest.param(
         "in_force = true              #",
         'in_force = "yes"              #',
         "states.effective.in_force",

@@ -1,4 +1,5 @@
-"""What a police station keeps under control (see ../shared/DOMAIN.md for the registers)."""
+"""What a police station keeps under control: its SOPs and registers (General Diary, malkhana,
+dak, arms, passport verification), as the project's domain notes describe them."""
 
 from __future__ import annotations
 

@@ -1,32 +1,41 @@
 """Audit bundles: an office's chain, keys and checkpoints (optionally blobs) in a folder.
 
 ``docs/audit-bundle.md`` specifies the format precisely enough for an independent verifier
-using only a JSON parser, SHA-256 and Ed25519.  This module writes bundles and reads them back
-as streams, never holding the whole chain in memory.
+using only a JSON parser, SHA-256 and Ed25519.  An export reads everything from one database
+snapshot, so a bundle is consistent even while others write.  A bundle is read back strictly
+(§2 and "Strict reading" of that document): fixed file names, no symbolic links, every line of
+``events.jsonl`` exactly its canonical bytes, JSON without duplicate member names, floats or
+constants, and bounded sizes and nesting.  Anything else is an :class:`IntegrityError` naming
+the file (and the line), never a traceback.  Events are streamed, never held all at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
 from document_store.hashing import sha256_file
-from qms_engine.audit.checkpoints import CheckpointRecord, stored_checkpoints
+from qms_engine.audit.checkpoints import CheckpointRecord, checkpoints_of
 from qms_engine.chain import events
-from qms_engine.chain.canonical import JsonValue, canonical_bytes
+from qms_engine.chain.canonical import MAX_SAFE_INTEGER, JsonValue, canonical_bytes
 from qms_engine.chain.encoding import ChainEvent, event_body
 from qms_engine.chain.reader import load_events
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.clock import is_utc_text, to_utc_text, utc_now
 from qms_engine.errors import IntegrityError, RuleViolation
 from qms_engine.runtime import Runtime
+from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import KEY_TABLE, USER_TABLE
 
 FORMAT = "qms-audit-bundle"
@@ -39,6 +48,18 @@ MANIFEST, EVENTS, KEYS, CHECKPOINTS, BLOBS = (
     "checkpoints.json",
     "blobs",
 )
+
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects in any JSON of a bundle (an event line is 4 or 5)."""
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_LIST_BYTES = 64 * 1024 * 1024
+"""Largest ``keys.json`` or ``checkpoints.json``."""
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""Longest line of ``events.jsonl``, its newline included."""
+
+_BATCH = 1000
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -58,36 +79,58 @@ class ExportSummary:
     blobs: int
 
 
+def is_sha256(value: object) -> bool:
+    """Whether ``value`` is a SHA-256 digest as the bundle writes one: 64 lowercase hex digits."""
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
 def export_bundle(
-    runtime: Runtime, office: OfficeRef, destination: Path, *, include_blobs: bool = False
+    runtime: Runtime,
+    office: OfficeRef,
+    destination: Path,
+    *,
+    include_blobs: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
-    """Write the office's audit bundle to a new folder (refuses to overwrite one)."""
+    """Write the office's audit bundle to a new folder (refuses to overwrite one).
+
+    The events, keys and checkpoints come from one read-only snapshot of the database, so the
+    bundle holds the chain exactly as it stood at one moment, whatever is committed meanwhile.
+    ``progress`` is called with the number of events written, batch by batch.
+    """
     if destination.exists() and any(destination.iterdir()):
         raise RuleViolation(f"{destination} exists and is not empty", hint="choose a new --out")
     staging = destination.with_name(destination.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     count, head, blobs = 0, "0" * 64, set()
-    with runtime.engine.connect() as connection, (staging / EVENTS).open("wb") as out:
-        for event in load_events(connection, office.id):
-            body = event_body(event, office.code)
-            line: dict[str, JsonValue] = {
-                "body": body,
-                "hash": event.hash,
-                "signature": event.signature,
-            }
-            out.write(canonical_bytes(line) + b"\n")
-            count, head = count + 1, event.hash
-            sha = body["payload"].get("sha256") if isinstance(body["payload"], dict) else None
-            if include_blobs and event.action in _BLOB_ACTIONS and sha:
-                blobs.add(str(sha))
-        out.flush()
-        os.fsync(out.fileno())
+    with read_snapshot(runtime.engine) as connection:
+        with (staging / EVENTS).open("wb") as out:
+            for event in load_events(connection, office.id):
+                body = event_body(event, office.code)
+                line: dict[str, JsonValue] = {
+                    "body": body,
+                    "hash": event.hash,
+                    "signature": event.signature,
+                }
+                out.write(canonical_bytes(line) + b"\n")
+                count, head = count + 1, event.hash
+                payload = body["payload"]
+                sha = payload.get("sha256") if isinstance(payload, Mapping) else None
+                if include_blobs and event.action in _BLOB_ACTIONS and is_sha256(sha):
+                    blobs.add(str(sha))
+                if progress and count % _BATCH == 0:
+                    progress(_BATCH)
+            out.flush()
+            os.fsync(out.fileno())
+        if progress and count % _BATCH:
+            progress(count % _BATCH)
         keys = connection.execute(
             select(KEY_TABLE, USER_TABLE.c.username)
             .outerjoin(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
             .order_by(KEY_TABLE.c.id)
         ).all()
+        checkpoints = checkpoints_of(connection, office)
     key_list = [
         {
             "fingerprint": k.fingerprint,
@@ -102,7 +145,6 @@ def export_bundle(
         if k.user_id is not None or k.office_id == office.id
     ]
     _write_json(staging / KEYS, key_list)
-    checkpoints = stored_checkpoints(runtime, office)
     _write_json(staging / CHECKPOINTS, [asdict(c) for c in checkpoints])
     if include_blobs:
         (staging / BLOBS).mkdir()
@@ -113,15 +155,10 @@ def export_bundle(
         "version": VERSION,
         "exported_at": to_utc_text(utc_now()),
         "office": {"code": office.code, "name": office.name, "timezone": office.timezone},
-        "events": {
-            "file": EVENTS,
-            "count": count,
-            "head": head,
-            "sha256": sha256_file(staging / EVENTS),
-        },
-        "keys": {"file": KEYS, "sha256": sha256_file(staging / KEYS)},
-        "checkpoints": {"file": CHECKPOINTS, "sha256": sha256_file(staging / CHECKPOINTS)},
-        "blobs": {"folder": BLOBS, "count": len(blobs)} if include_blobs else None,
+        "events": {"count": count, "head": head, "sha256": sha256_file(staging / EVENTS)},
+        "keys": {"sha256": sha256_file(staging / KEYS)},
+        "checkpoints": {"sha256": sha256_file(staging / CHECKPOINTS)},
+        "blobs": {"count": len(blobs)} if include_blobs else None,
     }
     _write_json(staging / MANIFEST, manifest)
     if destination.exists():
@@ -130,83 +167,514 @@ def export_bundle(
     return ExportSummary(destination, count, len(key_list), len(checkpoints), len(blobs))
 
 
-class BundleReader:
-    """Reads a bundle folder; every inconsistency is an :class:`IntegrityError` naming the file."""
+# --------------------------------------------------------------------------- strict JSON
+
+
+class _Refused(ValueError):
+    """Raised by the parser's hooks: JSON that a bundle may not hold."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise _Refused(f"member name {name!r} occurs twice in one object")
+        found[name] = value
+    return found
+
+
+def _no_float(text: str) -> Any:
+    raise _Refused(f"number {text} is not an integer (a bundle holds no floats)")
+
+
+def _no_constant(text: str) -> Any:
+    raise _Refused(f"{text} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object, parse_float=_no_float, parse_constant=_no_constant
+)
+_STRINGS = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _depth(text: str) -> int:
+    """How deeply arrays and objects nest in ``text``, counted without parsing it (so a hostile
+    file cannot exhaust the parser's recursion); never less than the parser would reach."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _text(data: bytes, where: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IntegrityError(f"{where}: not UTF-8 (byte {exc.start + 1})") from None
+    if text.startswith("\ufeff"):
+        raise IntegrityError(f"{where}: begins with a byte-order mark; bundle files have none")
+    return text
+
+
+def _check_depth(text: str, where: str) -> None:
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise IntegrityError(f"{where}: JSON nested {depth} levels deep (at most {MAX_DEPTH})")
+
+
+def _decode(text: str, where: str, position: int = 0) -> tuple[Any, int]:
+    """One JSON value starting at ``position`` (depth already checked); (value, end)."""
+    try:
+        return _DECODER.raw_decode(text, position)
+    except json.JSONDecodeError as exc:
+        raise IntegrityError(
+            f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except (_Refused, ValueError, RecursionError) as exc:  # ValueError: a 5,000-digit integer
+        raise IntegrityError(f"{where}: {exc}") from None
+
+
+def _skip_space(text: str, position: int) -> int:
+    match = _WHITESPACE.match(text, position)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _json_file(data: bytes, where: str) -> Any:
+    """A whole JSON document, strictly."""
+    text = _text(data, where)
+    _check_depth(text, where)
+    value, end = _decode(text, where, _skip_space(text, 0))
+    if _skip_space(text, end) != len(text):
+        line = text.count("\n", 0, end) + 1
+        raise IntegrityError(f"{where}: line {line}: more data after the JSON value")
+    return value
+
+
+def _json_entries(data: bytes, where: str) -> Iterator[tuple[str, Any]]:
+    """The entries of a JSON array, strictly, each with ``"FILE: entry N (line L)"``."""
+    text = _text(data, where)
+    _check_depth(text, where)
+    position = _skip_space(text, 0)
+    if not text.startswith("[", position):
+        raise IntegrityError(f"{where}: not a JSON array")
+    position, number, line, counted = _skip_space(text, position + 1), 0, 1, 0
+    if text.startswith("]", position):
+        position += 1
+    else:
+        while True:
+            number += 1
+            line, counted = line + text.count("\n", counted, position), position
+            entry = f"{where}: entry {number} (line {line})"
+            value, position = _decode(text, entry, position)
+            yield entry, value
+            position = _skip_space(text, position)
+            if text.startswith(",", position):
+                position = _skip_space(text, position + 1)
+            elif text.startswith("]", position):
+                position += 1
+                break
+            else:
+                line = text.count("\n", 0, position) + 1
+                raise IntegrityError(f"{where}: line {line}: expected ',' or ']' after {entry}")
+    if _skip_space(text, position) != len(text):
+        line = text.count("\n", 0, position) + 1
+        raise IntegrityError(f"{where}: line {line}: more data after the JSON array")
+
+
+# --------------------------------------------------------------------------- field rules
+
+
+def _is_int(value: object, least: int = 0) -> bool:
+    return type(value) is int and least <= value <= MAX_SAFE_INTEGER
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, str) and is_utc_text(value)
+
+
+def _is_hex128(value: object) -> bool:
+    return isinstance(value, str) and _HEX128.fullmatch(value) is not None
+
+
+_Rule = tuple[Callable[[object], bool], str]
+_SHA256: _Rule = (is_sha256, "64 lowercase hex digits")
+_TEXT: _Rule = (_is_text, "a non-empty string")
+_TIME: _Rule = (_is_time, "a timestamp like 2026-11-24T05:04:46.469396Z")
+_COUNT: _Rule = (_is_int, "an integer ≥ 0")
+_OBJECT: _Rule = (lambda v: isinstance(v, dict), "an object")
+
+
+def _fields(
+    value: object,
+    where: str,
+    rules: Mapping[str, _Rule],
+    *,
+    optional: Mapping[str, object] | None = None,
+) -> Mapping[str, Any]:
+    """``value`` is an object with exactly the members of ``rules``, each obeying its rule;
+    a member of ``optional`` may also be present, but only with the value given there."""
+    optional = optional or {}
+    if not isinstance(value, dict):
+        raise IntegrityError(f"{where}: not a JSON object")
+    missing = sorted(set(rules) - set(value))
+    if missing:
+        raise IntegrityError(f"{where}: member {missing[0]!r} is missing")
+    for name, item in value.items():
+        if name in rules:
+            check, meaning = rules[name]
+            if not check(item):
+                raise IntegrityError(f"{where}: {name!r} must be {meaning}, not {item!r:.80}")
+        elif name in optional:
+            if item != optional[name]:
+                raise IntegrityError(
+                    f"{where}: {name!r} is {item!r:.80}; a bundle's names are fixed, and it "
+                    f"may only be {optional[name]!r} (nothing outside the bundle is read)"
+                )
+        else:
+            raise IntegrityError(f"{where}: unknown member {name!r}")
+    return value
+
+
+_KEY_RULES: dict[str, _Rule] = {
+    "fingerprint": _SHA256,
+    "public_key": _SHA256,
+    "owner": _TEXT,
+    "purpose": (lambda v: v in ("user", "office"), '"user" or "office"'),
+    "valid_from": _TIME,
+    "valid_until": (lambda v: v is None or _is_time(v), "null or a timestamp"),
+    "revoked_reason": (lambda v: v is None or isinstance(v, str), "null or a string"),
+}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = (
+    os.O_RDONLY
+    | _NOFOLLOW
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO planted in the bundle must not hang the reader
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_BY_FOLDER = bool(_DIRECTORY and _NOFOLLOW) and os.open in os.supports_dir_fd
+
+
+def _open_regular(path: Path, *, folder: int | None = None) -> BinaryIO:
+    """Open a bundle member for reading: a regular file, never through a symbolic link."""
+    if folder is None and path.is_symlink():
+        raise IntegrityError(
+            f"{path}: a symbolic link; a bundle holds only regular files "
+            "(nothing outside the bundle folder is read)"
+        )
+    try:
+        if folder is not None:
+            descriptor = os.open(path.name, _READ_FLAGS, dir_fd=folder)
+        else:
+            descriptor = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        raise IntegrityError(f"{path}: missing from the bundle") from None
+    except OSError as exc:  # ELOOP: a symbolic link (O_NOFOLLOW)
+        raise IntegrityError(
+            f"{path}: cannot be read as a regular file ({exc.strerror or exc}); a bundle holds "
+            "only regular files, no symbolic links"
+        ) from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise IntegrityError(f"{path}: not a regular file")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    with _open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise IntegrityError(f"{path}: larger than {limit:,} bytes, the most a bundle allows")
+    return data
+
+
+def _digest(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """``manifest.json``, checked member by member."""
+
+    office: str
+    office_name: str
+    timezone: str
+    exported_at: str
+    events: int
+    head: str
+    events_sha256: str
+    keys_sha256: str
+    checkpoints_sha256: str
+    blobs: int | None
+    """How many blobs ``blobs/`` holds, or None when the bundle was exported without them."""
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Parse and check ``manifest.json`` (docs/audit-bundle.md §2)."""
+    where = str(path)
+    value = _json_file(_read_capped(path, MAX_MANIFEST_BYTES), where)
+    if not isinstance(value, dict):
+        raise IntegrityError(f"{where}: not a JSON object")
+    if value.get("format") != FORMAT or not (
+        type(value.get("version")) is int and value["version"] == VERSION
+    ):
+        raise IntegrityError(f"{where}: not a {FORMAT} version {VERSION} manifest")
+    top = _fields(
+        value,
+        where,
+        {
+            "format": (lambda v: v == FORMAT, repr(FORMAT)),
+            "version": (lambda v: v == VERSION, str(VERSION)),
+            "exported_at": _TIME,
+            "office": _OBJECT,
+            "events": _OBJECT,
+            "keys": _OBJECT,
+            "checkpoints": _OBJECT,
+            "blobs": (lambda v: v is None or isinstance(v, dict), "null or an object"),
+        },
+    )
+    office = _fields(
+        top["office"], f"{where}: office", {"code": _TEXT, "name": _TEXT, "timezone": _TEXT}
+    )
+    chain = _fields(
+        top["events"],
+        f"{where}: events",
+        {"count": _COUNT, "head": _SHA256, "sha256": _SHA256},
+        optional={"file": EVENTS},
+    )
+    keys = _fields(top["keys"], f"{where}: keys", {"sha256": _SHA256}, optional={"file": KEYS})
+    checkpoints = _fields(
+        top["checkpoints"],
+        f"{where}: checkpoints",
+        {"sha256": _SHA256},
+        optional={"file": CHECKPOINTS},
+    )
+    blobs = None
+    if top["blobs"] is not None:
+        blobs = _fields(
+            top["blobs"], f"{where}: blobs", {"count": _COUNT}, optional={"folder": BLOBS}
+        )["count"]
+    return Manifest(
+        office=office["code"],
+        office_name=office["name"],
+        timezone=office["timezone"],
+        exported_at=top["exported_at"],
+        events=chain["count"],
+        head=chain["head"],
+        events_sha256=chain["sha256"],
+        keys_sha256=keys["sha256"],
+        checkpoints_sha256=checkpoints["sha256"],
+        blobs=blobs,
+    )
+
+
+def _event_line(raw: bytes, where: str) -> ChainEvent:
+    """One line of ``events.jsonl``: exactly the canonical bytes of {body, hash, signature}."""
+    if not raw.endswith(b"\n"):
+        if len(raw) > MAX_LINE_BYTES:
+            raise IntegrityError(f"{where}: longer than {MAX_LINE_BYTES:,} bytes")
+        raise IntegrityError(
+            f"{where} is not a whole event (no newline at its end): the file is truncated or "
+            "damaged"
+        )
+    data = raw[:-1]
+    text = _text(data, where)
+    _check_depth(text, where)
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise IntegrityError(
+            f"{where} is not a whole event ({exc.msg}, column {exc.colno}): the file is "
+            "truncated or damaged"
+        ) from None
+    except (_Refused, ValueError, RecursionError) as exc:
+        raise IntegrityError(f"{where}: {exc}") from None
+    if end != len(text):
+        raise IntegrityError(
+            f"{where}: {text[end]!r} after the event (column {end + 1}): a line holds one "
+            "event in canonical form, with no spaces and no CR before its newline"
+        )
+    if not isinstance(value, dict) or set(value) != {"body", "hash", "signature"}:
+        members = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise IntegrityError(
+            f"{where}: an event line is an object with exactly body, hash and signature, "
+            f"not {members}"
+        )
+    if not is_sha256(value["hash"]):
+        raise IntegrityError(f"{where}: 'hash' must be 64 lowercase hex digits")
+    if not _is_hex128(value["signature"]):
+        raise IntegrityError(f"{where}: 'signature' must be 128 lowercase hex digits")
+    try:
+        canonical = canonical_bytes(value)
+    except (TypeError, ValueError) as exc:
+        raise IntegrityError(f"{where}: cannot be encoded canonically ({exc})") from None
+    if canonical != data:
+        at = next(
+            (i for i, (a, b) in enumerate(zip(canonical, data, strict=False)) if a != b),
+            min(len(canonical), len(data)),
+        )
+        raise IntegrityError(
+            f"{where}: not in canonical form (first difference at byte {at + 1}): each line "
+            "must be exactly the canonical encoding of its event"
+        )
+    return ChainEvent(value["body"], value["hash"], value["signature"])
+
+
+class BlobFolder:
+    """``blobs/``, read without following symbolic links (closed with :meth:`close`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        manifest_path = path / MANIFEST
-        if not manifest_path.is_file():
-            raise IntegrityError(f"{path}: no {MANIFEST}: not an audit bundle, or it is incomplete")
-        try:
-            self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise IntegrityError(f"{manifest_path}: not valid JSON ({exc})") from exc
-        if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
-            raise IntegrityError(f"{manifest_path}: not a {FORMAT} version {VERSION} manifest")
-        try:
-            self.office: str = str(self.manifest["office"]["code"])
-            for section in ("events", "keys", "checkpoints"):
-                str(self.manifest[section]["file"]) + str(self.manifest[section]["sha256"])
-            int(self.manifest["events"]["count"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IntegrityError(f"{manifest_path}: incomplete manifest ({exc!r})") from exc
+        self._descriptor: int | None = None
+        if _BY_FOLDER:
+            try:
+                self._descriptor = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+            except OSError as exc:  # ELOOP: swapped for a symbolic link since it was checked
+                raise IntegrityError(
+                    f"{path}: cannot be opened as a folder ({exc.strerror}); a bundle holds no "
+                    "symbolic links"
+                ) from None
 
-    def _file(self, section: str) -> Path:
-        entry = self.manifest[section]
-        path = self.path / str(entry["file"])
-        if not path.is_file():
-            raise IntegrityError(f"{path}: missing from the bundle")
-        actual = sha256_file(path)
-        if actual != entry["sha256"]:
+    def close(self) -> None:
+        """Release the folder."""
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+    def __enter__(self) -> BlobFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def listing(self) -> tuple[set[str], list[str]]:
+        """(names of the blob files, problems with anything else found in the folder)."""
+        names: set[str] = set()
+        problems: list[str] = []
+        with os.scandir(self.path if self._descriptor is None else self._descriptor) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                where = self.path / entry.name
+                if entry.is_symlink():
+                    problems.append(f"{where}: a symbolic link, not a blob (it is not followed)")
+                elif not entry.is_file(follow_symlinks=False):
+                    problems.append(f"{where}: not a regular file, so not a blob")
+                elif not is_sha256(entry.name):
+                    problems.append(f"{where}: not named by a SHA-256, so not a blob")
+                else:
+                    names.add(entry.name)
+        return names, problems
+
+    def digest(self, sha256: str) -> str:
+        """The SHA-256 of the file named ``sha256`` (an :class:`IntegrityError` if unreadable)."""
+        assert is_sha256(sha256)
+        with _open_regular(self.path / sha256, folder=self._descriptor) as handle:
+            return _digest(handle)
+
+
+class BundleReader:
+    """Reads a bundle folder strictly; every flaw is an :class:`IntegrityError` naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.is_dir():
+            raise IntegrityError(f"{path}: not a folder, so not an audit bundle")
+        if not (path / MANIFEST).exists() and not (path / MANIFEST).is_symlink():
+            raise IntegrityError(f"{path}: no {MANIFEST}: not an audit bundle, or it is incomplete")
+        self.manifest = read_manifest(path / MANIFEST)
+        self.office = self.manifest.office
+        blobs = path / BLOBS
+        present = blobs.exists() or blobs.is_symlink()
+        if present and (blobs.is_symlink() or not blobs.is_dir()):
+            raise IntegrityError(f"{blobs}: not a folder (a bundle holds no symbolic links)")
+        if self.manifest.blobs is None and present:
             raise IntegrityError(
-                f"{path}: SHA-256 is {actual[:16]}…, the manifest says "
-                f"{entry['sha256'][:16]}…: the file was altered or truncated"
+                f"{path / MANIFEST}: says the bundle holds no blobs, but {blobs} is present"
             )
-        return path
+        if self.manifest.blobs is not None and not present:
+            raise IntegrityError(
+                f"{blobs}: missing from the bundle (the manifest says {self.manifest.blobs} blobs)"
+            )
+
+    def _checked(self, name: str, expected: str, limit: int) -> bytes:
+        path = self.path / name
+        data = _read_capped(path, limit)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise IntegrityError(
+                f"{path}: SHA-256 is {actual[:16]}…, the manifest says {expected[:16]}…: the "
+                "file was altered or truncated"
+            )
+        return data
 
     def events(self) -> Iterator[ChainEvent]:
-        """The events, streamed line by line."""
-        path = self._file("events")
-        count = 0
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    line = json.loads(raw)
-                    event = ChainEvent(line["body"], line["hash"], line["signature"])
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise IntegrityError(
-                        f"{path}: line {number} is not a whole event ({exc}): "
-                        "the file is truncated or damaged"
-                    ) from exc
+        """The events, streamed line by line, each checked to be exactly canonical."""
+        path = self.path / EVENTS
+        expected = self.manifest.events_sha256
+        with _open_regular(path) as handle:
+            actual = _digest(handle)
+            if actual != expected:
+                raise IntegrityError(
+                    f"{path}: SHA-256 is {actual[:16]}…, the manifest says {expected[:16]}…: "
+                    "the file was altered or truncated"
+                )
+            handle.seek(0)
+            digest, count = hashlib.sha256(), 0
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
                 count += 1
-                yield event
-        expected = self.manifest["events"]["count"]
-        if count != expected:
-            raise IntegrityError(f"{path}: {count} events, the manifest says {expected}: truncated")
+                digest.update(raw)
+                yield _event_line(raw, f"{path}: line {count}")
+        if digest.hexdigest() != expected:
+            raise IntegrityError(f"{path}: changed while it was being read")
+        if count != self.manifest.events:
+            raise IntegrityError(
+                f"{path}: {count} events, the manifest says {self.manifest.events}: truncated"
+            )
 
     def keys(self) -> list[dict[str, Any]]:
         """The key list (cross-checked against the chain by the verifier)."""
-        path = self._file("keys")
-        try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise IntegrityError(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(value, list) or not all(isinstance(k, dict) for k in value):
-            raise IntegrityError(f"{path}: not a list of keys")
-        return value
+        data = self._checked(KEYS, self.manifest.keys_sha256, MAX_LIST_BYTES)
+        return [
+            dict(_fields(value, where, _KEY_RULES))
+            for where, value in _json_entries(data, str(self.path / KEYS))
+        ]
 
     def checkpoints(self) -> list[CheckpointRecord]:
         """The checkpoints recorded for the office."""
-        path = self._file("checkpoints")
-        try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-            return [CheckpointRecord(**item) for item in value]
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise IntegrityError(f"{path}: not a list of checkpoints ({exc})") from exc
+        data = self._checked(CHECKPOINTS, self.manifest.checkpoints_sha256, MAX_LIST_BYTES)
+        office: _Rule = (lambda v: v == self.office, f"this bundle's office {self.office!r}")
+        rules: dict[str, _Rule] = {
+            "office": office,
+            "seq": ((lambda v: _is_int(v, 1)), "an integer ≥ 1"),
+            "head_hash": _SHA256,
+            "recorded_at": _TIME,
+            "key_fingerprint": _SHA256,
+            "signature": (_is_hex128, "128 lowercase hex digits"),
+        }
+        return [
+            CheckpointRecord(**_fields(value, where, rules))
+            for where, value in _json_entries(data, str(self.path / CHECKPOINTS))
+        ]
 
-    def blob(self, sha256: str) -> Path | None:
-        """Where a blob is in the bundle, if blobs were exported."""
-        if not self.manifest.get("blobs"):
+    def blob_folder(self) -> BlobFolder | None:
+        """``blobs/``, or None when the bundle was exported without blobs."""
+        if self.manifest.blobs is None:
             return None
-        return self.path / str(self.manifest["blobs"]["folder"]) / sha256
+        return BlobFolder(self.path / BLOBS)

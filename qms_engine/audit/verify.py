@@ -1,8 +1,10 @@
 """`qms audit verify`: everything an auditor checks, online (database) or offline (bundle).
 
-Both paths feed the same :func:`~qms_engine.verification.verify_chain_events` and then check the
-same things around the chain: the key list against the chain's own key events, the checkpoints
-(and any short codes the auditor brings from paper), and every revision's blob.
+Both paths feed the same :func:`~qms_engine.chain.verifier.verify_chain_events` and then check
+the same things around the chain: the key list against the chain's own key events, the
+checkpoints (and any short codes the auditor brings from paper), the office's name and time
+zone against its ``office.created`` event, and every revision's blob.  Online, everything comes
+from one read-only database snapshot; offline, from a bundle read strictly.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from document_store.hashing import sha256_file
-from qms_engine.audit.bundle import BundleReader
+from qms_engine.audit.bundle import MANIFEST, BlobFolder, BundleReader, is_sha256
 from qms_engine.audit.checkpoints import (
     CheckpointRecord,
     checkpoint_problems,
+    checkpoints_of,
     parse_code,
-    stored_checkpoints,
 )
+from qms_engine.audit.projection import Projection
+from qms_engine.chain import events
 from qms_engine.chain.encoding import ChainEvent
 from qms_engine.chain.reader import stored_chain
 from qms_engine.chain.unit_of_work import OfficeRef
@@ -28,7 +32,8 @@ from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
 from qms_engine.errors import IntegrityError
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
+from qms_engine.storage.database import read_snapshot
+from qms_engine.storage.models import HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
 
 Progress = Callable[[int], None]
 
@@ -42,6 +47,8 @@ class AuditResult:
     checkpoints: int = 0
     codes: int = 0
     blobs: int = 0
+    blobs_checked: bool = True
+    """False when the revisions' content was not checked (``--no-blobs``, or not in a bundle)."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -103,21 +110,50 @@ def _wanted(checkpoints: list[CheckpointRecord], codes: Iterable[str]) -> set[in
     return {c.seq for c in checkpoints} | {parse_code(code)[1] for code in codes}
 
 
-def _stored(runtime: Runtime, office: OfficeRef) -> Iterator[ChainEvent]:
-    with runtime.engine.connect() as connection:
-        yield from stored_chain(connection, office)
+@dataclass
+class _Founding:
+    """The office's name and time zone as its chain states them (the first ``office.created``
+    event about the office), picked up while the events stream past the verifier."""
 
+    code: str
+    seq: int | None = None
+    name: object = None
+    timezone: object = None
 
-def count_events(runtime: Runtime, office: OfficeRef) -> int:
-    """How many events the office's chain has (for progress bars)."""
-    with runtime.engine.connect() as connection:
-        return int(
-            connection.execute(
-                select(func.count())
-                .select_from(EVENT_TABLE)
-                .where(EVENT_TABLE.c.office_id == office.id)
-            ).scalar_one()
-        )
+    def watch(self, stream: Iterable[ChainEvent]) -> Iterator[ChainEvent]:
+        """Pass the events on unchanged, remembering the office's founding event."""
+        for position, event in enumerate(stream, start=1):
+            body = event.body
+            if (
+                self.seq is None
+                and isinstance(body, Mapping)
+                and body.get("action") == events.OFFICE_CREATED.action
+                and body.get("subject") == self.code
+                and isinstance(body.get("payload"), Mapping)
+            ):
+                self.seq = position
+                self.name = body["payload"].get("name")
+                self.timezone = body["payload"].get("timezone")
+            yield event
+
+    def problems(self, where: str, name: str, timezone: str) -> list[str]:
+        """What differs between the chain's office name and time zone and those of ``where``."""
+        if self.seq is None:
+            return [
+                f"{where}: the chain has no office.created event for {self.code}, so the "
+                "office's name and time zone are not covered by it"
+            ]
+        found = []
+        for what, claimed, signed in (
+            ("name", name, self.name),
+            ("time zone", timezone, self.timezone),
+        ):
+            if claimed != signed:
+                found.append(
+                    f"{where}: office {what} {claimed!r} is not the chain's {signed!r} "
+                    f"(office.created, event #{self.seq}): altered"
+                )
+        return found
 
 
 def verify_office(
@@ -128,32 +164,53 @@ def verify_office(
     codes: Iterable[str] = (),
     progress: Progress | None = None,
     check_blobs: bool = True,
+    on_head: Callable[[int], None] | None = None,
 ) -> AuditResult:
-    """Verify an office's chain in the database, its key table, checkpoints and blobs."""
+    """Verify an office's chain in the database, its key table, checkpoints and blobs.
+
+    Everything is read from one read-only snapshot (the head first), so writes committed while
+    it runs are simply not seen: the verdict covers the chain up to the head it saw.
+    ``on_head`` is called with that head's sequence number before any event is read (a
+    progress bar's total); ``progress`` with the number of events checked, batch by batch.
+    """
     codes = list(codes)
-    checkpoints = stored_checkpoints(runtime, office)
-    report = verify_chain_events(
-        office.code,
-        _stored(runtime, office),
-        workflows=runtime.plugins.workflows,
-        jobs=jobs,
-        progress=progress,
-        remember=_wanted(checkpoints, codes),
-    )
-    result = AuditResult(office.code)
-    with runtime.engine.connect() as connection:
+    founding = _Founding(office.code)
+    projection = Projection(office, runtime.plugins.workflows)
+    with read_snapshot(runtime.engine) as connection:
         head = connection.execute(
             select(HEAD_TABLE.c.seq, HEAD_TABLE.c.hash).where(HEAD_TABLE.c.office_id == office.id)
         ).one()
-        keys = [dict(row._mapping) for row in connection.execute(_KEY_ROWS).all()]
+        if on_head:
+            on_head(int(head.seq))
+        row = connection.execute(
+            select(OFFICE_TABLE.c.name, OFFICE_TABLE.c.timezone).where(
+                OFFICE_TABLE.c.id == office.id
+            )
+        ).one()
+        checkpoints = checkpoints_of(connection, office)
+        keys = [dict(r._mapping) for r in connection.execute(_KEY_ROWS).all()]
+        report = verify_chain_events(
+            office.code,
+            projection.observe(founding.watch(stored_chain(connection, office))),
+            jobs=jobs,
+            progress=progress,
+            remember=_wanted(checkpoints, codes),
+        )
+        differences = projection.problems(connection)
+    result = AuditResult(office.code)
     _around_chain(result, report, keys, checkpoints, codes)
     if (head.seq, head.hash) != (report.events, report.head_hash):
         result.problems.append(
             f"chain head says #{head.seq} ({head.hash[:16]}…) but the log ends "
             f"at #{report.events}: events were removed from the end"
         )
+    result.problems.extend(founding.problems(f"office {office.code}", row.name, row.timezone))
+    if not result.problems:  # the tables are held to a chain that verified (audit/projection.py)
+        result.problems.extend(differences)
     if check_blobs:
         result.blobs = _check_blobs(report.blobs, runtime.store.path, result.problems)
+    else:
+        result.blobs_checked = False
     return result
 
 
@@ -168,14 +225,23 @@ _KEY_ROWS = (
 )
 
 
-def _check_blobs(
-    shas: Iterable[str], locate: Callable[[str], Path | None], problems: list[str]
-) -> int:
+def _named_blobs(shas: Iterable[object], problems: list[str]) -> list[str]:
+    """The chain's blob names that are SHA-256 digests; any other is a problem, never a path."""
+    named = []
+    for sha in shas:
+        if is_sha256(sha):
+            named.append(str(sha))
+        else:
+            problems.append(f"a revision names blob {sha!r:.80}, which is not a SHA-256 digest")
+    return sorted(named)
+
+
+def _check_blobs(shas: Iterable[object], locate: Callable[[str], Path], problems: list[str]) -> int:
     checked = 0
-    for sha in sorted(shas):
+    for sha in _named_blobs(shas, problems):
         path = locate(sha)
         checked += 1
-        if path is None or not path.is_file():
+        if not path.is_file():
             problems.append(
                 f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
             )
@@ -188,6 +254,33 @@ def _check_blobs(
     return checked
 
 
+def _check_bundle_blobs(shas: Iterable[object], folder: BlobFolder, problems: list[str]) -> int:
+    """``blobs/`` must hold exactly the blobs the chain names, each hashing to its name."""
+    named = _named_blobs(shas, problems)
+    present, strays = folder.listing()
+    problems.extend(strays)
+    for sha in named:
+        if sha not in present:
+            problems.append(
+                f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
+            )
+            continue
+        try:
+            actual = folder.digest(sha)
+        except IntegrityError as exc:
+            problems.append(str(exc))
+            continue
+        if actual != sha:
+            problems.append(
+                f"blob {sha[:16]}…: content hashes to {actual[:16]}…: replaced or damaged"
+            )
+    for extra in sorted(present - set(named)):
+        problems.append(
+            f"{folder.path / extra}: no revision in the chain names this blob (an extra file)"
+        )
+    return len(named)
+
+
 def verify_bundle(
     path: Path,
     *,
@@ -195,33 +288,69 @@ def verify_bundle(
     jobs: int = 1,
     codes: Iterable[str] = (),
     progress: Progress | None = None,
+    check_blobs: bool = True,
 ) -> AuditResult:
-    """Verify an exported bundle with no database at all."""
+    """Verify an exported bundle with no database at all.
+
+    ``workflows`` is no longer used (the chain registers its workflow definitions); it is
+    still accepted so that callers can drop it in their own time.  The bundle is read strictly
+    (``docs/audit-bundle.md``): a damaged or hostile one gives one
+    problem naming the file (and line), never a traceback, and nothing is written.  Blobs are
+    checked unless ``check_blobs`` is False; a bundle exported without them then fails with
+    "blobs NOT checked", since its verdict would not cover the revisions' content.
+    """
     codes = list(codes)
     try:
         reader = BundleReader(path)
         checkpoints = reader.checkpoints()
         keys = reader.keys()
+        founding = _Founding(reader.office)
         report = verify_chain_events(
             reader.office,
-            reader.events(),
-            workflows=workflows,
+            founding.watch(reader.events()),
             jobs=jobs,
             progress=progress,
             remember=_wanted(checkpoints, codes),
         )
     except IntegrityError as exc:
-        return AuditResult(path.name, problems=[str(exc)])
-    except (KeyError, TypeError, ValueError) as exc:  # a damaged file, not a crash
-        return AuditResult(path.name, problems=[f"{path}: damaged bundle ({exc!r})"])
+        return AuditResult(path.name, problems=[str(exc)], blobs_checked=False)
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:  # a flaw, not a crash
+        return AuditResult(
+            path.name, problems=[f"{path}: damaged bundle ({exc!r})"], blobs_checked=False
+        )
+    manifest = reader.manifest
     result = AuditResult(reader.office)
+    _around_chain(result, report, keys, checkpoints, codes)
+    if manifest.head != report.head_hash:
+        result.problems.append(
+            f"{path / MANIFEST}: head {manifest.head[:16]}… is not the last event's hash"
+        )
+    result.problems.extend(
+        founding.problems(str(path / MANIFEST), manifest.office_name, manifest.timezone)
+    )
+    if not check_blobs:
+        result.blobs_checked = False
+        return result
     try:
-        _around_chain(result, report, keys, checkpoints, codes)
-    except (KeyError, TypeError, ValueError) as exc:
-        result.problems.append(f"{path}: damaged key or checkpoint list ({exc!r})")
-    head = reader.manifest["events"].get("head")
-    if head != report.head_hash:
-        result.problems.append(f"manifest head {str(head)[:16]}… is not the last event's hash")
-    if reader.manifest.get("blobs"):
-        result.blobs = _check_blobs(report.blobs, reader.blob, result.problems)
+        folder = reader.blob_folder()
+    except IntegrityError as exc:
+        result.blobs_checked = False
+        result.problems.append(str(exc))
+        return result
+    if folder is None:
+        named = _named_blobs(report.blobs, result.problems)
+        if named:
+            result.blobs_checked = False
+            result.problems.append(
+                f"{path}: blobs NOT checked: the chain names {len(named)} revision file(s), and "
+                "the bundle was exported without them (export with --blobs, or verify with "
+                "--no-blobs to check everything but the files' content)"
+            )
+        return result
+    with folder:
+        result.blobs = _check_bundle_blobs(report.blobs, folder, result.problems)
+    if manifest.blobs != result.blobs:
+        result.problems.append(
+            f"{path / MANIFEST}: says {manifest.blobs} blobs, the chain names {result.blobs}"
+        )
     return result

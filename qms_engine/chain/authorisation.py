@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qms_engine.chain import events
+from qms_engine.chain.canonical import canonical_sha256
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER, QUALITY_COORDINATOR
 from qms_engine.rules.workflows import AUTHOR, Transition
 
@@ -107,6 +108,19 @@ def _founding_only_for_themselves(attempt: Attempt) -> str | None:
     return None
 
 
+def _definition_hashed(attempt: Attempt) -> str | None:
+    definition = attempt.payload.get("definition")
+    if not isinstance(definition, Mapping) or definition.get("name") != attempt.subject:
+        return f"the payload must hold the definition of workflow {attempt.subject!r}"
+    try:
+        digest = canonical_sha256(dict(definition))
+    except (TypeError, ValueError) as exc:
+        return f"the definition is not canonical JSON ({exc})"
+    if digest != attempt.payload.get("sha256"):
+        return "the payload's sha256 is not that of its definition"
+    return None
+
+
 _KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
 _ADMIN = frozenset({ADMIN})
 _ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})
@@ -136,6 +150,12 @@ RULES: Mapping[str, Rule] = {
         (),
         "an admin, or whoever first files a type a plugin added later (in a creator role)",
     ),  # allowed_roles: see type_adders
+    events.WORKFLOW_REGISTERED.action: Rule(
+        "workflow registration",
+        _ADMIN,
+        (_definition_hashed,),
+        "an admin: the definition, and its SHA-256, every later event of the office is held to",
+    ),
     events.USER_CREATED.action: Rule(
         "enrolment",
         _ADMIN,

@@ -9,6 +9,7 @@ code units as RFC 8785 requires; strings are emitted as UTF-8 with only the mand
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -89,6 +90,11 @@ def canonical_bytes(value: JsonValue) -> bytes:
         sort_keys = True
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     return text.encode("utf-8")
+
+
+def canonical_sha256(value: JsonValue) -> str:
+    """SHA-256 (hex) of :func:`canonical_bytes`: an event body's hash, a workflow's digest."""
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
 def canonical_text(value: JsonValue) -> str:

@@ -14,13 +14,12 @@ all build bodies here, so they cannot disagree on the bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qms_engine.chain.canonical import JsonValue, canonical_bytes
+from qms_engine.chain.canonical import JsonValue
 
 GENESIS_HASH = "0" * 64
 ENCODING_VERSION = 1
@@ -92,11 +91,6 @@ def make_body(
         "signer": {"name": signer_name, "role": signer_role, "key": key_fingerprint},
         "prev": prev_hash,
     }
-
-
-def hash_body(body: Mapping[str, JsonValue]) -> str:
-    """SHA-256 (hex) of the canonical encoding of an event body."""
-    return hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ KEY_RETIRED = EventKind("key.retired", "retired key")
 KEY_REVOKED = EventKind("key.revoked", "revoked key")
 OFFICE_CREATED = EventKind("office.created", "created office")
 DOCUMENT_TYPE_ADDED = EventKind("office.document_type.added", "added document type")
+WORKFLOW_REGISTERED = EventKind("workflow.registered", "registered workflow")
 USER_CREATED = EventKind("user.created", "enrolled user")
 USER_ROLE_GRANTED = EventKind("user.role.granted", "granted role")
 USER_ROLE_REVOKED = EventKind("user.role.revoked", "revoked role")
@@ -49,6 +50,7 @@ FIXED_KINDS = {
         KEY_REVOKED,
         OFFICE_CREATED,
         DOCUMENT_TYPE_ADDED,
+        WORKFLOW_REGISTERED,
         USER_CREATED,
         USER_ROLE_GRANTED,
         USER_ROLE_REVOKED,

@@ -11,8 +11,11 @@ What it checks, in chain order, reporting each problem with the event's sequence
 - each signature verifies with the key named in the event, that key was registered in the chain
   (by ``key.registered``) before use, belongs to the actor, and was not yet retired or revoked;
 - the actor held the role they signed in (roles follow ``user.role.granted`` / ``…revoked``);
-- workflow transitions follow their definition: allowed from the recorded state, by an allowed
-  role, and segregation of duties (``not_by``) held.
+- every event fits its rule in the authorisation table (:mod:`qms_engine.chain.authorisation`);
+- revisions are created once, in their workflow's initial state, and change state only by a
+  named transition of the definition the chain registered (``workflow.registered``): from the
+  recorded state, by an allowed role, with a required comment, segregation of duties held;
+  supersession only by the exclusive rule.  Nothing is read from the installed workflow files.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ from qms_engine.chain.events import meaning_fits
 from qms_engine.chain.signing import fingerprint, verify_signature
 from qms_engine.clock import is_utc_text
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER
-from qms_engine.rules.workflows import WorkflowDefinition
+from qms_engine.rules.workflows import (
+    WorkflowDefinition,
+    WorkflowDefinitionError,
+    workflow_from_record,
+)
 
 BATCH = 1000
 
@@ -161,7 +168,8 @@ class _Rules:
     """
 
     report: ChainReport
-    workflows: Mapping[str, WorkflowDefinition] | None
+    workflows: dict[str, WorkflowDefinition] = field(default_factory=dict)
+    """The definitions in force, as the chain registered them (``workflow.registered``)."""
     roles: dict[str, set[str]] = field(default_factory=dict)
     inactive: set[str] = field(default_factory=set)
     founder: str | None = None
@@ -255,9 +263,17 @@ class _Rules:
             self.roles.get(subject, set()).discard(payload.get("role", ""))
         elif action == events.USER_DEACTIVATED.action:
             self.inactive.add(subject)
+        elif action == events.WORKFLOW_REGISTERED.action:
+            self._register_workflow(seq, subject, payload)
         elif action == events.DOCUMENT_TYPE_ADDED.action:
             code = subject.rsplit("/", 1)[-1]
             self.type_workflow[code] = payload.get("workflow", "")
+            if self.type_workflow[code] not in self.workflows:
+                self.problem(
+                    seq,
+                    f"{subject}: uses workflow {self.type_workflow[code]!r}, never registered "
+                    "in this chain",
+                )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
         elif action == events.DOCUMENT_CREATED.action:
             self._document_created(seq, subject, payload)
@@ -324,6 +340,26 @@ class _Rules:
             key_id, KeyInfo(payload.get("owner", ""), public, payload.get("purpose", ""), time)
         )
 
+    def _register_workflow(self, seq: int, name: str, payload: Mapping[str, Any]) -> None:
+        """A definition now in force, read back exactly as the loader reads a file."""
+        try:
+            definition = workflow_from_record(
+                payload.get("definition") or {}, f"{self.report.office} event #{seq}"
+            )
+        except WorkflowDefinitionError as exc:
+            self.problem(
+                seq, f"workflow {name!r}: not a valid definition: {exc.key}: {exc.problem}"
+            )
+            return
+        for step in definition.transitions.values():
+            if events.revision_transition(step.meaning).action in events.FIXED_KINDS:
+                self.problem(
+                    seq,
+                    f"workflow {name!r}: transition {step.name!r} has meaning {step.meaning!r}, "
+                    "which would be recorded as another kind of event",
+                )
+        self.workflows[name] = definition
+
     def _document_created(self, seq: int, number: str, payload: Mapping[str, Any]) -> None:
         type_code = str(payload.get("type", ""))
         if number in self.document_type:
@@ -357,9 +393,7 @@ class _Rules:
     def _superseded(self, seq: int, attempt: Attempt, exclusive: _Exclusive | None) -> None:
         subject, payload = attempt.subject, attempt.payload
         before, after, current = payload.get("from"), payload.get("to"), self.state.get(subject)
-        if self.workflows is None:
-            pass  # without the workflow definitions, which states are exclusive is unknown
-        elif (
+        if (
             exclusive is None
             or exclusive.document != subject.split("#", 1)[0]
             or exclusive.revision == subject
@@ -403,9 +437,7 @@ class _Rules:
         self.state[subject] = str(after or "")
         workflow = self._workflow_of(subject)
         if workflow is None:
-            self.took.setdefault((subject, name), set()).add(actor)
-            if self.workflows is not None:
-                self.problem(seq, f"{subject}: its document type has no known workflow")
+            self.problem(seq, f"{subject}: its document type has no registered workflow")
             return
         try:
             step = workflow.transition(name)
@@ -443,8 +475,6 @@ class _Rules:
             )
 
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
-        if self.workflows is None:
-            return None
         type_code = self.document_type.get(subject.split("#", 1)[0], "")
         return self.workflows.get(self.type_workflow.get(type_code, ""))
 
@@ -460,14 +490,16 @@ def verify_chain_events(
     office: str,
     stream: Iterable[ChainEvent],
     *,
-    workflows: Mapping[str, WorkflowDefinition] | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     remember: Iterable[int] = (),
 ) -> ChainReport:
-    """Check one office's chain from any source of events; ``remember`` keeps hashes at seqs."""
+    """Check one office's chain from any source of events; ``remember`` keeps hashes at seqs.
+
+    Needs nothing but the events: keys, roles and workflow definitions all come from the chain.
+    """
     report = ChainReport(office)
-    rules = _Rules(report, workflows)
+    rules = _Rules(report)
     wanted = set(remember)
     pool: Executor | None = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     pending: list[tuple[list[int], Future[_Found] | _Found]] = []

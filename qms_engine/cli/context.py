@@ -10,8 +10,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -164,13 +164,15 @@ def json_option(function: F) -> F:
 
 
 def _plain(value: Any) -> Any:
+    # Field by field rather than dataclasses.asdict, which deep-copies every value and so
+    # fails on a read-only mapping (a workflow's states are a MappingProxyType).
     if is_dataclass(value) and not isinstance(value, type):
-        return {key: _plain(item) for key, item in asdict(value).items()}
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]

@@ -245,7 +245,11 @@ def _details(payload: str) -> str:
 
 @doc.command("list")
 @click.option("--type", "type_code", help="Only this document type.")
-@click.option("--state", help="Only documents whose latest revision is in this state.")
+@click.option(
+    "--state",
+    help="Only documents whose latest revision is in this state, or, for the in-force state of "
+    "their workflow (e.g. effective), that have a revision in force.",
+)
 @click.option("--kind", type=click.Choice(["document", "register"]), help="Documents or records.")
 @click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
 @json_option

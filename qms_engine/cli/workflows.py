@@ -71,6 +71,7 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                         (s.terminal, "terminal"),
                         (bool(s.exclusive), f"one at a time (others → {s.exclusive})"),
                         (s.starts_review_clock, "review clock starts"),
+                        (s.in_force, "in force"),
                     )
                     if flag
                 ),

@@ -4,5 +4,6 @@ reviews and signed histories (:mod:`.master_list`).
 
 May import: :mod:`qms_engine.people` and everything below it.  Nonconformities and corrective
 actions (``qms_engine.capa``), citizen feedback (``qms_engine.feedback``) and reports
-(``qms_engine.reports``) will be siblings of this package at the same layer.
+(``qms_engine.reports``) will sit in a layer of their own above this one and
+:mod:`qms_engine.audit`, since they read both.
 """

@@ -188,6 +188,7 @@ def _master_list_query(in_force: Mapping[str, str]) -> Select[Any]:
             DOCUMENT_TABLE.c.number,
             TYPE_TABLE.c.code.label("type_code"),
             TYPE_TABLE.c.kind,
+            TYPE_TABLE.c.workflow,
             latest.c.title.label("latest_title"),
             latest.c.revno.label("latest_revno"),
             latest_state.c.state.label("latest_state"),
@@ -224,7 +225,16 @@ def list_documents(
         statement = statement.where(TYPE_TABLE.c.kind == kind)
     with runtime.engine.connect() as connection:
         rows = connection.execute(statement).all()
-    summaries = [
+    if state:
+        # The latest revision is in that state, or the document has a revision in force and
+        # that is its own workflow's in-force state (workflows name their states freely).
+        rows = [
+            row
+            for row in rows
+            if row.latest_state == state
+            or (row.effective_revno is not None and in_force.get(row.workflow) == state)
+        ]
+    return [
         DocumentSummary(
             office=row.office,
             number=row.number,
@@ -239,14 +249,6 @@ def list_documents(
         )
         for row in rows
     ]
-    if state:
-        summaries = [
-            s
-            for s in summaries
-            if s.latest_state == state
-            or (state in in_force.values() and s.effective_revno is not None)
-        ]
-    return summaries
 
 
 def _events_about(document: DocumentRef) -> Select[Any]:

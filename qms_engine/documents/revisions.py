@@ -29,6 +29,7 @@ from qms_engine.errors import IntegrityError, NotFound, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.registry.hook_values import Submission
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
@@ -182,6 +183,12 @@ def _write_revision(
     role: str,
     source: Mapping[str, Any] | None = None,
 ) -> RevisionRef:
+    require_registered(
+        work.connection,
+        document.office,
+        document.workflow,
+        runtime.plugins.workflow_digest(document.workflow),
+    )
     now = utc_now()
     initial = runtime.plugins.workflows[document.workflow].initial
     revision_id = work.connection.execute(

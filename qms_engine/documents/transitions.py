@@ -21,6 +21,7 @@ from qms_engine.clock import to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import DocumentRef, load_document
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
@@ -160,6 +161,12 @@ def take_transition(
                 hint=f"transitions: {', '.join(workflow.transitions)}",
             ) from None
         work.lock(document.office)
+        require_registered(
+            connection,
+            document.office,
+            document.workflow,
+            runtime.plugins.workflow_digest(document.workflow),
+        )
         revisions = [
             _Revision(*row) for row in _REVISIONS.rows(connection, document_id=document.id)
         ]

@@ -1,8 +1,9 @@
 """Every hook a plugin can implement, grouped by when it is called.
 
 A plugin is any importable module or object registered under the ``qms_engine.plugins`` entry
-point group; it implements hooks with ``@qms_engine.hookimpl``.  The built-in office types and
-workflow folders are plugins registered exactly the same way.  ``docs/plugins.md`` is the guide.
+point group; it implements hooks with ``@hookimpl``, imported from :mod:`qms_engine.api`.  The
+built-in office types and workflow folders are plugins registered exactly the same way.
+``docs/plugins.md`` is the guide.
 """
 
 from __future__ import annotations
@@ -12,12 +13,26 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from qms_engine.registry.attribution import ListOf
+from qms_engine.registry.plugin_set import HOOK_PROJECT
+
 if TYPE_CHECKING:
     from qms_engine.ingest.steps import Step
     from qms_engine.registry.hook_values import CommittedEvent, Submission
     from qms_engine.registry.office_types import TypeRegistry
 
-hookspec = pluggy.HookspecMarker("qms_engine")
+hookspec = pluggy.HookspecMarker(HOOK_PROJECT)
+
+RESULTS = {
+    "qms_validate_submission": ListOf((str,), "problems (str)"),
+    "qms_workflow_dirs": ListOf((str, Path), "folders (str or Path)"),
+}
+"""What an implementation of a hook whose result the engine reads may return; anything else is
+a :class:`~qms_engine.errors.PluginError` naming the plugin (a string is not a list of problems)."""
+
+LISTENERS = frozenset({"qms_event_committed"})
+"""Notification hooks: a listener's exception is logged naming it and swallowed, so the others
+still hear (see :meth:`~qms_engine.registry.plugin_set.PluginSet.notify`)."""
 
 
 # --- Start-up: what a plugin contributes ------------------------------------------------------
@@ -42,7 +57,8 @@ def qms_workflow_dirs() -> list[Path]:
 
     Called once, when the engine loads workflows; every definition is validated then.
 
-    :returns: a list of folders (may be empty).  Workflow names must be unique across plugins.
+    :returns: a list of folders, ``str`` or ``Path`` (may be empty; anything else is a
+        ``PluginError`` naming the plugin).  Workflow names must be unique across plugins.
     """
 
 
@@ -59,6 +75,9 @@ def qms_validate_submission(submission: Submission) -> list[str]:
     :param submission: the office, document type, file facts and metadata of what is filed.
     :returns: a list of problems, each a sentence naming the field and what to do; an empty list
         (or ``None``) means the plugin has no objection.  Any problem refuses the submission.
+        Anything but ``None`` or a list of strings (a bare string, say) is a ``PluginError``
+        naming the plugin.  To refuse with one message and a hint instead, raise
+        ``RuleViolation(message, hint=...)``: it reaches the user unchanged (exit code 5).
     """
 
 
@@ -68,9 +87,11 @@ def qms_ingest_steps(steps: list[Step]) -> None:
 
     Called once per ``qms watch`` / ``qms ingest`` run, before any file is processed.
 
-    :param steps: the ordered list of steps (see :mod:`qms_engine.ingest.pipeline`), to change
-        in place; each has a ``name`` and ``run(intake, context)``, which may raise
-        ``StepFailed`` (quarantine, with advice for the clerk) or ``Transient`` (retry later).
+    :param steps: the ordered list of steps (the defaults are in
+        :mod:`qms_engine.ingest.pipeline`), to change in place; each is a ``Step`` with a
+        ``name`` and ``run(intake, context)``, which may raise ``StepFailed`` (quarantine, with
+        advice for the clerk) or ``Transient`` (retry later); these types are
+        :mod:`qms_engine.api`'s (defined in :mod:`qms_engine.ingest.steps`).
         Keep "file the record" last: it commits.
     :returns: nothing.
     """
@@ -84,8 +105,10 @@ def qms_event_committed(event: CommittedEvent) -> None:
     """React to an event that is now durably in the audit chain (notify, index, export …).
 
     Called after the transaction that wrote the event has committed, once per event, in chain
-    order.  An exception here is logged (``qms_engine`` logger) naming the plugin; it cannot
-    undo the event, and the other listeners are still called.
+    order, all listeners in one pluggy call.  An exception from a listener is logged
+    (``qms_engine`` logger) naming the plugin and goes no further: it cannot undo the event,
+    the other listeners are still called, and a ``wrapper=True`` listener still sees them all.
+    A wrapper's own exception is logged the same way, once.
 
     :param event: the committed event (office code, sequence number, action, subject, payload).
     :returns: nothing.

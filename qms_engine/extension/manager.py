@@ -18,6 +18,7 @@ import pluggy
 from qms_engine.chain import events
 from qms_engine.errors import PluginError
 from qms_engine.extension import hookspecs
+from qms_engine.registry.attribution import attribute_hooks
 from qms_engine.registry.office_types import TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT, PluginSet, call_hook
 from qms_engine.rules.workflows import (
@@ -60,14 +61,15 @@ def _register(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
 
 
 def load_plugins(manager: pluggy.PluginManager | None = None) -> PluginSet:
-    """Load every plugin's contributions (types, roles, workflows) and check they fit together."""
+    """Load every plugin's contributions (types, roles, workflows) and check they fit together.
+
+    First every hook implementation registered with ``manager`` is wrapped to name its plugin
+    and check what it returns (:func:`~qms_engine.registry.attribution.attribute_hooks`);
+    plugins registered with ``manager`` later are not.
+    """
     manager = manager or get_plugin_manager()
-    registry = TypeRegistry(
-        implementations=[
-            (impl.function, manager.get_name(impl.plugin) or repr(impl.plugin))
-            for impl in manager.hook.qms_register_types.get_hookimpls()
-        ]
-    )
+    attribute_hooks(manager, results=hookspecs.RESULTS, listeners=hookspecs.LISTENERS)
+    registry = TypeRegistry()
     call_hook(manager, "qms_register_types", registry=registry)
     folders = [
         Path(folder)

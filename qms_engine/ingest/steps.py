@@ -11,16 +11,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from document_store import StagedBlob
-from qms_engine.chain.signing import Signer
-from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.files import FileFacts
-from qms_engine.ingest.inbox import Claim, Inbox
-from qms_engine.registry.office_types import DocumentTypeSpec
-from qms_engine.runtime import Runtime
-
-if TYPE_CHECKING:  # only a type here: importing python-docx is left to the steps that read
+if TYPE_CHECKING:
+    # Only annotations need these (dataclasses keep them as strings), so importing the plugin
+    # API loads neither SQLAlchemy, cryptography nor python-docx (tests/test_startup.py).
+    from document_store import StagedBlob
+    from qms_engine.chain.signing import Signer
+    from qms_engine.chain.unit_of_work import OfficeRef
+    from qms_engine.files import FileFacts
     from qms_engine.ingest.extract import Extracted
+    from qms_engine.ingest.inbox import Claim, Inbox
+    from qms_engine.registry.office_types import DocumentTypeSpec
+    from qms_engine.runtime import Runtime
 
 
 class StepFailed(Exception):

@@ -19,6 +19,7 @@ from qms_engine.people.document_types import document_type_id
 from qms_engine.people.keys import register_key
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.users import grant
+from qms_engine.people.workflow_registrations import register_workflow
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -76,6 +77,10 @@ def create_office(
         role=roles.ADMIN,
     )
     register_key(work, office, by=admin, owner=code, user_id=None, key=office_key, purpose="office")
+    for name in sorted({doc_type.workflow for doc_type in spec.document_types}):
+        register_workflow(
+            work, office, plugins.workflows[name], plugins.workflow_digest(name), by=admin
+        )
     for doc_type in spec.document_types:
         document_type_id(work, office, doc_type, by=admin)
     return office

@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import re
 import string
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import FrameType
-from typing import Any, Literal
+from typing import Literal
 
 from qms_engine.errors import NotFound, PluginError
 from qms_engine.files import MEDIA_TYPES
-from qms_engine.registry.frames import owner_of
+from qms_engine.registry.attribution import running_plugin
 from qms_engine.rules import roles
 from qms_engine.rules.roles import BUILTIN_ROLES
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _NUMBER_FIELDS = {"office", "type", "serial", "year"}
+
+
+def _check_tuple(where: str, name: str, value: object, items: type, what: str) -> None:
+    """A field declared as a tuple must be one, of ``items``: a plain string would otherwise be
+    taken one character at a time (``filename_patterns="GD_(?P<n>\\d+)"``)."""
+    if not isinstance(value, tuple) or not all(isinstance(item, items) for item in value):
+        shown = f"{type(value).__name__} {value!r}"
+        one = f" (for one, write ({value!r},))" if isinstance(value, str) else ""
+        raise TypeError(f"{where}: {name} must be a tuple of {what}, got {shown}{one}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,17 @@ class DocumentTypeSpec:
     """:attr:`filename_patterns`, compiled once when the plugin declares the type."""
 
     def __post_init__(self) -> None:
+        where = f"document type {self.code!r}"
+        for name in ("allowed_extensions", "creator_roles", "filename_patterns"):
+            _check_tuple(where, name, getattr(self, name), str, "strings")
+        labels = self.field_labels
+        if not isinstance(labels, Mapping) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in labels.items()
+        ):
+            raise TypeError(
+                f"{where}: field_labels must map labels (str) to field names (str), got "
+                f"{type(labels).__name__} {labels!r}"
+            )
         compiled = []
         for pattern in self.filename_patterns:
             try:
@@ -74,6 +92,13 @@ class OfficeType:
     required_sops: tuple[str, ...] = ()
     timezone: str = "Asia/Kolkata"
 
+    def __post_init__(self) -> None:
+        where = f"office type {self.code!r}"
+        _check_tuple(
+            where, "document_types", self.document_types, DocumentTypeSpec, "DocumentTypeSpec"
+        )
+        _check_tuple(where, "required_sops", self.required_sops, str, "strings (SOP titles)")
+
     def document_type(self, code: str) -> DocumentTypeSpec:
         """The document type ``code``, or an error listing the ones this office type has."""
         for spec in self.document_types:
@@ -89,20 +114,13 @@ class TypeRegistry:
 
     office_types: dict[str, OfficeType] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=lambda: dict(BUILTIN_ROLES))
-    implementations: Sequence[tuple[Callable[..., Any], str]] = ()
-    """Each ``qms_register_types`` implementation with its plugin's name."""
     _owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def current_plugin(self) -> str:
-        """The plugin whose ``qms_register_types`` is calling the registry now (found on the
-        stack: pluggy calls every implementation in one go)."""
-        frames = []
-        frame: FrameType | None = sys._getframe(1)
-        while frame is not None:
-            frames.append(frame)
-            frame = frame.f_back
-        return owner_of(reversed(frames), self.implementations) or "<core>"
+        """The plugin whose ``qms_register_types`` is calling the registry now (set while it
+        runs, see :mod:`.attribution`), or ``"<core>"`` outside any plugin."""
+        return running_plugin() or "<core>"
 
     def add_role(self, name: str, description: str) -> None:
         """Make a role available to workflows and users."""

@@ -2,8 +2,9 @@
 
 Hooks are always called through the plugin manager, so ``@hookimpl(wrapper=True)``,
 ``tryfirst``/``trylast`` and ``firstresult`` behave as pluggy documents them.  When an
-implementation raises, the error names the plugin it came from (found from the traceback), so
-an office knows which plugin to fix or disable.
+implementation raises, the error names the plugin it came from (each implementation is
+attributed when the plugins are loaded, see :mod:`.attribution`), so an office knows which
+plugin to fix or disable.
 """
 
 from __future__ import annotations
@@ -11,50 +12,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import pluggy
 
-from qms_engine.errors import PluginError
-from qms_engine.registry.frames import owner_of
+from qms_engine.chain.canonical import canonical_sha256
+from qms_engine.errors import PluginError, RuleViolation
+from qms_engine.registry.attribution import raised_by
 from qms_engine.registry.office_types import TypeRegistry
 from qms_engine.rules.workflows import WorkflowDefinition
 
 HOOK_PROJECT = "qms_engine"
 """The pluggy project name: markers and the manager must agree on it."""
 
+UNKNOWN_PLUGIN = "<unknown plugin>"
+
 log = logging.getLogger("qms_engine")
 
 
-def _raising_plugin(
-    manager: pluggy.PluginManager, hook_name: str, traceback: TracebackType | None
-) -> object | None:
-    """The plugin whose implementation raised: the innermost implementation frame (a wrapper
-    that let the error pass through sits further out)."""
-    frames = []
-    while traceback is not None:
-        frames.append(traceback.tb_frame)
-        traceback = traceback.tb_next
-    impls = getattr(manager.hook, hook_name).get_hookimpls()
-    return owner_of(frames, ((impl.function, impl.plugin) for impl in impls))
-
-
-def _name(manager: pluggy.PluginManager, plugin: object | None) -> str:
-    return (manager.get_name(plugin) if plugin is not None else None) or "<unknown plugin>"
-
-
 def call_hook(manager: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Any:
-    """Call a hook through pluggy; an exception from a plugin becomes a :class:`PluginError`
-    that names the plugin.  Returns what pluggy returns (a list, or one result for
-    ``firstresult`` hooks)."""
+    """Call a hook through pluggy.  Returns what pluggy returns (a list, or one result for
+    ``firstresult`` hooks).
+
+    - A :class:`RuleViolation` a plugin raises passes unchanged: it is a refusal the plugin API
+      lets a plugin give (exit code 5, with the plugin's own hint).
+    - A :class:`PluginError` gets the plugin's name in front, unless its message already names
+      it (the registry's own errors do).
+    - Any other exception becomes a :class:`PluginError` naming the plugin and the hook.
+    """
     try:
         return getattr(manager.hook, hook_name)(**kwargs)
-    except PluginError:
+    except RuleViolation:
         raise
-    except Exception as exc:
-        plugin = _name(manager, _raising_plugin(manager, hook_name, exc.__traceback__))
-        raise PluginError(f"plugin {plugin!r} raised in {hook_name}: {exc!r}") from exc
+    except PluginError as error:
+        plugin = raised_by(error)
+        if plugin is None or f"plugin {plugin!r}" in str(error):
+            raise
+        raise PluginError(f"plugin {plugin!r}: {error}", hint=error.hint) from error
+    except Exception as error:
+        plugin = raised_by(error) or UNKNOWN_PLUGIN
+        raise PluginError(f"plugin {plugin!r} raised in {hook_name}: {error!r}") from error
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,14 @@ class PluginSet:
     manager: pluggy.PluginManager
     registry: TypeRegistry
     workflows: Mapping[str, WorkflowDefinition]
+
+    def workflow_digest(self, name: str) -> str:
+        """The canonical SHA-256 of installed workflow ``name``'s definition (computed once):
+        what its ``workflow.registered`` event records."""
+        digests: dict[str, str] = self.__dict__.setdefault("_digests", {})
+        if name not in digests:
+            digests[name] = canonical_sha256(self.workflows[name].record())
+        return digests[name]
 
     def in_force_states(self) -> dict[str, str]:
         """Each workflow's in-force state (the one whose revision is current), by workflow."""
@@ -79,23 +84,15 @@ class PluginSet:
         return call_hook(self.manager, hook_name, **kwargs)
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
-        """Call a notification hook whose listeners must all hear, even when one fails.
+        """Call a notification hook (``qms_event_committed``) once, through pluggy.
 
-        Each failure is logged naming its plugin; the listeners that had not been called yet
-        are then called through pluggy again, without the one that failed.
+        Each listener logs and swallows its own exception (its implementation was wrapped to,
+        when the plugins were loaded), so every listener hears and every wrapper sees them all.
+        An exception that still comes out is a ``wrapper=True`` listener's: it is logged once,
+        naming that plugin, and goes no further; what is being announced has happened already.
         """
-        skipped: list[object] = []
-        while True:
-            try:
-                self.manager.subset_hook_caller(hook_name, remove_plugins=skipped)(**kwargs)
-                return
-            except Exception as exc:
-                failing = _raising_plugin(self.manager, hook_name, exc.__traceback__)
-                log.error(
-                    "listener %s failed in %s: %r", _name(self.manager, failing), hook_name, exc
-                )
-                impls = getattr(self.manager.hook, hook_name).get_hookimpls()
-                order = [impl.plugin for impl in reversed(impls) if impl.plugin not in skipped]
-                if failing not in order:
-                    return
-                skipped.extend(order[: order.index(failing) + 1])
+        try:
+            getattr(self.manager.hook, hook_name)(**kwargs)
+        except Exception as error:
+            plugin = raised_by(error) or UNKNOWN_PLUGIN
+            log.error("listener %s failed in %s: %r", plugin, hook_name, error)

@@ -69,7 +69,8 @@ class State:
     supersedes the old one).  ``starts_review_clock``: the periodic-review due date counts from
     the moment a revision enters this state.  ``in_force``: a revision in this state is the
     document's current, issued one (the master list shows it; ``qms doc get`` hands it out);
-    at most one state of a workflow has it.
+    at most one state of a workflow has it, and it must be ``exclusive`` (so one revision at a
+    time is in force).
     """
 
     name: str
@@ -142,6 +143,42 @@ class WorkflowDefinition:
         """The state whose revision is the document's current, issued one (if any)."""
         return next((name for name, state in self.states.items() if state.in_force), None)
 
+    def record(self) -> dict[str, Any]:
+        """The definition as JSON data, in the shape of its TOML file, every default spelled
+        out: what the audit chain records (``workflow.registered``) and
+        :func:`workflow_from_record` reads back."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "initial": self.initial,
+            "states": {
+                name: {
+                    "title": state.title,
+                    "description": state.description,
+                    "open": state.open,
+                    "terminal": state.terminal,
+                    **({"exclusive": state.exclusive} if state.exclusive is not None else {}),
+                    "starts_review_clock": state.starts_review_clock,
+                    "in_force": state.in_force,
+                }
+                for name, state in self.states.items()
+            },
+            "transitions": {
+                name: {
+                    "title": step.title,
+                    "description": step.description,
+                    "from": list(step.sources),
+                    "to": step.target,
+                    "roles": list(step.roles),
+                    "meaning": step.meaning,
+                    "comment_required": step.comment_required,
+                    "not_by": list(step.not_by),
+                }
+                for name, step in self.transitions.items()
+            },
+        }
+
     def open_states(self) -> frozenset[str]:
         """The states counted by the "one open revision per document" rule."""
         return frozenset(name for name, state in self.states.items() if state.open)
@@ -163,7 +200,17 @@ class WorkflowDefinitionError(Exception):
 
 def load_workflow(path: Path, known_roles: Collection[str]) -> WorkflowDefinition:
     """Read and fully validate one workflow file; roles must be among ``known_roles``."""
-    return _Loader(path, known_roles).load()
+    loader = _Loader(path, known_roles)
+    return loader.build(loader.parse())
+
+
+def workflow_from_record(record: Mapping[str, Any], where: str) -> WorkflowDefinition:
+    """A definition as recorded in an audit chain (:meth:`WorkflowDefinition.record`), checked
+    exactly like a file; ``where`` names the record in errors (``"PS-KOT39 event #7"``).
+
+    Role names are not checked against an installation: the chain itself says who holds them.
+    """
+    return _Loader(Path(where), None).build(dict(record))
 
 
 def load_workflows(
@@ -221,17 +268,16 @@ def _describe(value: object) -> str:
 class _Loader:
     """Reads one file; each check raises at the first problem, naming the key."""
 
-    def __init__(self, path: Path, known_roles: Collection[str]) -> None:
+    def __init__(self, path: Path, known_roles: Collection[str] | None) -> None:
         self.path = path
-        self.known_roles = frozenset(known_roles)
+        self.known_roles = None if known_roles is None else frozenset(known_roles)
 
     def fail(self, key: str, problem: str) -> NoReturn:
         raise WorkflowDefinitionError(self.path, key, problem)
 
     # --- file and structure -------------------------------------------------------------------
 
-    def load(self) -> WorkflowDefinition:
-        data = self.parse()
+    def build(self, data: dict[str, Any]) -> WorkflowDefinition:
         self.check_keys(data, "", _TOP_KEYS, _TOP_REQUIRED)
         name = self.string(data, "name", "name")
         if len(name) > _MAX_NAME or not _WORKFLOW_NAME.fullmatch(name):
@@ -257,6 +303,7 @@ class _Loader:
 
         self.check_references(initial, states, transitions)
         self.check_reachable(initial, states, transitions)
+        self.check_in_force(states)
         return WorkflowDefinition(
             name=name,
             title=title,
@@ -341,7 +388,7 @@ class _Loader:
         if not roles:
             self.fail(f"{prefix}.roles", "no roles given; nobody could take this transition")
         for role in roles:
-            if role not in self.known_roles:
+            if self.known_roles is not None and role not in self.known_roles:
                 known = ", ".join(sorted(self.known_roles)) or "none"
                 self.fail(f"{prefix}.roles", f"unknown role {role!r} (known roles: {known})")
         sources = self.string_list(table, "from", f"{prefix}.from")
@@ -428,6 +475,18 @@ class _Loader:
                     f"state {name!r} is unreachable from the initial state {initial!r}: no "
                     "transition from a reachable state leads to it, and no reachable state "
                     "names it as its `exclusive` target",
+                )
+
+    def check_in_force(self, states: Mapping[str, State]) -> None:
+        """The in-force state must be exclusive: else a second revision entering it would not
+        move the first out, and two revisions of one document would be in force at once."""
+        for state in states.values():
+            if state.in_force and state.exclusive is None:
+                self.fail(
+                    f"states.{state.name}.in_force",
+                    "a state in force must also be `exclusive` (name the state the previous "
+                    'in-force revision moves to, e.g. exclusive = "superseded"); without it two '
+                    "revisions of one document could be in force at once",
                 )
 
     # --- typed getters ------------------------------------------------------------------------

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -23,6 +19,9 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from qms_engine.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "qms_write"
@@ -75,7 +74,33 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one read-only transaction that sees a single snapshot.
+
+    Everything read through it (a chain head, its events, keys, checkpoints) is as of its first
+    read, whatever other connections commit meanwhile, so a reader never sees half of a
+    concurrent write.  PostgreSQL: ``REPEATABLE READ, READ ONLY``.  SQLite: ``BEGIN`` (deferred),
+    whose first read holds a WAL snapshot until the transaction ends; writers carry on.  Rolled
+    back at the end.  Results may be streamed (``yield_per``) inside it.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with connection.begin() as transaction:
+            yield connection
+            transaction.rollback()
+
+
+# Alembic (and Mako, which it loads) is imported by the migration functions only: most engine
+# code never migrates, and it costs start-up time.
+
+
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "qms_engine.storage:migrations")
     config.attributes["connection"] = connection
@@ -84,6 +109,9 @@ def _alembic_config(connection: Connection) -> Config:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest migration; returns (revision before, revision after)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.begin() as connection:
             before = MigrationContext.configure(connection).get_current_revision()
@@ -96,6 +124,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
 def check_schema_current(engine: Engine) -> None:
     """Refuse to work on a database whose schema is older or newer than this code."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
         head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()

@@ -112,6 +112,19 @@ class DocumentType(SQLModel, table=True):
     review_period_days: int | None = None
 
 
+class WorkflowRegistration(SQLModel, table=True):
+    """The workflow definition in force in an office: the one its chain last registered
+    (``workflow.registered``).  The engine refuses to run a workflow whose installed definition
+    differs, since the verifier checks every event against the registered one."""
+
+    __tablename__ = "workflow_registration"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    name: str = Field(max_length=64, primary_key=True)
+    sha256: str = Field(max_length=64)
+    event_seq: int
+
+
 class Document(SQLModel, table=True):
     """A controlled document: a stable number and the revisions beneath it."""
 
@@ -265,6 +278,7 @@ OFFICE_TABLE = _table(Office)
 USER_TABLE = _table(User)
 ROLE_TABLE = _table(UserRole)
 TYPE_TABLE = _table(DocumentType)
+WORKFLOW_TABLE = _table(WorkflowRegistration)
 DOCUMENT_TABLE = _table(Document)
 REVISION_TABLE = _table(Revision)
 STATE_TABLE = _table(RevisionState)

@@ -1,0 +1,1190 @@
+"""The tables are a projection of the chain: replay an office's events into the rows they must
+have produced, then compare every row and field with the database.
+
+Every write goes through the audited write path, which changes rows and appends the events that
+say so in one transaction, so the chain alone determines the current state.  A row the chain did
+not create (inserted by SQL), a row it created that is gone (deleted), and any field that
+differs (an unapproved draft made ``effective`` by one UPDATE, a revision's SHA-256 pointed at
+another blob, a title, a user's name or roles) is a difference, reported as ``table
+revision_state, PS-KOT39/SOP/001#0, field state: chain says 'draft', database says
+'effective'``.  An office whose chain is empty or was cut still has rows its chain does not
+account for, so it fails too.
+
+:class:`Projection` is fed the events the verifier reads (:meth:`Projection.observe` passes them
+on unchanged), in one streaming pass.  It keeps what the rows are compared with per document
+type, document, revision, user, key and receipt, never per event: a revision's workflow actions
+are counted, and each ``revision_action`` row is checked against the event it names, joined in
+SQL.  :meth:`Projection.problems` then reads the tables through the connection the events were
+read from (one snapshot, so a concurrent write cannot look like tampering).
+
+Rows are matched by natural keys (office code, type code, user name, key fingerprint, document
+number, ``number#revno``, event sequence number, claim id): surrogate ids are not in the chain.
+What is compared:
+
+- ``office``: name, office type, time zone; ``created_at`` not after the office's first event.
+  Every other office row must have an ``office.created`` event in its own chain.
+- ``document_type``: title, kind, workflow, review period (when its event states it).
+- ``workflow_registration``: per workflow, the digest and event of its last registration.
+- ``app_user``: full name, kind, active (deactivated in any office's chain), ``created_at``.
+- ``user_role`` of this office: exactly the roles granted and not revoked in its chain.
+- ``signing_key``: public key, owner (a user, or the office for an office key), ``valid_from``
+  not after its registration, ``valid_until`` and ``revoked_reason`` as ``key.retired`` /
+  ``key.revoked`` say.  The sealed private half cannot be checked without its passphrase.
+- ``document``: type, serial, title, ``created_at`` (and ``serial_year`` if its event states it).
+- ``revision``: SHA-256, size, media type, file name, title, reason, fields (canonical JSON),
+  author, ``created_at``.  ``revision_state``: workflow, state, ``entered_at``, ``effective_at``
+  (entering a state that starts the review clock in the definition the chain registered) and
+  ``review_due`` (the office's local date of ``effective_at`` plus the type's review period, as
+  the write path computes it).
+- ``revision_action``: one row per transition event, naming its revision, transition, actor and
+  time.
+- ``ingest_receipt``: folder, file, SHA-256, size (of a filed record), outcome, number, event.
+- ``checkpoint``: no row the chain does not record (a recorded one that is missing is reported
+  by :func:`qms_engine.audit.verify.verify_office`'s checkpoint check).
+- Rows whose parent row is gone (a revision without its document, a state or action without
+  its revision).
+
+Times: the write path stamps a row a moment before it appends the event that records it (a
+receipt a moment after), so a row's time must lie between the previous event's time and its own
+event's: an insider cannot move it further.  Where the chain shows the clock may have gone back
+(an event keeping its predecessor's time), the bound on that side is not applied.
+
+Users and keys belong to the whole deployment, and the events about one may be in several
+offices' chains.  The facts of the other offices' chains (users enrolled and deactivated, keys
+registered and ended, offices founded) are read from their event rows, which their own
+verification covers.  A difference about a user or key is reported by the offices whose chain
+concerns them; a row no chain created at all, by every office.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, String, and_, bindparam, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from qms_engine.chain import events
+from qms_engine.chain.canonical import canonical_text
+from qms_engine.chain.encoding import ChainEvent
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.clock import is_utc_text, zone
+from qms_engine.rules.workflows import WorkflowDefinition
+from qms_engine.storage.models import (
+    ACTION_TABLE,
+    CHECKPOINT_TABLE,
+    DOCUMENT_TABLE,
+    EVENT_TABLE,
+    KEY_TABLE,
+    OFFICE_TABLE,
+    RECEIPT_TABLE,
+    REVISION_TABLE,
+    ROLE_TABLE,
+    STATE_TABLE,
+    TYPE_TABLE,
+    USER_TABLE,
+    WORKFLOW_TABLE,
+)
+
+AnyEvent = TypeVar("AnyEvent", ChainEvent, Mapping[str, Any])
+
+NO_BOUND = ""
+"""A window's missing lower bound (sorts before every time)."""
+OPEN_END = "~"
+"""A window's missing upper bound (sorts after every time)."""
+UNKNOWN: Any = object()
+"""A value the chain does not state, so it is not compared."""
+
+Window = tuple[str, str]
+_Body = Mapping[str, Any]
+
+
+class _Revision:
+    """One revision as the chain says it is now."""
+
+    __slots__ = (
+        "created",
+        "effective",
+        "entered",
+        "fields",
+        "fixed",
+        "state",
+        "transitions",
+        "type_code",
+        "workflow",
+    )
+
+    def __init__(
+        self,
+        fixed: tuple[Any, ...],
+        fields: Any,
+        type_code: Any,
+        workflow: Any,
+        state: Any,
+        window: Window,
+    ) -> None:
+        self.fixed = fixed
+        """SHA-256, size, media type, original file name, title, reason, author."""
+        self.fields = fields
+        self.type_code = type_code
+        self.workflow = workflow
+        self.state = state
+        self.created = window
+        self.entered = window
+        self.effective: Any = None  # None, a Window, or UNKNOWN (its workflow is not loaded)
+        self.transitions = 0
+
+
+_REVISION_FIELDS = (
+    "sha256",
+    "size",
+    "media_type",
+    "original_filename",
+    "title",
+    "change_reason",
+    "author",
+)
+
+
+class _Facts:
+    """What the chains say about deployment-wide rows: users, keys and offices.
+
+    Fed from this office's stream and from the other offices' event rows.
+    """
+
+    def __init__(self) -> None:
+        self.users: dict[str, tuple[Any, Any, str, str]] = {}
+        """user → full name, kind, time of ``user.created``, office whose chain says so"""
+        self.deactivated: dict[str, str] = {}
+        """user → an office whose chain deactivated them"""
+        self.keys: dict[str, tuple[Any, Any, Any, str, str]] = {}
+        """fingerprint → owner, public key, purpose, earliest registration, office"""
+        self.ended: dict[str, tuple[str, Any, str]] = {}
+        """fingerprint → earliest retirement or revocation, its reason, office"""
+        self.founded: set[str] = set()
+        """offices with their ``office.created`` event in their own chain"""
+
+    def user_created(self, name: str, payload: _Body, time: str, office: str) -> None:
+        if name not in self.users:
+            self.users[name] = (payload["full_name"], payload["kind"], time, office)
+
+    def key_registered(self, payload: _Body, time: str, office: str) -> str:
+        key_id = str(payload["fingerprint"])
+        known = self.keys.get(key_id)
+        if known is None:
+            self.keys[key_id] = (
+                payload["owner"],
+                payload["public_key"],
+                payload["purpose"],
+                time,
+                office,
+            )
+        elif time < known[3]:
+            self.keys[key_id] = (*known[:3], time, known[4])
+        return key_id
+
+    def key_ended(self, payload: _Body, time: str, office: str) -> str:
+        key_id = str(payload["fingerprint"])
+        known = self.ended.get(key_id)
+        if known is None or time < known[0]:
+            self.ended[key_id] = (time, payload.get("reason"), office)
+        return key_id
+
+    def apply(self, action: str, subject: str, payload: _Body, time: str, office: str) -> None:
+        """Take in one event of another office's chain (one of :data:`_FACT_ACTIONS`)."""
+        if action == events.USER_CREATED.action:
+            self.user_created(subject, payload, time, office)
+        elif action == events.USER_DEACTIVATED.action:
+            self.deactivated.setdefault(subject, office)
+        elif action == events.KEY_REGISTERED.action:
+            self.key_registered(payload, time, office)
+        elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
+            self.key_ended(payload, time, office)
+        elif action == events.OFFICE_CREATED.action and subject == office:
+            self.founded.add(office)
+
+
+_FACT_ACTIONS = (
+    events.OFFICE_CREATED.action,
+    events.USER_CREATED.action,
+    events.USER_DEACTIVATED.action,
+    events.KEY_REGISTERED.action,
+    events.KEY_RETIRED.action,
+    events.KEY_REVOKED.action,
+)
+
+
+def _text(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A time or date column as the text stored (compared as text, never parsed)."""
+    return type_coerce(column, String())
+
+
+def _quote(value: Any) -> str:
+    return "None" if value is None else repr(value)
+
+
+def _describe(window: Window) -> str:
+    low, high = window
+    if low == NO_BOUND and high == OPEN_END:
+        return "any time"
+    if low == NO_BOUND:
+        return f"at or before {high}"
+    if high == OPEN_END:
+        return f"at or after {low}"
+    return f"between {low} and {high}"
+
+
+def _within(value: Any, window: Window) -> bool:
+    return type(value) is str and window[0] <= value <= window[1] and is_utc_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _local_date(minute: str, timezone: str) -> date:
+    """The office's local date at a UTC minute (``2026-11-24T04:40``).  Every zone's offset is
+    a whole number of minutes, so a minute falls on a single local date."""
+    moment = datetime.fromisoformat(minute).replace(tzinfo=UTC)
+    return moment.astimezone(zone(timezone)).date()
+
+
+_NOT_CREATED = "no event of the chain created it (inserted, or the chain was cut)"
+
+
+class _Lines:
+    """The differences found in one table, sorted when taken."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.found: list[str] = []
+
+    def differs(self, row: str, name: str, chain: Any, database: Any, whose: str = "") -> None:
+        self.found.append(
+            f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
+            f"{_quote(chain)}, database says {_quote(database)}"
+        )
+
+    def time(self, row: str, name: str, window: Window, database: Any, whose: str = "") -> None:
+        if not _within(database, window):
+            self.found.append(
+                f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
+                f"{_describe(window)}, database says {_quote(database)}"
+            )
+
+    def deleted(self, row: str) -> None:
+        self.found.append(
+            f"table {self.table}, {row}: the chain created it, the database lacks it (deleted)"
+        )
+
+    def inserted(self, row: str, why: str = _NOT_CREATED) -> None:
+        self.found.append(f"table {self.table}, {row}: in the database, but {why}")
+
+    def taken(self) -> list[str]:
+        return sorted(self.found)
+
+
+class Projection:
+    """The rows an office's chain says the tables hold, built from its events as they stream by.
+
+    Feed it every event of the chain, in order (:meth:`observe` or :meth:`feed`), then call
+    :meth:`problems` once with the connection (snapshot) the events were read through.
+    """
+
+    def __init__(
+        self, office: OfficeRef, workflows: Mapping[str, WorkflowDefinition] | None = None
+    ) -> None:
+        self.office = office
+        self.events = 0
+        self.facts = _Facts()
+        self.first_time: str | None = None
+        self.founding: tuple[Any, Any, Any] | None = None  # name, office type, time zone
+        self.types: dict[str, tuple[Any, Any, Any, Any]] = {}
+        self.roles: set[tuple[str, str]] = set()
+        self.people: set[str] = set()  # users this chain says something about
+        self.user_windows: dict[str, Window] = {}  # users enrolled in this chain
+        self.keys_here: set[str] = set()  # keys registered or ended in this chain
+        self.registered_here: set[str] = set()
+        self.documents: dict[str, tuple[Any, Any, Any, Window, Any]] = {}
+        self.revisions: dict[str, _Revision] = {}
+        self.receipts: dict[str, list[Any]] = {}
+        self.checkpoints: set[tuple[Any, Any, Any]] = set()
+        self.workflows: dict[str, tuple[Any, Any]] = {}  # name → digest, event of the last
+        # Which states start the review clock: as the chain registers each definition, else
+        # (a chain that never registered it) as the installed definition says.
+        self._clock_states = {
+            name: frozenset(s.name for s in workflow.states.values() if s.starts_review_clock)
+            for name, workflow in (workflows or {}).items()
+        }
+        self._previous_time = NO_BOUND
+        self._lower = NO_BOUND  # lower bound of a row stamped just before the current event
+        self._later = False  # the current event is strictly later than the previous one
+        self._previous: tuple[Any, Any, str] = ("", "", NO_BOUND)  # action, subject, lower
+        self._transition_window: Window = (NO_BOUND, OPEN_END)
+        self._awaiting: list[list[Any]] = []  # receipts whose upper bound is the next event
+        self._handlers: dict[str, Callable[[_Body, str], None]] = {
+            events.OFFICE_CREATED.action: self._office_created,
+            events.DOCUMENT_TYPE_ADDED.action: self._type_added,
+            events.WORKFLOW_REGISTERED.action: self._workflow_registered,
+            events.USER_CREATED.action: self._user_created,
+            events.USER_ROLE_GRANTED.action: self._role_granted,
+            events.USER_ROLE_REVOKED.action: self._role_revoked,
+            events.USER_DEACTIVATED.action: self._user_deactivated,
+            events.KEY_REGISTERED.action: self._key_registered,
+            events.KEY_RETIRED.action: self._key_ended,
+            events.KEY_REVOKED.action: self._key_ended,
+            events.DOCUMENT_CREATED.action: self._document_created,
+            events.REVISION_CREATED.action: self._revision_created,
+            events.RECORD_FILED.action: self._revision_created,
+            events.DUPLICATE_SET_ASIDE.action: self._duplicate_set_aside,
+            events.REVISION_SUPERSEDED.action: self._superseded,
+            events.CHECKPOINT_RECORDED.action: self._checkpoint,
+        }
+
+    # ------------------------------------------------------------------ reading the chain
+
+    def observe(self, stream: Iterable[AnyEvent]) -> Iterator[AnyEvent]:
+        """Pass the events on unchanged, taking each in (so one read serves the verifier too)."""
+        for event in stream:
+            self.feed(event)
+            yield event
+
+    def feed(self, event: ChainEvent | _Body) -> None:
+        """Take in the next event of the chain (a :class:`ChainEvent` or its body)."""
+        body = event.body if isinstance(event, ChainEvent) else event
+        self.events += 1
+        try:
+            time = body["time"]
+            action = body["action"]
+        except (KeyError, TypeError):
+            return  # a malformed event: the verifier reports it
+        if type(time) is not str or type(action) is not str:
+            return
+        previous = self._previous_time
+        self._later = later = time > previous
+        self._lower = previous if later else NO_BOUND
+        if self._awaiting:
+            for receipt in self._awaiting:
+                receipt[-1] = (receipt[-1][0], time if later else OPEN_END)
+            self._awaiting.clear()
+        if self.first_time is None:
+            self.first_time = time
+        subject = None
+        try:
+            subject = body["subject"]
+            handler = self._handlers.get(action)
+            if handler is not None:
+                handler(body, time)
+            elif action.startswith(events.TRANSITION_PREFIX):
+                self._transition(body, time)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a malformed payload: the verifier reports it; its rows show up as differences
+        self._previous = (action, subject, self._lower)
+        self._previous_time = time if later else previous
+
+    def _office_created(self, body: _Body, time: str) -> None:
+        if body["subject"] == self.office.code and self.founding is None:
+            payload = body["payload"]
+            self.founding = (payload["name"], payload["office_type"], payload["timezone"])
+            self.facts.founded.add(self.office.code)
+
+    def _type_added(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        self.types.setdefault(
+            str(body["subject"]).rsplit("/", 1)[-1],
+            (
+                payload["title"],
+                payload["kind"],
+                payload["workflow"],
+                payload.get("review_period_days", UNKNOWN),
+            ),
+        )
+
+    def _workflow_registered(self, body: _Body, time: str) -> None:
+        name, payload = str(body["subject"]), body["payload"]
+        states = payload["definition"]["states"]
+        self._clock_states[name] = frozenset(
+            state for state, flags in states.items() if flags.get("starts_review_clock") is True
+        )
+        self.workflows[name] = (payload["sha256"], body["seq"])
+
+    def _user_created(self, body: _Body, time: str) -> None:
+        name = str(body["subject"])
+        action, subject, lower = self._previous  # the key.registered written just before it
+        if action != events.KEY_REGISTERED.action or subject != name:
+            lower = NO_BOUND
+        self.user_windows.setdefault(name, (lower, time))
+        self.people.add(name)
+        self.facts.user_created(name, body["payload"], time, self.office.code)
+
+    def _role_granted(self, body: _Body, time: str) -> None:
+        self.roles.add((str(body["subject"]), str(body["payload"]["role"])))
+        self.people.add(str(body["subject"]))
+
+    def _role_revoked(self, body: _Body, time: str) -> None:
+        self.roles.discard((str(body["subject"]), str(body["payload"]["role"])))
+        self.people.add(str(body["subject"]))
+
+    def _user_deactivated(self, body: _Body, time: str) -> None:
+        self.facts.deactivated.setdefault(str(body["subject"]), self.office.code)
+        self.people.add(str(body["subject"]))
+
+    def _key_registered(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        key_id = self.facts.key_registered(payload, time, self.office.code)
+        self.keys_here.add(key_id)
+        self.registered_here.add(key_id)
+        if payload["purpose"] == "user":
+            self.people.add(str(payload["owner"]))
+
+    def _key_ended(self, body: _Body, time: str) -> None:
+        self.keys_here.add(self.facts.key_ended(body["payload"], time, self.office.code))
+
+    def _document_created(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        self.documents.setdefault(
+            str(body["subject"]),
+            (
+                payload["type"],
+                payload["title"],
+                payload["serial"],
+                (self._lower, time),
+                payload.get("serial_year", UNKNOWN),
+            ),
+        )
+
+    def _revision_created(self, body: _Body, time: str) -> None:
+        subject, payload = str(body["subject"]), body["payload"]
+        number = subject.rpartition("#")[0]
+        document = self.documents.get(number)
+        type_code = document[0] if document else None
+        kind = self.types.get(type_code) if type_code is not None else None
+        fixed = (
+            payload["sha256"],
+            payload["size"],
+            payload["media_type"],
+            payload["original_filename"],
+            payload["title"],
+            payload["reason"],
+            body["actor"],
+        )
+        revision = _Revision(
+            fixed,
+            payload["fields"],
+            type_code,
+            kind[2] if kind else None,
+            payload["state"],
+            (self._lower, time),
+        )
+        self.revisions.setdefault(subject, revision)
+        source = payload.get("source")
+        if source is not None:
+            self._receipt(
+                source["claim"],
+                [source["inbox"], source["file"], payload["sha256"], payload["size"], "filed"],
+                number,
+                body["seq"],
+                time,
+            )
+
+    def _duplicate_set_aside(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        self._receipt(
+            payload["claim"],
+            [payload["inbox"], payload["file"], payload["sha256"], UNKNOWN, "duplicate"],
+            body["subject"],
+            body["seq"],
+            time,
+        )
+
+    def _receipt(self, claim: Any, row: list[Any], number: Any, seq: Any, time: str) -> None:
+        if claim in self.receipts:
+            return
+        row += [number, seq, (time if self._later else NO_BOUND, OPEN_END)]
+        self.receipts[claim] = row
+        self._awaiting.append(row)
+
+    def _superseded(self, body: _Body, time: str) -> None:
+        revision = self.revisions.get(body["subject"])
+        if revision is not None:
+            revision.state = body["payload"]["to"]
+            revision.entered = self._transition_window  # stamped by the transition that did it
+
+    def _checkpoint(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        self.checkpoints.add((payload["seq"], payload["head"], payload["signature"]))
+
+    def _transition(self, body: _Body, time: str) -> None:
+        payload = body["payload"]
+        if "transition" not in payload:
+            return
+        window = self._transition_window = (self._lower, time)
+        revision = self.revisions.get(body["subject"])
+        if revision is None:
+            return
+        revision.state = target = payload["to"]
+        revision.entered = window
+        revision.transitions += 1
+        clock = self._clock_states.get(revision.workflow)
+        if clock is None:
+            revision.effective = UNKNOWN
+        elif target in clock:
+            revision.effective = window
+
+    # ------------------------------------------------------------------ comparing
+
+    def problems(self, connection: Connection) -> list[str]:
+        """Every difference between the tables and the chain fed so far, table by table."""
+        self._read_other_chains(connection)
+        found: list[str] = []
+        found += self._offices(connection)
+        periods, type_lines = self._types(connection)
+        found += type_lines
+        found += self._workflows(connection)
+        found += self._users(connection)
+        found += self._roles(connection)
+        found += self._keys(connection)
+        found += self._documents(connection)
+        found += self._revisions(connection, periods)
+        found += self._actions(connection)
+        found += self._receipts(connection)
+        found += self._checkpoints(connection)
+        found += _orphans(connection)
+        return found
+
+    def _whose(self, office: str) -> str:
+        return "" if office == self.office.code else f"chain of {office}"
+
+    def _read_other_chains(self, connection: Connection) -> None:
+        for row in connection.execute(_OTHER_FACTS, {"office_id": self.office.id}):
+            try:
+                payload = json.loads(row.payload)
+                self.facts.apply(row.action, row.subject, payload, row.recorded_at, row.code)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # a damaged event: that office's own verification reports it
+
+    def _offices(self, connection: Connection) -> list[str]:
+        lines = _Lines("office")
+        seen = False
+        for row in connection.execute(_OFFICES):
+            if row.code != self.office.code:
+                if row.code not in self.facts.founded:
+                    lines.inserted(
+                        row.code,
+                        "its own chain has no office.created event (an office inserted, or its "
+                        "chain emptied or cut)",
+                    )
+                continue
+            seen = True
+            if self.founding is None:
+                lines.inserted(
+                    row.code,
+                    "its chain has no office.created event (the chain is empty or was cut)",
+                )
+                continue
+            for name, chain, database in zip(
+                ("name", "office_type", "timezone"),
+                self.founding,
+                (row.name, row.office_type, row.timezone),
+                strict=True,
+            ):
+                if chain != database:
+                    lines.differs(row.code, name, chain, database)
+            lines.time(row.code, "created_at", (NO_BOUND, self.first_time or OPEN_END), row.at)
+        if not seen and self.founding is not None:
+            lines.deleted(self.office.code)
+        return lines.taken()
+
+    def _types(self, connection: Connection) -> tuple[dict[str, Any], list[str]]:
+        """The review period of each type (the chain's, else the table's), and the lines."""
+        lines = _Lines("document_type")
+        expected = dict(self.types)
+        periods: dict[str, Any] = {}
+        for row in connection.execute(_TYPES, {"office_id": self.office.id}):
+            row_name = f"{self.office.code}/{row.code}"
+            chain = expected.pop(row.code, None)
+            if chain is None:
+                lines.inserted(row_name)
+                continue
+            title, kind, workflow, period = chain
+            for name, value, database in (
+                ("title", title, row.title),
+                ("kind", kind, row.kind),
+                ("workflow", workflow, row.workflow),
+                ("review_period_days", period, row.review_period_days),
+            ):
+                if value is not UNKNOWN and value != database:
+                    lines.differs(row_name, name, value, database)
+            periods[row.code] = row.review_period_days if period is UNKNOWN else period
+        for code in expected:
+            lines.deleted(f"{self.office.code}/{code}")
+        for code, (_, _, _, period) in self.types.items():
+            periods.setdefault(code, period)
+        return periods, lines.taken()
+
+    def _workflows(self, connection: Connection) -> list[str]:
+        lines = _Lines("workflow_registration")
+        expected = dict(self.workflows)
+        for row in connection.execute(_WORKFLOWS, {"office_id": self.office.id}):
+            row_name = f"{self.office.code}/{row.name}"
+            chain = expected.pop(row.name, None)
+            if chain is None:
+                lines.inserted(row_name)
+                continue
+            for name, value, database in zip(
+                ("sha256", "event_seq"), chain, (row.sha256, row.event_seq), strict=True
+            ):
+                if value != database:
+                    lines.differs(row_name, name, value, database)
+        for name in expected:
+            lines.deleted(f"{self.office.code}/{name}")
+        return lines.taken()
+
+    def _users(self, connection: Connection) -> list[str]:
+        lines = _Lines("app_user")
+        facts = self.facts
+        missing = set(self.user_windows)
+        for row in connection.execute(_USERS):
+            name = row.username
+            missing.discard(name)
+            enrolled = facts.users.get(name)
+            if enrolled is None:
+                lines.inserted(name, "no office's chain enrolled this user (inserted)")
+                continue
+            if name not in self.people:
+                continue  # another office's chain concerns them: its verification compares
+            full_name, kind, time, office = enrolled
+            whose = self._whose(office)
+            if full_name != row.full_name:
+                lines.differs(name, "full_name", full_name, row.full_name, whose)
+            if kind != row.kind:
+                lines.differs(name, "kind", kind, row.kind, whose)
+            deactivated_by = facts.deactivated.get(name)
+            if (deactivated_by is None) != bool(row.active):
+                lines.differs(
+                    name,
+                    "active",
+                    deactivated_by is None,
+                    bool(row.active),
+                    self._whose(deactivated_by or office),
+                )
+            window = self.user_windows.get(name, (NO_BOUND, time))
+            lines.time(name, "created_at", window, row.at, whose)
+        for name in missing:
+            lines.deleted(name)
+        return lines.taken()
+
+    def _roles(self, connection: Connection) -> list[str]:
+        lines = _Lines("user_role")
+        expected = set(self.roles)
+        for row in connection.execute(_ROLES, {"office_id": self.office.id}):
+            who = row.username if row.username is not None else f"user id {row.user_id}"
+            if (row.username, row.role) in expected:
+                expected.discard((row.username, row.role))
+            else:
+                lines.inserted(f"{who} as {row.role} in {self.office.code}")
+        for name, role in expected:
+            lines.deleted(f"{name} as {role} in {self.office.code}")
+        return lines.taken()
+
+    def _keys(self, connection: Connection) -> list[str]:
+        lines = _Lines("signing_key")
+        facts = self.facts
+        missing = set(self.registered_here)
+        for row in connection.execute(_KEYS):
+            key_id = row.fingerprint
+            missing.discard(key_id)
+            name = f"{key_id[:16]}…"
+            registered = facts.keys.get(key_id)
+            if registered is None:
+                lines.inserted(name, "no office's chain registered this key (inserted)")
+                continue
+            if key_id not in self.keys_here:
+                continue  # registered and ended in other chains only: they compare it
+            owner, public_key, purpose, time, office = registered
+            whose = self._whose(office)
+            if public_key != row.public_key:
+                lines.differs(name, "public_key", public_key, row.public_key, whose)
+            expected_owner = f"office {owner}" if purpose == "office" else f"user {owner}"
+            if _key_owner(row) != expected_owner:
+                lines.differs(name, "owner", expected_owner, _key_owner(row), whose)
+            lines.time(name, "valid_from", (NO_BOUND, time), row.valid_from, whose)
+            ended = facts.ended.get(key_id)
+            if ended is None:
+                if row.valid_until is not None:
+                    lines.differs(name, "valid_until", None, row.valid_until)
+                if row.revoked_reason is not None:
+                    lines.differs(name, "revoked_reason", None, row.revoked_reason)
+                continue
+            end_time, reason, end_office = ended
+            lines.time(
+                name, "valid_until", (NO_BOUND, end_time), row.valid_until, self._whose(end_office)
+            )
+            if reason != row.revoked_reason:
+                lines.differs(
+                    name, "revoked_reason", reason, row.revoked_reason, self._whose(end_office)
+                )
+        for key_id in missing:
+            lines.deleted(f"{key_id[:16]}…")
+        return lines.taken()
+
+    def _documents(self, connection: Connection) -> list[str]:
+        lines = _Lines("document")
+        expected = dict(self.documents)
+        for row in connection.execute(_DOCUMENTS, {"office_id": self.office.id}):
+            number = row.number
+            chain = expected.pop(number, None)
+            if chain is None:
+                lines.inserted(number)
+                continue
+            type_code, title, serial, window, serial_year = chain
+            database_type = row.type_code if row.type_office == self.office.id else None
+            if type_code != database_type:
+                lines.differs(
+                    number,
+                    "document_type",
+                    type_code,
+                    database_type or f"type id {row.document_type_id} (not of this office)",
+                )
+            if serial != row.serial:
+                lines.differs(number, "serial", serial, row.serial)
+            if serial_year is not UNKNOWN and serial_year != row.serial_year:
+                lines.differs(number, "serial_year", serial_year, row.serial_year)
+            if title != row.title:
+                lines.differs(number, "title", title, row.title)
+            lines.time(number, "created_at", window, row.at)
+        for number in expected:
+            lines.deleted(number)
+        return lines.taken()
+
+    def _revisions(self, connection: Connection, periods: Mapping[str, Any]) -> list[str]:
+        revisions, states = _Lines("revision"), _Lines("revision_state")
+        expected = dict(self.revisions)
+        timezone = self.founding[2] if self.founding else self.office.timezone
+        for row in connection.execute(_REVISIONS, {"office_id": self.office.id}):
+            key = f"{row.number}#{row.revno}"
+            chain = expected.pop(key, None)
+            if chain is None:
+                revisions.inserted(key)
+                if row.state_of is not None:
+                    states.inserted(key)
+                continue
+            actual = (
+                row.sha256,
+                row.size,
+                row.media_type,
+                row.original_filename,
+                row.title,
+                row.change_reason,
+                row.author,
+            )
+            if actual != chain.fixed:
+                for name, value, database in zip(
+                    _REVISION_FIELDS, chain.fixed, actual, strict=True
+                ):
+                    if value != database:
+                        revisions.differs(key, name, value, database)
+            fields = _canonical(chain.fields)
+            if fields != row.fields:
+                revisions.differs(key, "fields", fields, row.fields)
+            revisions.time(key, "created_at", chain.created, row.at)
+            if row.state_of is None:
+                states.deleted(key)
+                continue
+            if chain.workflow is not None and chain.workflow != row.workflow:
+                states.differs(key, "workflow", chain.workflow, row.workflow)
+            if chain.state != row.state:
+                states.differs(key, "state", chain.state, row.state)
+            states.time(key, "entered_at", chain.entered, row.entered_at)
+            effective = chain.effective
+            if effective is UNKNOWN:
+                continue
+            if effective is None:
+                if row.effective_at is not None:
+                    states.differs(key, "effective_at", None, row.effective_at)
+                if row.review_due is not None:
+                    states.differs(key, "review_due", None, row.review_due)
+                continue
+            states.time(key, "effective_at", effective, row.effective_at)
+            period = periods.get(chain.type_code, UNKNOWN)
+            if period is UNKNOWN:
+                continue
+            started = row.effective_at if _within(row.effective_at, effective) else effective[1]
+            due = _review_due(started, period, timezone)
+            if due != row.review_due:
+                states.differs(key, "review_due", due, row.review_due)
+        for key in expected:
+            revisions.deleted(key)
+            states.deleted(key)
+        return revisions.taken() + states.taken()
+
+    def _actions(self, connection: Connection) -> list[str]:
+        """Each ``revision_action`` row against the event it names (joined in SQL); then the
+        count per revision against the chain's transitions."""
+        lines = _Lines("revision_action")
+        present: dict[str, int] = {}
+        last_seq = None
+        for row in connection.execute(_ACTIONS, {"office_id": self.office.id}):
+            key, seq = f"{row.number}#{row.revno}", row.event_seq
+            name = f"{key} at event #{seq}"
+            if seq == last_seq:
+                lines.inserted(name, "another row already records that event (inserted)")
+                continue
+            last_seq = seq
+            if row.event_action is None:
+                lines.inserted(
+                    name, f"the chain has no event #{seq} (inserted, or the chain was cut)"
+                )
+                continue
+            if row.event_subject != key or not _is_transition(row.event_action, row.payload):
+                lines.inserted(name, f"event #{seq} is no transition of {key} (inserted)")
+                continue
+            present[key] = present.get(key, 0) + 1
+            if not _names_transition(row.payload, row.transition):
+                chain = json.loads(row.payload).get("transition")
+                lines.differs(name, "transition", chain, row.transition)
+            if row.event_actor != row.actor:
+                lines.differs(name, "actor", row.event_actor, row.actor)
+            event_time, before = row.event_time, row.before_time
+            lower = before if before is not None and event_time > before else NO_BOUND
+            lines.time(name, "at", (lower, event_time), row.at)
+        for key, revision in self.revisions.items():
+            if present.get(key, 0) != revision.transitions:
+                _missing_actions(connection, self.office, key, lines)
+        return lines.taken()
+
+    def _receipts(self, connection: Connection) -> list[str]:
+        lines = _Lines("ingest_receipt")
+        expected = dict(self.receipts)
+        names = ("folder", "original_name", "sha256", "size", "outcome", "number", "event_seq")
+        for row in connection.execute(_RECEIPTS, {"office_id": self.office.id}):
+            claim = row.claim_id
+            chain = expected.pop(claim, None)
+            if chain is None:
+                lines.inserted(claim)
+                continue
+            database = (
+                row.folder,
+                row.original_name,
+                row.sha256,
+                row.size,
+                row.outcome,
+                row.number,
+                row.event_seq,
+            )
+            for name, value, stored in zip(names, chain, database, strict=False):
+                if value is not UNKNOWN and value != stored:
+                    lines.differs(claim, name, value, stored)
+            lines.time(claim, "created_at", chain[-1], row.at)
+        for claim in expected:
+            lines.deleted(claim)
+        return lines.taken()
+
+    def _checkpoints(self, connection: Connection) -> list[str]:
+        lines = _Lines("checkpoint")
+        for row in connection.execute(_CHECKPOINTS, {"office_id": self.office.id}):
+            if (row.seq, row.head_hash, row.signature) not in self.checkpoints:
+                lines.inserted(
+                    f"{self.office.code}#{row.seq}", "no event of the chain records it (inserted)"
+                )
+        return lines.taken()
+
+
+def projection_problems(
+    connection: Connection,
+    office: OfficeRef,
+    events: Iterable[ChainEvent | _Body],
+    *,
+    workflows: Mapping[str, WorkflowDefinition] | None = None,
+) -> list[str]:
+    """Every difference between the tables and what ``events`` (the office's whole chain, in
+    order) say they hold, read through ``connection`` (the snapshot the events came from).
+
+    Which states start the review clock comes from the definitions the chain registers;
+    ``workflows`` (the installed definitions) stand in for one the chain never registered.
+    Without either, a revision's ``effective_at`` and ``review_due`` are not compared.
+    """
+    projection = Projection(office, workflows)
+    for event in events:
+        projection.feed(event)
+    return projection.problems(connection)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _canonical(fields: Any) -> Any:
+    if fields == {}:
+        return "{}"
+    try:
+        return canonical_text(fields)
+    except (TypeError, ValueError):
+        return fields
+
+
+def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:
+    """As :func:`qms_engine.documents.transitions.take_transition` computes it."""
+    if not period:
+        return None
+    try:
+        today = _local_date(effective_at[:16], timezone)
+        return (today + timedelta(days=int(period))).isoformat()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _key_owner(row: Any) -> str:
+    if row.user_id is not None:
+        return f"user {row.username}" if row.username is not None else f"user id {row.user_id}"
+    if row.office_id is not None:
+        return f"office {row.code}" if row.code is not None else f"office id {row.office_id}"
+    return "nobody"
+
+
+def _is_transition(action: Any, payload: Any) -> bool:
+    return (
+        isinstance(action, str)
+        and action.startswith(events.TRANSITION_PREFIX)
+        and action not in events.FIXED_KINDS
+        and isinstance(payload, str)
+        and '"transition":' in payload
+    )
+
+
+def _names_transition(payload: str, transition: str) -> bool:
+    """Whether the event's canonical payload has ``"transition": transition`` (a string value
+    escapes its quotes, so the key and value appear unescaped only as the payload's own)."""
+    needle = '"transition":' + json.dumps(transition, ensure_ascii=False)
+    at = payload.find(needle)
+    return at >= 0 and payload[at + len(needle) : at + len(needle) + 1] in (",", "}")
+
+
+def _missing_actions(connection: Connection, office: OfficeRef, key: str, lines: _Lines) -> None:
+    """Name the transition events of one revision that have no ``revision_action`` row."""
+    number, _, revno = key.rpartition("#")
+    chain = [
+        row.seq
+        for row in connection.execute(_SUBJECT_EVENTS, {"office_id": office.id, "subject": key})
+        if _is_transition(row.action, row.payload)
+    ]
+    recorded = set(
+        connection.execute(_ACTION_SEQS, {"number": number, "revno": int(revno)}).scalars()
+    )
+    for seq in chain:
+        if seq not in recorded:
+            lines.deleted(f"{key} at event #{seq}")
+
+
+def _orphans(connection: Connection) -> list[str]:
+    """Rows whose parent row is gone (the database's own constraints would keep them, but an
+    insider can switch SQLite's off)."""
+    found = []
+    for row in connection.execute(_ORPHAN_REVISIONS):
+        found.append(
+            f"table revision, id {row.id} (revision {row.revno} of document id "
+            f"{row.document_id}): its document is gone (deleted)"
+        )
+    for table, rows in (
+        ("revision_state", connection.execute(_ORPHAN_STATES)),
+        ("revision_action", connection.execute(_ORPHAN_ACTIONS)),
+    ):
+        for row in rows:
+            found.append(
+                f"table {table}, row of revision id {row.revision_id}: its revision is gone "
+                "(deleted)"
+            )
+    return found
+
+
+# ---------------------------------------------------------------------- statements
+
+_OWNER = OFFICE_TABLE.alias("owner_office")
+_NAMES = select(USER_TABLE.c.username).union_all(select(OFFICE_TABLE.c.code))
+_OTHER_FACTS = (
+    select(
+        EVENT_TABLE.c.action,
+        EVENT_TABLE.c.subject,
+        EVENT_TABLE.c.payload,
+        EVENT_TABLE.c.recorded_at,
+        _OWNER.c.code,
+    )
+    .join(_OWNER, _OWNER.c.id == EVENT_TABLE.c.office_id)
+    .where(
+        EVENT_TABLE.c.office_id != bindparam("office_id"),
+        EVENT_TABLE.c.subject.in_(_NAMES.scalar_subquery()),
+        EVENT_TABLE.c.action.in_(_FACT_ACTIONS),
+    )
+    .order_by(EVENT_TABLE.c.office_id, EVENT_TABLE.c.seq)
+)
+_OFFICES = select(
+    OFFICE_TABLE.c.code,
+    OFFICE_TABLE.c.name,
+    OFFICE_TABLE.c.office_type,
+    OFFICE_TABLE.c.timezone,
+    _text(OFFICE_TABLE.c.created_at).label("at"),
+)
+_TYPES = select(
+    TYPE_TABLE.c.code,
+    TYPE_TABLE.c.title,
+    TYPE_TABLE.c.kind,
+    TYPE_TABLE.c.workflow,
+    TYPE_TABLE.c.review_period_days,
+).where(TYPE_TABLE.c.office_id == bindparam("office_id"))
+_WORKFLOWS = select(
+    WORKFLOW_TABLE.c.name, WORKFLOW_TABLE.c.sha256, WORKFLOW_TABLE.c.event_seq
+).where(WORKFLOW_TABLE.c.office_id == bindparam("office_id"))
+_USERS = select(
+    USER_TABLE.c.username,
+    USER_TABLE.c.full_name,
+    USER_TABLE.c.kind,
+    USER_TABLE.c.active,
+    _text(USER_TABLE.c.created_at).label("at"),
+)
+_ROLES = (
+    select(ROLE_TABLE.c.user_id, ROLE_TABLE.c.role, USER_TABLE.c.username)
+    .outerjoin(USER_TABLE, USER_TABLE.c.id == ROLE_TABLE.c.user_id)
+    .where(ROLE_TABLE.c.office_id == bindparam("office_id"))
+)
+_KEYS = (
+    select(
+        KEY_TABLE.c.fingerprint,
+        KEY_TABLE.c.public_key,
+        KEY_TABLE.c.user_id,
+        KEY_TABLE.c.office_id,
+        USER_TABLE.c.username,
+        OFFICE_TABLE.c.code,
+        _text(KEY_TABLE.c.valid_from).label("valid_from"),
+        _text(KEY_TABLE.c.valid_until).label("valid_until"),
+        KEY_TABLE.c.revoked_reason,
+    )
+    .outerjoin(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
+    .outerjoin(OFFICE_TABLE, OFFICE_TABLE.c.id == KEY_TABLE.c.office_id)
+)
+_DOCUMENTS = (
+    select(
+        DOCUMENT_TABLE.c.number,
+        DOCUMENT_TABLE.c.document_type_id,
+        TYPE_TABLE.c.code.label("type_code"),
+        TYPE_TABLE.c.office_id.label("type_office"),
+        DOCUMENT_TABLE.c.serial_year,
+        DOCUMENT_TABLE.c.serial,
+        DOCUMENT_TABLE.c.title,
+        _text(DOCUMENT_TABLE.c.created_at).label("at"),
+    )
+    .outerjoin(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+    .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
+)
+_REVISIONS = (
+    select(
+        DOCUMENT_TABLE.c.number,
+        REVISION_TABLE.c.revno,
+        REVISION_TABLE.c.sha256,
+        REVISION_TABLE.c.size,
+        REVISION_TABLE.c.media_type,
+        REVISION_TABLE.c.original_filename,
+        REVISION_TABLE.c.title,
+        REVISION_TABLE.c.change_reason,
+        REVISION_TABLE.c.fields,
+        USER_TABLE.c.username.label("author"),
+        _text(REVISION_TABLE.c.created_at).label("at"),
+        STATE_TABLE.c.revision_id.label("state_of"),
+        STATE_TABLE.c.workflow,
+        STATE_TABLE.c.state,
+        _text(STATE_TABLE.c.entered_at).label("entered_at"),
+        _text(STATE_TABLE.c.effective_at).label("effective_at"),
+        _text(STATE_TABLE.c.review_due).label("review_due"),
+    )
+    .select_from(REVISION_TABLE)
+    .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .outerjoin(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+    .outerjoin(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
+    .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
+)
+_EVENT = EVENT_TABLE.alias("named_event")
+_BEFORE = EVENT_TABLE.alias("event_before")
+_ACTIONS = (
+    select(
+        DOCUMENT_TABLE.c.number,
+        REVISION_TABLE.c.revno,
+        ACTION_TABLE.c.event_seq,
+        ACTION_TABLE.c.transition,
+        USER_TABLE.c.username.label("actor"),
+        _text(ACTION_TABLE.c.at).label("at"),
+        _EVENT.c.subject.label("event_subject"),
+        _EVENT.c.action.label("event_action"),
+        _EVENT.c.actor.label("event_actor"),
+        _EVENT.c.payload,
+        _EVENT.c.recorded_at.label("event_time"),
+        _BEFORE.c.recorded_at.label("before_time"),
+    )
+    .select_from(ACTION_TABLE)
+    .join(REVISION_TABLE, REVISION_TABLE.c.id == ACTION_TABLE.c.revision_id)
+    .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .outerjoin(USER_TABLE, USER_TABLE.c.id == ACTION_TABLE.c.actor_id)
+    .outerjoin(
+        _EVENT,
+        and_(
+            _EVENT.c.office_id == DOCUMENT_TABLE.c.office_id,
+            _EVENT.c.seq == ACTION_TABLE.c.event_seq,
+        ),
+    )
+    .outerjoin(
+        _BEFORE,
+        and_(
+            _BEFORE.c.office_id == DOCUMENT_TABLE.c.office_id,
+            _BEFORE.c.seq == ACTION_TABLE.c.event_seq - 1,
+        ),
+    )
+    .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
+    .order_by(ACTION_TABLE.c.event_seq)
+)
+_SUBJECT_EVENTS = (
+    select(EVENT_TABLE.c.seq, EVENT_TABLE.c.action, EVENT_TABLE.c.payload)
+    .where(
+        EVENT_TABLE.c.office_id == bindparam("office_id"),
+        EVENT_TABLE.c.subject == bindparam("subject"),
+    )
+    .order_by(EVENT_TABLE.c.seq)
+)
+_ACTION_SEQS = (
+    select(ACTION_TABLE.c.event_seq)
+    .join(REVISION_TABLE, REVISION_TABLE.c.id == ACTION_TABLE.c.revision_id)
+    .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .where(
+        DOCUMENT_TABLE.c.number == bindparam("number"),
+        REVISION_TABLE.c.revno == bindparam("revno"),
+    )
+)
+_RECEIPTS = select(
+    RECEIPT_TABLE.c.claim_id,
+    RECEIPT_TABLE.c.folder,
+    RECEIPT_TABLE.c.original_name,
+    RECEIPT_TABLE.c.sha256,
+    RECEIPT_TABLE.c.size,
+    RECEIPT_TABLE.c.outcome,
+    RECEIPT_TABLE.c.number,
+    RECEIPT_TABLE.c.event_seq,
+    _text(RECEIPT_TABLE.c.created_at).label("at"),
+).where(RECEIPT_TABLE.c.office_id == bindparam("office_id"))
+_CHECKPOINTS = select(
+    CHECKPOINT_TABLE.c.seq, CHECKPOINT_TABLE.c.head_hash, CHECKPOINT_TABLE.c.signature
+).where(CHECKPOINT_TABLE.c.office_id == bindparam("office_id"))
+_ORPHAN_REVISIONS = (
+    select(REVISION_TABLE.c.id, REVISION_TABLE.c.revno, REVISION_TABLE.c.document_id)
+    .outerjoin(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .where(DOCUMENT_TABLE.c.id.is_(None))
+    .order_by(REVISION_TABLE.c.id)
+)
+_ORPHAN_STATES = (
+    select(STATE_TABLE.c.revision_id)
+    .outerjoin(REVISION_TABLE, REVISION_TABLE.c.id == STATE_TABLE.c.revision_id)
+    .where(REVISION_TABLE.c.id.is_(None))
+    .order_by(STATE_TABLE.c.revision_id)
+)
+_ORPHAN_ACTIONS = (
+    select(ACTION_TABLE.c.revision_id)
+    .outerjoin(REVISION_TABLE, REVISION_TABLE.c.id == ACTION_TABLE.c.revision_id)
+    .where(REVISION_TABLE.c.id.is_(None))
+    .distinct()
+    .order_by(ACTION_TABLE.c.revision_id)
+)
