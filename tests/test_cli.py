@@ -214,3 +214,13 @@ def test_audit_verify_passes_then_fails_after_tampering_with_exit_6(
     result = run("-w", qms_office.root, "audit", "verify", "--jobs=1")
     assert result.returncode == 6, result.stderr
     assert "PS-TEST1: FAILED" in result.stdout
+
+
+def test_workflow_register_by_admin_and_refused_to_others(qms_office: TestOffice) -> None:
+    """`qms wf register` is an admin's: with the installed definitions already in force it
+    registers nothing (exit 0, JSON for scripts); anyone else gets exit 4."""
+    out = invoke("-w", qms_office.root, "wf", "register", "--as=admin", "--json")
+    assert json.loads(out) == {"registered": []}
+    refused = run("-w", qms_office.root, "wf", "register", "--as=anita")
+    assert refused.returncode == 4, refused.stderr
+    assert "needs role admin" in refused.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from qms_engine.cli.context import (
@@ -11,8 +13,12 @@ from qms_engine.cli.context import (
     pass_app,
     print_json,
     print_table,
+    signer_option,
 )
 from qms_engine.errors import NotFound
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
 
 
 @click.group()
@@ -101,6 +107,32 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
             )
             for t in workflow.transitions.values()
         ],
+    )
+
+
+@wf.command("register")
+@click.argument("names", nargs=-1)
+@json_option
+@signer_option
+@pass_app
+def wf_register(app: AppContext, names: tuple[str, ...], as_json: bool, signer: Signer) -> None:
+    """Register the installed definitions of NAMES (default: every workflow the office uses)
+    in the office's audit trail, where they differ from the ones in force (admin).
+
+    The engine runs only definitions registered in the office's chain, and auditors verify
+    every event against them: after installing a changed workflow or plugin, review it
+    (`qms wf show NAME`), then register it with this command.
+    """
+    from qms_engine.people.workflow_registrations import register_workflows
+
+    registered = register_workflows(app.runtime, app.office(), actor=signer, names=names)
+    if as_json:
+        print_json({"registered": registered})
+        return
+    console().print(
+        f"Registered: {', '.join(registered)}"
+        if registered
+        else "Nothing to register: the installed definitions are the ones in force."
     )
 
 
