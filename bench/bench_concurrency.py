@@ -67,9 +67,9 @@ from qms_engine.documents.revisions import create_document
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
-from qms_engine.people.keys import unlock
+from qms_engine.people.keys import rotate, unlock
 from qms_engine.people.offices import add_office
-from qms_engine.people.users import add_user, grant_roles
+from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -80,6 +80,7 @@ from qms_engine.storage.models import (
     USER_TABLE,
 )
 from qms_engine.storage.workspace import Workspace
+from qms_engine.testing import staff_member
 
 PASSPHRASE = "bench-passphrase"
 AUTHOR, REVIEWER = "anita", "rakesh"
@@ -198,17 +199,11 @@ def build_layout(
             (AUTHOR, "ASI Anita", "author"),
             (REVIEWER, "SI Rakesh", "reviewer"),
         ):
-            add_user(
-                runtime,
-                first,
-                actor=admin,
-                username=username,
-                full_name=name,
-                roles=[role],
-                passphrase=PASSPHRASE,
-            )
+            own = staff_member(runtime, first, admin, username, name, [role], PASSPHRASE)
             for office in refs[1:]:
                 grant_roles(runtime, office, actor=admin, username=username, roles=[role])
+            if len(refs) > 1:  # announced by the admin there: a key of their own, everywhere
+                rotate(runtime, first, actor=own, username=username, new_passphrase=PASSPHRASE)
         author = unlock(runtime, AUTHOR, PASSPHRASE)
         files = root / "files"
         files.mkdir()

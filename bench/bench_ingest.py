@@ -67,9 +67,9 @@ from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, document_readers, watch
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
-from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import RECEIPT_TABLE
+from qms_engine.testing import staff_member
 
 console = Console(width=150)
 PASS = "bench-passphrase"
@@ -206,17 +206,16 @@ def new_workspace(root: Path) -> tuple[Runtime, IngestContext]:
     )
     runtime = Runtime.open(result.workspace, load_plugins())
     admin = unlock(runtime, "admin", PASS)
-    add_user(
+    signer = staff_member(
         runtime,
         result.office,
-        actor=admin,
-        username="ingest",
-        full_name="Inbox service",
-        roles=["clerk", "author"],
-        passphrase=PASS,
+        admin,
+        "ingest",
+        "Inbox service",
+        ["clerk", "author"],
+        PASS,
         kind="service",
     )
-    signer = unlock(runtime, "ingest", PASS)
     return runtime, IngestContext(runtime, signer, Inbox(runtime.workspace))
 
 

@@ -56,10 +56,10 @@ from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
-from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import create_db_engine, write_transaction
 from qms_engine.storage.models import HEAD_TABLE
+from qms_engine.testing import staff_member
 
 PASSPHRASE = "bench-passphrase"
 OFFICE_CODE = "PS-BENCH1"
@@ -275,16 +275,9 @@ def build_workspace(folder: Path, documents: int) -> Bench:
     }
     signers: dict[str, Signer] = {}
     for role, (username, full_name) in staff.items():
-        add_user(
-            runtime,
-            office,
-            actor=admin,
-            username=username,
-            full_name=full_name,
-            roles=[role],
-            passphrase=PASSPHRASE,
+        signers[role] = staff_member(
+            runtime, office, admin, username, full_name, [role], PASSPHRASE
         )
-        signers[role] = unlock(runtime, username, PASSPHRASE)
     files = folder / "files"
     files.mkdir()
     numbers = []

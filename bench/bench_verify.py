@@ -52,10 +52,10 @@ from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
-from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import Event
 from qms_engine.storage.workspace import Workspace
+from qms_engine.testing import staff_member
 
 OFFICE = "PS-BENCH1"
 PASSPHRASE = "bench-passphrase"
@@ -104,16 +104,9 @@ def make_workspace(root: Path) -> tuple[dict[str, Signer], dict[str, str]]:
         admin = unlock(runtime, "admin", PASSPHRASE)
         signers, names = {}, {}
         for key, (username, full_name, role) in STAFF.items():
-            add_user(
-                runtime,
-                result.office,
-                actor=admin,
-                username=username,
-                full_name=full_name,
-                roles=[role],
-                passphrase=PASSPHRASE,
+            signers[key] = staff_member(
+                runtime, result.office, admin, username, full_name, [role], PASSPHRASE
             )
-            signers[key] = unlock(runtime, username, PASSPHRASE)
             names[key] = full_name
     finally:
         runtime.close()

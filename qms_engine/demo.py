@@ -17,7 +17,7 @@ from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
-from qms_engine.people.keys import unlock
+from qms_engine.people.keys import rotate, unlock
 from qms_engine.people.users import add_user
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -81,6 +81,9 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
                 roles=granted,
                 passphrase=DEMO_PASSPHRASE,
             )
+            # The key the admin issued is temporary: each officer first chooses their own.
+            issued = unlock(runtime, username, DEMO_PASSPHRASE)
+            rotate(runtime, office, actor=issued, username=username, new_passphrase=DEMO_PASSPHRASE)
             say(f"Added user {username} — {full_name} — roles: {', '.join(granted)}")
         signers = {name: unlock(runtime, name, DEMO_PASSPHRASE) for name, _, _ in PEOPLE}
         drafts = root / "drafts"

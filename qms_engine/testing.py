@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
-from qms_engine.people.keys import unlock
+from qms_engine.people.keys import rotate, unlock
 from qms_engine.people.users import add_user
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -133,6 +133,39 @@ class _Template:
     root: Path
     signers: dict[str, Signer]
     database: str | None  # PostgreSQL template database name
+    issued: list[Signer]
+    """The temporary keys the admin issued (retired since), for tests that re-sign history."""
+
+
+def staff_member(
+    runtime: Runtime,
+    office: OfficeRef,
+    admin: Signer,
+    username: str,
+    full_name: str,
+    roles: Collection[str],
+    passphrase: str = TEST_PASSPHRASE,
+    kind: str = "person",
+    issued: list[Signer] | None = None,
+) -> Signer:
+    """Enrol a user as an admin does, then let them choose their own key as they must before
+    acting (the admin's key for them is temporary); returns their unlocked signer.  The
+    temporary key is appended to ``issued`` if given."""
+    add_user(
+        runtime,
+        office,
+        actor=admin,
+        username=username,
+        full_name=full_name,
+        roles=roles,
+        passphrase=passphrase,
+        kind=kind,
+    )
+    temporary = unlock(runtime, username, passphrase)
+    rotate(runtime, office, actor=temporary, username=username, new_passphrase=passphrase)
+    if issued is not None:
+        issued.append(temporary)
+    return unlock(runtime, username, passphrase)
 
 
 @pytest.fixture(scope="session")
@@ -160,20 +193,14 @@ def qms_office_template(
     try:
         admin = unlock(runtime, "admin", TEST_PASSPHRASE)
         signers = {roles.ADMIN: admin}
+        issued: list[Signer] = []
         for key, (username, full_name, role) in STAFF.items():
-            add_user(
-                runtime,
-                result.office,
-                actor=admin,
-                username=username,
-                full_name=full_name,
-                roles=[role],
-                passphrase=TEST_PASSPHRASE,
+            signers[key] = staff_member(
+                runtime, result.office, admin, username, full_name, [role], issued=issued
             )
-            signers[key] = unlock(runtime, username, TEST_PASSPHRASE)
     finally:
         runtime.close()
-    yield _Template(root, signers, make_url(url).database if url else None)
+    yield _Template(root, signers, make_url(url).database if url else None, issued)
     if url and qms_postgres:
         qms_postgres.drop(url)
 

@@ -38,7 +38,6 @@ from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, ingest_once
 from qms_engine.people import keys
-from qms_engine.people.users import add_user
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
@@ -46,7 +45,7 @@ from qms_engine.storage.models import (
     REVISION_TABLE,
     TYPE_TABLE,
 )
-from qms_engine.testing import TEST_PASSPHRASE, TestOffice
+from qms_engine.testing import TEST_PASSPHRASE, TestOffice, staff_member
 from tests.clocks import ManualClock
 
 INGEST_USER = "ingest"
@@ -54,15 +53,15 @@ QMS = Path(sys.executable).parent / "qms"
 
 
 def add_ingest_user(office: TestOffice) -> None:
-    """Enrol the inbox service user (clerk + author), as an admin would."""
-    add_user(
+    """Enrol the inbox service user (clerk + author), as an admin would; like every user,
+    it then replaces the key the admin issued with its own."""
+    staff_member(
         office.runtime,
         office.office,
-        actor=office.signers["admin"],
-        username=INGEST_USER,
-        full_name="Inbox service",
-        roles=["clerk", "author"],
-        passphrase=TEST_PASSPHRASE,
+        office.signers["admin"],
+        INGEST_USER,
+        "Inbox service",
+        ["clerk", "author"],
         kind="service",
     )
 

@@ -176,7 +176,13 @@ def hist(
     shutil.copytree(history_template, root)
     runtime = Runtime.open(Workspace.load(root), load_plugins())
     try:
-        yield History(runtime, runtime.office(), dict(qms_office_template.signers), root)
+        yield History(
+            runtime,
+            runtime.office(),
+            dict(qms_office_template.signers),
+            root,
+            list(qms_office_template.issued),
+        )
     finally:
         runtime.close()
 
@@ -670,16 +676,19 @@ def test_tail_removed_with_head_caught_by_checkpoint(hist: History) -> None:
 
 
 def test_tail_and_checkpoints_removed_caught_by_paper_code(hist: History) -> None:
-    """If the checkpoint rows go too, the short code written on paper still catches the cut."""
+    """If the checkpoint rows go too, the short code written on paper still catches the cut (and
+    the tables, a projection of the chain, no longer match it)."""
     code, checkpoint_seq = _checkpoint_then_more(hist)
     keep = checkpoint_seq - 2
     with hist.db() as db:
         db.connection.execute("DELETE FROM event WHERE seq > ?", (keep,))
         db.connection.execute("DELETE FROM checkpoint")
         db.set_head(keep, db.row(keep)["hash"])
-    assert hist.verify().ok  # undetectable from the database alone: that is what codes are for
-    result = hist.verify(codes=[code])
-    assert result.problems == [f"code {code}: the chain ends at #{keep}: its tail was removed"]
+    cut = f"code {code}: the chain ends at #{keep}: its tail was removed"
+    without_code = hist.verify().problems
+    assert cut not in without_code
+    assert any("the chain has no event" in p for p in without_code)  # the projection check
+    assert cut in hist.verify(codes=[code]).problems
 
 
 def test_checkpoint_detects_rewritten_history(hist: History) -> None:
@@ -824,8 +833,10 @@ def test_revoked_user_cannot_act(hist: History) -> None:
     assert hist.verify().ok
 
 
-def test_rotation_by_admin(hist: History) -> None:
-    """After an admin rotates a key: old events verify, new ones use the new key, old is dead."""
+def test_rotation_by_admin(hist: History, tmp_path: Path) -> None:
+    """After an admin rotates a key (a forgotten passphrase): old events verify, the old key
+    is dead, the admin's new key signs nothing but the user's own next rotation, and the key
+    the user then chooses signs her work."""
     old = hist.signers["author"]
     new_fp = rotate(
         hist.runtime,
@@ -834,25 +845,53 @@ def test_rotation_by_admin(hist: History) -> None:
         username="anita",
         new_passphrase="new-passphrase-1",
     )
-    new = unlock(hist.runtime, "anita", "new-passphrase-1")
-    assert new.fingerprint == new_fp != old.fingerprint
+    issued = unlock(hist.runtime, "anita", "new-passphrase-1")
+    assert issued.fingerprint == new_fp != old.fingerprint
     with pytest.raises(PermissionDenied, match="no longer valid"):
         take_transition(hist.runtime, number=SOP2, transition="submit", actor=old)
-    revise_document(
-        hist.runtime,
-        actor=new,
-        number=SOP1,
-        path=_docx(hist.root.parent, "r2.docx", "Station office procedure", "Third issue"),
-        reason="Third issue",
+    revise = _docx(hist.root.parent, "r2.docx", "Station office procedure", "Third issue")
+    with pytest.raises(PermissionDenied, match="was issued by an admin"):
+        revise_document(hist.runtime, actor=issued, number=SOP1, path=revise, reason="Third")
+    rotate(
+        hist.runtime, hist.office, actor=issued, username="anita", new_passphrase="own-choice-12"
     )
+    own = unlock(hist.runtime, "anita", "own-choice-12")
+    revise_document(hist.runtime, actor=own, number=SOP1, path=revise, reason="Third issue")
     with hist.db() as db:
         mine = db.connection.execute(
             "SELECT seq, key_fingerprint FROM event WHERE actor = 'anita' ORDER BY seq"
         ).fetchall()
-    assert mine[-1][1] == new.fingerprint
-    assert {fp for _, fp in mine[:-1]} == {old.fingerprint}
-    result = hist.verify()
-    assert result.ok, result.problems
+    assert mine[-1][1] == own.fingerprint
+    assert {fp for _, fp in mine[-3:-1]} == {issued.fingerprint}  # her rotation, nothing else
+    for where, result in verdicts(hist, tmp_path).items():
+        assert result.ok, (where, result.problems)
+
+
+def test_admin_cannot_sign_as_someone_with_a_key_they_issued(hist: History, tmp_path: Path) -> None:
+    """An admin rotates the SHO's key to a passphrase the admin chose, then "approves" as the
+    SHO with it: the engine refuses, and the same approval forged into the chain fails
+    verification online and on a bundle (the issued key may sign only the SHO's own change)."""
+    rotate(
+        hist.runtime,
+        hist.office,
+        actor=hist.signers["admin"],
+        username="sks",
+        new_passphrase="admin-knows-it",
+    )
+    as_sks = unlock(hist.runtime, "sks", "admin-knows-it")
+    with pytest.raises(PermissionDenied, match="was issued by an admin"):
+        take_transition(hist.runtime, number=SOP2, transition="submit", actor=as_sks)
+    seq = _forge_transition(
+        hist,
+        as_sks,
+        "approver",
+        "Inspector S. K. Singh",
+        {"transition": "withdraw", "from": "effective", "to": "obsolete", "comment": "old"},
+        action="document.revision.withdrawn",
+        subject=f"{SOP1}#1",
+        meaning="withdrawn",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "someone else registered for 'sks'")
 
 
 def test_rotation_by_the_user_themself(hist: History) -> None:
@@ -930,7 +969,7 @@ def verdicts(hist: History, tmp_path: Path) -> dict[str, AuditResult]:
     """The online verdict and the verdict on a bundle exported from the same database."""
     online = hist.verify()
     bundle_path = tmp_path / "insider-bundle"
-    export_bundle(hist.runtime, hist.office, bundle_path)
+    export_bundle(hist.runtime, hist.office, bundle_path, include_blobs=True)
     offline = verify_bundle(bundle_path, workflows=hist.runtime.plugins.workflows)
     return {"online": online, "bundle": offline}
 

@@ -125,6 +125,7 @@ MEANINGS = {
     "key.revoked": "revoked key",
     "office.created": "created office",
     "office.document_type.added": "added document type",
+    "workflow.registered": "registered workflow",
     "user.created": "enrolled user",
     "user.role.granted": "granted role",
     "user.role.revoked": "revoked role",

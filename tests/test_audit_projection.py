@@ -30,13 +30,13 @@ from qms_engine.demo import build_demo
 from qms_engine.documents.revisions import create_document, export_revision
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
-from qms_engine.people.keys import revoke, rotate, unlock
+from qms_engine.people.keys import revoke, rotate
 from qms_engine.people.offices import add_office
 from qms_engine.people.users import add_user, deactivate_user, grant_roles, revoke_roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import EVENT_TABLE, KEY_TABLE, USER_TABLE
 from qms_engine.storage.workspace import Workspace
-from qms_engine.testing import OFFICE_CODE, TEST_PASSPHRASE, TestOffice
+from qms_engine.testing import OFFICE_CODE, TEST_PASSPHRASE, TestOffice, staff_member
 from tests.conftest import Desk
 from tests.ingest_fixtures import IngestDesk, add_ingest_user, pdf_bytes
 
@@ -218,23 +218,17 @@ def test_a_realistic_life_in_two_offices_projects_exactly(
         office_type="police_station",
         office_passphrase=TEST_PASSPHRASE,
     )
-    add_user(
-        runtime,
-        second,
-        actor=admin,
-        username="kavita",
-        full_name="ASI Kavita Singh",
-        roles=["author"],
-        passphrase=TEST_PASSPHRASE,
-    )
+    kavita = staff_member(runtime, second, admin, "kavita", "ASI Kavita Singh", ["author"])
     grant_roles(runtime, second, actor=admin, username="sks", roles=["approver"])
     grant_roles(runtime, second, actor=admin, username="vikram", roles=["reviewer"])
-    kavita = unlock(runtime, "kavita", TEST_PASSPHRASE)
+    # announced in PS-TEST2 by the admin, the SHO's key must be his own choice there too
+    rotate(runtime, second, actor=s["approver"], username="sks", new_passphrase="sho-own-key")
+    sho = unlock(runtime, "sks", "sho-own-key")
     there = create_document(
         runtime, second, actor=kavita, type_code="SOP", title="Dak handling", path=desk.docx()
     )
     take_transition(runtime, number=there.number, transition="submit", actor=kavita)
-    take_transition(runtime, number=there.number, transition="approve", actor=s["approver"])
+    take_transition(runtime, number=there.number, transition="approve", actor=sho)
 
     rotate(runtime, home, actor=s["author"], username="anita", new_passphrase="new-passphrase-1")
     rotate(runtime, home, actor=admin, username="sks", new_passphrase="new-passphrase-2")
@@ -583,6 +577,30 @@ def test_revoked_key_switched_back_on(qms_office: TestOffice) -> None:
     assert f"{name}, field revoked_reason: chain says 'Phone lost', database says None" in problems
     (until,) = [p for p in problems if p.startswith(f"{name}, field valid_until")]
     assert until.endswith("database says None"), until
+
+
+def test_issued_key_passed_off_as_the_owners_own(qms_office: TestOffice) -> None:
+    """A key registration issued by someone else, marked in the table as the owner's own (so
+    it could sign), is named against the ``key.registered`` event that issued it."""
+    with qms_office.runtime.engine.connect() as connection:
+        fingerprint = connection.execute(
+            text(
+                "SELECT fingerprint FROM key_registration WHERE own = :no "
+                "ORDER BY event_seq LIMIT 1"
+            ),
+            {"no": False},
+        ).scalar_one()
+    tamper(
+        qms_office,
+        "UPDATE key_registration SET own = :yes WHERE fingerprint = :f",
+        yes=True,
+        f=fingerprint,
+    )
+    assert_caught(
+        verify(qms_office),
+        f"table key_registration, {fingerprint[:16]}… in {OFFICE_CODE}, field own: "
+        "chain says False, database says True",
+    )
 
 
 # --------------------------------------------------------------------------- receipts

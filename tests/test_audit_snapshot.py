@@ -119,9 +119,7 @@ def busy_office(qms_office: TestOffice, desk: Desk) -> TestOffice:
 def test_commit_after_all_events_were_read_is_no_false_alarm(
     busy_office: TestOffice, tmp_path: Path
 ) -> None:
-    """Commits landing after the verifier read every event (before, it then read the head and
-    reported "chain head says #n+1 … events were removed") leave the verdict OK, up to the head
-    the verifier saw; the next verification covers the new events."""
+    """A commit after the verifier read every event is no false alarm: OK, up to the head it saw."""
     before = head_of(busy_office)
     result = verify_office(
         busy_office.runtime,
@@ -139,8 +137,7 @@ def test_commit_after_all_events_were_read_is_no_false_alarm(
 def test_commit_after_the_head_was_read_is_not_seen(
     busy_office: TestOffice, tmp_path: Path
 ) -> None:
-    """Commits landing between the verifier's reading of the head and of the events are not
-    seen at all: events, keys and checkpoints all come from the snapshot the head came from."""
+    """A commit after the head was read is not seen: events and checkpoints share its snapshot."""
     before = head_of(busy_office)
     seen: list[int] = []
 
@@ -157,8 +154,7 @@ def test_commit_after_the_head_was_read_is_not_seen(
 def test_parallel_verification_reads_the_same_snapshot(
     busy_office: TestOffice, tmp_path: Path
 ) -> None:
-    """With signature checks in worker processes (--jobs 2) the verifier still reads one
-    snapshot: a commit after the head was read changes nothing."""
+    """With --jobs 2 the verifier still reads one snapshot: a later commit changes nothing."""
     before = head_of(busy_office)
     result = verify_office(
         busy_office.runtime,
@@ -172,9 +168,7 @@ def test_parallel_verification_reads_the_same_snapshot(
 def test_export_during_commits_is_one_consistent_bundle(
     busy_office: TestOffice, tmp_path: Path
 ) -> None:
-    """Commits landing after an export wrote its events (before, its checkpoint list then
-    named a checkpoint beyond the exported chain: "its tail was removed") do not reach the
-    bundle: events, keys and checkpoints are one snapshot, and the bundle verifies."""
+    """Commits during an export stay out of its bundle, which is one snapshot and verifies."""
     before = head_of(busy_office)
     path = tmp_path / "bundle"
     summary = export_bundle(

@@ -15,7 +15,7 @@ from qms_engine.documents.revisions import create_document
 from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import QmsError
 from qms_engine.extension.manager import load_plugins
-from qms_engine.people.keys import unlock
+from qms_engine.people.keys import rotate, unlock
 from qms_engine.people.offices import add_office
 from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
@@ -115,6 +115,10 @@ def test_writers_in_one_and_many_offices_keep_every_chain_linear(qms_office: Tes
     authors = [qms_office.username("author"), qms_office.username("author2")]
     for username in authors:
         grant_roles(runtime, second, actor=signers["admin"], username=username, roles=["author"])
+        # The admin announced their key in PS-TEST2: there it is the admin's registration, so
+        # each chooses a key of their own (registered by them in both offices) before acting.
+        own = next(s for s in signers.values() if s.username == username)
+        rotate(runtime, second, actor=own, username=username, new_passphrase=TEST_PASSPHRASE)
     per_worker = 6
     plan = [(office, who) for office in ("PS-TEST1", "PS-TEST2") for who in authors]
     start = CONTEXT.Manager().Event()

@@ -27,11 +27,10 @@ from qms_engine.errors import PluginError, RuleViolation
 from qms_engine.extension.manager import get_plugin_manager, load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import unlock
-from qms_engine.people.users import add_user
 from qms_engine.registry.hook_values import CommittedEvent, Submission
 from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.runtime import Runtime
-from qms_engine.testing import TEST_PASSPHRASE, TestOffice
+from qms_engine.testing import TEST_PASSPHRASE, TestOffice, staff_member
 
 if TYPE_CHECKING:
     from tests.conftest import Desk
@@ -518,18 +517,10 @@ def test_in_force_state_comes_from_the_workflow_not_its_name(
     runtime = Runtime.open(result.workspace, plugins)
     try:
         admin = unlock(runtime, "admin", TEST_PASSPHRASE)
-        for username, role in (("writer", "author"), ("chief", "approver")):
-            add_user(
-                runtime,
-                result.office,
-                actor=admin,
-                username=username,
-                full_name=username.title(),
-                roles=[role],
-                passphrase=TEST_PASSPHRASE,
-            )
-        writer = unlock(runtime, "writer", TEST_PASSPHRASE)
-        chief = unlock(runtime, "chief", TEST_PASSPHRASE)
+        writer, chief = (
+            staff_member(runtime, result.office, admin, name, name.title(), [role])
+            for name, role in (("writer", "author"), ("chief", "approver"))
+        )
         first = make_docx("order-1.docx", "Order", "first text")
         number = create_document(
             runtime, result.office, actor=writer, type_code="ORDER", title="Order", path=first
@@ -952,18 +943,10 @@ def test_state_filter_uses_each_documents_own_in_force_state(
     runtime = Runtime.open(result.workspace, plugins)
     try:
         admin = unlock(runtime, "admin", TEST_PASSPHRASE)
-        for username, role in (("writer", "author"), ("chief", "approver")):
-            add_user(
-                runtime,
-                result.office,
-                actor=admin,
-                username=username,
-                full_name=username.title(),
-                roles=[role],
-                passphrase=TEST_PASSPHRASE,
-            )
-        writer = unlock(runtime, "writer", TEST_PASSPHRASE)
-        chief = unlock(runtime, "chief", TEST_PASSPHRASE)
+        writer, chief = (
+            staff_member(runtime, result.office, admin, name, name.title(), [role])
+            for name, role in (("writer", "author"), ("chief", "approver"))
+        )
         order = create_document(
             runtime,
             result.office,

@@ -44,11 +44,11 @@ from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import FunctionStep, IngestContext, Intake, Step, Transient
 from qms_engine.ingest.watcher import Runner, ingest_once, watch
 from qms_engine.people.keys import unlock
-from qms_engine.people.users import add_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 from tests.clocks import ManualClock
+from tests.ingest_fixtures import INGEST_USER, add_ingest_user
 
 TIMEOUT = 20.0  # real seconds: only ever a deadline for something that must happen
 SETTLE = 0.3
@@ -68,17 +68,8 @@ def sha(data: bytes) -> str:
 @pytest.fixture
 def ingest_signer(qms_office: TestOffice) -> Signer:
     """The inbox service user (clerk + author), enrolled and unlocked."""
-    add_user(
-        qms_office.runtime,
-        qms_office.office,
-        actor=qms_office.signers["admin"],
-        username="ingest",
-        full_name="Inbox service",
-        roles=["clerk", "author"],
-        passphrase=TEST_PASSPHRASE,
-        kind="service",
-    )
-    return unlock(qms_office.runtime, "ingest", TEST_PASSPHRASE)
+    add_ingest_user(qms_office)
+    return unlock(qms_office.runtime, INGEST_USER, TEST_PASSPHRASE)
 
 
 @pytest.fixture

@@ -149,7 +149,9 @@ def export_bundle(
     if include_blobs:
         (staging / BLOBS).mkdir()
         for sha in sorted(blobs):
-            shutil.copyfile(runtime.store.path(sha), staging / BLOBS / sha)
+            source = runtime.store.path(sha)
+            if source.is_file():  # one the store lost is left out: verification reports it
+                shutil.copyfile(source, staging / BLOBS / sha)
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -218,6 +220,8 @@ def _text(data: bytes, where: str) -> str:
 
 
 def _check_depth(text: str, where: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # every bracket, even those in strings, could not nest deeper than allowed
     depth = _depth(text)
     if depth > MAX_DEPTH:
         raise IntegrityError(f"{where}: JSON nested {depth} levels deep (at most {MAX_DEPTH})")
@@ -356,11 +360,12 @@ _KEY_RULES: dict[str, _Rule] = {
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = (
     os.O_RDONLY
     | _NOFOLLOW
     | getattr(os, "O_NONBLOCK", 0)  # a FIFO planted in the bundle must not hang the reader
-    | getattr(os, "O_CLOEXEC", 0)
+    | _CLOEXEC
     | getattr(os, "O_BINARY", 0)
 )
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -488,9 +493,9 @@ def read_manifest(path: Path) -> Manifest:
 
 def _event_line(raw: bytes, where: str) -> ChainEvent:
     """One line of ``events.jsonl``: exactly the canonical bytes of {body, hash, signature}."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise IntegrityError(f"{where}: longer than {MAX_LINE_BYTES:,} bytes")
     if not raw.endswith(b"\n"):
-        if len(raw) > MAX_LINE_BYTES:
-            raise IntegrityError(f"{where}: longer than {MAX_LINE_BYTES:,} bytes")
         raise IntegrityError(
             f"{where} is not a whole event (no newline at its end): the file is truncated or "
             "damaged"
@@ -546,7 +551,7 @@ class BlobFolder:
         self._descriptor: int | None = None
         if _BY_FOLDER:
             try:
-                self._descriptor = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+                self._descriptor = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
             except OSError as exc:  # ELOOP: swapped for a symbolic link since it was checked
                 raise IntegrityError(
                     f"{path}: cannot be opened as a folder ({exc.strerror}); a bundle holds no "

@@ -13,9 +13,10 @@ account for, so it fails too.
 :class:`Projection` is fed the events the verifier reads (:meth:`Projection.observe` passes them
 on unchanged), in one streaming pass.  It keeps what the rows are compared with per document
 type, document, revision, user, key and receipt, never per event: a revision's workflow actions
-are counted, and each ``revision_action`` row is checked against the event it names, joined in
-SQL.  :meth:`Projection.problems` then reads the tables through the connection the events were
-read from (one snapshot, so a concurrent write cannot look like tampering).
+are kept as a count and a keyed digest, and each ``revision_action`` row's time is checked
+against the event it names, joined in SQL.  :meth:`Projection.problems` then reads the tables
+through the connection the events were read from (one snapshot, so a concurrent write cannot
+look like tampering).
 
 Rows are matched by natural keys (office code, type code, user name, key fingerprint, document
 number, ``number#revno``, event sequence number, claim id): surrogate ids are not in the chain.
@@ -25,6 +26,8 @@ What is compared:
   Every other office row must have an ``office.created`` event in its own chain.
 - ``document_type``: title, kind, workflow, review period (when its event states it).
 - ``workflow_registration``: per workflow, the digest and event of its last registration.
+- ``key_registration``: per key registered in the office's chain, its first ``key.registered``
+  event there, and whether the owner signed it (their own key) or someone else did.
 - ``app_user``: full name, kind, active (deactivated in any office's chain), ``created_at``.
 - ``user_role`` of this office: exactly the roles granted and not revoked in its chain.
 - ``signing_key``: public key, owner (a user, or the office for an office key), ``valid_from``
@@ -59,6 +62,7 @@ concerns them; a row no chain created at all, by every office.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -78,6 +82,7 @@ from qms_engine.storage.models import (
     CHECKPOINT_TABLE,
     DOCUMENT_TABLE,
     EVENT_TABLE,
+    KEY_REGISTRATION_TABLE,
     KEY_TABLE,
     OFFICE_TABLE,
     RECEIPT_TABLE,
@@ -100,6 +105,7 @@ UNKNOWN: Any = object()
 
 Window = tuple[str, str]
 _Body = Mapping[str, Any]
+_MASK = (1 << 64) - 1
 
 
 class _Revision:
@@ -107,6 +113,7 @@ class _Revision:
 
     __slots__ = (
         "created",
+        "digest",
         "effective",
         "entered",
         "fields",
@@ -136,6 +143,8 @@ class _Revision:
         self.entered = window
         self.effective: Any = None  # None, a Window, or UNKNOWN (its workflow is not loaded)
         self.transitions = 0
+        self.digest = 0
+        """Order-independent digest of its transitions' (event, transition, actor)."""
 
 
 _REVISION_FIELDS = (
@@ -304,7 +313,7 @@ class Projection:
         self.people: set[str] = set()  # users this chain says something about
         self.user_windows: dict[str, Window] = {}  # users enrolled in this chain
         self.keys_here: set[str] = set()  # keys registered or ended in this chain
-        self.registered_here: set[str] = set()
+        self.registered_here: dict[str, tuple[bool, Any]] = {}  # key → own?, event
         self.documents: dict[str, tuple[Any, Any, Any, Window, Any]] = {}
         self.revisions: dict[str, _Revision] = {}
         self.receipts: dict[str, list[Any]] = {}
@@ -316,6 +325,7 @@ class Projection:
             name: frozenset(s.name for s in workflow.states.values() if s.starts_review_clock)
             for name, workflow in (workflows or {}).items()
         }
+        self._salt = int.from_bytes(os.urandom(8))  # keys the action digests (see _actions)
         self._previous_time = NO_BOUND
         self._lower = NO_BOUND  # lower bound of a row stamped just before the current event
         self._later = False  # the current event is strictly later than the previous one
@@ -433,7 +443,8 @@ class Projection:
         payload = body["payload"]
         key_id = self.facts.key_registered(payload, time, self.office.code)
         self.keys_here.add(key_id)
-        self.registered_here.add(key_id)
+        if key_id not in self.registered_here:
+            self.registered_here[key_id] = (body["actor"] == payload["owner"], body["seq"])
         if payload["purpose"] == "user":
             self.people.add(str(payload["owner"]))
 
@@ -522,6 +533,8 @@ class Projection:
         revision = self.revisions.get(body["subject"])
         if revision is None:
             return
+        step = hash((self._salt, body["seq"], payload["transition"], body["actor"]))
+        revision.digest = (revision.digest + step) & _MASK
         revision.state = target = payload["to"]
         revision.entered = window
         revision.transitions += 1
@@ -544,6 +557,7 @@ class Projection:
         found += self._users(connection)
         found += self._roles(connection)
         found += self._keys(connection)
+        found += self._key_registrations(connection)
         found += self._documents(connection)
         found += self._revisions(connection, periods)
         found += self._actions(connection)
@@ -728,31 +742,50 @@ class Projection:
             lines.deleted(f"{key_id[:16]}…")
         return lines.taken()
 
+    def _key_registrations(self, connection: Connection) -> list[str]:
+        lines = _Lines("key_registration")
+        expected = dict(self.registered_here)
+        for row in connection.execute(_KEY_REGISTRATIONS, {"office_id": self.office.id}):
+            name = f"{row.fingerprint[:16]}… in {self.office.code}"
+            chain = expected.pop(row.fingerprint, None)
+            if chain is None:
+                lines.inserted(name)
+                continue
+            own, seq = chain
+            if own != bool(row.own):
+                lines.differs(name, "own", own, bool(row.own))
+            if seq != row.event_seq:
+                lines.differs(name, "event_seq", seq, row.event_seq)
+        for key_id in expected:
+            lines.deleted(f"{key_id[:16]}… in {self.office.code}")
+        return lines.taken()
+
     def _documents(self, connection: Connection) -> list[str]:
         lines = _Lines("document")
         expected = dict(self.documents)
-        for row in connection.execute(_DOCUMENTS, {"office_id": self.office.id}):
-            number = row.number
+        rows = connection.execute(_DOCUMENTS, {"office_id": self.office.id})
+        for number, type_id, code, type_office, year, number_serial, name, created_at in rows:
             chain = expected.pop(number, None)
             if chain is None:
                 lines.inserted(number)
                 continue
             type_code, title, serial, window, serial_year = chain
-            database_type = row.type_code if row.type_office == self.office.id else None
+            database_type = code if type_office == self.office.id else None
             if type_code != database_type:
                 lines.differs(
                     number,
                     "document_type",
                     type_code,
-                    database_type or f"type id {row.document_type_id} (not of this office)",
+                    database_type or f"type id {type_id} (not of this office)",
                 )
-            if serial != row.serial:
-                lines.differs(number, "serial", serial, row.serial)
-            if serial_year is not UNKNOWN and serial_year != row.serial_year:
-                lines.differs(number, "serial_year", serial_year, row.serial_year)
-            if title != row.title:
-                lines.differs(number, "title", title, row.title)
-            lines.time(number, "created_at", window, row.at)
+            if serial != number_serial:
+                lines.differs(number, "serial", serial, number_serial)
+            if serial_year is not UNKNOWN and serial_year != year:
+                lines.differs(number, "serial_year", serial_year, year)
+            if title != name:
+                lines.differs(number, "title", title, name)
+            if not _within(created_at, window):
+                lines.time(number, "created_at", window, created_at)
         for number in expected:
             lines.deleted(number)
         return lines.taken()
@@ -761,96 +794,114 @@ class Projection:
         revisions, states = _Lines("revision"), _Lines("revision_state")
         expected = dict(self.revisions)
         timezone = self.founding[2] if self.founding else self.office.timezone
-        for row in connection.execute(_REVISIONS, {"office_id": self.office.id}):
-            key = f"{row.number}#{row.revno}"
+        rows = connection.execute(_REVISIONS, {"office_id": self.office.id})
+        for (
+            number,
+            revno,
+            sha256,
+            size,
+            media_type,
+            original_filename,
+            title,
+            reason,
+            fields,
+            author,
+            created_at,
+            state_of,
+            workflow,
+            state,
+            entered_at,
+            effective_at,
+            review_due,
+        ) in rows:
+            key = f"{number}#{revno}"
             chain = expected.pop(key, None)
             if chain is None:
                 revisions.inserted(key)
-                if row.state_of is not None:
+                if state_of is not None:
                     states.inserted(key)
                 continue
-            actual = (
-                row.sha256,
-                row.size,
-                row.media_type,
-                row.original_filename,
-                row.title,
-                row.change_reason,
-                row.author,
-            )
+            actual = (sha256, size, media_type, original_filename, title, reason, author)
             if actual != chain.fixed:
                 for name, value, database in zip(
                     _REVISION_FIELDS, chain.fixed, actual, strict=True
                 ):
                     if value != database:
                         revisions.differs(key, name, value, database)
-            fields = _canonical(chain.fields)
-            if fields != row.fields:
-                revisions.differs(key, "fields", fields, row.fields)
-            revisions.time(key, "created_at", chain.created, row.at)
-            if row.state_of is None:
+            expected_fields = _canonical(chain.fields)
+            if expected_fields != fields:
+                revisions.differs(key, "fields", expected_fields, fields)
+            if not _within(created_at, chain.created):
+                revisions.time(key, "created_at", chain.created, created_at)
+            if state_of is None:
                 states.deleted(key)
                 continue
-            if chain.workflow is not None and chain.workflow != row.workflow:
-                states.differs(key, "workflow", chain.workflow, row.workflow)
-            if chain.state != row.state:
-                states.differs(key, "state", chain.state, row.state)
-            states.time(key, "entered_at", chain.entered, row.entered_at)
+            if chain.workflow is not None and chain.workflow != workflow:
+                states.differs(key, "workflow", chain.workflow, workflow)
+            if chain.state != state:
+                states.differs(key, "state", chain.state, state)
+            if not _within(entered_at, chain.entered):
+                states.time(key, "entered_at", chain.entered, entered_at)
             effective = chain.effective
             if effective is UNKNOWN:
                 continue
             if effective is None:
-                if row.effective_at is not None:
-                    states.differs(key, "effective_at", None, row.effective_at)
-                if row.review_due is not None:
-                    states.differs(key, "review_due", None, row.review_due)
+                if effective_at is not None:
+                    states.differs(key, "effective_at", None, effective_at)
+                if review_due is not None:
+                    states.differs(key, "review_due", None, review_due)
                 continue
-            states.time(key, "effective_at", effective, row.effective_at)
+            started = effective[1]
+            if _within(effective_at, effective):
+                started = effective_at
+            else:
+                states.time(key, "effective_at", effective, effective_at)
             period = periods.get(chain.type_code, UNKNOWN)
             if period is UNKNOWN:
                 continue
-            started = row.effective_at if _within(row.effective_at, effective) else effective[1]
             due = _review_due(started, period, timezone)
-            if due != row.review_due:
-                states.differs(key, "review_due", due, row.review_due)
+            if due != review_due:
+                states.differs(key, "review_due", due, review_due)
         for key in expected:
             revisions.deleted(key)
             states.deleted(key)
         return revisions.taken() + states.taken()
 
     def _actions(self, connection: Connection) -> list[str]:
-        """Each ``revision_action`` row against the event it names (joined in SQL); then the
-        count per revision against the chain's transitions."""
+        """``revision_action``: per revision, the rows' count and digest of (event, transition,
+        actor) against the chain's, and each row's time against its event's (joined in SQL);
+        a revision whose rows differ is examined event by event, to name each difference."""
         lines = _Lines("revision_action")
-        present: dict[str, int] = {}
-        last_seq = None
-        for row in connection.execute(_ACTIONS, {"office_id": self.office.id}):
-            key, seq = f"{row.number}#{row.revno}", row.event_seq
-            name = f"{key} at event #{seq}"
-            if seq == last_seq:
-                lines.inserted(name, "another row already records that event (inserted)")
+        salt, last_seq = self._salt, None
+        tallies: dict[tuple[Any, Any], list[int]] = {}
+        suspects: set[str] = set()
+        rows = connection.execute(_ACTIONS, {"office_id": self.office.id})
+        for number, revno, seq, transition, actor, at, event_time, before in rows:
+            tally = tallies.get((number, revno))
+            if tally is None:
+                tally = tallies[(number, revno)] = [0, 0]
+            tally[0] += 1
+            tally[1] = (tally[1] + hash((salt, seq, transition, actor))) & _MASK
+            if seq == last_seq or event_time is None:
+                suspects.add(f"{number}#{revno}")  # two rows for one event, or no such event
+                last_seq = seq
                 continue
             last_seq = seq
-            if row.event_action is None:
-                lines.inserted(
-                    name, f"the chain has no event #{seq} (inserted, or the chain was cut)"
-                )
-                continue
-            if row.event_subject != key or not _is_transition(row.event_action, row.payload):
-                lines.inserted(name, f"event #{seq} is no transition of {key} (inserted)")
-                continue
-            present[key] = present.get(key, 0) + 1
-            if not _names_transition(row.payload, row.transition):
-                chain = json.loads(row.payload).get("transition")
-                lines.differs(name, "transition", chain, row.transition)
-            if row.event_actor != row.actor:
-                lines.differs(name, "actor", row.event_actor, row.actor)
-            event_time, before = row.event_time, row.before_time
             lower = before if before is not None and event_time > before else NO_BOUND
-            lines.time(name, "at", (lower, event_time), row.at)
+            if not _within(at, (lower, event_time)):
+                lines.time(f"{number}#{revno} at event #{seq}", "at", (lower, event_time), at)
+        recorded = set()
+        for (number, revno), (count, digest) in tallies.items():
+            key = f"{number}#{revno}"
+            recorded.add(key)
+            revision = self.revisions.get(key)
+            if revision is None or (revision.transitions, revision.digest) != (count, digest):
+                suspects.add(key)
         for key, revision in self.revisions.items():
-            if present.get(key, 0) != revision.transitions:
-                _missing_actions(connection, self.office, key, lines)
+            if revision.transitions and key not in recorded:
+                suspects.add(key)
+        for key in suspects:
+            _action_differences(connection, self.office, key, lines)
         return lines.taken()
 
     def _receipts(self, connection: Connection) -> list[str]:
@@ -951,27 +1002,41 @@ def _is_transition(action: Any, payload: Any) -> bool:
     )
 
 
-def _names_transition(payload: str, transition: str) -> bool:
-    """Whether the event's canonical payload has ``"transition": transition`` (a string value
-    escapes its quotes, so the key and value appear unescaped only as the payload's own)."""
-    needle = '"transition":' + json.dumps(transition, ensure_ascii=False)
-    at = payload.find(needle)
-    return at >= 0 and payload[at + len(needle) : at + len(needle) + 1] in (",", "}")
-
-
-def _missing_actions(connection: Connection, office: OfficeRef, key: str, lines: _Lines) -> None:
-    """Name the transition events of one revision that have no ``revision_action`` row."""
+def _action_differences(connection: Connection, office: OfficeRef, key: str, lines: _Lines) -> None:
+    """One revision's ``revision_action`` rows against its transition events, event by event."""
     number, _, revno = key.rpartition("#")
-    chain = [
-        row.seq
-        for row in connection.execute(_SUBJECT_EVENTS, {"office_id": office.id, "subject": key})
-        if _is_transition(row.action, row.payload)
-    ]
-    recorded = set(
-        connection.execute(_ACTION_SEQS, {"number": number, "revno": int(revno)}).scalars()
-    )
+    chain: dict[int, tuple[Any, Any]] = {}
+    for seq, action, actor, payload in connection.execute(
+        _SUBJECT_EVENTS, {"office_id": office.id, "subject": key}
+    ):
+        if _is_transition(action, payload):
+            try:
+                chain[seq] = (json.loads(payload).get("transition"), actor)
+            except (ValueError, AttributeError):
+                chain[seq] = (None, actor)
+    seen: set[int] = set()
+    rows = connection.execute(_ACTION_ROWS, {"number": number, "revno": int(revno)})
+    for seq, transition, actor in rows:
+        name = f"{key} at event #{seq}"
+        expected = chain.get(seq)
+        if seq in seen:
+            lines.inserted(name, "another row already records that event (inserted)")
+        elif expected is None:
+            exists = connection.execute(_EVENT_EXISTS, {"office_id": office.id, "seq": seq})
+            lines.inserted(
+                name,
+                f"event #{seq} is no transition of {key} (inserted)"
+                if exists.first() is not None
+                else f"the chain has no event #{seq} (inserted, or the chain was cut)",
+            )
+        else:
+            if expected[0] != transition:
+                lines.differs(name, "transition", expected[0], transition)
+            if expected[1] != actor:
+                lines.differs(name, "actor", expected[1], actor)
+        seen.add(seq)
     for seq in chain:
-        if seq not in recorded:
+        if seq not in seen:
             lines.deleted(f"{key} at event #{seq}")
 
 
@@ -997,6 +1062,8 @@ def _orphans(connection: Connection) -> list[str]:
 
 
 # ---------------------------------------------------------------------- statements
+
+_BATCH = 1000  # rows fetched at a time from the large tables: fast, and memory stays bounded
 
 _OWNER = OFFICE_TABLE.alias("owner_office")
 _NAMES = select(USER_TABLE.c.username).union_all(select(OFFICE_TABLE.c.code))
@@ -1060,6 +1127,11 @@ _KEYS = (
     .outerjoin(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
     .outerjoin(OFFICE_TABLE, OFFICE_TABLE.c.id == KEY_TABLE.c.office_id)
 )
+_KEY_REGISTRATIONS = select(
+    KEY_REGISTRATION_TABLE.c.fingerprint,
+    KEY_REGISTRATION_TABLE.c.own,
+    KEY_REGISTRATION_TABLE.c.event_seq,
+).where(KEY_REGISTRATION_TABLE.c.office_id == bindparam("office_id"))
 _DOCUMENTS = (
     select(
         DOCUMENT_TABLE.c.number,
@@ -1073,6 +1145,7 @@ _DOCUMENTS = (
     )
     .outerjoin(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
     .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
+    .execution_options(yield_per=_BATCH)
 )
 _REVISIONS = (
     select(
@@ -1099,6 +1172,7 @@ _REVISIONS = (
     .outerjoin(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
     .outerjoin(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
     .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
+    .execution_options(yield_per=_BATCH)
 )
 _EVENT = EVENT_TABLE.alias("named_event")
 _BEFORE = EVENT_TABLE.alias("event_before")
@@ -1110,10 +1184,6 @@ _ACTIONS = (
         ACTION_TABLE.c.transition,
         USER_TABLE.c.username.label("actor"),
         _text(ACTION_TABLE.c.at).label("at"),
-        _EVENT.c.subject.label("event_subject"),
-        _EVENT.c.action.label("event_action"),
-        _EVENT.c.actor.label("event_actor"),
-        _EVENT.c.payload,
         _EVENT.c.recorded_at.label("event_time"),
         _BEFORE.c.recorded_at.label("before_time"),
     )
@@ -1137,35 +1207,45 @@ _ACTIONS = (
     )
     .where(DOCUMENT_TABLE.c.office_id == bindparam("office_id"))
     .order_by(ACTION_TABLE.c.event_seq)
+    .execution_options(yield_per=_BATCH)
 )
 _SUBJECT_EVENTS = (
-    select(EVENT_TABLE.c.seq, EVENT_TABLE.c.action, EVENT_TABLE.c.payload)
+    select(EVENT_TABLE.c.seq, EVENT_TABLE.c.action, EVENT_TABLE.c.actor, EVENT_TABLE.c.payload)
     .where(
         EVENT_TABLE.c.office_id == bindparam("office_id"),
         EVENT_TABLE.c.subject == bindparam("subject"),
     )
     .order_by(EVENT_TABLE.c.seq)
 )
-_ACTION_SEQS = (
-    select(ACTION_TABLE.c.event_seq)
+_ACTION_ROWS = (
+    select(ACTION_TABLE.c.event_seq, ACTION_TABLE.c.transition, USER_TABLE.c.username)
     .join(REVISION_TABLE, REVISION_TABLE.c.id == ACTION_TABLE.c.revision_id)
     .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+    .outerjoin(USER_TABLE, USER_TABLE.c.id == ACTION_TABLE.c.actor_id)
     .where(
         DOCUMENT_TABLE.c.number == bindparam("number"),
         REVISION_TABLE.c.revno == bindparam("revno"),
     )
+    .order_by(ACTION_TABLE.c.event_seq)
 )
-_RECEIPTS = select(
-    RECEIPT_TABLE.c.claim_id,
-    RECEIPT_TABLE.c.folder,
-    RECEIPT_TABLE.c.original_name,
-    RECEIPT_TABLE.c.sha256,
-    RECEIPT_TABLE.c.size,
-    RECEIPT_TABLE.c.outcome,
-    RECEIPT_TABLE.c.number,
-    RECEIPT_TABLE.c.event_seq,
-    _text(RECEIPT_TABLE.c.created_at).label("at"),
-).where(RECEIPT_TABLE.c.office_id == bindparam("office_id"))
+_EVENT_EXISTS = select(EVENT_TABLE.c.seq).where(
+    EVENT_TABLE.c.office_id == bindparam("office_id"), EVENT_TABLE.c.seq == bindparam("seq")
+)
+_RECEIPTS = (
+    select(
+        RECEIPT_TABLE.c.claim_id,
+        RECEIPT_TABLE.c.folder,
+        RECEIPT_TABLE.c.original_name,
+        RECEIPT_TABLE.c.sha256,
+        RECEIPT_TABLE.c.size,
+        RECEIPT_TABLE.c.outcome,
+        RECEIPT_TABLE.c.number,
+        RECEIPT_TABLE.c.event_seq,
+        _text(RECEIPT_TABLE.c.created_at).label("at"),
+    )
+    .where(RECEIPT_TABLE.c.office_id == bindparam("office_id"))
+    .execution_options(yield_per=_BATCH)
+)
 _CHECKPOINTS = select(
     CHECKPOINT_TABLE.c.seq, CHECKPOINT_TABLE.c.head_hash, CHECKPOINT_TABLE.c.signature
 ).where(CHECKPOINT_TABLE.c.office_id == bindparam("office_id"))

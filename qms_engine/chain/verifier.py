@@ -76,6 +76,9 @@ class KeyInfo:
     valid_from: str
     ended_at: int | None = None  # sequence number of its key.retired / key.revoked event
     revoked: bool = False
+    own: bool = True
+    """Registered here by its owner; a key someone else registered (issued by an admin, or
+    announced in this office) signs nothing but its owner's own change of key."""
 
 
 @dataclass
@@ -213,6 +216,12 @@ class _Rules:
             self.problem(
                 seq, f"signed with key {key_id[:16]}…, which was {how} at event #{info.ended_at}"
             )
+        if not info.own and not _own_key_change(body, key_id):
+            self.problem(
+                seq,
+                f"signed with key {key_id[:16]}…, which someone else registered for {actor!r}: "
+                f"it may sign only {actor!r}'s own change of key (a temporary key)",
+            )
         return info.public_key
 
     def apply(self, seq: int, body: Mapping[str, Any]) -> None:
@@ -251,7 +260,7 @@ class _Rules:
         for problem in event_problems(action, attempt):
             self.problem(seq, problem)
         if action == events.KEY_REGISTERED.action:
-            self._register_key(seq, payload, time)
+            self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
             info = self.report.keys.get(payload.get("fingerprint", ""))
             if info is not None and info.ended_at is None:
@@ -315,7 +324,7 @@ class _Rules:
             return frozenset({exclusive.role})
         return None
 
-    def _register_key(self, seq: int, payload: Mapping[str, Any], time: str) -> None:
+    def _register_key(self, seq: int, actor: str, payload: Mapping[str, Any], time: str) -> None:
         key_id, public = payload.get("fingerprint", ""), payload.get("public_key", "")
         try:
             matches = fingerprint(bytes.fromhex(public)) == key_id
@@ -336,8 +345,10 @@ class _Rules:
                     f"a second office key {key_id[:16]}… (the office key {current[0][:16]}… is "
                     "still valid; office keys are registered once, when the office is founded)",
                 )
+        owner = payload.get("owner", "")
         self.report.keys.setdefault(
-            key_id, KeyInfo(payload.get("owner", ""), public, payload.get("purpose", ""), time)
+            key_id,
+            KeyInfo(owner, public, payload.get("purpose", ""), time, own=actor == owner),
         )
 
     def _register_workflow(self, seq: int, name: str, payload: Mapping[str, Any]) -> None:
@@ -477,6 +488,17 @@ class _Rules:
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
         type_code = self.document_type.get(subject.split("#", 1)[0], "")
         return self.workflows.get(self.type_workflow.get(type_code, ""))
+
+
+def _own_key_change(body: Mapping[str, Any], key_id: str) -> bool:
+    """Whether the event is its actor registering their own new key, or retiring ``key_id``
+    (their own, temporary one) as key holder: all a temporary key may sign."""
+    action, payload = body["action"], body["payload"]
+    if body["signer"]["role"] != KEY_HOLDER or body["subject"] != body["actor"]:
+        return False
+    if action == events.KEY_REGISTERED.action:
+        return bool(payload.get("fingerprint") != key_id)
+    return bool(action == events.KEY_RETIRED.action and payload.get("fingerprint") == key_id)
 
 
 _CREATIONS = {

@@ -33,7 +33,11 @@ def key() -> None:
 @signer_option
 @pass_app
 def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Signer) -> None:
-    """Give USERNAME a new key (the old one stops signing). By the user, or an admin."""
+    """Give USERNAME a new key (the old one stops signing). By the user, or an admin.
+
+    A key an admin makes for someone else is temporary: it signs only that user's own next
+    rotation (which every new user runs once before signing anything).
+    """
     from qms_engine.people.keys import rotate
 
     fingerprint = rotate(

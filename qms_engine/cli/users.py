@@ -53,10 +53,12 @@ def user_add(
     signer: Signer,
     new_passphrase: str,
 ) -> None:
-    """Add USERNAME with roles in the office and a new signing key.
+    """Add USERNAME with roles in the office and a first, temporary signing key.
 
-    The new user chooses the key's passphrase (typed at the prompt, or from
-    --new-passphrase-file / $QMS_NEW_PASSPHRASE); it is never stored.
+    The key's passphrase is typed at the prompt (or comes from --new-passphrase-file /
+    $QMS_NEW_PASSPHRASE); it is never stored.  Since the admin made this key, it signs nothing
+    but the user's own change of key: before acting, the user runs
+    `qms key rotate USERNAME --as USERNAME` and chooses a passphrase only they know.
     """
     from qms_engine.people.users import add_user
 
@@ -71,7 +73,11 @@ def user_add(
         passphrase=new_passphrase,
         kind="service" if service else "person",
     )
-    console().print(f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}")
+    console().print(
+        f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}\n"
+        f"Before signing anything, {username} chooses their own key: "
+        f"qms key rotate {username} --as {username}"
+    )
 
 
 @user.command("grant")

@@ -8,7 +8,6 @@ itself; the key table is a convenience that verification cross-checks.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -21,7 +20,13 @@ from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import USER_ID_BY_NAME, load_actor, require_role
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import EVENT_TABLE, KEY_TABLE, OFFICE_TABLE, ROLE_TABLE, USER_TABLE
+from qms_engine.storage.models import (
+    KEY_REGISTRATION_TABLE,
+    KEY_TABLE,
+    OFFICE_TABLE,
+    ROLE_TABLE,
+    USER_TABLE,
+)
 
 _CURRENT_KEY = (
     select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope)
@@ -31,13 +36,38 @@ _CURRENT_KEY = (
 )
 
 
-def _payload(owner: str, fingerprint: str, public_key: str, purpose: str) -> dict[str, str]:
-    return {
-        "owner": owner,
-        "fingerprint": fingerprint,
-        "public_key": public_key,
-        "purpose": purpose,
-    }
+def _announce(
+    work: UnitOfWork,
+    office: OfficeRef,
+    *,
+    by: Actor,
+    owner: str,
+    fingerprint: str,
+    public_key: str,
+    purpose: str,
+    role: str,
+    founding: bool = False,
+) -> None:
+    """Write ``key.registered`` into one office's chain, and remember there whether the owner
+    registered it (their own key) or someone else did (issued or announced: temporary)."""
+    record = work.append(
+        office,
+        by,
+        events.KEY_REGISTERED,
+        owner,
+        {"owner": owner, "fingerprint": fingerprint, "public_key": public_key, "purpose": purpose},
+        role=role,
+        founding=founding,
+    )
+    work.connection.execute(
+        insert(KEY_REGISTRATION_TABLE),
+        {
+            "office_id": office.id,
+            "fingerprint": fingerprint,
+            "own": by.username == owner,
+            "event_seq": record.seq,
+        },
+    )
 
 
 def register_key(
@@ -65,12 +95,14 @@ def register_key(
             "valid_from": utc_now(),
         },
     )
-    work.append(
+    _announce(
+        work,
         office,
-        by,
-        events.KEY_REGISTERED,
-        owner,
-        _payload(owner, key.fingerprint, key.public_key.hex(), purpose),
+        by=by,
+        owner=owner,
+        fingerprint=key.fingerprint,
+        public_key=key.public_key.hex(),
+        purpose=purpose,
         role=role,
         founding=founding,
     )
@@ -99,20 +131,21 @@ def announce_key(
     if key is None:
         return
     announced = work.connection.execute(
-        select(EVENT_TABLE.c.payload).where(
-            EVENT_TABLE.c.office_id == office.id,
-            EVENT_TABLE.c.action == events.KEY_REGISTERED.action,
-            EVENT_TABLE.c.subject == owner,
+        select(KEY_REGISTRATION_TABLE.c.fingerprint).where(
+            KEY_REGISTRATION_TABLE.c.office_id == office.id,
+            KEY_REGISTRATION_TABLE.c.fingerprint == key.fingerprint,
         )
-    ).scalars()
-    if any(json.loads(p)["fingerprint"] == key.fingerprint for p in announced):
+    ).first()
+    if announced is not None:
         return
-    work.append(
+    _announce(
+        work,
         office,
-        by,
-        events.KEY_REGISTERED,
-        owner,
-        _payload(owner, key.fingerprint, key.public_key, "user"),
+        by=by,
+        owner=owner,
+        fingerprint=key.fingerprint,
+        public_key=key.public_key,
+        purpose="user",
         role=roles.ADMIN,
         founding=founding,
     )
@@ -203,11 +236,15 @@ def rotate(
     key = generate_key(new_passphrase)
     with runtime.unit_of_work() as work:
         work.lock(office)
-        load_actor(work.connection, actor, office)
+        own_change = username == actor.username
+        load_actor(work.connection, actor, office, own_key_change=own_change)
         user_id, offices = _target(work, office, username)
-        if username == actor.username:
+        if own_change:
             role = roles.KEY_HOLDER
-            by = {each.id: load_actor(work.connection, actor, each) for each in offices}
+            by = {
+                each.id: load_actor(work.connection, actor, each, own_key_change=True)
+                for each in offices
+            }
         else:
             role = roles.ADMIN
             by = admin_everywhere(work, actor, offices, f"rotate {username}'s key")
@@ -219,12 +256,14 @@ def rotate(
             work, first, by=by[first.id], owner=username, user_id=user_id, key=key, role=role
         )
         for each in others:
-            work.append(
+            _announce(
+                work,
                 each,
-                by[each.id],
-                events.KEY_REGISTERED,
-                username,
-                _payload(username, key.fingerprint, key.public_key.hex(), "user"),
+                by=by[each.id],
+                owner=username,
+                fingerprint=key.fingerprint,
+                public_key=key.public_key.hex(),
+                purpose="user",
                 role=role,
             )
         if old is not None:

@@ -14,7 +14,7 @@ from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef
 from qms_engine.errors import NotFound, PermissionDenied
 from qms_engine.storage.database import Prepared
-from qms_engine.storage.models import KEY_TABLE, ROLE_TABLE, USER_TABLE
+from qms_engine.storage.models import KEY_REGISTRATION_TABLE, KEY_TABLE, ROLE_TABLE, USER_TABLE
 
 _ACTOR = Prepared(
     select(
@@ -25,10 +25,16 @@ _ACTOR = Prepared(
         KEY_TABLE.c.user_id,
         KEY_TABLE.c.valid_until,
         KEY_TABLE.c.revoked_reason,
+        KEY_REGISTRATION_TABLE.c.own,
         ROLE_TABLE.c.role,
     )
     .select_from(USER_TABLE)
     .outerjoin(KEY_TABLE, KEY_TABLE.c.fingerprint == bindparam("fingerprint"))
+    .outerjoin(
+        KEY_REGISTRATION_TABLE,
+        (KEY_REGISTRATION_TABLE.c.fingerprint == KEY_TABLE.c.fingerprint)
+        & (KEY_REGISTRATION_TABLE.c.office_id == bindparam("office_id")),
+    )
     .outerjoin(
         ROLE_TABLE,
         (ROLE_TABLE.c.user_id == USER_TABLE.c.id)
@@ -42,14 +48,19 @@ ROLES_IN_OFFICE = select(ROLE_TABLE.c.role).where(
 USER_ID_BY_NAME = select(USER_TABLE.c.id).where(USER_TABLE.c.username == bindparam("username"))
 
 
-def load_actor(connection: Connection, signer: Signer, office: OfficeRef) -> Actor:
-    """The active user behind ``signer`` with their roles in ``office``; the key must be current."""
+def load_actor(
+    connection: Connection, signer: Signer, office: OfficeRef, *, own_key_change: bool = False
+) -> Actor:
+    """The active user behind ``signer`` with their roles in ``office``; the key must be current,
+    registered in the office's chain, and the user's own there: a key an admin issued (or
+    announced in another office) signs nothing but the user's own change of key
+    (``own_key_change``), as 21 CFR 11.300 asks of a temporary credential."""
     rows = _ACTOR.rows(
         connection, username=signer.username, fingerprint=signer.fingerprint, office_id=office.id
     )
     if not rows:
         raise NotFound(f"no user {signer.username!r}", hint="see `qms user list`")
-    user_id, full_name, kind, active, key_owner, valid_until, revoked_reason, _ = rows[0]
+    user_id, full_name, kind, active, key_owner, valid_until, revoked_reason, own, _ = rows[0]
     if not active:
         raise PermissionDenied(f"user {signer.username!r} is deactivated and cannot act")
     if key_owner != user_id or valid_until is not None:
@@ -57,6 +68,19 @@ def load_actor(connection: Connection, signer: Signer, office: OfficeRef) -> Act
         raise PermissionDenied(
             f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… {why}",
             hint="an admin can issue a new key: qms key rotate USER",
+        )
+    if own is None:
+        raise PermissionDenied(
+            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… is not registered in "
+            f"{office.code}'s audit trail",
+            hint=f"an admin of {office.code} grants a role there: qms user grant USER ROLE",
+        )
+    if not own and not own_key_change:
+        raise PermissionDenied(
+            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… was issued by an "
+            f"admin in {office.code}: it signs nothing until {signer.username!r} has chosen "
+            "their own key",
+            hint=f"qms key rotate {signer.username} --as {signer.username}",
         )
     roles = frozenset(row[-1] for row in rows if row[-1] is not None)
     return Actor(user_id, signer.username, full_name, kind, roles, signer)

@@ -224,6 +224,20 @@ class SigningKey(SQLModel, table=True):
     revoked_reason: str | None = None
 
 
+class KeyRegistration(SQLModel, table=True):
+    """A key as one office's chain registered it (``key.registered``).  ``own``: its owner
+    registered it (their own change of key); a key an admin issued or announced is not the
+    owner's own there, and may sign nothing in that office but the owner's own change of key
+    (21 CFR 11.300), exactly as the verifier holds it."""
+
+    __tablename__ = "key_registration"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    fingerprint: str = Field(max_length=64, primary_key=True)
+    own: bool
+    event_seq: int
+
+
 class Checkpoint(SQLModel, table=True):
     """A signed statement by the office key: "the chain had N events ending in this hash"."""
 
@@ -286,5 +300,6 @@ ACTION_TABLE = _table(RevisionAction)
 EVENT_TABLE = _table(Event)
 HEAD_TABLE = _table(ChainHead)
 KEY_TABLE = _table(SigningKey)
+KEY_REGISTRATION_TABLE = _table(KeyRegistration)
 CHECKPOINT_TABLE = _table(Checkpoint)
 RECEIPT_TABLE = _table(IngestReceipt)
