@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for annotations only: the verifier imports nothing of the e
     from qms_engine.chain.canonical import JsonValue
     from qms_engine.chain.signing import Signer
     from qms_engine.testing import TestOffice
+    from tests.conftest import Desk
 
 # ---------------------------------------------------------------------------------------------
 # The independent verifier (docs/audit-bundle.md §3–§10 and §13)
@@ -288,20 +289,273 @@ KEY_MEMBERS: dict[str, Callable[[object], bool]] = {
 }
 
 
+# §5–§7: who may sign what. Keys, roles, document types and workflow definitions come only from
+# the chain; nothing is read from an installation.
+ADMIN = "admin"
+KEY_HOLDER = "key holder"
+REVISION_PREFIX = "document.revision."
+CREATIONS = ("document.revision.created", "document.revision.filed")
+SUPERSEDED = "document.revision.superseded"
+
+
+def transition_action(meaning: str) -> str:
+    """The action a transition with this meaning is recorded as (§6)."""
+    return REVISION_PREFIX + meaning.replace(" ", "_")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+_BODY_TEXT = ("office", "time", "actor", "action", "subject", "meaning", "prev")
+
+
+def body_shape_problem(body: object) -> str | None:
+    """§10 step 4.1: why ``body`` is malformed, or None when it is well-formed."""
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    if not _is_int(body.get("v")) or body["v"] != 1:
+        return f"v {body.get('v')!r} is not 1"
+    for name in _BODY_TEXT:
+        if not isinstance(body.get(name), str):
+            return f"{name!r} is missing or not a string"
+    if not _is_int(body.get("seq")):
+        return "'seq' is not an integer"
+    if not isinstance(body.get("payload"), dict):
+        return "'payload' is not an object"
+    signer = body.get("signer")
+    if not isinstance(signer, dict) or not all(
+        _is_str(signer.get(n)) for n in ("name", "role", "key")
+    ):
+        return "'signer' is not an object with string name, role and key"
+    if not _is_timestamp(body["time"]):
+        return f"time {body['time']!r} is not a timestamp"
+    return None
+
+
+# §6 and §10 step 4.9: what each action's payload must hold for its effect and rules to apply.
+PAYLOAD_NEEDS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "key.registered": {
+        "fingerprint": _is_str,
+        "owner": _is_str,
+        "public_key": _is_str,
+        "purpose": _is_str,
+    },
+    "key.retired": {"fingerprint": _is_str, "owner": _is_str},
+    "key.revoked": {"fingerprint": _is_str, "owner": _is_str, "reason": _is_str},
+    "office.document_type.added": {"creator_roles": _strings, "workflow": _is_str},
+    "workflow.registered": {"definition": lambda v: isinstance(v, dict), "sha256": _is_str},
+    "user.role.granted": {"role": _is_str},
+    "user.role.revoked": {"role": _is_str},
+    "document.created": {"type": _is_str},
+    "document.revision.created": {"sha256": _is_str, "state": _is_str},
+    "document.revision.filed": {"sha256": _is_str, "state": _is_str},
+    SUPERSEDED: {"from": _is_str, "to": _is_str},
+    "audit.checkpoint.recorded": {"seq": _is_int, "head": _is_str, "signature": _is_str},
+}
+
+# §7 authorisation table: rule name and allowed roles of each fixed action (None: they depend on
+# what is acted on, see SpecVerifier._allowed).
+TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
+    "key.registered": ("key registration", frozenset({ADMIN, KEY_HOLDER})),
+    "key.retired": ("key retirement", frozenset({ADMIN, KEY_HOLDER})),
+    "key.revoked": ("key revocation", frozenset({ADMIN})),
+    "office.created": ("office creation", frozenset({ADMIN})),
+    "office.document_type.added": ("document types", None),
+    "user.created": ("enrolment", frozenset({ADMIN})),
+    "user.role.granted": ("role grants", frozenset({ADMIN})),
+    "user.role.revoked": ("role revocation", frozenset({ADMIN})),
+    "user.deactivated": ("deactivation", frozenset({ADMIN})),
+    "document.created": ("document creation", None),
+    "document.revision.created": ("revisions", None),
+    "document.revision.filed": ("record filing", None),
+    "ingest.duplicate.set_aside": ("duplicates", None),
+    SUPERSEDED: ("supersession", None),
+    "audit.checkpoint.recorded": ("checkpoints", frozenset({"quality_coordinator", ADMIN})),
+    "workflow.registered": ("workflow registration", frozenset({ADMIN})),
+}
+
+# The format of a workflow definition (the header of workflows/sop-revision.toml).
+_WORKFLOW_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+_DEFINITION_KEYS = ("name", "title", "description", "initial", "states", "transitions")
+_DEFINITION_REQUIRED = ("name", "initial", "states", "transitions")
+_STATE_FLAGS = ("open", "terminal", "starts_review_clock", "in_force")
+_STATE_KEYS = ("title", "description", "exclusive", *_STATE_FLAGS)
+_TRANSITION_KEYS = (
+    "title",
+    "description",
+    "from",
+    "to",
+    "roles",
+    "meaning",
+    "comment_required",
+    "not_by",
+)
+_TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
+
+
+def _table_problem(
+    table: object, where: str, allowed: tuple[str, ...], required: tuple[str, ...]
+) -> str | None:
+    if not isinstance(table, dict):
+        return f"{where} is not a table"
+    for key in table:
+        if key not in allowed:
+            return f"{where}: unknown key {key!r}"
+    for key in required:
+        if key not in table:
+            return f"{where}: {key!r} missing"
+    for key in ("title", "description"):
+        if key in table and not isinstance(table[key], str):
+            return f"{where}: {key!r} is not a string"
+    return None
+
+
+def _state_problem(name: str, state: object, states: dict[str, Any]) -> str | None:
+    where = f"states.{name}"
+    found = _table_problem(state, where, _STATE_KEYS, ())
+    if found is not None:
+        return found
+    assert isinstance(state, dict)
+    for flag in _STATE_FLAGS:
+        if flag in state and not isinstance(state[flag], bool):
+            return f"{where}.{flag} is not true or false"
+    if "exclusive" in state and (
+        not _is_str(state["exclusive"]) or state["exclusive"] not in states
+    ):
+        return f"{where}.exclusive {state['exclusive']!r} is not a state"
+    if state.get("in_force") is True and "exclusive" not in state:
+        return f"{where} is in force but not exclusive"
+    return None
+
+
+def _transition_problem(
+    name: str, step: object, states: dict[str, Any], transitions: dict[str, Any]
+) -> str | None:
+    where = f"transitions.{name}"
+    found = _table_problem(step, where, _TRANSITION_KEYS, _TRANSITION_REQUIRED)
+    if found is not None:
+        return found
+    assert isinstance(step, dict)
+    sources, target = step["from"], step["to"]
+    if not _strings(sources) or not sources:
+        return f"{where}.from is not a list of states"
+    for source in sources:
+        if source not in states:
+            return f"{where}.from: {source!r} is not a state"
+        if states[source].get("terminal") is True:
+            return f"{where}.from: {source!r} is terminal; nothing leaves it"
+    if not _is_str(target) or target not in states:
+        return f"{where}.to {target!r} is not a state"
+    if not _strings(step["roles"]) or not step["roles"]:
+        return f"{where}.roles is not a list of roles"
+    if not _filled(step["meaning"]) or not step["meaning"].strip():
+        return f"{where}.meaning is not a non-empty string"
+    if not isinstance(step.get("comment_required", False), bool):
+        return f"{where}.comment_required is not true or false"
+    not_by = step.get("not_by", [])
+    if not _strings(not_by):
+        return f"{where}.not_by is not a list"
+    for entry in not_by:
+        if entry != "author" and entry not in transitions:
+            return f"{where}.not_by: {entry!r} is neither 'author' nor a transition"
+    return None
+
+
+def definition_problem(definition: object) -> str | None:
+    """Why a registered workflow definition breaks the format of ``sop-revision.toml``'s header
+    (the subset that document states), or None; role names are not checked (§7)."""
+    found = _table_problem(definition, "definition", _DEFINITION_KEYS, _DEFINITION_REQUIRED)
+    if found is not None:
+        return found
+    assert isinstance(definition, dict)
+    name, initial = definition["name"], definition["initial"]
+    if not _filled(name) or not set(name) <= _WORKFLOW_NAME_CHARS:
+        return f"name {name!r} is not lowercase letters, digits and hyphens"
+    states, transitions = definition["states"], definition["transitions"]
+    if not isinstance(states, dict) or not isinstance(transitions, dict):
+        return "states and transitions must be tables"
+    if not _is_str(initial) or initial not in states:
+        return f"initial {initial!r} is not a state"
+    for state_name, state in states.items():
+        if (found := _state_problem(state_name, state, states)) is not None:
+            return found
+    in_force = [state_name for state_name, state in states.items() if state.get("in_force") is True]
+    if len(in_force) > 1:
+        return f"more than one state in force: {in_force}"
+    for step_name, step in transitions.items():
+        if (found := _transition_problem(step_name, step, states, transitions)) is not None:
+            return found
+    reached, pending = {initial}, [initial]
+    while pending:  # through transitions, and through the exclusive rule (which moves revisions)
+        here = pending.pop()
+        nexts = [step["to"] for step in transitions.values() if here in step["from"]]
+        if "exclusive" in states[here]:
+            nexts.append(states[here]["exclusive"])
+        for there in nexts:
+            if there not in reached:
+                reached.add(there)
+                pending.append(there)
+    unreachable = [state_name for state_name in states if state_name not in reached]
+    if unreachable:
+        return f"state {unreachable[0]!r} is unreachable from {initial!r}"
+    return None
+
+
+def own_key_change(body: dict[str, Any], key_id: str) -> bool:
+    """§5 rule 5: all a temporary key may sign: its owner's own change of key, as key holder
+    (a ``key.registered`` of a different key, or a ``key.retired`` of itself)."""
+    if body["signer"]["role"] != KEY_HOLDER or body["subject"] != body["actor"]:
+        return False
+    fingerprint: object = body["payload"].get("fingerprint")
+    action: object = body["action"]
+    if action == "key.registered":
+        return fingerprint != key_id
+    return action == "key.retired" and fingerprint == key_id
+
+
+def _key_matches(payload: dict[str, Any]) -> bool:
+    """§5: the fingerprint is the SHA-256 of the raw public key."""
+    public = payload.get("public_key")
+    return _is_hex(public, 64) and _sha256_hex(bytes.fromhex(str(public))) == payload.get(
+        "fingerprint"
+    )
+
+
 class SpecVerifier:
     """Checks one bundle folder per the numbered algorithm of §10; ``problems`` lists findings."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.office = ""
         self.problems: list[str] = []
-        self.keys: dict[str, dict[str, object]] = {}
+        self.keys: dict[str, dict[str, Any]] = {}
         self.roles: dict[str, set[str]] = {}
         self.inactive: set[str] = set()
+        self.founder: str | None = None
         self.founded = False
-        self.state: dict[str, str] = {}
+        self.workflows: dict[str, dict[str, Any]] = {}
+        """The definitions in force, by name: the last valid ``workflow.registered`` of each."""
+        self.types: dict[str, tuple[str, frozenset[str]]] = {}
+        """Document type code → (its workflow, its creator roles)."""
+        self.documents: dict[str, str] = {}  # document number → type code
+        self.authors: dict[str, str] = {}  # NUMBER#REVNO → the revision's author
+        self.state: dict[str, Any] = {}  # NUMBER#REVNO → current state
+        self.took: dict[tuple[str, str], set[str]] = {}  # (NUMBER#REVNO, transition) → actors
+        self.exclusive: dict[str, str] | None = None
+        """Set by a transition into an exclusive state, for the supersessions right after it."""
         self.blobs: set[str] = set()
         self.hash_at: dict[int, str] = {}
-        self.head = GENESIS
+        self.head = GENESIS  # the last line's written hash
+        self.link = GENESIS  # the last well-formed event's written hash (§10 step 4.4)
         self.latest = ""
         self.recorded: list[tuple[int, object, object, object]] = []
         self.count = 0
@@ -320,9 +574,9 @@ class SpecVerifier:
             manifest, events, keys, checkpoints = self._read()
         except Unreadable as exc:
             return self.fatal(str(exc))
-        office = manifest["office"]["code"]
+        self.office = manifest["office"]["code"]
         for body, written_hash, signature in events:
-            self._event(office, body, written_hash, signature)
+            self._event(body, written_hash, signature)
         if manifest["events"]["head"] != self.head:
             self.problem("manifest head is not the last event's hash")
         self._key_list(keys)
@@ -442,117 +696,361 @@ class SpecVerifier:
             raise Unreadable("events: line count differs from the manifest")
         return manifest, events, keys, checkpoints
 
-    def _event(self, office: str, body: object, written_hash: object, signature: object) -> None:
+    def _event(self, body: object, written_hash: object, signature: object) -> None:
+        """§10 step 4 for one event.  Problems come in the order of §10: links and order
+        (steps 1–6), the content hash (10), keys and rules (7–9), the signature (11)."""
         self.count += 1
         n = self.count
         at = f"event #{n}"
-        if not isinstance(body, dict):
-            self.problem(f"{at}: body is not an object")
-            body = {}
-        seq = body.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq != n:
-            self.problem(f"{at}: seq {seq!r}")
-        version = body.get("v")
-        if not isinstance(version, int) or isinstance(version, bool) or version != 1:
-            self.problem(f"{at}: v {version!r} is not 1")
-        if body.get("office") != office:
-            self.problem(f"{at}: office {body.get('office')!r}")
-        if body.get("prev") != self.head:
+        self.head = self.hash_at[n] = str(written_hash)
+        malformed = body_shape_problem(body)
+        if malformed is not None:  # nothing else is checked or applied; link and latest stay
+            self.problem(f"{at}: malformed event: {malformed}")
+            return
+        assert isinstance(body, dict)
+        if body["seq"] != n:
+            self.problem(f"{at}: seq {body['seq']!r}")
+        if body["office"] != self.office:
+            self.problem(f"{at}: office {body['office']!r}")
+        if body["prev"] != self.link:
             self.problem(f"{at}: prev does not link to the previous hash")
+        self.link = str(written_hash)
+        if body["time"] < self.latest:
+            self.problem(f"{at}: time earlier than an earlier event's")
+        self.latest = max(self.latest, body["time"])
+        if not meaning_fits(body["action"], body["meaning"]):
+            self.problem(f"{at}: meaning {body['meaning']!r} is not the action's")
+        encoded: bytes | None = None
         try:
-            encoded: bytes | None = spec_canonical(body)
+            encoded = spec_canonical(body)
         except ValueError as exc:
             self.problem(f"{at}: not canonical JSON ({exc})")
-            encoded = None
-        if encoded is None or _sha256_hex(encoded) != written_hash:
+        if encoded is not None and _sha256_hex(encoded) != written_hash:
             self.problem(f"{at}: content does not match its hash")
-        time = body.get("time")
-        if not _is_timestamp(time):
-            self.problem(f"{at}: time {time!r}")
-        time = str(time)
-        if time < self.latest:
-            self.problem(f"{at}: time earlier than an earlier event's")
-        self.latest = max(self.latest, time)
-        if not meaning_fits(body.get("action"), body.get("meaning")):
-            self.problem(f"{at}: meaning {body.get('meaning')!r} is not the action's")
-        signer_field, payload_field = body.get("signer"), body.get("payload")
-        signer = signer_field if isinstance(signer_field, dict) else {}
-        key_id, role = signer.get("key"), signer.get("role")
-        action, actor, subject = body.get("action"), body.get("actor"), body.get("subject")
-        payload = payload_field if isinstance(payload_field, dict) else {}
 
-        # §5: which key verifies this event
-        public: object = None
-        if n == 1 and action == "key.registered" and payload.get("fingerprint") == key_id:
-            public = payload.get("public_key")  # the founding rule
-            if payload.get("owner") != actor:
+        public = self._signing_key(at, body)
+        usable = self._rules(at, body)
+
+        if public is not None and usable and encoded is not None:
+            self.signatures_checked += 1
+            if not _ed25519_ok(str(public), str(signature), encoded):
+                self.problem(f"{at}: signature does not verify")
+
+    def _signing_key(self, at: str, body: dict[str, Any]) -> object:
+        """§5 (step 7): the public key to verify the event with, after the key checks."""
+        action, actor, payload = body["action"], body["actor"], body["payload"]
+        key_id = body["signer"]["key"]
+        if self.count == 1 and action == "key.registered" and payload.get("fingerprint") == key_id:
+            if payload.get("owner") != actor:  # the founding rule
                 self.problem(f"{at}: founding key registered for someone other than the actor")
-        elif key_id not in self.keys:
+            return payload.get("public_key")
+        info = self.keys.get(key_id)
+        if info is None:
             self.problem(f"{at}: signed with an unregistered key")
-        else:
-            info = self.keys[key_id]
-            public = info["public_key"]
-            if info["purpose"] != "user" or info["owner"] != actor:
-                self.problem(f"{at}: key of {info['owner']!r} used by {actor!r}")
-            if info["ended_at"] is not None:  # by chain position, never by time (§5 rule 3)
-                self.problem(f"{at}: key used after it ended at event #{info['ended_at']}")
+            return None
+        if info["purpose"] != "user" or info["owner"] != actor:
+            self.problem(f"{at}: key of {info['owner']!r} used by {actor!r}")
+        if info["ended_at"] is not None:  # by chain position, never by time (§5 rule 3)
+            self.problem(f"{at}: key used after it ended at event #{info['ended_at']}")
+        if not info["own"] and not own_key_change(body, key_id):  # §5 rule 5
+            self.problem(
+                f"{at}: temporary key of {actor!r} (registered by someone else) signs only "
+                "its owner's own change of key"
+            )
+        return info["public_key"]
 
-        # §7: roles, before the event's own effect
+    def _rules(self, at: str, body: dict[str, Any]) -> bool:
+        """§7 (step 8) before the event's effect, then the effect (step 9).  False when the
+        payload lacks what the action needs (the signature is then not checked)."""
+        action, actor, subject = body["action"], body["actor"], body["subject"]
+        role, payload = body["signer"]["role"], body["payload"]
+        if self.count == 1:
+            self.founder = actor
+        founding = not self.founded
+        pending, self.exclusive = self.exclusive, None
+        if founding:
+            if actor != self.founder:
+                self.problem(
+                    f"{at}: {actor!r} signed while the office was founded; "
+                    f"only its founder {self.founder!r} may"
+                )
+            if subject != actor:
+                self.problem(
+                    f"{at}: during founding, the founder acts only for themselves, "
+                    f"not about {subject!r}"
+                )
         if actor in self.inactive:
             self.problem(f"{at}: {actor!r} acted after deactivation")
-        exempt = (
-            role == "key holder"
-            and action in ("key.registered", "key.retired")
-            and subject == actor
-        )
-        if self.founded and not exempt and role not in self.roles.get(str(actor), set()):
+        if not founding and role != KEY_HOLDER and role not in self.roles.get(actor, set()):
             self.problem(f"{at}: {actor!r} signed as {role!r} without that role")
+        lacking = [
+            name for name, ok in PAYLOAD_NEEDS.get(action, {}).items() if not ok(payload.get(name))
+        ]
+        if lacking:
+            self.problem(f"{at}: the payload of {action!r} lacks a usable {lacking[0]!r}")
+            return False
+        if action in TABLE:
+            self._authorise(at, body, founding, pending)
+            self._apply(at, body)
+        elif action.startswith(REVISION_PREFIX):
+            self._transition(at, body, founding)
+        else:
+            self.problem(f"{at}: no authorisation rule for {action!r}")
+        return True
 
-        self._apply(at, str(action), str(subject), payload)
+    def _allowed(
+        self, action: str, subject: str, payload: dict[str, Any], pending: dict[str, str] | None
+    ) -> tuple[frozenset[str] | None, list[str]]:
+        """The allowed roles of the rows that depend on what is acted on; with the problems
+        that leave them unknown."""
+        if action == "office.document_type.added":
+            return frozenset({ADMIN, *payload["creator_roles"]}), []
+        if action == "document.created":
+            if payload["type"] not in self.types:
+                return None, [f"document type {payload['type']!r} was never added here"]
+            return self.types[payload["type"]][1], []
+        if action in (*CREATIONS, "ingest.duplicate.set_aside"):
+            number = subject.partition("#")[0]
+            if number not in self.documents:
+                return None, [f"document {number!r} was never created"]
+            known = self.types.get(self.documents[number])
+            return (known[1] if known else None), []
+        if action == SUPERSEDED and pending is not None:
+            return frozenset({pending["role"]}), []
+        return None, []
 
-        if public is not None:
-            self.signatures_checked += 1
-            if encoded is None or not _ed25519_ok(str(public), str(signature), encoded):
-                self.problem(f"{at}: signature does not verify")
-        self.head = str(written_hash)
-        self.hash_at[n] = self.head
-
-    def _apply(self, at: str, action: str, subject: str, payload: dict[str, Any]) -> None:
+    def _authorise(
+        self, at: str, body: dict[str, Any], founding: bool, pending: dict[str, str] | None
+    ) -> None:
+        """One row of the authorisation table (§7), with the supersession rule."""
+        action, actor, subject = body["action"], body["actor"], body["subject"]
+        role, payload = body["signer"]["role"], body["payload"]
+        name, allowed = TABLE[action]
+        found: list[str] = []
+        if allowed is None:
+            allowed, found = self._allowed(action, subject, payload, pending)
+        if allowed is not None and not founding and role not in allowed:
+            found.append(f"signed as {role!r}; allowed: {', '.join(sorted(allowed))}")
+        if action in ("key.registered", "key.retired", "key.revoked"):
+            if payload["owner"] != subject:
+                found.append(f"the key's owner {payload['owner']!r} is not the subject {subject!r}")
+            if action != "key.revoked" and role == KEY_HOLDER and subject != actor:
+                found.append(
+                    f"as key holder, {actor!r} acts only on their own key, not {subject!r}'s"
+                )
         if action == "key.registered":
-            fingerprint, public = payload.get("fingerprint"), payload.get("public_key")
-            if not _is_hex(public, 64) or _sha256_hex(bytes.fromhex(str(public))) != fingerprint:
+            purpose = payload["purpose"]
+            if purpose == "office":
+                if subject != self.office or role != ADMIN:
+                    found.append("only an admin registers an office key, and only this office's")
+                valid = [
+                    fp
+                    for fp, i in self.keys.items()
+                    if i["purpose"] == "office" and i["ended_at"] is None
+                ]
+                if _key_matches(payload) and payload["fingerprint"] not in self.keys and valid:
+                    found.append("a second valid office key")
+            elif purpose != "user":
+                found.append(f"purpose {purpose!r} is neither 'user' nor 'office'")
+        elif action == "user.created" and subject == actor and not founding:
+            found.append(f"{actor!r} may not enrol themselves")
+        elif action == "user.role.granted" and subject == actor:
+            if not (founding and payload["role"] == ADMIN):
+                found.append(f"{actor!r} may not grant a role to themselves")
+        elif action == "user.deactivated" and subject == actor:
+            found.append(f"{actor!r} may not deactivate themselves")
+        elif action == "document.created" and subject in self.documents:
+            found.append(f"document {subject!r} is created a second time")
+        elif action == "workflow.registered":
+            definition = payload["definition"]
+            if definition.get("name") != subject:
+                found.append(f"the definition is not named {subject!r}")
+            try:
+                digest = _sha256_hex(spec_canonical(definition))
+            except ValueError as exc:
+                found.append(f"the definition cannot be encoded canonically ({exc})")
+            else:
+                if digest != payload["sha256"]:
+                    found.append("sha256 is not that of the definition's canonical encoding")
+        elif action == SUPERSEDED:
+            found += self._supersession(body, pending)
+        for what in found:
+            self.problem(f"{at}: rule {name!r}: {what}")
+
+    def _supersession(self, body: dict[str, Any], pending: dict[str, str] | None) -> list[str]:
+        """§7: a supersession only right after a transition of another revision of the same
+        document into an exclusive state: same actor (and role), that state → its exclusive."""
+        subject, payload = body["subject"], body["payload"]
+        if (
+            pending is None
+            or pending["document"] != subject.partition("#")[0]
+            or pending["revision"] == subject
+        ):
+            return [
+                f"{subject} superseded, but no other revision of its document entered an "
+                "exclusive state just before"
+            ]
+        self.exclusive = pending  # one supersession per other revision in that state
+        found = []
+        if body["actor"] != pending["actor"]:
+            found.append(f"{subject} superseded by {body['actor']!r}, not {pending['actor']!r}")
+        current = self.state.get(subject)
+        if (payload["from"], current, payload["to"]) != (
+            pending["state"],
+            pending["state"],
+            pending["moves_to"],
+        ):
+            found.append(
+                f"{subject} recorded {payload['from']!r}→{payload['to']!r} while it was "
+                f"{current!r}; the exclusive rule moves {pending['state']!r} to "
+                f"{pending['moves_to']!r}"
+            )
+        return found
+
+    def _workflow_of(self, subject: str) -> dict[str, Any] | None:
+        """The definition in force for a revision: its document's type's workflow (§7)."""
+        known = self.types.get(self.documents.get(subject.partition("#")[0], ""))
+        return self.workflows.get(known[0]) if known else None
+
+    def _transition(self, at: str, body: dict[str, Any], founding: bool) -> None:
+        """§7 workflow rules for any other ``document.revision.*`` event: a named transition
+        of the definition in force."""
+        action, actor, subject = body["action"], body["actor"], body["subject"]
+        role, payload = body["signer"]["role"], body["payload"]
+        name = payload.get("transition")
+        if not isinstance(name, str):
+            self.problem(
+                f"{at}: {subject}: {action!r} changes a revision's state without naming "
+                "its transition"
+            )
+            return
+        before, after, current = payload.get("from"), payload.get("to"), self.state.get(subject)
+        if subject not in self.authors:
+            self.problem(f"{at}: {subject}: {name!r} on a revision that was never created")
+        elif before != current:
+            self.problem(
+                f"{at}: {subject}: {name!r} from {before!r}, but the revision is {current!r}"
+            )
+        self.state[subject] = after
+        workflow = self._workflow_of(subject)
+        if workflow is None:
+            self.problem(f"{at}: {subject}: no registered workflow governs this revision")
+            return
+        step = workflow["transitions"].get(name)
+        if step is None:
+            self.problem(
+                f"{at}: {subject}: workflow {workflow['name']!r} has no transition {name!r}"
+            )
+            return
+        found = []
+        if action != transition_action(step["meaning"]):
+            found.append(f"{name!r} is recorded as {transition_action(step['meaning'])!r}")
+        if before not in step["from"]:
+            found.append(f"{name!r} is not taken from {before!r}")
+        if after != step["to"]:
+            found.append(f"{name!r} leads to {step['to']!r}, not {after!r}")
+        if not founding and role not in step["roles"]:
+            found.append(f"{name!r} needs role {' or '.join(step['roles'])}, not {role!r}")
+        comment = payload.get("comment")
+        if step.get("comment_required") is True and not (_is_str(comment) and comment.strip()):
+            found.append(f"{name!r} needs a comment")
+        for entry in step.get("not_by", []):
+            if entry == "author" and self.authors.get(subject) == actor:
+                found.append(f"segregation of duties: {actor!r} wrote it and may not {name} it")
+            elif entry != "author" and actor in self.took.get((subject, entry), set()):
+                found.append(
+                    f"segregation of duties: {actor!r} took {entry!r} on it and may not "
+                    f"also {name} it"
+                )
+        for what in found:
+            self.problem(f"{at}: {subject}: {what}")
+        self.took.setdefault((subject, name), set()).add(actor)
+        target = workflow["states"][step["to"]]
+        if "exclusive" in target:
+            self.exclusive = {
+                "document": subject.partition("#")[0],
+                "revision": subject,
+                "state": step["to"],
+                "moves_to": target["exclusive"],
+                "actor": actor,
+                "role": role,
+            }
+
+    def _apply(self, at: str, body: dict[str, Any]) -> None:
+        """Step 9: the effect of an event of the table."""
+        action, actor, subject, payload = (
+            body["action"],
+            body["actor"],
+            body["subject"],
+            body["payload"],
+        )
+        if action == "key.registered":
+            if not _key_matches(payload):
                 self.problem(f"{at}: fingerprint is not that of the key")
-            elif fingerprint not in self.keys:
-                self.keys[str(fingerprint)] = {
-                    "owner": payload.get("owner"),
-                    "public_key": public,
-                    "purpose": payload.get("purpose"),
+            elif payload["fingerprint"] not in self.keys:  # the first registration counts
+                self.keys[payload["fingerprint"]] = {
+                    "owner": payload["owner"],
+                    "public_key": payload["public_key"],
+                    "purpose": payload["purpose"],
                     "ended_at": None,
+                    "own": actor == payload["owner"],  # else temporary (§5 rule 5)
                 }
         elif action in ("key.retired", "key.revoked"):
-            info = self.keys.get(str(payload.get("fingerprint")))
+            info = self.keys.get(payload["fingerprint"])
             if info is not None and info["ended_at"] is None:
                 info["ended_at"] = self.count
         elif action == "audit.checkpoint.recorded":
-            recorded = (payload.get("seq"), payload.get("head"), payload.get("signature"))
+            recorded = (payload["seq"], payload["head"], payload["signature"])
             self.recorded.append((self.count, *recorded))
         elif action == "user.role.granted":
-            self.roles.setdefault(subject, set()).add(str(payload.get("role")))
-            self.founded = self.founded or payload.get("role") == "admin"
+            self.roles.setdefault(subject, set()).add(payload["role"])
+            self.founded = self.founded or payload["role"] == ADMIN
         elif action == "user.role.revoked":
-            self.roles.get(subject, set()).discard(str(payload.get("role")))
+            self.roles.get(subject, set()).discard(payload["role"])
         elif action == "user.deactivated":
             self.inactive.add(subject)
-        elif action in ("document.revision.created", "document.revision.filed"):
-            self.state[subject] = str(payload.get("state"))
-            if payload.get("sha256"):
-                self.blobs.add(str(payload["sha256"]))
-        elif action == "document.revision.superseded":
-            self.state[subject] = str(payload.get("to"))
-        elif action.startswith("document.revision.") and "transition" in payload:
-            if self.state.get(subject) != payload.get("from"):
-                self.problem(f"{at}: transition from a state the revision was not in")
-            self.state[subject] = str(payload.get("to"))
+        elif action == "workflow.registered":
+            self._register_workflow(at, subject, payload["definition"])
+        elif action == "office.document_type.added":
+            workflow = payload["workflow"]
+            if workflow not in self.workflows:
+                self.problem(f"{at}: {subject} uses workflow {workflow!r}, never registered here")
+            self.types[subject.rpartition("/")[2]] = (workflow, frozenset(payload["creator_roles"]))
+        elif action == "document.created":
+            self.documents.setdefault(subject, payload["type"])
+        elif action in CREATIONS:
+            self.blobs.add(payload["sha256"])
+            self._created(at, actor, subject, payload["state"])
+        elif action == SUPERSEDED:
+            self.state[subject] = payload["to"]
+
+    def _register_workflow(self, at: str, name: str, definition: dict[str, Any]) -> None:
+        """A valid definition is in force from here on (§7); an invalid one is a problem."""
+        invalid = definition_problem(definition)
+        if invalid is not None:
+            self.problem(f"{at}: workflow {name!r} is not a valid definition: {invalid}")
+            return
+        for step_name, step in definition["transitions"].items():
+            if transition_action(step["meaning"]) in MEANINGS:
+                self.problem(
+                    f"{at}: workflow {name!r}: transition {step_name!r} would be recorded as "
+                    f"{transition_action(step['meaning'])!r}"
+                )
+        self.workflows[name] = definition
+
+    def _created(self, at: str, actor: str, subject: str, state: str) -> None:
+        """§7: a revision is created once, in its workflow's initial state, by its author."""
+        if subject in self.authors:
+            self.problem(f"{at}: {subject} is created a second time")
+            return
+        workflow = self._workflow_of(subject)
+        if workflow is not None and state != workflow["initial"]:
+            self.problem(
+                f"{at}: {subject} created in state {state!r}; its workflow "
+                f"{workflow['name']!r} starts in {workflow['initial']!r}"
+            )
+        self.authors[subject] = actor
+        self.state[subject] = state
 
     def _key_list(self, listed: list[Any]) -> None:
         by_fingerprint = {entry["fingerprint"]: entry for entry in listed}
@@ -672,10 +1170,12 @@ def spec_verify(path: Path, *, check_blobs: bool = True) -> SpecVerifier:
 def real_bundle(
     qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path
 ) -> tuple[Path, str]:
-    """A bundle exported by the engine: an SOP created and approved, a checkpoint, blobs."""
+    """A bundle exported by the engine, with blobs: an SOP returned once with a comment, then
+    issued; its next revision, by another author, made effective (superseding the first); then
+    a checkpoint (the last event).  The staff rotated the keys the admin issued them."""
     from qms_engine.audit.bundle import export_bundle
     from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
-    from qms_engine.documents.revisions import create_document
+    from qms_engine.documents.revisions import create_document, revise_document
     from qms_engine.documents.transitions import take_transition
     from qms_engine.testing import TEST_PASSPHRASE
 
@@ -688,10 +1188,31 @@ def real_bundle(
         title='मालखाना "रजिस्टर" \\ upkeep 📒',
         path=make_docx("sop.docx", "Malkhana", "धारा 1: नकद शेष"),
     )
+    for transition, who, comment in (
+        ("submit", "author", ""),
+        ("reject", "reviewer", "धारा 2 छूट गई"),
+        ("submit", "author", ""),
+        ("approve", "approver", ""),
+        ("make_effective", "quality_coordinator", ""),
+    ):
+        take_transition(
+            runtime,
+            number=revision.number,
+            transition=transition,
+            actor=signers[who],
+            comment=comment,
+        )
+    revise_document(
+        runtime,
+        actor=signers["author2"],
+        number=revision.number,
+        path=make_docx("sop-1.docx", "Malkhana", "धारा 1 और 2"),
+        reason="धारा 2 जोड़ी गई",
+    )
     for transition, who in (
-        ("submit", "author"),
-        ("approve", "approver"),
-        ("make_effective", "quality_coordinator"),
+        ("submit", "author2"),
+        ("approve", "approver2"),
+        ("make_effective", "approver"),  # supersedes revision 0, signed by the same approver
     ):
         take_transition(runtime, number=revision.number, transition=transition, actor=signers[who])
     checkpoint = record_checkpoint(
@@ -726,16 +1247,24 @@ def _refresh_manifest_digest(path: Path) -> None:
 
 
 def test_independent_verifier_accepts_the_real_bundle(real_bundle: tuple[Path, str]) -> None:
-    """Spec-only verifier accepts a real bundle: chain, signatures, checkpoint, keys, blobs."""
+    """Spec-only verifier accepts a real bundle: chain, keys, rules, workflows, checkpoints."""
     path, code = real_bundle
     verifier = spec_verify(path)
     assert verifier.problems == []
     lines = (path / "events.jsonl").read_bytes().splitlines()
     assert verifier.count == len(lines) > 10
     assert verifier.signatures_checked == len(lines) + 1  # every event plus the checkpoint
-    assert len(verifier.blobs) == 1
-    assert (path / "blobs" / next(iter(verifier.blobs))).is_file()
+    assert len(verifier.blobs) == 2
+    assert all((path / "blobs" / sha).is_file() for sha in verifier.blobs)
     assert verifier.founded and any(i["purpose"] == "office" for i in verifier.keys.values())
+    # what the newer rules had to follow: registered workflows, temporary keys, supersession
+    assert set(verifier.workflows) == {"sop-revision", "record-filing"}
+    temporary = [i for i in verifier.keys.values() if i["purpose"] == "user" and not i["own"]]
+    assert len(temporary) == 8 and all(i["ended_at"] is not None for i in temporary)
+    assert sorted(verifier.state.values()) == ["effective", "superseded"]
+    actions = [json.loads(raw)["body"]["action"] for raw in lines]
+    assert {"workflow.registered", "document.revision.superseded"} <= set(actions)
+    assert "document.revision.rejected" in actions
     office = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["office"]["code"]
     assert verifier.check_code(office, code)
     seq = int(code.split("#")[1].split(":")[0])
@@ -909,8 +1438,10 @@ def test_both_verifiers_reject_a_non_canonical_timestamp(
         _signers_by_name(qms_office),
         lambda b: b.update(time=b["time"].replace("Z", "+00:00")),
     )
-    problems = spec_verify(path).problems
-    assert len(problems) == 1 and problems[0].startswith(f"event #{number}: time "), problems
+    time = json.loads((path / "events.jsonl").read_bytes().splitlines()[-1])["body"]["time"]
+    assert spec_verify(path).problems == [
+        f"event #{number}: malformed event: time {time!r} is not a timestamp"
+    ]
     engine = _engine_problems(path, qms_office)
     assert engine and engine[0].startswith(f"event #{number}: malformed event: time "), engine
 
@@ -983,3 +1514,710 @@ def test_self_rotation_verifies_and_the_retired_key_signs_nothing_more(
     ]
     engine = _engine_problems(path, qms_office)
     assert len(engine) == 1 and f"retired at event #{number - 1}" in engine[0], engine
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules of §5–§7 (keys, founding, roles, the authorisation table, workflows): forgeries
+# built on real bundles and signed with real keys, which both verifiers must reject
+# ---------------------------------------------------------------------------------------------
+
+
+def _bodies(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(raw)["body"] for raw in (path / "events.jsonl").read_bytes().splitlines()]
+
+
+def _full_name(path: Path, username: str) -> str:
+    """The name printed beside ``username``'s signature: their ``user.created`` full name."""
+    return str(
+        next(
+            body["payload"]["full_name"]
+            for body in _bodies(path)
+            if body["action"] == "user.created" and body["subject"] == username
+        )
+    )
+
+
+def _append(
+    path: Path,
+    signer: Signer,
+    role: str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    meaning: str | None = None,
+) -> int:
+    """Append one event signed with ``signer``'s real key in ``role``; returns its number."""
+    lines = (path / "events.jsonl").read_bytes().splitlines()
+    last = json.loads(lines[-1])
+    body = {
+        "action": action,
+        "actor": signer.username,
+        "meaning": MEANINGS[action] if meaning is None else meaning,
+        "office": last["body"]["office"],
+        "payload": payload,
+        "prev": last["hash"],
+        "seq": len(lines) + 1,
+        "signer": {
+            "key": signer.fingerprint,
+            "name": _full_name(path, signer.username),
+            "role": role,
+        },
+        "subject": subject,
+        "time": last["body"]["time"],
+        "v": 1,
+    }
+    _write_events(path, [*lines, _signed_line(body, signer)])
+    return len(lines) + 1
+
+
+def _both_accept(path: Path, qms_office: TestOffice) -> None:
+    assert spec_verify(path).problems == []
+    assert _engine_problems(path, qms_office) == []
+
+
+def _both_reject(
+    path: Path, qms_office: TestOffice, expected: list[str], *engine_says: str
+) -> None:
+    """The spec verifier finds exactly ``expected``; the engine as many problems, at the same
+    events, saying ``engine_says``."""
+    assert spec_verify(path).problems == expected
+    engine = _engine_problems(path, qms_office)
+    assert len(engine) == len(expected), engine
+    for ours, theirs in zip(expected, engine, strict=True):
+        assert theirs.startswith(ours.split(": ", 1)[0] + ": "), engine
+    for words in engine_says:
+        assert any(words in problem for problem in engine), (words, engine)
+
+
+def _export(qms_office: TestOffice, path: Path, office: Any = None) -> Path:
+    """A new bundle of the office's chain as it stands, with blobs."""
+    from qms_engine.audit.bundle import export_bundle
+
+    export_bundle(qms_office.runtime, office or qms_office.office, path, include_blobs=True)
+    return path
+
+
+def _sop(path: Path) -> str:
+    """The number of the real bundle's SOP."""
+    return str(next(b["subject"] for b in _bodies(path) if b["action"] == "document.created"))
+
+
+def _created(path: Path, subject: str) -> dict[str, Any]:
+    """The payload of the ``document.revision.created`` event of ``subject``."""
+    return dict(
+        next(
+            b["payload"]
+            for b in _bodies(path)
+            if b["action"] == "document.revision.created" and b["subject"] == subject
+        )
+    )
+
+
+def _registered_definition(path: Path, name: str) -> dict[str, Any]:
+    """A fresh copy of the definition the chain registered last for workflow ``name``."""
+    payloads = [
+        b["payload"]
+        for b in _bodies(path)
+        if b["action"] == "workflow.registered" and b["subject"] == name
+    ]
+    return dict(json.loads(json.dumps(payloads[-1]["definition"])))
+
+
+def _withdrawal(path: Path, subject: str) -> dict[str, Any]:
+    """A ``withdraw`` transition payload for the effective revision ``subject``."""
+    return {
+        "comment": "Replaced by the station's new register",
+        "from": "effective",
+        "sha256": _created(path, subject)["sha256"],
+        "to": "obsolete",
+        "transition": "withdraw",
+    }
+
+
+def _list_key(path: Path, fingerprint: str, public_key: str, owner: str) -> None:
+    """What an informed forger also does: list a key in keys.json and fix up the manifest."""
+    keys = json.loads((path / "keys.json").read_text(encoding="utf-8"))
+    keys.append(
+        {
+            "fingerprint": fingerprint,
+            "owner": owner,
+            "public_key": public_key,
+            "purpose": "user",
+            "revoked_reason": None,
+            "valid_from": keys[-1]["valid_from"],
+            "valid_until": None,
+        }
+    )
+    (path / "keys.json").write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["keys"]["sha256"] = _sha256_hex((path / "keys.json").read_bytes())
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("role", "why", "engine_says"),
+    [
+        (
+            "key holder",
+            "as key holder, 'anita' acts only on their own key, not 'mohan''s",
+            "'anita' may act as key holder only on their own key, not 'mohan''s",
+        ),
+        (
+            "author",
+            "signed as 'author'; allowed: admin, key holder",
+            "signed as 'author'; allowed: admin, key holder",
+        ),
+    ],
+)
+def test_both_verifiers_reject_an_author_registering_a_key_for_another_user(
+    real_bundle: tuple[Path, str], qms_office: TestOffice, role: str, why: str, engine_says: str
+) -> None:
+    """An author registers a key for another user, as key holder or as author (§7 key row)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path, _ = real_bundle
+    public = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    fingerprint = _sha256_hex(bytes.fromhex(public))
+    _list_key(path, fingerprint, public, "mohan")
+    payload = {
+        "fingerprint": fingerprint,
+        "owner": "mohan",
+        "public_key": public,
+        "purpose": "user",
+    }
+    anita = _signers_by_name(qms_office)["anita"]
+    number = _append(path, anita, role, "key.registered", "mohan", payload)
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: rule 'key registration': {why}"],
+        f"rule 'key registration': {engine_says}",
+    )
+
+
+def test_both_verifiers_reject_a_role_granted_to_oneself(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """An admin grants themselves a role: nobody grants a role to themselves (§7)."""
+    path, _ = real_bundle
+    admin = _signers_by_name(qms_office)["admin"]
+    number = _append(path, admin, "admin", "user.role.granted", "admin", {"role": "approver"})
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: rule 'role grants': 'admin' may not grant a role to themselves"],
+        "rule 'role grants': 'admin' may not do this to themselves",
+    )
+
+
+def test_both_verifiers_reject_a_transition_that_does_not_name_itself(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """A withdrawal without ``payload.transition`` is refused; naming it, it passes (§7)."""
+    path, _ = real_bundle
+    signers = _signers_by_name(qms_office)
+    subject = f"{_sop(path)}#1"
+    number = _append(
+        path,
+        signers["priya"],
+        "quality_coordinator",
+        "document.revision.withdrawn",
+        subject,
+        _withdrawal(path, subject),
+        meaning="withdrawn",
+    )
+    _both_accept(path, qms_office)
+
+    _resign_last(path, signers, lambda body: body["payload"].pop("transition"))
+    _both_reject(
+        path,
+        qms_office,
+        [
+            f"event #{number}: {subject}: 'document.revision.withdrawn' changes a revision's "
+            "state without naming its transition"
+        ],
+        "without naming its transition",
+    )
+
+
+def test_both_verifiers_reject_a_revision_created_in_a_non_initial_state(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """A new revision recorded straight into ``effective``; in ``draft`` it passes (§7)."""
+    path, _ = real_bundle
+    signers = _signers_by_name(qms_office)
+    sop = _sop(path)
+    payload = dict(_created(path, f"{sop}#1"), reason="तीसरा संशोधन", state="draft")
+    number = _append(
+        path, signers["anita"], "author", "document.revision.created", f"{sop}#2", payload
+    )
+    _both_accept(path, qms_office)
+
+    _resign_last(path, signers, lambda body: body["payload"].update(state="effective"))
+    _both_reject(
+        path,
+        qms_office,
+        [
+            f"event #{number}: {sop}#2 created in state 'effective'; its workflow "
+            "'sop-revision' starts in 'draft'"
+        ],
+        "created in state 'effective'",
+    )
+
+
+def test_both_verifiers_reject_a_supersession_without_an_exclusive_transition(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """The effective revision marked superseded with no revision made effective before (§7)."""
+    path, _ = real_bundle
+    subject = f"{_sop(path)}#1"
+    number = _append(
+        path,
+        _signers_by_name(qms_office)["sks"],
+        "approver",
+        SUPERSEDED,
+        subject,
+        {"by_revision": 2, "from": "effective", "to": "superseded"},
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [
+            f"event #{number}: rule 'supersession': {subject} superseded, but no other "
+            "revision of its document entered an exclusive state just before"
+        ],
+        "no other revision of its document entered an exclusive state just before",
+    )
+
+
+@pytest.mark.parametrize("forgery", ["signed by a non-admin", "wrong sha256"])
+def test_both_verifiers_reject_a_bad_workflow_registration(
+    real_bundle: tuple[Path, str], qms_office: TestOffice, forgery: str
+) -> None:
+    """A ``workflow.registered`` signed by a quality coordinator, or whose sha256 is not its
+    definition's (§7 workflow registration row)."""
+    path, _ = real_bundle
+    signers = _signers_by_name(qms_office)
+    definition = _registered_definition(path, "sop-revision")
+    digest = _sha256_hex(spec_canonical(definition))
+    if forgery == "wrong sha256":
+        signer, role = signers["admin"], "admin"
+        digest = _sha256_hex(spec_canonical(_registered_definition(path, "record-filing")))
+        why, engine_says = (
+            "sha256 is not that of the definition's canonical encoding",
+            "the payload's sha256 is not that of its definition",
+        )
+    else:
+        signer, role = signers["priya"], "quality_coordinator"
+        why = engine_says = "signed as 'quality_coordinator'; allowed: admin"
+    number = _append(
+        path,
+        signer,
+        role,
+        "workflow.registered",
+        "sop-revision",
+        {"definition": definition, "sha256": digest},
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: rule 'workflow registration': {why}"],
+        f"rule 'workflow registration': {engine_says}",
+    )
+
+
+def _add_limbo(definition: dict[str, Any]) -> None:
+    states = definition["states"]
+    states["limbo"] = dict(states["obsolete"], title="Limbo")
+
+
+INVALID_DEFINITIONS: list[tuple[str, Callable[[dict[str, Any]], object], str, str]] = [
+    (
+        "from-state unknown",
+        lambda d: d["transitions"]["approve"]["from"].append("limbo"),
+        " is not a valid definition: transitions.approve.from: 'limbo' is not a state",
+        "unknown state 'limbo'",
+    ),
+    (
+        "leaves a terminal state",
+        lambda d: d["transitions"]["reject"]["from"].append("archived"),
+        " is not a valid definition: transitions.reject.from: 'archived' is terminal; "
+        "nothing leaves it",
+        "is a terminal state",
+    ),
+    (
+        "state unreachable",
+        _add_limbo,
+        " is not a valid definition: state 'limbo' is unreachable from 'draft'",
+        "unreachable",
+    ),
+    (
+        "not_by names no transition",
+        lambda d: d["transitions"]["approve"]["not_by"].append("review"),
+        " is not a valid definition: transitions.approve.not_by: 'review' is neither "
+        "'author' nor a transition",
+        "unknown transition 'review'",
+    ),
+    (
+        "unknown key",
+        lambda d: d["transitions"]["approve"].update(approvers=["sks"]),
+        " is not a valid definition: transitions.approve: unknown key 'approvers'",
+        "unknown key 'approvers'",
+    ),
+    (
+        "no meaning",
+        lambda d: d["transitions"]["approve"].pop("meaning"),
+        " is not a valid definition: transitions.approve: 'meaning' missing",
+        "missing required key 'meaning'",
+    ),
+    (
+        "meaning of a named action",
+        lambda d: d["transitions"]["archive"].update(meaning="superseded"),
+        ": transition 'archive' would be recorded as 'document.revision.superseded'",
+        "which would be recorded as another kind of event",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "why", "engine_says"),
+    [case[1:] for case in INVALID_DEFINITIONS],
+    ids=[case[0] for case in INVALID_DEFINITIONS],
+)
+def test_both_verifiers_reject_an_invalid_registered_definition(
+    real_bundle: tuple[Path, str],
+    qms_office: TestOffice,
+    change: Callable[[dict[str, Any]], object],
+    why: str,
+    engine_says: str,
+) -> None:
+    """An admin registers, with its true sha256, a definition that breaks the file format or
+    whose meaning would be recorded as a named action (§7)."""
+    path, _ = real_bundle
+    definition = _registered_definition(path, "sop-revision")
+    change(definition)
+    payload = {"definition": definition, "sha256": _sha256_hex(spec_canonical(definition))}
+    admin = _signers_by_name(qms_office)["admin"]
+    number = _append(path, admin, "admin", "workflow.registered", "sop-revision", payload)
+    _both_reject(path, qms_office, [f"event #{number}: workflow 'sop-revision'{why}"], engine_says)
+
+
+@pytest.mark.parametrize("issued_by", ["enrolment", "admin rotation"])
+def test_both_verifiers_reject_a_temporary_key_signing_other_than_its_rotation(
+    real_bundle: tuple[Path, str], qms_office: TestOffice, tmp_path: Path, issued_by: str
+) -> None:
+    """A key the admin issued (at enrolment, or by rotating it) signs a withdrawal its owner's
+    role allows: only the owner's own change of key may be signed with it (§5 rule 5)."""
+    from qms_engine.people.keys import rotate, unlock
+    from qms_engine.people.users import add_user
+    from qms_engine.testing import TEST_PASSPHRASE
+
+    path, _ = real_bundle
+    runtime, office, admin = qms_office.runtime, qms_office.office, qms_office.signers["admin"]
+    if issued_by == "enrolment":
+        username = "nisha"
+        add_user(
+            runtime,
+            office,
+            actor=admin,
+            username=username,
+            full_name="HC Nisha Rawat",
+            roles=["quality_coordinator"],
+            passphrase=TEST_PASSPHRASE,
+        )
+    else:
+        username = qms_office.username("quality_coordinator")
+        rotate(runtime, office, actor=admin, username=username, new_passphrase=TEST_PASSPHRASE)
+    temporary = unlock(runtime, username, TEST_PASSPHRASE)
+    issued = _export(qms_office, tmp_path / "issued")
+    _both_accept(issued, qms_office)
+    assert not spec_verify(issued).keys[temporary.fingerprint]["own"]
+
+    subject = f"{_sop(path)}#1"
+    number = _append(
+        issued,
+        temporary,
+        "quality_coordinator",
+        "document.revision.withdrawn",
+        subject,
+        _withdrawal(issued, subject),
+        meaning="withdrawn",
+    )
+    _both_reject(
+        issued,
+        qms_office,
+        [
+            f"event #{number}: temporary key of {username!r} (registered by someone else) "
+            "signs only its owner's own change of key"
+        ],
+        f"which someone else registered for {username!r}",
+        "(a temporary key)",
+    )
+
+
+@pytest.fixture
+def awaiting_issue(
+    real_bundle: tuple[Path, str], qms_office: TestOffice, make_docx: Callable[..., Path]
+) -> Path:
+    """The real bundle's office after revision 2 of its SOP was written by Anita and approved
+    by the SHO (sks): exported just before it is made effective (with blobs)."""
+    from qms_engine.documents.revisions import revise_document
+    from qms_engine.documents.transitions import take_transition
+
+    path, _ = real_bundle
+    runtime, signers = qms_office.runtime, qms_office.signers
+    number = _sop(path)
+    revise_document(
+        runtime,
+        actor=signers["author"],
+        number=number,
+        path=make_docx("sop-2.docx", "Malkhana", "धारा 3"),
+        reason="धारा 3",
+    )
+    for transition, who in (("submit", "author"), ("approve", "approver")):
+        take_transition(runtime, number=number, transition=transition, actor=signers[who])
+    return _export(qms_office, path.parent / "awaiting-issue")
+
+
+def _issue_by(
+    path: Path, signer: Signer, role: str, superseder: Signer, superseder_role: str
+) -> int:
+    """Append revision 2's ``make_effective`` and revision 1's supersession; returns the
+    number of the ``make_effective`` event."""
+    sop = _sop(path)
+    number = _append(
+        path,
+        signer,
+        role,
+        "document.revision.made_effective",
+        f"{sop}#2",
+        {
+            "comment": "",
+            "from": "approved",
+            "sha256": _created(path, f"{sop}#2")["sha256"],
+            "to": "effective",
+            "transition": "make_effective",
+        },
+        meaning="made effective",
+    )
+    _append(
+        path,
+        superseder,
+        superseder_role,
+        SUPERSEDED,
+        f"{sop}#1",
+        {"by_revision": 2, "from": "effective", "to": "superseded"},
+    )
+    return number
+
+
+def test_both_verifiers_reject_segregation_of_duties_broken_under_the_registered_definition(
+    awaiting_issue: Path, qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """The SHO who approved revision 2 makes it effective: allowed by the installed workflow,
+    refused once the chain registered one where ``make_effective`` is ``not_by`` ``approve``
+    (§7: the definition in force is the chain's last registration, never the installed one)."""
+    import shutil
+
+    signers = _signers_by_name(qms_office)
+    sks = signers["sks"]
+    control = tmp_path / "control"
+    shutil.copytree(awaiting_issue, control)
+    _issue_by(control, sks, "approver", sks, "approver")
+    _both_accept(control, qms_office)
+
+    path = awaiting_issue
+    definition = _registered_definition(path, "sop-revision")
+    definition["transitions"]["make_effective"]["not_by"] = ["approve"]
+    payload = {"definition": definition, "sha256": _sha256_hex(spec_canonical(definition))}
+    _append(path, signers["admin"], "admin", "workflow.registered", "sop-revision", payload)
+    number = _issue_by(path, sks, "approver", sks, "approver")
+    _both_reject(
+        path,
+        qms_office,
+        [
+            f"event #{number}: {_sop(path)}#2: segregation of duties: 'sks' took 'approve' "
+            "on it and may not also make_effective it"
+        ],
+        "'sks' took 'approve' on this revision and may not also make_effective it",
+    )
+
+
+def test_both_verifiers_reject_a_supersession_signed_by_someone_else(
+    awaiting_issue: Path, qms_office: TestOffice
+) -> None:
+    """Right after the SHO makes revision 2 effective, the quality coordinator signs the
+    supersession of revision 1: it must be the same actor in the same role (§7)."""
+    signers = _signers_by_name(qms_office)
+    number = _issue_by(
+        awaiting_issue, signers["sks"], "approver", signers["priya"], "quality_coordinator"
+    )
+    subject = f"{_sop(awaiting_issue)}#1"
+    _both_reject(
+        awaiting_issue,
+        qms_office,
+        [
+            f"event #{number + 1}: rule 'supersession': signed as 'quality_coordinator'; "
+            "allowed: approver",
+            f"event #{number + 1}: rule 'supersession': {subject} superseded by 'priya', not 'sks'",
+        ],
+        "rule 'supersession': signed as 'quality_coordinator'; allowed: approver",
+        "superseded by 'priya', not 'sks'",
+    )
+
+
+def test_both_verifiers_reject_a_role_the_signer_does_not_hold(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """An author withdraws the effective SOP as quality coordinator, a role never granted
+    to her (§7 rule 2: roles come only from the chain)."""
+    path, _ = real_bundle
+    subject = f"{_sop(path)}#1"
+    number = _append(
+        path,
+        _signers_by_name(qms_office)["anita"],
+        "quality_coordinator",
+        "document.revision.withdrawn",
+        subject,
+        _withdrawal(path, subject),
+        meaning="withdrawn",
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: 'anita' signed as 'quality_coordinator' without that role"],
+        "'anita' signed as 'quality_coordinator' without holding that role",
+    )
+
+
+def test_both_verifiers_reject_a_document_type_with_an_unregistered_workflow(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """An admin adds a document type whose workflow the chain never registered (§7)."""
+    path, _ = real_bundle
+    office = _bodies(path)[0]["office"]
+    number = _append(
+        path,
+        _signers_by_name(qms_office)["admin"],
+        "admin",
+        "office.document_type.added",
+        f"{office}/MEMO",
+        {
+            "creator_roles": ["author"],
+            "kind": "document",
+            "review_period_days": 365,
+            "title": "Office memo",
+            "workflow": "memo-flow",
+        },
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: {office}/MEMO uses workflow 'memo-flow', never registered here"],
+        "uses workflow 'memo-flow', never registered in this chain",
+    )
+
+
+def test_both_verifiers_accept_a_busy_office_and_one_added_later(
+    desk: Desk, qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """Both accept the engine's bundles of a busy office and of an office added later (founded
+    by `office add`): filing from the inbox, a duplicate, rejection, supersession, withdrawal,
+    archiving, roles granted and revoked, keys issued, rotated and revoked, a deactivation."""
+    from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+    from qms_engine.documents.revisions import create_document
+    from qms_engine.documents.transitions import take_transition
+    from qms_engine.people.keys import revoke, rotate, unlock
+    from qms_engine.people.offices import add_office
+    from qms_engine.people.users import deactivate_user, grant_roles, revoke_roles
+    from qms_engine.testing import TEST_PASSPHRASE, staff_member
+    from tests.ingest_fixtures import IngestDesk, add_ingest_user, pdf_bytes
+
+    runtime, home, s = qms_office.runtime, qms_office.office, qms_office.signers
+    admin = s["admin"]
+    number = desk.new_sop("रात्रि गश्त")
+    desk.act(number, "submit")
+    desk.act(number, "reject", comment="Beat map missing")
+    desk.issue(number)
+    desk.revise(number, who="author2")
+    desk.act(number, "submit", who="author2")
+    desk.act(number, "approve", who="approver2")
+    desk.act(number, "make_effective")  # supersedes revision 0
+    qc = s["quality_coordinator"]
+    take_transition(runtime, number=number, transition="archive", actor=qc, revno=0)
+    desk.act(number, "withdraw", comment="Patrols now follow the district SOP")
+    take_transition(runtime, number=number, transition="archive", actor=qc, revno=1)
+
+    scan = tmp_path / "gd-5.pdf"
+    scan.write_bytes(pdf_bytes("GD 5"))
+    gd = create_document(
+        runtime,
+        home,
+        actor=s["clerk"],
+        type_code="GD",
+        title="GD entry 5: night patrol",
+        path=scan,
+        fields={"entry_number": "5", "officer": "HC Mohan Lal"},
+    )
+    take_transition(runtime, number=gd.number, transition="verify", actor=s["reviewer"])
+    add_ingest_user(qms_office)
+    inbox = IngestDesk(qms_office)
+    inbox.drop("GD", "GD_17_2026-11-24.pdf")
+    same = pdf_bytes("the same scan, dropped twice")
+    inbox.drop("GD", "scan-a.pdf", same)
+    assert [o.status for o in inbox.run()] == ["filed", "filed"]
+    inbox.drop("GD", "scan-b.pdf", same)
+    assert [o.status for o in inbox.run()] == ["duplicate"]
+
+    staff_member(runtime, home, admin, "vikram", "SI Vikram Rathore", ["reviewer"])
+    grant_roles(runtime, home, actor=admin, username="vikram", roles=["approver"])
+    revoke_roles(runtime, home, actor=admin, username="vikram", roles=["reviewer"])
+    rotate(runtime, home, actor=admin, username="sks", new_passphrase="issued-by-the-admin")
+    revoke(runtime, home, actor=admin, username="rakesh", reason="Phone lost")
+    deactivate_user(runtime, home, actor=admin, username="mohan", reason="Transferred")
+    record_checkpoint(
+        runtime, home, actor=qc, office_key=unlock_office_key(runtime, home, TEST_PASSPHRASE)
+    )
+
+    second = add_office(
+        runtime,
+        actor=admin,
+        from_office=home,
+        code="PS-TEST2",
+        name="थाना दूसरा",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    kavita = staff_member(runtime, second, admin, "kavita", "ASI Kavita Singh", ["author"])
+    grant_roles(runtime, second, actor=admin, username="sks", roles=["approver"])
+    issued = unlock(runtime, "sks", "issued-by-the-admin")  # temporary in both chains
+    rotate(runtime, second, actor=issued, username="sks", new_passphrase="sho-own-key")
+    sho = unlock(runtime, "sks", "sho-own-key")
+    there = create_document(
+        runtime, second, actor=kavita, type_code="SOP", title="Dak handling", path=desk.docx()
+    )
+    take_transition(runtime, number=there.number, transition="submit", actor=kavita)
+    take_transition(runtime, number=there.number, transition="approve", actor=sho)
+
+    for office in (home, second):
+        path = _export(qms_office, tmp_path / office.code, office)
+        verifier = spec_verify(path)
+        assert verifier.problems == []
+        assert _engine_problems(path, qms_office) == []
+        assert verifier.signatures_checked >= verifier.count > 10
+    actions = {body["action"] for body in _bodies(tmp_path / home.code)}
+    assert {
+        "document.revision.filed",
+        "ingest.duplicate.set_aside",
+        "document.revision.superseded",
+        "document.revision.archived",
+        "user.role.revoked",
+        "key.revoked",
+        "user.deactivated",
+    } <= actions
+    founding = [(b["action"], b["subject"]) for b in _bodies(tmp_path / "PS-TEST2")[:3]]
+    assert founding == [
+        ("key.registered", "admin"),
+        ("user.role.granted", "admin"),
+        ("office.created", "PS-TEST2"),
+    ]

@@ -30,7 +30,7 @@ from qms_engine.demo import build_demo
 from qms_engine.documents.revisions import create_document, export_revision
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
-from qms_engine.people.keys import revoke, rotate
+from qms_engine.people.keys import revoke, rotate, unlock
 from qms_engine.people.offices import add_office
 from qms_engine.people.users import add_user, deactivate_user, grant_roles, revoke_roles
 from qms_engine.runtime import Runtime

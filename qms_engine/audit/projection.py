@@ -346,6 +346,7 @@ class Projection:
             events.DOCUMENT_CREATED.action: self._document_created,
             events.REVISION_CREATED.action: self._revision_created,
             events.RECORD_FILED.action: self._revision_created,
+            events.REVISION_ADOPTED.action: self._adopted,
             events.DUPLICATE_SET_ASIDE.action: self._duplicate_set_aside,
             events.REVISION_SUPERSEDED.action: self._superseded,
             events.CHECKPOINT_RECORDED.action: self._checkpoint,
@@ -497,6 +498,12 @@ class Projection:
                 body["seq"],
                 time,
             )
+
+    def _adopted(self, body: _Body, time: str) -> None:
+        """The named human author signed for an inbox draft: the revision is now theirs."""
+        revision = self.revisions.get(str(body["subject"]))
+        if revision is not None:
+            revision.fixed = (*revision.fixed[:-1], body["actor"])
 
     def _duplicate_set_aside(self, body: _Body, time: str) -> None:
         payload = body["payload"]

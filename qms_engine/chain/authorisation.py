@@ -181,6 +181,12 @@ RULES: Mapping[str, Rule] = {
     events.RECORD_FILED.action: Rule(
         "record filing", None, (), "a creator role of the register type"
     ),
+    events.REVISION_ADOPTED.action: Rule(
+        "adoption",
+        None,
+        (),
+        "the human author a draft filed from the inbox names, in a creator role of its type",
+    ),
     events.DUPLICATE_SET_ASIDE.action: Rule(
         "duplicates", None, (), "a creator role of the register type (the ingest service)"
     ),

@@ -30,6 +30,8 @@ USER_DEACTIVATED = EventKind("user.deactivated", "deactivated user")
 DOCUMENT_CREATED = EventKind("document.created", "authored")
 REVISION_CREATED = EventKind("document.revision.created", "authored")
 RECORD_FILED = EventKind("document.revision.filed", "filed")
+REVISION_ADOPTED = EventKind("document.revision.adopted", "authored")
+"""The human author signs for a draft the inbox service filed in their name."""
 DUPLICATE_SET_ASIDE = EventKind("ingest.duplicate.set_aside", "set aside duplicate")
 REVISION_SUPERSEDED = EventKind("document.revision.superseded", "superseded")
 CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
@@ -58,6 +60,7 @@ FIXED_KINDS = {
         DOCUMENT_CREATED,
         REVISION_CREATED,
         RECORD_FILED,
+        REVISION_ADOPTED,
         DUPLICATE_SET_ASIDE,
         REVISION_SUPERSEDED,
         CHECKPOINT_RECORDED,

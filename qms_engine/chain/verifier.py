@@ -179,6 +179,11 @@ class _Rules:
     founded: bool = False
     type_workflow: dict[str, str] = field(default_factory=dict)
     type_creators: dict[str, frozenset[str]] = field(default_factory=dict)
+    type_kind: dict[str, str] = field(default_factory=dict)
+    services: set[str] = field(default_factory=set)
+    """Users enrolled as services (the inbox): never the author of a document draft."""
+    named_author: dict[str, str | None] = field(default_factory=dict)
+    """Drafts a service filed, awaiting their named human author's signature."""
     document_type: dict[str, str] = field(default_factory=dict)
     author: dict[str, str] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
@@ -270,6 +275,8 @@ class _Rules:
             self.founded = self.founded or payload.get("role") == ADMIN
         elif action == events.USER_ROLE_REVOKED.action:
             self.roles.get(subject, set()).discard(payload.get("role", ""))
+        elif action == events.USER_CREATED.action and payload.get("kind") == "service":
+            self.services.add(subject)
         elif action == events.USER_DEACTIVATED.action:
             self.inactive.add(subject)
         elif action == events.WORKFLOW_REGISTERED.action:
@@ -284,10 +291,13 @@ class _Rules:
                     "in this chain",
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
+            self.type_kind[code] = str(payload.get("kind", ""))
         elif action == events.DOCUMENT_CREATED.action:
             self._document_created(seq, subject, payload)
         elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
             self._revision_created(seq, actor, subject, payload)
+        elif action == events.REVISION_ADOPTED.action:
+            self._adopted(seq, actor, subject)
         elif action == events.CHECKPOINT_RECORDED.action:
             self.report.checkpoints.append(
                 (seq, int(payload["seq"]), str(payload["head"]), str(payload["signature"]))
@@ -397,9 +407,27 @@ class _Rules:
                 f"every revision in {workflow.initial!r}",
             )
         self.author[subject] = actor
+        document_type = self.document_type.get(subject.split("#", 1)[0], "")
+        if actor in self.services and self.type_kind.get(document_type) == "document":
+            source = payload.get("source")
+            named = source.get("author") if isinstance(source, Mapping) else None
+            self.author[subject], self.named_author[subject] = "", named
+            if not named:
+                self.problem(seq, f"{subject}: a draft the service {actor!r} filed names no author")
         self.state[subject] = state
         if payload.get("sha256"):
             self.report.blobs.add(payload["sha256"])
+
+    def _adopted(self, seq: int, actor: str, subject: str) -> None:
+        """The human author signs for a draft the inbox service filed in their name."""
+        if subject not in self.named_author or self.author.get(subject) != "":
+            self.problem(seq, f"{subject}: not a draft awaiting its author's signature")
+            return
+        named = self.named_author.pop(subject)
+        if actor != named:
+            self.problem(seq, f"{subject}: the draft names {named!r}, but {actor!r} signed for it")
+            return
+        self.author[subject] = actor
 
     def _superseded(self, seq: int, attempt: Attempt, exclusive: _Exclusive | None) -> None:
         subject, payload = attempt.subject, attempt.payload
@@ -439,6 +467,12 @@ class _Rules:
         before, after = payload.get("from"), payload.get("to")
         if subject not in self.author:
             self.problem(seq, f"{subject}: {name!r} on a revision that was never created")
+        elif self.author[subject] == "":
+            self.problem(
+                seq,
+                f"{subject}: {name!r} before the draft's named author "
+                f"{self.named_author.get(subject)!r} signed for it (document.revision.adopted)",
+            )
         if self.state.get(subject) != before:
             self.problem(
                 seq,
@@ -504,6 +538,7 @@ def _own_key_change(body: Mapping[str, Any], key_id: str) -> bool:
 _CREATIONS = {
     events.REVISION_CREATED.action,
     events.RECORD_FILED.action,
+    events.REVISION_ADOPTED.action,
     events.DUPLICATE_SET_ASIDE.action,
 }
 

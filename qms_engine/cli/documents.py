@@ -158,6 +158,27 @@ def doc_act(
         console().print(f"{result.number} revision {old}: superseded")
 
 
+@doc.command("adopt")
+@click.argument("number")
+@signer_option
+@json_option
+@pass_app
+def doc_adopt(app: AppContext, number: str, signer: Signer, as_json: bool) -> None:
+    """Sign, as its author, a draft of NUMBER that the inbox filed naming you.
+
+    A draft dropped into the inbox is filed by the inbox service; it names its human author (a
+    per-person folder, a sidecar, or the .docx author) and cannot be submitted until that
+    person has signed for it here.  Segregation of duties then holds them as its author.
+    """
+    from qms_engine.documents.revisions import adopt_revision
+
+    revision = adopt_revision(app.runtime, number=number, actor=signer)
+    if as_json:
+        print_json(revision)
+        return
+    console().print(f"{revision.number} revision {revision.revno}: authored by {signer.username}")
+
+
 @doc.command("show")
 @click.argument("number")
 @json_option

@@ -8,6 +8,7 @@ no rows and no blob.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from document_store import BlobInfo, BlobNotFound
 from document_store.hashing import copy_hashing
@@ -25,7 +26,7 @@ from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now, zone
-from qms_engine.errors import IntegrityError, NotFound, RuleViolation
+from qms_engine.errors import IntegrityError, NotFound, PermissionDenied, RuleViolation
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.permissions import load_actor, require_role
@@ -36,10 +37,12 @@ from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
+    EVENT_TABLE,
     OFFICE_TABLE,
     REVISION_TABLE,
     STATE_TABLE,
     TYPE_TABLE,
+    USER_TABLE,
 )
 
 MAX_TITLE = 300
@@ -420,6 +423,69 @@ def revise_document(
         )
         work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
+
+
+def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionRef:
+    """The human author signs for the newest revision of ``number``, a draft the inbox service
+    filed naming them: only then may it be submitted, and segregation of duties holds them as
+    its author (they cannot approve it)."""
+    with runtime.unit_of_work() as work:
+        connection = work.connection
+        document = load_document(connection, number)
+        work.lock(document.office)
+        user = load_actor(connection, actor, document.office)
+        spec = _spec(runtime, document.office, document.type_code)
+        role = require_role(user, spec.creator_roles, document.office, f"author {spec.title}s")
+        row = connection.execute(
+            select(
+                REVISION_TABLE.c.id,
+                REVISION_TABLE.c.revno,
+                REVISION_TABLE.c.sha256,
+                REVISION_TABLE.c.size,
+                REVISION_TABLE.c.title,
+                STATE_TABLE.c.state,
+                USER_TABLE.c.kind.label("author_kind"),
+            )
+            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+            .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
+            .where(REVISION_TABLE.c.document_id == document.id)
+            .order_by(REVISION_TABLE.c.revno.desc())
+            .limit(1)
+        ).one()
+        subject = f"{number}#{row.revno}"
+        if row.author_kind != "service":
+            raise RuleViolation(f"{subject} already has its human author")
+        named = named_author(connection, document.office, subject)
+        if named != user.username:
+            raise PermissionDenied(
+                f"{subject} was filed naming {named!r} as its author: only they may sign for it"
+            )
+        connection.execute(
+            update(REVISION_TABLE).where(REVISION_TABLE.c.id == row.id).values(author_id=user.id)
+        )
+        work.append(
+            document.office,
+            user,
+            events.REVISION_ADOPTED,
+            subject,
+            {"author": user.username},
+            role=role,
+            allowed_roles=spec.creator_roles,
+        )
+    return RevisionRef(number, row.revno, row.sha256, row.size, row.state, row.title)
+
+
+def named_author(connection: Connection, office: OfficeRef, subject: str) -> str | None:
+    """The human author a revision filed from the inbox names (in its signed filing event)."""
+    payload = connection.execute(
+        select(EVENT_TABLE.c.payload).where(
+            EVENT_TABLE.c.office_id == office.id,
+            EVENT_TABLE.c.subject == subject,
+            EVENT_TABLE.c.action == events.RECORD_FILED.action,
+        )
+    ).scalar()
+    source = json.loads(payload).get("source", {}) if payload else {}
+    return source.get("author") if isinstance(source, dict) else None
 
 
 def export_revision(

@@ -25,7 +25,7 @@ from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
-from qms_engine.storage.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE
+from qms_engine.storage.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE, USER_TABLE
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,10 @@ _REVISIONS = Prepared(
         REVISION_TABLE.c.author_id,
         REVISION_TABLE.c.sha256,
         STATE_TABLE.c.state,
+        USER_TABLE.c.kind,
     )
     .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+    .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
     .where(REVISION_TABLE.c.document_id == bindparam("document_id"))
 )
 _TOOK = Prepared(
@@ -136,6 +138,12 @@ class _Revision:
     author_id: int
     sha256: str
     state: str
+    author_kind: str
+
+
+def _kind(runtime: Runtime, document: DocumentRef) -> str:
+    office_type = runtime.plugins.registry.office_type(document.office.office_type)
+    return office_type.document_type(document.type_code).kind
 
 
 def take_transition(
@@ -173,6 +181,12 @@ def take_transition(
         states = {r.revno: r.state for r in revisions}
         picked = _pick_revision(document, workflow, step, states, revno)
         chosen = next(r for r in revisions if r.revno == picked)
+        if chosen.author_kind == "service" and _kind(runtime, document) == "document":
+            raise RuleViolation(
+                f"{number}#{chosen.revno} was filed from the inbox: the author it names must "
+                "first sign for it",
+                hint=f"qms doc adopt {number} --as AUTHOR",
+            )
         user = load_actor(connection, actor, document.office)
         role = require_role(
             user,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -51,7 +51,14 @@ from qms_engine.ingest.steps import (
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE, REVISION_TABLE, TYPE_TABLE
+from qms_engine.storage.models import (
+    DOCUMENT_TABLE,
+    RECEIPT_TABLE,
+    REVISION_TABLE,
+    ROLE_TABLE,
+    TYPE_TABLE,
+    USER_TABLE,
+)
 
 FIND_REGISTER = "find the register"
 MAX_FILE_BYTES = 2 * 1024**3  # a scan larger than 2 GiB is refused, not filed
@@ -142,6 +149,44 @@ def _read_fields(intake: Intake, context: IngestContext) -> None:
     intake.title = (str(fields.get("title") or title or path.stem)).strip()[:300] or path.name
 
 
+_PEOPLE = (
+    select(USER_TABLE.c.username, USER_TABLE.c.full_name, ROLE_TABLE.c.role)
+    .join(ROLE_TABLE, ROLE_TABLE.c.user_id == USER_TABLE.c.id)
+    .where(USER_TABLE.c.kind == "person", USER_TABLE.c.active.is_(True))
+)
+
+
+def _find_author(intake: Intake, context: IngestContext) -> None:
+    """A document draft (an SOP, not a register record) names the person who wrote it: the
+    service that files it cannot be its author, or segregation of duties would not hold."""
+    if intake.spec.kind != "document":
+        return
+    named = []
+    parts = PurePosixPath(intake.claim.relative).parts
+    if len(parts) > 1:
+        named.append(parts[0])  # inbox/SOP-DRAFTS/<user name>/draft.docx
+    if intake.fields.get("author"):
+        named.append(str(intake.fields["author"]))  # sidecar, or the .docx author property
+    with context.runtime.engine.connect() as connection:
+        rows = connection.execute(_PEOPLE.where(ROLE_TABLE.c.office_id == intake.office.id)).all()
+    creators = {
+        (row.username, row.full_name) for row in rows if row.role in intake.spec.creator_roles
+    }
+    for name in named:
+        wanted = name.strip().casefold()
+        found = [u for u, full in creators if wanted in (u.casefold(), full.casefold())]
+        if len(found) == 1:
+            intake.author = found[0]
+            return
+    tried = f" ({', '.join(map(repr, named))} is no enrolled author here)" if named else ""
+    raise StepFailed(
+        "find the author",
+        f"a {intake.spec.title} draft must name the person who wrote it{tried}",
+        f"put it in inbox/{intake.claim.folder}/<your user name>/, or add a sidecar "
+        f'{intake.claim.path.name}.json saying {{"author": "<your user name>"}}, and drop it again',
+    )
+
+
 def _validate(intake: Intake, context: IngestContext) -> None:
     assert intake.facts is not None
     problems = plugin_problems(
@@ -165,6 +210,8 @@ def _record(intake: Intake, context: IngestContext) -> None:
     assert intake.facts is not None and intake.staged is not None
     runtime, office, claim = context.runtime, intake.office, intake.claim
     source = {"inbox": claim.folder, "file": claim.relative, "claim": claim.id}
+    if intake.author:
+        source["author"] = intake.author  # they sign for it (qms doc adopt) before it moves on
     try:
         with runtime.unit_of_work() as work:
             work.lock(office)
@@ -228,6 +275,7 @@ DEFAULT_STEPS: tuple[Step, ...] = (
     FunctionStep("store the file", _hash_and_stage),
     FunctionStep("look for duplicates", _find_duplicate),
     FunctionStep("read the document", _read_fields),
+    FunctionStep("find the author", _find_author),
     FunctionStep("check the entry", _validate),
     FunctionStep("file the record", _file_record),
 )

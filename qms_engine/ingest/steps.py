@@ -49,6 +49,9 @@ class Intake:
     fields: dict[str, Any] = field(default_factory=dict)
     sha256: str | None = None
     duplicate_of: str | None = None
+    author: str | None = None
+    """The human author a document draft names (its per-person folder, an ``author`` field in
+    its sidecar or its .docx properties): they must sign for it before it goes further."""
     number: str | None = None
     event_seq: int | None = None
     done: bool = False  # a step settled the file (e.g. a duplicate): skip the rest
