@@ -713,7 +713,7 @@ def test_checkpoint_detects_rewritten_history(hist: History) -> None:
 def bundle(hist: History, tmp_path: Path) -> Path:
     path = tmp_path / "bundle"
     export_bundle(hist.runtime, hist.office, path, include_blobs=True)
-    assert verify_bundle(path, workflows=hist.runtime.plugins.workflows).ok
+    assert verify_bundle(path).ok
     return path
 
 
@@ -731,7 +731,7 @@ def _rewrite_manifest(path: Path, section: str, **changes: Any) -> None:
 def test_bundle_without_keys(hist: History, bundle: Path) -> None:
     """A bundle whose keys.json was deleted is refused, naming the file."""
     (bundle / "keys.json").unlink()
-    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    result = verify_bundle(bundle)
     assert result.problems == [f"{bundle / 'keys.json'}: missing from the bundle"]
 
 
@@ -743,7 +743,7 @@ def test_bundle_altered_key_list(hist: History, bundle: Path) -> None:
     target["public_key"] = "ab" * 32
     keys_path.write_text(json.dumps(keys, indent=2, sort_keys=True), encoding="utf-8")
     _rewrite_manifest(bundle, "keys", sha256=_sha(keys_path))
-    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    result = verify_bundle(bundle)
     assert result.problems == [
         f"key list: key {target['fingerprint'][:16]}… differs from the chain's key.registered "
         "event (altered key list)"
@@ -759,7 +759,7 @@ def test_bundle_events_cut_mid_line(hist: History, bundle: Path, fix_manifest: b
     events_path.write_bytes(data[: len(data) - 40])
     if fix_manifest:
         _rewrite_manifest(bundle, "events", sha256=_sha(events_path))
-    result = verify_bundle(bundle, workflows=hist.runtime.plugins.workflows)
+    result = verify_bundle(bundle)
     assert len(result.problems) == 1
     if fix_manifest:
         assert f"line {lines} is not a whole event" in result.problems[0]
@@ -779,12 +779,12 @@ def test_bundle_events_cut_by_lines_caught_by_checkpoint(hist: History, tmp_path
     events_path.write_bytes(b"".join(lines))
     head = json.loads(lines[-1])["hash"]
     _rewrite_manifest(path, "events", count=keep, head=head, sha256=_sha(events_path))
-    result = verify_bundle(path, workflows=hist.runtime.plugins.workflows)
+    result = verify_bundle(path)
     assert result.problems == [
         f"checkpoint {code}: the chain ends at #{keep} but had {checkpoint_seq} events when "
         "the checkpoint was taken: its tail was removed"
     ]
-    assert not verify_bundle(path, workflows=hist.runtime.plugins.workflows, codes=[code]).ok
+    assert not verify_bundle(path, codes=[code]).ok
 
 
 def test_bundle_blob_byte_changed(hist: History, tmp_path: Path) -> None:
@@ -792,14 +792,14 @@ def test_bundle_blob_byte_changed(hist: History, tmp_path: Path) -> None:
     path = tmp_path / "blob-bundle"
     summary = export_bundle(hist.runtime, hist.office, path, include_blobs=True)
     assert summary.blobs == 3
-    assert verify_bundle(path, workflows=hist.runtime.plugins.workflows).ok
+    assert verify_bundle(path).ok
     sha, _ = _blob(hist)
     blob = path / "blobs" / sha
     blob.chmod(stat.S_IRUSR | stat.S_IWUSR)
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))
-    result = verify_bundle(path, workflows=hist.runtime.plugins.workflows)
+    result = verify_bundle(path)
     assert len(result.problems) == 1
     assert result.problems[0].startswith(f"blob {sha[:16]}…: content hashes to")
     assert "replaced or damaged" in result.problems[0]
@@ -970,7 +970,7 @@ def verdicts(hist: History, tmp_path: Path) -> dict[str, AuditResult]:
     online = hist.verify()
     bundle_path = tmp_path / "insider-bundle"
     export_bundle(hist.runtime, hist.office, bundle_path, include_blobs=True)
-    offline = verify_bundle(bundle_path, workflows=hist.runtime.plugins.workflows)
+    offline = verify_bundle(bundle_path)
     return {"online": online, "bundle": offline}
 
 

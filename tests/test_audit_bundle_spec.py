@@ -1402,7 +1402,7 @@ def _resign_last(
 def _engine_problems(path: Path, qms_office: TestOffice) -> list[str]:
     from qms_engine.audit.verify import verify_bundle
 
-    return verify_bundle(path, workflows=qms_office.runtime.plugins.workflows).problems
+    return verify_bundle(path).problems
 
 
 def _one_second_before(text: str) -> str:

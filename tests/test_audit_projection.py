@@ -86,7 +86,6 @@ def differences(office: TestOffice, where: OfficeRef | None = None) -> list[str]
             connection,
             where,
             stored_chain(connection, where),
-            workflows=runtime.plugins.workflows,
         )
 
 

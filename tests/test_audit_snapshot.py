@@ -179,7 +179,7 @@ def test_export_during_commits_is_one_consistent_bundle(
         progress=once(lambda: other_user_commits(busy_office, tmp_path / "files")),
     )
     assert (summary.events, summary.checkpoints, summary.blobs) == (before, 1, 1)
-    result = verify_bundle(path, workflows=busy_office.runtime.plugins.workflows)
+    result = verify_bundle(path)
     assert (result.problems, result.events, result.checkpoints, result.blobs) == (
         [],
         before,

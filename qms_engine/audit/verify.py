@@ -30,7 +30,6 @@ from qms_engine.chain.reader import stored_chain
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
 from qms_engine.errors import IntegrityError
-from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
@@ -284,16 +283,13 @@ def _check_bundle_blobs(shas: Iterable[object], folder: BlobFolder, problems: li
 def verify_bundle(
     path: Path,
     *,
-    workflows: Mapping[str, WorkflowDefinition] | None = None,
     jobs: int = 1,
     codes: Iterable[str] = (),
     progress: Progress | None = None,
     check_blobs: bool = True,
 ) -> AuditResult:
-    """Verify an exported bundle with no database at all.
-
-    ``workflows`` is no longer used (the chain registers its workflow definitions); it is
-    still accepted so that callers can drop it in their own time.  The bundle is read strictly
+    """Verify an exported bundle with no database at all (and nothing from the installation:
+    the chain registers its own workflow definitions).  The bundle is read strictly
     (``docs/audit-bundle.md``): a damaged or hostile one gives one
     problem naming the file (and line), never a traceback, and nothing is written.  Blobs are
     checked unless ``check_blobs`` is False; a bundle exported without them then fails with

@@ -168,7 +168,6 @@ def audit_verify(
 ) -> None:
     """Check every hash link, signature, key, workflow rule, checkpoint and blob (exit 6 if bad)."""
     from qms_engine.audit.verify import verify_bundle, verify_office
-    from qms_engine.extension.manager import load_plugins
     from qms_engine.people.offices import list_offices
 
     if bundle is not None:
@@ -176,7 +175,6 @@ def audit_verify(
             task = bar.add_task("events", total=None)
             result = verify_bundle(
                 bundle,
-                workflows=load_plugins().workflows,
                 jobs=jobs,
                 codes=codes,
                 progress=functools.partial(bar.advance, task),
