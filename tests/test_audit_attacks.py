@@ -1256,3 +1256,118 @@ def test_clock_that_went_back_never_breaks_the_chain(
     assert "before the previous event's" in caplog.text
     result = hist.verify()
     assert result.ok, result.problems
+
+
+def test_key_holder_is_no_role_for_anything_but_ones_own_key(hist: History, tmp_path: Path) -> None:
+    """The auditor adds a document type whose creators are "key holder", signing as key
+    holder (a role nobody is granted): refused, so no one can mint a type to file under."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["auditor"],
+            role="key holder",
+            action="office.document_type.added",
+            subject="PS-TEST1/NOTE",
+            payload={
+                "title": "Note",
+                "kind": "document",
+                "workflow": "sop-revision",
+                "review_period_days": None,
+                "creator_roles": ["key holder"],
+            },
+            meaning="added document type",
+            signer_name="Shri A. Auditor",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "'audit' signed as 'key holder' without holding")
+
+
+def test_type_added_by_a_non_admin_must_come_with_its_first_document(
+    hist: History, tmp_path: Path
+) -> None:
+    """A creator may add a type a plugin brought later only by filing its first document in the
+    same step; a type added on its own by an author is refused at the next event."""
+    with hist.db() as db:
+        db.append(
+            hist.signers["author"],
+            role="author",
+            action="office.document_type.added",
+            subject="PS-TEST1/NOTE",
+            payload={
+                "title": "Note",
+                "kind": "document",
+                "workflow": "sop-revision",
+                "review_period_days": None,
+                "creator_roles": ["author"],
+            },
+            meaning="added document type",
+            signer_name="ASI Anita Sharma",
+        )
+        seq = db.append(
+            hist.signers["author"],
+            role="key holder",
+            action="key.retired",
+            subject="anita",
+            payload={"owner": "anita", "fingerprint": "0" * 64},
+            meaning="retired key",
+            signer_name="ASI Anita Sharma",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "without filing its first document right after")
+
+
+def test_exclusive_step_that_leaves_the_old_revision_in_force(
+    hist: History, tmp_path: Path
+) -> None:
+    """Revision 2 made effective while revision 1 stays effective (its supersession left out):
+    two revisions in force at once fail verification."""
+    revise_document(
+        hist.runtime,
+        actor=hist.signers["author"],
+        number=SOP1,
+        path=_docx(tmp_path, "sop1-r2.docx", "Station office procedure", "Third issue"),
+        reason="Third issue",
+    )
+    take_transition(hist.runtime, number=SOP1, transition="submit", actor=hist.signers["author"])
+    take_transition(hist.runtime, number=SOP1, transition="approve", actor=hist.signers["approver"])
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["approver2"],
+            role="approver",
+            action="document.revision.made_effective",
+            subject=f"{SOP1}#2",
+            payload={"transition": "make_effective", "from": "approved", "to": "effective"},
+            meaning="made effective",
+            signer_name="Inspector Meena Kumari",
+        )
+    expected = f"event #{seq}: {SOP1}#1: still 'effective' after {SOP1}#2 entered it"
+    for where, result in verdicts(hist, tmp_path).items():
+        assert any(p.startswith(expected) for p in result.problems), (where, result.problems)
+
+
+@pytest.mark.parametrize("comment", [None, 7, "   "], ids=["null", "number", "blank"])
+def test_required_comment_must_be_text(hist: History, tmp_path: Path, comment: object) -> None:
+    """A required comment given as null, a number or blanks is no comment."""
+    seq = _forge_transition(
+        hist,
+        hist.signers["approver"],
+        "approver",
+        "Inspector S. K. Singh",
+        {"transition": "withdraw", "from": "effective", "to": "obsolete", "comment": comment},
+        action="document.revision.withdrawn",
+        subject=f"{SOP1}#1",
+        meaning="withdrawn",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "'withdraw' needs a comment saying why")
+
+
+def test_duplicate_of_a_record_never_filed(hist: History, tmp_path: Path) -> None:
+    """A "duplicate set aside" naming a record that does not exist is refused."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["clerk"],
+            role="clerk",
+            action="ingest.duplicate.set_aside",
+            subject="PS-TEST1/GD/2026/09999",
+            payload={"claim": "c", "file": "x.pdf", "inbox": "GD", "sha256": "ab" * 32},
+            meaning="set aside duplicate",
+            signer_name="Constable Ramesh",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "a repeat of a record never filed")

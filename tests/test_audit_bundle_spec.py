@@ -5,6 +5,13 @@ key of ``cryptography``; it never imports the engine's canonical encoder or veri
 build a real bundle with the engine and check it with this verifier, so the document, not the
 engine's own code, is what is being tested.  (``qms_engine.chain.canonical`` is imported only to
 compare encoders byte for byte.)
+
+Besides links, hashes and signatures it applies the rules of §5–§7 as the document states them:
+key validity by chain position, temporary keys, the founding events, the roles held, the
+authorisation table, the workflow definitions the chain registered (checked against the format
+of ``workflows/sop-revision.toml``'s header) and the workflow rules.  The forgery tests at the
+bottom re-sign real bundles with real keys and require the engine's ``verify_bundle`` and this
+verifier to reject each one, at the same event.
 """
 
 from __future__ import annotations

@@ -123,8 +123,12 @@ def test_deleted_middle_event_breaks_the_chain(
 def test_deleted_tail_event_is_caught_by_the_chain_head(
     qms_office: TestOffice, history: str, raw_sqlite: Callable[[str], None]
 ) -> None:
-    """Removing the newest event leaves a valid-looking chain, but the head no longer matches."""
+    """Removing the newest event (here a supersession) leaves a well-linked chain, but the head
+    no longer matches it, and the exclusive step it completed is left unfinished."""
     last = events_of(qms_office)[-1].seq
     raw_sqlite(f"DELETE FROM event WHERE seq = {last}")
-    with pytest.raises(IntegrityError, match=f"chain head says #{last} but the log ends at"):
+    with pytest.raises(IntegrityError, match=f"#{last - 1}: .* still 'effective' after"):
+        verify(qms_office)
+    raw_sqlite(f"UPDATE chain_head SET seq = {last - 1}")  # the head moved back too: same verdict
+    with pytest.raises(IntegrityError, match="still 'effective' after"):
         verify(qms_office)

@@ -143,8 +143,7 @@ def write_pdf(folder: Path, name: str, content: str) -> Path:
 def test_a_realistic_life_in_two_offices_projects_exactly(
     desk: Desk, qms_office: TestOffice, tmp_path: Path
 ) -> None:
-    """SOPs through their whole workflow, register records filed by hand and from the inbox
-    (with a duplicate), users and keys managed, a checkpoint, a second office: no difference."""
+    """A demo-like life in two offices (SOPs, records, inbox, users, keys) leaves no difference."""
     runtime, home, s = qms_office.runtime, qms_office.office, qms_office.signers
     sop1 = desk.new_sop("Station office procedure")
     desk.issue(sop1)
@@ -579,8 +578,7 @@ def test_revoked_key_switched_back_on(qms_office: TestOffice) -> None:
 
 
 def test_issued_key_passed_off_as_the_owners_own(qms_office: TestOffice) -> None:
-    """A key registration issued by someone else, marked in the table as the owner's own (so
-    it could sign), is named against the ``key.registered`` event that issued it."""
+    """An admin-issued key marked in the table as the owner's own (so it could sign) is named."""
     with qms_office.runtime.engine.connect() as connection:
         fingerprint = connection.execute(
             text(
@@ -630,8 +628,7 @@ def test_receipt_rewritten(qms_office: TestOffice) -> None:
 
 
 def test_wiped_chain_with_documents_still_listed(desk: Desk, qms_office: TestOffice) -> None:
-    """Every event of the office deleted and its head reset: verification no longer says
-    'OK — 0 events', and the projection names the office and the documents still listed."""
+    """A wiped chain with its head reset fails; the office and its documents are named."""
     desk.new_sop()
     desk.issue(SOP1)
     tamper(
@@ -656,8 +653,7 @@ def test_wiped_chain_with_documents_still_listed(desk: Desk, qms_office: TestOff
 
 
 def test_chain_cut_back_with_its_head(desk: Desk, qms_office: TestOffice) -> None:
-    """The newest events deleted and the chain head moved back to match (no checkpoint): the
-    rows those events wrote no longer match the chain, so verification fails."""
+    """Events cut from the end with the head moved back: the rows they wrote are named."""
     desk.new_sop()
     desk.issue(SOP1)
     desk.revise(SOP1)
@@ -712,11 +708,32 @@ def test_office_setup_rows_edited(qms_office: TestOffice, edit: str) -> None:
     assert any(f", field {field}: chain says" in p for p in result.problems), result.problems
 
 
+def test_workflow_registration_repointed(qms_office: TestOffice) -> None:
+    """A workflow registration pointed at another digest (to run an unregistered definition)."""
+    with qms_office.runtime.engine.connect() as connection:
+        registered = connection.execute(
+            text(
+                "SELECT w.sha256 FROM workflow_registration w JOIN office o ON o.id = w.office_id "
+                "WHERE o.code = :office AND w.name = 'sop-revision'"
+            ),
+            {"office": OFFICE_CODE},
+        ).scalar_one()
+    tamper(
+        qms_office,
+        "UPDATE workflow_registration SET sha256 = :forged WHERE name = 'sop-revision'",
+        forged="f" * 64,
+    )
+    assert_caught(
+        verify(qms_office),
+        f"table workflow_registration, {OFFICE_CODE}/sop-revision, field sha256: chain says "
+        f"'{registered}', database says '{'f' * 64}'",
+    )
+
+
 def test_differences_are_sorted_and_named_by_natural_keys(
     desk: Desk, qms_office: TestOffice
 ) -> None:
-    """Rows are named by document number and revision, never by database ids, and the lines of
-    a table come sorted, so two runs over the same database read the same."""
+    """Rows are named by document number, never database ids, and listed sorted, run after run."""
     for title in ("A", "B", "C"):
         desk.new_sop(title)
     tamper(qms_office, "UPDATE document SET title = 'X'")

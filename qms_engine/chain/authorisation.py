@@ -238,7 +238,8 @@ def transition_problems(
         found.append(
             f"{transition.name!r} needs role {' or '.join(transition.roles)}, not {attempt.role!r}"
         )
-    if transition.comment_required and not str(attempt.payload.get("comment", "")).strip():
+    comment = attempt.payload.get("comment")
+    if transition.comment_required and not (isinstance(comment, str) and comment.strip()):
         found.append(f"{transition.name!r} needs a comment saying why")
     for rule in transition.not_by:
         if rule == AUTHOR:

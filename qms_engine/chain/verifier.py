@@ -160,6 +160,8 @@ class _Exclusive:
     moves_to: str
     actor: str
     role: str
+    expected: frozenset[str]
+    """The document's other revisions in ``state``: each must be superseded, right after."""
 
 
 @dataclass
@@ -189,6 +191,11 @@ class _Rules:
     state: dict[str, str] = field(default_factory=dict)
     took: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     exclusive: _Exclusive | None = None
+    superseded: set[str] = field(default_factory=set)
+    """The revisions the pending exclusive step has superseded so far."""
+    new_type: tuple[str, str] | None = None
+    """(type code, actor) of a type a non-admin just added: its first document must follow."""
+    revisions_of: dict[str, list[str]] = field(default_factory=dict)
     previous_hash: str = GENESIS_HASH
     previous_time: str = ""
 
@@ -244,8 +251,28 @@ class _Rules:
                 f"{actor!r} acted before the office had an admin (only its founder "
                 f"{self.founder!r} may)",
             )
-        self._check_role(seq, actor, role, founding)
+        if founding and (
+            action not in _FOUNDING_ACTIONS
+            or (action == events.USER_ROLE_GRANTED.action and payload.get("role") != ADMIN)
+        ):
+            self.problem(
+                seq,
+                f"{action!r} before the office had an admin (the founder only registers their "
+                "key, enrols and makes themselves admin)",
+            )
+        self._check_role(seq, actor, role, action, subject, founding)
         exclusive, self.exclusive = self.exclusive, None
+        if exclusive is not None and action != events.REVISION_SUPERSEDED.action:
+            self._exclusive_done(seq, exclusive)
+        new_type, self.new_type = self.new_type, None
+        if new_type is not None and (
+            action != events.DOCUMENT_CREATED.action or (payload.get("type"), actor) != new_type
+        ):
+            self.problem(
+                seq,
+                f"document type {new_type[0]!r} was added by {new_type[1]!r}, who is no admin, "
+                "without filing its first document right after",
+            )
         allowed = self._allowed_roles(action, subject, payload, exclusive)
         attempt = Attempt(
             self.report.office,
@@ -262,7 +289,8 @@ class _Rules:
             else:
                 self.problem(seq, f"unknown action {action!r}: no authorisation rule covers it")
             return
-        for problem in event_problems(action, attempt):
+        rule_problems = event_problems(action, attempt)
+        for problem in rule_problems:
             self.problem(seq, problem)
         if action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
@@ -279,8 +307,8 @@ class _Rules:
             self.services.add(subject)
         elif action == events.USER_DEACTIVATED.action:
             self.inactive.add(subject)
-        elif action == events.WORKFLOW_REGISTERED.action:
-            self._register_workflow(seq, subject, payload)
+        elif action == events.WORKFLOW_REGISTERED.action and not rule_problems:
+            self._register_workflow(seq, subject, payload)  # a refused one is never in force
         elif action == events.DOCUMENT_TYPE_ADDED.action:
             code = subject.rsplit("/", 1)[-1]
             self.type_workflow[code] = payload.get("workflow", "")
@@ -292,6 +320,8 @@ class _Rules:
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
             self.type_kind[code] = str(payload.get("kind", ""))
+            if role != ADMIN:
+                self.new_type = (code, actor)
         elif action == events.DOCUMENT_CREATED.action:
             self._document_created(seq, subject, payload)
         elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
@@ -304,13 +334,23 @@ class _Rules:
             )
         elif action == events.REVISION_SUPERSEDED.action:
             self._superseded(seq, attempt, exclusive)
+        elif (
+            action == events.DUPLICATE_SET_ASIDE.action
+            and subject.split("#", 1)[0] not in self.document_type
+        ):
+            self.problem(seq, f"{subject}: set aside as a repeat of a record never filed")
 
-    def _check_role(self, seq: int, actor: str, role: str, founding: bool) -> None:
-        """The signer held the role they signed in (key holder: see the key rules)."""
+    def _check_role(
+        self, seq: int, actor: str, role: str, action: str, subject: str, founding: bool
+    ) -> None:
+        """The signer held the role they signed in.  ``key holder`` is held by nobody: it is
+        only for a user's own key events."""
         if actor in self.inactive:
             self.problem(seq, f"{actor!r} acted after being deactivated")
-        if founding or role == KEY_HOLDER:
+        if founding:
             return  # the founder's first events come before any role exists
+        if role == KEY_HOLDER and action in _OWN_KEY_ACTIONS:
+            return  # whose key it is, the key rules of the authorisation table say
         if role not in self.roles.get(actor, set()):
             self.problem(seq, f"{actor!r} signed as {role!r} without holding that role")
 
@@ -324,7 +364,7 @@ class _Rules:
         """For rules whose roles depend on what is acted on (see ``Attempt.allowed_roles``);
         None where nothing limits them (the other checks report what is missing)."""
         if action == events.DOCUMENT_TYPE_ADDED.action:
-            return type_adders(payload)
+            return type_adders(payload) - {KEY_HOLDER}
         if action == events.DOCUMENT_CREATED.action:
             return self.type_creators.get(str(payload.get("type", "")))
         if action in _CREATIONS:
@@ -343,7 +383,7 @@ class _Rules:
         if not matches:
             self.problem(seq, f"key.registered: fingerprint {key_id[:16]}… is not that of the key")
             return
-        if payload.get("purpose") == "office":
+        if payload.get("purpose") == "office" and key_id not in self.report.keys:
             current = [
                 fp
                 for fp, info in self.report.keys.items()
@@ -407,6 +447,7 @@ class _Rules:
                 f"every revision in {workflow.initial!r}",
             )
         self.author[subject] = actor
+        self.revisions_of.setdefault(subject.split("#", 1)[0], []).append(subject)
         document_type = self.document_type.get(subject.split("#", 1)[0], "")
         if actor in self.services and self.type_kind.get(document_type) == "document":
             source = payload.get("source")
@@ -417,6 +458,20 @@ class _Rules:
         self.state[subject] = state
         if payload.get("sha256"):
             self.report.blobs.add(payload["sha256"])
+
+    def finish(self) -> None:
+        """At the end of the chain: an exclusive step must not have left a revision behind."""
+        if self.exclusive is not None:
+            self._exclusive_done(self.report.events, self.exclusive)
+
+    def _exclusive_done(self, seq: int, exclusive: _Exclusive) -> None:
+        """After an exclusive step, every other revision that was in its state is superseded."""
+        for left in sorted(exclusive.expected - self.superseded):
+            self.problem(
+                seq,
+                f"{left}: still {exclusive.state!r} after {exclusive.revision} entered it "
+                f"(the exclusive rule moves it to {exclusive.moves_to!r} at once)",
+            )
 
     def _adopted(self, seq: int, actor: str, subject: str) -> None:
         """The human author signs for a draft the inbox service filed in their name."""
@@ -444,6 +499,7 @@ class _Rules:
             )
         else:
             self.exclusive = exclusive  # more revisions may be superseded by the same step
+            self.superseded.add(subject)
             if attempt.actor != exclusive.actor:
                 self.problem(
                     seq, f"{subject}: superseded by {attempt.actor!r}, not {exclusive.actor!r}"
@@ -510,13 +566,20 @@ class _Rules:
         self.took.setdefault((subject, name), set()).add(actor)
         target = workflow.states.get(step.target)
         if target is not None and target.exclusive is not None:
+            document = subject.split("#", 1)[0]
+            self.superseded = set()
             self.exclusive = _Exclusive(
-                subject.split("#", 1)[0],
+                document,
                 subject,
                 target.name,
                 target.exclusive,
                 actor,
                 attempt.role,
+                frozenset(
+                    other
+                    for other in self.revisions_of.get(document, [])
+                    if other != subject and self.state.get(other) == target.name
+                ),
             )
 
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
@@ -534,6 +597,13 @@ def _own_key_change(body: Mapping[str, Any], key_id: str) -> bool:
         return bool(payload.get("fingerprint") != key_id)
     return bool(action == events.KEY_RETIRED.action and payload.get("fingerprint") == key_id)
 
+
+_FOUNDING_ACTIONS = {
+    events.KEY_REGISTERED.action,
+    events.USER_CREATED.action,
+    events.USER_ROLE_GRANTED.action,
+}
+_OWN_KEY_ACTIONS = {events.KEY_REGISTERED.action, events.KEY_RETIRED.action}
 
 _CREATIONS = {
     events.REVISION_CREATED.action,
@@ -584,6 +654,7 @@ def verify_chain_events(
             if progress:
                 progress(len(batch))
         drain(keep=0)
+        rules.finish()
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
