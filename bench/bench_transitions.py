@@ -185,7 +185,7 @@ class CoreCommits:
             Column("seq", Integer, nullable=False),
             Column("payload", Text, nullable=False),
         )
-        self.engine = create_db_engine(f"sqlite:///{folder / 'core.sqlite3'}")
+        self.engine = create_db_engine(f"sqlite:///{folder / 'core.sqlite3'}", create=True)
         metadata.create_all(self.engine)
         self.statement = insert(table)
         self.written = 0

@@ -128,6 +128,17 @@ class StagedBlob:
         """Number of bytes staged."""
         return self._size
 
+    def open(self) -> BinaryIO:
+        """Read the staged bytes: exactly what was hashed, whatever became of the source since.
+
+        Before ``commit()`` this is the private temp file; after it, the published object.
+        """
+        if self._info is not None:
+            return self._store.open(self._sha256)
+        if self._discarded:
+            raise StoreError(f"staged blob {self._sha256} was discarded and cannot be read")
+        return self._tmp_path.open("rb")
+
     def commit(self) -> BlobInfo:
         """Publish the staged bytes under their hash without ever overwriting.
 

@@ -53,8 +53,11 @@ class DemoResult:
     malkhana_sop: str
 
 
-def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
-    """Create the workspace at ``root`` and take two SOPs through their lifecycle."""
+def build_demo(
+    root: Path, say: Callable[[str], None], *, database_url: str | None = None
+) -> DemoResult:
+    """Create the workspace at ``root`` (on ``database_url``, else SQLite inside it) and take
+    two SOPs through their lifecycle."""
     result = init_workspace(
         root,
         plugins=load_plugins(),
@@ -65,6 +68,7 @@ def build_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
         admin_name="Station admin",
         admin_passphrase=DEMO_PASSPHRASE,
         office_passphrase=DEMO_PASSPHRASE,
+        database_url=database_url,
     )
     say(f"Created workspace {root} for {OFFICE_CODE} ({OFFICE_NAME})")
     runtime = Runtime.open(result.workspace, load_plugins())

@@ -23,6 +23,15 @@ class ConfigurationError(QmsError):
     exit_code = 2
 
 
+class InvalidInput(QmsError):
+    """A value given (a passphrase, a checkpoint code, a NAME=VALUE field, a path …) is malformed.
+
+    A usage error, like a missing option: exit code 2, as click gives its own usage errors.
+    """
+
+    exit_code = 2
+
+
 class NotFound(QmsError):
     """A document, revision, user, office or blob that was named does not exist."""
 

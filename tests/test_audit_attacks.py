@@ -1243,11 +1243,12 @@ def test_transition_recorded_under_another_meaning(hist: History, tmp_path: Path
 def test_clock_that_went_back_never_breaks_the_chain(
     hist: History, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """After an event stamped an hour ahead (a server clock later corrected), the next event
-    keeps that time instead of going back, a warning is logged, and the chain verifies."""
+    """After an event stamped five minutes ahead (a server clock later stepped back by NTP), the
+    next event keeps that time instead of going back, a warning is logged, and the chain
+    verifies."""
     with hist.db() as db:
         last = db.last_seq()
-        ahead = to_utc_text(from_utc_text(db.row(last)["recorded_at"]) + timedelta(hours=1))
+        ahead = to_utc_text(from_utc_text(db.row(last)["recorded_at"]) + timedelta(minutes=5))
         db.update(last, recorded_at=ahead)
         db.reseal(last)
     take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
@@ -1371,3 +1372,102 @@ def test_duplicate_of_a_record_never_filed(hist: History, tmp_path: Path) -> Non
             signer_name="Constable Ramesh",
         )
     assert_both_fail_at(hist, tmp_path, seq, "a repeat of a record never filed")
+
+
+def test_a_key_holder_cannot_end_someone_elses_key(hist: History, tmp_path: Path) -> None:
+    """Anita "retires" the SHO's key in an event about her own key: the retirement is refused
+    (and the SHO's genuine later work is not blamed)."""
+    sks = hist.signers["approver"]
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["author"],
+            role="key holder",
+            action="key.retired",
+            subject="anita",
+            payload={"owner": "anita", "fingerprint": sks.fingerprint},
+            meaning="retired key",
+            signer_name="ASI Anita Sharma",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "belongs to 'sks'")
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    take_transition(hist.runtime, number=SOP2, transition="approve", actor=sks)
+    assert problem_seqs(hist.verify()) == {seq}
+
+
+def test_the_office_key_cannot_be_retired(hist: History, tmp_path: Path) -> None:
+    """An admin retiring the office key (to register one of his own for checkpoints) fails."""
+    with hist.db() as db:
+        office_key = db.connection.execute(
+            "SELECT fingerprint FROM signing_key WHERE office_id IS NOT NULL"
+        ).fetchone()[0]
+        seq = db.append(
+            hist.signers["admin"],
+            role="admin",
+            action="key.retired",
+            subject="PS-TEST1",
+            payload={"owner": "PS-TEST1", "fingerprint": office_key},
+            meaning="retired key",
+            signer_name="Station Admin",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "(office key)")
+
+
+def test_a_document_type_cannot_be_added_twice(hist: History, tmp_path: Path) -> None:
+    """Re-adding the SOP type with other creators or kind (to bypass its rules) is refused."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["admin"],
+            role="admin",
+            action="office.document_type.added",
+            subject="PS-TEST1/SOP",
+            payload={
+                "title": "SOP",
+                "kind": "register",
+                "workflow": "sop-revision",
+                "review_period_days": None,
+                "creator_roles": ["clerk"],
+            },
+            meaning="added document type",
+            signer_name="Station Admin",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "the document type is added a second time")
+
+
+def test_an_event_dated_in_the_future_is_refused(hist: History, tmp_path: Path) -> None:
+    """An event dated years ahead (to pin every later time) fails verification."""
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["author"],
+            role="key holder",
+            action="key.retired",
+            subject="anita",
+            payload={"owner": "anita", "fingerprint": "0" * 64},
+            meaning="retired key",
+            signer_name="ASI Anita Sharma",
+            recorded_at="2999-12-31T23:59:59.999999Z",
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "is in the future")
+
+
+def test_the_inbox_service_cannot_author_a_controlled_document_directly(hist: History) -> None:
+    """A service account creates SOP drafts only through the inbox, naming their author."""
+    from qms_engine.testing import staff_member
+
+    service = staff_member(
+        hist.runtime,
+        hist.office,
+        hist.signers["admin"],
+        "ingest",
+        "Inbox service",
+        ["author", "clerk"],
+        kind="service",
+    )
+    with pytest.raises(PermissionDenied, match="is a service"):
+        create_document(
+            hist.runtime,
+            hist.office,
+            actor=service,
+            type_code="SOP",
+            title="Direct",
+            path=_docx(hist.root.parent, "direct.docx", "Direct"),
+        )

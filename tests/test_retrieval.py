@@ -41,7 +41,7 @@ def test_each_revision_exports_byte_identical(
     """Revision 0 and revision 1 come back with exactly the bytes that were filed."""
     number, rev0, rev1 = two_revisions
     for revno, original in ((0, rev0), (1, rev1)):
-        out = tmp_path / "out" / f"rev{revno}.docx"
+        out = tmp_path / f"rev{revno}.docx"
         revision = export_revision(qms_office.runtime, number=number, destination=out, revno=revno)
         assert original.read_bytes() == out.read_bytes()
         assert (sha256(original), sha256(original)) == (revision.sha256, sha256(out))

@@ -49,6 +49,7 @@ def test_hindi_title_and_file_name_round_trip(
         revision.original_filename,
         revision.change_reason,
     ) == (TITLE, TITLE, FILE_NAME, "प्रथम जारी")
+    (tmp_path / "निर्यात").mkdir()
     out = tmp_path / "निर्यात" / FILE_NAME
     export_revision(qms_office.runtime, number=number, destination=out)
     assert path.read_bytes() == out.read_bytes()

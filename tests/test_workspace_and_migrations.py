@@ -101,7 +101,7 @@ def test_inbox_has_a_folder_per_register(qms_office: TestOffice) -> None:
 
 def test_migrations_produce_exactly_the_models_schema(tmp_path: Path) -> None:
     """The Alembic migrations build the same schema the SQLModel models declare."""
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", create=True)
     try:
         upgrade(engine)
         with engine.connect() as connection:
@@ -119,7 +119,7 @@ def test_upgrade_on_a_current_database_is_a_no_op(qms_office: TestOffice) -> Non
 
 def test_database_without_schema_is_refused_with_the_upgrade_hint(tmp_path: Path) -> None:
     """Opening an empty database is refused, pointing at ``qms db upgrade``."""
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}", create=True)
     try:
         with pytest.raises(ConfigurationError, match="schema is at nothing") as refused:
             check_schema_current(engine)
@@ -132,6 +132,73 @@ def test_runtime_refuses_a_workspace_whose_database_is_empty(
     qms_office: TestOffice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A workspace pointed at an empty database does not open."""
+    (tmp_path / "empty.sqlite3").touch()
     monkeypatch.setenv("QMS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     with pytest.raises(ConfigurationError, match="qms-engine needs"):
         Runtime.open(Workspace.load(qms_office.root), load_plugins())
+
+
+def test_opening_a_missing_sqlite_file_is_refused_without_creating_it(tmp_path: Path) -> None:
+    """An engine for a SQLite file that does not exist is refused and makes no file."""
+    missing = tmp_path / "typo.sqlite3"
+    with pytest.raises(ConfigurationError, match=r"typo\.sqlite3 does not exist"):
+        create_db_engine(f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
+def _config(root: Path, **keys: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["[workspace]", 'office = "PS-NEW1"', *(f'{k} = "{v}"' for k, v in keys.items())]
+    (root / "qms.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("keys", "named"),
+    [
+        ({"inbox": "."}, "workspace.inbox"),
+        ({"inbox": ".."}, "workspace.inbox"),
+        ({"inbox": "../elsewhere"}, "workspace.inbox"),
+        ({"inbox": "/tmp"}, "workspace.inbox"),
+        ({"blob_store": "/"}, "workspace.blob_store"),
+        ({"blob_store": "."}, "workspace.blob_store"),
+        ({"database_url": "sqlite:////tmp/outside.sqlite3"}, "workspace.database_url"),
+        ({"database_url": "sqlite:///../outside.sqlite3"}, "workspace.database_url"),
+    ],
+)
+def test_workspace_places_outside_the_folder_are_refused(
+    tmp_path: Path, keys: dict[str, str], named: str
+) -> None:
+    """Inbox, blob store and SQLite database must lie inside the workspace: else an error naming
+    qms.toml and the key."""
+    root = _config(tmp_path / "ws", **keys)
+    with pytest.raises(ConfigurationError, match=named) as refused:
+        Workspace.load(root)
+    assert str(root / "qms.toml") in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"inbox": "blobs/inbox"},
+        {"blob_store": "inbox/blobs"},
+        {"inbox": "data", "blob_store": "data"},
+        {"database_url": "sqlite:///inbox/qms.sqlite3"},
+        {"database_url": "sqlite:///blobs/qms.sqlite3"},
+    ],
+)
+def test_workspace_places_that_overlap_are_refused(tmp_path: Path, keys: dict[str, str]) -> None:
+    """Inbox, blob store and SQLite database never overlap (the watcher would move the others)."""
+    root = _config(tmp_path / "ws", **keys)
+    with pytest.raises(ConfigurationError, match="overlap"):
+        Workspace.load(root)
+
+
+def test_workspace_places_inside_and_apart_are_accepted(tmp_path: Path) -> None:
+    """Custom places inside the workspace and apart from each other are accepted."""
+    root = _config(
+        tmp_path / "ws", inbox="in", blob_store="store/blobs", database_url="sqlite:///db/q.sqlite3"
+    )
+    workspace = Workspace.load(root)
+    assert workspace.inbox_dir == root.resolve() / "in"
+    assert workspace.blob_dir == root.resolve() / "store" / "blobs"

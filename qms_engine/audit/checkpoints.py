@@ -18,7 +18,7 @@ from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.signing import Signer, open_envelope, verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.errors import PermissionDenied, RuleViolation
+from qms_engine.errors import InvalidInput, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import CHECKPOINT_TABLE, KEY_TABLE
@@ -71,7 +71,7 @@ def parse_code(code: str) -> tuple[str, int, str]:
     """(office, seq, hash prefix) from a short code, or a clear error."""
     match = _CODE.match(code.strip())
     if not match:
-        raise RuleViolation(
+        raise InvalidInput(
             f"{code!r} is not a checkpoint code like PS-KOT39#40:556e-ec4d-4ac2-c3f1"
         )
     return match["office"], int(match["seq"]), match["hash"].replace("-", "")

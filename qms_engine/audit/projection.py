@@ -12,11 +12,15 @@ account for, so it fails too.
 
 :class:`Projection` is fed the events the verifier reads (:meth:`Projection.observe` passes them
 on unchanged), in one streaming pass.  It keeps what the rows are compared with per document
-type, document, revision, user, key and receipt, never per event: a revision's workflow actions
-are kept as a count and a keyed digest, and each ``revision_action`` row's time is checked
-against the event it names, joined in SQL.  :meth:`Projection.problems` then reads the tables
-through the connection the events were read from (one snapshot, so a concurrent write cannot
-look like tampering).
+type, document, revision, user, key and receipt, never per event, and keeps it small: what never
+changes in a document or revision (title, hash, file name, fields …) as a keyed digest, a
+revision's workflow actions as a count and a keyed digest of (event, transition, actor).  A row
+whose digest differs is compared field by field with the event that created it, read back by
+its subject, so every difference is still named.  Each ``revision_action`` row's time is checked
+against the event it names, joined in SQL.  The digests are Python's ``hash`` (randomised per
+process) over a random salt: nobody can aim a forged row at a collision.
+:meth:`Projection.problems` then reads the tables through the connection the events were read
+from (one snapshot, so a concurrent write cannot look like tampering).
 
 Rows are matched by natural keys (office code, type code, user name, key fingerprint, document
 number, ``number#revno``, event sequence number, claim id): surrogate ids are not in the chain.
@@ -112,12 +116,12 @@ class _Revision:
     """One revision as the chain says it is now."""
 
     __slots__ = (
+        "author",
+        "content",
         "created",
         "digest",
         "effective",
         "entered",
-        "fields",
-        "fixed",
         "state",
         "transitions",
         "type_code",
@@ -126,16 +130,18 @@ class _Revision:
 
     def __init__(
         self,
-        fixed: tuple[Any, ...],
-        fields: Any,
+        content: int,
+        author: Any,
         type_code: Any,
         workflow: Any,
         state: Any,
         window: Window,
     ) -> None:
-        self.fixed = fixed
-        """SHA-256, size, media type, original file name, title, reason, author."""
-        self.fields = fields
+        self.content = content
+        """Keyed digest of what never changes: SHA-256, size, media type, original file name,
+        title, reason and fields (:func:`_content`); kept instead of the values, to keep memory
+        small; a revision whose row differs is compared field by field with its event."""
+        self.author = author
         self.type_code = type_code
         self.workflow = workflow
         self.state = state
@@ -154,7 +160,7 @@ _REVISION_FIELDS = (
     "original_filename",
     "title",
     "change_reason",
-    "author",
+    "fields",
 )
 
 
@@ -314,7 +320,8 @@ class Projection:
         self.user_windows: dict[str, Window] = {}  # users enrolled in this chain
         self.keys_here: set[str] = set()  # keys registered or ended in this chain
         self.registered_here: dict[str, tuple[bool, Any]] = {}  # key → own?, event
-        self.documents: dict[str, tuple[Any, Any, Any, Window, Any]] = {}
+        self.documents: dict[str, tuple[Any, int, Window, Any]] = {}
+        """number → type, digest of (title, serial), window, serial year"""
         self.revisions: dict[str, _Revision] = {}
         self.receipts: dict[str, list[Any]] = {}
         self.checkpoints: set[tuple[Any, Any, Any]] = set()
@@ -332,6 +339,7 @@ class Projection:
         self._previous: tuple[Any, Any, str] = ("", "", NO_BOUND)  # action, subject, lower
         self._transition_window: Window = (NO_BOUND, OPEN_END)
         self._awaiting: list[list[Any]] = []  # receipts whose upper bound is the next event
+        self._shared: dict[Any, Any] = {}  # one copy of each short repeated value (names, states)
         self._handlers: dict[str, Callable[[_Body, str], None]] = {
             events.OFFICE_CREATED.action: self._office_created,
             events.DOCUMENT_TYPE_ADDED.action: self._type_added,
@@ -457,9 +465,8 @@ class Projection:
         self.documents.setdefault(
             str(body["subject"]),
             (
-                payload["type"],
-                payload["title"],
-                payload["serial"],
+                self._shared.setdefault(payload["type"], payload["type"]),
+                _content(self._salt, (payload["title"], payload["serial"])),
                 (self._lower, time),
                 payload.get("serial_year", UNKNOWN),
             ),
@@ -471,21 +478,13 @@ class Projection:
         document = self.documents.get(number)
         type_code = document[0] if document else None
         kind = self.types.get(type_code) if type_code is not None else None
-        fixed = (
-            payload["sha256"],
-            payload["size"],
-            payload["media_type"],
-            payload["original_filename"],
-            payload["title"],
-            payload["reason"],
-            body["actor"],
-        )
+        share = self._shared.setdefault
         revision = _Revision(
-            fixed,
-            payload["fields"],
+            _content(self._salt, _created_values(payload)),
+            share(body["actor"], body["actor"]),
             type_code,
             kind[2] if kind else None,
-            payload["state"],
+            share(payload["state"], payload["state"]),
             (self._lower, time),
         )
         self.revisions.setdefault(subject, revision)
@@ -503,7 +502,7 @@ class Projection:
         """The named human author signed for an inbox draft: the revision is now theirs."""
         revision = self.revisions.get(str(body["subject"]))
         if revision is not None:
-            revision.fixed = (*revision.fixed[:-1], body["actor"])
+            revision.author = body["actor"]
 
     def _duplicate_set_aside(self, body: _Body, time: str) -> None:
         payload = body["payload"]
@@ -525,7 +524,8 @@ class Projection:
     def _superseded(self, body: _Body, time: str) -> None:
         revision = self.revisions.get(body["subject"])
         if revision is not None:
-            revision.state = body["payload"]["to"]
+            target = body["payload"]["to"]
+            revision.state = self._shared.setdefault(target, target)
             revision.entered = self._transition_window  # stamped by the transition that did it
 
     def _checkpoint(self, body: _Body, time: str) -> None:
@@ -542,7 +542,7 @@ class Projection:
             return
         step = hash((self._salt, body["seq"], payload["transition"], body["actor"]))
         revision.digest = (revision.digest + step) & _MASK
-        revision.state = target = payload["to"]
+        revision.state = target = self._shared.setdefault(payload["to"], payload["to"])
         revision.entered = window
         revision.transitions += 1
         clock = self._clock_states.get(revision.workflow)
@@ -776,7 +776,7 @@ class Projection:
             if chain is None:
                 lines.inserted(number)
                 continue
-            type_code, title, serial, window, serial_year = chain
+            type_code, content, window, serial_year = chain
             database_type = code if type_office == self.office.id else None
             if type_code != database_type:
                 lines.differs(
@@ -785,12 +785,10 @@ class Projection:
                     type_code,
                     database_type or f"type id {type_id} (not of this office)",
                 )
-            if serial != number_serial:
-                lines.differs(number, "serial", serial, number_serial)
+            if _content(self._salt, (name, number_serial)) != content:
+                _document_differences(connection, self.office, number, (name, number_serial), lines)
             if serial_year is not UNKNOWN and serial_year != year:
                 lines.differs(number, "serial_year", serial_year, year)
-            if title != name:
-                lines.differs(number, "title", title, name)
             if not _within(created_at, window):
                 lines.time(number, "created_at", window, created_at)
         for number in expected:
@@ -828,16 +826,11 @@ class Projection:
                 if state_of is not None:
                     states.inserted(key)
                 continue
-            actual = (sha256, size, media_type, original_filename, title, reason, author)
-            if actual != chain.fixed:
-                for name, value, database in zip(
-                    _REVISION_FIELDS, chain.fixed, actual, strict=True
-                ):
-                    if value != database:
-                        revisions.differs(key, name, value, database)
-            expected_fields = _canonical(chain.fields)
-            if expected_fields != fields:
-                revisions.differs(key, "fields", expected_fields, fields)
+            stored = (sha256, size, media_type, original_filename, title, reason, fields)
+            if _content(self._salt, stored) != chain.content:
+                _content_differences(connection, self.office, key, stored, revisions)
+            if author != chain.author:
+                revisions.differs(key, "author", chain.author, author)
             if not _within(created_at, chain.created):
                 revisions.time(key, "created_at", chain.created, created_at)
             if state_of is None:
@@ -971,13 +964,70 @@ def projection_problems(
 # ---------------------------------------------------------------------- helpers
 
 
-def _canonical(fields: Any) -> Any:
+def _created_values(payload: _Body) -> tuple[Any, ...]:
+    """What a revision's creating event says of the ``revision`` columns that never change, in
+    the order of :data:`_REVISION_FIELDS` (fields as the canonical JSON text the row holds)."""
+    fields = payload["fields"]
     if fields == {}:
-        return "{}"
+        text: Any = "{}"
+    else:
+        try:
+            text = canonical_text(fields)
+        except (TypeError, ValueError):
+            text = repr(fields)
+    return (
+        payload["sha256"],
+        payload["size"],
+        payload["media_type"],
+        payload["original_filename"],
+        payload["title"],
+        payload["reason"],
+        text,
+    )
+
+
+def _content(salt: int, values: tuple[Any, ...]) -> int:
     try:
-        return canonical_text(fields)
-    except (TypeError, ValueError):
-        return fields
+        return hash((salt, *values))
+    except TypeError:  # an unhashable value in a damaged row or event: differs from anything
+        return hash((salt, repr(values)))
+
+
+def _document_differences(
+    connection: Connection, office: OfficeRef, number: str, stored: tuple[Any, Any], lines: _Lines
+) -> None:
+    """Name the fields of one document's row that its ``document.created`` event contradicts."""
+    for _seq, action, _actor, payload in connection.execute(
+        _SUBJECT_EVENTS, {"office_id": office.id, "subject": number}
+    ):
+        if action == events.DOCUMENT_CREATED.action:
+            try:
+                created = json.loads(payload)
+                chain = (created["title"], created["serial"])
+            except (KeyError, TypeError, ValueError):
+                return
+            for name, value, database in zip(("title", "serial"), chain, stored, strict=True):
+                if value != database:
+                    lines.differs(number, name, value, database)
+            return
+
+
+def _content_differences(
+    connection: Connection, office: OfficeRef, key: str, stored: tuple[Any, ...], lines: _Lines
+) -> None:
+    """Name the fields of one revision's row that its creating event contradicts."""
+    for _seq, action, _actor, payload in connection.execute(
+        _SUBJECT_EVENTS, {"office_id": office.id, "subject": key}
+    ):
+        if action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
+            try:
+                chain = _created_values(json.loads(payload))
+            except (KeyError, TypeError, ValueError):
+                return
+            for name, value, database in zip(_REVISION_FIELDS, chain, stored, strict=True):
+                if value != database:
+                    lines.differs(key, name, value, database)
+            return
 
 
 def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:

@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from qms_engine.chain import events
@@ -37,7 +38,7 @@ from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.encoding import ENCODING_VERSION, GENESIS_HASH, ChainEvent
 from qms_engine.chain.events import meaning_fits
 from qms_engine.chain.signing import fingerprint, verify_signature
-from qms_engine.clock import is_utc_text
+from qms_engine.clock import is_utc_text, to_utc_text, utc_now
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER
 from qms_engine.rules.workflows import (
     WorkflowDefinition,
@@ -46,6 +47,7 @@ from qms_engine.rules.workflows import (
 )
 
 BATCH = 1000
+CLOCK_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class _Rules:
     revisions_of: dict[str, list[str]] = field(default_factory=dict)
     previous_hash: str = GENESIS_HASH
     previous_time: str = ""
+    latest_allowed: str = field(default_factory=lambda: to_utc_text(utc_now() + CLOCK_TOLERANCE))
+    """No event may be dated later than the verification (beyond a small clock difference)."""
 
     def problem(self, seq: int, what: str, rank: int = 2) -> None:
         self.report.problems.append(Problem(seq, what, rank))
@@ -295,9 +299,7 @@ class _Rules:
         if action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
-            info = self.report.keys.get(payload.get("fingerprint", ""))
-            if info is not None and info.ended_at is None:
-                info.ended_at, info.revoked = seq, action == events.KEY_REVOKED.action
+            self._end_key(seq, action, subject, payload)
         elif action == events.USER_ROLE_GRANTED.action:
             self.roles.setdefault(subject, set()).add(payload.get("role", ""))
             self.founded = self.founded or payload.get("role") == ADMIN
@@ -311,6 +313,9 @@ class _Rules:
             self._register_workflow(seq, subject, payload)  # a refused one is never in force
         elif action == events.DOCUMENT_TYPE_ADDED.action:
             code = subject.rsplit("/", 1)[-1]
+            if code in self.type_workflow:
+                self.problem(seq, f"{subject}: the document type is added a second time")
+                return
             self.type_workflow[code] = payload.get("workflow", "")
             if self.type_workflow[code] not in self.workflows:
                 self.problem(
@@ -373,6 +378,22 @@ class _Rules:
         if action == events.REVISION_SUPERSEDED.action and exclusive is not None:
             return frozenset({exclusive.role})
         return None
+
+    def _end_key(self, seq: int, action: str, subject: str, payload: Mapping[str, Any]) -> None:
+        """A user's key retired or revoked: only that user's own key, never the office key."""
+        fingerprint = str(payload.get("fingerprint", ""))
+        info = self.report.keys.get(fingerprint)
+        if info is None:
+            return  # nothing to end (the rule's owner check reports a mismatched subject)
+        if info.purpose != "user" or info.owner != subject:
+            self.problem(
+                seq,
+                f"key {fingerprint[:16]}… belongs to {info.owner!r} ({info.purpose} key): "
+                f"{action} about {subject!r} cannot end it",
+            )
+            return
+        if info.ended_at is None:
+            info.ended_at, info.revoked = seq, action == events.KEY_REVOKED.action
 
     def _register_key(self, seq: int, actor: str, payload: Mapping[str, Any], time: str) -> None:
         key_id, public = payload.get("fingerprint", ""), payload.get("public_key", "")
@@ -728,6 +749,12 @@ def _check_link(
             "was removed, inserted or reordered",
         )
     rules.previous_hash = report.head_hash
+    if body["time"] > rules.latest_allowed:
+        rules.link_problem(
+            expected,
+            f"time {body['time']} is in the future (verified at {rules.latest_allowed[:19]}, "
+            "allowing a few minutes of clock difference): a clock set ahead, or a forged date",
+        )
     if body["time"] < rules.previous_time:
         rules.link_problem(
             expected,

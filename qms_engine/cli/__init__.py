@@ -12,9 +12,11 @@ bench/bench_startup.py).
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, NoReturn, TypeGuard
 
 import click
 
@@ -76,27 +78,79 @@ def _database_unavailable(exc: Exception) -> TypeGuard[DBAPIError]:
     return sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.DBAPIError)
 
 
+def _wants_json(args: list[str]) -> bool:
+    """Was ``--json`` given (before any ``--``)?  Then errors are reported as JSON too."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def _not_utf8(args: list[str]) -> str | None:
+    """The first command-line argument or QMS_* variable that is not valid UTF-8, if any.
+
+    Python hands undecodable bytes over as lone surrogates, which would fail much later (on
+    writing to the database or the terminal); they are refused here, before anything is done.
+    """
+    named = [(f"argument {n}", arg) for n, arg in enumerate(args, 1)]
+    named += [(f"${name}", value) for name, value in os.environ.items() if name.startswith("QMS_")]
+    for where, value in named:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return f"{where} ({shown!r}) is not valid UTF-8"
+    return None
+
+
+def _fail(as_json: bool, message: str, hint: str | None, exit_code: int) -> NoReturn:
+    """Report an error on standard error (as JSON under ``--json``) and exit with its code."""
+    if as_json:
+        document = {"error": message, "hint": hint, "exit_code": exit_code}
+        sys.stderr.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        from rich.text import Text
+
+        error_console().print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+        if hint:
+            error_console().print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+    sys.exit(exit_code)
+
+
 def main() -> None:
-    """Entry point: turns engine errors into a message and a meaningful exit code."""
+    """Entry point: turns engine errors into a message and a meaningful exit code.
+
+    Under ``--json`` an error is one JSON object on standard error,
+    ``{"error": MESSAGE, "hint": HINT or null, "exit_code": N}``; standard output stays empty.
+    """
+    args = sys.argv[1:]
+    as_json = _wants_json(args)
     try:
-        cli.main(standalone_mode=False)
+        bad = _not_utf8(args)
+        if bad:
+            _fail(as_json, bad, "give names, titles and comments as UTF-8 text", 2)
+        returned = cli.main(args, standalone_mode=False)
+        if isinstance(returned, int) and returned:  # a command's ctx.exit(N)
+            sys.exit(returned)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        error_console().print("Aborted.")
-        sys.exit(1)
+        _fail(as_json, "Aborted.", None, 1)
     except click.ClickException as exc:
+        if as_json:
+            _fail(True, exc.format_message(), None, exc.exit_code)
         exc.show()
         sys.exit(exc.exit_code)
     except QmsError as exc:
-        from rich.text import Text
-
-        error_console().print(Text.assemble(("Error: ", "bold red"), str(exc)), soft_wrap=True)
-        if exc.hint:
-            error_console().print(Text.assemble(("Hint: ", "yellow"), exc.hint), soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _fail(as_json, str(exc), exc.hint, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail(as_json, "Interrupted (Ctrl-C).", None, 130)
+    except UnicodeEncodeError as exc:  # text that did not come from a valid UTF-8 source
+        _fail(as_json, f"text that is not valid UTF-8 cannot be used: {exc.reason}", None, 2)
     except Exception as exc:
         if not _database_unavailable(exc):
             raise
-        error_console().print(f"Error: the database is unavailable: {exc.orig}", soft_wrap=True)
-        sys.exit(7)
+        reason = str(exc.orig)
+        hint = (
+            "another qms command is writing to the database; try again when it is done"
+            if "locked" in reason or "busy" in reason
+            else None
+        )
+        _fail(as_json, f"the database is unavailable: {reason}", hint, 7)

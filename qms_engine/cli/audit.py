@@ -14,6 +14,7 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    bold,
     console,
     error_console,
     jobs_option,
@@ -236,7 +237,7 @@ def audit_checkpoint(
         return
     console().print(f"Checkpoint of {office.code} at event #{record.seq}.")
     console().print("Write this code in the register, or send it to the SP office:")
-    console().print(f"  [bold]{record.code}[/]")
+    console().print(bold(f"  {record.code}"))
 
 
 @audit.command("export")

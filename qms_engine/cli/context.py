@@ -27,12 +27,20 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Both consoles print text literally: no markup, no emoji codes, no highlighting.  Titles, names,
+# comments and file names are user text, and ``[/bold]`` or ``[link=…]`` in them must be shown
+# as typed, never interpreted (a MarkupError, or a live terminal link).  Styling is done with
+# rich ``Text`` objects, which carry their style beside the text, never inside it.
+
+
 @functools.cache
 def console() -> Console:
     """Rich console on standard output (made on first use: importing rich is not free)."""
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return Console(
+        highlight=False, markup=False, emoji=False, width=None if sys.stdout.isatty() else 200
+    )
 
 
 @functools.cache
@@ -40,7 +48,14 @@ def error_console() -> Console:
     """Rich console on standard error, for progress and error messages."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def bold(text: str, rest: str = "") -> Any:
+    """``text`` in bold, then ``rest``: a rich Text, both literal whatever they contain."""
+    from rich.text import Text
+
+    return Text.assemble((text, "bold"), rest)
 
 
 @dataclass
@@ -73,8 +88,18 @@ pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 def read_passphrase(file: Path | None, env: str, prompt: str, *, confirm: bool = False) -> str:
     """A passphrase from a file, an environment variable, or a hidden prompt (in that order)."""
+    from qms_engine.errors import InvalidInput
+
     if file is not None:
-        return file.read_text(encoding="utf-8").rstrip("\r\n")
+        try:
+            return file.read_text(encoding="utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                f"the passphrase file {file} is not UTF-8 text",
+                hint="save it as UTF-8 (plain text) and try again",
+            ) from None
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the passphrase file {file}: {exc.strerror}") from None
     if os.environ.get(env):
         return os.environ[env]
     if sys.stdin.isatty():
@@ -131,9 +156,18 @@ def new_passphrase_option(
         )
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            kwargs[dest] = read_passphrase(
+            from qms_engine.chain.signing import MIN_PASSPHRASE
+            from qms_engine.errors import InvalidInput
+
+            passphrase = read_passphrase(
                 kwargs.pop(f"{dest}_file"), env, f"New passphrase for {prompt}", confirm=True
             )
+            if len(passphrase) < MIN_PASSPHRASE:  # a usage error (2), before anything is done
+                raise InvalidInput(
+                    f"the passphrase for {prompt} is too short: it needs at least "
+                    f"{MIN_PASSPHRASE} characters"
+                )
+            kwargs[dest] = passphrase
             return function(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -187,12 +221,14 @@ def print_json(value: Any) -> None:
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """A table for people."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    # Cells are Text, not str: rich never reads markup in them, whatever console prints them.
+    table = Table(title=Text(title), title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(column))
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     console().print(table)
 
 

@@ -11,7 +11,12 @@ from qms_engine.cli.context import console, print_table, when
 
 @click.command("demo")
 @click.argument("directory", default="qms-demo", type=click.Path(file_okay=False, path_type=Path))
-def demo(directory: Path) -> None:
+@click.option(
+    "--database-url",
+    envvar="QMS_DATABASE_URL",
+    help="Database (default: SQLite inside the workspace; or $QMS_DATABASE_URL), as for qms init.",
+)
+def demo(directory: Path, database_url: str | None) -> None:
     """Build a demo workspace in DIRECTORY (default ./qms-demo): users, two SOPs, a revision."""
     from qms_engine.chain.reader import tail_events
     from qms_engine.clock import from_utc_text, local_text
@@ -21,7 +26,9 @@ def demo(directory: Path) -> None:
     from qms_engine.runtime import Runtime
     from qms_engine.storage.workspace import Workspace
 
-    result = build_demo(directory, lambda line: console().print(f"• {line}", markup=False))
+    result = build_demo(
+        directory, lambda line: console().print(f"• {line}"), database_url=database_url
+    )
     runtime = Runtime.open(Workspace.load(result.root), load_plugins())
     try:
         office = runtime.office()

@@ -10,6 +10,7 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    bold,
     console,
     json_option,
     pass_app,
@@ -18,7 +19,7 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
-from qms_engine.errors import RuleViolation
+from qms_engine.errors import InvalidInput
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -31,7 +32,7 @@ def _fields(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
-            raise RuleViolation(
+            raise InvalidInput(
                 f"--field {value!r} must look like NAME=VALUE, e.g. case_number=12/2026"
             )
         fields[key.strip()] = text.strip()
@@ -192,7 +193,7 @@ def doc_show(app: AppContext, number: str, as_json: bool) -> None:
         print_json(detail)
         return
     summary, tz = detail.summary, detail.timezone
-    console().print(f"[bold]{summary.number}[/] — {summary.title}", markup=True)
+    console().print(bold(summary.number, f" — {summary.title}"))
     print_table(
         "Revisions",
         ["Rev", "State", "Title", "Author", "Created", "Review due", "SHA-256"],
@@ -330,14 +331,33 @@ def doc_list(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the file.",
+    help="Where to write the file (its folder must exist).",
 )
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @pass_app
-def doc_get(app: AppContext, number: str, revno: int | None, output: Path) -> None:
-    """Write a revision's exact bytes to a file (hash verified)."""
+def doc_get(app: AppContext, number: str, revno: int | None, output: Path, force: bool) -> None:
+    """Write a revision's exact bytes to a file (hash verified).
+
+    The folder must exist (none is made), and an existing file is replaced only with --force.
+    """
     from qms_engine.documents.revisions import export_revision
 
-    revision = export_revision(app.runtime, number=number, revno=revno, destination=output)
+    folder = output.parent
+    if not folder.is_dir():
+        raise InvalidInput(
+            f"-o {output}: the folder {folder} does not exist", hint="create it first"
+        )
+    if output.is_dir():
+        raise InvalidInput(f"-o {output} is a folder", hint="give a file name with -o")
+    if (output.exists() or output.is_symlink()) and not force:
+        raise InvalidInput(
+            f"-o {output}: the file exists",
+            hint="choose another name, or add --force to replace it",
+        )
+    try:
+        revision = export_revision(app.runtime, number=number, revno=revno, destination=output)
+    except OSError as exc:
+        raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
     console().print(f"{output}: {revision.number} revision {revision.revno}, sha256 verified")
 
 

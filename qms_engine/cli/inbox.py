@@ -136,8 +136,10 @@ def watch_command(
     live = not as_json and sys.stderr.isatty()
     tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live)
     stop = threading.Event()
+    stopped_by: list[int] = []
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stopped_by.append(signum)
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
@@ -155,6 +157,9 @@ def watch_command(
         watch(runner, stop, poll=poll, rescan=rescan, status=status)
     if not as_json:
         error_console().print(tally.line())
+    if stopped_by and stopped_by[0] == signal.SIGINT:  # Ctrl-C: the shell's convention, 128 + 2
+        error_console().print("Stopped (Ctrl-C).")
+        click.get_current_context().exit(130)
 
 
 @click.command("ingest")

@@ -8,6 +8,7 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    bold,
     console,
     json_option,
     pass_app,
@@ -60,9 +61,7 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     if as_json:
         print_json(workflow)
         return
-    console().print(
-        f"[bold]{workflow.name}[/] — {workflow.title}\nInitial state: {workflow.initial}"
-    )
+    console().print(bold(workflow.name, f" — {workflow.title}\nInitial state: {workflow.initial}"))
     print_table(
         "States",
         ["State", "Title", "Notes"],

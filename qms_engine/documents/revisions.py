@@ -26,7 +26,13 @@ from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now, zone
-from qms_engine.errors import IntegrityError, NotFound, PermissionDenied, RuleViolation
+from qms_engine.errors import (
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
 from qms_engine.files import FileFacts, inspect_file
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.permissions import load_actor, require_role
@@ -264,6 +270,7 @@ def create_document(
     ):
         work.lock(office)
         author = load_actor(work.connection, actor, office)
+        _person_writes_documents(author, spec)
         role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
         revision = write_new_document(
             work,
@@ -391,6 +398,7 @@ def revise_document(
     ):
         work.lock(document.office)
         author = load_actor(work.connection, actor, document.office)
+        _person_writes_documents(author, spec)
         role = require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
         revisions = work.connection.execute(
             select(REVISION_TABLE.c.revno, REVISION_TABLE.c.sha256, STATE_TABLE.c.state)
@@ -423,6 +431,16 @@ def revise_document(
         )
         work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
+
+
+def _person_writes_documents(author: Actor, spec: DocumentTypeSpec) -> None:
+    """A service account (the inbox) never authors a controlled document directly: it files
+    drafts only through the inbox, naming the person who wrote them."""
+    if author.kind == "service" and spec.kind == "document":
+        raise PermissionDenied(
+            f"{author.username!r} is a service: it files {spec.title} drafts only through the "
+            "inbox, naming their author"
+        )
 
 
 def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionRef:
@@ -522,7 +540,10 @@ def export_revision(
         row = matches[0]
     if destination.is_dir():
         raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    if not destination.parent.is_dir():  # never make folders the user did not ask for
+        raise InvalidInput(
+            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+        )
     try:
         blob = runtime.store.open(row.sha256)
     except BlobNotFound:

@@ -19,7 +19,7 @@ from qms_engine.chain.authorisation import Attempt, transition_problems
 from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import DocumentRef, load_document
-from qms_engine.errors import PermissionDenied, RuleViolation
+from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
@@ -50,7 +50,7 @@ def _pick_revision(
 ) -> int:
     if revno is not None:
         if revno not in states:
-            raise RuleViolation(f"{document.number} has no revision {revno}")
+            raise NotFound(f"{document.number} has no revision {revno}")
         candidates = [revno] if states[revno] in transition.sources else []
     else:
         candidates = [rev for rev, state in states.items() if state in transition.sources]

@@ -14,9 +14,11 @@ are normalised (:func:`normalise_label`) and mapped to field names by the plugin
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import posixpath
 import re
+import tempfile
 import unicodedata
 import zipfile
 import zlib
@@ -36,6 +38,9 @@ from docx.styles.style import ParagraphStyle
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from qms_engine.files import NotRegularFile, open_regular
+from qms_engine.ingest.inbox import sidecar_of
+
 MAX_FIELDS = 500
 MAX_VALUE_CHARS = 2_000
 MAX_LABEL_CHARS = 80  # longer "labels" are sentences that happen to contain a colon
@@ -46,6 +51,8 @@ MAX_SIDECAR_BYTES = 1024 * 1024
 SMALL_MEMBER = 1024 * 1024  # the ratio limit ignores parts smaller than this (uncompressed)
 CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024  # generous: name + extra + comment of a real entry
 CHUNK = 64 * 1024
+MAX_READ_AHEAD_BYTES = 256 * 1024 * 1024  # larger files are read from the staged blob instead
+SPOOL_BYTES = 16 * 1024 * 1024  # a worker's snapshot stays in memory up to this size
 
 SAVE_AS_DOCX = (
     "open it in Word or LibreOffice and save it as Word Document (.docx), then drop it again"
@@ -232,9 +239,8 @@ def _central_directory_extent(handle: IO[bytes]) -> tuple[int, int] | None:
     return entries, directory
 
 
-def _refuse_non_zip(path: Path, handle: IO[bytes]) -> ExtractionError:
+def _refuse_non_zip(name: str, handle: IO[bytes]) -> ExtractionError:
     """The most helpful reason a file without a ZIP end record is not a .docx."""
-    name = path.name
     handle.seek(0)
     head = handle.read(len(CFB_SIGNATURE))
     size = handle.seek(0, 2)
@@ -342,12 +348,11 @@ def _damaged(name: str, info: zipfile.ZipInfo, why: str) -> ExtractionError:
     )
 
 
-def _check_package(path: Path, handle: IO[bytes], limits: ZipLimits) -> bool:
+def _check_package(name: str, handle: IO[bytes], limits: ZipLimits) -> bool:
     """Refuse what python-docx must not open; return whether the package is Strict OOXML."""
-    name = path.name
     extent = _central_directory_extent(handle)
     if extent is None:
-        raise _refuse_non_zip(path, handle)
+        raise _refuse_non_zip(name, handle)
     entries, directory = extent
     if entries > limits.max_entries:
         raise _bomb(name, f"it has {entries:,} entries (limit {limits.max_entries:,})")
@@ -421,8 +426,22 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clean_title(text: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """The one normalisation of a title derived from a file name, a field or a document.
+
+    Control characters (newline, ESC, DEL, C1 controls …) and lone surrogates (from a file name
+    that is not valid UTF-8) become spaces, whitespace runs one space, both ends trimmed, at
+    most ``limit`` characters.  Format characters such as the zero-width joiner that Devanagari
+    needs are kept.
+    """
+    kept = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") else char for char in text
+    )
+    return " ".join(kept.split())[:limit]
+
+
 def _clean(text: str, limit: int) -> str:
-    return " ".join(text.split())[:limit]
+    return clean_title(text, limit)
 
 
 def _is_heading_style(style: ParagraphStyle | None, seen: int = 0) -> bool:
@@ -516,32 +535,51 @@ def extract_docx(
     """Title, fields, headings and core properties of a .docx, or ExtractionError saying why not.
 
     ``labels`` maps a label as the clerk types it (``"Case No."``, ``"मुकदमा संख्या"``) to a
-    field name; labels not in it are kept normalised.  The package is checked against
-    ``limits`` before python-docx reads it; the same open file is then given to python-docx,
-    so what was checked is what is parsed.
+    field name; labels not in it are kept normalised.  Only a regular file is opened
+    (:func:`~qms_engine.files.open_regular`: never a named pipe or a link).
     """
-    name = path.name
     try:
-        with path.open("rb") as handle:
-            strict = _check_package(path, handle, limits)
-            handle.seek(0)
-            try:
-                document = docx.Document(handle)
-            except Exception as exc:
-                if strict:
-                    raise ExtractionError(
-                        f"{name} is saved as Strict Open XML (ISO/IEC 29500 Strict, "
-                        f"namespace {WORD_STRICT_MAIN}), which this system cannot read",
-                        "open it in Word and use Save As with the type "
-                        '"Word Document (.docx)" (not "Strict Open XML Document"), '
-                        "then drop it again",
-                    ) from None
+        with open_regular(path) as handle:
+            return read_docx(handle, path.name, labels, limits)
+    except OSError as exc:
+        raise ExtractionError(
+            f"{path.name} could not be opened ({type(exc).__name__}: {_short(exc)})",
+            "check that the file is still there and readable, then drop it again",
+        ) from None
+
+
+def read_docx(
+    handle: IO[bytes],
+    name: str,
+    labels: Mapping[str, str] = _NO_LABELS,
+    limits: ZipLimits = DEFAULT_LIMITS,
+) -> Extracted:
+    """:func:`extract_docx` of the bytes in an open, seekable ``handle`` (a file named ``name``).
+
+    The package is checked against ``limits`` before python-docx reads it; the same handle is
+    then given to python-docx, so what was checked is what is parsed.  The pipeline hands it
+    the staged blob, so the fields are read from exactly the bytes that are stored.
+    """
+    try:
+        strict = _check_package(name, handle, limits)
+        handle.seek(0)
+        try:
+            document = docx.Document(handle)
+        except Exception as exc:
+            if strict:
                 raise ExtractionError(
-                    f"{name} could not be read as a Word document "
-                    f"({type(exc).__name__}: {_short(exc)})",
-                    SAVE_AS_DOCX,
+                    f"{name} is saved as Strict Open XML (ISO/IEC 29500 Strict, "
+                    f"namespace {WORD_STRICT_MAIN}), which this system cannot read",
+                    "open it in Word and use Save As with the type "
+                    '"Word Document (.docx)" (not "Strict Open XML Document"), '
+                    "then drop it again",
                 ) from None
-            return _read(document, labels)
+            raise ExtractionError(
+                f"{name} could not be read as a Word document "
+                f"({type(exc).__name__}: {_short(exc)})",
+                SAVE_AS_DOCX,
+            ) from None
+        return _read(document, labels)
     except ExtractionError:
         raise
     except OSError as exc:
@@ -554,6 +592,47 @@ def extract_docx(
             f"{name} could not be read as a Word document ({type(exc).__name__}: {_short(exc)})",
             SAVE_AS_DOCX,
         ) from None
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """What a worker read from a snapshot of a file: the snapshot's SHA-256 and its result.
+
+    The pipeline uses it only if ``sha256`` is the hash of the bytes it stored; otherwise (the
+    file changed in between, through a second name) it reads the stored bytes itself.
+    """
+
+    sha256: str | None
+    extracted: Extracted | None = None
+    error: ExtractionError | None = None
+
+
+def read_ahead_docx(path: Path, labels: Mapping[str, str] = _NO_LABELS) -> ReadAhead:
+    """In a worker process: copy the file while hashing it, then read the copy.
+
+    Never raises: a file that cannot be snapshot (gone, not a regular file, too large) gives
+    ``sha256=None`` and the pipeline reads the staged blob instead.
+    """
+    digest = hashlib.sha256()
+    try:
+        with (
+            open_regular(path) as source,
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as snapshot,
+        ):
+            size = 0
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > MAX_READ_AHEAD_BYTES:
+                    return ReadAhead(None)
+                digest.update(chunk)
+                snapshot.write(chunk)
+            snapshot.seek(0)
+            try:
+                return ReadAhead(digest.hexdigest(), read_docx(snapshot, path.name, labels))
+            except ExtractionError as refused:
+                return ReadAhead(digest.hexdigest(), error=refused)
+    except OSError:
+        return ReadAhead(None)
 
 
 # ------------------------------------------------------------------------ sidecar and name
@@ -576,6 +655,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _printable(text: str) -> str:
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
 def _reject_constant(constant: str) -> None:
     raise ValueError(f"{constant} is not a number")
 
@@ -586,14 +673,16 @@ def sidecar_fields(path: Path) -> dict[str, str]:
     No sidecar gives ``{}``.  The sidecar must be a JSON object of field → string, number or
     true/false (given as ``"true"``/``"false"``); anything else is refused, not guessed at.
     """
-    sidecar = path.with_name(path.name + ".json")
+    sidecar = sidecar_of(path)
+    if sidecar is None:  # its name would be too long for any file system: there is none
+        return {}
     try:
         if not sidecar.exists() and not sidecar.is_symlink():
             return {}
-        if sidecar.is_symlink() or not sidecar.is_file():
-            raise _sidecar_error(sidecar, "is not a regular file")
-        with sidecar.open("rb") as handle:
+        with open_regular(sidecar) as handle:
             data = handle.read(MAX_SIDECAR_BYTES + 1)
+    except NotRegularFile:
+        raise _sidecar_error(sidecar, "is not a regular file") from None
     except OSError as exc:
         why = f"cannot be read ({type(exc).__name__}: {_short(exc)})"
         raise _sidecar_error(sidecar, why) from None
@@ -619,6 +708,14 @@ def sidecar_fields(path: Path) -> dict[str, str]:
     for key, value in parsed.items():
         if not key.strip():
             raise _sidecar_error(sidecar, "has a field with an empty name")
+        for text in (key, value):
+            if isinstance(text, str) and _has_surrogate(text):
+                raise _sidecar_error(
+                    sidecar,
+                    f"has an invalid character in {'the field name' if text is key else 'field'} "
+                    f"{_printable(key)!r} (a lone UTF-16 surrogate escape such as \\ud800, "
+                    "which is no character at all)",
+                )
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, str | int | float):

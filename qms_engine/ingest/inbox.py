@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.files import open_regular
 from qms_engine.storage.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
@@ -53,6 +55,24 @@ def is_sidecar(path: Path) -> bool:
     return path.suffix.lower() == SIDECAR_SUFFIX
 
 
+def fits(name: str) -> bool:
+    """Whether ``name`` is short enough for a file name (255 bytes on Linux file systems)."""
+    return len(os.fsencode(name)) <= MAX_NAME_BYTES
+
+
+def sidecar_of(path: Path) -> Path | None:
+    """``<name>.json`` beside ``path``, or None where that name would be too long to exist."""
+    name = path.name + SIDECAR_SUFFIX
+    return path.with_name(name) if fits(name) else None
+
+
+def _shorten(stem: str, tail: str) -> str:
+    """``stem + tail``, the stem cut (never the tail) until the name fits."""
+    while stem and not fits(stem + tail):
+        stem = stem[:-1]
+    return stem + tail
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename or a new name in ``folder`` durable."""
     handle = os.open(folder, os.O_RDONLY)
@@ -73,7 +93,7 @@ def move(source: Path, target: Path) -> None:
             raise
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
             raise
-        with source.open("rb") as reader, target.open("xb") as writer:
+        with open_regular(source) as reader, target.open("xb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
             writer.flush()
             os.fsync(writer.fileno())
@@ -82,19 +102,25 @@ def move(source: Path, target: Path) -> None:
 
 
 def note_for(target: Path, suffix: str) -> Path:
-    """``<name><suffix>`` beside a file; shortened (keeping the start) if too long a name."""
+    """``<name><suffix>`` beside a file; if that is too long a name, the start of the name, a
+    tag from a hash of the whole name, and the suffix: two long names that begin alike (``x.pdf``
+    and ``x (2).pdf``) never share a note."""
     name = target.name + suffix
-    while len(os.fsencode(name)) > MAX_NAME_BYTES:
-        name = name[: -len(suffix) - 1] + suffix
-    return target.with_name(name)
+    if fits(name):
+        return target.with_name(name)
+    tag = "~" + hashlib.sha256(os.fsencode(target.name)).hexdigest()[:8]
+    return target.with_name(_shorten(target.name, tag + suffix))
 
 
 def _candidates(folder: Path, name: str) -> Iterator[Path]:
-    yield folder / name
+    """``name``, then ``name (2).ext`` …, each shortened (keeping the extension) to fit."""
     stem, suffix = Path(name).stem, Path(name).suffix
+    if not fits(suffix):
+        stem, suffix = name, ""
+    yield folder / _shorten(stem, suffix)
     number = 2
     while True:
-        yield folder / f"{stem} ({number}){suffix}"
+        yield folder / _shorten(stem, f" ({number}){suffix}")
         number += 1
 
 
@@ -140,9 +166,10 @@ class Claim:
         return self.root / Path(self.relative).name
 
     @property
-    def sidecar(self) -> Path:
-        """Its metadata sidecar, if the clerk dropped one (``<name>.json``)."""
-        return self.path.with_name(self.path.name + SIDECAR_SUFFIX)
+    def sidecar(self) -> Path | None:
+        """Where its metadata sidecar is, if the clerk dropped one (``<name>.json``); None
+        for a name so long that no sidecar can exist."""
+        return sidecar_of(self.path)
 
 
 class Inbox:
@@ -213,8 +240,13 @@ class Inbox:
         except FileNotFoundError:  # the file was taken first (or the claim folder cleared)
             self._let_go(claim_id, root)
             return None
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        if sidecar.is_file() and not sidecar.is_symlink():
+        sidecar = sidecar_of(path)
+        if (
+            sidecar is not None
+            and claim.sidecar is not None
+            and sidecar.is_file()
+            and not sidecar.is_symlink()
+        ):
             os.rename(sidecar, claim.sidecar)
         fsync_dir(root)
         return claim
@@ -281,7 +313,7 @@ class Inbox:
                 handle.flush()
                 os.fsync(handle.fileno())
             move(claim.path, target)
-        if claim.sidecar.exists():
+        if claim.sidecar is not None and claim.sidecar.exists():
             move(claim.sidecar, free_name(folder, target.name + SIDECAR_SUFFIX))
         self._let_go(claim.id, claim.root)
         return target
@@ -338,9 +370,9 @@ class Inbox:
                     continue
                 target = free_name(self.root / folder.name, original.name)
                 move(original, target)
-                sidecar = original.with_name(original.name + SIDECAR_SUFFIX)
-                if sidecar.exists():
-                    move(sidecar, target.with_name(target.name + SIDECAR_SUFFIX))
+                sidecar = sidecar_of(original)
+                if sidecar is not None and sidecar.exists():
+                    move(sidecar, free_name(target.parent, target.name + SIDECAR_SUFFIX))
                 note.unlink()
                 moved.append(target)
         return moved

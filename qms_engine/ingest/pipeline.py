@@ -32,11 +32,14 @@ from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_text, to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import forget_blob, plugin_problems, write_new_document
 from qms_engine.errors import QmsError, RuleViolation
-from qms_engine.files import FileFacts, inspect_file
+from qms_engine.files import FileFacts, NotRegularFile, check_content, inspect_file, open_regular
 from qms_engine.ingest.extract import (
+    Extracted,
     ExtractionError,
-    extract_docx,
+    ReadAhead,
+    clean_title,
     filename_fields,
+    read_docx,
     sidecar_fields,
 )
 from qms_engine.ingest.inbox import Claim
@@ -91,9 +94,19 @@ def _check_type(intake: Intake, context: IngestContext) -> None:
 
 
 def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
+    """Copy the file into the store while hashing it; from here on only that copy is read.
+
+    A clerk may keep a second name (a hard link) for the dropped file and change it at any
+    time, so its type, size and fields are all taken from the staged bytes (see
+    :func:`_read_fields`), never from the inbox file again.
+    """
     try:
-        with intake.claim.path.open("rb") as handle:
+        with open_regular(intake.claim.path) as handle:
             intake.staged = context.runtime.store.stage(handle, max_bytes=MAX_FILE_BYTES)
+    except NotRegularFile as refused:
+        raise StepFailed(
+            "store the file", str(refused), "copy the file itself into the inbox"
+        ) from refused
     except BlobTooLarge as refused:
         raise StepFailed(
             "store the file", str(refused), "split the scan into smaller files (under 2 GiB each)"
@@ -109,6 +122,16 @@ def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
     except StoreError as trouble:
         raise Transient(str(trouble)) from trouble
     intake.sha256 = intake.staged.sha256
+    assert intake.facts is not None
+    facts = intake.facts
+    try:
+        with intake.staged.open() as stored:
+            media_type = check_content(facts.name, facts.extension, stored, intake.staged.size)
+    except RuleViolation as refused:  # it changed after "check file type" looked at it
+        advice = refused.hint or "save it in an accepted format and drop it again"
+        raise StepFailed("check file type", str(refused), advice) from refused
+    size = intake.staged.size
+    intake.facts = FileFacts(facts.path, facts.name, facts.extension, media_type, size)
 
 
 _SAME_CONTENT = (
@@ -132,21 +155,52 @@ def _find_duplicate(intake: Intake, context: IngestContext) -> None:
         intake.done = True
 
 
+def _read_ahead(intake: Intake, context: IngestContext) -> ReadAhead | None:
+    """The worker's reading of this file, if it read exactly the bytes that were stored."""
+    future = context.read_ahead.pop(intake.claim.id, None)
+    if future is None:
+        return None
+    try:
+        ahead = future.result()
+    except Exception:  # a broken worker pool: the file is read here instead
+        return None
+    return ahead if ahead.sha256 is not None and ahead.sha256 == intake.sha256 else None
+
+
+def _extract(intake: Intake, context: IngestContext) -> Extracted:
+    """Fields of the stored .docx: the worker's reading of the same bytes, or the staged blob."""
+    ahead = _read_ahead(intake, context)
+    if ahead is not None:
+        if ahead.error is not None:
+            raise ahead.error
+        if ahead.extracted is not None:
+            return ahead.extracted
+    assert intake.staged is not None
+    with intake.staged.open() as stored:
+        return read_docx(stored, intake.claim.path.name, intake.spec.field_labels)
+
+
 def _read_fields(intake: Intake, context: IngestContext) -> None:
     path, spec = intake.claim.path, intake.spec
     fields: dict[str, Any] = dict(filename_fields(path.name, spec.compiled_patterns))
     title = None
     try:
-        ahead = context.read_ahead.pop(intake.claim.id, None)
-        if ahead is not None or path.suffix.lower() == ".docx":
-            extracted = ahead.result() if ahead else extract_docx(path, spec.field_labels)
+        if path.suffix.lower() == ".docx":
+            extracted = _extract(intake, context)
             fields.update(extracted.fields)
             title = extracted.title
         fields.update(sidecar_fields(path))
     except ExtractionError as refused:
         raise StepFailed("read the document", refused.problem, refused.advice) from refused
     intake.fields = fields
-    intake.title = (str(fields.get("title") or title or path.stem)).strip()[:300] or path.name
+    intake.title = title_for(fields.get("title") or title, path.name)
+
+
+def title_for(given: object, name: str) -> str:
+    """A record's title: the one given (a field, the document's own), else the file name's
+    stem, else the name; always through :func:`clean_title` (no control characters)."""
+    cleaned = clean_title(str(given or "")) or clean_title(Path(name).stem) or clean_title(name)
+    return cleaned or "untitled"
 
 
 _PEOPLE = (
@@ -446,7 +500,7 @@ def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
         sha256=row.sha256,
         number=row.number,
         event_seq=row.event_seq,
-        title=filed.title if filed else Path(claim.relative).stem,
+        title=filed.title if filed else title_for(None, claim.relative),
         fields=json.loads(filed.fields) if filed and row.outcome == "filed" else {},
         duplicate_of=row.number if row.outcome == "duplicate" else None,
     )

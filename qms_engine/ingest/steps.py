@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
     from qms_engine.chain.unit_of_work import OfficeRef
     from qms_engine.files import FileFacts
-    from qms_engine.ingest.extract import Extracted
+    from qms_engine.ingest.extract import ReadAhead
     from qms_engine.ingest.inbox import Claim, Inbox
     from qms_engine.registry.office_types import DocumentTypeSpec
     from qms_engine.runtime import Runtime
@@ -65,7 +65,7 @@ class IngestContext:
     signer: Signer
     inbox: Inbox
     office: OfficeRef = field(init=False)
-    read_ahead: dict[str, Future[Extracted]] = field(default_factory=dict, init=False)
+    read_ahead: dict[str, Future[ReadAhead]] = field(default_factory=dict, init=False)
     """Documents already being read in worker processes, by claim id (see the watcher)."""
 
     def __post_init__(self) -> None:

@@ -18,9 +18,13 @@ others (tests move a manual clock on instead of waiting for real seconds to pass
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,7 +38,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from qms_engine.errors import RuleViolation
-from qms_engine.ingest.extract import extract_docx
+from qms_engine.ingest.extract import read_ahead_docx
 from qms_engine.ingest.inbox import Claim, is_ignored, is_sidecar
 from qms_engine.ingest.pipeline import Outcome, process_claim, register_for
 from qms_engine.ingest.steps import IngestContext, Step, StepFailed
@@ -43,15 +47,45 @@ Report = Callable[[Outcome], None]
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 MAX_BACKOFF = 60.0
+PR_SET_PDEATHSIG = 1
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: a reader must not outlive the watcher that started it.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), even by
+    SIGKILL; a thread checking the parent's pid covers other systems and the moment before the
+    request took effect.  With every worker gone, multiprocessing's resource tracker (which
+    waits for the last holder of its pipe) ends too.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # already orphaned before the request took effect
+        os._exit(1)
+
+    def check() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=check, name="orphan-check", daemon=True).start()
 
 
 @contextmanager
 def document_readers(jobs: int) -> Iterator[Executor | None]:
-    """Worker processes for reading .docx files (spawned: the watcher has threads)."""
+    """Worker processes for reading .docx files (spawned: the watcher has threads); they end
+    when the process that started them does, however it ends."""
     if jobs <= 1:
         yield None
         return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         yield pool
 
 
@@ -180,7 +214,7 @@ class Runner:
             return  # quarantined by the pipeline itself, with its reason
         assert self.readers is not None
         self.context.read_ahead[claim.id] = self.readers.submit(
-            extract_docx, claim.path, dict(spec.field_labels)
+            read_ahead_docx, claim.path, dict(spec.field_labels)
         )
 
     def _process(self, claim: Claim, *, fresh: bool = False) -> None:

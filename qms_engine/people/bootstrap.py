@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from qms_engine.storage.workspace import (
     DEFAULT_DATABASE,
     Workspace,
     resolve_database_url,
+    sqlite_path,
 )
 
 
@@ -56,10 +58,68 @@ def init_workspace(
     if (root / CONFIG_NAME).exists():
         raise ConfigurationError(f"{root} is already a workspace ({CONFIG_NAME} exists)")
     spec = plugins.registry.office_type(office_type)
-    root.mkdir(parents=True, exist_ok=True)
     url = resolve_database_url(database_url or DEFAULT_DATABASE, root)
     staged = Workspace(root, office_code, url, root / "blobs", root / "inbox")
-    engine = create_db_engine(url)
+    database = sqlite_path(url)
+    if database is not None and not database.resolve().is_relative_to(root):
+        raise ConfigurationError(
+            f"the SQLite database {database} would lie outside the workspace {root}",
+            hint="keep it inside, e.g. sqlite:///qms.sqlite3 (the default), or use PostgreSQL",
+        )
+    if database is not None and database.exists():
+        raise ConfigurationError(
+            f"{database} already exists: `qms init` makes a new database",
+            hint="choose another folder or --database-url, or remove the old file",
+        )
+    # What this init makes, so that a failure removes it again and leaves no half-made
+    # workspace (a database, a blob store) behind.
+    made = _Made(root)
+    try:
+        made.folder(root)
+        root.mkdir(parents=True, exist_ok=True)
+        if database is not None:
+            made.folder(database.parent)
+            database.parent.mkdir(parents=True, exist_ok=True)
+            made.file(database)
+        made.folder(staged.blob_dir)
+        made.folder(staged.inbox_dir)
+        office = _found(
+            staged,
+            plugins,
+            office_type=office_type,
+            office_code=office_code,
+            office_name=office_name,
+            admin=admin,
+            admin_name=admin_name,
+            admin_passphrase=admin_passphrase,
+            office_passphrase=office_passphrase,
+            timezone=timezone,
+        )
+        folders = [staged.inbox_dir / t.inbox_folder for t in spec.document_types if t.inbox_folder]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        workspace = Workspace.write_config(root, office_code, database_url)
+    except BaseException:
+        made.undo()
+        raise
+    return InitResult(workspace, office, folders)
+
+
+def _found(
+    staged: Workspace,
+    plugins: PluginSet,
+    *,
+    office_type: str,
+    office_code: str,
+    office_name: str,
+    admin: str,
+    admin_name: str,
+    admin_passphrase: str,
+    office_passphrase: str,
+    timezone: str,
+) -> OfficeRef:
+    """Migrate the new database and found the office with its first admin."""
+    engine = create_db_engine(staged.database_url, create=True)
     try:
         upgrade(engine)
         runtime = Runtime(staged, engine, BlobStore(staged.blob_dir), plugins)
@@ -77,7 +137,7 @@ def init_workspace(
                     roles=[roles.ADMIN],
                 )
 
-            office = create_office(
+            return create_office(
                 work,
                 plugins,
                 code=office_code,
@@ -89,8 +149,28 @@ def init_workspace(
             )
     finally:
         engine.dispose()
-    folders = [staged.inbox_dir / t.inbox_folder for t in spec.document_types if t.inbox_folder]
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    workspace = Workspace.write_config(root, office_code, database_url)
-    return InitResult(workspace, office, folders)
+
+
+class _Made:
+    """Folders and files an init is about to create, removed again if it fails."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.paths: list[Path] = []
+
+    def folder(self, path: Path) -> None:
+        """Remember ``path`` (and any missing parents) if it does not exist yet."""
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        self.paths.extend(reversed(missing))
+
+    def file(self, path: Path) -> None:
+        """Remember a SQLite file about to be made, with its journal and WAL files."""
+        self.paths.extend(path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm"))
+
+    def undo(self) -> None:
+        """Remove, newest first, what was made."""
+        for path in reversed(self.paths):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)

@@ -155,9 +155,14 @@ def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
     """Unlock ``username``'s current signing key; without it, they cannot act."""
     with runtime.engine.connect() as connection:
         row = connection.execute(_CURRENT_KEY, {"username": username}).first()
+        known = row is not None or (
+            connection.execute(USER_ID_BY_NAME, {"username": username}).first() is not None
+        )
+    if not known:
+        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
     if row is None:
         raise PermissionDenied(
-            f"{username!r} has no valid signing key (unknown user, or the key was revoked)",
+            f"{username!r} has no valid signing key (the key was revoked)",
             hint="an admin can issue one: qms key rotate USER --as ADMIN",
         )
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
@@ -165,13 +170,20 @@ def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
 
 
 def offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeRef]:
-    """The offices where the user holds a role, and ``also``, in a fixed order (all locked)."""
+    """The offices whose chains know the user — where they hold a role, or where any key of
+    theirs was ever registered — and ``also``, in a fixed order (all locked).  A key's end or
+    the user's deactivation must reach every one of them, or a chain that still knows the key
+    would go on accepting it."""
+    known_keys = select(KEY_REGISTRATION_TABLE.c.office_id).join(
+        KEY_TABLE, KEY_TABLE.c.fingerprint == KEY_REGISTRATION_TABLE.c.fingerprint
+    )
     rows = work.connection.execute(
         select(OFFICE_TABLE)
         .where(
             OFFICE_TABLE.c.id.in_(
                 select(ROLE_TABLE.c.office_id).where(ROLE_TABLE.c.user_id == user_id)
             )
+            | OFFICE_TABLE.c.id.in_(known_keys.where(KEY_TABLE.c.user_id == user_id))
             | (OFFICE_TABLE.c.id == also.id)
         )
         .order_by(OFFICE_TABLE.c.id)  # one locking order for every writer: no deadlocks

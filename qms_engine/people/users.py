@@ -14,14 +14,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import sqlmodel
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
 from qms_engine.chain import events
 from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
-from qms_engine.errors import NotFound, RuleViolation
+from qms_engine.errors import InvalidInput, NotFound, RuleViolation
 from qms_engine.people.keys import admin_everywhere, announce_key, offices_of, register_key
 from qms_engine.people.permissions import (
     ROLES_IN_OFFICE,
@@ -33,7 +33,10 @@ from qms_engine.rules.roles import ADMIN
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import ROLE_TABLE, USER_TABLE, User, UserRole
 
-_USERNAME = re.compile(r"^\w[\w.-]{1,63}$")
+# A conventional login name: ASCII lowercase letters, digits, '.', '-', '_', starting with a
+# letter.  No look-alikes (Cyrillic 'а', full-width 'ｓ') and no case variants ('ASharma') can
+# sit beside an existing name; full names stay free text in any script.
+_USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,63}", re.ASCII)
 
 
 def check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
@@ -61,15 +64,20 @@ def enroll(
 
     ``by=None`` is the founding admin of a deployment, who signs their own enrolment.
     """
-    if not _USERNAME.match(username):
-        raise RuleViolation(
-            f"user name {username!r} is not allowed: use 2–64 letters, digits, '.', '-' or '_'"
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput(
+            f"user name {username!r} is not allowed: use 2–64 lowercase ASCII letters, digits, "
+            "'.', '-' or '_', starting with a letter",
+            hint="the full name (--name) may be written in any script",
         )
     if not full_name.strip():
         raise RuleViolation("the full name is empty: it is printed beside every signature")
     connection = work.connection
-    if connection.execute(USER_ID_BY_NAME, {"username": username}).first() is not None:
-        raise RuleViolation(f"user {username!r} already exists", hint="see `qms user grant`")
+    taken = connection.execute(
+        select(USER_TABLE.c.username).where(func.lower(USER_TABLE.c.username) == username)
+    ).first()
+    if taken is not None:  # compared without case: an older 'ASharma' blocks 'asharma'
+        raise RuleViolation(f"user {taken[0]!r} already exists", hint="see `qms user grant`")
     user_id = connection.execute(
         insert(USER_TABLE).returning(USER_TABLE.c.id),
         {
@@ -187,6 +195,11 @@ def grant_roles(
     with runtime.unit_of_work() as work:
         admin = _admin(work, actor, office, "grant roles")
         user_id = _user_id(work, username)
+        active = work.connection.execute(
+            select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
+        ).scalar()
+        if not active:
+            raise RuleViolation(f"{username!r} is deactivated: a deactivated user gets no roles")
         added = [role for role in wanted if role not in _roles_of(work, user_id, office)]
         for role in added:
             grant(work, office, by=admin, user_id=user_id, username=username, role=role)

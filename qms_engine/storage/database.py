@@ -8,13 +8,15 @@ lock (``SELECT … FOR UPDATE``) does the same per office.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -28,28 +30,55 @@ _WRITE_OPTION = "qms_write"
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # These statements run on the driver, outside SQLAlchemy's own error handling: a driver
+    # error (``database is locked`` after the busy timeout) is wrapped as SQLAlchemy wraps its
+    # own, so callers and the CLI (exit code 7) see one kind of database error.
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is lazy).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
+        statement = ""
+        try:
+            for statement in (
+                f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = FULL",
+                "PRAGMA foreign_keys = ON",
+            ):
+                cursor.execute(statement)
+        except sqlite3.Error as exc:
+            raise OperationalError(statement, None, exc) from exc
+        finally:
+            cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         writing = connection.get_execution_options().get(_WRITE_OPTION, False)
+        statement = "BEGIN IMMEDIATE" if writing else "BEGIN"
         # Straight on the driver: this runs before every command, on the hot path.
-        connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-            "BEGIN IMMEDIATE" if writing else "BEGIN"
-        )
+        try:
+            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise OperationalError(statement, None, exc) from exc
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url`` with the engine's durability settings applied."""
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_db_engine(url: str, *, create: bool = False) -> Engine:
+    """An engine for ``url`` with the engine's durability settings applied.
+
+    A SQLite file must exist unless ``create`` (``qms init``, a fresh test database): a
+    mistyped path must not leave an empty database behind.  A driver that is not installed
+    is a configuration error saying what to install.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -57,11 +86,35 @@ def create_db_engine(url: str) -> Engine:
             f"database URL {url!r} is not valid",
             hint="use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db",
         ) from exc
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed)
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = _sqlite_file(parsed)
+            if database is not None and not create and not database.is_file():
+                raise ConfigurationError(
+                    f"the SQLite database {database} does not exist",
+                    hint="check database_url in qms.toml or $QMS_DATABASE_URL; "
+                    "`qms init` creates a new workspace",
+                )
+            engine = create_engine(parsed)
+            _configure_sqlite(engine)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError as exc:
+        raise ConfigurationError(
+            f"database URL {shown!r} names an unknown database or driver",
+            hint="use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db",
+        ) from exc
+    except ImportError as exc:
+        postgres = parsed.get_backend_name() == "postgresql"
+        raise ConfigurationError(
+            f"database URL {shown!r} needs the Python driver {exc.name or parsed.drivername!r}, "
+            "which is not installed",
+            hint="pip install 'qms-engine[postgres]' (the psycopg driver), and use a "
+            "postgresql+psycopg://… URL"
+            if postgres
+            else "install that driver",
+        ) from exc
 
 
 @contextmanager

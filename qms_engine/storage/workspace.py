@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 
 from qms_engine.errors import ConfigurationError
 
@@ -61,13 +62,26 @@ class Workspace:
 
     @classmethod
     def load(cls, root: Path) -> Workspace:
-        """Read ``root/qms.toml``; errors name the file and the key."""
+        """Read ``root/qms.toml``; errors name the file and the key.
+
+        The inbox, the blob store and a SQLite database must lie inside the workspace folder and
+        apart from each other: the watcher moves whatever lies in the inbox, so an inbox that
+        held the database, ``qms.toml`` or the blobs would carry them off to quarantine.
+        """
         root = root.resolve()
         path = root / CONFIG_NAME
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(
+                f"{path} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{path}: {exc}") from exc
+        except RecursionError:
+            raise ConfigurationError(f"{path}: nested too deeply to be a qms.toml") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
         table = data.get("workspace")
         if not isinstance(table, dict):
             raise ConfigurationError(f"{path}: missing [workspace] table")
@@ -84,14 +98,45 @@ class Workspace:
             raise ConfigurationError(
                 f"{path}: workspace.office (the default office code) is missing"
             )
+        from_env = bool(os.environ.get("QMS_DATABASE_URL"))
+        url_source = "$QMS_DATABASE_URL" if from_env else f"{path}: workspace.database_url"
         url = os.environ.get("QMS_DATABASE_URL") or table.get("database_url", DEFAULT_DATABASE)
-        return cls(
+        try:
+            database_url = resolve_database_url(url, root)
+            make_url(database_url).get_dialect()
+        except (ConfigurationError, NoSuchModuleError) as exc:
+            raise ConfigurationError(
+                f"{url_source}: {url!r} names no known database",
+                hint="use sqlite:///qms.sqlite3 or postgresql+psycopg://user@host/db",
+            ) from exc
+        workspace = cls(
             root=root,
             office_code=table["office"],
-            database_url=resolve_database_url(url, root),
-            blob_dir=root / table.get("blob_store", "blobs"),
-            inbox_dir=root / table.get("inbox", "inbox"),
+            database_url=database_url,
+            blob_dir=_inside(
+                root, table.get("blob_store", "blobs"), f"{path}: workspace.blob_store"
+            ),
+            inbox_dir=_inside(root, table.get("inbox", "inbox"), f"{path}: workspace.inbox"),
         )
+        places = [
+            (f"{path}: workspace.blob_store", workspace.blob_dir),
+            (f"{path}: workspace.inbox", workspace.inbox_dir),
+        ]
+        database = sqlite_path(database_url)
+        if database is not None:
+            database = database.resolve()
+            if not from_env:  # a deployment may keep its database elsewhere, by the variable
+                _inside(root, str(database), url_source)
+            places.append((url_source, database))
+        for n, (name, place) in enumerate(places):
+            for other_name, other in places[n + 1 :]:
+                if place.is_relative_to(other) or other.is_relative_to(place):
+                    raise ConfigurationError(
+                        f"{name} ({place}) and {other_name} ({other}) overlap",
+                        hint="the inbox, the blob store and the database each need a place of "
+                        "their own inside the workspace",
+                    )
+        return workspace
 
     @classmethod
     def write_config(cls, root: Path, office_code: str, database_url: str | None) -> Workspace:
@@ -112,6 +157,30 @@ class Workspace:
         except FileExistsError:
             raise ConfigurationError(f"{path} already exists: this folder is a workspace") from None
         return cls.load(root)
+
+
+def _inside(root: Path, value: str, where: str) -> Path:
+    """``value`` (relative to ``root``) as an absolute path strictly inside ``root``, or an error
+    naming ``where`` it was set."""
+    place = (root / value).resolve()
+    if place == root or not place.is_relative_to(root):
+        raise ConfigurationError(
+            f"{where} = {value!r} is not inside the workspace {root}",
+            hint="give a path inside the workspace folder, as `qms init` writes it "
+            '(blob_store = "blobs", inbox = "inbox", sqlite:///qms.sqlite3)',
+        )
+    return place
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def resolve_database_url(url: str, root: Path) -> str:
