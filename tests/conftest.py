@@ -6,12 +6,14 @@ The workspace itself (``qms_office``) and real .docx files (``make_docx``) come 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Table, func, select
 
 from qms_engine.documents.revisions import create_document, revise_document
@@ -24,6 +26,18 @@ from qms_engine.storage.models import (
     STATE_TABLE,
 )
 from qms_engine.testing import TestOffice
+
+# Hypothesis (tests/test_properties.py): the same examples on every run, so CI fails on a bug and
+# never by luck.  A fixed seed, a modest budget, no deadline (a slow CI machine is no bug), no
+# example database written into the tree, and a blob to replay a failure with.
+# HYPOTHESIS_PROFILE=explore searches afresh with more examples, for a local run.
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, deadline=None, print_blob=True, database=None
+)
+settings.register_profile(
+    "explore", settings.get_profile("ci"), derandomize=False, max_examples=1000
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Who takes each transition unless a test says otherwise.
 DEFAULT_ACTOR = {

@@ -94,6 +94,8 @@ class Workspace:
         for key in _KEYS:
             if key in table and not isinstance(table[key], str):
                 raise ConfigurationError(f"{path}: workspace.{key} must be a string")
+            if "\x00" in table.get(key, ""):  # no path or URL holds one (Path.resolve raises)
+                raise ConfigurationError(f"{path}: workspace.{key} holds a NUL character (\\u0000)")
         if "office" not in table:
             raise ConfigurationError(
                 f"{path}: workspace.office (the default office code) is missing"
