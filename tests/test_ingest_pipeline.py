@@ -812,11 +812,11 @@ def test_cli_ingest_status_and_retry(ingest_desk: IngestDesk) -> None:
 def test_cli_ingest_refuses_a_path_outside_the_inbox(
     ingest_desk: IngestDesk, tmp_path: Path
 ) -> None:
-    """`qms ingest /elsewhere/x.pdf` is refused (exit 5) and the file stays where it is."""
+    """`qms ingest /elsewhere/x.pdf` is refused as a usage error (exit 2); the file stays put."""
     outside = tmp_path / "x.pdf"
     outside.write_bytes(pdf_bytes())
     run = _qms(ingest_desk, "ingest", str(outside), "--as", "ingest", "--settle", "0")
-    assert run.returncode == 5
+    assert run.returncode == 2
     assert "is not inside the inbox" in run.stderr
     assert outside.read_bytes() == pdf_bytes()
     assert ingest_desk.count(DOCUMENT_TABLE) == 0

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 unexpected error; 2 usage or configuration error; 3 not found;
 4 permission denied; 5 a document-control rule refused the request; 6 integrity failure;
-7 the database is unavailable.
+7 the database is unavailable; 130 interrupted (Ctrl-C).  Under ``--json`` an error is also
+JSON, on stderr (README: "Exit codes").
 
 Start-up is kept short: the subcommands are imported only when used (:class:`.lazy.LazyGroup`),
 and the command modules import the engine, SQLAlchemy and rich inside the commands, so

@@ -193,10 +193,11 @@ def ingest_command(
     context = _context(app, signer)
     inbox_root = context.inbox.root.resolve()
     outside = [p for p in paths if not p.resolve().is_relative_to(inbox_root)]
-    if outside:
-        raise RuleViolation(
-            f"{outside[0]} is not inside the inbox ({inbox_root})",
-            hint="copy the file into inbox/<REGISTER>/ first, e.g. inbox/GD/",
+    if outside:  # a usage error (exit 2), like a path that does not exist
+        raise click.BadParameter(
+            f"{outside[0]} is not inside the inbox ({inbox_root}); "
+            "copy the file into inbox/<REGISTER>/ first, e.g. inbox/GD/",
+            param_hint="PATHS",
         )
     tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live=False)
     with document_readers(jobs) as readers:

@@ -112,6 +112,19 @@ def note_for(target: Path, suffix: str) -> Path:
     return target.with_name(_shorten(target.name, tag + suffix))
 
 
+def readable_name(text: str) -> str:
+    """A name as valid UTF-8 text: bytes that are not UTF-8 (which Python hands over as lone
+    surrogates) become U+FFFD, so the name can be written to claim.json, notes and the record."""
+    return os.fsencode(text).decode("utf-8", "replace")
+
+
+def claimed_name(relative: str) -> str:
+    """``relative`` (``scan-0003/page1.pdf``) as it is claimed: valid UTF-8 throughout, and its
+    file name, which may have grown in the repair, shortened (keeping the extension) to fit."""
+    *folders, name = readable_name(relative).split("/")
+    return "/".join([*folders, next(_candidates(Path(), name)).name])
+
+
 def _candidates(folder: Path, name: str) -> Iterator[Path]:
     """``name``, then ``name (2).ext`` …, each shortened (keeping the extension) to fit."""
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -219,7 +232,9 @@ class Inbox:
         place = self.folder_of(path)
         if place is None:
             return None
-        folder, relative = place
+        # A name that is not valid UTF-8 is claimed under its repaired name: the file is
+        # renamed to it below, so claim.json, the notes and the record can all name it.
+        folder, relative = readable_name(place[0]), claimed_name(place[1])
         claim_id = uuid.uuid4().hex
         root = self.claimed / claim_id
         root.mkdir(parents=True)
@@ -382,7 +397,7 @@ class Inbox:
         table: dict[str, dict[str, int]] = {}
 
         def bump(folder: str, key: str = "") -> None:
-            row = table.setdefault(folder, dict.fromkeys(COUNTS, 0))
+            row = table.setdefault(readable_name(folder), dict.fromkeys(COUNTS, 0))
             if key:
                 row[key] += 1
 
