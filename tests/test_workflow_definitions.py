@@ -305,3 +305,12 @@ def test_load_workflows_reads_toml_files_in_name_order(tmp_path: Path) -> None:
     workflows = load_workflows([tmp_path, tmp_path], ROLES)
     assert list(workflows) == ["record-filing", "sop-revision"]
     assert workflows["sop-revision"].source == tmp_path / "b.toml"
+
+
+def test_deeply_nested_toml_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """A workflow file nested 100,000 levels deep is refused with the file named, no crash."""
+    path = write(tmp_path, "deep.toml", "name = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow(path, ROLES)
+    assert caught.value.path == path
+    assert "nested too deeply" in caught.value.problem

@@ -340,6 +340,7 @@ class Projection:
         self._transition_window: Window = (NO_BOUND, OPEN_END)
         self._awaiting: list[list[Any]] = []  # receipts whose upper bound is the next event
         self._shared: dict[Any, Any] = {}  # one copy of each short repeated value (names, states)
+        self._found: list[str] | None = None
         self._handlers: dict[str, Callable[[_Body, str], None]] = {
             events.OFFICE_CREATED.action: self._office_created,
             events.DOCUMENT_TYPE_ADDED.action: self._type_added,
@@ -362,11 +363,20 @@ class Projection:
 
     # ------------------------------------------------------------------ reading the chain
 
-    def observe(self, stream: Iterable[AnyEvent]) -> Iterator[AnyEvent]:
-        """Pass the events on unchanged, taking each in (so one read serves the verifier too)."""
+    def observe(
+        self, stream: Iterable[AnyEvent], connection: Connection | None = None
+    ) -> Iterator[AnyEvent]:
+        """Pass the events on unchanged, taking each in (so one read serves the verifier too).
+
+        Given ``connection`` (the snapshot the stream is read through), the tables are compared
+        as soon as the last event has passed, while the verifier's workers are still checking
+        the last signatures; :meth:`problems` then returns that result.
+        """
         for event in stream:
             self.feed(event)
             yield event
+        if connection is not None:
+            self.problems(connection)
 
     def feed(self, event: ChainEvent | _Body) -> None:
         """Take in the next event of the chain (a :class:`ChainEvent` or its body)."""
@@ -554,7 +564,13 @@ class Projection:
     # ------------------------------------------------------------------ comparing
 
     def problems(self, connection: Connection) -> list[str]:
-        """Every difference between the tables and the chain fed so far, table by table."""
+        """Every difference between the tables and the chain fed, table by table (computed
+        once: feed the whole chain first)."""
+        if self._found is None:
+            self._found = self._compare(connection)
+        return list(self._found)
+
+    def _compare(self, connection: Connection) -> list[str]:
         self._read_other_chains(connection)
         found: list[str] = []
         found += self._offices(connection)

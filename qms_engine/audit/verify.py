@@ -190,7 +190,7 @@ def verify_office(
         keys = [dict(r._mapping) for r in connection.execute(_KEY_ROWS).all()]
         report = verify_chain_events(
             office.code,
-            projection.observe(founding.watch(stored_chain(connection, office))),
+            projection.observe(founding.watch(stored_chain(connection, office)), connection),
             jobs=jobs,
             progress=progress,
             remember=_wanted(checkpoints, codes),

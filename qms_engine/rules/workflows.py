@@ -327,6 +327,8 @@ class _Loader:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             self.fail("", f"invalid TOML: {exc}")
+        except RecursionError:
+            self.fail("", "nested too deeply to be a workflow definition")
         if not data:
             self.fail(
                 "",
