@@ -33,7 +33,7 @@ from qms_engine.chain.encoding import ChainEvent, event_body
 from qms_engine.chain.reader import load_events
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import is_utc_text, to_utc_text, utc_now
-from qms_engine.errors import IntegrityError, RuleViolation
+from qms_engine.errors import IntegrityError, InvalidInput, RuleViolation
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import KEY_TABLE, USER_TABLE
@@ -98,11 +98,17 @@ def export_bundle(
     bundle holds the chain exactly as it stood at one moment, whatever is committed meanwhile.
     ``progress`` is called with the number of events written, batch by batch.
     """
+    if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
+        raise InvalidInput(f"{destination} is not a folder", hint="choose a new --out")
+    if not destination.parent.is_dir():  # never make folders the auditor did not ask for
+        raise InvalidInput(
+            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+        )
     if destination.exists() and any(destination.iterdir()):
         raise RuleViolation(f"{destination} exists and is not empty", hint="choose a new --out")
     staging = destination.with_name(destination.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging.mkdir()
     count, head, blobs = 0, "0" * 64, set()
     with read_snapshot(runtime.engine) as connection:
         with (staging / EVENTS).open("wb") as out:

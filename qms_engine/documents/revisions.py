@@ -540,6 +540,11 @@ def export_revision(
         row = matches[0]
     if destination.is_dir():
         raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
+    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
+        raise InvalidInput(  # never replace a link, a device or a pipe by the exported file
+            f"{destination} is not a regular file",
+            hint="give the name of a new (or an ordinary existing) file",
+        )
     if not destination.parent.is_dir():  # never make folders the user did not ask for
         raise InvalidInput(
             f"{destination.parent} does not exist", hint="give a folder that exists, or make it"

@@ -101,6 +101,16 @@ def move(source: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
+def carry(sidecar: Path, target: Path) -> None:
+    """Move a sidecar beside its file: a regular one like any file; a link or a folder as it
+    is, renamed, never read or followed (reading the fields refuses it, naming it)."""
+    if sidecar.is_symlink() or not sidecar.is_file():
+        os.rename(sidecar, target)
+        fsync_dir(target.parent)
+    else:
+        move(sidecar, target)
+
+
 def note_for(target: Path, suffix: str) -> Path:
     """``<name><suffix>`` beside a file; if that is too long a name, the start of the name, a
     tag from a hash of the whole name, and the suffix: two long names that begin alike (``x.pdf``
@@ -256,12 +266,9 @@ class Inbox:
             self._let_go(claim_id, root)
             return None
         sidecar = sidecar_of(path)
-        if (
-            sidecar is not None
-            and claim.sidecar is not None
-            and sidecar.is_file()
-            and not sidecar.is_symlink()
-        ):
+        if sidecar is not None and claim.sidecar is not None and os.path.lexists(sidecar):
+            # Whatever it is (a folder, a link): it travels with the file, by rename (never
+            # read or followed), and reading the fields then refuses what is no regular file.
             os.rename(sidecar, claim.sidecar)
         fsync_dir(root)
         return claim
@@ -328,8 +335,8 @@ class Inbox:
                 handle.flush()
                 os.fsync(handle.fileno())
             move(claim.path, target)
-        if claim.sidecar is not None and claim.sidecar.exists():
-            move(claim.sidecar, free_name(folder, target.name + SIDECAR_SUFFIX))
+        if claim.sidecar is not None and os.path.lexists(claim.sidecar):
+            carry(claim.sidecar, free_name(folder, target.name + SIDECAR_SUFFIX))
         self._let_go(claim.id, claim.root)
         return target
 
@@ -386,8 +393,8 @@ class Inbox:
                 target = free_name(self.root / folder.name, original.name)
                 move(original, target)
                 sidecar = sidecar_of(original)
-                if sidecar is not None and sidecar.exists():
-                    move(sidecar, free_name(target.parent, target.name + SIDECAR_SUFFIX))
+                if sidecar is not None and os.path.lexists(sidecar):
+                    carry(sidecar, free_name(target.parent, target.name + SIDECAR_SUFFIX))
                 note.unlink()
                 moved.append(target)
         return moved

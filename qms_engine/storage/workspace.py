@@ -115,10 +115,14 @@ class Workspace:
             root=root,
             office_code=table["office"],
             database_url=database_url,
-            blob_dir=_inside(
-                root, table.get("blob_store", "blobs"), f"{path}: workspace.blob_store"
+            blob_dir=_folder(
+                _inside(root, table.get("blob_store", "blobs"), f"{path}: workspace.blob_store"),
+                f"{path}: workspace.blob_store",
             ),
-            inbox_dir=_inside(root, table.get("inbox", "inbox"), f"{path}: workspace.inbox"),
+            inbox_dir=_folder(
+                _inside(root, table.get("inbox", "inbox"), f"{path}: workspace.inbox"),
+                f"{path}: workspace.inbox",
+            ),
         )
         places = [
             (f"{path}: workspace.blob_store", workspace.blob_dir),
@@ -170,6 +174,16 @@ def _inside(root: Path, value: str, where: str) -> Path:
             f"{where} = {value!r} is not inside the workspace {root}",
             hint="give a path inside the workspace folder, as `qms init` writes it "
             '(blob_store = "blobs", inbox = "inbox", sqlite:///qms.sqlite3)',
+        )
+    return place
+
+
+def _folder(place: Path, where: str) -> Path:
+    """``place``, unless something that is no folder is already there."""
+    if place.exists() and not place.is_dir():
+        raise ConfigurationError(
+            f"{where}: {place} is a file, not a folder",
+            hint="name a folder (it is made if missing)",
         )
     return place
 
