@@ -90,3 +90,37 @@ def test_a_sidecar_that_is_no_file_quarantines_its_record(
     assert "is not a regular file" in (outcome.problem or "")
     assert outside.read_text(encoding="utf-8") == '{"case_number": "1/2026"}'
     ingest_desk.check_sound()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("office", "add", "../x", "--type=police_station", "--name=X", "--as=admin"),
+        ("office", "add", "PS-NEW1", "--type=police_station", "--name= ", "--as=admin"),
+        ("user", "add", "newbie", "--name=New", "--role=superuser", "--as=admin"),
+        ("user", "grant", "anita", "superuser", "--as=admin"),
+    ],
+    ids=["bad-office-code", "blank-office-name", "unknown-role-add", "unknown-role-grant"],
+)
+def test_malformed_values_are_usage_errors(qms_office: TestOffice, args: tuple[str, ...]) -> None:
+    """A malformed office code or name, or a role nobody defined, is a usage error: exit 2."""
+    result = run("-w", qms_office.root, *args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_register_folder_that_is_a_link_is_counted_not_followed(
+    ingest_desk: IngestDesk, tmp_path: Path
+) -> None:
+    """inbox/DAK as a link to a folder outside: nothing there is read or moved, and
+    `qms inbox status` counts the link as ignored instead of hiding it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o1.pdf").write_bytes(pdf_bytes("outside"))
+    dak = ingest_desk.inbox.root / "DAK"
+    if dak.exists():
+        dak.rmdir()
+    dak.symlink_to(outside, target_is_directory=True)
+    assert ingest_desk.run() == []
+    assert (outside / "o1.pdf").read_bytes() == pdf_bytes("outside")
+    assert ingest_desk.inbox.counts()["DAK"]["ignored"] == 1

@@ -228,11 +228,15 @@ class Inbox:
         yield from (path for path, ignored in self._walk() if not ignored)
 
     def _walk(self) -> Iterator[tuple[Path, bool]]:
-        """Every file in the inbox, and whether it is ignored (lock, temporary, lone sidecar)."""
+        """Every file in the inbox, and whether it is ignored (lock, temporary, lone sidecar, or
+        a link to a folder: never followed, but counted, so `qms inbox status` shows it)."""
         if not self.root.is_dir():
             return
         for folder, subfolders, files in os.walk(self.root, followlinks=False):
             subfolders[:] = sorted(d for d in subfolders if not is_ignored(d))
+            for name in subfolders:
+                if (Path(folder) / name).is_symlink():
+                    yield Path(folder) / name, True
             for name in sorted(files):
                 path = Path(folder) / name
                 yield path, is_ignored(name) or is_sidecar(path)
@@ -411,6 +415,9 @@ class Inbox:
         for folder in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
             bump(folder)
         for path, ignored in self._walk():
+            if path.parent == self.root and path.is_symlink():  # a register folder that is a link
+                bump(path.name, "ignored")
+                continue
             place = self.folder_of(path)
             if place:  # ignored: lock files, partial uploads, sidecars without their file
                 bump(place[0], "ignored" if ignored else "pending")

@@ -14,7 +14,7 @@ from qms_engine.chain import events
 from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork, genesis_head
 from qms_engine.clock import DEFAULT_TIMEZONE, utc_now, zone
-from qms_engine.errors import RuleViolation
+from qms_engine.errors import InvalidInput, RuleViolation
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.keys import register_key
 from qms_engine.people.permissions import load_actor, require_role
@@ -45,11 +45,11 @@ def create_office(
     events (at ``qms init`` that admin is enrolled there and then, signing their own enrolment).
     """
     if not _OFFICE_CODE.match(code):
-        raise RuleViolation(
+        raise InvalidInput(
             f"office code {code!r} is not allowed: use 2–32 capitals, digits and '-', e.g. PS-KOT39"
         )
     if not name.strip():
-        raise RuleViolation("the office name is empty")
+        raise InvalidInput("the office name is empty")
     spec = plugins.registry.office_type(office_type)
     zone(timezone)
     connection = work.connection

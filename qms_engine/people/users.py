@@ -45,7 +45,7 @@ def check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in known]
     if unknown:
-        raise RuleViolation(f"unknown role(s) {unknown} (known: {', '.join(sorted(known))})")
+        raise InvalidInput(f"unknown role(s) {unknown} (known: {', '.join(sorted(known))})")
     return wanted
 
 
