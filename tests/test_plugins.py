@@ -12,6 +12,7 @@ import importlib
 import sys
 import textwrap
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ import pytest
 
 from qms_engine.api import hookimpl
 from qms_engine.audit.verify import verify_office
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.documents.master_list import document_detail, list_documents
 from qms_engine.documents.revisions import create_document, export_revision, revise_document
 from qms_engine.documents.transitions import take_transition
@@ -493,20 +496,22 @@ class IssuingOffice:
         return [self.folder]
 
 
-def test_in_force_state_comes_from_the_workflow_not_its_name(
-    tmp_path: Path, make_docx: Callable[..., Path]
-) -> None:
-    """A workflow whose in-force state is called ``issued``: the master list, its state filter
-    and ``export_revision`` treat an issued revision as the one in force (the engine knows no
-    state by the name ``effective``)."""
+@contextmanager
+def staffed_office(
+    tmp_path: Path, plugin_name: str, plugin: Callable[[Path], object], office_type: str
+) -> Iterator[tuple[Runtime, OfficeRef, Signer, Signer]]:
+    """A workspace of ``office_type`` (from ``plugin``, given the folder holding the
+    ``issue-control`` workflow), with a writer (author) and a chief (approver) who chose their
+    own keys."""
     (tmp_path / "wf").mkdir()
     (tmp_path / "wf" / "issue-control.toml").write_text(ISSUE_CONTROL, encoding="utf-8")
-    manager = get_plugin_manager(extra_plugins=[("orders_test", IssuingOffice(tmp_path / "wf"))])
-    plugins = load_plugins(manager)
+    plugins = load_plugins(
+        get_plugin_manager(extra_plugins=[(plugin_name, plugin(tmp_path / "wf"))])
+    )
     result = init_workspace(
         tmp_path / "ws",
         plugins=plugins,
-        office_type="order_office_test",
+        office_type=office_type,
         office_code="OO-TEST",
         office_name="आदेश कार्यालय",
         admin="admin",
@@ -521,9 +526,26 @@ def test_in_force_state_comes_from_the_workflow_not_its_name(
             staff_member(runtime, result.office, admin, name, name.title(), [role])
             for name, role in (("writer", "author"), ("chief", "approver"))
         )
+        yield runtime, result.office, writer, chief
+    finally:
+        runtime.close()
+
+
+def test_in_force_state_comes_from_the_workflow_not_its_name(
+    tmp_path: Path, make_docx: Callable[..., Path]
+) -> None:
+    """A workflow whose in-force state is called ``issued``: the master list, its state filter
+    and ``export_revision`` treat an issued revision as the one in force (the engine knows no
+    state by the name ``effective``)."""
+    with staffed_office(tmp_path, "orders_test", IssuingOffice, "order_office_test") as (
+        runtime,
+        office,
+        writer,
+        chief,
+    ):
         first = make_docx("order-1.docx", "Order", "first text")
         number = create_document(
-            runtime, result.office, actor=writer, type_code="ORDER", title="Order", path=first
+            runtime, office, actor=writer, type_code="ORDER", title="Order", path=first
         ).number
         take_transition(runtime, number=number, transition="issue", actor=chief)
         revise_document(
@@ -543,9 +565,7 @@ def test_in_force_state_comes_from_the_workflow_not_its_name(
         exported = export_revision(runtime, number=number, destination=tmp_path / "out.docx")
         assert (exported.revno, exported.state) == (0, "issued")
         assert (tmp_path / "out.docx").read_bytes() == first.read_bytes()
-        assert verify_office(runtime, result.office).ok
-    finally:
-        runtime.close()
+        assert verify_office(runtime, office).ok
 
 
 @pytest.mark.parametrize("meaning", ["filed", "superseded", "created"])
@@ -924,32 +944,15 @@ def test_state_filter_uses_each_documents_own_in_force_state(
     """``list_documents(state=...)`` counts a document as in that state through its own
     workflow's in-force state: an issued order is not listed as ``effective`` (the SOP
     workflow's in-force state), and is listed as ``issued``."""
-    (tmp_path / "wf").mkdir()
-    (tmp_path / "wf" / "issue-control.toml").write_text(ISSUE_CONTROL, encoding="utf-8")
-    plugins = load_plugins(
-        get_plugin_manager(extra_plugins=[("mixed_test", MixedOffice(tmp_path / "wf"))])
-    )
-    result = init_workspace(
-        tmp_path / "ws",
-        plugins=plugins,
-        office_type="mixed_office_test",
-        office_code="MX-TEST",
-        office_name="Mixed office",
-        admin="admin",
-        admin_name="Admin",
-        admin_passphrase=TEST_PASSPHRASE,
-        office_passphrase=TEST_PASSPHRASE,
-    )
-    runtime = Runtime.open(result.workspace, plugins)
-    try:
-        admin = unlock(runtime, "admin", TEST_PASSPHRASE)
-        writer, chief = (
-            staff_member(runtime, result.office, admin, name, name.title(), [role])
-            for name, role in (("writer", "author"), ("chief", "approver"))
-        )
+    with staffed_office(tmp_path, "mixed_test", MixedOffice, "mixed_office_test") as (
+        runtime,
+        office,
+        writer,
+        chief,
+    ):
         order = create_document(
             runtime,
-            result.office,
+            office,
             actor=writer,
             type_code="ORDER",
             title="Order",
@@ -958,7 +961,7 @@ def test_state_filter_uses_each_documents_own_in_force_state(
         take_transition(runtime, number=order, transition="issue", actor=chief)
         sop = create_document(
             runtime,
-            result.office,
+            office,
             actor=writer,
             type_code="SOP",
             title="SOP",
@@ -967,5 +970,3 @@ def test_state_filter_uses_each_documents_own_in_force_state(
         assert [s.number for s in list_documents(runtime, state="effective")] == []
         assert [s.number for s in list_documents(runtime, state="issued")] == [order]
         assert [s.number for s in list_documents(runtime, state="draft")] == [sop]
-    finally:
-        runtime.close()
