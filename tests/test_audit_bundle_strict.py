@@ -45,8 +45,8 @@ EVENTS, KEYS, CHECKPOINTS, MANIFEST = (
 )
 
 
-@pytest.fixture(scope="module")
-def exported(
+@pytest.fixture(scope="module", name="exported")
+def exported_fixture(
     qms_office_template: Any, tmp_path_factory: pytest.TempPathFactory, make_docx_module: Any
 ) -> Path:
     """One real bundle with blobs: an SOP issued, a checkpoint taken (built once per module)."""
@@ -83,11 +83,12 @@ def exported(
         export_bundle(runtime, office, root.parent / "bundle-without-blobs")
     finally:
         runtime.close()
+    assert verify_bundle(path).ok
     return path
 
 
-@pytest.fixture(scope="module")
-def make_docx_module() -> Callable[[Path], Path]:
+@pytest.fixture(scope="module", name="make_docx_module")
+def make_docx_module_fixture() -> Callable[[Path], Path]:
     """Writes a small real .docx at a given path."""
     import docx
 

@@ -22,29 +22,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import docx
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from qms_engine.audit.bundle import export_bundle
-from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
 from qms_engine.audit.verify import verify_bundle, verify_office
 from qms_engine.chain.canonical import MAX_SAFE_INTEGER, canonical_bytes
 from qms_engine.cli import main
-from qms_engine.documents.revisions import create_document
-from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import ConfigurationError
-from qms_engine.extension.manager import load_plugins
 from qms_engine.ingest.extract import ExtractionError, sidecar_fields
 from qms_engine.ingest.inbox import is_ignored, is_sidecar
 from qms_engine.rules.workflows import WorkflowDefinition, WorkflowDefinitionError, load_workflow
-from qms_engine.runtime import Runtime
 from qms_engine.storage.workspace import CONFIG_NAME, Workspace
-from qms_engine.testing import TEST_PASSPHRASE
 from tests.conftest import Desk
 from tests.ingest_fixtures import IngestDesk, ingest_desk_fixture  # noqa: F401  (the fixture)
+from tests.test_audit_bundle_strict import (  # noqa: F401  (the exported-bundle fixture)
+    exported_fixture,
+    make_docx_module_fixture,
+)
 from tests.test_cli import PASSPHRASES
 from tests.test_workflow_definitions import ROLES
 
@@ -147,49 +143,6 @@ def test_canonical_json_refuses_unsafe_numbers(number: float) -> None:
 
 
 # --------------------------------------------------------------------------- 2. bundles
-
-
-@pytest.fixture(scope="module")
-def exported(qms_office_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real bundle with blobs: an SOP issued, a checkpoint taken (built once per module)."""
-    root = tmp_path_factory.mktemp("properties") / "ws"
-    shutil.copytree(qms_office_template.root, root)
-    signers = qms_office_template.signers
-    document = docx.Document()
-    document.add_heading("Malkhana register upkeep", level=1)
-    document.add_paragraph("धारा 1: नकद शेष")
-    document.save(str(root.parent / "sop.docx"))
-    runtime = Runtime.open(Workspace.load(root), load_plugins())
-    try:
-        office = runtime.office()
-        revision = create_document(
-            runtime,
-            office,
-            actor=signers["author"],
-            type_code="SOP",
-            title="Malkhana register upkeep",
-            path=root.parent / "sop.docx",
-        )
-        for transition, who in (
-            ("submit", "author"),
-            ("approve", "approver"),
-            ("make_effective", "quality_coordinator"),
-        ):
-            take_transition(
-                runtime, number=revision.number, transition=transition, actor=signers[who]
-            )
-        record_checkpoint(
-            runtime,
-            office,
-            actor=signers["quality_coordinator"],
-            office_key=unlock_office_key(runtime, office, TEST_PASSPHRASE),
-        )
-        path = root.parent / "bundle"
-        export_bundle(runtime, office, path, include_blobs=True)
-    finally:
-        runtime.close()
-    assert verify_bundle(path).ok
-    return path
 
 
 def reseal_events(bundle: Path) -> None:
