@@ -40,6 +40,7 @@ from docx.text.paragraph import Paragraph
 
 from qms_engine.files import NotRegularFile, open_regular
 from qms_engine.ingest.inbox import sidecar_of
+from qms_engine.search.text import CENTRAL_DIRECTORY_BYTES_PER_ENTRY, central_directory_extent
 
 MAX_FIELDS = 500
 MAX_VALUE_CHARS = 2_000
@@ -49,7 +50,6 @@ MAX_HEADINGS = 1_000
 MAX_PROPERTY_CHARS = 2_000
 MAX_SIDECAR_BYTES = 1024 * 1024
 SMALL_MEMBER = 1024 * 1024  # the ratio limit ignores parts smaller than this (uncompressed)
-CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024  # generous: name + extra + comment of a real entry
 CHUNK = 64 * 1024
 MAX_READ_AHEAD_BYTES = 256 * 1024 * 1024  # larger files are read from the staged blob instead
 SPOOL_BYTES = 16 * 1024 * 1024  # a worker's snapshot stays in memory up to this size
@@ -213,32 +213,6 @@ def _size(count: int) -> str:
     return f"{count:,} bytes"
 
 
-def _central_directory_extent(handle: IO[bytes]) -> tuple[int, int] | None:
-    """(entries, central directory bytes) from the end record, or None if there is none.
-
-    Read before :class:`zipfile.ZipFile` so a package declaring millions of entries is refused
-    without parsing (or allocating) its central directory.
-    """
-    handle.seek(0, 2)
-    size = handle.tell()
-    tail_length = min(size, 22 + 0xFFFF)
-    handle.seek(size - tail_length)
-    tail = handle.read(tail_length)
-    position = tail.rfind(b"PK\x05\x06")
-    if position < 0 or position + 22 > len(tail):
-        return None
-    entries = int.from_bytes(tail[position + 10 : position + 12], "little")
-    directory = int.from_bytes(tail[position + 12 : position + 16], "little")
-    locator = tail[position - 20 : position] if position >= 20 else b""
-    if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator[:4] == b"PK\x06\x07":
-        handle.seek(int.from_bytes(locator[8:16], "little"))
-        record = handle.read(56)
-        if len(record) == 56 and record[:4] == b"PK\x06\x06":
-            entries = int.from_bytes(record[32:40], "little")
-            directory = int.from_bytes(record[40:48], "little")
-    return entries, directory
-
-
 def _refuse_non_zip(name: str, handle: IO[bytes]) -> ExtractionError:
     """The most helpful reason a file without a ZIP end record is not a .docx."""
     handle.seek(0)
@@ -350,7 +324,7 @@ def _damaged(name: str, info: zipfile.ZipInfo, why: str) -> ExtractionError:
 
 def _check_package(name: str, handle: IO[bytes], limits: ZipLimits) -> bool:
     """Refuse what python-docx must not open; return whether the package is Strict OOXML."""
-    extent = _central_directory_extent(handle)
+    extent = central_directory_extent(handle)
     if extent is None:
         raise _refuse_non_zip(name, handle)
     entries, directory = extent

@@ -142,7 +142,13 @@ class Document(SQLModel, table=True):
 
 
 class Revision(SQLModel, table=True):
-    """One immutable revision: the exact bytes (by hash) and who wrote it, when and why."""
+    """One revision: its file (by hash), who wrote it, when and why.
+
+    Its file changes only while it is a draft (its workflow's initial state): its author may put
+    a corrected file in place (``sha256``, size, media type, file name), recorded by a signed
+    ``document.revision.replaced`` naming the old file, which stays in the blob store; each
+    transition's event names the file it acted on.  A draft filed from the inbox gets its
+    human author (``author_id``) when they sign ``document.revision.adopted``."""
 
     __tablename__ = "revision"
     __table_args__ = (UniqueConstraint("document_id", "revno"),)
@@ -281,6 +287,18 @@ class ChainHead(SQLModel, table=True):
     office_id: int = Field(foreign_key="office.id", primary_key=True)
     seq: int = 0
     hash: str = Field(max_length=64)
+
+
+SEARCH_INDEX = "search_index"
+"""The full-text index (:mod:`qms_engine.search`): derived data, built by migration 0003 in each
+database's own form (an FTS5 virtual table and its shadow tables on SQLite, a table with a
+``tsvector`` column on PostgreSQL), so it has no model here."""
+
+
+def is_model_table(name: str) -> bool:
+    """Whether a table of the database is one of these models (the search index's are not):
+    what Alembic compares with the models."""
+    return name != SEARCH_INDEX and not name.startswith(f"{SEARCH_INDEX}_")
 
 
 def _table(model: type[SQLModel]) -> Table:

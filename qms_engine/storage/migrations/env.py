@@ -8,18 +8,32 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import qms_engine.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from qms_engine.storage.models import is_model_table  # and registers the models' tables
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate compares the models' tables only: the search index has no model."""
+    return type_ != "table" or name is None or is_model_table(name)
+
 
 if connection is None:  # run from the alembic command line by a developer
     url = os.environ.get("QMS_DATABASE_URL", "sqlite:///qms.sqlite3")
     with create_engine(url).begin() as own_connection:
         context.configure(
-            connection=own_connection, target_metadata=target_metadata, render_as_batch=True
+            connection=own_connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=include_name,
         )
         context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_name=include_name,
+    )
     context.run_migrations()

@@ -1,0 +1,122 @@
+"""`qms search`: find documents and register records by number, title, fields or text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    console,
+    error_console,
+    json_option,
+    pass_app,
+    print_json,
+    when,
+)
+
+if TYPE_CHECKING:
+    from qms_engine.search.query import SearchHit, SearchResults
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _show_hit(hit: SearchHit, timezone: str) -> None:
+    from rich.text import Text
+
+    heading = Text.assemble(
+        (hit.number, "bold"),
+        f"  rev {hit.revno}  {hit.type_code}  {hit.state}  {when(hit.created_at, timezone)}",
+    )
+    found = Text(hit.snippet)
+    for start, end in hit.highlights:
+        found.stylize("bold yellow", start, end)
+    console().print(heading, soft_wrap=True)
+    console().print(Text.assemble("  ", hit.title), soft_wrap=True)
+    if hit.snippet != hit.title:
+        console().print(Text.assemble("  ", found), soft_wrap=True)
+
+
+def print_search_results(results: SearchResults) -> None:
+    """Each hit: number, revision, type, state, date and title, and the words around the match."""
+    from rich.text import Text
+
+    if not results.hits:
+        console().print(
+            Text(f"Nothing in {results.office} matches {results.query!r}."), soft_wrap=True
+        )
+    for hit in results.hits:
+        _show_hit(hit, results.timezone)
+
+
+@click.command("search")
+@click.argument("text", required=False)
+@click.option("--type", "type_code", metavar="CODE", help="Only this type (e.g. SOP, MALKHANA).")
+@click.option("--state", help="Only revisions now in this state (e.g. effective, draft, filed).")
+@click.option("--since", type=DAY, help="Only revisions written on or after this day (YYYY-MM-DD).")
+@click.option("--until", type=DAY, help="Only revisions written on or before this day.")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many results.")
+@click.option(
+    "--reindex",
+    is_flag=True,
+    help="First rebuild the index of the whole workspace from the documents and their files "
+    "(after `qms db upgrade` from a version without search).",
+)
+@json_option
+@pass_app
+def search_command(
+    app: AppContext,
+    text: str | None,
+    type_code: str | None,
+    state: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    reindex: bool,
+    as_json: bool,
+) -> None:
+    """Find the revisions of the office whose number, title, register fields (case/FIR number,
+    seal number, officer, dates …), file name or .docx text hold every word of TEXT.
+
+    Hindi and English alike.  "Quoted words" must stand together, in order, as must the parts
+    of 112/2026; a word ending in * matches the start of words (मालख* finds मालखाना).  Best
+    match first (number and title count most), then newest; days are the office's calendar.
+    """
+    from qms_engine.search.index import reindex as rebuild
+    from qms_engine.search.query import search
+
+    if text is None and not reindex:
+        raise click.UsageError("give the words to search for (or --reindex)")
+    if reindex:
+        count = rebuild(app.runtime.engine, app.runtime.store)
+        if text is None:
+            if as_json:
+                print_json({"reindexed": count})
+            else:
+                console().print(f"Indexed {count} revisions.")
+            return
+    results = search(
+        app.runtime,
+        app.office(),
+        text or "",
+        type_code=type_code,
+        state=state,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        limit=limit,
+    )
+    if results.unindexed and not as_json:
+        error_console().print(
+            f"Warning: {results.unindexed} revisions of {results.office} are not in the search "
+            "index yet (filed before it existed); run `qms search --reindex`.",
+            soft_wrap=True,
+        )
+    if as_json:
+        print_json(results)
+    else:
+        print_search_results(results)
+
+
+COMMANDS = [search_command]
