@@ -18,7 +18,7 @@ deletes the folder afterwards unless ``--keep``).
    unlocked): ``watch()`` runs in-process in a thread with the real inotify observer,
    ``settle`` 0.5 s, the real pipeline (``build_steps``), and a report callback that stamps
    every outcome.  All files are then dropped at once, either *written in place* into
-   ``inbox/GD`` / ``inbox/MALKHANA`` or *renamed in* (copied to a folder on the same
+   ``inbox/<OFFICE>/GD`` / ``…/MALKHANA`` or *renamed in* (copied to a folder on the same
    filesystem first, which is not timed, then ``os.rename``).  Measured: files/s from the first
    drop to the last outcome, seconds from the last drop to the last record committed, and
    peak RSS (``/proc/self/status`` sampled every 20 ms, beside the RSS before the run).  Every
@@ -61,7 +61,7 @@ from bench_transitions import bench_folder  # the same folder rules as the other
 
 from qms_engine.cli.context import default_jobs
 from qms_engine.extension.manager import load_plugins
-from qms_engine.ingest.inbox import Inbox
+from qms_engine.ingest.offices import open_inbox
 from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, document_readers, watch
@@ -216,7 +216,7 @@ def new_workspace(root: Path) -> tuple[Runtime, IngestContext]:
         PASS,
         kind="service",
     )
-    return runtime, IngestContext(runtime, signer, Inbox(runtime.workspace))
+    return runtime, IngestContext(runtime, signer, open_inbox(runtime))
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ class WatchRun:
 def run_watcher(folder: Path, corpus: Corpus, mode: str, settle: float) -> WatchRun:
     runtime, context = new_workspace(folder / f"ws-{mode}")
     try:
-        inbox = context.inbox.root
+        inbox = context.inbox.of(context.runtime.office().code).root
         staging = folder / f"staging-{mode}"
         if mode == "renamed":  # copied next to the inbox beforehand (not timed)
             staging.mkdir()
@@ -380,7 +380,7 @@ def run_profile(folder: Path, corpus: Corpus, count: int, top: int) -> None:
     try:
         paths = []
         for register, name, path in [f for f in corpus.files if f[2].stat().st_size < MiB][:count]:
-            target = context.inbox.root / register / name
+            target = context.inbox.of(context.runtime.office().code).root / register / name
             shutil.copyfile(path, target)
             paths.append(target)
         stamps = Stamps()

@@ -1,10 +1,10 @@
 """Helpers for ingestion tests: an ingest service user, real files to drop, and the invariants.
 
 ``ingest_desk`` (a fixture: import ``ingest_desk_fixture`` into a test module) gives an
-:class:`IngestDesk` on a fresh ``qms_office`` workspace: it drops real files into
-``inbox/<REGISTER>/``, runs the pipeline once (``ingest_once`` with ``settle=0``) and reads back
-what was filed: documents and revisions, ``ingest_receipt`` rows, events, and the folders
-``processed/``, ``duplicates/``, ``quarantine/`` and ``.ingest/claimed/``.
+:class:`IngestDesk` on a fresh ``qms_office`` workspace: it drops real files into the office's
+``inbox/<OFFICE>/<REGISTER>/``, runs the pipeline once (``ingest_once`` with ``settle=0``) and
+reads back what was filed: documents and revisions, ``ingest_receipt`` rows, events, and the
+office's folders in ``processed/``, ``duplicates/``, ``quarantine/``, and ``.ingest/claimed/``.
 :meth:`IngestDesk.check_sound` asserts what must hold after any run: the audit chain verifies,
 every revision's blob exists and hashes right, and no claim is left behind.
 
@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from qms_engine.audit.verify import verify_office
 from qms_engine.chain.reader import verify_chain
-from qms_engine.ingest.inbox import Inbox
+from qms_engine.ingest.offices import open_inbox
 from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import IngestContext
 from qms_engine.ingest.watcher import Runner, ingest_once
@@ -187,8 +187,9 @@ class IngestDesk:
         self.runtime = self.office.runtime
         self.workspace = self.runtime.workspace
         self.signer = keys.unlock(self.runtime, INGEST_USER, TEST_PASSPHRASE)
-        self.inbox = Inbox(self.workspace)
-        self.context = IngestContext(self.runtime, self.signer, self.inbox)
+        self.context = IngestContext(self.runtime, self.signer, open_inbox(self.runtime))
+        self.inbox = self.context.inbox.of(self.office.office.code)
+        """The office's folders: ``inbox.root`` is ``inbox/<OFFICE>/``, and so on."""
 
     @property
     def root(self) -> Path:
@@ -196,13 +197,13 @@ class IngestDesk:
         return self.workspace.root
 
     def folder(self, name: str) -> Path:
-        """``inbox/<name>/``, made if needed."""
+        """``inbox/<OFFICE>/<name>/``, made if needed."""
         path = self.inbox.root / name
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def drop(self, register: str, name: str, data: bytes | None = None) -> Path:
-        """Write ``data`` (default: a small unique PDF) as ``inbox/<register>/<name>``."""
+        """Write ``data`` (default: a small unique PDF) as ``inbox/<OFFICE>/<register>/<name>``."""
         path = self.inbox.root / register / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pdf_bytes(f"{register}/{name}") if data is None else data)
@@ -223,7 +224,7 @@ class IngestDesk:
         )
 
     def run(self, *paths: Path, steps: list[Any] | None = None) -> list[Outcome]:
-        """``ingest_once`` over ``paths`` (default: the whole inbox); the new outcomes."""
+        """``ingest_once`` over ``paths`` (default: the office's inbox); the new outcomes."""
         start = len(self.outcomes)
         ingest_once(self.runner(steps), list(paths) or [self.inbox.root])
         return self.outcomes[start:]

@@ -160,7 +160,7 @@ def _stage(staging: Path, tmp_path: Path) -> dict[str, str]:
     put(gd, "scan.pdf", pdf_bytes("sidecar"), "scan.pdf.json")
     put(gd, "scan.pdf.json", b'{"case_number": ')
     put(malkhana, "unsealed.docx", real, "seal")
-    put(staging, "stray.pdf", pdf_bytes("dropped straight into inbox/"))
+    put(staging, "stray.pdf", pdf_bytes("dropped straight into inbox/<OFFICE>/"))
     expected["UNSORTED/stray.pdf"] = "find the register"
     try:
         put(gd, NOT_UTF8, pdf_bytes("not utf-8"))
@@ -198,15 +198,15 @@ def _accounted(root: Path) -> tuple[Counter[str], list[Path]]:
     return found, without_note
 
 
-def _status(root: Path) -> dict[str, dict[str, int]]:
+def _status(root: Path) -> dict[str, dict[str, dict[str, int]]]:
     run = _qms(root, "inbox", "status", "--json")
     assert run.returncode == 0, run.stderr
-    table: dict[str, dict[str, int]] = json.loads(run.stdout)
+    table: dict[str, dict[str, dict[str, int]]] = json.loads(run.stdout)
     return table
 
 
-def _total(table: dict[str, dict[str, int]], *keys: str) -> int:
-    return sum(row[key] for row in table.values() for key in keys)
+def _total(table: dict[str, dict[str, dict[str, int]]], *keys: str) -> int:
+    return sum(row[key] for rows in table.values() for row in rows.values() for key in keys)
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_hostile_corpus_dropped_at_once_is_all_accounted_for(
 ) -> None:
     """Corpus + hostile files renamed in at once: each filed, quarantined or set aside once."""
     root = qms_office.root
-    inbox = root / "inbox"
+    inbox = root / "inbox" / qms_office.office.code
     staging = root / "staging"  # same file system: each file arrives by one atomic rename
     expected = _stage(staging, tmp_path)
     counted, left = _dropped(staging)
@@ -299,10 +299,10 @@ def test_hostile_corpus_dropped_at_once_is_all_accounted_for(
 @pytest.mark.parametrize(
     "args",
     [
-        ["ingest", "inbox/GD", "--as", "ingest", "--settle", "-1"],
-        ["ingest", "inbox/GD", "--as", "ingest", "--jobs", "0"],
-        ["ingest", "inbox/GD", "--as", "ingest", "--settle", "soon"],
-        ["ingest", "inbox/GD", "--as", "ingest", "--no-such-option"],
+        ["ingest", "inbox/PS-TEST1/GD", "--as", "ingest", "--settle", "-1"],
+        ["ingest", "inbox/PS-TEST1/GD", "--as", "ingest", "--jobs", "0"],
+        ["ingest", "inbox/PS-TEST1/GD", "--as", "ingest", "--settle", "soon"],
+        ["ingest", "inbox/PS-TEST1/GD", "--as", "ingest", "--no-such-option"],
         ["ingest", "no/such/folder", "--as", "ingest"],
         ["ingest", "--as", "ingest"],
         ["ingest", "staging", "--as", "ingest"],

@@ -47,7 +47,8 @@ def test_draft_without_a_named_author_is_quarantined_with_advice(
     assert (outcome.status, outcome.step) == ("quarantined", "find the author")
     assert "'nobody-here' is no enrolled author here" in (outcome.problem or "")
     draft = next(p for p in ingest_desk.quarantined("SOP-DRAFTS") if p.suffix == ".docx")
-    assert "inbox/SOP-DRAFTS/<your user name>/" in ingest_desk.error_note(draft)["What to do"]
+    advice = ingest_desk.error_note(draft)["What to do"]
+    assert "inbox/PS-TEST1/SOP-DRAFTS/<your user name>/" in advice
 
 
 @pytest.mark.parametrize("how", ["folder", "sidecar"])

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from qms_engine.people import keys
 from qms_engine.ingest import inbox as inbox_module
-from qms_engine.ingest.inbox import Inbox
+from qms_engine.ingest.offices import open_inbox
 from qms_engine.ingest.pipeline import build_steps
 from qms_engine.ingest.steps import FunctionStep, IngestContext
 from qms_engine.ingest.watcher import Runner, ingest_once
@@ -54,7 +54,7 @@ from qms_engine.extension.manager import load_plugins
 root, passphrase, point, nth = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 line = int(sys.argv[5])  # bytes per printed outcome (the test sizes them to its pipe)
 runtime = Runtime.open(Workspace.load(root), load_plugins())
-inbox = Inbox(runtime.workspace)
+inbox = open_inbox(runtime)
 context = IngestContext(runtime, keys.unlock(runtime, "ingest", passphrase), inbox)
 steps = build_steps(runtime)
 seen = 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from qms_engine.clock import utc_now, zone
+from qms_engine.ingest.inbox import COUNTS
 from qms_engine.ingest.pipeline import build_steps
 from qms_engine.ingest.steps import FunctionStep, Intake, Transient
 from qms_engine.storage.models import DOCUMENT_TABLE, RECEIPT_TABLE
@@ -205,7 +206,7 @@ def test_malkhana_without_seal_is_quarantined_then_fixed_with_a_sidecar(
     held = desk.inbox.quarantine / "MALKHANA" / "m-46.docx"
     assert desk.quarantined("MALKHANA") == [held]
     note = desk.error_note(held)
-    assert note["File"] == "MALKHANA/m-46.docx"
+    assert note["File"] == "inbox/PS-TEST1/MALKHANA/m-46.docx"
     assert note["Refused at"] == "check the entry"
     assert "'seal_number' is missing" in note["Problem"]
     assert "case_number" not in note["Problem"]
@@ -278,7 +279,7 @@ def _assert_quarantined(
     assert outcome.moved_to == str(held)
     assert desk.quarantined(register) == [held]
     note = desk.error_note(held)
-    assert note["File"] == f"{register}/{name}"
+    assert note["File"] == f"inbox/PS-TEST1/{register}/{name}"
     assert note["Refused at"] == step
     assert problem in note["Problem"], note["Problem"]
     assert advice in note["What to do"], note["What to do"]
@@ -559,7 +560,8 @@ def test_scanner_folder_files_are_filed_with_their_path(ingest_desk: IngestDesk)
 def test_file_outside_a_register_folder_is_quarantined_with_the_list(
     ingest_desk: IngestDesk, place: str, folder: str
 ) -> None:
-    """inbox/FOO/ or inbox/ itself: quarantined at "find the register", naming the folders."""
+    """inbox/PS-TEST1/FOO/ or inbox/PS-TEST1/ itself: quarantined at "find the register",
+    naming the office's register folders."""
     desk = ingest_desk
     path = desk.inbox.root / place
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -572,20 +574,21 @@ def test_file_outside_a_register_folder_is_quarantined_with_the_list(
     )
     held = desk.inbox.quarantine / folder / "x.pdf"
     note = desk.error_note(held)
-    assert note["Problem"] == f"inbox/{folder}/ is not a register folder"
-    assert note["What to do"] == f"drop the file into one of: {REGISTER_FOLDERS}"
+    assert note["Problem"] == f"inbox/PS-TEST1/{folder}/ is not a register folder"
+    assert note["What to do"] == f"drop the file into one of inbox/PS-TEST1/: {REGISTER_FOLDERS}"
     assert desk.inbox.counts()[folder]["quarantined"] == 1
     assert desk.count(DOCUMENT_TABLE) == 0
     desk.check_sound()
 
 
 def test_unknown_folder_note_does_not_send_the_file_back_there(ingest_desk: IngestDesk) -> None:
-    """The note for inbox/FOO/ tells the clerk to place the file, not to drop it there again."""
+    """The note for inbox/PS-TEST1/FOO/ tells the clerk to place the file, not to drop it
+    there again."""
     desk = ingest_desk
     desk.drop("FOO", "x.pdf")
     desk.run()
     note = desk.error_note(desk.inbox.quarantine / "FOO" / "x.pdf")
-    assert "inbox/FOO/." not in note["text"]
+    assert "inbox/PS-TEST1/FOO/." not in note["text"]
     assert "qms inbox retry" not in note["text"]
     assert note["text"].rstrip().endswith("Then move it into the right inbox folder yourself.")
 
@@ -767,6 +770,7 @@ def test_cli_ingest_status_and_retry(ingest_desk: IngestDesk) -> None:
 
     run = _qms(desk, "ingest", "inbox", "--as", "ingest", "--settle", "0", "--json")
     assert run.returncode == 5, run.stderr
+    assert {line["office"] for line in map(json.loads, run.stdout.splitlines())} == {"PS-TEST1"}
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert sorted((line["status"], line["file"]) for line in lines) == [
         ("filed", "DAK/letter.pdf"),
@@ -779,8 +783,8 @@ def test_cli_ingest_status_and_retry(ingest_desk: IngestDesk) -> None:
 
     status = _qms(desk, "inbox", "status", "--json")
     assert status.returncode == 0, status.stderr
-    counts = json.loads(status.stdout)
-    assert counts == desk.inbox.counts()
+    assert json.loads(status.stdout) == {"PS-TEST1": desk.inbox.counts()}
+    counts = desk.inbox.counts()
     assert counts["GD"] == {
         "pending": 0,
         "in_progress": 0,
@@ -797,10 +801,15 @@ def test_cli_ingest_status_and_retry(ingest_desk: IngestDesk) -> None:
     assert "1 file(s) will be processed again" in retry.stdout
     back = desk.inbox.root / "GD" / "empty.pdf"
     assert back.exists() and files_below(desk.inbox.quarantine) == []
-    assert json.loads(_qms(desk, "inbox", "status", "--json").stdout)["GD"]["pending"] == 1
+    assert json.loads(_qms(desk, "inbox", "status", "--json").stdout)["PS-TEST1"]["GD"] == {
+        **dict.fromkeys(COUNTS, 0),
+        "pending": 1,
+        "processed": 1,
+        "ignored": 1,
+    }
 
     back.write_bytes(pdf_bytes("rescanned"))
-    run = _qms(desk, "ingest", "inbox/GD", "--as", "ingest", "--settle", "0", "--json")
+    run = _qms(desk, "ingest", "inbox/PS-TEST1/GD", "--as", "ingest", "--settle", "0", "--json")
     assert run.returncode == 0, run.stderr
     ((line),) = [json.loads(text) for text in run.stdout.splitlines()]
     assert (line["status"], line["file"]) == ("filed", "GD/empty.pdf")

@@ -39,7 +39,8 @@ from qms_engine.clock import utc_now, zone
 from qms_engine.errors import RuleViolation
 from qms_engine.extension.manager import get_plugin_manager, load_plugins
 from qms_engine.ingest import watcher as watcher_module
-from qms_engine.ingest.inbox import Inbox
+from qms_engine.ingest.inbox import OfficeInbox
+from qms_engine.ingest.offices import open_inbox
 from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import FunctionStep, IngestContext, Intake, Step, Transient
 from qms_engine.ingest.watcher import Runner, ingest_once, watch
@@ -75,13 +76,18 @@ def ingest_signer(qms_office: TestOffice) -> Signer:
 @pytest.fixture
 def context(qms_office: TestOffice, ingest_signer: Signer) -> IngestContext:
     """The ingest context of the test workspace, signed by the service user."""
-    return IngestContext(qms_office.runtime, ingest_signer, Inbox(qms_office.runtime.workspace))
+    return IngestContext(qms_office.runtime, ingest_signer, open_inbox(qms_office.runtime))
+
+
+def office_inbox(context: IngestContext) -> OfficeInbox:
+    """The folders of the workspace's office (the test workspace has no other)."""
+    return context.inbox.of(context.runtime.office().code)
 
 
 @pytest.fixture
 def gd(context: IngestContext) -> Path:
     """The General Diary inbox folder."""
-    folder = context.inbox.root / "GD"
+    folder = office_inbox(context).root / "GD"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -302,7 +308,7 @@ def test_dropped_files_are_filed(
     assert {o.sha256 for o in outcomes.items} == {sha(d) for d in datas.values()}
     assert len(receipts(context)) == len(datas)
     assert not list(gd.iterdir()), "the inbox folder must be empty afterwards"
-    processed = context.inbox.processed / "GD" / today(context)
+    processed = office_inbox(context).processed / "GD" / today(context)
     assert sorted(p.name for p in processed.glob("*.pdf")) == sorted(datas)
     assert len(list(processed.glob("*.receipt.json"))) == len(datas)
 
@@ -468,7 +474,7 @@ def test_two_runners_racing_never_file_twice(
         (gd / name).write_bytes(pdf(name))
     other_runtime = Runtime.open(qms_office.runtime.workspace, load_plugins())
     try:
-        other = IngestContext(other_runtime, context.signer, Inbox(other_runtime.workspace))
+        other = IngestContext(other_runtime, context.signer, open_inbox(other_runtime))
         tallies = [Outcomes(), Outcomes()]
         runners = [
             Runner(ctx, build_steps(ctx.runtime), tally, settle=0)
@@ -521,7 +527,7 @@ def test_ingest_during_watch_leaves_in_flight_claims_alone(
             outcomes = running.outcomes
             (gd / "busy.pdf").write_bytes(pdf("busy"))
             running.until(inside.is_set, "the watcher to be inside the slow step")
-            other = IngestContext(other_runtime, context.signer, Inbox(other_runtime.workspace))
+            other = IngestContext(other_runtime, context.signer, open_inbox(other_runtime))
             second = Outcomes()
             try:
                 ingest_once(Runner(other, build_steps(other_runtime), second, settle=0), [])
@@ -590,7 +596,7 @@ def test_transient_errors_are_retried_with_backoff(
     manager = get_plugin_manager(extra_plugins=[("flaky_disk", plugin)])
     runtime = Runtime.open(qms_office.runtime.workspace, load_plugins(manager))
     try:
-        flaky = IngestContext(runtime, context.signer, Inbox(runtime.workspace))
+        flaky = IngestContext(runtime, context.signer, open_inbox(runtime))
         steps = build_steps(runtime)
         assert "copy to the backup share" in [s.name for s in steps]
         with watching(flaky, steps=steps, clock=clock) as running:
@@ -633,7 +639,7 @@ def _freeze(folder: Path) -> Callable[[], None]:
 
 def test_move_refused_then_allowed_files_once(context: IngestContext, gd: Path) -> None:
     """processed/GD/<date> refusing writes: record filed once, the move finishes later, no twin."""
-    target = context.inbox.processed / "GD" / today(context)
+    target = office_inbox(context).processed / "GD" / today(context)
     target.mkdir(parents=True)
     thaw = _freeze(target)
     try:

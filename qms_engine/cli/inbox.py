@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ from qms_engine.cli.context import (
 from qms_engine.errors import RuleViolation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
     from types import FrameType
 
     from rich.text import Text
@@ -36,57 +39,91 @@ if TYPE_CHECKING:
     from qms_engine.ingest.watcher import Runner
 
 STYLES = {"filed": "green", "duplicate": "yellow", "quarantined": "red", "waiting": "magenta"}
+TAILS = {  # what follows the file's name on its line
+    "filed": " → {number}",
+    "duplicate": "  duplicate of {number}, set aside",
+    "quarantined": "  quarantined at “{step}”: {problem}",
+    "waiting": "  waiting, will retry: {problem}",
+}
 
 
 class _Tally:
-    """Counts outcomes, appends each to the structured log, and prints it as asked."""
+    """Counts outcomes, appends each to the structured log, and prints it as it happens: the
+    time in the office's zone, the file, and the number it got (or why it was not filed)."""
 
-    def __init__(self, log_path: Path, as_json: bool, live: bool) -> None:
-        from qms_engine.clock import utc_now
+    def __init__(self, log_path: Path, as_json: bool, context: IngestContext) -> None:
+        from qms_engine.ingest.watcher import RecentRate
 
         self.counts = dict.fromkeys(STYLES, 0)
-        self.log_path, self.as_json, self.live = log_path, as_json, live
-        self.started = utc_now()
+        self.log_path, self.as_json = log_path, as_json
+        self.recent = RecentRate()
+        self.default_zone = context.runtime.office().timezone  # for files of no office
+        self.zones = {code: office.timezone for code, office in context.offices.items()}
+        self.many = len(context.offices) > 1  # name the office beside each file
+        self.show: Callable[[Text], None] = partial(console().print, soft_wrap=True)
         log_path.parent.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, outcome: Outcome) -> None:
-        from rich.text import Text
-
         from qms_engine.clock import to_utc_text, utc_now
 
+        now = utc_now()
         self.counts[outcome.status] += 1
-        line = json.dumps({"time": to_utc_text(utc_now()), **outcome.__dict__}, ensure_ascii=False)
+        if outcome.status in ("filed", "duplicate"):
+            self.recent.add()
+        line = json.dumps({"time": to_utc_text(now), **outcome.__dict__}, ensure_ascii=False)
         with self.log_path.open("a", encoding="utf-8") as log:
             log.write(line + "\n")
         if self.as_json:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
-        elif not self.live or outcome.status != "filed":
-            detail = outcome.number or outcome.problem or ""
-            console().print(
-                Text.assemble(
-                    (f"{outcome.status:>11} ", STYLES[outcome.status]), f"{outcome.file}  {detail}"
-                )
-            )
+        else:
+            self.show(self.text(outcome, now))
+
+    def text(self, outcome: Outcome, now: datetime) -> Text:
+        """``12:03:04  GD/gd-0412.docx → PS-KOT39/GD/2026/0412`` (or what became of it)."""
+        from rich.text import Text
+
+        from qms_engine.clock import as_utc, zone
+        from qms_engine.ingest.inbox import NO_OFFICE
+
+        local = as_utc(now).astimezone(zone(self.zones.get(outcome.office, self.default_zone)))
+        if outcome.office == NO_OFFICE:
+            name = f"(no office) {outcome.file}"
+        elif self.many:
+            name = f"{outcome.office}/{outcome.file}"
+        else:
+            name = outcome.file
+        tail = TAILS[outcome.status].format_map(outcome.__dict__)
+        return Text.assemble(local.strftime("%H:%M:%S  "), name, (tail, STYLES[outcome.status]))
 
     def line(self, runner: Runner | None = None) -> Text:
         from rich.text import Text
 
-        from qms_engine.clock import utc_now
-
-        seconds = max((utc_now() - self.started).total_seconds(), 1e-9)
-        done = self.counts["filed"] + self.counts["duplicate"]
         parts = [f"{key} {value}" for key, value in self.counts.items()]
         if runner is not None:
             parts.insert(0, f"settling {runner.pending()}")
-        return Text(" · ".join(parts) + f" · {done / seconds:.1f} files/s")
+        return Text(" · ".join(parts) + f" · {self.recent.count()} in the last minute")
+
+
+def _served(context: IngestContext) -> str:
+    """``inbox/PS-KOT39/, inbox/PS-KOT40/ and files outside them`` (what a run takes)."""
+    from qms_engine.ingest.inbox import NO_OFFICE
+
+    folders = ", ".join(f"inbox/{code}/" for code in sorted(context.offices))
+    return folders + (" and files outside them" if NO_OFFICE in context.covers else "")
 
 
 def _context(app: AppContext, signer: Signer) -> IngestContext:
-    from qms_engine.ingest.inbox import Inbox
+    """The run's inbox (moved to one folder per office first, if it was shared, saying so)
+    and the offices it serves: all (the default) or ``--office``; says which it leaves."""
+    from qms_engine.ingest.offices import open_inbox
     from qms_engine.ingest.steps import IngestContext
 
-    return IngestContext(app.runtime, signer, Inbox(app.runtime.workspace))
+    inbox = open_inbox(app.runtime, say=error_console().print)
+    context = IngestContext(app.runtime, signer, inbox, only=app.office_code)
+    for code, reason in context.not_served.items():
+        error_console().print(f"not serving {code}'s inbox: {reason}")
+    return context
 
 
 @click.command("watch")
@@ -124,17 +161,22 @@ def watch_command(
 ) -> None:
     """Watch the inbox and file every record dropped into it, until stopped (Ctrl-C).
 
-    Run it as the ingest service user (e.g. --as ingest): every record is signed with its
-    key.  Progress goes to the terminal; every outcome is appended to logs/ingest.jsonl.
+    Each office has its own folder, inbox/<OFFICE>/<REGISTER>/, and each file is filed in its
+    office's audit trail.  The watcher serves every office where the user it runs as holds a
+    role (or only the one named with --office: each office may have a watcher of its own).
+    Run it as the inbox service user (e.g. --as ingest): every record is signed with its key.
+    Each file is printed with the number it got, at the office's local time; every outcome is
+    also appended to logs/ingest.jsonl.
     """
     from rich.live import Live
+    from rich.text import Text
 
     from qms_engine.ingest.pipeline import build_steps
     from qms_engine.ingest.watcher import Runner, document_readers, watch
 
     context = _context(app, signer)
-    live = not as_json and sys.stderr.isatty()
-    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live)
+    live = not as_json and sys.stderr.isatty() and sys.stdout.isatty()
+    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, context)
     stop = threading.Event()
     stopped_by: list[int] = []
 
@@ -145,12 +187,23 @@ def watch_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if not as_json:
-        error_console().print(f"Watching {context.inbox.root} (Ctrl-C to stop)…")
+        error_console().print(f"Watching {_served(context)} (Ctrl-C to stop)…")
     display = Live(tally.line(), console=error_console(), auto_refresh=False) if live else None
+    if display is not None:  # printed above the status line, which stays at the bottom
+        tally.show = partial(display.console.print, soft_wrap=True)
+
+    shown: list[Text] = []
+    told = set(context.not_served)
 
     def status(current: Runner) -> None:
-        if display is not None:
-            display.update(tally.line(current), refresh=True)
+        for code in context.not_served.keys() - told:  # an office added while it runs
+            told.add(code)
+            told_how = tally.show if display is not None else error_console().print
+            told_how(Text(f"not serving {code}'s inbox: {context.not_served[code]}"))
+        line = tally.line(current)
+        if display is not None and shown[-1:] != [line]:  # redrawn only when it changed
+            shown[:] = [line]
+            display.update(line, refresh=True)
 
     with document_readers(jobs) as readers, display or nullcontext():
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
@@ -185,21 +238,19 @@ def ingest_command(
 ) -> None:
     """File the given inbox files or folders once (the same pipeline as `qms watch`).
 
-    Exit code 5 if any file was quarantined or is still waiting.
+    PATHS lie in the inbox: a file, a register folder (inbox/PS-KOT39/GD), an office's
+    folder, or the whole inbox; with --office, that office's files only.  Exit code 5 if any
+    file was quarantined or is still waiting.
     """
     from qms_engine.ingest.pipeline import build_steps
     from qms_engine.ingest.watcher import Runner, document_readers, ingest_once
 
     context = _context(app, signer)
-    inbox_root = context.inbox.root.resolve()
-    outside = [p for p in paths if not p.resolve().is_relative_to(inbox_root)]
-    if outside:  # a usage error (exit 2), like a path that does not exist
-        raise click.BadParameter(
-            f"{outside[0]} is not inside the inbox ({inbox_root}); "
-            "copy the file into inbox/<REGISTER>/ first, e.g. inbox/GD/",
-            param_hint="PATHS",
-        )
-    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, live=False)
+    for path in paths:  # a path it cannot take is a usage error (exit 2), like a missing one
+        problem = _not_taken(context, path.resolve())
+        if problem:
+            raise click.BadParameter(f"{path} {problem}", param_hint="PATHS")
+    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, context)
     with document_readers(jobs) as readers:
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
         ingest_once(runner, [p.resolve() for p in paths])
@@ -208,8 +259,30 @@ def ingest_command(
     if tally.counts["quarantined"] or tally.counts["waiting"]:
         raise RuleViolation(
             f"{tally.counts['quarantined']} file(s) quarantined, {tally.counts['waiting']} waiting",
-            hint="see quarantine/*.error.txt, fix, then `qms inbox retry`",
+            hint="see quarantine/<OFFICE>/<REGISTER>/*.error.txt, fix, then `qms inbox retry`",
         )
+
+
+def _not_taken(context: IngestContext, path: Path) -> str | None:
+    """Why ``qms ingest`` cannot take what is at ``path`` (None: it can)."""
+    from qms_engine.ingest.inbox import NO_OFFICE
+
+    inbox = context.inbox
+    if not path.is_relative_to(inbox.root):
+        example = f"inbox/{inbox.default_office}/GD/"
+        return (
+            f"is not inside the inbox ({inbox.root}); copy the file into "
+            f"inbox/<OFFICE>/<REGISTER>/ first, e.g. {example}"
+        )
+    office = inbox.office_of(path)
+    if office is None or office in context.covers:
+        return None
+    if office == NO_OFFICE:
+        return "lies outside every office's folder: run without --office to quarantine it"
+    why = context.not_served.get(office)
+    if why is None:
+        return f"is in {office}'s inbox: use --office {office} (or no --office)"
+    return f"is in {office}'s inbox, which {context.signer.username} does not serve: {why}"
 
 
 @click.group()
@@ -221,18 +294,31 @@ def inbox() -> None:
 @json_option
 @pass_app
 def inbox_status(app: AppContext, as_json: bool) -> None:
-    """Files pending, in progress, quarantined, processed and duplicates, per register."""
-    from qms_engine.ingest.inbox import Inbox
+    """Files pending, in progress, quarantined, processed and duplicates, per office and
+    register: every office's (and files outside every office's folder), or --office's."""
+    from qms_engine.ingest.inbox import NO_OFFICE
+    from qms_engine.ingest.offices import open_inbox
 
-    counts = Inbox(app.runtime.workspace).counts()
+    only = app.office().code if app.office_code else None
+    counts = open_inbox(app.runtime, say=error_console().print).counts(only)
     if as_json:
         print_json(counts)
         return
     print_table(
         "Inbox",
-        ["Folder", "Pending", "In progress", "Quarantined", "Processed", "Duplicates", "Ignored"],
+        [
+            "Office",
+            "Folder",
+            "Pending",
+            "In progress",
+            "Quarantined",
+            "Processed",
+            "Duplicates",
+            "Ignored",
+        ],
         [
             (
+                "(no office)" if office == NO_OFFICE else office,
                 folder,
                 row["pending"],
                 row["in_progress"],
@@ -241,7 +327,8 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
                 row["duplicates"],
                 row["ignored"],
             )
-            for folder, row in counts.items()
+            for office, rows in counts.items()
+            for folder, row in rows.items()
         ],
     )
 
@@ -250,10 +337,12 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
 @click.argument("names", nargs=-1)
 @pass_app
 def inbox_retry(app: AppContext, names: tuple[str, ...]) -> None:
-    """Move quarantined files (all, or those NAMES) back into their inbox folders."""
-    from qms_engine.ingest.inbox import Inbox
+    """Move quarantined files (all, or those NAMES; of every office, or --office's) back into
+    their inbox folders.  Files refused for the folder they were in stay for a person to move."""
+    from qms_engine.ingest.offices import open_inbox
 
-    moved = Inbox(app.runtime.workspace).retry(list(names) or None)
+    only = app.office().code if app.office_code else None
+    moved = open_inbox(app.runtime, say=error_console().print).retry(list(names) or None, only)
     for path in moved:
         console().print(f"back in the inbox: {path}")
     console().print(f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`.")

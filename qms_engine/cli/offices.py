@@ -151,9 +151,16 @@ def office_add(
     office_passphrase: str,
     signer: Signer,
 ) -> None:
-    """Add office CODE to this deployment; you (an admin here) become its first admin."""
+    """Add office CODE to this deployment; you (an admin here) become its first admin.
+
+    It gets its own inbox folders (inbox/CODE/<REGISTER>/), and the inbox service users of
+    this office are enrolled there with the same roles, so `qms watch` serves it too once
+    each has chosen its own key there (qms key rotate ingest --as ingest) and the watcher has
+    been restarted.
+    """
     from qms_engine.people.offices import add_office
 
+    told: list[str] = []
     office = add_office(
         app.runtime,
         actor=signer,
@@ -163,8 +170,11 @@ def office_add(
         office_type=office_type,
         office_passphrase=office_passphrase,
         timezone=timezone,
+        say=told.append,
     )
     console().print(f"Added office {office.code} — {office.name}; use --office {office.code}")
+    for line in told:
+        console().print(f"  {line}")
 
 
 COMMANDS = [init, db, office]

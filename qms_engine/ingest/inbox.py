@@ -1,10 +1,16 @@
 """The inbox on disk: where clerks drop files, and where each file goes afterwards.
 
-    inbox/<FOLDER>/…             dropped here (subfolders allowed: scanners make one per scan)
-    .ingest/claimed/<id>/         taken for processing: the file, its sidecar, claim.json
-    processed/<FOLDER>/<date>/    filed originals, each with a <name>.receipt.json
-    duplicates/<FOLDER>/<date>/   identical to a record already filed, with a .duplicate.txt
-    quarantine/<FOLDER>/          refused, each with a <name>.error.txt saying what to do
+    inbox/<OFFICE>/<FOLDER>/…              dropped here (subfolders allowed: one per scan)
+    .ingest/claimed/<id>/                  taken for processing: the file, sidecar, claim.json
+    processed/<OFFICE>/<FOLDER>/<date>/    filed originals, each with a <name>.receipt.json
+    duplicates/<OFFICE>/<FOLDER>/<date>/   identical to a record already filed, with a note
+    quarantine/<OFFICE>/<FOLDER>/          refused, each with a <name>.error.txt: what to do
+
+Each office has its own folder, named by its code, with one folder per register.  A file
+outside every office's folder (straight in ``inbox/``, or in a folder no office is called) is
+quarantined under ``quarantine/_no-office/`` with a note naming the offices, never skipped.
+:mod:`qms_engine.storage.inbox_layout` moves a workspace made before offices had folders of
+their own.
 
 A file is *claimed* by renaming it into its own claim folder, which is atomic: two watchers can
 never take the same file, and a file is always in exactly one place.  A claim left behind by a
@@ -21,13 +27,15 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.files import open_regular
+from qms_engine.storage.inbox_layout import LAYOUT_MARK, fsync_dir
 from qms_engine.storage.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
@@ -35,6 +43,9 @@ WRONG_FOLDER = "Then move it into the right inbox folder yourself."
 RECEIPT_SUFFIX, DUPLICATE_SUFFIX, ERROR_SUFFIX = ".receipt.json", ".duplicate.txt", ".error.txt"
 MAX_NAME_BYTES = 255
 UNSORTED = "UNSORTED"
+NO_OFFICE = "_no-office"
+"""Where files outside every office's folder are counted and quarantined (no office code can
+be written with an underscore, so none can be mistaken for it)."""
 COUNTS = ("pending", "in_progress", "quarantined", "processed", "duplicates", "ignored")
 SIDECAR_SUFFIX = ".json"
 _TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")
@@ -71,15 +82,6 @@ def _shorten(stem: str, tail: str) -> str:
     while stem and not fits(stem + tail):
         stem = stem[:-1]
     return stem + tail
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new name in ``folder`` durable."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 def move(source: Path, target: Path) -> None:
@@ -174,13 +176,45 @@ def already_moved(folder: Path, name: str, source: Path) -> Path | None:
     return None
 
 
+def _read(note: Path) -> str:
+    return note.read_text(encoding="utf-8", errors="replace")
+
+
+class Place(NamedTuple):
+    """Where a file lies in the inbox."""
+
+    office: str
+    """The office's code, or :data:`NO_OFFICE` for a file outside every office's folder."""
+    folder: str
+    """The register's folder (``GD``); :data:`UNSORTED` for a file straight in an office's
+    folder or in ``inbox/``; for a file outside every office, the folder it was dropped in."""
+    relative: str
+    """The path below that folder: ``scan-0012/page1.pdf``."""
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A file the inbox refused, waiting in quarantine/ for a person to fix and put back."""
+
+    office: str
+    """The office whose inbox it came from, or :data:`NO_OFFICE`."""
+    folder: str
+    path: Path
+    problem: str
+    since: datetime
+    """When it was refused (UTC)."""
+    retriable: bool
+    """False for a file that fits no register (or no office): ``retry`` leaves it for a person."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A file taken from the inbox for processing, with where it came from."""
 
     id: str
-    folder: str  # the inbox subfolder = the register, e.g. "GD"
-    relative: str  # path below inbox/<folder>/, e.g. "scan-0012/page1.pdf"
+    office: str  # the office whose inbox it was dropped in (or NO_OFFICE)
+    folder: str  # the register's folder below it, e.g. "GD"
+    relative: str  # path below that folder, e.g. "scan-0012/page1.pdf"
     root: Path  # the claim folder
 
     @property
@@ -194,24 +228,45 @@ class Claim:
         for a name so long that no sidecar can exist."""
         return sidecar_of(self.path)
 
+    @property
+    def source(self) -> str:
+        """Where it was dropped, below ``inbox/``: ``PS-KOT39/GD/scan-0012/page1.pdf``."""
+        office = [] if self.office == NO_OFFICE else [self.office]
+        folder = [] if self.folder == UNSORTED else [self.folder]
+        return "/".join([*office, *folder, self.relative])
+
 
 class Inbox:
-    """The inbox folders of a workspace and the moves between them."""
+    """The inbox folders of a workspace, one per office, and the moves between them.
 
-    def __init__(self, workspace: Workspace) -> None:
+    ``offices``: the codes of the deployment's offices; a top-level folder of ``inbox/`` named
+    otherwise holds files that belong to no office (they are quarantined, saying so).
+    """
+
+    def __init__(self, workspace: Workspace, offices: Iterable[str]) -> None:
+        self.workspace = workspace
         self.root = workspace.inbox_dir
-        base = workspace.root
-        self.claimed = base / ".ingest" / "claimed"
-        self.processed = base / "processed"
-        self.duplicates = base / "duplicates"
-        self.quarantine = base / "quarantine"
+        self.claimed = workspace.ingest_dir / "claimed"
+        self.processed = workspace.processed_dir
+        self.duplicates = workspace.duplicates_dir
+        self.quarantine = workspace.quarantine_dir
+        self.offices = tuple(sorted(offices))
+        self._mark = self.root / LAYOUT_MARK
+        self.default_office = workspace.office_code
+        """The office of a claim made before offices had inboxes of their own (its claim.json
+        names none): the one the watcher then filed into."""
         self._held: dict[str, int] = {}  # claim id → locked folder handle
 
-    def folder_of(self, path: Path) -> tuple[str, str] | None:
-        """(inbox folder, path below it) for a file inside the inbox, else None.
+    def of(self, office: str) -> OfficeInbox:
+        """One office's folders."""
+        return OfficeInbox(self, office)
 
-        A file dropped straight into ``inbox/`` has the folder ``UNSORTED``: it is claimed and
-        quarantined with advice, like any other file that fits no register, never skipped.
+    def place_of(self, path: Path) -> Place | None:
+        """Where ``path`` lies in the inbox, or None for a path outside it.
+
+        A file outside every office's folder (straight in ``inbox/``, or in ``inbox/GD/`` when
+        no office is called GD) is placed in :data:`NO_OFFICE`: it is claimed and quarantined
+        with advice, like a file that fits no register, never skipped.
         """
         try:
             parts = path.relative_to(self.root).parts
@@ -219,9 +274,23 @@ class Inbox:
             return None
         if not parts:
             return None
-        if len(parts) == 1:
-            return UNSORTED, parts[0]
-        return parts[0], "/".join(parts[1:])
+        top, *rest = parts
+        if not rest:
+            return Place(NO_OFFICE, UNSORTED, top)
+        if top not in self.offices:
+            return Place(NO_OFFICE, top, "/".join(rest))
+        if len(rest) == 1:
+            return Place(top, UNSORTED, rest[0])
+        return Place(top, rest[0], "/".join(rest[1:]))
+
+    def office_of(self, path: Path) -> str | None:
+        """The office (or :data:`NO_OFFICE`) whose files lie at or below ``path``; None for
+        the inbox itself, where every office's files lie, or for a path outside it."""
+        if path == self.root:
+            return None
+        inside = path / "-" if path.is_dir() and not path.is_symlink() else path
+        place = self.place_of(inside)
+        return place.office if place else None
 
     def waiting(self) -> Iterator[Path]:
         """Every candidate file in the inbox, oldest folders first; symlinks are not followed."""
@@ -239,23 +308,25 @@ class Inbox:
                     yield Path(folder) / name, True
             for name in sorted(files):
                 path = Path(folder) / name
-                yield path, is_ignored(name) or is_sidecar(path)
+                if path != self._mark:  # the layout's own mark is no one's file
+                    yield path, is_ignored(name) or is_sidecar(path)
 
     def claim(self, path: Path) -> Claim | None:
         """Take ``path`` for processing; None if another process took it first."""
-        place = self.folder_of(path)
+        place = self.place_of(path)
         if place is None:
             return None
         # A name that is not valid UTF-8 is claimed under its repaired name: the file is
         # renamed to it below, so claim.json, the notes and the record can all name it.
-        folder, relative = readable_name(place[0]), claimed_name(place[1])
+        folder, relative = readable_name(place.folder), claimed_name(place.relative)
         claim_id = uuid.uuid4().hex
         root = self.claimed / claim_id
         root.mkdir(parents=True)
         self._hold(claim_id, root, wait=True)
-        claim = Claim(claim_id, folder, relative, root)
+        claim = Claim(claim_id, place.office, folder, relative, root)
         record = {
             "id": claim.id,
+            "office": claim.office,
             "folder": folder,
             "relative": relative,
             "claimed_at": to_utc_text(utc_now()),
@@ -277,8 +348,9 @@ class Inbox:
         fsync_dir(root)
         return claim
 
-    def claims(self) -> Iterator[Claim]:
-        """Claims this process holds, and claims left by a crash (taken over here).
+    def claims(self, offices: Container[str] | None = None) -> Iterator[Claim]:
+        """Claims this process holds, and claims left by a crash (taken over here); only those
+        of ``offices`` if given (another office's are its own watcher's to finish).
 
         Every claim folder is locked (``flock``) by the process working on it for as long as
         it exists, so a claim that another live process is filing is never touched.
@@ -286,15 +358,21 @@ class Inbox:
         if not self.claimed.is_dir():
             return
         for root in sorted(self.claimed.iterdir()):
-            if root.name not in self._held and not self._hold(root.name, root, wait=False):
+            held = root.name in self._held
+            if not held and not self._hold(root.name, root, wait=False):
                 continue  # in progress in another process
             try:
                 record = json.loads((root / CLAIM_FILE).read_text(encoding="utf-8"))
-                claim = Claim(record["id"], record["folder"], record["relative"], root)
-            except (OSError, ValueError, KeyError):
+                office = record.get("office", self.default_office)
+                claim = Claim(record["id"], office, record["folder"], record["relative"], root)
+            except (OSError, ValueError, KeyError, AttributeError):
                 claim = None
             if claim is None or not claim.path.exists():
                 self._let_go(root.name, root)  # died before the file was moved in
+                continue
+            if offices is not None and claim.office not in offices:
+                if not held:
+                    os.close(self._held.pop(root.name))  # not ours: left as it was
                 continue
             yield claim
 
@@ -347,12 +425,12 @@ class Inbox:
     def file_away(self, claim: Claim, receipt: dict[str, object], today: date) -> Path:
         """Move a filed original to processed/, with its receipt beside it."""
         text = json.dumps(receipt, ensure_ascii=False, indent=2)
-        folder = self.processed / claim.folder / today.isoformat()
+        folder = self.processed / claim.office / claim.folder / today.isoformat()
         return self._settle(claim, folder, RECEIPT_SUFFIX, text)
 
     def set_aside(self, claim: Claim, note: str, today: date) -> Path:
         """Move a duplicate to duplicates/, with a note naming the record it repeats."""
-        folder = self.duplicates / claim.folder / today.isoformat()
+        folder = self.duplicates / claim.office / claim.folder / today.isoformat()
         return self._settle(claim, folder, DUPLICATE_SUFFIX, note)
 
     def quarantine_file(
@@ -360,78 +438,177 @@ class Inbox:
     ) -> Path:
         """Move a refused file to quarantine/, with an .error.txt saying what to do.
 
-        ``wrong_folder``: the file fits no register, so the note does not send it back to
-        where it was dropped (and ``qms inbox retry`` leaves it for a person to place).
+        ``wrong_folder``: the file fits no register (or no office), so the note does not send
+        it back to where it was dropped (and ``qms inbox retry`` leaves it for a person).
         """
         then = (
             WRONG_FOLDER
             if wrong_folder
-            else f"Then run `qms inbox retry`, or drop the fixed file into inbox/{claim.folder}/."
+            else "Then run `qms inbox retry`, or drop the fixed file into "
+            f"inbox/{claim.office}/{claim.folder}/."
         )
         text = (
-            f"File:        {claim.folder}/{claim.relative}\n"
+            f"File:        inbox/{claim.source}\n"
             f"Refused at:  {step}\n"
             f"Problem:     {problem}\n"
             f"What to do:  {advice}\n"
             f"When (UTC):  {to_utc_text(utc_now())}\n"
             f"{then}"
         )
-        return self._settle(claim, self.quarantine / claim.folder, ERROR_SUFFIX, text)
+        folder = self.quarantine / claim.office / claim.folder
+        return self._settle(claim, folder, ERROR_SUFFIX, text)
 
-    def retry(self, names: list[str] | None = None) -> list[Path]:
-        """Put quarantined files back into their inbox folders (all, or those named).
+    def retry(self, names: list[str] | None = None, office: str | None = None) -> list[Path]:
+        """Put quarantined files back into their inbox folders (all, or those named; of every
+        office, or of ``office``).
 
-        Files refused because their folder is no register stay in quarantine for a person to
-        place: back there, they would only be refused again.
+        Files refused because their folder is no register (or no office) stay in quarantine
+        for a person to place: back there, they would only be refused again.
         """
         moved: list[Path] = []
-        if not self.quarantine.is_dir():
-            return moved
-        for folder in sorted(p for p in self.quarantine.iterdir() if p.is_dir()):
-            for original in sorted(folder.iterdir()):
-                note = note_for(original, ERROR_SUFFIX)
-                if not note.exists() or original == note or (names and original.name not in names):
-                    continue
-                if WRONG_FOLDER in note.read_text(encoding="utf-8"):
-                    continue
-                target = free_name(self.root / folder.name, original.name)
-                move(original, target)
-                sidecar = sidecar_of(original)
-                if sidecar is not None and os.path.lexists(sidecar):
-                    carry(sidecar, free_name(target.parent, target.name + SIDECAR_SUFFIX))
-                note.unlink()
-                moved.append(target)
+        for item in self.quarantined(office):
+            if (names and item.path.name not in names) or not item.retriable:
+                continue
+            target = free_name(self.root / item.office / item.path.parent.name, item.path.name)
+            move(item.path, target)
+            sidecar = sidecar_of(item.path)
+            if sidecar is not None and os.path.lexists(sidecar):
+                carry(sidecar, free_name(target.parent, target.name + SIDECAR_SUFFIX))
+            note_for(item.path, ERROR_SUFFIX).unlink()
+            moved.append(target)
         return moved
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Per inbox folder: files pending, in progress, quarantined, processed, duplicates."""
-        table: dict[str, dict[str, int]] = {}
+    def quarantined(self, office: str | None = None) -> list[Quarantined]:
+        """Every quarantined file (of ``office``, or of all), with the problem its note names
+        and when it was refused."""
+        return quarantined_files(self.workspace, office)
 
-        def bump(folder: str, key: str = "") -> None:
-            row = table.setdefault(readable_name(folder), dict.fromkeys(COUNTS, 0))
+    def counts(self, office: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
+        """Per office (all, or ``office``), per inbox folder: files pending, in progress,
+        quarantined, processed, duplicates and ignored.  Files outside every office's folder
+        are counted under :data:`NO_OFFICE`, by the folder they were dropped in."""
+        table: dict[str, dict[str, dict[str, int]]] = {}
+
+        def bump(place: str, folder: str, key: str = "") -> None:
+            if office is not None and place != office:
+                return
+            rows = table.setdefault(readable_name(place), {})
+            row = rows.setdefault(readable_name(folder), dict.fromkeys(COUNTS, 0))
             if key:
                 row[key] += 1
 
-        for folder in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
-            bump(folder)
+        for code in self.offices:
+            if office in (None, code):
+                table.setdefault(code, {})
+            if (self.root / code).is_dir() and not (self.root / code).is_symlink():
+                for folder in sorted(p.name for p in (self.root / code).iterdir() if p.is_dir()):
+                    if not is_ignored(folder):
+                        bump(code, folder)
         for path, ignored in self._walk():
-            if path.parent == self.root and path.is_symlink():  # a register folder that is a link
-                bump(path.name, "ignored")
-                continue
-            place = self.folder_of(path)
+            # A link to a folder is never followed: it counts where a file inside it would.
+            place = self.place_of(path / "-" if ignored and path.is_symlink() else path)
             if place:  # ignored: lock files, partial uploads, sidecars without their file
-                bump(place[0], "ignored" if ignored else "pending")
+                bump(place.office, place.folder, "ignored" if ignored else "pending")
         for claim_file in self.claimed.glob(f"*/{CLAIM_FILE}") if self.claimed.is_dir() else ():
             try:
-                bump(json.loads(claim_file.read_text(encoding="utf-8"))["folder"], "in_progress")
-            except (OSError, ValueError, KeyError):
+                record = json.loads(claim_file.read_text(encoding="utf-8"))
+                where = record.get("office", self.default_office)
+                bump(where, record["folder"], "in_progress")
+            except (OSError, ValueError, KeyError, AttributeError):
                 continue
-        for note in self.quarantine.glob(f"*/*{ERROR_SUFFIX}") if self.quarantine.is_dir() else ():
-            bump(note.parent.name, "quarantined")
+        for item in self.quarantined(office):
+            bump(item.office, item.folder, "quarantined")
         for base, key, suffix in (
             (self.processed, "processed", RECEIPT_SUFFIX),
             (self.duplicates, "duplicates", DUPLICATE_SUFFIX),
         ):
-            for note in base.glob(f"*/*/*{suffix}") if base.is_dir() else ():
-                bump(note.parent.parent.name, key)
+            for note in base.glob(f"*/*/*/*{suffix}") if base.is_dir() else ():
+                bump(note.parent.parent.parent.name, note.parent.parent.name, key)
         return table
+
+
+@dataclass(frozen=True)
+class OfficeInbox:
+    """One office's folders in the inbox and in the places files go afterwards."""
+
+    inbox: Inbox
+    code: str
+
+    @property
+    def root(self) -> Path:
+        """``inbox/<OFFICE>/``: its register folders are here."""
+        return self.inbox.root / self.code
+
+    @property
+    def processed(self) -> Path:
+        """``processed/<OFFICE>/``."""
+        return self.inbox.processed / self.code
+
+    @property
+    def duplicates(self) -> Path:
+        """``duplicates/<OFFICE>/``."""
+        return self.inbox.duplicates / self.code
+
+    @property
+    def quarantine(self) -> Path:
+        """``quarantine/<OFFICE>/``."""
+        return self.inbox.quarantine / self.code
+
+    @property
+    def claimed(self) -> Path:
+        """Claims in progress (shared by every office: each claim.json names its office)."""
+        return self.inbox.claimed
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per register folder: files pending, in progress, quarantined, processed …"""
+        return self.inbox.counts(self.code).get(self.code, {})
+
+    def retry(self, names: list[str] | None = None) -> list[Path]:
+        """Put this office's quarantined files back into its folders (all, or those named)."""
+        return self.inbox.retry(names, self.code)
+
+    def quarantined(self) -> list[Quarantined]:
+        """This office's quarantined files."""
+        return self.inbox.quarantined(self.code)
+
+
+def quarantined_files(workspace: Workspace, office: str | None = None) -> list[Quarantined]:
+    """The files in ``quarantine/<OFFICE>/<FOLDER>/`` (of ``office``, or of every office and
+    :data:`NO_OFFICE`), each with the problem its note names and when it was refused."""
+    found = []
+    quarantine = workspace.quarantine_dir
+    offices = [quarantine / office] if office is not None else _folders(quarantine)
+    for place in offices:
+        for folder in _folders(place):
+            for original in sorted(folder.iterdir()):
+                note = note_for(original, ERROR_SUFFIX)
+                if original == note or not note.exists():
+                    continue
+                text = _read(note)
+                problem = next(
+                    (
+                        line.removeprefix("Problem:").strip()
+                        for line in text.splitlines()
+                        if line.startswith("Problem:")
+                    ),
+                    "",
+                )
+                since = datetime.fromtimestamp(note.stat().st_mtime, UTC)
+                found.append(
+                    Quarantined(
+                        readable_name(place.name),
+                        readable_name(folder.name),
+                        original,
+                        problem,
+                        since,
+                        WRONG_FOLDER not in text,
+                    )
+                )
+    return found
+
+
+def _folders(parent: Path) -> list[Path]:
+    """The folders in ``parent`` (none if it is missing), by name; links are not followed."""
+    if not parent.is_dir() or parent.is_symlink():
+        return []
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.is_symlink())

@@ -42,7 +42,7 @@ from qms_engine.ingest.extract import (
     read_docx,
     sidecar_fields,
 )
-from qms_engine.ingest.inbox import Claim
+from qms_engine.ingest.inbox import UNSORTED, Claim
 from qms_engine.ingest.steps import (
     FunctionStep,
     IngestContext,
@@ -64,6 +64,7 @@ from qms_engine.storage.models import (
 )
 
 FIND_REGISTER = "find the register"
+FIND_OFFICE = "find the office"
 MAX_FILE_BYTES = 2 * 1024**3  # a scan larger than 2 GiB is refused, not filed
 TRANSIENT_ERRNOS = {
     errno.EACCES,
@@ -236,7 +237,8 @@ def _find_author(intake: Intake, context: IngestContext) -> None:
     raise StepFailed(
         "find the author",
         f"a {intake.spec.title} draft must name the person who wrote it{tried}",
-        f"put it in inbox/{intake.claim.folder}/<your user name>/, or add a sidecar "
+        f"put it in inbox/{intake.office.code}/{intake.claim.folder}/<your user name>/, or "
+        f"add a sidecar "
         f'{intake.claim.path.name}.json saying {{"author": "<your user name>"}}, and drop it again',
     )
 
@@ -348,11 +350,14 @@ class Outcome:
 
     status: str
     file: str
+    """Where it was dropped, below its office's folder: ``GD/scan-0012/page1.pdf``."""
     number: str | None = None
     sha256: str | None = None
     step: str | None = None
     problem: str | None = None
     moved_to: str | None = None
+    office: str = ""
+    """The office whose inbox it came from (``NO_OFFICE`` for a file outside every one)."""
 
 
 def _receipt(intake: Intake, context: IngestContext) -> dict[str, object]:
@@ -390,12 +395,11 @@ def process_claim(
     name = f"{claim.folder}/{claim.relative}"
     intake: Intake | None = None
     try:
-        finished = None if fresh else _already_done(claim, context)
+        office = office_for(claim, context)
+        finished = None if fresh else _already_done(claim, office, context)
         if finished is not None:
             return finished
-        intake = Intake(
-            claim, context.office, register_for(context.runtime, context.office, claim.folder)
-        )
+        intake = Intake(claim, office, register_for(context.runtime, office, claim.folder))
         for step in steps:
             _run(step, intake, context)
             if intake.done:
@@ -407,18 +411,43 @@ def process_claim(
             refused.step,
             refused.problem,
             refused.advice,
-            wrong_folder=refused.step == FIND_REGISTER,
+            wrong_folder=refused.step in (FIND_REGISTER, FIND_OFFICE),
         )
         return Outcome(
-            "quarantined", name, step=refused.step, problem=refused.problem, moved_to=str(moved)
+            "quarantined",
+            name,
+            step=refused.step,
+            problem=refused.problem,
+            moved_to=str(moved),
+            office=claim.office,
         )
     except Transient as trouble:
         _discard(intake)
-        return Outcome("waiting", name, problem=str(trouble))
+        return Outcome("waiting", name, problem=str(trouble), office=claim.office)
     except DBAPIError as trouble:
         _discard(intake)
-        return Outcome("waiting", name, problem=f"the database is unavailable: {trouble.orig}")
+        problem = f"the database is unavailable: {trouble.orig}"
+        return Outcome("waiting", name, problem=problem, office=claim.office)
     return _put_away(intake, context)
+
+
+def office_for(claim: Claim, context: IngestContext) -> OfficeRef:
+    """The office whose chain a claimed file is filed in: the one whose folder it was in."""
+    office = context.offices.get(claim.office)
+    if office is not None:
+        return office
+    codes = ", ".join(context.inbox.offices)
+    where = (
+        "it was dropped straight into inbox/"
+        if claim.folder == UNSORTED
+        else f"inbox/{claim.folder}/ is no office of this workspace"
+    )
+    raise StepFailed(
+        FIND_OFFICE,
+        f"{where} (offices: {codes})",
+        "move it into its office's register folder, inbox/<OFFICE>/<REGISTER>/ "
+        "(`qms inbox status` lists them)",
+    )
 
 
 def _run(step: Step, intake: Intake, context: IngestContext) -> None:
@@ -442,7 +471,7 @@ def _discard(intake: Intake | None) -> None:
 
 
 def _put_away(intake: Intake, context: IngestContext) -> Outcome:
-    name = f"{intake.claim.folder}/{intake.claim.relative}"
+    name, office = f"{intake.claim.folder}/{intake.claim.relative}", intake.office.code
     sha = intake.sha256
     try:
         if intake.duplicate_of is not None:
@@ -452,14 +481,16 @@ def _put_away(intake: Intake, context: IngestContext) -> Outcome:
                 f"{intake.spec.title}; this copy was not filed again (SHA-256 {sha}).",
                 _today(intake.office),
             )
-            return Outcome("duplicate", name, intake.duplicate_of, sha, moved_to=str(moved))
+            return Outcome(
+                "duplicate", name, intake.duplicate_of, sha, moved_to=str(moved), office=office
+            )
         moved = context.inbox.file_away(
             intake.claim, _receipt(intake, context), _today(intake.office)
         )
     except OSError as trouble:  # filed; only the move is pending: finished on the next pass
         problem = f"moving the original: {trouble}"
-        return Outcome("waiting", name, intake.number, sha, problem=problem)
-    return Outcome("filed", name, intake.number, sha, moved_to=str(moved))
+        return Outcome("waiting", name, intake.number, sha, problem=problem, office=office)
+    return Outcome("filed", name, intake.number, sha, moved_to=str(moved), office=office)
 
 
 def register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTypeSpec:
@@ -470,8 +501,8 @@ def register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTy
     known = ", ".join(s.inbox_folder for s in office_type.document_types if s.inbox_folder)
     raise StepFailed(
         FIND_REGISTER,
-        f"inbox/{folder}/ is not a register folder",
-        f"drop the file into one of: {known}",
+        f"inbox/{office.code}/{folder}/ is not a register folder",
+        f"drop the file into one of inbox/{office.code}/: {known}",
     )
 
 
@@ -482,7 +513,7 @@ _FILED_AS = (
 )
 
 
-def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
+def _already_done(claim: Claim, office: OfficeRef, context: IngestContext) -> Outcome | None:
     """After a crash: a claim whose record was already committed is only moved on (its
     receipt rebuilt from the record itself)."""
     with context.runtime.engine.connect() as connection:
@@ -492,10 +523,10 @@ def _already_done(claim: Claim, context: IngestContext) -> Outcome | None:
         if row is None:
             return None
         filed = connection.execute(_FILED_AS.where(DOCUMENT_TABLE.c.number == row.number)).first()
-    spec = register_for(context.runtime, context.office, claim.folder)
+    spec = register_for(context.runtime, office, claim.folder)
     intake = Intake(
         claim,
-        context.office,
+        office,
         spec,
         sha256=row.sha256,
         number=row.number,

@@ -59,18 +59,46 @@ class Intake:
 
 @dataclass(frozen=True)
 class IngestContext:
-    """What every step may use: the open workspace and who signs what is filed."""
+    """What every step may use: the open workspace, who signs what is filed, and the offices
+    whose inboxes this run serves (a file is filed in its own office: ``intake.office``)."""
 
     runtime: Runtime
     signer: Signer
     inbox: Inbox
-    office: OfficeRef = field(init=False)
+    only: str | None = None
+    """One office's code (``--office``): serve its inbox alone.  None: every office where the
+    signer may file, and the files that lie outside every office's folder."""
+    offices: dict[str, OfficeRef] = field(init=False)
+    """The offices served, by code (looked up once for the whole run)."""
+    not_served: dict[str, str] = field(init=False)
+    """The other offices, by code, with why their inbox is left alone (told at start)."""
+    covers: frozenset[str] = field(init=False)
+    """Whose files this run takes: the offices served, and ``NO_OFFICE`` when it serves all."""
     read_ahead: dict[str, Future[ReadAhead]] = field(default_factory=dict, init=False)
     """Documents already being read in worker processes, by claim id (see the watcher)."""
 
     def __post_init__(self) -> None:
-        # The workspace's office, looked up once for the whole run.
-        object.__setattr__(self, "office", self.runtime.office())
+        from qms_engine.ingest.inbox import NO_OFFICE
+        from qms_engine.ingest.offices import served_offices
+
+        served, not_served = served_offices(self.runtime, self.signer, self.only)
+        object.__setattr__(self, "offices", served)
+        object.__setattr__(self, "not_served", not_served)
+        strays = {NO_OFFICE} if self.only is None else set()
+        object.__setattr__(self, "covers", frozenset(served) | strays)
+
+    def added_later(self, name: str) -> bool:
+        """Whether ``name`` (a folder in ``inbox/`` that was no office when the run started)
+        is an office's code now: its files wait, untouched, for a run that serves it, and the
+        reason joins :attr:`not_served` for the watcher to tell."""
+        from qms_engine.ingest.offices import office_exists
+
+        if name in self.inbox.offices or not office_exists(self.runtime, name):
+            return False
+        self.not_served.setdefault(
+            name, f"{name} was added after this watcher started: restart it to serve {name} too"
+        )
+        return True
 
 
 class Step(Protocol):

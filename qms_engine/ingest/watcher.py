@@ -8,8 +8,10 @@ sends none, an overflowing event queue) delays a file but never loses it.  ``--p
 watchdog's polling observer, for SMB/NFS shares that send no inotify events at all.
 
 Claims that met a passing trouble are retried with growing pauses (1 s … 60 s) by the same
-loop; claims left by a crash are finished first thing at start.  Only one watcher may run on a
-workspace (a lock file); even if two did, a file can be claimed only once.
+loop; claims left by a crash are finished first thing at start.  Only one watcher may serve
+an office (a lock file per office: each office may have a watcher of its own); even if two
+did, a file can be claimed only once.  A run takes the files of the offices it serves (see
+:mod:`qms_engine.ingest.offices`) and leaves every other office's folder alone.
 
 All timing (settling, back-off, rescans) is read from the runner's ``clock`` and ``ingest_once``
 waits with its ``sleep``: the real monotonic clock and :func:`time.sleep` unless a caller gives
@@ -27,9 +29,10 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +42,8 @@ from watchdog.observers.polling import PollingObserver
 
 from qms_engine.errors import RuleViolation
 from qms_engine.ingest.extract import read_ahead_docx
-from qms_engine.ingest.inbox import Claim, is_ignored, is_sidecar
-from qms_engine.ingest.pipeline import Outcome, process_claim, register_for
+from qms_engine.ingest.inbox import NO_OFFICE, Claim, is_ignored, is_sidecar
+from qms_engine.ingest.pipeline import Outcome, office_for, process_claim, register_for
 from qms_engine.ingest.steps import IngestContext, Step, StepFailed
 
 Report = Callable[[Outcome], None]
@@ -91,8 +94,17 @@ def document_readers(jobs: int) -> Iterator[Executor | None]:
 
 @contextmanager
 def watch_lock(context: IngestContext) -> Iterator[None]:
-    """Refuse to run a second watcher on the same workspace."""
-    path = context.inbox.claimed.parent / "watch.lock"
+    """Refuse to run a second watcher for an office already served (one lock per office, so
+    each office may have a watcher of its own: ``qms watch --office CODE``)."""
+    with ExitStack() as locks:
+        for code in sorted(context.offices):
+            locks.enter_context(_office_lock(context.inbox.claimed.parent, code))
+        yield
+
+
+@contextmanager
+def _office_lock(folder: Path, code: str) -> Iterator[None]:
+    path = folder / f"watch-{code}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
@@ -102,7 +114,7 @@ def watch_lock(context: IngestContext) -> Iterator[None]:
         holder = handle.read().strip() or "another process"
         handle.close()
         raise RuleViolation(
-            f"another `qms watch` is already running on this workspace ({holder})",
+            f"another `qms watch` is already running for {code}'s inbox ({holder})",
             hint="stop it first, or let it do the work",
         ) from None
     handle.seek(0)
@@ -149,13 +161,19 @@ class Runner:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, path: Path) -> None:
-        """Something happened at ``path`` (called from watchdog's thread too)."""
+        """Something happened at ``path`` (called from watchdog's thread too); a file of an
+        office this run does not serve is left alone."""
         if path.is_dir() and not path.is_symlink():
             for inner in self._files_below(path):
                 self.note(inner)
             return
         if is_ignored(path.name) or is_sidecar(path):
             return
+        place = self.context.inbox.place_of(path)
+        if place is None or place.office not in self.context.covers:
+            return
+        if place.office == NO_OFFICE and self.context.added_later(place.folder):
+            return  # an office added since the start: not this run's to take, nor to quarantine
         with self._lock:
             # Already waiting: settled() compares size and time, so more events change nothing.
             self._seen.setdefault(path, _Seen(-1, -1, self.clock()))
@@ -209,7 +227,7 @@ class Runner:
         if claim.path.suffix.lower() != ".docx" or claim.path.is_symlink():
             return
         try:
-            spec = register_for(self.context.runtime, self.context.office, claim.folder)
+            spec = register_for(self.context.runtime, office_for(claim, self.context), claim.folder)
         except StepFailed:
             return  # quarantined by the pipeline itself, with its reason
         assert self.readers is not None
@@ -232,7 +250,7 @@ class Runner:
         """Process claims left by a crash, or waiting after a passing trouble."""
         now = self.clock()
         present = set()
-        for claim in self.context.inbox.claims():
+        for claim in self.context.inbox.claims(self.context.covers):
             present.add(claim.id)
             retry = self._retries.get(claim.id)
             if only_due and retry is not None and retry.not_before > now:
@@ -250,6 +268,27 @@ class Runner:
         now = self.clock()
         due = min((r.not_before for r in self._retries.values()), default=now)
         return max(0.0, due - now)
+
+
+@dataclass
+class RecentRate:
+    """How many files were done in the last ``window`` seconds: unlike an average since the
+    start, it still says how busy the inbox is after a watcher has run for days."""
+
+    window: float = 60.0
+    clock: Clock = time.monotonic
+    _times: deque[float] = field(default_factory=deque)
+
+    def add(self) -> None:
+        """One file done, now."""
+        self._times.append(self.clock())
+
+    def count(self) -> int:
+        """Files done in the last ``window`` seconds."""
+        edge = self.clock() - self.window
+        while self._times and self._times[0] <= edge:
+            self._times.popleft()
+        return len(self._times)
 
 
 def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> None:

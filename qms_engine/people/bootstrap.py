@@ -17,6 +17,7 @@ from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import create_db_engine, upgrade
+from qms_engine.storage.inbox_layout import office_folders, upgrade_layout
 from qms_engine.storage.workspace import (
     CONFIG_NAME,
     DEFAULT_DATABASE,
@@ -95,9 +96,10 @@ def init_workspace(
             office_passphrase=office_passphrase,
             timezone=timezone,
         )
-        folders = [staged.inbox_dir / t.inbox_folder for t in spec.document_types if t.inbox_folder]
-        for folder in folders:
-            folder.mkdir(parents=True, exist_ok=True)
+        upgrade_layout(staged)  # an empty inbox: only marked as one folder per office
+        folders = office_folders(
+            staged, office_code, [t.inbox_folder for t in spec.document_types if t.inbox_folder]
+        )
         workspace = Workspace.write_config(root, office_code, database_url)
     except BaseException:
         made.undo()

@@ -23,7 +23,8 @@ from qms_engine.people.workflow_registrations import register_workflow
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import OFFICE_TABLE, Office
+from qms_engine.storage.inbox_layout import office_folders, upgrade_layout
+from qms_engine.storage.models import OFFICE_TABLE, ROLE_TABLE, USER_TABLE, Office
 
 _OFFICE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 
@@ -96,14 +97,26 @@ def add_office(
     office_type: str,
     office_passphrase: str,
     timezone: str = DEFAULT_TIMEZONE,
+    say: Callable[[str], None] | None = None,
 ) -> OfficeRef:
     """An admin of an existing office adds another office to the deployment (e.g. a station
-    under an SP office); they become its first admin and sign its founding events."""
+    under an SP office); they become its first admin and sign its founding events.
+
+    The new office gets its own inbox folders (``inbox/<CODE>/<REGISTER>/``), and the inbox
+    service users of ``from_office`` are enrolled there with the same roles, so ``qms watch``
+    can serve it once each has chosen its own key there (the key an admin announced for them
+    signs nothing else) and the watcher is restarted.  ``say`` hears, as lines for the person
+    at the terminal, what was moved, made and enrolled.
+    """
+    tell = say or (lambda _line: None)
+    for line in upgrade_layout(runtime.workspace):  # before a second office's folder appears
+        tell(line)
     office_key = generate_key(office_passphrase)
     with runtime.unit_of_work() as work:
         work.lock(from_office)
         admin = load_actor(work.connection, actor, from_office)
         require_role(admin, {roles.ADMIN}, from_office, "add offices")
+        its_admin = replace(admin, roles=frozenset({roles.ADMIN}))
 
         def founder(office: OfficeRef) -> Actor:
             grant(
@@ -115,9 +128,9 @@ def add_office(
                 role=roles.ADMIN,
                 founding=True,
             )
-            return replace(admin, roles=frozenset({roles.ADMIN}))
+            return its_admin
 
-        return create_office(
+        office = create_office(
             work,
             runtime.plugins,
             code=code,
@@ -127,6 +140,40 @@ def add_office(
             founder=founder,
             office_key=office_key,
         )
+        services = _enrol_services(work, from_office, office, its_admin)
+    spec = runtime.plugins.registry.office_type(office_type)
+    made = office_folders(
+        runtime.workspace, code, [t.inbox_folder for t in spec.document_types if t.inbox_folder]
+    )
+    if made:
+        tell(f"inbox folders: inbox/{code}/ ({', '.join(p.name for p in made)})")
+    for username, held in services.items():
+        tell(
+            f"inbox service {username} enrolled in {code} as {', '.join(held)}; to file here it "
+            f"chooses its own key (qms key rotate {username} --as {username}), then `qms watch` "
+            "is restarted"
+        )
+    return office
+
+
+_SERVICES = (
+    select(USER_TABLE.c.id, USER_TABLE.c.username, ROLE_TABLE.c.role)
+    .join(ROLE_TABLE, ROLE_TABLE.c.user_id == USER_TABLE.c.id)
+    .where(USER_TABLE.c.kind == "service", USER_TABLE.c.active.is_(True))
+    .order_by(USER_TABLE.c.username, ROLE_TABLE.c.role)
+)
+
+
+def _enrol_services(
+    work: UnitOfWork, from_office: OfficeRef, office: OfficeRef, admin: Actor
+) -> dict[str, list[str]]:
+    """Give each inbox service of ``from_office`` its roles there in the new ``office`` too
+    (which registers its key in the new chain); the roles given, by user name."""
+    given: dict[str, list[str]] = {}
+    for row in work.connection.execute(_SERVICES.where(ROLE_TABLE.c.office_id == from_office.id)):
+        grant(work, office, by=admin, user_id=row.id, username=row.username, role=row.role)
+        given.setdefault(row.username, []).append(row.role)
+    return given
 
 
 def list_offices(runtime: Runtime) -> list[Office]:

@@ -38,6 +38,26 @@ class Workspace:
         """The ``qms.toml`` file."""
         return self.root / CONFIG_NAME
 
+    @property
+    def processed_dir(self) -> Path:
+        """Filed originals, each with its receipt: ``processed/<OFFICE>/<FOLDER>/<date>/``."""
+        return self.root / "processed"
+
+    @property
+    def duplicates_dir(self) -> Path:
+        """Copies of records already filed: ``duplicates/<OFFICE>/<FOLDER>/<date>/``."""
+        return self.root / "duplicates"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Refused files, each with a note: ``quarantine/<OFFICE>/<FOLDER>/``."""
+        return self.root / "quarantine"
+
+    @property
+    def ingest_dir(self) -> Path:
+        """The ingester's own state: claims in progress and the watchers' locks."""
+        return self.root / ".ingest"
+
     @classmethod
     def find(cls, explicit: Path | None = None, start: Path | None = None) -> Workspace:
         """The workspace named explicitly, by ``QMS_WORKSPACE``, or above ``start``."""
