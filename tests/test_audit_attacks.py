@@ -24,6 +24,7 @@ from typing import Any
 
 import docx
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -34,11 +35,16 @@ from qms_engine.chain.canonical import canonical_bytes, canonical_text
 from qms_engine.chain.encoding import GENESIS_HASH, event_body
 from qms_engine.chain.signing import Signer, fingerprint
 from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.cli import cli
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.documents.master_list import signed_history
-from qms_engine.documents.revisions import create_document, revise_document
+from qms_engine.documents.revisions import (
+    create_document,
+    replace_revision_file,
+    revise_document,
+)
 from qms_engine.documents.transitions import take_transition
-from qms_engine.errors import PermissionDenied
+from qms_engine.errors import IntegrityError, PermissionDenied
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.keys import revoke, rotate, unlock
 from qms_engine.people.users import grant_roles
@@ -1471,3 +1477,163 @@ def test_the_inbox_service_cannot_author_a_controlled_document_directly(hist: Hi
             title="Direct",
             path=_docx(hist.root.parent, "direct.docx", "Direct"),
         )
+
+
+# ------------------------------------------------- corrected and discarded drafts (issue 11)
+#
+# SOP2#0 is Mohan's draft, returned to him by the reviewer.  Each forgery is signed with a
+# real, valid key; only the rules of document.revision.replaced and the workflow's `by` catch it.
+
+
+def _file_of(hist: History, subject: str) -> str:
+    """The SHA-256 of the file a revision was created with (a blob in the store)."""
+    with hist.db() as db:
+        created = db.row(db.seq_of("document.revision.created", subject))
+    return str(json.loads(created["payload"])["sha256"])
+
+
+def _replacement(hist: History, who: str, name: str, subject: str, new: str, old: str) -> int:
+    """Append a ``document.revision.replaced`` of ``subject`` signed by ``who``'s own key."""
+    with hist.db() as db:
+        return db.append(
+            hist.signers[who],
+            role="author",
+            action="document.revision.replaced",
+            subject=subject,
+            payload={
+                "sha256": new,
+                "size": 1,
+                "media_type": "application/pdf",
+                "original_filename": "swapped.pdf",
+                "previous_sha256": old,
+                "reason": "forged",
+            },
+            meaning="authored",
+            signer_name=name,
+        )
+
+
+def test_a_draft_s_file_replaced_by_another_author(hist: History, tmp_path: Path) -> None:
+    """Anita puts a file of her own into Mohan's returned draft: only its author may."""
+    seq = _replacement(
+        hist,
+        "author",
+        "ASI Anita Sharma",
+        f"{SOP2}#0",
+        _file_of(hist, f"{SOP1}#0"),
+        _file_of(hist, f"{SOP2}#0"),
+    )
+    assert_both_fail_at(
+        hist, tmp_path, seq, "only its author 'mohan' may replace its file, not 'anita'"
+    )
+
+
+def test_a_file_replaced_after_submission(hist: History, tmp_path: Path) -> None:
+    """Mohan submits his draft, then swaps its file while it is in review."""
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    seq = _replacement(
+        hist,
+        "author2",
+        "HC Mohan Lal",
+        f"{SOP2}#0",
+        _file_of(hist, f"{SOP1}#0"),
+        _file_of(hist, f"{SOP2}#0"),
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "file replaced while 'in_review'; only in 'draft'")
+
+
+def test_a_draft_discarded_by_someone_else(hist: History, tmp_path: Path) -> None:
+    """Anita discards Mohan's draft: the workflow lets only the revision's author do that."""
+    seq = _forge_transition(
+        hist,
+        hist.signers["author"],
+        "author",
+        "ASI Anita Sharma",
+        {
+            "transition": "discard",
+            "from": "draft",
+            "to": "discarded",
+            "comment": "not needed",
+            "sha256": _file_of(hist, f"{SOP2}#0"),
+        },
+        action="document.revision.discarded",
+        subject=f"{SOP2}#0",
+        meaning="discarded",
+    )
+    assert_both_fail_at(
+        hist, tmp_path, seq, "only its author may discard this revision, not 'anita'"
+    )
+
+
+# ------------------------------------------------- the file a transition signs for (issue 11)
+#
+# Every transition names the revision's file (payload.sha256).  Now that a draft's file can be
+# replaced, a signature of approval must bind the very file approved, not the one before.
+
+
+def _correct_and_resubmit(hist: History, folder: Path) -> str:
+    """Mohan corrects his returned draft SOP2#0 with a new file and submits it again; the new
+    file's SHA-256."""
+    corrected = replace_revision_file(
+        hist.runtime,
+        actor=hist.signers["author2"],
+        number=SOP2,
+        path=_docx(folder, "sop2-corrected.docx", "General Diary (GD) upkeep", "Section 3"),
+        reason="Section 3 added",
+    )
+    take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
+    return corrected.sha256
+
+
+def test_a_corrected_draft_approved_by_the_engine_verifies(hist: History, tmp_path: Path) -> None:
+    """submit, reject, replace, submit, approve: the approval names the corrected file, and the
+    chain verifies online and as a bundle."""
+    corrected = _correct_and_resubmit(hist, tmp_path)
+    approval = take_transition(
+        hist.runtime, number=SOP2, transition="approve", actor=hist.signers["approver"]
+    )
+    with hist.db() as db:
+        named = json.loads(db.row(approval.event_seq)["payload"])["sha256"]
+    assert named == corrected != _file_of(hist, f"{SOP2}#0")
+    for where, result in verdicts(hist, tmp_path).items():
+        assert result.ok, (where, result.problems)
+
+
+@pytest.mark.parametrize("named", ["the file before the correction", "an arbitrary hash"])
+def test_an_approval_signed_for_another_file(hist: History, tmp_path: Path, named: str) -> None:
+    """The SHO, with his own valid key, signs the approval of Mohan's corrected draft naming
+    another file than the one in review: `qms audit verify` fails at that event, online and on
+    an exported bundle (exit 6)."""
+    corrected = _correct_and_resubmit(hist, tmp_path)
+    other = (
+        _file_of(hist, f"{SOP2}#0")
+        if named == "the file before the correction"
+        else hashlib.sha256(b"a file nobody filed").hexdigest()
+    )
+    seq = _forge_transition(
+        hist,
+        hist.signers["approver"],
+        "approver",
+        "Inspector S. K. Singh",
+        {
+            "transition": "approve",
+            "from": "in_review",
+            "to": "approved",
+            "comment": "",
+            "sha256": other,
+        },
+        action="document.revision.approved",
+        subject=f"{SOP2}#0",
+        meaning="approved",
+    )
+    says = f"'approve' names the file {other[:16]}…, but its current file is {corrected[:16]}…"
+    assert_both_fail_at(hist, tmp_path, seq, says)
+    bundle = tmp_path / "insider-bundle"  # exported by assert_both_fail_at
+    for args in (
+        ["-w", str(hist.root), "audit", "verify", "--jobs=1"],
+        ["audit", "verify", "--bundle", str(bundle), "--jobs=1"],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert isinstance(result.exception, IntegrityError), result.output  # `qms` exits 6
+        assert result.exception.exit_code == 6
+        assert f"first: event #{seq}: {SOP2}#0: {says}" in result.output

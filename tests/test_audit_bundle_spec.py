@@ -126,6 +126,9 @@ def _is_timestamp(text: object) -> bool:
     return all(c in "0123456789" if s == "d" else c == s for c, s in zip(text, shape, strict=True))
 
 
+REPLACED = "document.revision.replaced"
+ADOPTED = "document.revision.adopted"
+
 # §6: the meaning each named action carries; any other action is a workflow transition.
 MEANINGS = {
     "key.registered": "registered key",
@@ -141,6 +144,8 @@ MEANINGS = {
     "document.created": "authored",
     "document.revision.created": "authored",
     "document.revision.filed": "filed",
+    ADOPTED: "authored",
+    REPLACED: "authored",
     "ingest.duplicate.set_aside": "set aside duplicate",
     "document.revision.superseded": "superseded",
     "audit.checkpoint.recorded": "recorded checkpoint",
@@ -156,10 +161,34 @@ def meaning_fits(action: object, meaning: object) -> bool:
     return action == "document.revision." + meaning.replace(" ", "_")
 
 
+BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _damm32(text: str) -> int:
+    """§8: r = 2·r ⊕ value(c) over the characters, 2·r taken in GF(2)[x]/(x⁵+x²+1)."""
+    r = 0
+    for character in text:
+        r *= 2
+        if r >= 32:
+            r ^= 0b100101
+        r ^= BASE32.index(character)
+    return r
+
+
+def _code_characters(head_hash: str) -> str:
+    """§8: the first 65 bits of the head hash, 5 bits a character, most significant first."""
+    bits, characters = int(head_hash[:17], 16) >> 3, ""
+    for _ in range(13):
+        bits, value = divmod(bits, 32)
+        characters = BASE32[value] + characters
+    return characters
+
+
 def short_code(office: str, seq: int, head_hash: str) -> str:
-    """``OFFICE#SEQ:hhhh-hhhh-hhhh-hhhh`` (§8)."""
-    prefix = head_hash[:16]
-    return f"{office}#{seq}:" + "-".join(prefix[i : i + 4] for i in range(0, 16, 4))
+    """``OFFICE#SEQ:CCCCC-CCCCC-CCCK`` (§8): K makes the check over SEQ and the code end at 0."""
+    body = _code_characters(head_hash)
+    body += next(k for k in BASE32 if _damm32(f"{seq}{body}{k}") == 0)
+    return f"{office}#{seq}:{body[:5]}-{body[5:10]}-{body[10:]}"
 
 
 # §13: strict reading. Breaking rules 1–7 makes the bundle unreadable: verification stops.
@@ -365,6 +394,7 @@ PAYLOAD_NEEDS: dict[str, dict[str, Callable[[object], bool]]] = {
     "document.created": {"type": _is_str},
     "document.revision.created": {"sha256": _is_str, "state": _is_str},
     "document.revision.filed": {"sha256": _is_str, "state": _is_str},
+    REPLACED: {"sha256": _is_str, "previous_sha256": _is_str},
     SUPERSEDED: {"from": _is_str, "to": _is_str},
     "audit.checkpoint.recorded": {"seq": _is_int, "head": _is_str, "signature": _is_str},
 }
@@ -384,6 +414,8 @@ TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
     "document.created": ("document creation", None),
     "document.revision.created": ("revisions", None),
     "document.revision.filed": ("record filing", None),
+    ADOPTED: ("adoption", None),
+    REPLACED: ("file replacement", None),
     "ingest.duplicate.set_aside": ("duplicates", None),
     SUPERSEDED: ("supersession", None),
     "audit.checkpoint.recorded": ("checkpoints", frozenset({"quality_coordinator", ADMIN})),
@@ -404,6 +436,7 @@ _TRANSITION_KEYS = (
     "roles",
     "meaning",
     "comment_required",
+    "by",
     "not_by",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
@@ -468,12 +501,15 @@ def _transition_problem(
         return f"{where}.meaning is not a non-empty string"
     if not isinstance(step.get("comment_required", False), bool):
         return f"{where}.comment_required is not true or false"
-    not_by = step.get("not_by", [])
-    if not _strings(not_by):
-        return f"{where}.not_by is not a list"
-    for entry in not_by:
-        if entry != "author" and entry not in transitions:
-            return f"{where}.not_by: {entry!r} is neither 'author' nor a transition"
+    for key in ("by", "not_by"):
+        entries = step.get(key, [])
+        if not _strings(entries):
+            return f"{where}.{key} is not a list"
+        for entry in entries:
+            if entry != "author" and entry not in transitions:
+                return f"{where}.{key}: {entry!r} is neither 'author' nor a transition"
+    if set(step.get("by", [])) & set(step.get("not_by", [])):
+        return f"{where}: by and not_by share an entry, so nobody may take it"
     return None
 
 
@@ -553,8 +589,14 @@ class SpecVerifier:
         """The definitions in force, by name: the last valid ``workflow.registered`` of each."""
         self.types: dict[str, tuple[str, frozenset[str]]] = {}
         """Document type code → (its workflow, its creator roles)."""
+        self.registers: set[str] = set()  # type codes of kind "register"
+        self.controlled: set[str] = set()  # type codes of kind "document"
+        self.services: set[str] = set()  # users enrolled as services (the inbox)
+        self.named: dict[str, object] = {}
+        """NUMBER#REVNO → the author a draft a service filed names, until they adopt it (§7)."""
+        self.files: dict[str, str] = {}  # NUMBER#REVNO → its current file (SHA-256)
         self.documents: dict[str, str] = {}  # document number → type code
-        self.authors: dict[str, str] = {}  # NUMBER#REVNO → the revision's author
+        self.authors: dict[str, str] = {}  # NUMBER#REVNO → its author ("" while none)
         self.state: dict[str, Any] = {}  # NUMBER#REVNO → current state
         self.took: dict[tuple[str, str], set[str]] = {}  # (NUMBER#REVNO, transition) → actors
         self.exclusive: dict[str, str] | None = None
@@ -801,6 +843,8 @@ class SpecVerifier:
             self._apply(at, body)
         elif action.startswith(REVISION_PREFIX):
             self._transition(at, body, founding)
+            if subject in self.files and payload.get("sha256") != self.files[subject]:
+                self.problem(f"{at}: {subject}: the transition names a file not its current one")
         else:
             self.problem(f"{at}: no authorisation rule for {action!r}")
         return True
@@ -816,7 +860,7 @@ class SpecVerifier:
             if payload["type"] not in self.types:
                 return None, [f"document type {payload['type']!r} was never added here"]
             return self.types[payload["type"]][1], []
-        if action in (*CREATIONS, "ingest.duplicate.set_aside"):
+        if action in (*CREATIONS, ADOPTED, REPLACED, "ingest.duplicate.set_aside"):
             number = subject.partition("#")[0]
             if number not in self.documents:
                 return None, [f"document {number!r} was never created"]
@@ -881,6 +925,8 @@ class SpecVerifier:
                     found.append("sha256 is not that of the definition's canonical encoding")
         elif action == SUPERSEDED:
             found += self._supersession(body, pending)
+        elif action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
+            found.append("the new file is the one it replaces")
         for what in found:
             self.problem(f"{at}: rule {name!r}: {what}")
 
@@ -934,10 +980,16 @@ class SpecVerifier:
         before, after, current = payload.get("from"), payload.get("to"), self.state.get(subject)
         if subject not in self.authors:
             self.problem(f"{at}: {subject}: {name!r} on a revision that was never created")
-        elif before != current:
-            self.problem(
-                f"{at}: {subject}: {name!r} from {before!r}, but the revision is {current!r}"
-            )
+        else:
+            if self.authors[subject] == "":
+                self.problem(
+                    f"{at}: {subject}: {name!r} before its named author "
+                    f"{self.named.get(subject)!r} adopted it"
+                )
+            if before != current:
+                self.problem(
+                    f"{at}: {subject}: {name!r} from {before!r}, but the revision is {current!r}"
+                )
         self.state[subject] = after
         workflow = self._workflow_of(subject)
         if workflow is None:
@@ -961,6 +1013,14 @@ class SpecVerifier:
         comment = payload.get("comment")
         if step.get("comment_required") is True and not (_is_str(comment) and comment.strip()):
             found.append(f"{name!r} needs a comment")
+        by = step.get("by", [])
+        if by and not any(
+            self.authors.get(subject) == actor
+            if entry == "author"
+            else actor in self.took.get((subject, entry), set())
+            for entry in by
+        ):
+            found.append(f"only {' or '.join(by)} may {name} it, not {actor!r}")
         for entry in step.get("not_by", []):
             if entry == "author" and self.authors.get(subject) == actor:
                 found.append(f"segregation of duties: {actor!r} wrote it and may not {name} it")
@@ -1016,6 +1076,8 @@ class SpecVerifier:
             self.roles.get(subject, set()).discard(payload["role"])
         elif action == "user.deactivated":
             self.inactive.add(subject)
+        elif action == "user.created" and payload.get("kind") == "service":
+            self.services.add(subject)
         elif action == "workflow.registered":
             self._register_workflow(at, subject, payload["definition"])
         elif action == "office.document_type.added":
@@ -1023,11 +1085,20 @@ class SpecVerifier:
             if workflow not in self.workflows:
                 self.problem(f"{at}: {subject} uses workflow {workflow!r}, never registered here")
             self.types[subject.rpartition("/")[2]] = (workflow, frozenset(payload["creator_roles"]))
+            if payload.get("kind") == "register":
+                self.registers.add(subject.rpartition("/")[2])
+            elif payload.get("kind") == "document":
+                self.controlled.add(subject.rpartition("/")[2])
         elif action == "document.created":
             self.documents.setdefault(subject, payload["type"])
         elif action in CREATIONS:
             self.blobs.add(payload["sha256"])
-            self._created(at, actor, subject, payload["state"])
+            self._created(at, actor, subject, payload)
+            self.files.setdefault(subject, payload["sha256"])
+        elif action == ADOPTED:
+            self._adopted(at, actor, subject, payload)
+        elif action == REPLACED:
+            self._replaced(at, actor, subject, payload)
         elif action == SUPERSEDED:
             self.state[subject] = payload["to"]
 
@@ -1045,8 +1116,11 @@ class SpecVerifier:
                 )
         self.workflows[name] = definition
 
-    def _created(self, at: str, actor: str, subject: str, state: str) -> None:
-        """§7: a revision is created once, in its workflow's initial state, by its author."""
+    def _created(self, at: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
+        """§7: a revision is created once, in its workflow's initial state, by its author; a
+        controlled document's draft a service filed has none until the author it names adopts
+        it."""
+        state = payload["state"]
         if subject in self.authors:
             self.problem(f"{at}: {subject} is created a second time")
             return
@@ -1058,6 +1132,57 @@ class SpecVerifier:
             )
         self.authors[subject] = actor
         self.state[subject] = state
+        if actor in self.services and self.documents.get(subject.partition("#")[0]) in (
+            self.controlled
+        ):
+            source = payload.get("source")
+            self.named[subject] = source.get("author") if isinstance(source, dict) else None
+            self.authors[subject] = ""
+            if not self.named[subject]:
+                self.problem(f"{at}: {subject}: the service {actor!r} filed it naming no author")
+
+    def _adopted(self, at: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
+        """§7: the author a service-filed draft names signs for it, and becomes its author."""
+        if self.authors.get(subject) != "":
+            self.problem(f"{at}: {subject}: adopted, but it awaits no author's signature")
+        elif actor != self.named[subject]:
+            self.problem(
+                f"{at}: {subject}: adopted by {actor!r}, but it names {self.named[subject]!r}"
+            )
+        else:
+            if payload.get("author") != actor:
+                self.problem(f"{at}: {subject}: {actor!r} adopted it naming another author")
+            self.authors[subject] = actor
+
+    def _replaced(self, at: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
+        """§7: a draft's file replaced by its author, in the initial state, never a register
+        record's, by a file that is no other revision's."""
+        number = subject.partition("#")[0]
+        workflow = self._workflow_of(subject)
+        found = []
+        if subject not in self.authors:
+            found.append("the revision was never created")
+        elif self.documents.get(number) in self.registers:
+            found.append("a register record's file is never replaced")
+        else:
+            if self.authors[subject] == "":
+                found.append(f"its named author {self.named.get(subject)!r} has not adopted it")
+            elif self.authors[subject] != actor:
+                found.append(f"{actor!r} is not its author {self.authors[subject]!r}")
+            if workflow is not None and self.state.get(subject) != workflow["initial"]:
+                found.append(f"it is {self.state.get(subject)!r}, not {workflow['initial']!r}")
+            if payload["previous_sha256"] != self.files.get(subject):
+                found.append("previous_sha256 is not its current file")
+            if any(
+                sha == payload["sha256"]
+                for other, sha in self.files.items()
+                if other != subject and other.partition("#")[0] == number
+            ):
+                found.append("the new file is another revision's")
+            self.files[subject] = payload["sha256"]
+            self.blobs.add(payload["sha256"])
+        for what in found:
+            self.problem(f"{at}: {subject}: file replacement: {what}")
 
     def _key_list(self, listed: list[Any]) -> None:
         by_fingerprint = {entry["fingerprint"]: entry for entry in listed}
@@ -1101,17 +1226,24 @@ class SpecVerifier:
                 self.problem(f"event #{number}: recorded checkpoint #{seq} missing from the list")
 
     def check_code(self, office: str, code: str) -> bool:
-        """True if a short code from paper matches this chain (§10 step 8)."""
-        where, _, digits = code.strip().partition(":")
-        code_office, _, seq_text = where.partition("#")
-        groups = digits.split("-")
-        if not (seq_text.isdigit() and len(groups) == 4 and all(_is_hex(g, 4) for g in groups)):
+        """True if a short code from paper is valid and matches this chain (§8, §10 step 8)."""
+        compact = "".join(code.split()).upper()
+        code_office, _, rest = compact.partition("#")
+        seq_text, _, body = rest.partition(":")
+        body = body.replace("-", "")
+        if not (seq_text.isascii() and seq_text.isdigit() and int(seq_text) > 0):
             return False
         seq = int(seq_text)
+        if code_office != office or seq > self.count:
+            return False
+        if _is_hex(body.lower(), 16):  # an old code, without a check character
+            return self.hash_at[seq].startswith(body.lower())
+        body = body.replace("O", "0").replace("I", "1").replace("L", "1")
         return (
-            code_office == office
-            and seq <= self.count
-            and self.hash_at[seq].startswith("".join(groups))
+            len(body) == 14
+            and all(c in BASE32 for c in body)
+            and _damm32(seq_text + body) == 0
+            and body[:13] == _code_characters(self.hash_at[seq])
         )
 
     def _office(self, office: dict[str, Any], bodies: list[Any]) -> None:
@@ -1276,6 +1408,11 @@ def test_independent_verifier_accepts_the_real_bundle(real_bundle: tuple[Path, s
     assert verifier.check_code(office, code)
     seq = int(code.split("#")[1].split(":")[0])
     assert code == short_code(office, seq, verifier.hash_at[seq])
+    old = verifier.hash_at[seq][:16]  # a code written before check characters
+    assert verifier.check_code(
+        office, f"{office}#{seq}:" + "-".join(old[i : i + 4] for i in (0, 4, 8, 12))
+    )
+    assert not verifier.check_code(office, code[:-1] + ("1" if code.endswith("0") else "0"))
     for raw in lines:  # every line is itself canonical, as §4 says
         assert spec_canonical(json.loads(raw)) == raw
 
@@ -2228,3 +2365,311 @@ def test_both_verifiers_accept_a_busy_office_and_one_added_later(
         ("user.role.granted", "admin"),
         ("office.created", "PS-TEST2"),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrected and discarded drafts (§6 document.revision.replaced, §7 file replacement and `by`)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corrected(
+    qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path
+) -> tuple[Path, str, str]:
+    """A bundle where Anita's SOP draft was returned, corrected (its file replaced twice) and
+    submitted, and her second SOP discarded, all by the engine: (bundle, SOP 1, SOP 2)."""
+    from qms_engine.documents.revisions import create_document, replace_revision_file
+    from qms_engine.documents.transitions import take_transition
+
+    runtime, office, signers = qms_office.runtime, qms_office.office, qms_office.signers
+    anita = signers["author"]
+    first, second = (
+        create_document(
+            runtime, office, actor=anita, type_code="SOP", title=title, path=make_docx(name)
+        ).number
+        for name, title in (("a.docx", "मालखाना"), ("b.docx", "डाक"))
+    )
+    take_transition(runtime, number=first, transition="submit", actor=anita)
+    take_transition(
+        runtime, number=first, transition="reject", actor=signers["reviewer"], comment="धारा 2"
+    )
+    for name in ("a2.docx", "a3.docx"):
+        replace_revision_file(
+            runtime, actor=anita, number=first, path=make_docx(name, "SOP", name), reason="धारा 2"
+        )
+    take_transition(runtime, number=first, transition="submit", actor=anita)
+    take_transition(runtime, number=second, transition="discard", actor=anita, comment="दोहराव")
+    return _export(qms_office, tmp_path / "corrected"), first, second
+
+
+def _add_blob(path: Path, data: bytes) -> str:
+    """What a forger adds with a replacement: the new file in blobs/, the manifest's count."""
+    sha = _sha256_hex(data)
+    (path / "blobs" / sha).write_bytes(data)
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["blobs"]["count"] += 1
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return sha
+
+
+def _current_file(path: Path, subject: str) -> str:
+    """The SHA-256 of a revision's newest file, from its creation and replacements."""
+    return str(
+        [
+            b["payload"]["sha256"]
+            for b in _bodies(path)
+            if b["subject"] == subject and b["action"] in (*CREATIONS, REPLACED)
+        ][-1]
+    )
+
+
+def _replaced(path: Path, signer: Signer, subject: str, data: bytes) -> int:
+    """Append a replacement of ``subject``'s current file by ``data``, signed by ``signer``."""
+    payload = {
+        "media_type": "application/pdf",
+        "original_filename": "new.pdf",
+        "previous_sha256": _current_file(path, subject),
+        "reason": "सुधार",
+        "sha256": _add_blob(path, data),
+        "size": len(data),
+    }
+    return _append(path, signer, "author", REPLACED, subject, payload)
+
+
+def _return_to_draft(path: Path, signers: dict[str, Signer], subject: str) -> dict[str, Any]:
+    """The reviewer Rakesh returns ``subject`` (in review) to draft; returns the payload."""
+    payload = {
+        "comment": "फिर से",
+        "from": "in_review",
+        "sha256": _current_file(path, subject),
+        "to": "draft",
+        "transition": "reject",
+    }
+    _append(
+        path,
+        signers["rakesh"],
+        "reviewer",
+        "document.revision.rejected",
+        subject,
+        payload,
+        meaning="rejected",
+    )
+    return payload
+
+
+def test_both_verifiers_accept_corrected_and_discarded_drafts(
+    corrected: tuple[Path, str, str], qms_office: TestOffice
+) -> None:
+    """Replacements and a discard written by the engine pass both verifiers; every replaced
+    file is in blobs/ (§9), and a further replacement by the author of a draft passes too."""
+    path, first, _second = corrected
+    actions = [b["action"] for b in _bodies(path)]
+    assert actions.count(REPLACED) == 2
+    (resubmitted,) = [b for b in _bodies(path) if b["action"] == "document.revision.authored"][1:]
+    assert resubmitted["payload"]["sha256"] == _current_file(path, f"{first}#0")
+    assert "document.revision.discarded" in actions
+    assert len(list((path / "blobs").iterdir())) == 4  # a.docx, its two corrections, b.docx
+    _both_accept(path, qms_office)
+    signers = _signers_by_name(qms_office)
+    _return_to_draft(path, signers, f"{first}#0")
+    _replaced(path, signers["anita"], f"{first}#0", b"%PDF-1.4 corrected again")
+    _both_accept(path, qms_office)
+
+
+@pytest.mark.parametrize(
+    ("forgery", "why", "engine_says"),
+    [
+        (
+            "another author",
+            "'mohan' is not its author 'anita'",
+            "only its author 'anita' may replace its file, not 'mohan'",
+        ),
+        ("after submission", "it is 'in_review', not 'draft'", "file replaced while 'in_review'"),
+        (
+            "not its current file",
+            "previous_sha256 is not its current file",
+            "replaces a file that is not its current one",
+        ),
+    ],
+)
+def test_both_verifiers_reject_a_replacement_against_the_rules(
+    corrected: tuple[Path, str, str],
+    qms_office: TestOffice,
+    forgery: str,
+    why: str,
+    engine_says: str,
+) -> None:
+    """A file replaced by someone other than the author, after submission, or naming a file
+    the revision no longer has (§7 file replacement)."""
+    path, first, second = corrected
+    signers = _signers_by_name(qms_office)
+    subject = f"{first}#0"  # in review, with its file replaced twice
+    if forgery == "another author":
+        _return_to_draft(path, signers, subject)
+        number = _replaced(path, signers["mohan"], subject, b"%PDF-1.4 mohan's")
+    elif forgery == "after submission":
+        number = _replaced(path, signers["anita"], subject, b"%PDF-1.4 late")
+    else:
+        created = {
+            **_created(path, subject),
+            "reason": "नया संशोधन",
+            "sha256": _add_blob(path, b"%PDF-1.4 rev 1"),
+        }
+        _append(
+            path, signers["anita"], "author", "document.revision.created", f"{second}#1", created
+        )
+        number = _append(
+            path,
+            signers["anita"],
+            "author",
+            REPLACED,
+            f"{second}#1",
+            {
+                "media_type": "application/pdf",
+                "original_filename": "new.pdf",
+                "previous_sha256": _current_file(path, f"{second}#0"),
+                "reason": "सुधार",
+                "sha256": _add_blob(path, b"%PDF-1.4 rev 1, corrected"),
+                "size": 25,
+            },
+        )
+        subject = f"{second}#1"
+    _both_reject(
+        path, qms_office, [f"event #{number}: {subject}: file replacement: {why}"], engine_says
+    )
+
+
+def test_both_verifiers_reject_a_draft_discarded_by_another_author(
+    corrected: tuple[Path, str, str], qms_office: TestOffice
+) -> None:
+    """Mohan discards Anita's returned draft: ``discard`` is ``by = ["author"]`` (§7)."""
+    path, first, _second = corrected
+    signers = _signers_by_name(qms_office)
+    subject = f"{first}#0"
+    take_back = _return_to_draft(path, signers, subject)
+    discard = {**take_back, "from": "draft", "to": "discarded", "transition": "discard"}
+    number = _append(
+        path,
+        signers["mohan"],
+        "author",
+        "document.revision.discarded",
+        subject,
+        discard,
+        meaning="discarded",
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: {subject}: only author may discard it, not 'mohan'"],
+        "only its author may discard this revision, not 'mohan'",
+    )
+
+
+@pytest.mark.parametrize("named", ["the file before the replacements", "an arbitrary hash"])
+def test_both_verifiers_reject_an_approval_of_a_file_other_than_the_current_one(
+    corrected: tuple[Path, str, str], qms_office: TestOffice, named: str
+) -> None:
+    """The SHO signs the approval of Anita's corrected draft naming another file than the one
+    in review (§7, the file acted on): his signature would not bind what he approved."""
+    path, first, _second = corrected
+    subject = f"{first}#0"
+    sha256 = (
+        _created(path, subject)["sha256"]
+        if named == "the file before the replacements"
+        else _sha256_hex(b"never filed")
+    )
+    approval = {
+        "comment": "",
+        "from": "in_review",
+        "sha256": sha256,
+        "to": "approved",
+        "transition": "approve",
+    }
+    sks = _signers_by_name(qms_office)["sks"]
+    number = _append(
+        path, sks, "approver", "document.revision.approved", subject, approval, meaning="approved"
+    )
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: {subject}: the transition names a file not its current one"],
+        f"'approve' names the file {sha256[:16]}…, but its current file is "
+        f"{_current_file(path, subject)[:16]}…",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafts from the inbox, adopted by their author (§6 document.revision.adopted, §7 adoption)
+# ---------------------------------------------------------------------------------------------
+
+
+def _file_from_inbox(qms_office: TestOffice, make_docx: Callable[..., Path], who: str) -> str:
+    """The inbox service files an SOP draft dropped in ``who``'s folder; its NUMBER#REVNO."""
+    from tests.ingest_fixtures import IngestDesk, add_ingest_user
+
+    add_ingest_user(qms_office)
+    desk = IngestDesk(qms_office)
+    draft = make_docx("patrol.docx", "गश्त", "रात्रि गश्त का रजिस्टर")
+    desk.drop("SOP-DRAFTS", f"{who}/patrol.docx", draft.read_bytes())
+    (outcome,) = desk.run()
+    assert outcome.status == "filed", outcome
+    return f"{outcome.number}#0"
+
+
+def test_both_verifiers_accept_an_adopted_draft_corrected_and_approved(
+    qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A draft the inbox filed naming Anita, signed for by her, returned, corrected and
+    approved, all by the engine, passes both verifiers; every transition names the file."""
+    from qms_engine.documents.revisions import adopt_revision, replace_revision_file
+    from qms_engine.documents.transitions import take_transition
+
+    runtime, signers = qms_office.runtime, qms_office.signers
+    subject = _file_from_inbox(qms_office, make_docx, "anita")
+    number = subject.partition("#")[0]
+    adopt_revision(runtime, number=number, actor=signers["author"])
+    for transition, who in (("submit", "author"), ("reject", "reviewer")):
+        take_transition(
+            runtime, number=number, transition=transition, actor=signers[who], comment="धारा 4"
+        )
+    replace_revision_file(
+        runtime,
+        actor=signers["author"],
+        number=number,
+        path=make_docx("patrol-2.docx", "गश्त", "रात्रि गश्त, धारा 4 जोड़ी"),
+        reason="धारा 4",
+    )
+    for transition, who in (("submit", "author"), ("approve", "approver")):
+        take_transition(runtime, number=number, transition=transition, actor=signers[who])
+    path = _export(qms_office, tmp_path / "adopted")
+    _both_accept(path, qms_office)
+    mine = [b for b in _bodies(path) if b["subject"] == subject]
+    assert [b["action"] for b in mine][:2] == ["document.revision.filed", ADOPTED]
+    assert (mine[1]["actor"], mine[1]["payload"]) == ("anita", {"author": "anita"})
+    assert mine[-1]["action"] == "document.revision.approved"
+    assert (
+        mine[-1]["payload"]["sha256"]
+        == _current_file(path, subject)
+        != mine[0]["payload"]["sha256"]
+    )
+
+
+@pytest.mark.parametrize("forgery", ["signed by another author", "naming another author"])
+def test_both_verifiers_reject_a_forged_adoption(
+    qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path, forgery: str
+) -> None:
+    """Mohan signs for the draft the inbox filed naming Anita (the draft still awaits her, and
+    her own adoption then passes); or Anita signs for it naming Mohan as its author (§7)."""
+    subject = _file_from_inbox(qms_office, make_docx, "anita")
+    path = _export(qms_office, tmp_path / "filed")
+    signers = _signers_by_name(qms_office)
+    if forgery == "signed by another author":
+        number = _append(path, signers["mohan"], "author", ADOPTED, subject, {"author": "mohan"})
+        _append(path, signers["anita"], "author", ADOPTED, subject, {"author": "anita"})
+        expected = "adopted by 'mohan', but it names 'anita'"
+        engine_says = "the draft names 'anita', but 'mohan' signed for it"
+    else:
+        number = _append(path, signers["anita"], "author", ADOPTED, subject, {"author": "mohan"})
+        expected = "'anita' adopted it naming another author"
+        engine_says = "'anita' signed for it naming 'mohan'"
+    _both_reject(path, qms_office, [f"event #{number}: {subject}: {expected}"], engine_says)

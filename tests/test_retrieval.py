@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from qms_engine.documents.revisions import export_revision
-from qms_engine.errors import IntegrityError, NotFound, RuleViolation
+from qms_engine.errors import IntegrityError, InvalidInput, NotFound
 from qms_engine.testing import TestOffice
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def test_unknown_revision_is_not_found(
 def test_folder_as_destination_is_refused(
     qms_office: TestOffice, two_revisions: tuple[str, Path, Path], tmp_path: Path
 ) -> None:
-    """Exporting onto an existing folder is refused rather than writing inside it."""
+    """Exporting onto an existing folder is refused (bad input) rather than writing inside it."""
     number, _rev0, _rev1 = two_revisions
-    with pytest.raises(RuleViolation, match="is a folder"):
+    with pytest.raises(InvalidInput, match="is a folder"):
         export_revision(qms_office.runtime, number=number, destination=tmp_path)

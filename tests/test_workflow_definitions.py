@@ -53,9 +53,10 @@ def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
         "effective",
         "superseded",
         "obsolete",
+        "discarded",
         "archived",
     ]
-    assert [t.name for t in sop.transitions_from("draft")] == ["submit"]
+    assert [t.name for t in sop.transitions_from("draft")] == ["submit", "discard"]
     assert [t.name for t in sop.transitions_from("in_review")] == ["approve", "reject"]
     assert [t.name for t in sop.transitions_from("approved")] == ["reject", "make_effective"]
     assert sop.transitions_from("archived") == []
@@ -64,6 +65,9 @@ def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     assert sop.states["effective"].starts_review_clock
     assert sop.in_force_state == "effective"
     assert sop.states["archived"].terminal
+    assert sop.states["discarded"].terminal
+    discard = sop.transition("discard")
+    assert (discard.by, discard.not_by, discard.comment_required) == (("author",), (), True)
     approve = sop.transition("approve")
     assert approve.sources == ("in_review",)
     assert approve.target == "approved"
@@ -115,8 +119,8 @@ INVALID_CASES = [
         id="unknown-state-in-to",
     ),
     pytest.param(
-        'from = ["draft"]',
-        'from = ["drafts"]',
+        'from = ["draft"]\nto = "in_review"',
+        'from = ["drafts"]\nto = "in_review"',
         "transitions.submit.from",
         "unknown state 'drafts'",
         id="unknown-state-in-from",
@@ -172,6 +176,20 @@ INVALID_CASES = [
         id="not-by-unknown-transition",
     ),
     pytest.param(
+        '\nby = ["author"]',
+        '\nby = ["authr"]',
+        "transitions.discard.by",
+        "unknown transition 'authr' (use 'author' or a transition of this workflow:",
+        id="by-unknown-transition",
+    ),
+    pytest.param(
+        '\nby = ["author"]',
+        '\nby = ["author"]\nnot_by = ["author"]',
+        "transitions.discard.by",
+        "'author' is in both by and not_by: nobody could take this transition",
+        id="by-and-not-by-exclude-everyone",
+    ),
+    pytest.param(
         'exclusive = "superseded"',
         "",
         "states.superseded",
@@ -200,8 +218,8 @@ INVALID_CASES = [
         id="open-not-a-bool",
     ),
     pytest.param(
-        'from = ["draft"]',
-        'from = "draft"',
+        'from = ["draft"]\nto = "in_review"',
+        'from = "draft"\nto = "in_review"',
         "transitions.submit.from",
         "expected a list of strings",
         id="from-not-a-list",

@@ -39,7 +39,6 @@ from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import KEY_TABLE, USER_TABLE
 
 FORMAT = "qms-audit-bundle"
-_BLOB_ACTIONS = {events.REVISION_CREATED.action, events.RECORD_FILED.action}
 VERSION = 1
 MANIFEST, EVENTS, KEYS, CHECKPOINTS, BLOBS = (
     "manifest.json",
@@ -123,7 +122,7 @@ def export_bundle(
                 count, head = count + 1, event.hash
                 payload = body["payload"]
                 sha = payload.get("sha256") if isinstance(payload, Mapping) else None
-                if include_blobs and event.action in _BLOB_ACTIONS and is_sha256(sha):
+                if include_blobs and event.action in events.CONTENT_KINDS and is_sha256(sha):
                     blobs.add(str(sha))
                 if progress and count % _BATCH == 0:
                     progress(_BATCH)

@@ -38,8 +38,9 @@ What is compared:
   not after its registration, ``valid_until`` and ``revoked_reason`` as ``key.retired`` /
   ``key.revoked`` say.  The sealed private half cannot be checked without its passphrase.
 - ``document``: type, serial, title, ``created_at`` (and ``serial_year`` if its event states it).
-- ``revision``: SHA-256, size, media type, file name, title, reason, fields (canonical JSON),
-  author, ``created_at``.  ``revision_state``: workflow, state, ``entered_at``, ``effective_at``
+- ``revision``: SHA-256, size, media type, file name (the newest ``document.revision.replaced``
+  of a draft, else its creating event's), title, reason, fields (canonical JSON), author,
+  ``created_at``.  ``revision_state``: workflow, state, ``entered_at``, ``effective_at``
   (entering a state that starts the review clock in the definition the chain registered) and
   ``review_due`` (the office's local date of ``effective_at`` plus the type's review period, as
   the write path computes it).
@@ -130,7 +131,7 @@ class _Revision:
 
     def __init__(
         self,
-        content: int,
+        content: int | None,
         author: Any,
         type_code: Any,
         workflow: Any,
@@ -140,7 +141,8 @@ class _Revision:
         self.content = content
         """Keyed digest of what never changes: SHA-256, size, media type, original file name,
         title, reason and fields (:func:`_content`); kept instead of the values, to keep memory
-        small; a revision whose row differs is compared field by field with its event."""
+        small; a revision whose row differs is compared field by field with its event.  None
+        once its file was replaced: it is then always compared with its events."""
         self.author = author
         self.type_code = type_code
         self.workflow = workflow
@@ -356,6 +358,7 @@ class Projection:
             events.REVISION_CREATED.action: self._revision_created,
             events.RECORD_FILED.action: self._revision_created,
             events.REVISION_ADOPTED.action: self._adopted,
+            events.REVISION_REPLACED.action: self._replaced,
             events.DUPLICATE_SET_ASIDE.action: self._duplicate_set_aside,
             events.REVISION_SUPERSEDED.action: self._superseded,
             events.CHECKPOINT_RECORDED.action: self._checkpoint,
@@ -513,6 +516,13 @@ class Projection:
         revision = self.revisions.get(str(body["subject"]))
         if revision is not None:
             revision.author = body["actor"]
+
+    def _replaced(self, body: _Body, time: str) -> None:
+        """A draft's file was replaced: its row now holds the new file (rare, so the row is
+        compared field by field with its creating and replacing events)."""
+        revision = self.revisions.get(str(body["subject"]))
+        if revision is not None:
+            revision.content = None
 
     def _duplicate_set_aside(self, body: _Body, time: str) -> None:
         payload = body["payload"]
@@ -843,7 +853,7 @@ class Projection:
                     states.inserted(key)
                 continue
             stored = (sha256, size, media_type, original_filename, title, reason, fields)
-            if _content(self._salt, stored) != chain.content:
+            if chain.content is None or _content(self._salt, stored) != chain.content:
                 _content_differences(connection, self.office, key, stored, revisions)
             if author != chain.author:
                 revisions.differs(key, "author", chain.author, author)
@@ -1031,19 +1041,28 @@ def _document_differences(
 def _content_differences(
     connection: Connection, office: OfficeRef, key: str, stored: tuple[Any, ...], lines: _Lines
 ) -> None:
-    """Name the fields of one revision's row that its creating event contradicts."""
+    """Name the fields of one revision's row that its creating event, and the events that
+    replaced its file since, contradict."""
+    chain: list[Any] | None = None
     for _seq, action, _actor, payload in connection.execute(
         _SUBJECT_EVENTS, {"office_id": office.id, "subject": key}
     ):
-        if action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
-            try:
-                chain = _created_values(json.loads(payload))
-            except (KeyError, TypeError, ValueError):
-                return
-            for name, value, database in zip(_REVISION_FIELDS, chain, stored, strict=True):
-                if value != database:
-                    lines.differs(key, name, value, database)
+        try:
+            if chain is None and action in (
+                events.REVISION_CREATED.action,
+                events.RECORD_FILED.action,
+            ):
+                chain = list(_created_values(json.loads(payload)))
+            elif chain is not None and action == events.REVISION_REPLACED.action:
+                replaced = json.loads(payload)
+                chain[:4] = [replaced[name] for name in _REVISION_FIELDS[:4]]
+        except (KeyError, TypeError, ValueError):
             return
+    if chain is None:
+        return
+    for name, value, database in zip(_REVISION_FIELDS, chain, stored, strict=True):
+        if value != database:
+            lines.differs(key, name, value, database)
 
 
 def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:

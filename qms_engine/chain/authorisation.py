@@ -121,6 +121,15 @@ def _definition_hashed(attempt: Attempt) -> str | None:
     return None
 
 
+def _replaces_another_file(attempt: Attempt) -> str | None:
+    before, after = attempt.payload.get("previous_sha256"), attempt.payload.get("sha256")
+    if not isinstance(after, str) or not isinstance(before, str):
+        return "the payload must name the new file (sha256) and the one it replaces"
+    if after == before:
+        return "the new file is the one it replaces"
+    return None
+
+
 _KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
 _ADMIN = frozenset({ADMIN})
 _ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})
@@ -187,6 +196,13 @@ RULES: Mapping[str, Rule] = {
         (),
         "the human author a draft filed from the inbox names, in a creator role of its type",
     ),
+    events.REVISION_REPLACED.action: Rule(
+        "file replacement",
+        None,
+        (_replaces_another_file,),
+        "the revision's author, in a creator role of its type, while it is in its workflow's "
+        "initial state (never a register record)",
+    ),
     events.DUPLICATE_SET_ASIDE.action: Rule(
         "duplicates", None, (), "a creator role of the register type (the ingest service)"
     ),
@@ -229,11 +245,20 @@ def transition_problems(
     took: Callable[[str], bool],
 ) -> list[str]:
     """Why ``attempt`` may not take ``transition`` on a revision (empty: it may): the roles,
-    the required comment and segregation of duties of the workflow definition.
+    the required comment, who alone may take it (``by``) and segregation of duties
+    (``not_by``) of the workflow definition.
 
     ``is_author``: the actor wrote the revision; ``took(name)``: the actor took the transition
     ``name`` on this revision before."""
     found = []
+    if transition.by and not any(
+        is_author if entry == AUTHOR else took(entry) for entry in transition.by
+    ):
+        whom = " or ".join(
+            "its author" if entry == AUTHOR else f"whoever took {entry!r} on it"
+            for entry in transition.by
+        )
+        found.append(f"only {whom} may {transition.name} this revision, not {attempt.actor!r}")
     if attempt.role not in transition.roles:
         found.append(
             f"{transition.name!r} needs role {' or '.join(transition.roles)}, not {attempt.role!r}"

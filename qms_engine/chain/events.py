@@ -32,11 +32,18 @@ REVISION_CREATED = EventKind("document.revision.created", "authored")
 RECORD_FILED = EventKind("document.revision.filed", "filed")
 REVISION_ADOPTED = EventKind("document.revision.adopted", "authored")
 """The human author signs for a draft the inbox service filed in their name."""
+REVISION_REPLACED = EventKind("document.revision.replaced", "authored")
+"""The author puts a corrected file in place of a draft's: its old file stays in the history."""
 DUPLICATE_SET_ASIDE = EventKind("ingest.duplicate.set_aside", "set aside duplicate")
 REVISION_SUPERSEDED = EventKind("document.revision.superseded", "superseded")
 CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
 
 TRANSITION_PREFIX = "document.revision."
+
+CONTENT_KINDS = frozenset(
+    kind.action for kind in (REVISION_CREATED, RECORD_FILED, REVISION_REPLACED)
+)
+"""The events whose ``payload.sha256`` names a file in the blob store (kept for good)."""
 
 
 def revision_transition(meaning: str) -> EventKind:
@@ -61,6 +68,7 @@ FIXED_KINDS = {
         REVISION_CREATED,
         RECORD_FILED,
         REVISION_ADOPTED,
+        REVISION_REPLACED,
         DUPLICATE_SET_ASIDE,
         REVISION_SUPERSEDED,
         CHECKPOINT_RECORDED,

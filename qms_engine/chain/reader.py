@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from qms_engine.chain.encoding import ChainEvent, event_body
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.chain.verifier import verify_chain_events
+from qms_engine.clock import to_utc_text
 from qms_engine.errors import IntegrityError
 from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE, Event
 
@@ -32,14 +34,36 @@ def stored_chain(connection: Connection, office: OfficeRef) -> Iterator[ChainEve
         yield ChainEvent(event_body(row, office.code), row.hash, row.signature)
 
 
-def tail_events(connection: Connection, office_id: int, limit: int) -> list[Event]:
-    """The newest ``limit`` events of an office, oldest first."""
-    rows = connection.execute(
-        select(EVENT_TABLE)
-        .where(EVENT_TABLE.c.office_id == office_id)
-        .order_by(EVENT_TABLE.c.seq.desc())
-        .limit(limit)
-    ).all()
+def about_document(number: str) -> ColumnElement[bool]:
+    """Events whose subject is document ``number`` or one of its revisions (``NUMBER#2``)."""
+    return (EVENT_TABLE.c.subject == number) | EVENT_TABLE.c.subject.startswith(
+        f"{number}#", autoescape=True
+    )
+
+
+def tail_events(
+    connection: Connection,
+    office_id: int,
+    limit: int | None,
+    *,
+    actor: str | None = None,
+    document: str | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
+) -> list[Event]:
+    """The newest ``limit`` events of an office (None: all), oldest first; only those by
+    ``actor``, about ``document``, recorded at or after ``since`` and before ``before``, if
+    given.  Filtered in SQL: recorded times are fixed-width UTC text, which sorts in time."""
+    statement = select(EVENT_TABLE).where(EVENT_TABLE.c.office_id == office_id)
+    if actor is not None:
+        statement = statement.where(EVENT_TABLE.c.actor == actor)
+    if document is not None:
+        statement = statement.where(about_document(document))
+    if since is not None:
+        statement = statement.where(EVENT_TABLE.c.recorded_at >= to_utc_text(since))
+    if before is not None:
+        statement = statement.where(EVENT_TABLE.c.recorded_at < to_utc_text(before))
+    rows = connection.execute(statement.order_by(EVENT_TABLE.c.seq.desc()).limit(limit)).all()
     return [Event.model_validate(row._mapping) for row in reversed(rows)]
 
 

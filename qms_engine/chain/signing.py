@@ -9,6 +9,12 @@ slow).  The envelope is JSON::
 
 The fingerprint is the SHA-256 of the raw 32-byte public key, in hex; it is also the AES-GCM
 associated data, so an envelope cannot be swapped onto another key's row.
+
+Passphrase rules (:func:`check_passphrase`, for every new passphrase): at least
+``MIN_PASSPHRASE`` characters, not beginning or ending with white space (invisible in a
+passphrase file, easily lost at a prompt).  A passphrase is compared after Unicode NFC
+normalisation, so the same Devanagari typed on two keyboards is the same passphrase; it is
+never stored.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import unicodedata
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -25,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from qms_engine.errors import PermissionDenied, RuleViolation
+from qms_engine.errors import InvalidInput, PermissionDenied
 
 ENVELOPE_FORMAT = "qms-key-1"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -45,10 +52,29 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
-def check_passphrase(passphrase: str) -> None:
-    """Refuse passphrases too short to protect a signing key."""
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise RuleViolation(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+def normal(passphrase: str) -> str:
+    """The passphrase as it is compared (NFC): one text, however the keyboard composed it."""
+    return unicodedata.normalize("NFC", passphrase)
+
+
+class WrongPassphrase(PermissionDenied):
+    """A passphrase did not open the key it was given for."""
+
+
+def check_passphrase(
+    passphrase: str, what: str = "a new passphrase", *, hint: str | None = None
+) -> None:
+    """Refuse a new passphrase that is too short, or begins or ends with white space (a usage
+    error; ``what`` says which passphrase it is, ``hint`` how to give it)."""
+    if len(normal(passphrase)) < MIN_PASSPHRASE:
+        raise InvalidInput(
+            f"{what} is too short: it needs at least {MIN_PASSPHRASE} characters", hint=hint
+        )
+    if passphrase != passphrase.strip():
+        raise InvalidInput(
+            f"{what} begins or ends with white space, which is easily lost: leave it out",
+            hint=hint,
+        )
 
 
 @dataclass(frozen=True)
@@ -69,12 +95,17 @@ def generate_key(passphrase: str) -> NewKey:
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     print_ = fingerprint(public)
+    return NewKey(public, print_, seal(private_key, print_, passphrase), private_key)
+
+
+def seal(private_key: Ed25519PrivateKey, key_fingerprint: str, passphrase: str) -> str:
+    """The envelope of ``private_key`` under ``passphrase`` (a fresh salt and nonce)."""
     salt, nonce = os.urandom(16), os.urandom(12)
     pkcs8 = private_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    sealed = AESGCM(_derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(
-        nonce, pkcs8, print_.encode("ascii")
+    sealed = AESGCM(_derive(normal(passphrase), salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(
+        nonce, pkcs8, key_fingerprint.encode("ascii")
     )
     envelope = {
         "format": ENVELOPE_FORMAT,
@@ -82,31 +113,35 @@ def generate_key(passphrase: str) -> NewKey:
         "cipher": {"name": "AES-256-GCM", "nonce": _b64(nonce)},
         "sealed": _b64(sealed),
     }
-    return NewKey(public, print_, json.dumps(envelope, sort_keys=True), private_key)
+    return json.dumps(envelope, sort_keys=True)
 
 
 def open_envelope(
     envelope: str, key_fingerprint: str, passphrase: str, owner: str
 ) -> Ed25519PrivateKey:
-    """Unseal a private key; a wrong passphrase is refused without saying more."""
+    """Unseal a private key; a wrong passphrase is refused without saying more.
+
+    The passphrase is tried in NFC, then as given: a key sealed before passphrases were
+    normalised may have been sealed under another form of the same text.
+    """
     data = json.loads(envelope)
     if data.get("format") != ENVELOPE_FORMAT:
         raise PermissionDenied(f"{owner}'s signing key is in an unknown format")
     kdf, cipher = data["kdf"], data["cipher"]
-    secret = _derive(passphrase, base64.b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
-    try:
-        pkcs8 = AESGCM(secret).decrypt(
-            base64.b64decode(cipher["nonce"]),
-            base64.b64decode(data["sealed"]),
-            key_fingerprint.encode("ascii"),
-        )
-    except InvalidTag:
-        raise PermissionDenied(
-            f"wrong passphrase for {owner}'s signing key", hint="nothing was written"
-        ) from None
-    key = serialization.load_der_private_key(pkcs8, password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
+    for form in dict.fromkeys((normal(passphrase), passphrase)):
+        secret = _derive(form, base64.b64decode(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
+        try:
+            pkcs8 = AESGCM(secret).decrypt(
+                base64.b64decode(cipher["nonce"]),
+                base64.b64decode(data["sealed"]),
+                key_fingerprint.encode("ascii"),
+            )
+        except InvalidTag:
+            continue
+        key = serialization.load_der_private_key(pkcs8, password=None)
+        assert isinstance(key, Ed25519PrivateKey)
+        return key
+    raise WrongPassphrase(f"wrong passphrase for {owner}'s signing key", hint="nothing was written")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ What it checks, in chain order, reporting each problem with the event's sequence
   named transition of the definition the chain registered (``workflow.registered``): from the
   recorded state, by an allowed role, with a required comment, segregation of duties held;
   supersession only by the exclusive rule.  Nothing is read from the installed workflow files.
+- a draft's file is replaced only by its author, in its workflow's initial state, never a
+  register record's, with a file that is neither its current one nor another revision's;
+- every transition names the revision's current file (``payload.sha256``), so a signature of
+  approval binds the exact file approved, even after a draft's file was replaced.
 """
 
 from __future__ import annotations
@@ -191,6 +195,8 @@ class _Rules:
     document_type: dict[str, str] = field(default_factory=dict)
     author: dict[str, str] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
+    content: dict[str, str] = field(default_factory=dict)
+    """The current file (SHA-256) of each revision: what its transitions must name."""
     took: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     exclusive: _Exclusive | None = None
     superseded: set[str] = field(default_factory=set)
@@ -290,6 +296,7 @@ class _Rules:
         if action not in events.FIXED_KINDS:
             if action.startswith(events.TRANSITION_PREFIX):
                 self._transition(seq, action, attempt)
+                self._names_current_file(seq, attempt)
             else:
                 self.problem(seq, f"unknown action {action!r}: no authorisation rule covers it")
             return
@@ -332,7 +339,9 @@ class _Rules:
         elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
             self._revision_created(seq, actor, subject, payload)
         elif action == events.REVISION_ADOPTED.action:
-            self._adopted(seq, actor, subject)
+            self._adopted(seq, actor, subject, payload)
+        elif action == events.REVISION_REPLACED.action:
+            self._replaced(seq, actor, subject, payload)
         elif action == events.CHECKPOINT_RECORDED.action:
             self.report.checkpoints.append(
                 (seq, int(payload["seq"]), str(payload["head"]), str(payload["signature"]))
@@ -479,6 +488,7 @@ class _Rules:
         self.state[subject] = state
         if payload.get("sha256"):
             self.report.blobs.add(payload["sha256"])
+            self.content[subject] = str(payload["sha256"])
 
     def finish(self) -> None:
         """At the end of the chain: an exclusive step must not have left a revision behind."""
@@ -494,16 +504,59 @@ class _Rules:
                 f"(the exclusive rule moves it to {exclusive.moves_to!r} at once)",
             )
 
-    def _adopted(self, seq: int, actor: str, subject: str) -> None:
+    def _adopted(self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]) -> None:
         """The human author signs for a draft the inbox service filed in their name."""
         if subject not in self.named_author or self.author.get(subject) != "":
             self.problem(seq, f"{subject}: not a draft awaiting its author's signature")
             return
-        named = self.named_author.pop(subject)
+        named = self.named_author[subject]
         if actor != named:
             self.problem(seq, f"{subject}: the draft names {named!r}, but {actor!r} signed for it")
             return
+        if payload.get("author") != actor:
+            self.problem(
+                seq, f"{subject}: {actor!r} signed for it naming {payload.get('author')!r}"
+            )
+        del self.named_author[subject]
         self.author[subject] = actor
+
+    def _replaced(self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]) -> None:
+        """A corrected file in place of a draft's: by its author, while in the initial state."""
+        document = subject.split("#", 1)[0]
+        new, old = payload.get("sha256"), payload.get("previous_sha256")
+        workflow = self._workflow_of(subject)
+        if subject not in self.author:
+            self.problem(seq, f"{subject}: its file is replaced, but it was never created")
+            return
+        if self.type_kind.get(self.document_type.get(document, "")) == "register":
+            self.problem(seq, f"{subject}: a register record's file is never replaced")
+            return
+        if self.author[subject] == "":
+            self.problem(
+                seq,
+                f"{subject}: file replaced before the draft's named author "
+                f"{self.named_author.get(subject)!r} signed for it (document.revision.adopted)",
+            )
+        elif actor != self.author[subject]:
+            self.problem(
+                seq,
+                f"{subject}: only its author {self.author[subject]!r} may replace its file, "
+                f"not {actor!r}",
+            )
+        if workflow is not None and self.state.get(subject) != workflow.initial:
+            self.problem(
+                seq,
+                f"{subject}: file replaced while {self.state.get(subject)!r}; only in "
+                f"{workflow.initial!r}",
+            )
+        if old != self.content.get(subject):
+            self.problem(seq, f"{subject}: replaces a file that is not its current one")
+        for other in self.revisions_of.get(document, []):
+            if other != subject and self.content.get(other) == new:
+                self.problem(seq, f"{subject}: the new file is {other}'s")
+        if isinstance(new, str):
+            self.content[subject] = new
+            self.report.blobs.add(new)
 
     def _superseded(self, seq: int, attempt: Attempt, exclusive: _Exclusive | None) -> None:
         subject, payload = attempt.subject, attempt.payload
@@ -603,9 +656,27 @@ class _Rules:
                 ),
             )
 
+    def _names_current_file(self, seq: int, attempt: Attempt) -> None:
+        """A transition's ``sha256`` is the revision's current file: what its signer acted on
+        (the file it was created with, or its latest replacement)."""
+        subject, named = attempt.subject, attempt.payload.get("sha256")
+        current = self.content.get(subject)
+        if current is not None and named != current:
+            self.problem(
+                seq,
+                f"{subject}: {attempt.payload.get('transition')!r} names the file "
+                f"{_short(named)}, but its current file is {_short(current)}: the signature "
+                "does not bind the file acted on",
+            )
+
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
         type_code = self.document_type.get(subject.split("#", 1)[0], "")
         return self.workflows.get(self.type_workflow.get(type_code, ""))
+
+
+def _short(digest: object) -> str:
+    """A file's SHA-256 as a problem names it: its first 16 hex digits (anything else as is)."""
+    return f"{digest[:16]}…" if isinstance(digest, str) and len(digest) > 16 else repr(digest)
 
 
 def _own_key_change(body: Mapping[str, Any], key_id: str) -> bool:
@@ -630,6 +701,7 @@ _CREATIONS = {
     events.REVISION_CREATED.action,
     events.RECORD_FILED.action,
     events.REVISION_ADOPTED.action,
+    events.REVISION_REPLACED.action,
     events.DUPLICATE_SET_ASIDE.action,
 }
 

@@ -16,6 +16,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
+from qms_engine.cli.tables import Column
 from qms_engine.errors import NotFound
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def wf_list(as_json: bool) -> None:
         return
     print_table(
         "Workflows",
-        ["Name", "Title", "Defined in"],
+        ["Name", Column("Title", fold=True), Column("Defined in", fold=True)],
         [(w.name, w.title, w.source) for w in workflows.values()],
     )
 
@@ -99,6 +100,7 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                         None,
                         (
                             "comment required" if t.comment_required else "",
+                            f"only by {', '.join(t.by)}" if t.by else "",
                             f"not by {', '.join(t.not_by)}" if t.not_by else "",
                         ),
                     )

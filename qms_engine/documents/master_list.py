@@ -6,8 +6,9 @@ current revision and status, and evidence that periodic reviews are not overdue.
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,10 +17,12 @@ from sqlalchemy import Row, Select, false, func, or_, select
 
 from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.encoding import event_body
+from qms_engine.chain.reader import about_document
 from qms_engine.chain.signing import verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
 from qms_engine.documents.revisions import DocumentRef, load_document
+from qms_engine.errors import InvalidInput
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -50,6 +53,8 @@ class RevisionView:
     created_at: datetime
     effective_at: datetime | None
     review_due: date | None
+    fields: dict[str, Any]
+    """The register fields filed with it (case/FIR number, seal number, officer …)."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +75,18 @@ class DocumentSummary:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """An event about a document or one of its revisions."""
+    """An event about a document or one of its revisions, its payload decoded."""
 
     seq: int
-    recorded_at: str
+    recorded_at: datetime
+    revno: int | None
+    """The revision it is about; None for the document as a whole (``document.created``)."""
     actor: str
+    role: str
+    meaning: str
     action: str
     subject: str
-    payload: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ def _revision_rows(runtime: Runtime, document_id: int) -> Sequence[Any]:
             REVISION_TABLE.c.media_type,
             REVISION_TABLE.c.original_filename,
             REVISION_TABLE.c.change_reason,
+            REVISION_TABLE.c.fields,
             REVISION_TABLE.c.created_at,
             USER_TABLE.c.username.label("author"),
             STATE_TABLE.c.state,
@@ -139,6 +149,7 @@ def _view(row: Row[Any]) -> RevisionView:
         as_utc(row.created_at),
         as_utc(row.effective_at) if row.effective_at else None,
         row.review_due,
+        json.loads(row.fields),
     )
 
 
@@ -161,10 +172,14 @@ def _summary(revisions: Sequence[Row[Any]], in_force: Mapping[str, str]) -> Docu
     )
 
 
-def _master_list_query(in_force: Mapping[str, str]) -> Select[Any]:
+def _master_list_query(in_force: Mapping[str, str], state: str | None) -> Select[Any]:
     """One row per document: its newest revision and its effective one (in its workflow's
-    in-force state), summarised in SQL (a district holds tens of thousands of documents;
-    Python sees only what is listed)."""
+    in-force state), summarised and filtered in SQL (a district holds tens of thousands of
+    documents; Python sees only what is listed).
+
+    ``state``: the newest revision is in that state, or the document has a revision in force
+    and ``state`` is its own workflow's in-force state (workflows name their states freely).
+    """
     latest, latest_state = REVISION_TABLE.alias("latest"), STATE_TABLE.alias("latest_state")
     effective, effective_state = REVISION_TABLE.alias("eff"), STATE_TABLE.alias("eff_state")
     newest = (
@@ -182,7 +197,7 @@ def _master_list_query(in_force: Mapping[str, str]) -> Select[Any]:
             for workflow, state in sorted(in_force.items())
         ),
     )
-    return (
+    statement = (
         select(
             OFFICE_TABLE.c.code.label("office"),
             DOCUMENT_TABLE.c.number,
@@ -204,6 +219,61 @@ def _master_list_query(in_force: Mapping[str, str]) -> Select[Any]:
         .outerjoin(effective_joined, (effective.c.document_id == DOCUMENT_TABLE.c.id) & is_in_force)
         .order_by(OFFICE_TABLE.c.code, DOCUMENT_TABLE.c.number)
     )
+    if state is not None:
+        in_force_here = sorted(workflow for workflow, name in in_force.items() if name == state)
+        statement = statement.where(
+            (latest_state.c.state == state)
+            | (effective.c.revno.is_not(None) & TYPE_TABLE.c.workflow.in_(in_force_here))
+        )
+    return statement
+
+
+def _office_types(runtime: Runtime, office: OfficeRef | None) -> list[str]:
+    """The office type of ``office``, or of every office in the deployment."""
+    if office is not None:
+        return [office.office_type]
+    with runtime.engine.connect() as connection:
+        return list(connection.execute(select(OFFICE_TABLE.c.office_type).distinct()).scalars())
+
+
+def _refuse_unknown(what: str, value: str, known: Collection[str], where: str) -> None:
+    if value in known:
+        return
+    close = difflib.get_close_matches(value, known, n=1) or [
+        name for name in known if name.casefold() == value.casefold()
+    ]
+    raise InvalidInput(
+        f"no {what} {value!r} in {where} ({what}s: {', '.join(sorted(known)) or 'none'})",
+        hint=f"did you mean {close[0]!r}?" if close else None,
+    )
+
+
+def check_list_filters(
+    runtime: Runtime,
+    office: OfficeRef | None,
+    *,
+    type_code: str | None = None,
+    state: str | None = None,
+) -> None:
+    """Refuse a document type or a state that ``office`` (or, with None, no office) has:
+    types come from the office types' plugins, states from the workflows of those types.
+    The error lists the valid ones, so a typo (``in-review``) is not taken for an empty list."""
+    office_types = runtime.plugins.registry.office_types
+    specs = [
+        spec
+        for code in _office_types(runtime, office)
+        if code in office_types
+        for spec in office_types[code].document_types
+    ]
+    where = office.code if office else "any office"
+    if type_code is not None:
+        _refuse_unknown("document type", type_code, {spec.code for spec in specs}, where)
+        specs = [spec for spec in specs if spec.code == type_code]
+    if state is not None:
+        workflows = runtime.plugins.workflows
+        states = {name for spec in specs for name in workflows[spec.workflow].states}
+        scope = f"the workflow of {type_code}" if type_code else f"the workflows of {where}"
+        _refuse_unknown("state", state, states, scope)
 
 
 def list_documents(
@@ -214,9 +284,13 @@ def list_documents(
     state: str | None = None,
     kind: str | None = None,
 ) -> list[DocumentSummary]:
-    """The master list, filtered by office, type, kind and latest/effective state."""
-    in_force = runtime.plugins.in_force_states()
-    statement = _master_list_query(in_force)
+    """The master list, filtered by office, type, kind and latest/effective state.
+
+    An unknown type or state is refused (:func:`check_list_filters`), never taken for an empty
+    list.
+    """
+    check_list_filters(runtime, office, type_code=type_code, state=state)
+    statement = _master_list_query(runtime.plugins.in_force_states(), state)
     if office is not None:
         statement = statement.where(DOCUMENT_TABLE.c.office_id == office.id)
     if type_code is not None:
@@ -225,15 +299,6 @@ def list_documents(
         statement = statement.where(TYPE_TABLE.c.kind == kind)
     with runtime.engine.connect() as connection:
         rows = connection.execute(statement).all()
-    if state:
-        # The latest revision is in that state, or the document has a revision in force and
-        # that is its own workflow's in-force state (workflows name their states freely).
-        rows = [
-            row
-            for row in rows
-            if row.latest_state == state
-            or (row.effective_revno is not None and in_force.get(row.workflow) == state)
-        ]
     return [
         DocumentSummary(
             office=row.office,
@@ -255,12 +320,23 @@ def _events_about(document: DocumentRef) -> Select[Any]:
     """The office's events whose subject is the document or one of its revisions."""
     return (
         select(EVENT_TABLE)
-        .where(EVENT_TABLE.c.office_id == document.office.id)
-        .where(
-            (EVENT_TABLE.c.subject == document.number)
-            | EVENT_TABLE.c.subject.startswith(f"{document.number}#", autoescape=True)
-        )
+        .where(EVENT_TABLE.c.office_id == document.office.id, about_document(document.number))
         .order_by(EVENT_TABLE.c.seq)
+    )
+
+
+def _history_entry(row: Row[Any], number: str) -> HistoryEntry:
+    _, sep, revno = row.subject.partition(f"{number}#")
+    return HistoryEntry(
+        row.seq,
+        from_utc_text(row.recorded_at),
+        int(revno) if sep and revno.isdigit() else None,
+        row.actor,
+        row.signer_role,
+        row.meaning,
+        row.action,
+        row.subject,
+        json.loads(row.payload),
     )
 
 
@@ -271,9 +347,7 @@ def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
         events = connection.execute(_events_about(document)).all()
     revisions = _revision_rows(runtime, document.id)
     summary = _summary(revisions, runtime.plugins.in_force_states())
-    history = [
-        HistoryEntry(e.seq, e.recorded_at, e.actor, e.action, e.subject, e.payload) for e in events
-    ]
+    history = [_history_entry(row, document.number) for row in events]
     views = [_view(row) for row in revisions]
     return DocumentDetail(summary, document.office.timezone, views, history)
 

@@ -1,9 +1,11 @@
-"""Document control (ISO 9001 clause 7.5.3): new documents, revisions, and exact retrieval.
+"""Document control (ISO 9001 clause 7.5.3): new documents, revisions, corrected drafts, and
+exact retrieval.
 
-A new revision is checked completely (file, type, plugin validators) before anything is
-written; its bytes are staged in the blob store, the rows and events are written in one
-transaction, and the blob is made visible just before the commit.  A failure anywhere leaves
-no rows and no blob.
+A new revision (or a draft's corrected file) is checked completely (file, type, plugin
+validators) before anything is written; its bytes are staged in the blob store, the rows and
+events are written in one transaction, and the blob is made visible just before the commit.  A
+failure anywhere leaves no rows and no blob.  A file once stored is never removed: a draft's
+replaced file stays in the store, named by the history.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.registry.hook_values import Submission
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
+from qms_engine.search.index import index_revision
 from qms_engine.storage.database import Prepared
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -225,6 +228,7 @@ def _write_revision(
             "entered_at": now,
         },
     )
+    index_revision(work.connection, revision_id, facts.path)
     work.append(
         document.office,
         author,
@@ -257,8 +261,12 @@ def create_document(
     path: Path,
     reason: str = "Initial issue",
     fields: Mapping[str, Any] | None = None,
+    allow_duplicate: bool = False,
 ) -> RevisionRef:
-    """A new document (or register record) numbered by its type's scheme, at revision 0."""
+    """A new document (or register record) numbered by its type's scheme, at revision 0.
+
+    Content already filed under the same type in the office is refused, naming the record it
+    repeats, unless ``allow_duplicate`` (the inbox sets such files aside the same way)."""
     fields = dict(fields or {})
     _check_text(title, reason)
     spec = _spec(runtime, office, type_code)
@@ -272,6 +280,8 @@ def create_document(
         author = load_actor(work.connection, actor, office)
         _person_writes_documents(author, spec)
         role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
+        if not allow_duplicate:
+            _refuse_duplicate(work.connection, office, spec, staged.sha256, path)
         revision = write_new_document(
             work,
             runtime,
@@ -287,6 +297,36 @@ def create_document(
         )
         work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
+
+
+_SAME_CONTENT = Prepared(
+    select(DOCUMENT_TABLE.c.number, REVISION_TABLE.c.revno, STATE_TABLE.c.state)
+    .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
+    .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+    .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+    .where(
+        DOCUMENT_TABLE.c.office_id == bindparam("office_id"),
+        TYPE_TABLE.c.code == bindparam("type_code"),
+        REVISION_TABLE.c.sha256 == bindparam("sha256"),
+    )
+    .order_by(DOCUMENT_TABLE.c.id, REVISION_TABLE.c.revno)
+    .limit(1)
+)
+
+
+def _refuse_duplicate(
+    connection: Connection, office: OfficeRef, spec: DocumentTypeSpec, sha256: str, path: Path
+) -> None:
+    """A file whose content is already filed under ``spec`` in ``office`` is not filed again
+    by mistake: the refusal names the record it repeats."""
+    rows = _SAME_CONTENT.rows(connection, office_id=office.id, type_code=spec.code, sha256=sha256)
+    if rows:
+        number, revno, state = rows[0]
+        raise RuleViolation(
+            f"{path.name} repeats {number} revision {revno} ({state}): the same content is "
+            f"already filed as a {spec.title}",
+            hint="to file it again all the same, add --allow-duplicate",
+        )
 
 
 def write_new_document(
@@ -493,6 +533,12 @@ def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionR
     return RevisionRef(number, row.revno, row.sha256, row.size, row.state, row.title)
 
 
+def awaits_adoption(author_kind: str, kind: str) -> bool:
+    """Whether a revision written by a user of ``author_kind`` is a draft the inbox filed for
+    its human author, which nobody may move on before that person adopts it."""
+    return author_kind == "service" and kind == "document"
+
+
 def named_author(connection: Connection, office: OfficeRef, subject: str) -> str | None:
     """The human author a revision filed from the inbox names (in its signed filing event)."""
     payload = connection.execute(
@@ -506,14 +552,196 @@ def named_author(connection: Connection, office: OfficeRef, subject: str) -> str
     return source.get("author") if isinstance(source, dict) else None
 
 
-def export_revision(
-    runtime: Runtime, *, number: str, destination: Path, revno: int | None = None
+_REVISION_ROWS = Prepared(
+    select(
+        REVISION_TABLE.c.id,
+        REVISION_TABLE.c.revno,
+        REVISION_TABLE.c.author_id,
+        REVISION_TABLE.c.sha256,
+        STATE_TABLE.c.state,
+        USER_TABLE.c.kind,
+        REVISION_TABLE.c.title,
+        REVISION_TABLE.c.fields,
+    )
+    .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+    .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
+    .where(REVISION_TABLE.c.document_id == bindparam("document_id"))
+    .order_by(REVISION_TABLE.c.revno)
+)
+
+
+@dataclass(frozen=True)
+class RevisionRow:
+    """A revision as the write paths check it: its author, file and state."""
+
+    id: int
+    revno: int
+    author_id: int
+    sha256: str
+    state: str
+    author_kind: str
+    title: str
+    fields: str
+    """Canonical JSON text."""
+
+
+def revision_rows(connection: Connection, document: DocumentRef) -> list[RevisionRow]:
+    """Every revision of ``document``, oldest first."""
+    return [RevisionRow(*row) for row in _REVISION_ROWS.rows(connection, document_id=document.id)]
+
+
+def _draft_to_replace(
+    runtime: Runtime, document: DocumentRef, drafts: list[RevisionRow], revno: int | None
+) -> RevisionRow:
+    """The revision whose file may be replaced: the one in its workflow's initial state."""
+    workflow = runtime.plugins.workflows[document.workflow]
+    initial = workflow.initial
+    chosen = [d for d in drafts if (d.revno == revno if revno is not None else d.state == initial)]
+    if revno is not None and not chosen:
+        known = ", ".join(str(d.revno) for d in drafts)
+        raise NotFound(f"{document.number} has no revision {revno} (revisions: {known})")
+    if len(chosen) > 1:
+        raise RuleViolation(
+            f"{document.number}: revisions {[d.revno for d in chosen]} are all {initial}",
+            hint="choose one with --rev N",
+        )
+    if chosen and chosen[0].state == initial:
+        return chosen[0]
+    described = ", ".join(f"revision {d.revno} is {d.state}" for d in chosen or drafts)
+    back = sorted(
+        {t.name for d in chosen or drafts for t in workflow.transitions_from(d.state)}
+        & {t.name for t in workflow.transitions.values() if t.target == initial}
+    )
+    raise RuleViolation(
+        f"{document.number}: only a revision in {initial} can have its file replaced, "
+        f"but {described}",
+        hint=f"it must first be returned to {initial} ({', '.join(back)})"
+        if back
+        else f"start a new revision instead: qms doc revise {document.number} FILE",
+    )
+
+
+def replace_revision_file(
+    runtime: Runtime,
+    *,
+    actor: Signer,
+    number: str,
+    path: Path,
+    reason: str,
+    revno: int | None = None,
 ) -> RevisionRef:
+    """Put a corrected file in place of the draft revision of ``number``, as its author.
+
+    So a draft returned for correction is corrected in place (same revision number) instead of
+    being resubmitted unchanged.  Only the revision's author (its creator, or who adopted it),
+    only while it is in its workflow's initial state, never a register record (filed once, as
+    it was received); the file passes the checks a new revision's does, and must differ from
+    every revision's file.  The signed ``document.revision.replaced`` names the new file and
+    the old one, which stays in the blob store.
+    """
+    if not reason.strip():
+        raise RuleViolation("the reason for the replacement is empty", hint="give --reason")
+    with runtime.engine.connect() as connection:
+        document = load_document(connection, number)
+        drafts = revision_rows(connection, document)
+    spec = _spec(runtime, document.office, document.type_code)
+    if spec.kind == "register" or spec.append_only:
+        raise RuleViolation(
+            f"{number}: {spec.title} records are filed once and never replaced",
+            hint="file a new record that refers to this one (a correction entry)",
+        )
+    draft = _draft_to_replace(runtime, document, drafts, revno)
+    subject = f"{number}#{draft.revno}"
+    facts = check_submission(
+        runtime, document.office, spec, path, draft.title, json.loads(draft.fields)
+    )
+    with (
+        path.open("rb") as handle,
+        runtime.store.stage(handle) as staged,
+        runtime.unit_of_work() as work,
+    ):
+        work.lock(document.office)
+        author = load_actor(work.connection, actor, document.office)
+        drafts = revision_rows(work.connection, document)
+        draft = _draft_to_replace(runtime, document, drafts, draft.revno)  # still a draft?
+        if awaits_adoption(draft.author_kind, spec.kind):
+            raise RuleViolation(
+                f"{subject} was filed from the inbox: the author it names must first sign for it",
+                hint=f"qms doc adopt {number} --as AUTHOR",
+            )
+        if draft.author_id != author.id:
+            raise PermissionDenied(
+                f"only the author of {subject} may replace its file, not {author.username!r}"
+            )
+        role = require_role(
+            author, spec.creator_roles, document.office, f"replace {spec.title} drafts"
+        )
+        for other in drafts:
+            if other.sha256 == staged.sha256:
+                raise RuleViolation(
+                    f"{path.name} is identical to the file of revision {other.revno} of {number}",
+                    hint="a replacement must change the file",
+                )
+        work.connection.execute(
+            update(REVISION_TABLE)
+            .where(REVISION_TABLE.c.id == draft.id)
+            .values(
+                sha256=staged.sha256,
+                size=facts.size,
+                media_type=facts.media_type,
+                original_filename=facts.name,
+            )
+        )
+        index_revision(work.connection, draft.id, facts.path)
+        work.append(
+            document.office,
+            author,
+            events.REVISION_REPLACED,
+            subject,
+            {
+                "sha256": staged.sha256,
+                "size": facts.size,
+                "media_type": facts.media_type,
+                "original_filename": facts.name,
+                "previous_sha256": draft.sha256,
+                "reason": reason,
+            },
+            role=role,
+            allowed_roles=spec.creator_roles,
+        )
+        work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
+    return RevisionRef(number, draft.revno, staged.sha256, facts.size, draft.state, draft.title)
+
+
+@dataclass(frozen=True)
+class ExportedRevision(RevisionRef):
+    """A revision handed out by :func:`export_revision`.
+
+    ``current``: it is the one staff should use — the revision in force, or, in a workflow
+    with no in-force state (register records, filed once), the newest (a record's only) one.
+    """
+
+    current: bool
+
+
+def export_revision(
+    runtime: Runtime,
+    *,
+    number: str,
+    destination: Path,
+    revno: int | None = None,
+    force: bool = False,
+) -> ExportedRevision:
     """Copy a revision's exact bytes to ``destination``, verifying the hash on the way.
 
-    Without ``revno``: the effective revision, or the newest one if none is effective.  The file
-    appears only once its hash has matched; a mismatch leaves nothing behind.
+    Without ``revno``: the revision in force; a document with none in force (a draft not yet
+    issued, or withdrawn) is refused, naming its revisions, so nobody works from a draft or an
+    obsolete text by mistake.  A register record (no in-force state) hands out its revision.
+    ``destination``'s folder must exist (none is made), and an existing file is replaced only
+    with ``force``.  The file appears only once its hash has matched; a mismatch leaves nothing
+    behind.
     """
+    _check_destination(destination, force)
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
         rows = connection.execute(
@@ -528,27 +756,22 @@ def export_revision(
             .where(REVISION_TABLE.c.document_id == document.id)
             .order_by(REVISION_TABLE.c.revno)
         ).all()
+    in_force = runtime.plugins.in_force_states().get(document.workflow)
+    current = [row for row in rows if row.state == in_force] if in_force else rows[-1:]
     if revno is None:
-        in_force = runtime.plugins.in_force_states().get(document.workflow)
-        effective = [row for row in rows if row.state == in_force]
-        row = (effective or rows)[-1]
+        if not current:
+            described = ", ".join(f"revision {row.revno} is {row.state}" for row in rows)
+            raise RuleViolation(
+                f"{number} has no {in_force} revision ({described})",
+                hint="to hand out a revision that is not in force, ask for it: --rev N",
+            )
+        row = current[-1]
     else:
         matches = [row for row in rows if row.revno == revno]
         if not matches:
             known = ", ".join(str(row.revno) for row in rows)
             raise NotFound(f"{number} has no revision {revno} (revisions: {known})")
         row = matches[0]
-    if destination.is_dir():
-        raise RuleViolation(f"{destination} is a folder", hint="give a file name with -o")
-    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
-        raise InvalidInput(  # never replace a link, a device or a pipe by the exported file
-            f"{destination} is not a regular file",
-            hint="give the name of a new (or an ordinary existing) file",
-        )
-    if not destination.parent.is_dir():  # never make folders the user did not ask for
-        raise InvalidInput(
-            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
-        )
     try:
         blob = runtime.store.open(row.sha256)
     except BlobNotFound:
@@ -569,8 +792,53 @@ def export_revision(
                 f"expected {row.sha256}: the blob store was altered",
                 hint="restore the blob store from backup and run `qms audit verify`",
             )
-        os.replace(temp_name, destination)
+        _place(Path(temp_name), destination, force)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    return RevisionRef(number, row.revno, row.sha256, row.size, row.state, row.title)
+    return ExportedRevision(
+        number, row.revno, row.sha256, row.size, row.state, row.title, row in current
+    )
+
+
+def _exists(destination: Path) -> InvalidInput:
+    return InvalidInput(
+        f"{destination}: the file exists", hint="choose another name, or add --force to replace it"
+    )
+
+
+def _check_destination(destination: Path, force: bool) -> None:
+    """Where a revision may be written: a new file (or, with ``force``, an ordinary existing
+    one) in a folder that exists."""
+    if destination.is_dir():
+        raise InvalidInput(f"{destination} is a folder", hint="give a file name with -o")
+    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
+        raise InvalidInput(  # never replace a link, a device or a pipe by the exported file
+            f"{destination} is not a regular file",
+            hint="give the name of a new (or an ordinary existing) file",
+        )
+    if not destination.parent.is_dir():  # never make folders the user did not ask for
+        raise InvalidInput(
+            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+        )
+    if destination.exists() and not force:
+        raise _exists(destination)
+
+
+def _place(temp: Path, destination: Path, force: bool) -> None:
+    """Move the verified file to ``destination``; without ``force`` never over a file, even
+    one made meanwhile (a hard link fails if the name is taken; on a file system without hard
+    links, such as FAT, the name is checked just before)."""
+    if force:
+        os.replace(temp, destination)
+        return
+    try:
+        os.link(temp, destination)
+    except FileExistsError:
+        raise _exists(destination) from None
+    except OSError:  # no hard links here
+        if destination.exists() or destination.is_symlink():
+            raise _exists(destination) from None
+        os.replace(temp, destination)
+        return
+    temp.unlink()

@@ -2,9 +2,12 @@
 
 Checked inside the transaction, after the office's chain-head lock is held, so two people
 racing on one revision are serialised and the second sees the first one's result: the role,
-a required comment, segregation of duties (``not_by``), and what the target state implies
+a required comment, who alone may take it (``by``: an author discards only their own draft),
+segregation of duties (``not_by``), and what the target state implies
 (``exclusive``: the previously effective revision is superseded in the same transaction;
-``starts_review_clock``: the periodic-review due date).
+``starts_review_clock``: the periodic-review due date).  The event names the revision's file
+as read under that lock (``sha256``: its current one, after any replacement), so the signature
+binds the exact file acted on; the verifier holds every transition to that.
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from qms_engine.chain import events
 from qms_engine.chain.authorisation import Attempt, transition_problems
 from qms_engine.chain.signing import Signer
 from qms_engine.clock import to_utc_text, utc_now, zone
-from qms_engine.documents.revisions import DocumentRef, load_document
+from qms_engine.documents.revisions import (
+    DocumentRef,
+    awaits_adoption,
+    load_document,
+    revision_rows,
+)
 from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
-from qms_engine.storage.models import ACTION_TABLE, REVISION_TABLE, STATE_TABLE, USER_TABLE
+from qms_engine.storage.models import ACTION_TABLE, STATE_TABLE
 
 
 @dataclass(frozen=True)
@@ -83,19 +91,6 @@ def _pick_revision(
     )
 
 
-_REVISIONS = Prepared(
-    select(
-        REVISION_TABLE.c.id,
-        REVISION_TABLE.c.revno,
-        REVISION_TABLE.c.author_id,
-        REVISION_TABLE.c.sha256,
-        STATE_TABLE.c.state,
-        USER_TABLE.c.kind,
-    )
-    .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
-    .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
-    .where(REVISION_TABLE.c.document_id == bindparam("document_id"))
-)
 _TOOK = Prepared(
     select(ACTION_TABLE.c.id)
     .where(
@@ -129,16 +124,6 @@ _RECORD_ACTION = Prepared(
         at=bindparam("b_at"),
     )
 )
-
-
-@dataclass(frozen=True)
-class _Revision:
-    id: int
-    revno: int
-    author_id: int
-    sha256: str
-    state: str
-    author_kind: str
 
 
 def _kind(runtime: Runtime, document: DocumentRef) -> str:
@@ -175,13 +160,11 @@ def take_transition(
             document.workflow,
             runtime.plugins.workflow_digest(document.workflow),
         )
-        revisions = [
-            _Revision(*row) for row in _REVISIONS.rows(connection, document_id=document.id)
-        ]
+        revisions = revision_rows(connection, document)
         states = {r.revno: r.state for r in revisions}
         picked = _pick_revision(document, workflow, step, states, revno)
         chosen = next(r for r in revisions if r.revno == picked)
-        if chosen.author_kind == "service" and _kind(runtime, document) == "document":
+        if awaits_adoption(chosen.author_kind, _kind(runtime, document)):
             raise RuleViolation(
                 f"{number}#{chosen.revno} was filed from the inbox: the author it names must "
                 "first sign for it",

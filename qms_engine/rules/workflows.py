@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 AUTHOR = "author"
-"""The ``not_by`` entry meaning "the revision's author" (so no transition may be named this)."""
+"""The ``by`` / ``not_by`` entry meaning "the revision's author" (so no transition may be named
+this)."""
 
 _WORKFLOW_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MEMBER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -54,6 +55,7 @@ _TRANSITION_KEYS = (
     "roles",
     "meaning",
     "comment_required",
+    "by",
     "not_by",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
@@ -90,7 +92,8 @@ class Transition:
     Only users holding one of ``roles`` may take it; ``meaning`` is what their signature means
     (ISO 9001 7.5.2: "approved", "reviewed" …).  ``not_by`` enforces segregation of duties: each
     entry is ``"author"`` (the revision's author) or the name of another transition (whoever took
-    that transition on this revision), and such a person may not take this one.
+    that transition on this revision), and such a person may not take this one.  ``by`` is the
+    opposite: when given, only such a person may take it (an author discards their own draft).
     """
 
     name: str
@@ -102,6 +105,7 @@ class Transition:
     comment_required: bool = False
     not_by: tuple[str, ...] = ()
     description: str = ""
+    by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ class WorkflowDefinition:
 
     def record(self) -> dict[str, Any]:
         """The definition as JSON data, in the shape of its TOML file, every default spelled
-        out: what the audit chain records (``workflow.registered``) and
+        out (``by`` only when given, so definitions written before it existed keep their
+        digest): what the audit chain records (``workflow.registered``) and
         :func:`workflow_from_record` reads back."""
         return {
             "name": self.name,
@@ -173,6 +178,7 @@ class WorkflowDefinition:
                     "roles": list(step.roles),
                     "meaning": step.meaning,
                     "comment_required": step.comment_required,
+                    **({"by": list(step.by)} if step.by else {}),
                     "not_by": list(step.not_by),
                 }
                 for name, step in self.transitions.items()
@@ -408,6 +414,7 @@ class _Loader:
             description=self.string(
                 table, "description", f"{prefix}.description", default="", empty_ok=True
             ),
+            by=self.string_list(table, "by", f"{prefix}.by", default=()),
         )
 
     # --- cross-references ---------------------------------------------------------------------
@@ -446,14 +453,21 @@ class _Loader:
                     )
             if t.target not in states:
                 self.fail(f"{prefix}.to", f"unknown state {t.target!r} (states: {known_states})")
-            for entry in t.not_by:
-                if entry != AUTHOR and entry not in transitions:
-                    choices = ", ".join(transitions)
-                    self.fail(
-                        f"{prefix}.not_by",
-                        f"unknown transition {entry!r} (use {AUTHOR!r} or a transition of "
-                        f"this workflow: {choices})",
-                    )
+            for key, entries in (("by", t.by), ("not_by", t.not_by)):
+                for entry in entries:
+                    if entry != AUTHOR and entry not in transitions:
+                        choices = ", ".join(transitions)
+                        self.fail(
+                            f"{prefix}.{key}",
+                            f"unknown transition {entry!r} (use {AUTHOR!r} or a transition of "
+                            f"this workflow: {choices})",
+                        )
+            both = [entry for entry in t.by if entry in t.not_by]
+            if both:
+                self.fail(
+                    f"{prefix}.by",
+                    f"{both[0]!r} is in both by and not_by: nobody could take this transition",
+                )
 
     def check_reachable(
         self, initial: str, states: Mapping[str, State], transitions: Mapping[str, Transition]
