@@ -3,11 +3,21 @@
 An office writes the short code of each checkpoint in a paper register or sends it to its SP
 office.  Anyone who later removes events from the end of the chain, or rewrites it, cannot
 make it match a code recorded elsewhere, nor forge the office key's signature on a new one.
+
+A code is copied by hand, so it is made to survive that (docs/audit-bundle.md §8): Crockford's
+base-32 alphabet (no I, L, O or U to misread; ``i``/``l`` are read as 1 and ``o`` as 0), any
+letter case, spaces and hyphens between groups ignored, and a last check character (Damm's
+algorithm over GF(32)) that catches every single wrong character and every swap of two
+neighbours in the event number and the code proper.  A mistyped code is therefore refused as
+mistyped (a usage error) before the chain is looked at, and is never taken for a rewritten
+chain.  Codes written before the check character existed (``OFFICE#SEQ:`` and 16 hex digits)
+are still accepted, without that protection.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
@@ -23,7 +33,21 @@ from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import CHECKPOINT_TABLE, KEY_TABLE
 
-_CODE = re.compile(r"^(?P<office>[A-Z0-9-]+)#(?P<seq>\d+):(?P<hash>[0-9a-f]{4}(-[0-9a-f]{4}){3})$")
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: the code's characters, in value order."""
+_READ_AS = str.maketrans("OIL", "011")
+HASH_CHARACTERS = 13
+"""Code characters taken from the head hash: 65 bits, one more than the old 16 hex digits."""
+_GROUPS = (5, 5, 4)
+_OFFICE = re.compile(r"^[A-Z0-9-]+$")
+_LEGACY = re.compile(r"^[0-9A-F]{16}$")
+_DIGITS = re.compile(r"^[0-9]+$")
+EXAMPLE = "PS-KOT39#40:WZG27-P822P-P3S9"
+_SHAPE = (
+    f"a checkpoint code looks like {EXAMPLE}: the office, '#', the event number, ':', then "
+    f"{HASH_CHARACTERS + 1} letters and digits (letter case, spaces and the hyphens between "
+    "groups do not matter)"
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +67,7 @@ class CheckpointRecord:
 
     @property
     def code(self) -> str:
-        """The short code to write down: ``PS-KOT39#40:556e-ec4d-4ac2-c3f1``."""
+        """The short code to write down: ``PS-KOT39#40:WZG27-P822P-P3S9``."""
         return short_code(self.office, self.seq, self.head_hash)
 
 
@@ -62,19 +86,108 @@ def statement_bytes(office: str, seq: int, head_hash: str, recorded_at: str) -> 
 
 
 def short_code(office: str, seq: int, head_hash: str) -> str:
-    """Office, sequence number and the first 64 bits of the head hash, easy to copy by hand."""
-    prefix = head_hash[:16]
-    return f"{office}#{seq}:" + "-".join(prefix[i : i + 4] for i in range(0, 16, 4))
+    """Office, sequence number, the first 65 bits of the head hash and a check character."""
+    body = _hash_part(head_hash)
+    body += ALPHABET[_times_x(_interim(f"{seq}{body}"))]
+    groups, start = [], 0
+    for size in _GROUPS:
+        groups.append(body[start : start + size])
+        start += size
+    return f"{office}#{seq}:" + "-".join(groups)
 
 
-def parse_code(code: str) -> tuple[str, int, str]:
-    """(office, seq, hash prefix) from a short code, or a clear error."""
-    match = _CODE.match(code.strip())
-    if not match:
-        raise InvalidInput(
-            f"{code!r} is not a checkpoint code like PS-KOT39#40:556e-ec4d-4ac2-c3f1"
+def _hash_part(head_hash: str) -> str:
+    """The first 65 bits of a hex hash as 13 base-32 characters."""
+    bits = int(head_hash[:17], 16) >> 3
+    return "".join(ALPHABET[(bits >> 5 * i) & 31] for i in reversed(range(HASH_CHARACTERS)))
+
+
+def _times_x(value: int) -> int:
+    """``value`` times x in GF(32) = GF(2)[x]/(x⁵+x²+1).  The quasigroup a∘b = x·a + b is
+    totally anti-symmetric, which is what lets Damm's check catch every neighbour swap."""
+    value <<= 1
+    return value ^ 0b100101 if value & 0b100000 else value
+
+
+def _interim(characters: str) -> int:
+    """Damm's running value over code characters (all in ``ALPHABET``)."""
+    interim = 0
+    for character in characters:
+        interim = _times_x(interim) ^ ALPHABET.index(character)
+    return interim
+
+
+@dataclass(frozen=True)
+class PaperCode:
+    """A checkpoint code an auditor brings from paper, read and its check character checked."""
+
+    text: str
+    """As given."""
+    office: str
+    seq: int
+    hash_part: str
+    """13 base-32 characters; for an old code, its 16 hex digits."""
+    legacy: bool = False
+    """Written before codes had a check character: a typo in it cannot be told from a rewrite."""
+
+    def matches(self, head_hash: str) -> bool:
+        """Does the chain's hash at ``seq`` still give this code?"""
+        if self.legacy:
+            return head_hash.startswith(self.hash_part)
+        return len(head_hash) == 64 and _hash_part(head_hash) == self.hash_part
+
+
+def _malformed(text: str, why: str) -> InvalidInput:
+    return InvalidInput(
+        f"{text!r} is not a checkpoint code ({why}); {_SHAPE}",
+        hint="codes written before check characters, like "
+        "PS-KOT39#40:e7e0-23d9-0215-ac3c, are accepted too",
+    )
+
+
+def parse_code(text: str) -> PaperCode:
+    """Read a code as written by hand, or refuse it as malformed or mistyped (exit 2)."""
+    compact = "".join(text.split()).upper()
+    office, hash_sign, rest = compact.partition("#")
+    seq_text, colon, body = rest.partition(":")
+    if not (hash_sign and colon and _OFFICE.match(office)):
+        raise _malformed(text, "it needs OFFICE#NUMBER:CODE")
+    seq_text, body = seq_text.translate(_READ_AS), body.replace("-", "")
+    if not _DIGITS.match(seq_text) or int(seq_text) == 0:
+        raise _malformed(text, f"the event number {seq_text!r} is not a number from 1 up")
+    if _LEGACY.match(body):
+        return PaperCode(text, office, int(seq_text), body.lower(), legacy=True)
+    body = body.translate(_READ_AS)
+    strangers = sorted(set(body) - set(ALPHABET))
+    if strangers:
+        raise _malformed(text, f"{', '.join(map(repr, strangers))} cannot appear after ':'")
+    if len(body) != HASH_CHARACTERS + 1:
+        raise _malformed(
+            text, f"it has {len(body)} characters after ':', not {HASH_CHARACTERS + 1}"
         )
-    return match["office"], int(match["seq"]), match["hash"].replace("-", "")
+    if _interim(seq_text + body):  # as written: a leading zero leaves Damm's value at 0
+        raise InvalidInput(
+            f"checkpoint code {text!r} is mistyped: its check character does not match",
+            hint="copy it again from the register; nothing was compared with the chain",
+        )
+    return PaperCode(text, office, int(seq_text), body[:-1])
+
+
+def codes_by_office(codes: Iterable[str], offices: Collection[str]) -> dict[str, list[PaperCode]]:
+    """The codes read and sorted by the office they name, each of ``offices`` (a code naming
+    another office is refused: verified against the wrong chain it would seem rewritten)."""
+    read: dict[str, list[PaperCode]] = {office: [] for office in offices}
+    for text in codes:
+        paper = parse_code(text)
+        if paper.office not in read:
+            raise InvalidInput(
+                f"checkpoint code {text!r} is for office {paper.office}, not "
+                + " or ".join(offices),
+                hint=f"check the office part of the code, or verify {paper.office} "
+                f"(qms --office {paper.office} audit verify --code …)",
+            )
+        read[paper.office].append(paper)
+    return read
 
 
 def unlock_office_key(runtime: Runtime, office: OfficeRef, passphrase: str) -> Signer:

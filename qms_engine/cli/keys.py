@@ -1,4 +1,4 @@
-"""`qms key …`: signing keys — rotate, revoke, list."""
+"""`qms key …`: signing keys — rotate, revoke, list, and a new passphrase for your own."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    Passphrase,
+    actor_passphrase_option,
     console,
     json_option,
     new_passphrase_option,
@@ -17,6 +19,7 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
+from qms_engine.cli.tables import Column
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -36,7 +39,8 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
     """Give USERNAME a new key (the old one stops signing). By the user, or an admin.
 
     A key an admin makes for someone else is temporary: it signs only that user's own next
-    rotation (which every new user runs once before signing anything).
+    rotation (which every new user runs once before signing anything).  To change only your
+    passphrase and keep your key, use `qms key passphrase`.
     """
     from qms_engine.people.keys import rotate
 
@@ -44,6 +48,34 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
         app.runtime, app.office(), actor=signer, username=username, new_passphrase=new_passphrase
     )
     console().print(f"{username} now signs with key {fingerprint[:16]}…")
+
+
+@key.command("passphrase")
+@actor_passphrase_option
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "your key")
+@pass_app
+def key_passphrase(
+    app: AppContext, actor: str, passphrase: Passphrase, new_passphrase: str
+) -> None:
+    """Change your own passphrase; your key, and so every signature, stays the same.
+
+    The current passphrase comes from --passphrase-file or $QMS_PASSPHRASE, the new one from
+    --new-passphrase-file or $QMS_NEW_PASSPHRASE (or both are asked for).  Rules for the new
+    one: at least 8 characters (a Devanagari letter, vowel sign or virama counts as one), no
+    space at either end, not the current one.  It is compared in Unicode NFC form, so the
+    same Hindi text typed on another keyboard still opens the key.  The key opens with the old
+    passphrase or the new one, never neither.  Nothing is written to the audit trail: the key
+    is unchanged.  If someone else may know your passphrase, take a new key instead
+    (`qms key rotate USER --as USER`): an older copy of the sealed key, in a backup, still
+    opens with the old passphrase.
+    """
+    from qms_engine.people.keys import change_passphrase
+
+    with passphrase.blamed():
+        fingerprint = change_passphrase(
+            app.runtime, username=actor, passphrase=passphrase.text, new_passphrase=new_passphrase
+        )
+    console().print(f"{actor}'s key {fingerprint[:16]}… now opens with the new passphrase.")
 
 
 @key.command("revoke")
@@ -100,7 +132,7 @@ def key_list(app: AppContext, as_json: bool) -> None:
     tz = app.office().timezone
     print_table(
         "Signing keys",
-        ["Owner", "Fingerprint", "Valid from", "Valid until", "Revoked"],
+        ["Owner", Column("Fingerprint", fold=True), "Valid from", "Valid until", "Revoked"],
         [
             (
                 k["owner"],

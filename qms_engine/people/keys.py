@@ -4,6 +4,12 @@ Every key's public half is written into the chain of each office where its owner
 (``key.registered``), before the owner's first signature there.  A verifier therefore learns
 every key, and when it stopped being valid (``key.retired``, ``key.revoked``), from the chain
 itself; the key table is a convenience that verification cross-checks.
+
+A passphrase only seals this installation's copy of a private key (chain/signing.py), so
+changing it (:func:`change_passphrase`) writes no event: the key, and everything a verifier
+can check, stays the same.  Someone who may know the passphrase is shut out by a new key
+(:func:`rotate`), not a new passphrase: an older copy of the sealed key, in a backup for
+instance, still opens with the old one.
 """
 
 from __future__ import annotations
@@ -13,13 +19,22 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from qms_engine.chain import events
-from qms_engine.chain.signing import NewKey, Signer, generate_key, open_envelope
+from qms_engine.chain.signing import (
+    NewKey,
+    Signer,
+    check_passphrase,
+    generate_key,
+    normal,
+    open_envelope,
+    seal,
+)
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
-from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
+from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import USER_ID_BY_NAME, load_actor, require_role
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
+from qms_engine.storage.database import write_transaction
 from qms_engine.storage.models import (
     KEY_REGISTRATION_TABLE,
     KEY_TABLE,
@@ -151,8 +166,8 @@ def announce_key(
     )
 
 
-def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
-    """Unlock ``username``'s current signing key; without it, they cannot act."""
+def _sealed_key(runtime: Runtime, username: str) -> Any:
+    """The user's current key row (id, fingerprint, public key, envelope), or a clear error."""
     with runtime.engine.connect() as connection:
         row = connection.execute(_CURRENT_KEY, {"username": username}).first()
         known = row is not None or (
@@ -165,8 +180,62 @@ def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
             f"{username!r} has no valid signing key (the key was revoked)",
             hint="an admin can issue one: qms key rotate USER --as ADMIN",
         )
+    return row
+
+
+def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
+    """Unlock ``username``'s current signing key; without it, they cannot act."""
+    row = _sealed_key(runtime, username)
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
     return Signer(username, row.fingerprint, private_key)
+
+
+def change_passphrase(
+    runtime: Runtime, *, username: str, passphrase: str, new_passphrase: str
+) -> str:
+    """Seal ``username``'s current key under a new passphrase; returns the key's fingerprint.
+
+    Only the holder can, by giving the current passphrase; a key an admin issued is refused
+    (whoever issued it knows it: the user takes a key of their own with :func:`rotate`).
+    Atomic: the row takes the new envelope only if it still holds the one that was opened, so
+    the key opens with the old passphrase or the new one, never with neither.
+    """
+    check_passphrase(new_passphrase, "the new passphrase")
+    if normal(new_passphrase) == normal(passphrase):
+        raise InvalidInput("the new passphrase is the same as the current one")
+    row = _sealed_key(runtime, username)
+    private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
+    with runtime.engine.connect() as connection:
+        own = connection.execute(
+            select(KEY_REGISTRATION_TABLE.c.fingerprint).where(
+                KEY_REGISTRATION_TABLE.c.fingerprint == row.fingerprint,
+                KEY_REGISTRATION_TABLE.c.own.is_(True),
+            )
+        ).first()
+    if own is None:
+        raise PermissionDenied(
+            f"{username}'s signing key was issued by an admin, who knows its passphrase: a new "
+            "passphrase would not make it yours",
+            hint=f"choose a key of your own: qms key rotate {username} --as {username}",
+        )
+    envelope = seal(private_key, row.fingerprint, new_passphrase)
+    with write_transaction(runtime.engine) as connection:
+        changed = connection.execute(
+            update(KEY_TABLE)
+            .where(
+                KEY_TABLE.c.id == row.id,
+                KEY_TABLE.c.envelope == row.envelope,
+                KEY_TABLE.c.valid_until.is_(None),
+            )
+            .values(envelope=envelope)
+        ).rowcount
+    if changed != 1:
+        raise RuleViolation(
+            f"{username}'s signing key changed meanwhile (rotated, revoked or given another "
+            "passphrase); nothing was written",
+            hint="try again with the passphrase that opens it now",
+        )
+    return str(row.fingerprint)
 
 
 def offices_of(work: UnitOfWork, user_id: int, also: OfficeRef) -> list[OfficeRef]:
