@@ -13,7 +13,11 @@ from pathlib import Path
 import docx
 
 from qms_engine.chain.signing import Signer
-from qms_engine.documents.revisions import create_document, revise_document
+from qms_engine.documents.revisions import (
+    create_document,
+    replace_revision_file,
+    revise_document,
+)
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
@@ -30,6 +34,7 @@ PEOPLE = (
     ("rverma", "SI Rakesh Verma", (roles.REVIEWER,)),
     ("sksingh", "Inspector S. K. Singh (SHO)", (roles.APPROVER,)),
     ("pyadav", "HC Priya Yadav (quality coordinator)", (roles.QUALITY_COORDINATOR,)),
+    ("ramesh", "Constable Ramesh Kumar (malkhana clerk)", (roles.CLERK,)),
 )
 
 
@@ -46,11 +51,13 @@ def write_sop(path: Path, title: str, paragraphs: list[str]) -> Path:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """The workspace folder and the numbers of the two SOPs."""
+    """The workspace folder, the numbers of the SOPs and the register record it filed."""
 
     root: Path
     gd_sop: str
     malkhana_sop: str
+    waiting_sop: str  # submitted, waiting for review and approval
+    malkhana_entry: str  # filed, waiting for verification
 
 
 def build_demo(
@@ -155,12 +162,62 @@ def build_demo(
             signers["rverma"],
             "धारा 3 में नकद शेष लिखने का समय भी लिखें (state the time of the cash entry)",
         )
+        corrected = replace_revision_file(
+            runtime,
+            actor=signers["asharma"],
+            number=gd.number,
+            reason="Time of the cash-balance entry added",
+            path=write_sop(
+                drafts / "SOP GD upkeep v2 corrected.docx",
+                "General Diary upkeep",
+                [
+                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
+                    "Never tear out a page; strike through mistakes and sign the correction.",
+                    "The last entry of the day, at 23:59, gives the cash balance.",
+                ],
+            ),
+        )
+        say(f"{gd.number} rev {corrected.revno}: corrected file put in place by asharma")
         _step(runtime, say, gd.number, "submit", signers["asharma"])
         _step(runtime, say, gd.number, "approve", signers["sksingh"])
         _step(runtime, say, gd.number, "make_effective", signers["pyadav"])
+
+        # Work left waiting, so that `qms tasks` has something to show each person.
+        complaints_title = "शिकायत पंजीकरण (Registering a citizen's complaint)"
+        complaints = create_document(
+            runtime,
+            office,
+            actor=signers["asharma"],
+            type_code="SOP",
+            title=complaints_title,
+            path=write_sop(
+                drafts / "शिकायत-पंजीकरण.docx",
+                complaints_title,
+                [
+                    "हर शिकायत उसी दिन रजिस्टर में दर्ज हो और शिकायतकर्ता को पावती दी जाए।",
+                    "Every complaint is entered the day it is made and the citizen gets a receipt.",
+                ],
+            ),
+        )
+        say(f"{complaints.number} rev 0 drafted by asharma: {complaints_title}")
+        _step(runtime, say, complaints.number, "submit", signers["asharma"])
+        entry = create_document(
+            runtime,
+            office,
+            actor=signers["ramesh"],
+            type_code="MALKHANA",
+            title="जब्त मोटरसाइकिल (seized motorcycle)",
+            path=write_sop(
+                drafts / "malkhana-entry.docx",
+                "Malkhana entry",
+                ["मुकदमा संख्या 112/2026, सील संख्या S-0457: मोटरसाइकिल UP16 AB 1234."],
+            ),
+            fields={"case_number": "112/2026", "seal_number": "S-0457", "officer": "SI Verma"},
+        )
+        say(f"{entry.number} filed by ramesh (case 112/2026, seal S-0457)")
     finally:
         runtime.close()
-    return DemoResult(root, gd.number, malkhana.number)
+    return DemoResult(root, gd.number, malkhana.number, complaints.number, entry.number)
 
 
 def _step(

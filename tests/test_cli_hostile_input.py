@@ -339,7 +339,7 @@ def test_doc_get_never_overwrites_without_force(
     assert result.returncode == 2, result.stderr
     assert "--force" in result.stderr
     assert out.read_bytes() == b"precious"
-    invoke("-w", qms_office.root, "doc", "get", number, "-o", out, "--force")
+    invoke("-w", qms_office.root, "doc", "get", number, "--rev=0", "-o", out, "--force")
     assert out.read_bytes() != b"precious"
 
 

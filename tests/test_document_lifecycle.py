@@ -3,7 +3,6 @@ made effective, superseded by its next revision, withdrawn and archived."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -106,7 +105,7 @@ def test_making_revision_effective_supersedes_the_previous_one(
     (made_effective,) = [e for e in history if e.action == "document.revision.made_effective"][1:]
     (superseded,) = [e for e in history if e.action == "document.revision.superseded"]
     assert (f"{number}#0", made_effective.seq + 1) == (superseded.subject, superseded.seq)
-    assert json.loads(superseded.payload) == {
+    assert superseded.payload == {
         "from": "effective",
         "to": "superseded",
         "by_revision": 1,

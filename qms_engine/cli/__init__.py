@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 #: Each command module lists its own in ``COMMANDS``; tests/test_startup.py checks they agree.
 SUBCOMMANDS = {
     "audit": "qms_engine.cli.audit:audit",
+    "backup": "qms_engine.cli.backup:backup",
     "db": "qms_engine.cli.offices:db",
     "demo": "qms_engine.cli.demo:demo",
     "doc": "qms_engine.cli.documents:doc",
@@ -43,6 +44,9 @@ SUBCOMMANDS = {
     "log": "qms_engine.cli.audit:log",
     "office": "qms_engine.cli.offices:office",
     "plugins": "qms_engine.cli.plugins:plugins_command",
+    "restore": "qms_engine.cli.backup:restore",
+    "search": "qms_engine.cli.search:search_command",
+    "tasks": "qms_engine.cli.tasks:tasks_command",
     "user": "qms_engine.cli.users:user",
     "watch": "qms_engine.cli.inbox:watch_command",
     "wf": "qms_engine.cli.workflows:wf",

@@ -16,39 +16,85 @@ from qms_engine.cli.context import (
     AppContext,
     bold,
     console,
+    day_or_moment,
     error_console,
     jobs_option,
     json_option,
     pass_app,
     print_json,
-    print_table,
     read_passphrase,
     signer_option,
 )
+from qms_engine.cli.views import print_log, write_log_csv
 from qms_engine.errors import IntegrityError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date, datetime
 
     from rich.progress import Progress, TaskID
 
+    from qms_engine.audit.log import LogQuery
     from qms_engine.audit.verify import AuditResult
     from qms_engine.chain.signing import Signer
 
 
 @click.command("log")
-@click.option("-n", "--limit", default=20, show_default=True, help="How many of the newest events.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(0),
+    help="How many of the newest matching events (default 20; with --csv all); 0: all.",
+)
+@click.option("--user", metavar="USER", help="Only events this user signed.")
+@click.option("--document", metavar="NUMBER", help="Only events about this document.")
+@click.option(
+    "--since",
+    metavar="DATE",
+    callback=day_or_moment,
+    help="From this day (YYYY-MM-DD, in the office's time zone) or ISO timestamp on.",
+)
+@click.option(
+    "--until",
+    metavar="DATE",
+    callback=day_or_moment,
+    help="Up to this day (the whole day, in the office's time zone) or ISO timestamp.",
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print CSV for a spreadsheet (UTF-8 with BOM, times in the office's zone).",
+)
 @json_option
 @pass_app
-def log(app: AppContext, limit: int, as_json: bool) -> None:
-    """The office's audit log (newest last): who did what, when, with what meaning."""
-    from qms_engine.chain.reader import tail_events
-    from qms_engine.clock import from_utc_text, local_text
+def log(
+    app: AppContext,
+    limit: int | None,
+    user: str | None,
+    document: str | None,
+    since: date | datetime | None,
+    until: date | datetime | None,
+    as_csv: bool,
+    as_json: bool,
+) -> None:
+    """The office's audit log (newest last): who did what, when, to what, signed as whom.
 
+    Filters combine: `qms log --user asharma --document PS-KOT39/SOP/001 --since 2026-11-01
+    --until 2026-11-30` is every event she signed about that SOP in November.
+    """
+    from qms_engine.audit.log import LogQuery, read_log
+
+    if as_csv and as_json:
+        raise click.UsageError("--csv and --json: choose one")
+    if limit is None:
+        limit = 0 if as_csv else 20
     office = app.office()
-    with app.runtime.engine.connect() as connection:
-        events = tail_events(connection, office.id, limit)
-    if as_json:
+    query = LogQuery(user, document, since, until, limit or None)
+    events = read_log(app.runtime, office, query)
+    if as_csv:
+        write_log_csv(events, office)
+    elif as_json:
         print_json(
             [
                 {
@@ -59,24 +105,28 @@ def log(app: AppContext, limit: int, as_json: bool) -> None:
                 for e in events
             ]
         )
-        return
-    print_table(
-        f"Audit log of {office.code} ({office.name})",
-        ["#", "When", "Who", "Role", "Meaning", "What", "Subject", "Hash"],
-        [
-            (
-                e.seq,
-                local_text(from_utc_text(e.recorded_at), office.timezone),
-                e.signer_name,
-                e.signer_role,
-                e.meaning,
-                e.action,
-                e.subject,
-                e.hash[:12],
-            )
-            for e in events
-        ],
-    )
+    else:
+        print_log(
+            events,
+            office,
+            title=f"Audit log of {office.code} ({office.name})",
+            empty=f"No events in {office.code}'s log{_filters_text(query)}.",
+        )
+
+
+def _filters_text(query: LogQuery) -> str:
+    """`` match --user …`` as typed, for the sentence an empty log prints."""
+    given = [
+        f"--{name} {value}"
+        for name, value in (
+            ("user", query.user),
+            ("document", query.document),
+            ("since", query.since),
+            ("until", query.until),
+        )
+        if value is not None
+    ]
+    return f" match {' '.join(given)}" if given else ""
 
 
 @click.group()
@@ -146,7 +196,9 @@ def _report(results: list[AuditResult], as_json: bool) -> None:
     "codes",
     multiple=True,
     metavar="CODE",
-    help="A checkpoint code from paper, e.g. PS-KOT39#40:556e-ec4d-4ac2-c3f1; repeatable.",
+    help="A checkpoint code from paper, e.g. PS-KOT39#40:WZG27-P822P-P3S9 (any letter case; "
+    "spaces and hyphens between groups do not matter); repeatable. With --all-offices, each "
+    "code is checked against the office it names.",
 )
 @click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
 @click.option(
@@ -167,7 +219,12 @@ def audit_verify(
     jobs: int,
     as_json: bool,
 ) -> None:
-    """Check every hash link, signature, key, workflow rule, checkpoint and blob (exit 6 if bad)."""
+    """Check every hash link, signature, key, workflow rule, checkpoint and blob (exit 6 if bad).
+
+    A checkpoint code that is malformed, mistyped (its check character does not match) or for
+    an office not verified is a usage error (exit 2): it is refused before any checking.
+    """
+    from qms_engine.audit.checkpoints import codes_by_office
     from qms_engine.audit.verify import verify_bundle, verify_office
     from qms_engine.people.offices import list_offices
 
@@ -187,6 +244,7 @@ def audit_verify(
     offices = (
         [runtime.office(o.code) for o in list_offices(runtime)] if all_offices else [app.office()]
     )
+    papers = codes_by_office(codes, [office.code for office in offices])
     results = []
     for office in offices:
         with _progress(f"Verifying {office.code}") as bar:
@@ -196,7 +254,7 @@ def audit_verify(
                     runtime,
                     office,
                     jobs=jobs,
-                    codes=codes,
+                    codes=[paper.text for paper in papers[office.code]],
                     progress=functools.partial(bar.advance, task),
                     check_blobs=not no_blobs,
                     on_head=_total_of(bar, task),
@@ -217,21 +275,25 @@ def audit_verify(
 def audit_checkpoint(
     app: AppContext, office_passphrase_file: Path | None, signer: Signer, as_json: bool
 ) -> None:
-    """Record a checkpoint signed by the office key; prints the code to write on paper."""
+    """Record a checkpoint signed by the office key; prints the code to write on paper.
+
+    Two passphrases are needed: the actor's own (a quality coordinator or an admin; with
+    --passphrase-file or $QMS_PASSPHRASE) and the office key's (--office-passphrase-file or
+    $QMS_OFFICE_PASSPHRASE), chosen at `qms init` or `qms office add`.  The code ends in a
+    check character, so a copying mistake is later reported as such.
+    """
     from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
 
     office = app.office()
     passphrase = read_passphrase(
         office_passphrase_file,
-        "QMS_OFFICE_PASSPHRASE",
-        f"Passphrase for the office key of {office.code}",
+        what=f"the office key's passphrase ({office.code})",
+        option="--office-passphrase-file",
+        env="QMS_OFFICE_PASSPHRASE",
     )
-    record = record_checkpoint(
-        app.runtime,
-        office,
-        actor=signer,
-        office_key=unlock_office_key(app.runtime, office, passphrase),
-    )
+    with passphrase.blamed():
+        office_key = unlock_office_key(app.runtime, office, passphrase.text)
+    record = record_checkpoint(app.runtime, office, actor=signer, office_key=office_key)
     if as_json:
         print_json({**record.__dict__, "code": record.code})
         return

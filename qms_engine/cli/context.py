@@ -9,8 +9,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from qms_engine.chain.unit_of_work import OfficeRef
+    from qms_engine.cli.tables import Column
     from qms_engine.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,14 +37,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 # rich ``Text`` objects, which carry their style beside the text, never inside it.
 
 
+FILE_WIDTH = 200
+"""Columns for output to a file or a pipe when ``$COLUMNS`` is not set: rows stay whole lines."""
+
+
+def output_width() -> int:
+    """Columns to format standard output for: ``$COLUMNS`` if set (a terminal or not), else
+    the terminal's width, else :data:`FILE_WIDTH`."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return FILE_WIDTH
+
+
 @functools.cache
-def console() -> Console:
-    """Rich console on standard output (made on first use: importing rich is not free)."""
+def _stdout_console() -> Console:
     from rich.console import Console
 
-    return Console(
-        highlight=False, markup=False, emoji=False, width=None if sys.stdout.isatty() else 200
-    )
+    return Console(highlight=False, markup=False, emoji=False)
+
+
+def console() -> Console:
+    """Rich console on standard output (made on first use: importing rich is not free), as
+    wide as :func:`output_width` says at each use."""
+    stdout = _stdout_console()
+    stdout.width = output_width()
+    return stdout
 
 
 @functools.cache
@@ -86,32 +110,77 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
-def read_passphrase(file: Path | None, env: str, prompt: str, *, confirm: bool = False) -> str:
-    """A passphrase from a file, an environment variable, or a hidden prompt (in that order)."""
+@dataclass(frozen=True)
+class Passphrase:
+    """A passphrase as given, which one it is and where it came from: every message about it
+    names the passphrase (the actor's, a new user's, the admin's, the office key's …) and how
+    to give it."""
+
+    text: str = field(repr=False)
+    what: str
+    """Which passphrase: "the actor's passphrase (asharma)", "the office key's passphrase" …"""
+    origin: str
+    """Where it was read: "the file F", "$QMS_PASSPHRASE" or "the prompt"."""
+    how: str
+    """How to give it: "--passphrase-file FILE or $QMS_PASSPHRASE"."""
+
+    @contextmanager
+    def blamed(self) -> Iterator[None]:
+        """A wrong passphrase inside says which one it was, where it was read and how to give
+        the right one."""
+        from qms_engine.chain.signing import WrongPassphrase
+
+        try:
+            yield
+        except WrongPassphrase as exc:
+            raise WrongPassphrase(
+                f"{exc}: {self.what}, read from {self.origin}",
+                hint=f"give it with {self.how}; nothing was written",
+            ) from None
+
+    def check_new(self) -> None:
+        """Refuse a new passphrase that breaks the rules (a usage error, exit 2)."""
+        from qms_engine.chain.signing import check_passphrase
+
+        check_passphrase(self.text, self.what, hint=f"give it with {self.how}")
+
+
+def read_passphrase(
+    file: Path | None, *, what: str, option: str, env: str, confirm: bool = False
+) -> Passphrase:
+    """``what`` from ``option``'s file, the environment variable ``env`` or a hidden prompt (in
+    that order); a file's final line break is not part of it."""
     from qms_engine.errors import InvalidInput
 
+    how = f"{option} FILE or ${env}"
     if file is not None:
         try:
-            return file.read_text(encoding="utf-8").rstrip("\r\n")
+            text = file.read_text(encoding="utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
             raise InvalidInput(
-                f"the passphrase file {file} is not UTF-8 text",
+                f"{what}: the file {file} is not UTF-8 text",
                 hint="save it as UTF-8 (plain text) and try again",
             ) from None
         except OSError as exc:
-            raise InvalidInput(f"cannot read the passphrase file {file}: {exc.strerror}") from None
+            raise InvalidInput(f"{what}: cannot read the file {file}: {exc.strerror}") from None
+        if not text:
+            raise InvalidInput(f"{what}: the file {file} is empty", hint=f"give it with {how}")
+        return Passphrase(text, what, f"the file {file}", how)
     if os.environ.get(env):
-        return os.environ[env]
+        return Passphrase(os.environ[env], what, f"${env}", how)
     if sys.stdin.isatty():
-        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
-    raise click.UsageError(f"{prompt}: none given (use the --…passphrase-file option or set {env})")
+        prompt = what[:1].upper() + what[1:]
+        text = str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+        return Passphrase(text, what, "the prompt", how)
+    raise click.UsageError(f"{what} is needed and none was given (no terminal to ask): use {how}")
 
 
 _PASSPHRASE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def signer_option(function: F) -> F:
-    """``--as USER`` and their passphrase: the command receives ``signer``, the unlocked key.
+def actor_passphrase_option(function: F) -> F:
+    """``--as USER`` and their passphrase, read but not used: the command receives ``actor``
+    (the user name) and ``passphrase`` (a :class:`Passphrase`).
 
     The passphrase comes from ``--passphrase-file``, ``$QMS_PASSPHRASE`` or a prompt.
     """
@@ -128,46 +197,79 @@ def signer_option(function: F) -> F:
         "--passphrase-file",
         type=_PASSPHRASE_FILE,
         envvar="QMS_PASSPHRASE_FILE",
-        help="File holding the actor's key passphrase (else $QMS_PASSPHRASE or a prompt).",
+        help="File holding the actor's own key passphrase, e.g. ~/.qms/USER.pass (else "
+        "$QMS_PASSPHRASE or a prompt). When the actor changes, so does the passphrase.",
     )
     @functools.wraps(function)
-    def wrapper(*args: Any, actor: str, passphrase_file: Path | None, **kwargs: Any) -> Any:
-        from qms_engine.people.keys import unlock
-
-        app = click.get_current_context().ensure_object(AppContext)
-        passphrase = read_passphrase(passphrase_file, "QMS_PASSPHRASE", f"Passphrase for {actor}")
-        kwargs["signer"] = unlock(app.runtime, actor, passphrase)
+    def wrapper(*args: Any, passphrase_file: Path | None, **kwargs: Any) -> Any:
+        kwargs["passphrase"] = read_passphrase(
+            passphrase_file,
+            what=f"the actor's passphrase ({kwargs['actor']})",
+            option="--passphrase-file",
+            env="QMS_PASSPHRASE",
+        )
         return function(*args, **kwargs)
 
     return cast(F, wrapper)
 
 
+def signer_option(function: F) -> F:
+    """``--as USER`` and their passphrase: the command receives ``signer``, the unlocked key.
+
+    The passphrase comes from ``--passphrase-file``, ``$QMS_PASSPHRASE`` or a prompt.
+    """
+
+    @actor_passphrase_option
+    @functools.wraps(function)
+    def wrapper(*args: Any, actor: str, passphrase: Passphrase, **kwargs: Any) -> Any:
+        from qms_engine.people.keys import unlock
+
+        app = click.get_current_context().ensure_object(AppContext)
+        with passphrase.blamed():
+            kwargs["signer"] = unlock(app.runtime, actor, passphrase.text)
+        return function(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def reader_option(function: F) -> F:
+    """``--as USER`` for a command that only reads on someone's behalf: the command receives
+    ``username``.  Nothing is signed, so no passphrase is asked for."""
+    return click.option(
+        "--as",
+        "username",
+        envvar="QMS_USER",
+        required=True,
+        metavar="USER",
+        help="Whose view (default: $QMS_USER); nothing is signed, so no passphrase is needed.",
+    )(function)
+
+
 def new_passphrase_option(
-    flag: str, env: str, prompt: str, dest: str = "new_passphrase"
+    flag: str, env: str, key: str, dest: str = "new_passphrase"
 ) -> Callable[[F], F]:
-    """An option for a new key's passphrase: the command receives it as ``dest``."""
+    """An option for the passphrase of a new key (or a new passphrase for ``key``): the
+    command receives it as ``dest``, already checked against the rules."""
 
     def decorate(function: F) -> F:
         @click.option(
             flag,
             f"{dest}_file",
             type=_PASSPHRASE_FILE,
-            help=f"File holding the passphrase for {prompt} (else ${env} or a prompt).",
+            help=f"File holding the new passphrase for {key} (else ${env} or a prompt); at "
+            "least 8 characters, no space at either end.",
         )
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from qms_engine.chain.signing import MIN_PASSPHRASE
-            from qms_engine.errors import InvalidInput
-
             passphrase = read_passphrase(
-                kwargs.pop(f"{dest}_file"), env, f"New passphrase for {prompt}", confirm=True
+                kwargs.pop(f"{dest}_file"),
+                what=f"the new passphrase for {key}",
+                option=flag,
+                env=env,
+                confirm=True,
             )
-            if len(passphrase) < MIN_PASSPHRASE:  # a usage error (2), before anything is done
-                raise InvalidInput(
-                    f"the passphrase for {prompt} is too short: it needs at least "
-                    f"{MIN_PASSPHRASE} characters"
-                )
-            kwargs[dest] = passphrase
+            passphrase.check_new()  # a usage error (2), before anything is done
+            kwargs[dest] = passphrase.text
             return function(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -189,6 +291,33 @@ def jobs_option(purpose: str) -> Callable[[F], F]:
         default=default_jobs(),
         show_default=True,
         help=f"Processes {purpose}.",
+    )
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def day_or_moment(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> date | datetime | None:
+    """An option's callback: a day, ``YYYY-MM-DD`` (the engine reads it in the office's time
+    zone), or an ISO 8601 timestamp, ``2026-11-24T10:30`` (the office's zone) or
+    ``2026-11-24T10:30+05:30``; a usage error naming the option otherwise."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if _DAY.fullmatch(text):
+            return date.fromisoformat(text)
+        if "T" in text or " " in text:
+            return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    raise click.BadParameter(
+        f"{value!r} is neither a day (YYYY-MM-DD, e.g. 2026-11-24) nor an ISO timestamp "
+        "(e.g. 2026-11-24T10:30 or 2026-11-24T10:30+05:30)",
+        ctx,
+        param,
     )
 
 
@@ -218,18 +347,26 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(_plain(value), ensure_ascii=False, indent=2) + "\n")
 
 
-def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """A table for people."""
-    from rich.table import Table
+def print_table(
+    title: str,
+    columns: Sequence[str | Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    empty: str | None = None,
+) -> None:
+    """A table for people, fitted to :func:`output_width` (see :mod:`.tables`); with no rows,
+    the sentence ``empty`` (default: "<title>: none.") instead."""
     from rich.text import Text
 
-    # Cells are Text, not str: rich never reads markup in them, whatever console prints them.
-    table = Table(title=Text(title), title_justify="left")
-    for column in columns:
-        table.add_column(Text(column))
-    for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-    console().print(table)
+    from qms_engine.cli.tables import render_table
+
+    rows = list(rows)
+    if not rows:
+        console().print(Text(empty or f"{title}: none."), soft_wrap=True)
+        return
+    lines = render_table(columns, rows, output_width())
+    # Text, never markup; soft_wrap: the lines are laid out already, rich neither wraps nor crops.
+    console().print(Text.assemble((title, "bold"), "\n", "\n".join(lines)), soft_wrap=True)
 
 
 def when(moment: datetime | None, timezone: str) -> str:

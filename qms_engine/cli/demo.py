@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
-from qms_engine.cli.context import console, print_table, when
+from qms_engine.cli.context import console
+from qms_engine.cli.search import print_search_results
+from qms_engine.cli.tasks import print_tasks
+from qms_engine.cli.views import print_log, print_master_list
 
 
 @click.command("demo")
@@ -17,14 +20,17 @@ from qms_engine.cli.context import console, print_table, when
     help="Database (default: SQLite inside the workspace; or $QMS_DATABASE_URL), as for qms init.",
 )
 def demo(directory: Path, database_url: str | None) -> None:
-    """Build a demo workspace in DIRECTORY (default ./qms-demo): users, two SOPs, a revision."""
+    """Build a demo workspace in DIRECTORY (default ./qms-demo): users, SOPs through review,
+    approval, issue and revision, a malkhana entry; then the master list, the audit log, what
+    two people have to do (`qms tasks`) and a search for a Hindi phrase."""
     from qms_engine.chain.reader import tail_events
-    from qms_engine.clock import from_utc_text, local_text
     from qms_engine.demo import build_demo
     from qms_engine.documents.master_list import list_documents
     from qms_engine.extension.manager import load_plugins
     from qms_engine.runtime import Runtime
+    from qms_engine.search.query import search
     from qms_engine.storage.workspace import Workspace
+    from qms_engine.tasks import tasks_for
 
     result = build_demo(
         directory, lambda line: console().print(f"• {line}"), database_url=database_url
@@ -32,43 +38,40 @@ def demo(directory: Path, database_url: str | None) -> None:
     runtime = Runtime.open(Workspace.load(result.root), load_plugins())
     try:
         office = runtime.office()
-        documents = list_documents(runtime, office=office)
-        print_table(
-            "Master list",
-            ["Number", "Title", "Effective rev", "Since", "Review due", "Latest rev", "State"],
-            [
-                (
-                    d.number,
-                    d.title,
-                    d.effective_revno,
-                    when(d.effective_since, office.timezone),
-                    d.review_due,
-                    d.latest_revno,
-                    d.latest_state,
-                )
-                for d in documents
-            ],
+        print_master_list(
+            list_documents(runtime, office=office),
+            {office.code: office.timezone},
+            title="Master list",
+            empty="No documents.",
         )
         with runtime.engine.connect() as connection:
             events = tail_events(connection, office.id, 12)
-        print_table(
-            "Audit log (newest 12)",
-            ["#", "When", "Who", "What", "Subject", "Hash"],
-            [
-                (
-                    e.seq,
-                    local_text(from_utc_text(e.recorded_at), office.timezone),
-                    e.actor,
-                    e.action,
-                    e.subject,
-                    e.hash[:12],
-                )
-                for e in events
-            ],
-        )
+        print_log(events, office, title="Audit log (newest 12)", empty="No events.")
+        for username in ("sksingh", "rverma"):
+            console().print(f"\n$ qms tasks --as {username}")
+            print_tasks(tasks_for(runtime, office, username))
+        console().print(f"\n$ qms search '{DEMO_SEARCH}'")
+        print_search_results(search(runtime, office, DEMO_SEARCH))
     finally:
         runtime.close()
     console().print(f"\nTry: cd {result.root} && qms doc show {result.gd_sop}")
+    console().print(_passphrase_note())
+
+
+#: Words only in the body of the Hindi SOP (and the malkhana entry): the .docx text is searched.
+DEMO_SEARCH = "सील संख्या"
+
+
+def _passphrase_note() -> str:
+    """How to continue the tour as the demo's people: the passphrase they all share."""
+    from qms_engine.demo import DEMO_PASSPHRASE, PEOPLE
+
+    people = ", ".join(["admin", *(username for username, _, _ in PEOPLE)])
+    return (
+        f"Every demo user ({people}) and the office key have the passphrase "
+        f"{DEMO_PASSPHRASE!r} (a demo, not a deployment). To carry on as them:\n"
+        f"  export QMS_PASSPHRASE={DEMO_PASSPHRASE} QMS_OFFICE_PASSPHRASE={DEMO_PASSPHRASE}"
+    )
 
 
 COMMANDS = [demo]

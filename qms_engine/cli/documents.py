@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +10,6 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
-    bold,
     console,
     json_option,
     pass_app,
@@ -19,6 +18,8 @@ from qms_engine.cli.context import (
     signer_option,
     when,
 )
+from qms_engine.cli.tables import Column
+from qms_engine.cli.views import print_document, print_master_list
 from qms_engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ def doc() -> None:
     metavar="NAME=VALUE",
     help="A record field, e.g. case_number=12/2026 (repeatable).",
 )
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="File it even if the same content is already filed under this type.",
+)
 @signer_option
 @json_option
 @pass_app
@@ -66,10 +72,15 @@ def doc_new(
     title: str,
     reason: str,
     fields: tuple[str, ...],
+    allow_duplicate: bool,
     signer: Signer,
     as_json: bool,
 ) -> None:
-    """Create a document from FILE: numbered by the office's scheme, revision 0, draft."""
+    """Create a document from FILE: numbered by the office's scheme, revision 0, draft.
+
+    A file whose content is already filed under the same type in this office is refused,
+    naming the record it repeats, unless --allow-duplicate.
+    """
     from qms_engine.documents.revisions import create_document
 
     revision = create_document(
@@ -81,6 +92,7 @@ def doc_new(
         path=file,
         reason=reason,
         fields=_fields(fields),
+        allow_duplicate=allow_duplicate,
     )
     if as_json:
         print_json(revision)
@@ -120,6 +132,43 @@ def doc_revise(
         console().print(f"{revision.number} revision {revision.revno} created ({revision.state})")
 
 
+@doc.command("replace")
+@click.argument("number")
+@click.argument("file", type=FILE)
+@click.option("--reason", required=True, help="What was corrected (kept in the history).")
+@click.option("--rev", "revno", type=int, help="Revision (default: the one in draft).")
+@signer_option
+@json_option
+@pass_app
+def doc_replace(
+    app: AppContext,
+    number: str,
+    file: Path,
+    reason: str,
+    revno: int | None,
+    signer: Signer,
+    as_json: bool,
+) -> None:
+    """Put a corrected FILE in place of the draft revision of NUMBER (its author only).
+
+    For a draft returned with a reason (reject): the same revision gets the corrected file,
+    then is submitted again.  The old file stays in the store and in `qms doc show`.  Register
+    records are never replaced.
+    """
+    from qms_engine.documents.revisions import replace_revision_file
+
+    revision = replace_revision_file(
+        app.runtime, actor=signer, number=number, path=file, reason=reason, revno=revno
+    )
+    if as_json:
+        print_json(revision)
+    else:
+        console().print(
+            f"{revision.number} revision {revision.revno} ({revision.state}): file replaced, "
+            f"sha256 {revision.sha256}"
+        )
+
+
 @doc.command("act")
 @click.argument("number")
 @click.argument("transition")
@@ -137,7 +186,11 @@ def doc_act(
     signer: Signer,
     as_json: bool,
 ) -> None:
-    """Take TRANSITION (submit, approve, reject, make_effective …) on NUMBER."""
+    """Take TRANSITION (submit, approve, reject, make_effective, discard …) on NUMBER.
+
+    `qms wf show WORKFLOW` lists a workflow's transitions and who may take each; e.g. an
+    author discards their own draft with `discard --comment WHY`.
+    """
     from qms_engine.documents.transitions import take_transition
 
     result = take_transition(
@@ -185,36 +238,15 @@ def doc_adopt(app: AppContext, number: str, signer: Signer, as_json: bool) -> No
 @json_option
 @pass_app
 def doc_show(app: AppContext, number: str, as_json: bool) -> None:
-    """Show NUMBER: its revisions and its history."""
+    """Show NUMBER: its register fields, its revisions and its history (times in the office's
+    zone; --json gives fields and event payloads as JSON objects)."""
     from qms_engine.documents.master_list import document_detail
 
     detail = document_detail(app.runtime, number)
     if as_json:
         print_json(detail)
         return
-    summary, tz = detail.summary, detail.timezone
-    console().print(bold(summary.number, f" — {summary.title}"))
-    print_table(
-        "Revisions",
-        ["Rev", "State", "Title", "Author", "Created", "Review due", "SHA-256"],
-        [
-            (
-                r.revno,
-                r.state,
-                r.title,
-                r.author,
-                when(r.created_at, tz),
-                r.review_due,
-                r.sha256[:16],
-            )
-            for r in detail.revisions
-        ],
-    )
-    print_table(
-        "History",
-        ["#", "When (UTC)", "Who", "What", "Details"],
-        [(e.seq, e.recorded_at, e.actor, e.action, _details(e.payload)) for e in detail.history],
-    )
+    print_document(detail)
 
 
 @doc.command("history")
@@ -230,28 +262,26 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
         print_json(entries)
         return
     print_table(
-        f"Signed history of {number}",
+        f"Signed history of {number} (times in {timezone}; UTC under --json)",
         [
             "#",
-            "UTC",
-            f"Local ({timezone})",
-            "Signed by",
-            "Role",
-            "Meaning",
-            "Subject",
+            "Rev",
+            "When",
+            Column("Signed by", fold=True),
+            Column("As", fold=True),
+            Column("Meaning", fold=True),
             "Key",
             "Signature",
         ],
         [
             (
                 e.seq,
-                e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.subject.partition("#")[2] or "–",
                 when(e.recorded_at, timezone),
                 f"{e.signer} ({e.username})",
                 e.role,
                 e.meaning,
-                e.subject,
-                e.key_fingerprint[:16],
+                e.key_fingerprint[:12],
                 "verified" if e.signature_valid else "INVALID",
             )
             for e in entries
@@ -259,18 +289,15 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
     )
 
 
-def _details(payload: str) -> str:
-    data = json.loads(payload)
-    keep = ("from", "to", "comment", "reason", "original_filename", "by_revision")
-    return "; ".join(f"{key}: {data[key]}" for key in keep if data.get(key) not in (None, ""))
-
-
 @doc.command("list")
-@click.option("--type", "type_code", help="Only this document type.")
+@click.option(
+    "--type", "type_code", help="Only this document type (one the office's plugins define)."
+)
 @click.option(
     "--state",
     help="Only documents whose latest revision is in this state, or, for the in-force state of "
-    "their workflow (e.g. effective), that have a revision in force.",
+    "their workflow (e.g. effective), that have a revision in force. A state no workflow in "
+    "use has is refused, listing those it has.",
 )
 @click.option("--kind", type=click.Choice(["document", "register"]), help="Documents or records.")
 @click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
@@ -286,6 +313,7 @@ def doc_list(
 ) -> None:
     """The master list: every document, its current revision, status and review date."""
     from qms_engine.documents.master_list import list_documents
+    from qms_engine.people.offices import list_offices
 
     office = None if all_offices else app.office()
     documents = list_documents(
@@ -294,37 +322,29 @@ def doc_list(
     if as_json:
         print_json(documents)
         return
-    tz = office.timezone if office else "UTC"
-    print_table(
-        "Master list of documents",
-        [
-            "Number",
-            "Title",
-            "Latest rev",
-            "State",
-            "Effective rev",
-            "Effective since",
-            "Review due",
-        ],
-        [
-            (
-                d.number,
-                d.title,
-                d.latest_revno,
-                d.latest_state,
-                d.effective_revno,
-                when(d.effective_since, tz),
-                d.review_due,
-            )
-            for d in documents
-        ],
+    given = [
+        f"--{name} {value}"
+        for name, value in (("type", type_code), ("state", state), ("kind", kind))
+        if value is not None
+    ]
+    where = f"in {office.code}" if office else "in any office"
+    print_master_list(
+        documents,
+        {o.code: o.timezone for o in list_offices(app.runtime)},
+        title=f"Master list of documents {where}",
+        empty=f"No documents {where} match {' '.join(given)}."
+        if given
+        else f"No documents {where} yet.",
     )
 
 
 @doc.command("get")
 @click.argument("number")
 @click.option(
-    "--rev", "revno", type=int, help="Revision (default: the effective one, else newest)."
+    "--rev",
+    "revno",
+    type=int,
+    help="Revision, in any state (default: the one in force; a register record's own).",
 )
 @click.option(
     "-o",
@@ -334,31 +354,34 @@ def doc_list(
     help="Where to write the file (its folder must exist).",
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@json_option
 @pass_app
-def doc_get(app: AppContext, number: str, revno: int | None, output: Path, force: bool) -> None:
-    """Write a revision's exact bytes to a file (hash verified).
+def doc_get(
+    app: AppContext, number: str, revno: int | None, output: Path, force: bool, as_json: bool
+) -> None:
+    """Write a revision's exact bytes to a file (hash verified), and say which one it is.
 
+    By default the revision in force (effective): a document with none in force (only a draft,
+    or withdrawn) is refused, listing its revisions; --rev N hands out any revision, saying
+    when it is not the one in force.  A register record's revision is handed out as filed.
     The folder must exist (none is made), and an existing file is replaced only with --force.
     """
     from qms_engine.documents.revisions import export_revision
 
-    folder = output.parent
-    if not folder.is_dir():
-        raise InvalidInput(
-            f"-o {output}: the folder {folder} does not exist", hint="create it first"
-        )
-    if output.is_dir():
-        raise InvalidInput(f"-o {output} is a folder", hint="give a file name with -o")
-    if (output.exists() or output.is_symlink()) and not force:
-        raise InvalidInput(
-            f"-o {output}: the file exists",
-            hint="choose another name, or add --force to replace it",
-        )
     try:
-        revision = export_revision(app.runtime, number=number, revno=revno, destination=output)
+        revision = export_revision(
+            app.runtime, number=number, revno=revno, destination=output, force=force
+        )
     except OSError as exc:
         raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
-    console().print(f"{output}: {revision.number} revision {revision.revno}, sha256 verified")
+    if as_json:
+        print_json({**asdict(revision), "path": str(output)})
+        return
+    note = "" if revision.current else ", NOT the revision in force"
+    console().print(
+        f"{output}: {revision.number} revision {revision.revno} ({revision.state}{note}), "
+        "sha256 verified"
+    )
 
 
 @doc.command("due")

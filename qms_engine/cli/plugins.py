@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from qms_engine.cli.context import json_option, print_json, print_table
+from qms_engine.cli.tables import Column
 
 
 @click.command("plugins")
@@ -34,7 +35,7 @@ def plugins_command(as_json: bool) -> None:
         return
     print_table(
         "Plugins",
-        ["Plugin", "Module", "Hooks", "Office types"],
+        ["Plugin", Column("Module", fold=True), Column("Hooks", fold=True), "Office types"],
         [
             (r["name"], r["module"], ", ".join(r["hooks"]), ", ".join(r["office_types"]))
             for r in rows

@@ -16,6 +16,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
+from qms_engine.cli.tables import Column
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -132,7 +133,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
         return
     print_table(
         "Users",
-        ["User", "Name", "Kind", "Active", "Roles"],
+        ["User", Column("Name", fold=True), "Kind", "Active", Column("Roles", fold=True)],
         [
             (u.username, u.full_name, u.kind, "yes" if u.active else "no", ", ".join(u.roles))
             for u in users

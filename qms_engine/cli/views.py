@@ -1,0 +1,196 @@
+"""How documents and audit events are laid out for people: the master list, one document,
+and the audit log.  Shared by the commands that print them (``doc list``, ``doc show``,
+``log``, ``demo``), so each is laid out once.
+
+Times are shown in the office's zone; every table goes through
+:func:`~qms_engine.cli.context.print_table`.  The engine is imported for types only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qms_engine.cli.context import bold, console, print_table, when
+from qms_engine.cli.tables import Column
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from qms_engine.chain.unit_of_work import OfficeRef
+    from qms_engine.documents.master_list import DocumentDetail, DocumentSummary, HistoryEntry
+    from qms_engine.storage.models import Event
+
+
+def day(moment: datetime | None, timezone: str) -> str:
+    """The office's calendar day of a UTC instant, ``2026-11-24``, or blank."""
+    from qms_engine.clock import as_utc, zone
+
+    return as_utc(moment).astimezone(zone(timezone)).date().isoformat() if moment else ""
+
+
+def print_master_list(
+    documents: Sequence[DocumentSummary], zones: Mapping[str, str], *, title: str, empty: str
+) -> None:
+    """The master list: number, title, newest revision, the one in force, review date.
+
+    ``zones``: each office's time zone, by office code (the day in force began there).
+    """
+    print_table(
+        title,
+        ["Number", Column("Title", fold=True), "Latest", "In force", "Review due"],
+        [
+            (
+                d.number,
+                d.title,
+                f"{d.latest_revno} {d.latest_state}",
+                f"{d.effective_revno} since {day(d.effective_since, zones[d.office])}"
+                if d.effective_revno is not None
+                else "",
+                d.review_due,
+            )
+            for d in documents
+        ],
+        empty=empty,
+    )
+
+
+def _details(entry: HistoryEntry) -> str:
+    """What a history line did, in words: state change, comment, reason, file, fields."""
+    data: dict[str, Any] = entry.payload
+    parts = []
+    if data.get("from") and data.get("to"):
+        parts.append(f"{data['from']} → {data['to']}")
+    for key, label in (("comment", "comment"), ("reason", "reason"), ("original_filename", "file")):
+        if data.get(key):
+            parts.append(f"{label}: {data[key]}")
+    parts.extend(f"{name}: {value}" for name, value in (data.get("fields") or {}).items())
+    if data.get("by_revision") is not None:
+        parts.append(f"by revision {data['by_revision']}")
+    return "; ".join(parts)
+
+
+def print_document(detail: DocumentDetail) -> None:
+    """One document: what it is, its register fields, its revisions and its history."""
+    summary, tz = detail.summary, detail.timezone
+    console().print(bold(summary.number, f" — {summary.title}"))
+    in_force = (
+        f"revision {summary.effective_revno} in force since {when(summary.effective_since, tz)}"
+        if summary.effective_revno is not None
+        else "no revision in force"
+    )
+    review = f", review due {summary.review_due}" if summary.review_due else ""
+    console().print(
+        f"{summary.type_code} {summary.kind} of {summary.office}; latest revision "
+        f"{summary.latest_revno} ({summary.latest_state}); {in_force}{review}. "
+        f"Times in {tz}."
+    )
+    fields = [(r.revno, name, value) for r in detail.revisions for name, value in r.fields.items()]
+    if fields:
+        print_table("Fields", ["Rev", "Field", Column("Value", fold=True)], fields)
+    print_table(
+        "Revisions",
+        ["Rev", "State", Column("Title", fold=True), "Author", "Created", "Review due", "SHA-256"],
+        [
+            (
+                r.revno,
+                r.state,
+                r.title,
+                r.author,
+                when(r.created_at, tz),
+                r.review_due,
+                r.sha256[:12],
+            )
+            for r in detail.revisions
+        ],
+    )
+    print_table(
+        "History",
+        ["Rev", "#", "When", "Who", Column("What", fold=True), Column("Details", fold=True)],
+        [
+            (
+                "–" if e.revno is None else e.revno,
+                e.seq,
+                when(e.recorded_at, tz),
+                e.actor,
+                e.action.removeprefix("document."),
+                _details(e),
+            )
+            for e in detail.history
+        ],
+    )
+
+
+def print_log(events: Sequence[Event], office: OfficeRef, *, title: str, empty: str) -> None:
+    """Audit events as people read them: when (office's zone), who as what, did what to what."""
+    from qms_engine.clock import from_utc_text
+
+    print_table(
+        title,
+        ["#", "When", "Who", Column("As", fold=True), Column("What", fold=True), "Subject"],
+        [
+            (
+                e.seq,
+                when(from_utc_text(e.recorded_at), office.timezone),
+                e.actor,
+                e.signer_role,
+                e.action,
+                e.subject,
+            )
+            for e in events
+        ],
+        empty=empty,
+    )
+
+
+LOG_CSV_HEADER = (
+    "seq",
+    "time",
+    "user",
+    "name",
+    "role",
+    "meaning",
+    "action",
+    "subject",
+    "payload",
+    "hash",
+)
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """User text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is
+    prefixed with ``'`` so it is shown, not run (OWASP "CSV injection")."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_log_csv(events: Sequence[Event], office: OfficeRef) -> None:
+    """Events as CSV for a spreadsheet: a header row, UTF-8 with a byte-order mark (so Excel
+    reads Hindi as Hindi), times in the office's zone with their offset, payload as JSON."""
+    import codecs
+    import csv
+    import io
+    import sys
+
+    from qms_engine.clock import from_utc_text, zone
+
+    tz = zone(office.timezone)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(LOG_CSV_HEADER)
+    for e in events:
+        moment = from_utc_text(e.recorded_at).astimezone(tz)
+        writer.writerow(
+            [
+                e.seq,
+                moment.isoformat(sep=" ", timespec="seconds"),
+                *map(
+                    _spreadsheet_safe,
+                    (e.actor, e.signer_name, e.signer_role, e.meaning, e.action, e.subject),
+                ),
+                e.payload,
+                e.hash,
+            ]
+        )
+    sys.stdout.flush()
+    sys.stdout.buffer.write(codecs.BOM_UTF8 + text.getvalue().encode("utf-8"))
+    sys.stdout.buffer.flush()
