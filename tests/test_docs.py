@@ -99,3 +99,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     runs = [line for line in ci_lines if line.startswith("python -m pytest")]
     assert runs, ".ci/run never runs python -m pytest"
     assert all(line.split(" ||")[0] == test_command for line in runs), runs
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_readme_tour_shows_every_command(name: str) -> None:
+    """Each top-level command appears in the README as a command a reader can type."""
+    text = README.read_text(encoding="utf-8")
+    assert re.search(rf"^qms (-\S+ \S+ )*{re.escape(name)}\b", text, re.MULTILINE), (
+        f"README.md shows no `qms {name}` line"
+    )
