@@ -6,14 +6,16 @@ real deployment makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import docx
 
 from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.documents.revisions import (
+    RevisionRef,
     create_document,
     replace_revision_file,
     revise_document,
@@ -36,9 +38,14 @@ PEOPLE = (
     ("pyadav", "HC Priya Yadav (quality coordinator)", (roles.QUALITY_COORDINATOR,)),
     ("ramesh", "Constable Ramesh Kumar (malkhana clerk)", (roles.CLERK,)),
 )
+GD_TITLE = "General Diary upkeep"
+GD_RULES = (  # the GD SOP's first issue; each later file adds to these
+    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
+    "Never tear out a page; strike through mistakes and sign the correction.",
+)
 
 
-def write_sop(path: Path, title: str, paragraphs: list[str]) -> Path:
+def write_sop(path: Path, title: str, paragraphs: Iterable[str]) -> Path:
     """A small SOP as a real .docx (python-docx), with the title in the core properties."""
     document = docx.Document()
     document.core_properties.title = title
@@ -99,39 +106,27 @@ def build_demo(
         signers = {name: unlock(runtime, name, DEMO_PASSPHRASE) for name, _, _ in PEOPLE}
         drafts = root / "drafts"
         drafts.mkdir()
-        gd = create_document(
+        gd = _draft_sop(
             runtime,
             office,
-            actor=signers["asharma"],
-            type_code="SOP",
-            title="General Diary upkeep",
-            path=write_sop(
-                drafts / "SOP GD upkeep.docx",
-                "General Diary upkeep",
-                [
-                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
-                    "Never tear out a page; strike through mistakes and sign the correction.",
-                ],
-            ),
+            say,
+            signers["asharma"],
+            drafts / "SOP GD upkeep.docx",
+            GD_TITLE,
+            GD_RULES,
         )
-        say(f"{gd.number} rev {gd.revno} drafted by asharma: {gd.title}")
-        hindi_title = "मालखाना प्रबंधन की मानक संचालन प्रक्रिया"
-        malkhana = create_document(
+        malkhana = _draft_sop(
             runtime,
             office,
-            actor=signers["asharma"],
-            type_code="SOP",
-            title=hindi_title,
-            path=write_sop(
-                drafts / "मालखाना-प्रबंधन.docx",
-                hindi_title,
-                [
-                    "प्रत्येक प्रविष्टि में मुकदमा संख्या और सील संख्या लिखी जाए।",
-                    "न्यायालय या विधि-विज्ञान प्रयोगशाला भेजी गई हर वस्तु का संचलन दर्ज हो।",
-                ],
-            ),
+            say,
+            signers["asharma"],
+            drafts / "मालखाना-प्रबंधन.docx",
+            "मालखाना प्रबंधन की मानक संचालन प्रक्रिया",
+            [
+                "प्रत्येक प्रविष्टि में मुकदमा संख्या और सील संख्या लिखी जाए।",
+                "न्यायालय या विधि-विज्ञान प्रयोगशाला भेजी गई हर वस्तु का संचलन दर्ज हो।",
+            ],
         )
-        say(f"{malkhana.number} rev {malkhana.revno} drafted by asharma: {hindi_title}")
         for number in (gd.number, malkhana.number):
             _step(runtime, say, number, "submit", signers["asharma"])
             _step(runtime, say, number, "approve", signers["sksingh"])
@@ -144,12 +139,8 @@ def build_demo(
             reason="Add the daily cash-balance entry",
             path=write_sop(
                 drafts / "SOP GD upkeep v2.docx",
-                "General Diary upkeep",
-                [
-                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
-                    "Never tear out a page; strike through mistakes and sign the correction.",
-                    "The last entry of the day gives the cash balance.",
-                ],
+                GD_TITLE,
+                [*GD_RULES, "The last entry of the day gives the cash balance."],
             ),
         )
         say(f"{gd.number} rev {revision.revno} drafted by asharma: {revision.title}")
@@ -169,12 +160,8 @@ def build_demo(
             reason="Time of the cash-balance entry added",
             path=write_sop(
                 drafts / "SOP GD upkeep v2 corrected.docx",
-                "General Diary upkeep",
-                [
-                    "Open the GD at 00:01 daily; the first entry lists persons in custody.",
-                    "Never tear out a page; strike through mistakes and sign the correction.",
-                    "The last entry of the day, at 23:59, gives the cash balance.",
-                ],
+                GD_TITLE,
+                [*GD_RULES, "The last entry of the day, at 23:59, gives the cash balance."],
             ),
         )
         say(f"{gd.number} rev {corrected.revno}: corrected file put in place by asharma")
@@ -183,23 +170,18 @@ def build_demo(
         _step(runtime, say, gd.number, "make_effective", signers["pyadav"])
 
         # Work left waiting, so that `qms tasks` has something to show each person.
-        complaints_title = "शिकायत पंजीकरण (Registering a citizen's complaint)"
-        complaints = create_document(
+        complaints = _draft_sop(
             runtime,
             office,
-            actor=signers["asharma"],
-            type_code="SOP",
-            title=complaints_title,
-            path=write_sop(
-                drafts / "शिकायत-पंजीकरण.docx",
-                complaints_title,
-                [
-                    "हर शिकायत उसी दिन रजिस्टर में दर्ज हो और शिकायतकर्ता को पावती दी जाए।",
-                    "Every complaint is entered the day it is made and the citizen gets a receipt.",
-                ],
-            ),
+            say,
+            signers["asharma"],
+            drafts / "शिकायत-पंजीकरण.docx",
+            "शिकायत पंजीकरण (Registering a citizen's complaint)",
+            [
+                "हर शिकायत उसी दिन रजिस्टर में दर्ज हो और शिकायतकर्ता को पावती दी जाए।",
+                "Every complaint is entered the day it is made and the citizen gets a receipt.",
+            ],
         )
-        say(f"{complaints.number} rev 0 drafted by asharma: {complaints_title}")
         _step(runtime, say, complaints.number, "submit", signers["asharma"])
         entry = create_document(
             runtime,
@@ -218,6 +200,28 @@ def build_demo(
     finally:
         runtime.close()
     return DemoResult(root, gd.number, malkhana.number, complaints.number, entry.number)
+
+
+def _draft_sop(
+    runtime: Runtime,
+    office: OfficeRef,
+    say: Callable[[str], None],
+    author: Signer,
+    path: Path,
+    title: str,
+    paragraphs: Iterable[str],
+) -> RevisionRef:
+    """A new SOP drafted by ``author`` from a .docx written at ``path``, and said so."""
+    sop = create_document(
+        runtime,
+        office,
+        actor=author,
+        type_code="SOP",
+        title=title,
+        path=write_sop(path, title, paragraphs),
+    )
+    say(f"{sop.number} rev {sop.revno} drafted by {author.username}: {title}")
+    return sop
 
 
 def _step(

@@ -2,9 +2,14 @@
 
 The CLI never decides what went wrong: it prints ``str(error)`` (and the hint) and exits with
 ``error.exit_code``, so the same rules and messages hold for any future API.
+:func:`known_value` is the one check of a name that must be one of a known few (a document
+type, a state), so every filter refuses a typo with the same words.
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
 
 
 class QmsError(Exception):
@@ -58,3 +63,21 @@ class IntegrityError(QmsError):
 
 class PluginError(ConfigurationError):
     """A plugin failed to load or raised; the message names the plugin."""
+
+
+def known_value(
+    what: str, given: str, known: Collection[str], where: str, *, any_case: bool = False
+) -> str:
+    """``given`` if ``known`` holds it (with ``any_case``, in any letter case, as ``known``
+    spells it); else :class:`InvalidInput` naming ``where`` and listing ``known``, with the
+    nearest one as "did you mean …?", so that a typo is never taken for an empty result."""
+    if given in known:
+        return given
+    same_letters = [name for name in sorted(known) if name.casefold() == given.casefold()]
+    if any_case and same_letters:
+        return same_letters[0]
+    close = difflib.get_close_matches(given, known, n=1) or same_letters
+    raise InvalidInput(
+        f"no {what} {given!r} in {where} ({what}s: {', '.join(sorted(known)) or 'none'})",
+        hint=f"did you mean {close[0]!r}?" if close else None,
+    )

@@ -4,6 +4,9 @@ The extension says what the clerk meant; the first bytes say what the file is.  
 is not a ZIP package, or a ``.pdf`` without a PDF header, is refused rather than filed as
 something it is not.  :func:`open_regular` is the one way a dropped file is opened: only a
 regular file is ever read (a named pipe, a device or a link is refused before any read).
+:func:`fsync_dir` is the engine's one way to make a file's new name durable once it is moved or
+written (the inbox, its per-office layout, backups); ``document_store`` keeps its own, being
+independent of the engine.
 """
 
 from __future__ import annotations
@@ -91,6 +94,15 @@ def open_regular(path: Path) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the names in ``folder`` durable (an fsync of the files alone does not)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 @dataclass(frozen=True)

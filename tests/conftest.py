@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,15 @@ settings.register_profile(
     "explore", settings.get_profile("ci"), derandomize=False, max_examples=1000
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's ``COLUMNS`` or ``LINES``: tables the tests read are laid
+    out for a pipe (or the width a test sets itself), never wrapped to someone's terminal."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
 
 # Who takes each transition unless a test says otherwise.
 DEFAULT_ACTOR = {
@@ -79,6 +88,27 @@ class Desk:
             type_code="SOP",
             title=title,
             path=path or self.docx(title),
+        )
+        return revision.number
+
+    def file_record(
+        self,
+        title: str,
+        *,
+        type_code: str = "GD",
+        path: Path | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> str:
+        """File a register record (a GD entry unless ``type_code`` says otherwise) as the
+        clerk, from ``path`` or a new file; returns its number."""
+        revision = create_document(
+            self.office.runtime,
+            self.office.office,
+            actor=self.office.signers["clerk"],
+            type_code=type_code,
+            title=title,
+            path=path or self.docx(title),
+            fields=fields,
         )
         return revision.number
 

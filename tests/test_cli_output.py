@@ -13,7 +13,6 @@ import itertools
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,7 +20,6 @@ from click.testing import CliRunner
 
 from qms_engine.cli import cli
 from qms_engine.cli.tables import cell_width
-from qms_engine.documents.revisions import create_document
 from qms_engine.testing import TestOffice
 from tests.test_cli import PASSPHRASES, run
 
@@ -109,17 +107,10 @@ def column_texts(output: str, title: str, column: int) -> list[tuple[str, int]]:
     return [(" ".join(part for part in row if part), len(row)) for row in rows]
 
 
-def file_malkhana(office: TestOffice, make_docx: Callable[..., Path]) -> str:
+def file_malkhana(desk: Desk) -> str:
     """A malkhana record with a Hindi title and its case, seal and officer: its number."""
-    return create_document(
-        office.runtime,
-        office.office,
-        actor=office.signers["clerk"],
-        type_code="MALKHANA",
-        title=HINDI_TITLE,
-        path=make_docx("seizure.docx", "Seizure memo", "Motorcycle UP16 AB 1234"),
-        fields=FIELDS,
-    ).number
+    memo = desk.make_docx("seizure.docx", "Seizure memo", "Motorcycle UP16 AB 1234")
+    return desk.file_record(HINDI_TITLE, type_code="MALKHANA", path=memo, fields=FIELDS)
 
 
 def test_cell_width_counts_hindi_as_terminals_do() -> None:
@@ -130,12 +121,12 @@ def test_cell_width_counts_hindi_as_terminals_do() -> None:
 
 
 def test_doc_list_in_80_columns_cuts_no_number_and_wraps_long_titles(
-    qms_office: TestOffice, desk: Desk, make_docx: Callable[..., Path]
+    qms_office: TestOffice, desk: Desk
 ) -> None:
     """In 80 columns every line fits, every number is whole on its line, and the long title
     is all there, wrapped over several lines (never shortened with an ellipsis)."""
     sop = desk.new_sop(LONG_TITLE)
-    record = file_malkhana(qms_office, make_docx)
+    record = file_malkhana(desk)
     listed = show(qms_office, "doc", "list")
     lines = listed.splitlines()
     assert max(len(terminal_cells(line)) for line in lines) <= 80
@@ -147,14 +138,12 @@ def test_doc_list_in_80_columns_cuts_no_number_and_wraps_long_titles(
 
 
 @pytest.mark.parametrize("columns", [80, 200])
-def test_rows_with_hindi_stay_aligned(
-    qms_office: TestOffice, desk: Desk, make_docx: Callable[..., Path], columns: int
-) -> None:
+def test_rows_with_hindi_stay_aligned(qms_office: TestOffice, desk: Desk, columns: int) -> None:
     """In a terminal's own cell count, every line of the master list keeps to its columns:
     the two cells between two columns are blank on every line, Hindi rows included."""
     desk.new_sop(HINDI_TITLE)
     desk.new_sop("Station office procedure")
-    file_malkhana(qms_office, make_docx)
+    file_malkhana(desk)
     spans, lines = table_lines(show(qms_office, "doc", "list", columns=columns), "Master list")
     gutters = [range(end, start) for (_, end), (start, _) in itertools.pairwise(spans)]
     assert len(lines) >= 4
@@ -247,20 +236,18 @@ def test_doc_show_gives_the_revision_and_local_time_of_every_history_line(
     assert "Times in Asia/Kolkata" in shown
 
 
-def test_doc_show_lists_a_records_register_fields(
-    qms_office: TestOffice, make_docx: Callable[..., Path]
-) -> None:
+def test_doc_show_lists_a_records_register_fields(qms_office: TestOffice, desk: Desk) -> None:
     """A malkhana record shows its case/FIR number, seal number and officer."""
-    number = file_malkhana(qms_office, make_docx)
+    number = file_malkhana(desk)
     rows = body_rows(show(qms_office, "doc", "show", number), "Fields")
     assert rows == [["0", name, *value.split()] for name, value in sorted(FIELDS.items())]
 
 
 def test_doc_show_json_has_fields_and_payloads_as_objects(
-    qms_office: TestOffice, make_docx: Callable[..., Path]
+    qms_office: TestOffice, desk: Desk
 ) -> None:
     """``doc show --json``: fields and event payloads are JSON objects, not JSON in strings."""
-    number = file_malkhana(qms_office, make_docx)
+    number = file_malkhana(desk)
     shown: dict[str, Any] = json.loads(show(qms_office, "doc", "show", number, "--json"))
     (revision,) = shown["revisions"]
     assert revision["fields"] == FIELDS

@@ -10,14 +10,12 @@ its workflow) hands out its one revision.  ``-o`` makes no folder and replaces n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from qms_engine.documents.revisions import create_document, export_revision
-from qms_engine.documents.transitions import take_transition
+from qms_engine.documents.revisions import export_revision
 from qms_engine.errors import InvalidInput, RuleViolation
 from qms_engine.testing import TestOffice
 from tests.test_cli import invoke, run
@@ -97,28 +95,16 @@ def test_a_withdrawn_document_is_refused_by_default(
 
 
 def test_a_register_record_hands_out_its_revision(
-    qms_office: TestOffice, make_docx: Callable[..., Path], tmp_path: Path
+    qms_office: TestOffice, desk: Desk, tmp_path: Path
 ) -> None:
     """A GD entry has no in-force state: its revision is handed out, filed or verified."""
-    path = make_docx("gd.docx", "GD 4")
-    record = create_document(
-        qms_office.runtime,
-        qms_office.office,
-        actor=qms_office.signers["clerk"],
-        type_code="GD",
-        title="रोजनामचा 4",
-        path=path,
-    )
-    handed = export_revision(qms_office.runtime, number=record.number, destination=tmp_path / "a")
+    path = desk.docx("GD 4")
+    number = desk.file_record("रोजनामचा 4", path=path)
+    handed = export_revision(qms_office.runtime, number=number, destination=tmp_path / "a")
     assert (handed.revno, handed.state, handed.current) == (0, "filed", True)
-    take_transition(
-        qms_office.runtime,
-        number=record.number,
-        transition="verify",
-        actor=qms_office.signers["reviewer"],
-    )
-    shown = invoke("-w", qms_office.root, "doc", "get", record.number, "-o", tmp_path / "b")
-    assert f"{record.number} revision 0 (verified), sha256 verified" in shown
+    desk.act(number, "verify", who="reviewer")
+    shown = invoke("-w", qms_office.root, "doc", "get", number, "-o", tmp_path / "b")
+    assert f"{number} revision 0 (verified), sha256 verified" in shown
     assert (tmp_path / "b").read_bytes() == path.read_bytes()
 
 

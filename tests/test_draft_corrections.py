@@ -21,10 +21,8 @@ from qms_engine.audit.bundle import export_bundle
 from qms_engine.audit.verify import verify_bundle, verify_office
 from qms_engine.documents.master_list import document_detail, list_documents
 from qms_engine.documents.revisions import (
-    create_document,
     export_revision,
     replace_revision_file,
-    revise_document,
 )
 from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
 from qms_engine.testing import TestOffice
@@ -183,20 +181,11 @@ def test_replacement_passes_the_file_checks_and_needs_a_reason(
         replace(qms_office, returned, desk.docx(), reason="  ")
 
 
-def test_register_records_are_never_replaced(
-    qms_office: TestOffice, make_docx: Callable[..., Path]
-) -> None:
+def test_register_records_are_never_replaced(qms_office: TestOffice, desk: Desk) -> None:
     """A GD entry is filed once: replacing its file is refused, pointing to a correction entry."""
-    record = create_document(
-        qms_office.runtime,
-        qms_office.office,
-        actor=qms_office.signers["clerk"],
-        type_code="GD",
-        title="रोजनामचा प्रविष्टि 17",
-        path=make_docx("gd-17.docx", "GD 17"),
-    )
+    number = desk.file_record("रोजनामचा प्रविष्टि 17")
     with pytest.raises(RuleViolation, match="filed once and never replaced") as refused:
-        replace(qms_office, record.number, make_docx("gd-17b.docx", "GD 17 b"), who="clerk")
+        replace(qms_office, number, desk.docx("GD 17 b"), who="clerk")
     assert "correction entry" in str(refused.value.hint)
 
 
@@ -322,21 +311,13 @@ def test_replace_help_names_the_rules() -> None:
     assert "Register records are never replaced" in shown
 
 
-def test_new_revision_after_a_discard_may_reuse_no_old_file(
-    qms_office: TestOffice, desk: Desk
-) -> None:
+def test_new_revision_after_a_discard_may_reuse_no_old_file(desk: Desk) -> None:
     """A new revision still must differ from every earlier revision, the discarded one too."""
     path = desk.docx("SOP", "draft")
     number = desk.new_sop(path=path)
     desk.act(number, "discard", who="author", comment="restart")
     with pytest.raises(RuleViolation, match="identical to revision 0"):
-        revise_document(
-            qms_office.runtime,
-            actor=qms_office.signers["author"],
-            number=number,
-            path=path,
-            reason="restart",
-        )
+        desk.revise(number, path=path, reason="restart")
 
 
 def test_the_workflow_says_who_alone_may_discard() -> None:

@@ -25,7 +25,6 @@ from sqlalchemy import text
 
 from qms_engine.cli import cli
 from qms_engine.clock import zone
-from qms_engine.documents.revisions import create_document
 from qms_engine.errors import InvalidInput
 from qms_engine.search.index import reindex
 from qms_engine.search.query import SearchResults, search
@@ -64,17 +63,10 @@ def pdf(path: Path) -> Path:
     return path
 
 
-def file_malkhana(office: TestOffice, path: Path, **fields: str) -> str:
+def file_malkhana(desk: Desk, path: Path, **fields: str) -> str:
     """File a malkhana entry as the clerk; returns its number."""
-    return create_document(
-        office.runtime,
-        office.office,
-        actor=office.signers["clerk"],
-        type_code="MALKHANA",
-        title="ज़ब्त मोटरसाइकिल (seized motorcycle)",
-        path=path,
-        fields=fields,
-    ).number
+    title = "ज़ब्त मोटरसाइकिल (seized motorcycle)"
+    return desk.file_record(title, type_code="MALKHANA", path=path, fields=fields)
 
 
 def docx_with_table(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -173,11 +165,13 @@ def test_table_cells_of_a_docx_are_found(
     assert numbers(qms_office, "राकेश वर्मा") == [number]
 
 
-def test_register_fields_are_found_and_shown(qms_office: TestOffice, tmp_path: Path) -> None:
+def test_register_fields_are_found_and_shown(
+    qms_office: TestOffice, desk: Desk, tmp_path: Path
+) -> None:
     """Case/FIR number, seal number, officer and date of a record (a scan with no text) are
     found, by the whole value or any part of it, and the snippet names the field."""
     number = file_malkhana(
-        qms_office,
+        desk,
         pdf(tmp_path / "seizure.pdf"),
         case_number="112/2026",
         seal_number="S-0457",
@@ -226,9 +220,7 @@ def test_relevance_then_newest_first(qms_office: TestOffice, desk: Desk) -> None
 def test_type_state_and_day_filters(qms_office: TestOffice, desk: Desk, tmp_path: Path) -> None:
     """--type and --state (the revision's state now) and the office's days narrow a search."""
     sop = desk.new_sop("मालखाना प्रबंधन")
-    record = file_malkhana(
-        qms_office, pdf(tmp_path / "m.pdf"), case_number="7/2026", seal_number="S-1"
-    )
+    record = file_malkhana(desk, pdf(tmp_path / "m.pdf"), case_number="7/2026", seal_number="S-1")
     assert numbers(qms_office, "मालखाना") == [sop]
     assert numbers(qms_office, "मोटरसाइकिल", type_code="malkhana") == [record]
     assert numbers(qms_office, "मालखाना", type_code="MALKHANA") == []
@@ -244,12 +236,11 @@ def test_type_state_and_day_filters(qms_office: TestOffice, desk: Desk, tmp_path
 
 def test_unknown_type_or_state_lists_the_valid_ones(qms_office: TestOffice) -> None:
     """An unknown --type or --state is a usage error naming what may be given."""
-    with pytest.raises(InvalidInput, match="'FOO'") as refused:
+    with pytest.raises(InvalidInput, match=r"'FOO'.*MALKHANA, PASSPORT, SOP"):
         search(qms_office.runtime, qms_office.office, "x", type_code="FOO")
-    assert refused.value.hint is not None and "MALKHANA, PASSPORT, SOP" in refused.value.hint
-    with pytest.raises(InvalidInput, match="'in-review'") as refused:
+    with pytest.raises(InvalidInput, match=r"'in-review'.*in_review") as refused:
         search(qms_office.runtime, qms_office.office, "x", state="in-review")
-    assert refused.value.hint is not None and "in_review" in refused.value.hint
+    assert refused.value.hint == "did you mean 'in_review'?"
 
 
 def test_any_text_is_a_valid_query(qms_office: TestOffice, desk: Desk) -> None:
@@ -300,9 +291,7 @@ def test_reindex_rebuilds_a_lost_index(qms_office: TestOffice, desk: Desk, tmp_p
     """An empty index (a workspace from before search) is reported, and rebuilt from the
     revisions and their stored files by reindex."""
     sop = desk.new_sop("गश्त", path=desk.make_docx("g.docx", "गश्त", *HINDI_SOP))
-    record = file_malkhana(
-        qms_office, pdf(tmp_path / "m.pdf"), case_number="9/2026", seal_number="S-9"
-    )
+    record = file_malkhana(desk, pdf(tmp_path / "m.pdf"), case_number="9/2026", seal_number="S-9")
     drop_index(qms_office)
     lost = search(qms_office.runtime, qms_office.office, "शिकायत")
     assert (lost.hits, lost.unindexed) == ([], 2)

@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from qms_engine.cli import cli
 from qms_engine.clock import local_text, utc_now, zone
-from qms_engine.documents.revisions import adopt_revision, create_document
+from qms_engine.documents.revisions import adopt_revision
 from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import PermissionDenied
 from qms_engine.people.users import deactivate_user, grant_roles
@@ -124,19 +124,11 @@ def test_submitter_never_sees_approving_what_they_submitted(
 
 
 def test_records_to_verify_go_to_others_than_who_filed_them(
-    qms_office: TestOffice, make_docx: Callable[..., Path]
+    qms_office: TestOffice, desk: Desk
 ) -> None:
     """A GD entry the clerk filed waits for a reviewer or the quality coordinator to verify it;
     the clerk who filed it is not offered it (she may not verify her own entry)."""
-    record = create_document(
-        qms_office.runtime,
-        qms_office.office,
-        actor=qms_office.signers["clerk"],
-        type_code="GD",
-        title="रात्रि गश्त रवानगी",
-        path=make_docx("gd.docx", "GD entry"),
-    )
-    subject = f"{record.number}#0"
+    subject = f"{desk.file_record('रात्रि गश्त रवानगी')}#0"
     grant_roles(
         qms_office.runtime,
         qms_office.office,

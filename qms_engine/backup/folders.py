@@ -17,6 +17,7 @@ from pathlib import Path
 
 from document_store.hashing import copy_hashing
 from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.files import fsync_dir
 
 Progress = Callable[[str, int, int | None], None]
 """Called as ``progress(stage, done, total)`` on long work; ``total`` is None while unknown."""
@@ -71,15 +72,6 @@ def staged_folder(destination: Path, what: str, *, private: bool = False) -> Ite
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make the names in ``folder`` durable (an fsync of the files alone does not)."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 def sync_tree(root: Path) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +14,11 @@ from qms_engine.cli.context import (
     bold,
     console,
     day_or_moment,
-    error_console,
     jobs_option,
     json_option,
     pass_app,
     print_json,
+    progress_bars,
     read_passphrase,
     signer_option,
 )
@@ -134,28 +131,6 @@ def audit() -> None:
     """Checkpoint, export and verify the signed, tamper-evident audit trail."""
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Progress]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=error_console(),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    ) as bar:
-        yield bar
-
-
 def _total_of(bar: Progress, task: TaskID) -> Callable[[int], None]:
     """Sets the bar's total once the verifier knows how many events its snapshot holds."""
     return lambda total: bar.update(task, total=total)
@@ -229,8 +204,8 @@ def audit_verify(
     from qms_engine.people.offices import list_offices
 
     if bundle is not None:
-        with _progress(f"Verifying {bundle.name}") as bar:
-            task = bar.add_task("events", total=None)
+        with progress_bars() as bar:
+            task = bar.add_task(f"Verifying {bundle.name}", total=None)
             result = verify_bundle(
                 bundle,
                 jobs=jobs,
@@ -247,8 +222,8 @@ def audit_verify(
     papers = codes_by_office(codes, [office.code for office in offices])
     results = []
     for office in offices:
-        with _progress(f"Verifying {office.code}") as bar:
-            task = bar.add_task("events", total=None)
+        with progress_bars() as bar:
+            task = bar.add_task(f"Verifying {office.code}", total=None)
             results.append(
                 verify_office(
                     runtime,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +13,11 @@ import click
 from qms_engine.cli.context import (
     AppContext,
     console,
-    error_console,
     jobs_option,
     json_option,
     pass_app,
     print_json,
+    progress_bars,
     signer_option,
 )
 
@@ -30,25 +29,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _progress_bars() -> Iterator[Progress]:
+def _bar_per_stage() -> Iterator[Progress]:
     """One bar per stage of the work (database, blobs, …), on standard error in a terminal."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=error_console(),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    ) as bars:
+    with progress_bars() as bars:
         tasks: dict[str, TaskID] = {}
 
         def show(stage: str, done: int, total: int | None) -> None:
@@ -75,7 +58,7 @@ def backup(app: AppContext, directory: Path, signer: Signer, as_json: bool) -> N
     """
     from qms_engine.backup.take import take_backup
 
-    with _progress_bars() as progress:
+    with _bar_per_stage() as progress:
         summary = take_backup(app.runtime, actor=signer, destination=directory, progress=progress)
     if as_json:
         print_json(summary)
@@ -115,7 +98,7 @@ def restore(source: Path, path: Path, database_url: str | None, jobs: int, as_js
     from qms_engine.backup.restore import restore_backup
     from qms_engine.extension.manager import load_plugins
 
-    with _progress_bars() as progress:
+    with _bar_per_stage() as progress:
         summary = restore_backup(
             source,
             path,

@@ -23,6 +23,7 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
     from qms_engine.chain.unit_of_work import OfficeRef
     from qms_engine.cli.tables import Column
@@ -73,6 +74,29 @@ def error_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def progress_bars() -> Progress:
+    """Progress bars on standard error, drawn in a terminal only and gone once the work is
+    done; each bar is labelled with its task's description, as literal text.  Use it as a
+    context manager and add a task per bar."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=error_console(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 def bold(text: str, rest: str = "") -> Any:

@@ -6,9 +6,8 @@ current revision and status, and evidence that periodic reviews are not overdue.
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from qms_engine.chain.signing import verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
 from qms_engine.documents.revisions import DocumentRef, load_document
-from qms_engine.errors import InvalidInput
+from qms_engine.errors import known_value
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -236,18 +235,6 @@ def _office_types(runtime: Runtime, office: OfficeRef | None) -> list[str]:
         return list(connection.execute(select(OFFICE_TABLE.c.office_type).distinct()).scalars())
 
 
-def _refuse_unknown(what: str, value: str, known: Collection[str], where: str) -> None:
-    if value in known:
-        return
-    close = difflib.get_close_matches(value, known, n=1) or [
-        name for name in known if name.casefold() == value.casefold()
-    ]
-    raise InvalidInput(
-        f"no {what} {value!r} in {where} ({what}s: {', '.join(sorted(known)) or 'none'})",
-        hint=f"did you mean {close[0]!r}?" if close else None,
-    )
-
-
 def check_list_filters(
     runtime: Runtime,
     office: OfficeRef | None,
@@ -267,13 +254,13 @@ def check_list_filters(
     ]
     where = office.code if office else "any office"
     if type_code is not None:
-        _refuse_unknown("document type", type_code, {spec.code for spec in specs}, where)
+        known_value("document type", type_code, {spec.code for spec in specs}, where)
         specs = [spec for spec in specs if spec.code == type_code]
     if state is not None:
         workflows = runtime.plugins.workflows
         states = {name for spec in specs for name in workflows[spec.workflow].states}
         scope = f"the workflow of {type_code}" if type_code else f"the workflows of {where}"
-        _refuse_unknown("state", state, states, scope)
+        known_value("state", state, states, scope)
 
 
 def list_documents(

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.files import open_regular
-from qms_engine.storage.inbox_layout import LAYOUT_MARK, fsync_dir
+from qms_engine.files import fsync_dir, open_regular
+from qms_engine.storage.inbox_layout import LAYOUT_MARK
 from qms_engine.storage.workspace import Workspace
 
 CLAIM_FILE = "claim.json"

@@ -30,7 +30,12 @@ from document_store.errors import BlobTooLarge, StoreError
 from qms_engine.chain import events
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_text, to_utc_text, utc_now, zone
-from qms_engine.documents.revisions import forget_blob, plugin_problems, write_new_document
+from qms_engine.documents.revisions import (
+    filed_copy,
+    forget_blob,
+    plugin_problems,
+    write_new_document,
+)
 from qms_engine.errors import QmsError, RuleViolation
 from qms_engine.files import FileFacts, NotRegularFile, check_content, inspect_file, open_regular
 from qms_engine.ingest.extract import (
@@ -59,7 +64,6 @@ from qms_engine.storage.models import (
     RECEIPT_TABLE,
     REVISION_TABLE,
     ROLE_TABLE,
-    TYPE_TABLE,
     USER_TABLE,
 )
 
@@ -135,22 +139,11 @@ def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
     intake.facts = FileFacts(facts.path, facts.name, facts.extension, media_type, size)
 
 
-_SAME_CONTENT = (
-    select(DOCUMENT_TABLE.c.number)
-    .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
-    .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
-)
-
-
 def _find_duplicate(intake: Intake, context: IngestContext) -> None:
+    assert intake.sha256 is not None  # hashed by the step before
     with context.runtime.engine.connect() as connection:
-        intake.duplicate_of = connection.execute(
-            _SAME_CONTENT.where(
-                REVISION_TABLE.c.sha256 == intake.sha256,
-                DOCUMENT_TABLE.c.office_id == intake.office.id,
-                TYPE_TABLE.c.code == intake.spec.code,
-            ).limit(1)
-        ).scalar()
+        copy = filed_copy(connection, intake.office, intake.spec.code, intake.sha256)
+    intake.duplicate_of = copy.number if copy is not None else None
     if intake.duplicate_of is not None:
         _record(intake, context)
         intake.done = True

@@ -10,7 +10,7 @@ filters on them; dates are the office's calendar days.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, zone
-from qms_engine.errors import InvalidInput
+from qms_engine.errors import InvalidInput, known_value
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import POSTGRES_INDEX
 from qms_engine.search.snippets import Snippet, snippet
@@ -76,18 +76,6 @@ class SearchResults:
     hits: list[SearchHit]
     unindexed: int
     """Revisions of the office not in the index (filed before it existed): `--reindex`."""
-
-
-def _one_of(option: str, given: str, valid: Collection[str]) -> str:
-    """``given`` as spelled in ``valid`` (any letter case), or an error listing ``valid``."""
-    spelled = {value.casefold(): value for value in valid}
-    found = spelled.get(given.casefold())
-    if found is None:
-        raise InvalidInput(
-            f"{option} {given!r} is not known in this office",
-            hint=f"use one of: {', '.join(sorted(valid))}",
-        )
-    return found
 
 
 def _day_start(day: date, timezone: str) -> datetime:
@@ -232,10 +220,13 @@ def search(
         )
     types = runtime.plugins.registry.office_type(office.office_type).document_types
     if type_code is not None:
-        type_code = _one_of("--type", type_code, [spec.code for spec in types])
+        codes = {spec.code for spec in types}
+        type_code = known_value("document type", type_code, codes, office.code, any_case=True)
     if state is not None:
         workflows = [runtime.plugins.workflows[spec.workflow] for spec in types]
-        state = _one_of("--state", state, {name for w in workflows for name in w.states})
+        states = {name for workflow in workflows for name in workflow.states}
+        where = f"the workflows of {office.code}"
+        state = known_value("state", state, states, where, any_case=True)
     with runtime.engine.connect() as connection:
         found = _dialect(connection, terms)
         rows = connection.execute(

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
+from qms_engine.files import fsync_dir
 from qms_engine.storage.workspace import Workspace
 
 LAYOUT_MARK = ".per-office"
@@ -123,12 +124,3 @@ def _shown(entry: Path) -> str:
     """An entry's name as UTF-8 text (undecodable bytes as U+FFFD), a folder's with a slash."""
     name = os.fsencode(entry.name).decode("utf-8", "replace")
     return f"{name}/" if entry.is_dir() else name
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or a new name in ``folder`` durable."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
