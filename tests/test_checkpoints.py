@@ -98,16 +98,17 @@ def test_any_letter_case_and_grouping_read_the_same(
 def test_misreadable_letters_are_read_as_the_digits_they_look_like() -> None:
     """O is read as 0, and I and L as 1, in the event number and the code proper."""
     code = short_code("PS-KOT39", 101, "0" * 64)
-    assert code == "PS-KOT39#101:00000-00000-0006"
-    assert parse_code("ps-kot39#1o1:ooooo-ooooo-ooo6").matches("0" * 64)
-    assert parse_code("PS-KOT39#I0L:00000-00000-0006").seq == 101
-    assert parse_code("PS-KOT39#0101:00000-00000-0006").seq == 101  # a leading zero is harmless
+    assert code == "PS-KOT39#101:00000-00000-000P"
+    assert parse_code("ps-kot39#1o1:ooooo-ooooo-ooop").matches("0" * 64)
+    assert parse_code("PS-KOT39#I0L:00000-00000-000P").seq == 101
+    with pytest.raises(InvalidInput, match="mistyped"):  # issued without leading zeros
+        parse_code("PS-KOT39#0101:00000-00000-000P")
 
 
 def test_the_documented_example_is_the_code_of_the_documented_statement() -> None:
     """The §8 example code belongs to the §8 example head, and is what `--help` shows."""
     head = "e7e023d90215ac3ccd3d5fbd5fa7dc87e3cca6f35115991f9833d192e9651533"
-    assert short_code("PS-KOT39", 40, head) == EXAMPLE == "PS-KOT39#40:WZG27-P822P-P3S9"
+    assert short_code("PS-KOT39", 40, head) == EXAMPLE == "PS-KOT39#40:WZG27-P822P-P3ST"
     assert EXAMPLE in "".join(invoke("audit", "verify", "--help").split())  # however wrapped
 
 
@@ -125,10 +126,10 @@ def test_a_code_from_before_check_characters_is_still_read() -> None:
     [
         ("garbage", "it needs OFFICE#NUMBER:CODE"),
         ("PS-KOT39#0:00000-00000-0000", "the event number '0' is not a number from 1 up"),
-        ("PS-KOT39#4x:WZG27-P822P-P3S9", "the event number '4X' is not a number from 1 up"),
+        ("PS-KOT39#4x:WZG27-P822P-P3ST", "the event number '4X' is not a number from 1 up"),
         ("PS-KOT39#40:WZG27-P822P-P3SU", "'U' cannot appear after ':'"),
         ("PS-KOT39#40:WZG27-P822P-P3S", "it has 13 characters after ':', not 14"),
-        ("पुलिस#40:WZG27-P822P-P3S9", "it needs OFFICE#NUMBER:CODE"),
+        ("पुलिस#40:WZG27-P822P-P3ST", "it needs OFFICE#NUMBER:CODE"),
     ],
 )
 def test_a_malformed_code_says_what_a_code_looks_like(text: str, why: str) -> None:
@@ -229,3 +230,14 @@ def test_codes_of_several_offices_are_each_checked_against_their_own(
     assert alone.returncode == 2, alone.stderr
     assert f"is for office PS-ZWEI, not {qms_office.office.code}" in alone.stderr
     assert "qms --office PS-ZWEI audit verify" in alone.stderr
+
+
+def test_a_digit_added_to_the_event_number_is_mistyped() -> None:
+    """The check covers how many digits SEQ has: where SEQ's own digits check to 0 (#12, #24 …),
+    a 0 added (#120) or the number written twice (#1212) would otherwise pass as valid codes."""
+    head = "e7e023d90215ac3ccd3d5fbd5fa7dc87e3cca6f35115991f9833d192e9651533"
+    for seq in (12, 24, 36, 48, 104):
+        body = short_code("PS-KOT39", seq, head).partition(":")[2]
+        for written in (f"{seq}0", f"{seq}{seq}"):
+            with pytest.raises(InvalidInput, match="mistyped"):
+                parse_code(f"PS-KOT39#{written}:{body}")

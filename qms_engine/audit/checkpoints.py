@@ -41,8 +41,8 @@ HASH_CHARACTERS = 13
 _GROUPS = (5, 5, 4)
 _OFFICE = re.compile(r"^[A-Z0-9-]+$")
 _LEGACY = re.compile(r"^[0-9A-F]{16}$")
-_DIGITS = re.compile(r"^[0-9]+$")
-EXAMPLE = "PS-KOT39#40:WZG27-P822P-P3S9"
+_DIGITS = re.compile(r"^[0-9]{1,18}$")  # an event number, not an arbitrary integer
+EXAMPLE = "PS-KOT39#40:WZG27-P822P-P3ST"
 _SHAPE = (
     f"a checkpoint code looks like {EXAMPLE}: the office, '#', the event number, ':', then "
     f"{HASH_CHARACTERS + 1} letters and digits (letter case, spaces and the hyphens between "
@@ -67,7 +67,7 @@ class CheckpointRecord:
 
     @property
     def code(self) -> str:
-        """The short code to write down: ``PS-KOT39#40:WZG27-P822P-P3S9``."""
+        """The short code to write down: ``PS-KOT39#40:WZG27-P822P-P3ST``."""
         return short_code(self.office, self.seq, self.head_hash)
 
 
@@ -88,7 +88,7 @@ def statement_bytes(office: str, seq: int, head_hash: str, recorded_at: str) -> 
 def short_code(office: str, seq: int, head_hash: str) -> str:
     """Office, sequence number, the first 65 bits of the head hash and a check character."""
     body = _hash_part(head_hash)
-    body += ALPHABET[_times_x(_interim(f"{seq}{body}"))]
+    body += ALPHABET[_times_x(_interim(_checked(str(seq), body)))]
     groups, start = [], 0
     for size in _GROUPS:
         groups.append(body[start : start + size])
@@ -107,6 +107,13 @@ def _times_x(value: int) -> int:
     totally anti-symmetric, which is what lets Damm's check catch every neighbour swap."""
     value <<= 1
     return value ^ 0b100101 if value & 0b100000 else value
+
+
+def _checked(digits: str, body: str) -> str:
+    """What the check character covers: the count of SEQ's digits as written (one character, so
+    that a digit added to or dropped from SEQ cannot leave the check unchanged), SEQ as written,
+    and the code proper.  A code is issued without leading zeros."""
+    return f"{ALPHABET[len(digits)]}{digits}{body}"
 
 
 def _interim(characters: str) -> int:
@@ -165,7 +172,7 @@ def parse_code(text: str) -> PaperCode:
         raise _malformed(
             text, f"it has {len(body)} characters after ':', not {HASH_CHARACTERS + 1}"
         )
-    if _interim(seq_text + body):  # as written: a leading zero leaves Damm's value at 0
+    if _interim(_checked(seq_text, body)):
         raise InvalidInput(
             f"checkpoint code {text!r} is mistyped: its check character does not match",
             hint="copy it again from the register; nothing was compared with the chain",

@@ -171,7 +171,7 @@ def _report(results: list[AuditResult], as_json: bool) -> None:
     "codes",
     multiple=True,
     metavar="CODE",
-    help="A checkpoint code from paper, e.g. PS-KOT39#40:WZG27-P822P-P3S9 (any letter case; "
+    help="A checkpoint code from paper, e.g. PS-KOT39#40:WZG27-P822P-P3ST (any letter case; "
     "spaces and hyphens between groups do not matter); repeatable. With --all-offices, each "
     "code is checked against the office it names.",
 )
