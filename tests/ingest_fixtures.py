@@ -33,6 +33,8 @@ from sqlalchemy import func, select
 
 from qms_engine.audit.verify import verify_office
 from qms_engine.chain.reader import verify_chain
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.ingest.offices import open_inbox
 from qms_engine.ingest.pipeline import Outcome, build_steps
 from qms_engine.ingest.steps import IngestContext
@@ -49,6 +51,8 @@ from qms_engine.testing import TEST_PASSPHRASE, TestOffice, staff_member
 from tests.clocks import ManualClock
 
 INGEST_USER = "ingest"
+NOTE_LABELS = ("File", "Refused at", "Problem", "What to do", "When", "When (UTC)")
+"""The labelled lines of a quarantine note (``<name>.error.txt``)."""
 QMS = Path(sys.executable).parent / "qms"
 
 
@@ -306,7 +310,7 @@ class IngestDesk:
         lines = {}
         for line in note.read_text(encoding="utf-8").splitlines():
             label, _, value = line.partition(":")
-            if value and label in ("File", "Refused at", "Problem", "What to do", "When (UTC)"):
+            if value and label in NOTE_LABELS:
                 lines[label] = value.strip()
         lines["text"] = note.read_text(encoding="utf-8")
         return lines
@@ -332,3 +336,33 @@ def ingest_desk_fixture(qms_office: TestOffice) -> Iterator[IngestDesk]:
     """An :class:`IngestDesk` on a fresh workspace with the ``ingest`` service user."""
     add_ingest_user(qms_office)
     yield IngestDesk(qms_office)
+
+
+def draft_in_an_office_added_later(office: TestOffice) -> tuple[OfficeRef, str, Signer]:
+    """PS-TEST2, added by `office add` (which enrols the inbox service there), where the
+    service and Anita chose their own keys, and the service filed an SOP draft naming Anita,
+    who has not signed for it yet: (the office, the draft's number, the service's signer)."""
+    from qms_engine.people.offices import add_office
+    from qms_engine.people.users import grant_roles
+
+    runtime, admin = office.runtime, office.signers["admin"]
+    add_ingest_user(office)
+    second = add_office(
+        runtime,
+        actor=admin,
+        from_office=office.office,
+        code="PS-TEST2",
+        name="थाना दूसरा",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    grant_roles(runtime, second, actor=admin, username="anita", roles=["author"])
+    service = keys.unlock(runtime, INGEST_USER, TEST_PASSPHRASE)
+    for user, signer in ((INGEST_USER, service), ("anita", office.signers["author"])):
+        keys.rotate(runtime, second, actor=signer, username=user, new_passphrase=TEST_PASSPHRASE)
+    desk = IngestDesk(office)
+    folder = desk.context.inbox.root / second.code / "SOP-DRAFTS" / "anita"
+    write_register_docx(folder / "beat.docx", "रात्रि गश्त", [], "Beat patrol after dark")
+    (outcome,) = desk.run(folder)
+    assert outcome.status == "filed", outcome
+    return second, outcome.number or "", desk.signer

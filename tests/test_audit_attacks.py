@@ -39,19 +39,20 @@ from qms_engine.cli import cli
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.documents.master_list import signed_history
 from qms_engine.documents.revisions import (
+    adopt_revision,
     create_document,
     replace_revision_file,
     revise_document,
 )
 from qms_engine.documents.transitions import take_transition
-from qms_engine.errors import IntegrityError, PermissionDenied
+from qms_engine.errors import IntegrityError, PermissionDenied, RuleViolation
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.keys import revoke, rotate, unlock
 from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import Event
 from qms_engine.storage.workspace import Workspace
-from qms_engine.testing import TEST_PASSPHRASE
+from qms_engine.testing import STAFF, TEST_PASSPHRASE
 
 # The attacks edit the SQLite file directly, as an insider with the workspace folder would.
 pytestmark = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
@@ -971,18 +972,23 @@ def test_parallel_verification_gives_same_verdict(hist: History, tamper: bool) -
 # can catch them, online and from an exported bundle alike.
 
 
-def verdicts(hist: History, tmp_path: Path) -> dict[str, AuditResult]:
-    """The online verdict and the verdict on a bundle exported from the same database."""
-    online = hist.verify()
+def verdicts(
+    hist: History, tmp_path: Path, office: OfficeRef | None = None
+) -> dict[str, AuditResult]:
+    """The online verdict and the verdict on a bundle exported from the same database, of
+    ``office`` (default: the history's)."""
+    online = hist.verify() if office is None else verify_office(hist.runtime, office)
     bundle_path = tmp_path / "insider-bundle"
-    export_bundle(hist.runtime, hist.office, bundle_path, include_blobs=True)
+    export_bundle(hist.runtime, office or hist.office, bundle_path, include_blobs=True)
     offline = verify_bundle(bundle_path)
     return {"online": online, "bundle": offline}
 
 
-def assert_both_fail_at(hist: History, tmp_path: Path, seq: int, *fragments: str) -> None:
+def assert_both_fail_at(
+    hist: History, tmp_path: Path, seq: int, *fragments: str, office: OfficeRef | None = None
+) -> None:
     """Online and bundle verification both fail first at event ``seq``, saying ``fragments``."""
-    for where, result in verdicts(hist, tmp_path).items():
+    for where, result in verdicts(hist, tmp_path, office).items():
         try:
             assert_fails_at(result, seq, *fragments)
         except AssertionError as failure:
@@ -1492,14 +1498,16 @@ def _file_of(hist: History, subject: str) -> str:
     return str(json.loads(created["payload"])["sha256"])
 
 
-def _replacement(hist: History, who: str, name: str, subject: str, new: str, old: str) -> int:
-    """Append a ``document.revision.replaced`` of ``subject`` signed by ``who``'s own key."""
+def _replacement(hist: History, who: str, name: str) -> int:
+    """Append a ``document.revision.replaced`` putting SOP1#0's file into Mohan's draft
+    SOP2#0, signed by ``who``'s own key."""
+    new, old = _file_of(hist, f"{SOP1}#0"), _file_of(hist, f"{SOP2}#0")
     with hist.db() as db:
         return db.append(
             hist.signers[who],
             role="author",
             action="document.revision.replaced",
-            subject=subject,
+            subject=f"{SOP2}#0",
             payload={
                 "sha256": new,
                 "size": 1,
@@ -1515,14 +1523,7 @@ def _replacement(hist: History, who: str, name: str, subject: str, new: str, old
 
 def test_a_draft_s_file_replaced_by_another_author(hist: History, tmp_path: Path) -> None:
     """Anita puts a file of her own into Mohan's returned draft: only its author may."""
-    seq = _replacement(
-        hist,
-        "author",
-        "ASI Anita Sharma",
-        f"{SOP2}#0",
-        _file_of(hist, f"{SOP1}#0"),
-        _file_of(hist, f"{SOP2}#0"),
-    )
+    seq = _replacement(hist, "author", "ASI Anita Sharma")
     assert_both_fail_at(
         hist, tmp_path, seq, "only its author 'mohan' may replace its file, not 'anita'"
     )
@@ -1531,14 +1532,7 @@ def test_a_draft_s_file_replaced_by_another_author(hist: History, tmp_path: Path
 def test_a_file_replaced_after_submission(hist: History, tmp_path: Path) -> None:
     """Mohan submits his draft, then swaps its file while it is in review."""
     take_transition(hist.runtime, number=SOP2, transition="submit", actor=hist.signers["author2"])
-    seq = _replacement(
-        hist,
-        "author2",
-        "HC Mohan Lal",
-        f"{SOP2}#0",
-        _file_of(hist, f"{SOP1}#0"),
-        _file_of(hist, f"{SOP2}#0"),
-    )
+    seq = _replacement(hist, "author2", "HC Mohan Lal")
     assert_both_fail_at(hist, tmp_path, seq, "file replaced while 'in_review'; only in 'draft'")
 
 
@@ -1637,3 +1631,385 @@ def test_an_approval_signed_for_another_file(hist: History, tmp_path: Path, name
         assert isinstance(result.exception, IntegrityError), result.output  # `qms` exits 6
         assert result.exception.exit_code == 6
         assert f"first: event #{seq}: {SOP2}#0: {says}" in result.output
+
+
+# ------------------------------------------- what a revision's events must hold (issue 11 review)
+#
+# Each forgery below is signed with a real, valid key; the write path refuses every one of them,
+# so an insider writes the events themselves.  Only the rules the chain alone carries catch them.
+
+
+def _content(sha256: str, **changes: Any) -> dict[str, Any]:
+    """A complete ``document.revision.created`` payload naming ``sha256``, then ``changes``."""
+    return {
+        "sha256": sha256,
+        "size": 8,
+        "media_type": "application/pdf",
+        "original_filename": "forged.pdf",
+        "title": "Forged",
+        "reason": "forged",
+        "fields": {},
+        "state": "draft",
+        **changes,
+    }
+
+
+def _forge(hist: History, who: str, action: str, subject: str, payload: dict[str, Any]) -> int:
+    """Append ``action`` (meaning ``authored``) about ``subject``, signed by the staff member
+    ``who`` in the one role they hold."""
+    _username, full_name, role = STAFF[who]
+    with hist.db() as db:
+        return db.append(
+            hist.signers[who],
+            role=role,
+            action=action,
+            subject=subject,
+            payload=payload,
+            meaning="authored",
+            signer_name=full_name,
+        )
+
+
+def test_a_replacement_without_its_size_is_refused_and_the_tables_stay_compared(
+    hist: History, tmp_path: Path
+) -> None:
+    """Mohan replaces his returned draft's file with a payload that lacks ``size``; an insider
+    then points the revision at another file and title.  The chain fails at the replacement
+    (online and as a bundle), and the tables' comparison says it cannot compare that row
+    instead of skipping it (it used to stop there, so the UPDATE went unnoticed)."""
+    from qms_engine.audit.projection import projection_problems
+    from qms_engine.chain.reader import stored_chain
+
+    old, new = _file_of(hist, f"{SOP2}#0"), _file_of(hist, f"{SOP1}#1")
+    payload = {
+        "sha256": new,
+        "media_type": "application/pdf",
+        "original_filename": "fixed.pdf",
+        "previous_sha256": old,
+        "reason": "fix",
+    }
+    seq = _forge(hist, "author2", "document.revision.replaced", f"{SOP2}#0", payload)
+    with hist.db() as db:
+        db.connection.execute(
+            "UPDATE revision SET sha256 = ?, title = 'Anything' WHERE sha256 = ?", (new, old)
+        )
+    assert_both_fail_at(hist, tmp_path, seq, "malformed payload: lacks 'size'")
+    with hist.runtime.engine.connect() as connection:
+        found = projection_problems(connection, hist.office, stored_chain(connection, hist.office))
+    assert (
+        f"table revision, {SOP2}#0: cannot be compared with the chain: event #{seq} "
+        "(document.revision.replaced) lacks or garbles 'size' in its payload"
+    ) in found
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"sha256": ""}, "'sha256' must be a SHA-256 (64 lowercase hex digits), not ''"),
+        ({"sha256": "AB" * 32}, "'sha256' must be a SHA-256 (64 lowercase hex digits)"),
+        ({"sha256": None}, "'sha256' must be a SHA-256 (64 lowercase hex digits), not None"),
+        ({"size": -1}, "'size' must be an integer ≥ 0, not -1"),
+        ({"size": True}, "'size' must be an integer ≥ 0, not True"),
+        ({"reason": 7}, "'reason' must be a string, not 7"),
+        ({"note": "x"}, "unknown 'note'"),
+    ],
+    ids=["empty-sha256", "upper-case-sha256", "null-sha256", "negative", "bool", "reason", "extra"],
+)
+def test_a_revision_created_with_a_malformed_payload(
+    hist: History, tmp_path: Path, changes: dict[str, Any], says: str
+) -> None:
+    """A new SOP whose revision names no file (sha256 ``""``: approvals would bind nothing),
+    or a payload otherwise not of its shape (docs/audit-bundle.md §6 content payloads)."""
+    number = "PS-TEST1/SOP/003"
+    _forge(hist, "author", "document.created", number, {"type": "SOP", "title": "X", "serial": 3})
+    payload = {**_content(hashlib.sha256(b"a file").hexdigest()), **changes}
+    seq = _forge(hist, "author", "document.revision.created", f"{number}#0", payload)
+    assert_both_fail_at(hist, tmp_path, seq, "rule 'revisions': malformed payload: ", says)
+
+
+def test_the_engine_never_writes_a_malformed_content_payload(hist: History) -> None:
+    """The write path applies the same table: a revision naming no file is refused, unwritten."""
+    from qms_engine.chain import events
+    from qms_engine.chain.unit_of_work import unit_of_work
+    from qms_engine.people.permissions import load_actor
+
+    before = state_snapshot(hist)
+    refused = "malformed payload: 'sha256' must be a SHA-256"
+    with (
+        pytest.raises(PermissionDenied, match=refused),
+        unit_of_work(hist.runtime.engine) as work,
+    ):
+        anita = load_actor(work.connection, hist.signers["author"], hist.office)
+        work.append(
+            hist.office,
+            anita,
+            events.REVISION_CREATED,
+            f"{SOP2}#1",
+            _content(""),
+            role="author",
+            allowed_roles=("author",),
+        )
+    assert state_snapshot(hist) == before
+
+
+@pytest.mark.parametrize("chain", ["recorded", "older chain"])
+def test_a_register_record_revised(hist: History, tmp_path: Path, chain: str) -> None:
+    """A clerk adds revision 1 to a GD entry (the write path refuses: append-only).  The type's
+    event says ``append_only``; a chain written before it was recorded holds every register
+    type to it."""
+    gd = create_document(
+        hist.runtime,
+        hist.office,
+        actor=hist.signers["clerk"],
+        type_code="GD",
+        title="GD entry 1",
+        path=_docx(hist.root.parent, "gd1.docx", "GD entry 1", "Arrived 10:00"),
+    ).number
+    with pytest.raises(RuleViolation, match="append-only"):
+        revise_document(
+            hist.runtime,
+            actor=hist.signers["clerk"],
+            number=gd,
+            path=_docx(hist.root.parent, "gd1-b.docx", "GD entry 1", "Seized 2 kg"),
+            reason="x",
+        )
+    with hist.db() as db:
+        added = db.seq_of("office.document_type.added", "PS-TEST1/GD")
+        payload = json.loads(db.row(added)["payload"])
+        assert payload["append_only"] is True
+        if chain == "older chain":
+            del payload["append_only"]
+            db.update(added, payload=canonical_text(payload))
+            db.reseal(added)
+    forged = _content(hashlib.sha256(b"Seized 2 kg").hexdigest(), state="filed")
+    seq = _forge(hist, "clerk", "document.revision.created", f"{gd}#1", forged)
+    assert_both_fail_at(hist, tmp_path, seq, f"{gd}#1: GD records are append-only, never revised")
+
+
+@pytest.mark.parametrize(
+    ("subject", "file_of", "says"),
+    [
+        (
+            f"{SOP2}#1",
+            f"{SOP2}#0",
+            f"created while {SOP2}#0 is still 'draft' (a document has one open revision",
+        ),
+        (f"{SOP1}#2", f"{SOP1}#0", f"its file is {SOP1}#0's (a revision changes the file)"),
+        (f"{SOP1}#3", None, "numbered '3', but revision 2 comes next"),
+    ],
+    ids=["second-open-revision", "same-file", "numbering-gap"],
+)
+def test_a_new_revision_against_its_document(
+    hist: History, tmp_path: Path, subject: str, file_of: str | None, says: str
+) -> None:
+    """A second open revision of Mohan's SOP; a new revision of SOP 1 with the file of its
+    first revision; a revision number that skips one."""
+    sha256 = _file_of(hist, file_of) if file_of else hashlib.sha256(b"new text").hexdigest()
+    who = "author2" if subject.startswith(SOP2) else "author"
+    seq = _forge(hist, who, "document.revision.created", subject, _content(sha256))
+    assert_both_fail_at(hist, tmp_path, seq, says)
+
+
+# ------------------------------------------- drafts filed from the inbox, in every office
+#
+# Who is a service is said only by the `user.created` of the office that enrolled them, so the
+# rules for inbox drafts rest on the filing itself: a `document.revision.filed` of a `document`
+# type names its author (`source.author`), who is not its filer and signs before anything else.
+
+SECOND = "PS-TEST2"
+
+
+@dataclass
+class SecondOffice:
+    """PS-TEST2, added by the admin of PS-TEST1, with an SOP draft the inbox service filed there
+    naming Anita, which she has not yet signed for."""
+
+    office: OfficeRef
+    number: str
+    anita: Signer
+    service: Signer
+
+
+@pytest.fixture
+def second_office(hist: History) -> SecondOffice:
+    """Office add, the service and Anita choosing their own keys there, the draft filed."""
+    from qms_engine.testing import TestOffice
+    from tests.ingest_fixtures import draft_in_an_office_added_later
+
+    staffed = TestOffice(hist.runtime, hist.office, hist.signers, hist.root)
+    second, number, service = draft_in_an_office_added_later(staffed)
+    return SecondOffice(second, number, unlock(hist.runtime, "anita", TEST_PASSPHRASE), service)
+
+
+def _filed_file(hist: History, where: OfficeRef, subject: str) -> str:
+    """The SHA-256 a ``document.revision.filed`` event of ``where`` names for ``subject``."""
+    from sqlalchemy import select
+
+    from qms_engine.storage.models import EVENT_TABLE
+
+    with hist.runtime.engine.connect() as connection:
+        payload = connection.execute(
+            select(EVENT_TABLE.c.payload).where(
+                EVENT_TABLE.c.office_id == where.id,
+                EVENT_TABLE.c.subject == subject,
+                EVENT_TABLE.c.action == "document.revision.filed",
+            )
+        ).scalar_one()
+    return str(json.loads(payload)["sha256"])
+
+
+def _sign_in(
+    hist: History, where: OfficeRef, signer: Signer, kind: Any, subject: str, payload: Any
+) -> int:
+    """An event written with a valid key by someone who skips the engine's domain checks (the
+    authorisation table still applies): what an insider with their own key can produce."""
+    from qms_engine.chain.unit_of_work import unit_of_work
+    from qms_engine.people.permissions import load_actor
+
+    with unit_of_work(hist.runtime.engine) as work:
+        actor = load_actor(work.connection, signer, where)
+        return work.append(
+            where, actor, kind, subject, payload, role="author", allowed_roles=("author",)
+        ).seq
+
+
+def test_an_inbox_draft_adopted_in_an_office_added_later_verifies(
+    hist: History, second_office: SecondOffice, tmp_path: Path
+) -> None:
+    """Anita signs for the draft the service filed in PS-TEST2 and submits it: the office
+    added later verifies online and as a bundle (it used to fail: its chain has no
+    `user.created` saying the filer is a service)."""
+    number = second_office.number
+    adopt_revision(hist.runtime, number=number, actor=second_office.anita)
+    take_transition(hist.runtime, number=number, transition="submit", actor=second_office.anita)
+    for where, result in verdicts(hist, tmp_path, second_office.office).items():
+        assert result.ok, (where, result.problems)
+
+
+@pytest.mark.parametrize("act", ["replace", "discard"])
+def test_the_service_acts_on_a_draft_before_its_author_signs(
+    hist: History, second_office: SecondOffice, tmp_path: Path, act: str
+) -> None:
+    """The inbox service, not Anita, replaces the draft's file or discards it in PS-TEST2:
+    the engine refuses both; written all the same, the chain fails there."""
+    from qms_engine.chain import events
+
+    number, service = second_office.number, second_office.service
+    subject = f"{number}#0"
+    with pytest.raises(RuleViolation, match="the author it names must first sign for it"):
+        if act == "replace":
+            replace_revision_file(
+                hist.runtime,
+                actor=service,
+                number=number,
+                path=_docx(tmp_path, "service.docx", "Beat patrol", "service's own text"),
+                reason="x",
+            )
+        else:
+            take_transition(
+                hist.runtime, number=number, transition="discard", actor=service, comment="x"
+            )
+    current = _filed_file(hist, second_office.office, subject)
+    if act == "replace":
+        kind, payload = (
+            events.REVISION_REPLACED,
+            {
+                "sha256": hashlib.sha256(b"service's own text").hexdigest(),
+                "size": 18,
+                "media_type": "application/pdf",
+                "original_filename": "service.pdf",
+                "previous_sha256": current,
+                "reason": "x",
+            },
+        )
+        says = "file replaced before the draft's named author 'anita' signed for it"
+    else:
+        kind = events.revision_transition("discarded")
+        payload = {"transition": "discard", "from": "draft", "to": "discarded"}
+        payload |= {"comment": "gone", "sha256": current}
+        says = "'discard' before the draft's named author 'anita' signed for it"
+    seq = _sign_in(hist, second_office.office, service, kind, subject, payload)
+    assert_both_fail_at(hist, tmp_path, seq, says, office=second_office.office)
+
+
+def test_the_service_files_a_draft_naming_itself_and_adopts_it(
+    hist: History, second_office: SecondOffice, tmp_path: Path
+) -> None:
+    """An insider who can use the unattended service's key files an SOP draft naming the
+    service itself as its author, and signs for it as the service: the engine refuses to file
+    it; written all the same, the chain fails at the filing and at the adoption."""
+    from qms_engine.chain import events
+    from qms_engine.chain.unit_of_work import unit_of_work
+    from qms_engine.documents.revisions import write_new_document
+    from qms_engine.files import inspect_file
+    from qms_engine.people.permissions import load_actor
+
+    office, service = second_office.office, second_office.service
+    number = f"{SECOND}/SOP/002"
+    sha256 = hashlib.sha256(b"a draft nobody wrote").hexdigest()
+    source = {"inbox": "SOP-DRAFTS", "file": "ghost.docx", "claim": "c-1", "author": "ingest"}
+    ghost = _docx(tmp_path, "ghost.docx", "Ghost")
+    spec = hist.runtime.plugins.registry.office_type("police_station").document_type("SOP")
+    with (
+        pytest.raises(PermissionDenied, match="must name its author, someone other than 'ingest'"),
+        unit_of_work(hist.runtime.engine) as work,
+    ):
+        write_new_document(
+            work,
+            hist.runtime,
+            office,
+            spec,
+            author=load_actor(work.connection, service, office),
+            role="author",
+            facts=inspect_file(ghost, (".docx",), "SOP"),
+            sha256=sha256,
+            title="Ghost",
+            reason="x",
+            fields={},
+            source=source,
+        )
+    created = {"type": "SOP", "title": "Ghost", "serial": 2}
+    _sign_in(hist, office, service, events.DOCUMENT_CREATED, number, created)
+    filed = _sign_in(
+        hist,
+        office,
+        service,
+        events.RECORD_FILED,
+        f"{number}#0",
+        _content(sha256, source=source),
+    )
+    adopted = _sign_in(
+        hist, office, service, events.REVISION_ADOPTED, f"{number}#0", {"author": "ingest"}
+    )
+    assert_both_fail_at(
+        hist,
+        tmp_path,
+        filed,
+        "the draft names 'ingest', who filed it, as its author",
+        office=office,
+    )
+    assert (
+        f"event #{adopted}: {number}#0: 'ingest' filed the draft, and cannot also sign as its "
+        "author"
+    ) in verify_office(hist.runtime, office).problems
+
+
+def test_a_person_cannot_file_a_draft_through_the_inbox(hist: History, tmp_path: Path) -> None:
+    """The verifier holds every inbox filing of a draft to its named author's signature,
+    whoever filed it, so the engine files drafts from the inbox only as the inbox service:
+    Anita running the ingester on Mohan's draft is refused, and the file quarantined."""
+    from qms_engine.ingest.offices import open_inbox
+    from qms_engine.ingest.steps import IngestContext
+    from qms_engine.testing import TestOffice
+    from tests.ingest_fixtures import IngestDesk, add_ingest_user
+
+    staffed = TestOffice(hist.runtime, hist.office, hist.signers, hist.root)
+    add_ingest_user(staffed)
+    desk = IngestDesk(staffed)
+    desk.context = IngestContext(hist.runtime, hist.signers["author"], open_inbox(hist.runtime))
+    folder = desk.folder("SOP-DRAFTS") / "mohan"
+    folder.mkdir()
+    _docx(folder, "patrol.docx", "Patrol", "Mohan's text")
+    (outcome,) = desk.run(folder)
+    assert (outcome.status, outcome.step) == ("quarantined", "file the record"), outcome
+    assert "'anita' is no service" in (outcome.problem or "")

@@ -187,7 +187,8 @@ def _code_characters(head_hash: str) -> str:
 def short_code(office: str, seq: int, head_hash: str) -> str:
     """``OFFICE#SEQ:CCCCC-CCCCC-CCCK`` (§8): K makes the check over SEQ and the code end at 0."""
     body = _code_characters(head_hash)
-    body += next(k for k in BASE32 if _damm32(f"{seq}{body}{k}") == 0)
+    checked = f"{BASE32[len(str(seq))]}{seq}{body}"
+    body += next(k for k in BASE32 if _damm32(f"{checked}{k}") == 0)
     return f"{office}#{seq}:{body[:5]}-{body[5:10]}-{body[10:]}"
 
 
@@ -399,6 +400,50 @@ PAYLOAD_NEEDS: dict[str, dict[str, Callable[[object], bool]]] = {
     "audit.checkpoint.recorded": {"seq": _is_int, "head": _is_str, "signature": _is_str},
 }
 
+
+def _is_source(value: object) -> bool:
+    """§6 ``source``: strings claim, file and inbox, and optionally a non-empty author."""
+    if not isinstance(value, dict):
+        return False
+    if not {"claim", "file", "inbox"} <= set(value) <= {"author", "claim", "file", "inbox"}:
+        return False
+    return all(_is_str(value[name]) for name in ("claim", "file", "inbox")) and (
+        "author" not in value or _filled(value["author"])
+    )
+
+
+# §6 content payloads: exactly these members, each passing its test.
+_FILE_MEMBERS: dict[str, Callable[[object], bool]] = {
+    "sha256": _hex64,
+    "size": _integer,
+    "media_type": _is_str,
+    "original_filename": _is_str,
+    "reason": _is_str,
+}
+_CREATED_MEMBERS = {
+    **_FILE_MEMBERS,
+    "title": _is_str,
+    "state": _is_str,
+    "fields": lambda value: isinstance(value, dict),
+}
+CONTENT_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "document.revision.created": _CREATED_MEMBERS,
+    "document.revision.filed": {**_CREATED_MEMBERS, "source": _is_source},
+    REPLACED: {**_FILE_MEMBERS, "previous_sha256": _hex64},
+}
+
+
+def content_payload_problem(action: str, payload: dict[str, Any]) -> str | None:
+    """§6 content payloads: what is wrong with the payload (one problem), or None."""
+    members = CONTENT_PAYLOADS.get(action)
+    if members is None:
+        return None
+    if set(payload) != set(members):
+        return f"members {sorted(payload)}, not {sorted(members)}"
+    wrong = [name for name, fits in members.items() if not fits(payload[name])]
+    return f"{', '.join(wrong)} of the wrong type" if wrong else None
+
+
 # §7 authorisation table: rule name and allowed roles of each fixed action (None: they depend on
 # what is acted on, see SpecVerifier._allowed).
 TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
@@ -591,9 +636,10 @@ class SpecVerifier:
         """Document type code → (its workflow, its creator roles)."""
         self.registers: set[str] = set()  # type codes of kind "register"
         self.controlled: set[str] = set()  # type codes of kind "document"
-        self.services: set[str] = set()  # users enrolled as services (the inbox)
-        self.named: dict[str, object] = {}
-        """NUMBER#REVNO → the author a draft a service filed names, until they adopt it (§7)."""
+        self.append_only: set[str] = set()  # type codes whose records are never revised
+        self.named: dict[str, tuple[object, str]] = {}
+        """NUMBER#REVNO → (the author a draft filed from the inbox names, its filer) (§7)."""
+        self.revisions: dict[str, list[str]] = {}  # document number → revisions, as created
         self.files: dict[str, str] = {}  # NUMBER#REVNO → its current file (SHA-256)
         self.documents: dict[str, str] = {}  # document number → type code
         self.authors: dict[str, str] = {}  # NUMBER#REVNO → its author ("" while none)
@@ -925,7 +971,10 @@ class SpecVerifier:
                     found.append("sha256 is not that of the definition's canonical encoding")
         elif action == SUPERSEDED:
             found += self._supersession(body, pending)
-        elif action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
+        malformed = content_payload_problem(action, payload)
+        if malformed is not None:
+            found.append(f"malformed payload: {malformed}")
+        if action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
             found.append("the new file is the one it replaces")
         for what in found:
             self.problem(f"{at}: rule {name!r}: {what}")
@@ -984,7 +1033,7 @@ class SpecVerifier:
             if self.authors[subject] == "":
                 self.problem(
                     f"{at}: {subject}: {name!r} before its named author "
-                    f"{self.named.get(subject)!r} adopted it"
+                    f"{self.named[subject][0]!r} adopted it"
                 )
             if before != current:
                 self.problem(
@@ -1076,8 +1125,6 @@ class SpecVerifier:
             self.roles.get(subject, set()).discard(payload["role"])
         elif action == "user.deactivated":
             self.inactive.add(subject)
-        elif action == "user.created" and payload.get("kind") == "service":
-            self.services.add(subject)
         elif action == "workflow.registered":
             self._register_workflow(at, subject, payload["definition"])
         elif action == "office.document_type.added":
@@ -1085,15 +1132,22 @@ class SpecVerifier:
             if workflow not in self.workflows:
                 self.problem(f"{at}: {subject} uses workflow {workflow!r}, never registered here")
             self.types[subject.rpartition("/")[2]] = (workflow, frozenset(payload["creator_roles"]))
+            code = subject.rpartition("/")[2]
             if payload.get("kind") == "register":
-                self.registers.add(subject.rpartition("/")[2])
+                self.registers.add(code)
             elif payload.get("kind") == "document":
-                self.controlled.add(subject.rpartition("/")[2])
+                self.controlled.add(code)
+            append_only = payload.get("append_only", payload.get("kind") == "register")
+            if not isinstance(append_only, bool):
+                self.problem(f"{at}: {subject}: append_only is neither true nor false")
+            if append_only is not False:
+                self.append_only.add(code)
         elif action == "document.created":
             self.documents.setdefault(subject, payload["type"])
         elif action in CREATIONS:
-            self.blobs.add(payload["sha256"])
-            self._created(at, actor, subject, payload)
+            if _hex64(payload["sha256"]):  # B holds SHA-256 digests only (§13 rule 9)
+                self.blobs.add(payload["sha256"])
+            self._created(at, action, actor, subject, payload)
             self.files.setdefault(subject, payload["sha256"])
         elif action == ADOPTED:
             self._adopted(at, actor, subject, payload)
@@ -1116,10 +1170,13 @@ class SpecVerifier:
                 )
         self.workflows[name] = definition
 
-    def _created(self, at: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
-        """§7: a revision is created once, in its workflow's initial state, by its author; a
-        controlled document's draft a service filed has none until the author it names adopts
-        it."""
+    def _created(
+        self, at: str, action: str, actor: str, subject: str, payload: dict[str, Any]
+    ) -> None:
+        """§7: a revision is created once, in its workflow's initial state, by its author,
+        numbered next, while no earlier revision of its document is open, with a new file, and
+        never after revision 0 of an append-only type; a draft of a controlled document filed
+        from the inbox has no author until the one it names (not its filer) adopts it."""
         state = payload["state"]
         if subject in self.authors:
             self.problem(f"{at}: {subject} is created a second time")
@@ -1130,25 +1187,42 @@ class SpecVerifier:
                 f"{at}: {subject} created in state {state!r}; its workflow "
                 f"{workflow['name']!r} starts in {workflow['initial']!r}"
             )
+        number, _, revno = subject.partition("#")
+        earlier = self.revisions.setdefault(number, [])
+        if revno != str(len(earlier)):
+            self.problem(f"{at}: {subject}: revision {len(earlier)} comes next")
+        if revno != "0" and self.documents.get(number) in self.append_only:
+            self.problem(f"{at}: {subject}: its type is append-only")
+        flagged = workflow["states"] if workflow is not None else {}
+        for other in earlier:
+            if flagged.get(self.state.get(other), {}).get("open") is True:
+                self.problem(f"{at}: {subject}: {other} is still open")
+            if self.files.get(other) == payload["sha256"]:
+                self.problem(f"{at}: {subject}: its file is {other}'s")
+        earlier.append(subject)
         self.authors[subject] = actor
         self.state[subject] = state
-        if actor in self.services and self.documents.get(subject.partition("#")[0]) in (
-            self.controlled
-        ):
+        if action == "document.revision.filed" and self.documents.get(number) in self.controlled:
             source = payload.get("source")
-            self.named[subject] = source.get("author") if isinstance(source, dict) else None
+            named = source.get("author") if isinstance(source, dict) else None
+            self.named[subject] = (named, actor)
             self.authors[subject] = ""
-            if not self.named[subject]:
-                self.problem(f"{at}: {subject}: the service {actor!r} filed it naming no author")
+            if not named:
+                self.problem(f"{at}: {subject}: filed from the inbox naming no author")
+            elif named == actor:
+                self.problem(f"{at}: {subject}: its filer {actor!r} names themselves its author")
 
     def _adopted(self, at: str, actor: str, subject: str, payload: dict[str, Any]) -> None:
-        """§7: the author a service-filed draft names signs for it, and becomes its author."""
+        """§7: the author a draft filed from the inbox names (not its filer) signs for it, and
+        becomes its author."""
         if self.authors.get(subject) != "":
             self.problem(f"{at}: {subject}: adopted, but it awaits no author's signature")
-        elif actor != self.named[subject]:
-            self.problem(
-                f"{at}: {subject}: adopted by {actor!r}, but it names {self.named[subject]!r}"
-            )
+            return
+        named, filer = self.named[subject]
+        if actor != named:
+            self.problem(f"{at}: {subject}: adopted by {actor!r}, but it names {named!r}")
+        elif actor == filer:
+            self.problem(f"{at}: {subject}: adopted by its filer {actor!r}")
         else:
             if payload.get("author") != actor:
                 self.problem(f"{at}: {subject}: {actor!r} adopted it naming another author")
@@ -1162,11 +1236,11 @@ class SpecVerifier:
         found = []
         if subject not in self.authors:
             found.append("the revision was never created")
-        elif self.documents.get(number) in self.registers:
-            found.append("a register record's file is never replaced")
+        elif self.documents.get(number) in self.registers | self.append_only:
+            found.append("a register or append-only record's file is never replaced")
         else:
             if self.authors[subject] == "":
-                found.append(f"its named author {self.named.get(subject)!r} has not adopted it")
+                found.append(f"its named author {self.named[subject][0]!r} has not adopted it")
             elif self.authors[subject] != actor:
                 found.append(f"{actor!r} is not its author {self.authors[subject]!r}")
             if workflow is not None and self.state.get(subject) != workflow["initial"]:
@@ -1242,7 +1316,8 @@ class SpecVerifier:
         return (
             len(body) == 14
             and all(c in BASE32 for c in body)
-            and _damm32(seq_text + body) == 0
+            and len(seq_text) < 32
+            and _damm32(f"{BASE32[len(seq_text)]}{seq_text}{body}") == 0
             and body[:13] == _code_characters(self.hash_at[seq])
         )
 
@@ -1268,9 +1343,7 @@ class SpecVerifier:
 
     def _blobs(self, listed: dict[str, Any] | None) -> None:
         """§13 rule 9: blobs/ holds exactly the blobs the chain names, each hashing to its name."""
-        named = {sha for sha in self.blobs if _is_hex(sha, 64)}
-        for sha in sorted(self.blobs - named):
-            self.problem(f"blob {sha!r}: not a SHA-256")
+        named = self.blobs
         if listed is None:
             if named:
                 self.problem("blobs NOT checked: the bundle has no blobs")
@@ -1671,12 +1744,16 @@ def _bodies(path: Path) -> list[dict[str, Any]]:
 
 
 def _full_name(path: Path, username: str) -> str:
-    """The name printed beside ``username``'s signature: their ``user.created`` full name."""
+    """The name printed beside ``username``'s signature: their ``user.created`` full name (in
+    an office that did not enrol them, their user name: nothing checks it, §12)."""
     return str(
         next(
-            body["payload"]["full_name"]
-            for body in _bodies(path)
-            if body["action"] == "user.created" and body["subject"] == username
+            (
+                body["payload"]["full_name"]
+                for body in _bodies(path)
+                if body["action"] == "user.created" and body["subject"] == username
+            ),
+            username,
         )
     )
 
@@ -1891,7 +1968,12 @@ def test_both_verifiers_reject_a_revision_created_in_a_non_initial_state(
     path, _ = real_bundle
     signers = _signers_by_name(qms_office)
     sop = _sop(path)
-    payload = dict(_created(path, f"{sop}#1"), reason="तीसरा संशोधन", state="draft")
+    payload = dict(
+        _created(path, f"{sop}#1"),
+        reason="तीसरा संशोधन",
+        state="draft",
+        sha256=_add_blob(path, b"%PDF-1.4 rev 2"),
+    )
     number = _append(
         path, signers["anita"], "author", "document.revision.created", f"{sop}#2", payload
     )
@@ -2673,3 +2755,214 @@ def test_both_verifiers_reject_a_forged_adoption(
         expected = "'anita' adopted it naming another author"
         engine_says = "'anita' signed for it naming 'mohan'"
     _both_reject(path, qms_office, [f"event #{number}: {subject}: {expected}"], engine_says)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a revision's events must hold (§6 content payloads, §7 revisions and inbox drafts)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_both_verifiers_reject_a_replacement_without_its_size(
+    corrected: tuple[Path, str, str], qms_office: TestOffice
+) -> None:
+    """Anita replaces her returned draft's file with a payload lacking ``size`` (§6 content
+    payloads): nothing the tables or blobs are compared with may be missing."""
+    path, first, _second = corrected
+    signers = _signers_by_name(qms_office)
+    subject = f"{first}#0"
+    _return_to_draft(path, signers, subject)
+    payload = {
+        "media_type": "application/pdf",
+        "original_filename": "new.pdf",
+        "previous_sha256": _current_file(path, subject),
+        "reason": "सुधार",
+        "sha256": _add_blob(path, b"%PDF-1.4 no size"),
+    }
+    number = _append(path, signers["anita"], "author", REPLACED, subject, payload)
+    _both_reject(
+        path,
+        qms_office,
+        [
+            f"event #{number}: rule 'file replacement': malformed payload: members "
+            f"{sorted(payload)}, not {sorted(CONTENT_PAYLOADS[REPLACED])}"
+        ],
+        "malformed payload: lacks 'size'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "wrong", "engine_says"),
+    [
+        ({"sha256": ""}, "sha256", "'sha256' must be a SHA-256 (64 lowercase hex digits), not ''"),
+        ({"sha256": "AB" * 32}, "sha256", "'sha256' must be a SHA-256"),
+        ({"size": -1}, "size", "'size' must be an integer ≥ 0, not -1"),
+        ({"size": True}, "size", "'size' must be an integer ≥ 0, not True"),
+        ({"fields": []}, "fields", "'fields' must be an object, not []"),
+    ],
+    ids=["empty-sha256", "upper-case", "negative-size", "bool-size", "fields"],
+)
+def test_both_verifiers_reject_a_revision_with_a_malformed_payload(
+    real_bundle: tuple[Path, str],
+    qms_office: TestOffice,
+    changes: dict[str, Any],
+    wrong: str,
+    engine_says: str,
+) -> None:
+    """A new revision naming no file (``sha256`` ``""``: every approval of it would bind
+    nothing), or otherwise not of its shape (§6 content payloads)."""
+    path, _ = real_bundle
+    sop = _sop(path)
+    payload = {
+        **_created(path, f"{sop}#1"),
+        "reason": "तीसरा",
+        "sha256": _add_blob(path, b"%PDF-1.4 rev 2"),
+        **changes,
+    }
+    if payload["sha256"] != _sha256_hex(b"%PDF-1.4 rev 2"):  # the blob names no file now
+        (path / "blobs" / _sha256_hex(b"%PDF-1.4 rev 2")).unlink()
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest["blobs"]["count"] -= 1
+        (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    anita = _signers_by_name(qms_office)["anita"]
+    number = _append(path, anita, "author", "document.revision.created", f"{sop}#2", payload)
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: rule 'revisions': malformed payload: {wrong} of the wrong type"],
+        engine_says,
+    )
+
+
+@pytest.mark.parametrize("forgery", ["second open", "same file", "numbering gap"])
+def test_both_verifiers_reject_a_revision_against_its_document(
+    real_bundle: tuple[Path, str], qms_office: TestOffice, forgery: str
+) -> None:
+    """A revision created while another of its document is open, one with an earlier
+    revision's file, one whose number skips one (§7 revisions)."""
+    path, _ = real_bundle
+    sop = _sop(path)
+    anita = _signers_by_name(qms_office)["anita"]
+
+    def revision(revno: int, sha256: str) -> int:
+        payload = {**_created(path, f"{sop}#1"), "reason": f"संशोधन {revno}", "sha256": sha256}
+        return _append(
+            path, anita, "author", "document.revision.created", f"{sop}#{revno}", payload
+        )
+
+    if forgery == "second open":
+        revision(2, _add_blob(path, b"%PDF-1.4 rev 2"))
+        number = revision(3, _add_blob(path, b"%PDF-1.4 rev 3"))
+        expected = f"{sop}#3: {sop}#2 is still open"
+        engine_says = f"created while {sop}#2 is still 'draft'"
+    elif forgery == "same file":
+        number = revision(2, _current_file(path, f"{sop}#1"))
+        expected = f"{sop}#2: its file is {sop}#1's"
+        engine_says = "(a revision changes the file)"
+    else:
+        number = revision(3, _add_blob(path, b"%PDF-1.4 rev 3"))
+        expected = f"{sop}#3: revision 2 comes next"
+        engine_says = "numbered '3', but revision 2 comes next"
+    _both_reject(path, qms_office, [f"event #{number}: {expected}"], engine_says)
+
+
+def test_both_verifiers_reject_a_register_record_revised(
+    real_bundle: tuple[Path, str], qms_office: TestOffice
+) -> None:
+    """The clerk files a GD entry, then gives it a revision 1: GD is append-only, as its
+    ``office.document_type.added`` says (§6, §7 revisions)."""
+    path, _ = real_bundle
+    (added,) = [
+        b["payload"]
+        for b in _bodies(path)
+        if b["action"] == "office.document_type.added" and b["subject"].endswith("/GD")
+    ]
+    assert added["append_only"] is True
+    ramesh = _signers_by_name(qms_office)["ramesh"]
+    gd = f"{_sop(path).partition('/')[0]}/GD/2026/00001"
+    _append(
+        path, ramesh, "clerk", "document.created", gd, {"serial": 1, "title": "GD", "type": "GD"}
+    )
+    entry = {
+        **_created(path, f"{_sop(path)}#1"),
+        "state": "filed",
+        "sha256": _add_blob(path, b"%PDF-1.4 GD 1"),
+    }
+    _append(path, ramesh, "clerk", "document.revision.created", f"{gd}#0", entry)
+    _both_accept(path, qms_office)
+    changed = {**entry, "sha256": _add_blob(path, b"%PDF-1.4 GD 1, changed")}
+    number = _append(path, ramesh, "clerk", "document.revision.created", f"{gd}#1", changed)
+    _both_reject(
+        path,
+        qms_office,
+        [f"event #{number}: {gd}#1: its type is append-only"],
+        "GD records are append-only, never revised",
+    )
+
+
+@pytest.fixture
+def drafted_elsewhere(qms_office: TestOffice) -> tuple[Any, str]:
+    """PS-TEST2, added by `office add`, where the inbox service filed a draft naming Anita:
+    (the office, the draft's NUMBER#REVNO)."""
+    from tests.ingest_fixtures import draft_in_an_office_added_later
+
+    second, number, _service = draft_in_an_office_added_later(qms_office)
+    return second, f"{number}#0"
+
+
+def test_both_verifiers_accept_a_draft_adopted_in_an_office_added_later(
+    drafted_elsewhere: tuple[Any, str], qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """Anita signs for the inbox draft in PS-TEST2, whose chain never says who is a service
+    (§7 drafts filed from the inbox), and submits it: both verifiers accept."""
+    from qms_engine.documents.revisions import adopt_revision
+    from qms_engine.documents.transitions import take_transition
+    from qms_engine.people.keys import unlock
+    from qms_engine.testing import TEST_PASSPHRASE
+
+    second, subject = drafted_elsewhere
+    number, runtime = subject.partition("#")[0], qms_office.runtime
+    anita = unlock(runtime, "anita", TEST_PASSPHRASE)
+    adopt_revision(runtime, number=number, actor=anita)
+    take_transition(runtime, number=number, transition="submit", actor=anita)
+    path = _export(qms_office, tmp_path / "second", second)
+    assert "user.created" not in {b["action"] for b in _bodies(path)}
+    _both_accept(path, qms_office)
+
+
+@pytest.mark.parametrize("forgery", ["replaced by the service", "filed naming the filer"])
+def test_both_verifiers_reject_the_service_acting_for_a_draft_s_author(
+    drafted_elsewhere: tuple[Any, str], qms_office: TestOffice, tmp_path: Path, forgery: str
+) -> None:
+    """In PS-TEST2 the inbox service replaces the file of the draft it filed for Anita; or it
+    files a draft naming itself and signs for it (§7 drafts filed from the inbox, adoption)."""
+    from qms_engine.people.keys import unlock
+    from qms_engine.testing import TEST_PASSPHRASE
+
+    second, subject = drafted_elsewhere
+    path = _export(qms_office, tmp_path / "second", second)
+    service = unlock(qms_office.runtime, "ingest", TEST_PASSPHRASE)
+    if forgery == "replaced by the service":
+        number = _replaced(path, service, subject, b"%PDF-1.4 the service's own")
+        expected = [
+            f"event #{number}: {subject}: file replacement: its named author 'anita' "
+            "has not adopted it"
+        ]
+        engine_says = "file replaced before the draft's named author 'anita' signed for it"
+    else:
+        ghost = "PS-TEST2/SOP/002"
+        created = {"serial": 2, "title": "Ghost", "type": "SOP"}
+        _append(path, service, "author", "document.created", ghost, created)
+        (filed,) = [b["payload"] for b in _bodies(path) if b["subject"] == subject]
+        payload = {
+            **filed,
+            "sha256": _add_blob(path, b"%PDF-1.4 nobody wrote this"),
+            "source": {**filed["source"], "author": "ingest"},
+        }
+        number = _append(path, service, "author", "document.revision.filed", f"{ghost}#0", payload)
+        adopted = _append(path, service, "author", ADOPTED, f"{ghost}#0", {"author": "ingest"})
+        expected = [
+            f"event #{number}: {ghost}#0: its filer 'ingest' names themselves its author",
+            f"event #{adopted}: {ghost}#0: adopted by its filer 'ingest'",
+        ]
+        engine_says = "'ingest' filed the draft, and cannot also sign as its author"
+    _both_reject(path, qms_office, expected, engine_says)

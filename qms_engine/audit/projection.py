@@ -41,9 +41,10 @@ What is compared:
 - ``revision``: SHA-256, size, media type, file name (the newest ``document.revision.replaced``
   of a draft, else its creating event's), title, reason, fields (canonical JSON), author,
   ``created_at``.  ``revision_state``: workflow, state, ``entered_at``, ``effective_at``
-  (entering a state that starts the review clock in the definition the chain registered) and
-  ``review_due`` (the office's local date of ``effective_at`` plus the type's review period, as
-  the write path computes it).
+  (entering a state that starts the review clock in the definition the chain registered, from
+  another state) and ``review_due`` (the office's local date of the clock's last start plus the
+  type's review period, as the write path computes it: ``effective_at``, or the time of the
+  latest transition back into that state, a periodic review that changed nothing).
 - ``revision_action``: one row per transition event, naming its revision, transition, actor and
   time.
 - ``ingest_receipt``: folder, file, SHA-256, size (of a filed record), outcome, number, event.
@@ -118,6 +119,7 @@ class _Revision:
 
     __slots__ = (
         "author",
+        "clock",
         "content",
         "created",
         "digest",
@@ -150,6 +152,9 @@ class _Revision:
         self.created = window
         self.entered = window
         self.effective: Any = None  # None, a Window, or UNKNOWN (its workflow is not loaded)
+        self.clock: Window | None = None
+        """When its review clock last restarted (a transition back into its clock state),
+        if it did after it entered that state."""
         self.transitions = 0
         self.digest = 0
         """Order-independent digest of its transitions' (event, transition, actor)."""
@@ -297,6 +302,10 @@ class _Lines:
     def inserted(self, row: str, why: str = _NOT_CREATED) -> None:
         self.found.append(f"table {self.table}, {row}: in the database, but {why}")
 
+    def uncompared(self, row: str, why: str) -> None:
+        """A row that cannot be compared with the chain: never passed over in silence."""
+        self.found.append(f"table {self.table}, {row}: cannot be compared with the chain: {why}")
+
     def taken(self) -> list[str]:
         return sorted(self.found)
 
@@ -343,6 +352,7 @@ class Projection:
         self._awaiting: list[list[Any]] = []  # receipts whose upper bound is the next event
         self._shared: dict[Any, Any] = {}  # one copy of each short repeated value (names, states)
         self._found: list[str] | None = None
+        self._unprojected: list[str] = []
         self._handlers: dict[str, Callable[[_Body, str], None]] = {
             events.OFFICE_CREATED.action: self._office_created,
             events.DOCUMENT_TYPE_ADDED.action: self._type_added,
@@ -409,8 +419,11 @@ class Projection:
                 handler(body, time)
             elif action.startswith(events.TRANSITION_PREFIX):
                 self._transition(body, time)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            pass  # a malformed payload: the verifier reports it; its rows show up as differences
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._unprojected.append(  # the verifier reports the payload; never passed over
+                f"event #{body.get('seq')} ({action}): its payload cannot be projected "
+                f"({exc!r}), so the rows it wrote are not compared with it"
+            )
         self._previous = (action, subject, self._lower)
         self._previous_time = time if later else previous
 
@@ -568,8 +581,11 @@ class Projection:
         clock = self._clock_states.get(revision.workflow)
         if clock is None:
             revision.effective = UNKNOWN
+        elif target in clock and payload["from"] == target:  # reviewed: the clock restarts
+            revision.clock = window
         elif target in clock:
             revision.effective = window
+            revision.clock = None
 
     # ------------------------------------------------------------------ comparing
 
@@ -582,7 +598,7 @@ class Projection:
 
     def _compare(self, connection: Connection) -> list[str]:
         self._read_other_chains(connection)
-        found: list[str] = []
+        found: list[str] = list(self._unprojected)
         found += self._offices(connection)
         periods, type_lines = self._types(connection)
         found += type_lines
@@ -871,17 +887,22 @@ class Projection:
             effective = chain.effective
             if effective is UNKNOWN:
                 continue
+            started = None
             if effective is None:
                 if effective_at is not None:
                     states.differs(key, "effective_at", None, effective_at)
+            elif _within(effective_at, effective):
+                started = effective_at
+            else:
+                started = effective[1]
+                states.time(key, "effective_at", effective, effective_at)
+            if chain.clock is not None:  # restarted since: the row's entered_at if it is then
+                same = chain.entered is chain.clock and _within(entered_at, chain.clock)
+                started = entered_at if same else chain.clock[1]
+            if started is None:
                 if review_due is not None:
                     states.differs(key, "review_due", None, review_due)
                 continue
-            started = effective[1]
-            if _within(effective_at, effective):
-                started = effective_at
-            else:
-                states.time(key, "effective_at", effective, effective_at)
             period = periods.get(chain.type_code, UNKNOWN)
             if period is UNKNOWN:
                 continue
@@ -1023,19 +1044,21 @@ def _document_differences(
     connection: Connection, office: OfficeRef, number: str, stored: tuple[Any, Any], lines: _Lines
 ) -> None:
     """Name the fields of one document's row that its ``document.created`` event contradicts."""
-    for _seq, action, _actor, payload in connection.execute(
+    for seq, action, _actor, payload in connection.execute(
         _SUBJECT_EVENTS, {"office_id": office.id, "subject": number}
     ):
         if action == events.DOCUMENT_CREATED.action:
             try:
                 created = json.loads(payload)
                 chain = (created["title"], created["serial"])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError) as exc:
+                lines.uncompared(number, _unreadable(seq, action, exc))
                 return
             for name, value, database in zip(("title", "serial"), chain, stored, strict=True):
                 if value != database:
                     lines.differs(number, name, value, database)
             return
+    lines.uncompared(number, "no document.created event of it is stored")
 
 
 def _content_differences(
@@ -1044,7 +1067,7 @@ def _content_differences(
     """Name the fields of one revision's row that its creating event, and the events that
     replaced its file since, contradict."""
     chain: list[Any] | None = None
-    for _seq, action, _actor, payload in connection.execute(
+    for seq, action, _actor, payload in connection.execute(
         _SUBJECT_EVENTS, {"office_id": office.id, "subject": key}
     ):
         try:
@@ -1056,13 +1079,19 @@ def _content_differences(
             elif chain is not None and action == events.REVISION_REPLACED.action:
                 replaced = json.loads(payload)
                 chain[:4] = [replaced[name] for name in _REVISION_FIELDS[:4]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError) as exc:
+            lines.uncompared(key, _unreadable(seq, action, exc))
             return
     if chain is None:
+        lines.uncompared(key, "no event creating it is stored")
         return
     for name, value, database in zip(_REVISION_FIELDS, chain, stored, strict=True):
         if value != database:
             lines.differs(key, name, value, database)
+
+
+def _unreadable(seq: int, action: str, exc: Exception) -> str:
+    return f"event #{seq} ({action}) lacks or garbles {exc} in its payload"
 
 
 def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:

@@ -5,7 +5,9 @@ Declared once, applied twice.  The write path (:meth:`UnitOfWork.append
 anything is written; the verifier (:mod:`qms_engine.chain.verifier`) reports, naming the rule,
 every event in a chain that breaks it — whoever wrote it, with whatever key.  Document
 transitions are authorised by their workflow definition, through :func:`transition_problems`,
-which both use too.  A new capability (corrective actions, feedback …) adds its event kinds
+which both use too.  The payloads of the events that name a file are held to their exact shape
+here as well, so the engine never writes one that the verifier or the tables' comparison could
+not read.  A new capability (corrective actions, feedback …) adds its event kinds
 here, with their rules; an event kind with no rule is refused.
 
 Whether the signer really holds the role they signed in is a fact of the chain's history (roles
@@ -15,9 +17,10 @@ transaction (:func:`qms_engine.people.permissions.load_actor`), the verifier fro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
@@ -123,11 +126,93 @@ def _definition_hashed(attempt: Attempt) -> str | None:
 
 def _replaces_another_file(attempt: Attempt) -> str | None:
     before, after = attempt.payload.get("previous_sha256"), attempt.payload.get("sha256")
-    if not isinstance(after, str) or not isinstance(before, str):
-        return "the payload must name the new file (sha256) and the one it replaces"
-    if after == before:
+    if isinstance(after, str) and after == before:
         return "the new file is the one it replaces"
     return None
+
+
+_Shape = Mapping[str, tuple[Callable[[object], bool], str]]
+"""The exact payload of an event kind (docs/audit-bundle.md §6): member → (test, in words)."""
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value: object) -> TypeGuard[str]:
+    """Whether ``value`` names a file as the chain does: 64 lowercase hex digits."""
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+
+
+def _is_size(value: object) -> bool:
+    return type(value) is int and value >= 0  # never a bool
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_object(value: object) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _is_source(value: object) -> bool:
+    """Where a filed record came from: claim, file and inbox, and the author a draft names."""
+    if not isinstance(value, Mapping) or not value.keys() <= {"author", "claim", "file", "inbox"}:
+        return False
+    if "author" in value and not (isinstance(value["author"], str) and value["author"]):
+        return False
+    return all(isinstance(value.get(name), str) for name in ("claim", "file", "inbox"))
+
+
+_DIGEST_WORDS = "a SHA-256 (64 lowercase hex digits)"
+_FILE_SHAPE: _Shape = {
+    "sha256": (is_sha256, _DIGEST_WORDS),
+    "size": (_is_size, "an integer ≥ 0"),
+    "media_type": (_is_text, "a string"),
+    "original_filename": (_is_text, "a string"),
+    "reason": (_is_text, "a string"),
+}
+_CREATED_SHAPE: _Shape = {
+    **_FILE_SHAPE,
+    "title": (_is_text, "a string"),
+    "state": (_is_text, "a string"),
+    "fields": (_is_object, "an object"),
+}
+_FILED_SHAPE: _Shape = {
+    **_CREATED_SHAPE,
+    "source": (
+        _is_source,
+        "an object of strings claim, file, inbox and, naming a draft's author, author (not empty)",
+    ),
+}
+_REPLACED_SHAPE: _Shape = {**_FILE_SHAPE, "previous_sha256": (is_sha256, _DIGEST_WORDS)}
+
+
+def _shaped(shape: _Shape) -> Condition:
+    """A condition: the payload has exactly the members of ``shape``, each of its type, so no
+    member the verifier and the projection compare can be missing or malformed."""
+
+    def check(attempt: Attempt) -> str | None:
+        payload = attempt.payload
+        missing = sorted(shape.keys() - payload.keys())
+        extra = sorted(payload.keys() - shape.keys())
+        wrong = [
+            f"{name!r} must be {words}, not {_shown(payload[name])}"
+            for name, (fits, words) in shape.items()
+            if name in payload and not fits(payload[name])
+        ]
+        found = [
+            *([f"lacks {', '.join(map(repr, missing))}"] if missing else []),
+            *([f"unknown {', '.join(map(repr, extra))}"] if extra else []),
+            *wrong,
+        ]
+        return f"malformed payload: {'; '.join(found)}" if found else None
+
+    return check
+
+
+def _shown(value: object) -> str:
+    """A payload value as a problem quotes it: short, whatever its size."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:39]}…"
 
 
 _KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
@@ -185,10 +270,10 @@ RULES: Mapping[str, Rule] = {
         "document creation", None, (), "a creator role of the document type"
     ),
     events.REVISION_CREATED.action: Rule(
-        "revisions", None, (), "a creator role of the document type"
+        "revisions", None, (_shaped(_CREATED_SHAPE),), "a creator role of the document type"
     ),
     events.RECORD_FILED.action: Rule(
-        "record filing", None, (), "a creator role of the register type"
+        "record filing", None, (_shaped(_FILED_SHAPE),), "a creator role of the register type"
     ),
     events.REVISION_ADOPTED.action: Rule(
         "adoption",
@@ -199,7 +284,7 @@ RULES: Mapping[str, Rule] = {
     events.REVISION_REPLACED.action: Rule(
         "file replacement",
         None,
-        (_replaces_another_file,),
+        (_shaped(_REPLACED_SHAPE), _replaces_another_file),
         "the revision's author, in a creator role of its type, while it is in its workflow's "
         "initial state (never a register record)",
     ),

@@ -16,8 +16,15 @@ What it checks, in chain order, reporting each problem with the event's sequence
   named transition of the definition the chain registered (``workflow.registered``): from the
   recorded state, by an allowed role, with a required comment, segregation of duties held;
   supersession only by the exclusive rule.  Nothing is read from the installed workflow files.
+- a document's revisions are numbered 0, 1, 2 … as they are created, one open at a time, each
+  with a file none of the others has, and none after revision 0 for an append-only type;
+- a document draft filed from the inbox names its author (``source.author``), who is not its
+  filer and must sign for it (``document.revision.adopted``) before anything else happens to it;
+- a content event's payload has exactly its members, of their types (a file is named by its
+  SHA-256), so nothing the bundle's blobs or the tables are compared with is missing;
 - a draft's file is replaced only by its author, in its workflow's initial state, never a
-  register record's, with a file that is neither its current one nor another revision's;
+  register or append-only record's, with a file that is neither its current one nor another
+  revision's;
 - every transition names the revision's current file (``payload.sha256``), so a signature of
   approval binds the exact file approved, even after a draft's file was replaced.
 """
@@ -35,6 +42,7 @@ from qms_engine.chain import events
 from qms_engine.chain.authorisation import (
     Attempt,
     event_problems,
+    is_sha256,
     transition_problems,
     type_adders,
 )
@@ -188,10 +196,10 @@ class _Rules:
     type_workflow: dict[str, str] = field(default_factory=dict)
     type_creators: dict[str, frozenset[str]] = field(default_factory=dict)
     type_kind: dict[str, str] = field(default_factory=dict)
-    services: set[str] = field(default_factory=set)
-    """Users enrolled as services (the inbox): never the author of a document draft."""
-    named_author: dict[str, str | None] = field(default_factory=dict)
-    """Drafts a service filed, awaiting their named human author's signature."""
+    append_only: set[str] = field(default_factory=set)
+    """Type codes whose records are never revised (no revision after revision 0)."""
+    named_author: dict[str, tuple[object, str]] = field(default_factory=dict)
+    """Drafts filed from the inbox awaiting their named author's signature: (named, filer)."""
     document_type: dict[str, str] = field(default_factory=dict)
     author: dict[str, str] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
@@ -312,8 +320,6 @@ class _Rules:
             self.founded = self.founded or payload.get("role") == ADMIN
         elif action == events.USER_ROLE_REVOKED.action:
             self.roles.get(subject, set()).discard(payload.get("role", ""))
-        elif action == events.USER_CREATED.action and payload.get("kind") == "service":
-            self.services.add(subject)
         elif action == events.USER_DEACTIVATED.action:
             self.inactive.add(subject)
         elif action == events.WORKFLOW_REGISTERED.action and not rule_problems:
@@ -332,12 +338,13 @@ class _Rules:
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
             self.type_kind[code] = str(payload.get("kind", ""))
+            self._append_only(seq, code, payload)
             if role != ADMIN:
                 self.new_type = (code, actor)
         elif action == events.DOCUMENT_CREATED.action:
             self._document_created(seq, subject, payload)
         elif action in (events.REVISION_CREATED.action, events.RECORD_FILED.action):
-            self._revision_created(seq, actor, subject, payload)
+            self._revision_created(seq, action, actor, subject, payload)
         elif action == events.REVISION_ADOPTED.action:
             self._adopted(seq, actor, subject, payload)
         elif action == events.REVISION_REPLACED.action:
@@ -461,13 +468,14 @@ class _Rules:
         self.document_type[number] = type_code
 
     def _revision_created(
-        self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]
+        self, seq: int, action: str, actor: str, subject: str, payload: Mapping[str, Any]
     ) -> None:
-        state = payload.get("state", "")
+        state, sha256 = payload.get("state", ""), payload.get("sha256")
+        document = subject.split("#", 1)[0]
         if subject in self.author:
             self.problem(seq, f"{subject}: the revision is created a second time")
             return
-        if subject.split("#", 1)[0] not in self.document_type:
+        if document not in self.document_type:
             self.problem(seq, f"{subject}: a revision of a document that was never created")
         workflow = self._workflow_of(subject)
         if workflow is not None and state != workflow.initial:
@@ -476,19 +484,68 @@ class _Rules:
                 f"{subject}: created in state {state!r}; workflow {workflow.name!r} starts "
                 f"every revision in {workflow.initial!r}",
             )
+        self._fits_its_document(seq, subject, sha256, workflow)
         self.author[subject] = actor
-        self.revisions_of.setdefault(subject.split("#", 1)[0], []).append(subject)
-        document_type = self.document_type.get(subject.split("#", 1)[0], "")
-        if actor in self.services and self.type_kind.get(document_type) == "document":
-            source = payload.get("source")
-            named = source.get("author") if isinstance(source, Mapping) else None
-            self.author[subject], self.named_author[subject] = "", named
-            if not named:
-                self.problem(seq, f"{subject}: a draft the service {actor!r} filed names no author")
+        self.revisions_of.setdefault(document, []).append(subject)
+        kind = self.type_kind.get(self.document_type.get(document, ""))
+        if action == events.RECORD_FILED.action and kind == "document":
+            self._draft_filed(seq, actor, subject, payload)
         self.state[subject] = state
-        if payload.get("sha256"):
-            self.report.blobs.add(payload["sha256"])
-            self.content[subject] = str(payload["sha256"])
+        if isinstance(sha256, str):
+            self.content[subject] = sha256
+        if is_sha256(sha256):  # any other value is a malformed payload (authorisation table)
+            self.report.blobs.add(sha256)
+
+    def _fits_its_document(
+        self, seq: int, subject: str, sha256: object, workflow: WorkflowDefinition | None
+    ) -> None:
+        """A new revision is numbered next, of a type that may be revised, while no other
+        revision of its document is open, with a file none of them has."""
+        document, _, revno = subject.partition("#")
+        earlier = self.revisions_of.get(document, [])
+        if revno != str(len(earlier)):
+            self.problem(
+                seq,
+                f"{subject}: numbered {revno!r}, but revision {len(earlier)} comes next "
+                "(a document's revisions are numbered 0, 1, 2 … as they are created)",
+            )
+        type_code = self.document_type.get(document, "")
+        if revno != "0" and type_code in self.append_only:
+            self.problem(seq, f"{subject}: {type_code} records are append-only, never revised")
+        open_states = workflow.open_states() if workflow is not None else frozenset()
+        for other in earlier:
+            if self.state.get(other) in open_states:
+                self.problem(
+                    seq,
+                    f"{subject}: created while {other} is still {self.state[other]!r} (a "
+                    "document has one open revision at a time)",
+                )
+            if isinstance(sha256, str) and self.content.get(other) == sha256:
+                self.problem(seq, f"{subject}: its file is {other}'s (a revision changes the file)")
+
+    def _draft_filed(self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]) -> None:
+        """A document draft filed from the inbox names its author (``source.author``), someone
+        other than its filer; nobody is its author until that person signs for it."""
+        source = payload.get("source")
+        named = source.get("author") if isinstance(source, Mapping) else None
+        self.author[subject], self.named_author[subject] = "", (named, actor)
+        if not named:
+            self.problem(seq, f"{subject}: a draft filed from the inbox names no author")
+        elif named == actor:
+            self.problem(seq, f"{subject}: the draft names {actor!r}, who filed it, as its author")
+
+    def _named(self, subject: str) -> object:
+        """The author a draft awaiting adoption names (None for any other revision)."""
+        return self.named_author.get(subject, (None, ""))[0]
+
+    def _append_only(self, seq: int, code: str, payload: Mapping[str, Any]) -> None:
+        """Whether a type's records are never revised: ``append_only`` in its event, or, in
+        chains written before it was recorded, its kind being ``register``."""
+        flag = payload.get("append_only", payload.get("kind") == "register")
+        if not isinstance(flag, bool):
+            self.problem(seq, f"{code}: append_only is {flag!r}, neither true nor false")
+        if flag is not False:
+            self.append_only.add(code)
 
     def finish(self) -> None:
         """At the end of the chain: an exclusive step must not have left a revision behind."""
@@ -509,9 +566,14 @@ class _Rules:
         if subject not in self.named_author or self.author.get(subject) != "":
             self.problem(seq, f"{subject}: not a draft awaiting its author's signature")
             return
-        named = self.named_author[subject]
+        named, filer = self.named_author[subject]
         if actor != named:
             self.problem(seq, f"{subject}: the draft names {named!r}, but {actor!r} signed for it")
+            return
+        if actor == filer:
+            self.problem(
+                seq, f"{subject}: {actor!r} filed the draft, and cannot also sign as its author"
+            )
             return
         if payload.get("author") != actor:
             self.problem(
@@ -528,14 +590,17 @@ class _Rules:
         if subject not in self.author:
             self.problem(seq, f"{subject}: its file is replaced, but it was never created")
             return
-        if self.type_kind.get(self.document_type.get(document, "")) == "register":
-            self.problem(seq, f"{subject}: a register record's file is never replaced")
+        type_code = self.document_type.get(document, "")
+        if self.type_kind.get(type_code) == "register" or type_code in self.append_only:
+            self.problem(
+                seq, f"{subject}: a register or append-only record's file is never replaced"
+            )
             return
         if self.author[subject] == "":
             self.problem(
                 seq,
                 f"{subject}: file replaced before the draft's named author "
-                f"{self.named_author.get(subject)!r} signed for it (document.revision.adopted)",
+                f"{self._named(subject)!r} signed for it (document.revision.adopted)",
             )
         elif actor != self.author[subject]:
             self.problem(
@@ -556,6 +621,7 @@ class _Rules:
                 self.problem(seq, f"{subject}: the new file is {other}'s")
         if isinstance(new, str):
             self.content[subject] = new
+        if is_sha256(new):
             self.report.blobs.add(new)
 
     def _superseded(self, seq: int, attempt: Attempt, exclusive: _Exclusive | None) -> None:
@@ -601,7 +667,7 @@ class _Rules:
             self.problem(
                 seq,
                 f"{subject}: {name!r} before the draft's named author "
-                f"{self.named_author.get(subject)!r} signed for it (document.revision.adopted)",
+                f"{self._named(subject)!r} signed for it (document.revision.adopted)",
             )
         if self.state.get(subject) != before:
             self.problem(

@@ -49,6 +49,7 @@ def document_type_id(
         "workflow": spec.workflow,
         "review_period_days": spec.review_period_days,
         "creator_roles": sorted(spec.creator_roles),
+        "append_only": spec.append_only,
     }
     work.append(
         office,
