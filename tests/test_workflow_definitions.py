@@ -59,6 +59,7 @@ def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     assert [t.name for t in sop.transitions_from("draft")] == ["submit", "discard"]
     assert [t.name for t in sop.transitions_from("in_review")] == ["approve", "reject"]
     assert [t.name for t in sop.transitions_from("approved")] == ["reject", "make_effective"]
+    assert [t.name for t in sop.transitions_from("effective")] == ["confirm_review", "withdraw"]
     assert sop.transitions_from("archived") == []
     assert sop.open_states() == frozenset({"draft", "in_review", "approved"})
     assert sop.states["effective"].exclusive == "superseded"
@@ -74,6 +75,14 @@ def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     assert approve.roles == ("approver",)
     assert approve.not_by == ("author", "submit")
     assert sop.transition("reject").comment_required
+    confirm = sop.transition("confirm_review")
+    assert (confirm.sources, confirm.target, confirm.meaning) == (
+        ("effective",),
+        "effective",
+        "reviewed",
+    )
+    assert confirm.roles == ("quality_coordinator", "approver")
+    assert (confirm.comment_required, confirm.by, confirm.not_by) == (True, (), ())
     assert sop.transition("submit").title == "Submit for review"
     assert all(s.title and s.description for s in sop.states.values())
     assert all(t.title and t.description for t in sop.transitions.values())

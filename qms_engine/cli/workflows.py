@@ -91,9 +91,9 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
         [
             (
                 t.name,
-                ", ".join(t.sources),
+                "\n".join(t.sources),  # one a line: no comma makes a name wider
                 t.target,
-                ", ".join(t.roles),
+                "\n".join(t.roles),
                 t.meaning,
                 "; ".join(
                     filter(
@@ -102,6 +102,10 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                             "comment required" if t.comment_required else "",
                             f"only by {', '.join(t.by)}" if t.by else "",
                             f"not by {', '.join(t.not_by)}" if t.not_by else "",
+                            "restarts review clock"
+                            if t.target in t.sources
+                            and workflow.states[t.target].starts_review_clock
+                            else "",
                         ),
                     )
                 ),

@@ -5,24 +5,31 @@ racing on one revision are serialised and the second sees the first one's result
 a required comment, who alone may take it (``by``: an author discards only their own draft),
 segregation of duties (``not_by``), and what the target state implies
 (``exclusive``: the previously effective revision is superseded in the same transaction;
-``starts_review_clock``: the periodic-review due date).  The event names the revision's file
+``starts_review_clock``: the periodic-review due date, counted from the office's local date).
+A transition back into the state it leaves (``confirm_review``: a periodic review that found the
+revision still adequate) restarts that count; the revision keeps its effective date, and, being
+the one in its state, supersedes nothing.  The event names the revision's file
 as read under that lock (``sha256``: its current one, after any replacement), so the signature
 binds the exact file acted on; the verifier holds every transition to that.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from functools import partial
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import Attempt, transition_problems
 from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import Actor
 from qms_engine.clock import to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import (
     DocumentRef,
+    RevisionRow,
     awaits_adoption,
     load_document,
     revision_rows,
@@ -30,10 +37,10 @@ from qms_engine.documents.revisions import (
 from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
-from qms_engine.rules.workflows import Transition, WorkflowDefinition
+from qms_engine.rules.workflows import AUTHOR, Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import Prepared
-from qms_engine.storage.models import ACTION_TABLE, STATE_TABLE
+from qms_engine.storage.models import ACTION_TABLE, STATE_TABLE, USER_TABLE
 
 
 @dataclass(frozen=True)
@@ -47,15 +54,75 @@ class TransitionResult:
     to_state: str
     superseded: list[int]
     event_seq: int
+    review_due: date | None = None
+    """The next periodic review, when the transition (re)started the review clock."""
+
+
+def may_take(
+    step: Transition,
+    attempt: Attempt,
+    roles: Collection[str],
+    *,
+    is_author: bool,
+    took: Callable[[str], bool],
+) -> bool:
+    """Whether someone holding ``roles`` may take ``step`` (``attempt``: by whom, on what): the
+    write path's own rules (:func:`transition_problems`), in the role they would sign in, the
+    comment aside (it is asked for when the step is taken)."""
+    held = sorted(set(roles) & set(step.roles))
+    if not held:
+        return False
+    problems = transition_problems(
+        replace(step, comment_required=False),
+        replace(attempt, role=held[0]),
+        is_author=is_author,
+        took=took,
+    )
+    return not problems
+
+
+def _open_to(
+    connection: Connection,
+    document: DocumentRef,
+    workflow: WorkflowDefinition,
+    revisions: Sequence[RevisionRow],
+    user: Actor,
+) -> str:
+    """What ``user`` may do now instead (a hint): the transitions they may take on these
+    revisions, or, if none, where to see who may."""
+    mine = sorted(
+        {
+            step.name
+            for revision in revisions
+            for step in workflow.transitions_from(revision.state)
+            if may_take(
+                step,
+                Attempt(document.office.code, user.username, "", document.number, {}),
+                user.roles,
+                is_author=user.id == revision.author_id,
+                took=partial(_took, connection, revision, user),
+            )
+        }
+    )
+    if mine:
+        return f"{user.username} may take now: {', '.join(mine)}"
+    return (
+        f"nothing {user.username} may take on it now; `qms wf show {workflow.name}` says who "
+        "may take each transition"
+    )
 
 
 def _pick_revision(
     document: DocumentRef,
     workflow: WorkflowDefinition,
     transition: Transition,
-    states: dict[int, str],
+    revisions: Sequence[RevisionRow],
     revno: int | None,
+    instead: Callable[[Sequence[RevisionRow]], str],
 ) -> int:
+    """The revision ``transition`` is to be taken on; refused (with ``instead(revisions)`` as
+    the hint) when none of them is in a state it leaves."""
+    states = {r.revno: r.state for r in revisions}
     if revno is not None:
         if revno not in states:
             raise NotFound(f"{document.number} has no revision {revno}")
@@ -76,18 +143,12 @@ def _pick_revision(
             f"(someone took {transition.name!r} first?)",
             hint="see `qms doc show` for what is left to do",
         )
-    described = ", ".join(
-        f"revision {rev} is {state}"
-        for rev, state in sorted(states.items())
-        if revno is None or rev == revno
-    )
-    available = sorted(
-        {t.name for state in set(states.values()) for t in workflow.transitions_from(state)}
-    )
+    considered = [r for r in revisions if revno is None or r.revno == revno]
+    described = ", ".join(f"revision {r.revno} is {r.state}" for r in considered)
     raise RuleViolation(
         f"{document.number}: {transition.name!r} needs a revision in "
         f"{' or '.join(transition.sources)}, but {described}",
-        hint=f"transitions available now: {', '.join(available) or 'none'}",
+        hint=instead(considered),
     )
 
 
@@ -100,6 +161,49 @@ _TOOK = Prepared(
     )
     .limit(1)
 )
+_TAKERS = Prepared(
+    select(USER_TABLE.c.username)
+    .join(ACTION_TABLE, ACTION_TABLE.c.actor_id == USER_TABLE.c.id)
+    .where(
+        ACTION_TABLE.c.revision_id == bindparam("revision_id"),
+        ACTION_TABLE.c.transition == bindparam("transition"),
+    )
+)
+_AUTHOR = Prepared(select(USER_TABLE.c.username).where(USER_TABLE.c.id == bindparam("user_id")))
+
+
+def _took(connection: Connection, revision: RevisionRow, user: Actor, transition: str) -> bool:
+    """Whether ``user`` took ``transition`` on ``revision`` before."""
+    rows = _TOOK.rows(connection, revision_id=revision.id, transition=transition, actor_id=user.id)
+    return bool(rows)
+
+
+def _refuse_unless_named(
+    connection: Connection, step: Transition, revision: RevisionRow, user: Actor, subject: str
+) -> None:
+    """A transition only some may take (``by``: an author discards their own draft) is refused
+    to anyone else saying who may, by name, before their roles are looked at."""
+    if not step.by:
+        return
+    whom, names = [], []
+    for entry in step.by:
+        if entry == AUTHOR:
+            found = [row[0] for row in _AUTHOR.rows(connection, user_id=revision.author_id)]
+            whom.append(f"its author ({', '.join(found)})")
+        else:
+            found = [
+                row[0]
+                for row in _TAKERS.rows(connection, revision_id=revision.id, transition=entry)
+            ]
+            whom.append(f"whoever took {entry!r} on it ({', '.join(found) or 'nobody yet'})")
+        names += found
+    if user.username not in names:
+        raise PermissionDenied(
+            f"only {' or '.join(whom)} may {step.name} {subject}, not {user.username!r}",
+            hint=f"ask {' or '.join(dict.fromkeys(names))}" if names else None,
+        )
+
+
 _MOVE = Prepared(
     update(STATE_TABLE)
     .where(STATE_TABLE.c.revision_id == bindparam("b_revision"))
@@ -114,6 +218,11 @@ _MOVE_AND_START_CLOCK = Prepared(
         effective_at=bindparam("b_at"),
         review_due=bindparam("b_due"),
     )
+)
+_RESTART_CLOCK = Prepared(
+    update(STATE_TABLE)
+    .where(STATE_TABLE.c.revision_id == bindparam("b_revision"))
+    .values(entered_at=bindparam("b_at"), review_due=bindparam("b_due"))
 )
 _RECORD_ACTION = Prepared(
     insert(ACTION_TABLE).values(
@@ -160,9 +269,10 @@ def take_transition(
             document.workflow,
             runtime.plugins.workflow_digest(document.workflow),
         )
+        user = load_actor(connection, actor, document.office)
         revisions = revision_rows(connection, document)
-        states = {r.revno: r.state for r in revisions}
-        picked = _pick_revision(document, workflow, step, states, revno)
+        instead = partial(_open_to, connection, document, workflow, user=user)
+        picked = _pick_revision(document, workflow, step, revisions, revno, instead)
         chosen = next(r for r in revisions if r.revno == picked)
         if awaits_adoption(chosen.author_kind, _kind(runtime, document)):
             raise RuleViolation(
@@ -170,7 +280,7 @@ def take_transition(
                 "first sign for it",
                 hint=f"qms doc adopt {number} --as AUTHOR",
             )
-        user = load_actor(connection, actor, document.office)
+        _refuse_unless_named(connection, step, chosen, user, f"{number}#{chosen.revno}")
         role = require_role(
             user,
             step.roles,
@@ -183,9 +293,7 @@ def take_transition(
             step,
             Attempt(document.office.code, user.username, role, number, {"comment": comment}),
             is_author=user.id == chosen.author_id,
-            took=lambda rule: bool(
-                _TOOK.rows(connection, revision_id=chosen.id, transition=rule, actor_id=user.id)
-            ),
+            took=partial(_took, connection, chosen, user),
         )
         if refused:
             raise PermissionDenied("; ".join(refused))
@@ -193,14 +301,18 @@ def take_transition(
         now = utc_now()
         at = to_utc_text(now)
         target = workflow.states[step.target]
+        due: date | None = None
         if target.starts_review_clock:
-            due = None
             if document.review_period_days:
                 today = now.astimezone(zone(document.office.timezone)).date()
-                due = (today + timedelta(days=document.review_period_days)).isoformat()
-            _MOVE_AND_START_CLOCK.run(
-                connection, b_revision=chosen.id, b_state=target.name, b_at=at, b_due=due
-            )
+                due = today + timedelta(days=document.review_period_days)
+            due_text = due.isoformat() if due else None
+            if chosen.state == target.name:  # reviewed, no change: in force since it was
+                _RESTART_CLOCK.run(connection, b_revision=chosen.id, b_at=at, b_due=due_text)
+            else:
+                _MOVE_AND_START_CLOCK.run(
+                    connection, b_revision=chosen.id, b_state=target.name, b_at=at, b_due=due_text
+                )
         else:
             _MOVE.run(connection, b_revision=chosen.id, b_state=target.name, b_at=at)
         record = work.append(
@@ -241,5 +353,5 @@ def take_transition(
                     )
                     superseded.append(other.revno)
     return TransitionResult(
-        number, chosen.revno, step.name, chosen.state, target.name, superseded, record.seq
+        number, chosen.revno, step.name, chosen.state, target.name, superseded, record.seq, due
     )

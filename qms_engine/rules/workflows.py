@@ -69,7 +69,8 @@ class State:
     ``terminal``: nothing leaves this state.  ``exclusive``: entering this state moves the
     document's other revisions that are in it to the named state (a new effective revision
     supersedes the old one).  ``starts_review_clock``: the periodic-review due date counts from
-    the moment a revision enters this state.  ``in_force``: a revision in this state is the
+    the moment a revision enters this state; a transition from it back into it (a periodic
+    review that changed nothing) restarts the count.  ``in_force``: a revision in this state is the
     document's current, issued one (the master list shows it; ``qms doc get`` hands it out);
     at most one state of a workflow has it, and it must be ``exclusive`` (so one revision at a
     time is in force).
