@@ -7,8 +7,10 @@ matches and the restored workspace passes `qms audit verify`; anything else leav
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -26,25 +28,35 @@ from qms_engine.backup.postgres import find_tool, public_objects
 from qms_engine.backup.restore import RestoreSummary, restore_backup
 from qms_engine.backup.take import BackupSummary, take_backup
 from qms_engine.cli import cli
+from qms_engine.clock import from_utc_text, local_text
 from qms_engine.documents.revisions import create_document, export_revision
 from qms_engine.errors import (
     ConfigurationError,
     IntegrityError,
     InvalidInput,
     PermissionDenied,
-    RuleViolation,
 )
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.offices import add_office
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import create_db_engine
+from qms_engine.storage.inbox_layout import LAYOUT_MARK
 from qms_engine.storage.models import EVENT_TABLE, HEAD_TABLE, REVISION_TABLE
 from qms_engine.storage.workspace import Workspace
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 from tests.conftest import Desk
+from tests.ingest_fixtures import (
+    IngestDesk,
+    ingest_desk_fixture,  # noqa: F401  (the ingest_desk fixture)
+    pdf_bytes,
+)
 
 QMS = Path(sys.executable).parent / "qms"
-ENV = {"QMS_PASSPHRASE": TEST_PASSPHRASE, "QMS_OFFICE_PASSPHRASE": TEST_PASSPHRASE}
+ENV = {
+    "QMS_PASSPHRASE": TEST_PASSPHRASE,
+    "QMS_OFFICE_PASSPHRASE": TEST_PASSPHRASE,
+    "QMS_NEW_PASSPHRASE": TEST_PASSPHRASE,
+}
 HINDI_TITLE = "सामान्य दैनिकी का रखरखाव"
 sqlite_only = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
 
@@ -210,6 +222,26 @@ def test_backup_and_restore_through_the_cli(
     assert (tmp_path / "restored.docx").read_bytes() == (tmp_path / "live.docx").read_bytes()
 
 
+def test_times_shown_in_the_offices_zone_and_how_to_restore(
+    qms_office: TestOffice, filed: str, restored_url: str | None, tmp_path: Path
+) -> None:
+    """`qms backup` and `qms restore` show the snapshot's time in the office's zone (the
+    manifest keeps UTC); the backup's last line is the restore command to type, with
+    --database-url for a PostgreSQL backup."""
+    taken = invoke("-w", qms_office.root, "backup", tmp_path / "backup", "--as", "priya")
+    created_at = Manifest.read(tmp_path / "backup").created_at
+    shown = local_text(from_utc_text(created_at), qms_office.office.timezone)
+    url = ["--database-url", restored_url] if restored_url else []
+    done = invoke("restore", tmp_path / "backup", tmp_path / "restored", *url)
+
+    assert shown.endswith(" IST") and created_at.endswith("Z")
+    assert f"snapshot at {shown}" in taken and f"snapshot of {shown}" in done
+    assert created_at not in taken + done
+    (command,) = [line for line in taken.splitlines() if line.startswith("Restore with:")]
+    into = " --database-url URL" if restored_url else ""
+    assert command == f"Restore with: qms restore {tmp_path / 'backup'} NEW-FOLDER{into}"
+
+
 def test_backup_taken_while_documents_are_filed(
     qms_office: TestOffice,
     restored_url: str | None,
@@ -300,6 +332,145 @@ def test_every_office_is_backed_up_and_restored(
     assert (tmp_path / "restored" / "inbox" / "PS-TEST2").is_dir()
 
 
+# --------------------------------------------------------------------------- the inbox, its files
+
+FILE_TREES = ("inbox", "quarantine", "duplicates", "processed", "logs")
+
+
+def workspace_files(root: Path) -> dict[str, bytes]:
+    """Every file of a workspace's inbox, quarantine, duplicates, processed and logs folders,
+    by its path in the workspace (the inbox's layout mark included)."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for tree in FILE_TREES
+        for path in sorted((root / tree).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_restore_keeps_one_inbox_per_office(
+    qms_office: TestOffice, restored_url: str | None, tmp_path: Path
+) -> None:
+    """The restored inbox is per office, made from the restored database's offices: the next
+    inbox command moves nothing (PS-TEST2's folder stays its own), and empty stray folders the
+    live inbox had (``inbox/GD``, ``inbox/PS-TEST99``) are not made again."""
+    add_second_office(qms_office)
+    live = qms_office.runtime.workspace.inbox_dir
+    (live / "GD").mkdir()
+    (live / "PS-TEST99").mkdir()
+    backup(qms_office, tmp_path / "backup", who="admin")
+    restore(tmp_path / "backup", tmp_path / "restored", restored_url)
+
+    inbox = tmp_path / "restored" / "inbox"
+    assert entries(inbox) == [LAYOUT_MARK, "PS-TEST1", "PS-TEST2"]
+    for office in ("PS-TEST1", "PS-TEST2"):
+        assert entries(inbox / office) == entries(live / office) and entries(inbox / office)
+    status = CliRunner().invoke(cli, ["-w", str(tmp_path / "restored"), "inbox", "status"])
+    assert status.exit_code == 0, status.output
+    assert "moved" not in status.output and "PS-TEST2" in status.stdout
+    assert entries(inbox) == [LAYOUT_MARK, "PS-TEST1", "PS-TEST2"]
+    assert "PS-TEST2" not in entries(inbox / "PS-TEST1")
+
+
+def test_files_that_exist_nowhere_else_are_backed_up_and_restored(
+    qms_office: TestOffice, ingest_desk: IngestDesk, restored_url: str | None, tmp_path: Path
+) -> None:
+    """A file waiting in the inbox (a Hindi name), a quarantined one with its .error.txt, a
+    duplicate with its note, a processed original with its receipt, and the logs: hashed in the
+    manifest, restored byte for byte to the same places; the clerk's task for the quarantined
+    file is there after the restore."""
+    data = pdf_bytes("GD 17")
+    ingest_desk.drop("GD", "gd-17.pdf", data)
+    ingest_desk.drop("GD", "scan.pdf", b"not a pdf at all")
+    ingest_desk.run()
+    ingest_desk.drop("GD", "gd-17 copy.pdf", data)
+    ingest_desk.run()
+    ingest_desk.drop("MALKHANA", "जब्ती मेमो.pdf")  # waiting: not run yet
+    logs = qms_office.runtime.workspace.logs_dir
+    logs.mkdir()
+    (logs / "ingest.jsonl").write_text('{"file": "GD/gd-17.pdf"}\n', encoding="utf-8")
+    live = workspace_files(qms_office.root)
+    assert {path.split("/")[0] for path in live} == set(FILE_TREES)
+
+    taken = json.loads(
+        invoke("-w", qms_office.root, "backup", tmp_path / "backup", "--as", "priya", "--json")
+    )
+    manifest = Manifest.read(tmp_path / "backup")
+    restore(tmp_path / "backup", tmp_path / "restored", restored_url)
+
+    kept = {path: data for path, data in live.items() if not path.endswith(LAYOUT_MARK)}
+    assert taken["workspace_files"] == len(kept) and taken["notes"] == []
+    assert {path: entry.sha256 for path, entry in manifest.workspace_files().items()} == {
+        path: hashlib.sha256(data).hexdigest() for path, data in kept.items()
+    }
+    assert workspace_files(tmp_path / "restored") == live
+    clerk = qms_office.username("clerk")
+    tasks = json.loads(invoke("-w", tmp_path / "restored", "tasks", "--as", clerk, "--json"))
+    assert [(t["kind"], t["subject"]) for t in tasks["tasks"]] == [("quarantined", "GD/scan.pdf")]
+
+
+@sqlite_only
+def test_files_that_cannot_be_copied_are_noted_in_the_manifest(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """A file that vanishes while the backup runs (filed or moved meanwhile) and a link are
+    listed in the manifest's notes, and the backup goes on; a name that is not UTF-8 is kept
+    with U+FFFD, and noted; what was copied is restored."""
+    folder = qms_office.runtime.workspace.inbox_dir / "PS-TEST1" / "GD"
+    (folder / "a.pdf").write_bytes(pdf_bytes("a"))
+    (folder / "b.pdf").write_bytes(pdf_bytes("b"))
+    (folder / "link.pdf").symlink_to(folder / "a.pdf")
+    with open(os.fsencode(folder / "c-") + b"\xff.pdf", "wb") as raw:
+        raw.write(pdf_bytes("c"))
+
+    def vanish(stage: str, done: int, _total: int | None) -> None:
+        if stage == "files" and done == 1:  # before the first file is copied
+            (folder / "b.pdf").unlink()
+
+    summary = take_backup(
+        qms_office.runtime,
+        actor=qms_office.signers["admin"],
+        destination=tmp_path / "backup",
+        progress=vanish,
+    )
+    manifest = Manifest.read(tmp_path / "backup")
+    restore(tmp_path / "backup", tmp_path / "restored", None)
+
+    where = "inbox/PS-TEST1/GD"
+    assert [(n.path, n.note.split(":")[0].split(",")[0]) for n in manifest.notes] == [
+        (f"{where}/b.pdf", "vanished while being copied (filed"),
+        (f"{where}/c-\ufffd.pdf", "its name is not UTF-8 text"),
+        (f"{where}/link.pdf", "a link"),
+    ]
+    assert summary.notes == manifest.notes and summary.workspace_files == 2
+    assert sorted(manifest.workspace_files()) == [f"{where}/a.pdf", f"{where}/c-\ufffd.pdf"]
+    restored = tmp_path / "restored" / where
+    assert entries(restored) == ["a.pdf", "c-\ufffd.pdf"]
+    assert (restored / "c-\ufffd.pdf").read_bytes() == pdf_bytes("c")
+
+
+@sqlite_only
+def test_shared_inbox_is_moved_per_office_when_restored(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """A workspace whose inbox was still shared (backed up before any inbox command moved
+    it): restored, its files are moved into the workspace's office as the live workspace's
+    next inbox command would, saying so, and every register folder is made."""
+    inbox = qms_office.runtime.workspace.inbox_dir
+    shutil.rmtree(inbox)
+    (inbox / "GD").mkdir(parents=True)
+    (inbox / "GD" / "old.pdf").write_bytes(pdf_bytes("old"))
+    backup(qms_office, tmp_path / "backup")
+    result = restore(tmp_path / "backup", tmp_path / "restored", None)
+
+    assert Manifest.read(tmp_path / "backup").inbox_per_office is False
+    assert result.moved[1] == "moved inbox/ GD/ into inbox/PS-TEST1/"
+    restored = tmp_path / "restored" / "inbox"
+    assert entries(restored) == [LAYOUT_MARK, "PS-TEST1"]
+    assert (restored / "PS-TEST1" / "GD" / "old.pdf").read_bytes() == pdf_bytes("old")
+    assert "MALKHANA" in entries(restored / "PS-TEST1")
+
+
 # --------------------------------------------------------------------------- who may
 
 
@@ -331,6 +502,37 @@ def test_cli_refuses_a_backup_by_an_author(qms_office: TestOffice, tmp_path: Pat
     assert not (tmp_path / "backup").exists()
 
 
+def test_refusal_says_exactly_what_to_type(qms_office: TestOffice, tmp_path: Path) -> None:
+    """A quality coordinator of PS-TEST1 alone is told the grant an admin of PS-TEST2 types and
+    the key rotation they then type there; typed as shown, the backup is taken."""
+    add_second_office(qms_office)
+    root, qc = qms_office.root, qms_office.username("quality_coordinator")
+    grant = f"qms --office PS-TEST2 user grant {qc} quality_coordinator --as ADMIN"
+    rotate = f"qms --office PS-TEST2 key rotate {qc} --as {qc}"
+
+    refused = qms("-w", root, "backup", tmp_path / "backup", "--as", qc)
+    assert refused.returncode == 4
+    assert "may not take a backup in PS-TEST2" in refused.stderr
+    assert grant in refused.stderr and rotate in refused.stderr
+    invoke("-w", root, *grant.replace("ADMIN", "admin").split()[1:])
+    half = qms("-w", root, "backup", tmp_path / "backup", "--as", qc)
+    assert half.returncode == 4 and "issued by an admin" in half.stderr
+    assert rotate in half.stderr and grant not in half.stderr
+    invoke("-w", root, *rotate.split()[1:])
+    invoke("-w", root, "backup", tmp_path / "backup", "--as", qc)
+    assert (tmp_path / "backup" / MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("command", [["backup"], ["key", "passphrase"]])
+def test_as_says_what_it_means_where_nothing_is_signed(command: list[str]) -> None:
+    """`backup` and `key passphrase` sign nothing: their --as help says so, not that a key
+    signs an audit event."""
+    shown = CliRunner().invoke(cli, [*command, "--help"])
+    assert shown.exit_code == 0
+    text = " ".join(shown.stdout.split())
+    assert "nothing is signed" in text and "signs the audit event" not in text
+
+
 # --------------------------------------------------------------------------- never overwrite
 
 
@@ -338,20 +540,24 @@ def test_cli_refuses_a_backup_by_an_author(qms_office: TestOffice, tmp_path: Pat
 def test_backup_destination_must_be_new_or_empty(
     qms_office: TestOffice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A folder with something in it, a file, a missing parent, the inbox or the current
-    folder: refused, untouched; an empty folder is used."""
+    """A folder with something in it, a file, a missing parent, the inbox, processed/ or the
+    blob store, or the current folder: refused as a usage error, untouched; an empty folder is
+    used."""
     full = tmp_path / "full"
     full.mkdir()
     (full / "keep.txt").write_text("mine", encoding="utf-8")
     (tmp_path / "file").write_text("mine", encoding="utf-8")
+    workspace = qms_office.runtime.workspace
     refused = [
-        (full, RuleViolation, "not empty"),
-        (tmp_path / "file", InvalidInput, "is not a folder"),
-        (tmp_path / "missing" / "backup", InvalidInput, "does not exist"),
-        (qms_office.runtime.workspace.inbox_dir / "backup", InvalidInput, "inside the workspace"),
+        (full, "exists and is not empty"),
+        (tmp_path / "file", "is not a folder"),
+        (tmp_path / "missing" / "backup", "does not exist"),
+        (workspace.inbox_dir / "backup", "lies inside inbox/ of the workspace"),
+        (workspace.processed_dir / "backup", "lies inside processed/ of the workspace"),
+        (workspace.blob_dir / "backup", "lies inside the blob store of the workspace"),
     ]
-    for destination, error, message in refused:
-        with pytest.raises(error, match=message):
+    for destination, message in refused:
+        with pytest.raises(InvalidInput, match=message):
             backup(qms_office, destination)
     monkeypatch.chdir(full)
     with pytest.raises(InvalidInput, match="is the current folder"):
@@ -366,13 +572,46 @@ def test_backup_destination_must_be_new_or_empty(
 
 @sqlite_only
 def test_restore_destination_must_be_new_or_empty(qms_office: TestOffice, tmp_path: Path) -> None:
-    """A restore never writes into a folder that holds something (exit code 5)."""
+    """A restore never writes into a folder that holds something: a usage error (exit 2), as
+    `doc get -o` onto an existing file."""
     backup(qms_office, tmp_path / "backup")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
     result = qms("restore", tmp_path / "backup", tmp_path / "mine")
-    assert result.returncode == 5, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "exists and is not empty" in result.stderr
     assert entries(tmp_path / "mine") == ["notes.txt"]
+
+
+@sqlite_only
+def test_restore_refuses_a_target_in_an_inbox_a_blob_store_or_the_backup(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """Into a live workspace's inbox (the watcher would carry it off), its blob store, or the
+    backup folder itself: a usage error (exit 2) saying why, nothing written."""
+    backup(qms_office, tmp_path / "backup")
+    workspace = qms_office.runtime.workspace
+    before = workspace_files(qms_office.root), entries(tmp_path / "backup")
+    for target, why in [
+        (workspace.inbox_dir / "PS-TEST1" / "restored", "lies inside inbox/ of the workspace"),
+        (workspace.blob_dir / "restored", "lies inside the blob store of the workspace"),
+        (tmp_path / "backup" / "restored", "lies inside the backup it restores"),
+    ]:
+        result = qms("restore", tmp_path / "backup", target)
+        assert result.returncode == 2, result.stderr
+        assert why in result.stderr and str(target) in result.stderr
+        assert not target.exists()
+    assert (workspace_files(qms_office.root), entries(tmp_path / "backup")) == before
+
+
+def test_restore_from_a_folder_that_is_no_backup(tmp_path: Path) -> None:
+    """A folder without manifest.json is not a backup: a usage error (exit 2) naming it."""
+    (tmp_path / "photos").mkdir()
+    result = qms("restore", tmp_path / "photos", tmp_path / "restored", "--json")
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stderr)["error"]
+    assert error == f"{tmp_path / 'photos'} is not a backup: it has no manifest.json"
+    assert not (tmp_path / "restored").exists()
 
 
 # --------------------------------------------------------------------------- damaged backups
@@ -416,14 +655,22 @@ def _damage(kind: str, folder: Path, manifest: Manifest) -> str:
         document = json.loads((folder / name).read_text(encoding="utf-8"))
         document["files"]["../outside"] = document["files"].pop(CONFIG)
         (folder / name).write_text(json.dumps(document), encoding="utf-8")
-    else:
+    else:  # a file of the workspace listed where no inbox file goes: beside qms.toml
         name = MANIFEST
-        (folder / name).unlink()
+        (folder / "files").mkdir()
+        (folder / "files" / "notes.txt").write_text("नोट", encoding="utf-8")
+        document = json.loads((folder / name).read_text(encoding="utf-8"))
+        data = (folder / "files" / "notes.txt").read_bytes()
+        document["files"]["files/notes.txt"] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+        }
+        (folder / name).write_text(json.dumps(document), encoding="utf-8")
     return name
 
 
 @pytest.mark.parametrize(
-    "kind", ["blob", "database", "missing qms.toml", "path outside", "missing manifest"]
+    "kind", ["blob", "database", "missing qms.toml", "path outside", "workspace file outside"]
 )
 def test_damaged_backup_restores_nothing(
     qms_office: TestOffice, filed: str, restored_url: str | None, kind: str, tmp_path: Path
@@ -481,16 +728,18 @@ def test_restore_that_does_not_verify_is_undone(
 def test_postgres_restore_needs_an_empty_database(
     qms_office: TestOffice, restored_url: str | None, tmp_path: Path
 ) -> None:
-    """Without --database-url: a usage error (2); into the live database: refused (5);
-    a SQLite URL for a PostgreSQL backup: a usage error."""
+    """Without --database-url, into the live database (not empty), or with a SQLite URL for
+    a PostgreSQL backup: usage errors (exit 2), nothing written."""
     backup(qms_office, tmp_path / "backup")
     source, target = tmp_path / "backup", tmp_path / "restored"
     live = qms_office.runtime.engine.url.render_as_string(hide_password=False)
 
     without = qms("restore", source, target)
     assert without.returncode == 2 and "--database-url" in without.stderr
-    with pytest.raises(RuleViolation, match="is not empty: it holds table public"):
+    with pytest.raises(InvalidInput, match="is not empty: it holds table public"):
         restore(source, target, live)
+    into_live = qms("restore", source, target, "--database-url", live)
+    assert into_live.returncode == 2 and "is not empty" in into_live.stderr
     with pytest.raises(InvalidInput, match="no PostgreSQL database"):
         restore(source, target, f"sqlite:///{tmp_path / 'x.sqlite3'}")
     assert not target.exists()

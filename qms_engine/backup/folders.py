@@ -2,7 +2,9 @@
 
 A backup, or a restored workspace, is written into a hidden folder beside its destination and
 renamed into place at the end: a failure (or Ctrl-C) removes it, so the user never finds half
-of one where they looked.  A destination is never overwritten: it must be new or empty.
+of one where they looked.  A destination is never overwritten: it must be new or empty (else a
+usage error, as for `doc get -o` onto an existing file), and never inside a folder whose
+contents something else moves or owns (a workspace's inbox or blob store, the backup itself).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import errno
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from document_store.hashing import copy_hashing
-from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.errors import InvalidInput
 from qms_engine.files import fsync_dir
 
 Progress = Callable[[str, int, int | None], None]
@@ -39,10 +42,20 @@ def check_destination(destination: Path, what: str) -> None:
             f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
         )
     if destination.exists() and any(destination.iterdir()):
-        raise RuleViolation(
+        raise InvalidInput(
             f"{destination} exists and is not empty: nothing is ever overwritten",
             hint=f"give a new or empty folder for {what}",
         )
+
+
+def refuse_inside(destination: Path, places: Iterable[tuple[Path, str]], hint: str) -> None:
+    """Refuse a destination inside one of ``places`` (a folder, and what it is: "the
+    workspace's inbox (…)"): the watcher would carry a folder in an inbox off to quarantine,
+    and a backup inside itself would be restored into what it restores from."""
+    where = destination.resolve()
+    for place, what in places:
+        if where.is_relative_to(place.resolve()):
+            raise InvalidInput(f"{destination} lies inside {what}", hint=hint)
 
 
 @contextmanager
@@ -64,7 +77,7 @@ def staged_folder(destination: Path, what: str, *, private: bool = False) -> Ite
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
-            raise RuleViolation(
+            raise InvalidInput(
                 f"{destination} was filled by someone else meanwhile: nothing is ever overwritten",
                 hint=f"give a new or empty folder for {what}",
             ) from None
@@ -83,8 +96,14 @@ def sync_tree(root: Path) -> None:
 def copy_file(source: Path, target: Path) -> str:
     """Copy ``source`` to a new file ``target`` (never overwriting), synced; returns its
     SHA-256, computed from the bytes written."""
+    with source.open("rb") as reading:
+        return copy_from(reading, target)
+
+
+def copy_from(reading: BinaryIO, target: Path) -> str:
+    """Copy what ``reading`` holds to a new file ``target``, synced; returns its SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with source.open("rb") as reading, target.open("xb") as writing:
+    with target.open("xb") as writing:
         digest, _size = copy_hashing(reading, writing.write)
         writing.flush()
         os.fsync(writing.fileno())

@@ -1,9 +1,14 @@
 """``manifest.json``: what a backup holds, and the SHA-256 of every file in it.
 
-Written last, so a folder with a manifest is a finished backup.  Read back strictly before a
-restore writes anything: every field typed, every file name one a backup can hold (so a
-hostile manifest cannot name a path outside the folder), and every listed file present with
-its size and hash.  A problem is an :class:`IntegrityError` naming the file.
+Written last, so a folder with a manifest is a finished backup (a folder without one is no
+backup: a usage error naming it).  Read back strictly before a restore writes anything: every
+field typed, every file name one a backup can hold (so a hostile manifest cannot name a path
+outside the folder), and every listed file present with its size and hash.  A problem is an
+:class:`IntegrityError` naming the file.
+
+The workspace's own files (the inbox, claims in progress, quarantine, duplicates, processed,
+logs) are kept under ``files/`` by their path in the workspace; the ones that could not be
+copied are listed in ``notes``, each with why.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 from document_store.hashing import sha256_file
 from qms_engine.backup.folders import Progress
 from qms_engine.clock import is_utc_text
-from qms_engine.errors import IntegrityError
+from qms_engine.errors import IntegrityError, InvalidInput
 
 FORMAT = "qms-backup"
 VERSION = 1
@@ -35,12 +40,24 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FILE = re.compile(
     r"qms\.toml|database\.sqlite3|database\.pgdump|blobs/([0-9a-f]{2})/([0-9a-f]{2})/(\1\2[0-9a-f]{60})"
 )
+WORKSPACE_FILES = "files/"
+"""Where the workspace's own files are kept in a backup, by their path in the workspace."""
 T = TypeVar("T")
 
 
 def blob_file(sha256: str) -> str:
     """Where a blob is kept in a backup, fanned out as in the blob store."""
     return f"blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def workspace_file(relative: str) -> str:
+    """Where the workspace's file ``relative`` (``inbox/PS-KOT39/GD/scan.pdf``) is kept."""
+    return WORKSPACE_FILES + relative
+
+
+def in_workspace(name: str) -> str | None:
+    """The workspace path of a backup's file ``name``, or None for the database, blobs …"""
+    return name.removeprefix(WORKSPACE_FILES) if name.startswith(WORKSPACE_FILES) else None
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,15 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
+class FileNote:
+    """A workspace file that is not in the backup as it was, and why (it vanished while being
+    copied, it is a symbolic link, its name is not UTF-8 …)."""
+
+    path: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything ``manifest.json`` says."""
 
@@ -87,8 +113,19 @@ class Manifest:
     """Blobs the snapshot's events name: a restore needs every one."""
     extra_blobs: tuple[str, ...]
     """Blobs stored after the snapshot (or named by nothing): copied, harmless."""
-    inbox_folders: tuple[str, ...]
+    inbox_per_office: bool
+    """Whether the inbox kept one folder per office (its mark file was there)."""
     files: Mapping[str, FileEntry]
+    notes: tuple[FileNote, ...]
+    """Workspace files not copied as they were, each with why."""
+
+    def workspace_files(self) -> dict[str, FileEntry]:
+        """The workspace's own files (inbox, quarantine …) by their path in the workspace."""
+        return {
+            relative: entry
+            for name, entry in self.files.items()
+            if (relative := in_workspace(name)) is not None
+        }
 
     def write(self, folder: Path) -> None:
         """Write ``folder/manifest.json`` (synced)."""
@@ -110,9 +147,9 @@ class Manifest:
         """Read ``folder/manifest.json`` strictly (see the module docstring)."""
         path = folder / MANIFEST
         if path.is_symlink() or not path.is_file():
-            raise IntegrityError(
-                f"{path} is missing: {folder} is no finished backup",
-                hint="give the folder `qms backup` wrote; a backup that failed has no manifest",
+            raise InvalidInput(
+                f"{folder} is not a backup: it has no {MANIFEST}",
+                hint="give the folder `qms backup` wrote (a backup that failed leaves none)",
             )
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise IntegrityError(f"{path}: larger than any manifest (damaged)")
@@ -191,7 +228,8 @@ class _Reader:
             for name, entry in self.get(data, "files", dict).items()
         }
         for name, entry in files.items():
-            if _FILE.fullmatch(name) is None:
+            relative = in_workspace(name)
+            if _FILE.fullmatch(name) is None and not (relative and is_inside(relative)):
                 raise self.fail(f"files.{name[:80]!r}", "a file a backup holds (qms.toml, …)")
             if not _is_digest(entry.sha256) or entry.size < 0:
                 raise self.fail(f"files.{name}", "a SHA-256 digest and a size")
@@ -210,8 +248,12 @@ class _Reader:
             offices=tuple(self.office(o) for o in self.get(data, "offices", list)),
             named_blobs=named,
             extra_blobs=extra,
-            inbox_folders=self.names(data, "inbox_folders", is_relative, "relative folder paths"),
+            inbox_per_office=self.get(data, "inbox_per_office", bool),
             files=files,
+            notes=tuple(
+                FileNote(self.get(n, "notes.path", str), self.get(n, "notes.note", str))
+                for n in self.get(data, "notes", list)
+            ),
         )
 
     def database(self, data: dict[str, Any]) -> DatabaseCopy:
@@ -249,11 +291,16 @@ def _is_digest(text: str) -> bool:
 
 def is_relative(name: str) -> bool:
     """Whether ``name`` is a plain relative path (no ``..``, no root, no hidden part)."""
-    path = PurePosixPath(name)
+    hidden = any(part.startswith(".") for part in name.split("/"))
+    return "\\" not in name and is_inside(name) and not hidden
+
+
+def is_inside(name: str) -> bool:
+    """Whether ``name`` is a relative path that stays inside its folder: no root, no ``..``,
+    no empty or ``.`` part (hidden names and any other character a file name holds allowed)."""
     return (
         bool(name)
-        and "\\" not in name
         and "\x00" not in name
-        and not path.is_absolute()
-        and all(part not in ("", "..") and not part.startswith(".") for part in path.parts)
+        and not name.startswith("/")
+        and all(part not in ("", ".", "..") for part in name.split("/"))
     )

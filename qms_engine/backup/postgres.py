@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
-from qms_engine.errors import ConfigurationError, QmsError, RuleViolation
+from qms_engine.errors import ConfigurationError, InvalidInput, QmsError
 
 TOOL_FOLDERS = "/usr/lib/postgresql/*/bin"
 """Where Debian and Ubuntu install each PostgreSQL version's tools, besides ``$PATH``."""
@@ -155,14 +155,15 @@ def public_objects(connection: Connection) -> list[tuple[str, str]]:
 
 
 def require_empty(engine: Engine) -> None:
-    """Refuse a database that holds anything: a restore never writes over a deployment."""
+    """Refuse a database that holds anything (a usage error, as a folder that is not empty):
+    a restore never writes over a deployment."""
     with engine.connect() as connection:
         found = public_objects(connection)
     if found:
         kind, name = found[0]
         more = f" and {len(found) - 1} more object(s)" if len(found) > 1 else ""
         shown = engine.url.render_as_string(hide_password=True)
-        raise RuleViolation(
+        raise InvalidInput(
             f"the database {shown} is not empty: it holds {kind.lower()} {name}{more}",
             hint="restore into a new, empty database (createdb NAME) and give its URL",
         )

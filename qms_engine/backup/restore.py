@@ -3,29 +3,49 @@
 Every file's hash is checked against the manifest before anything is written.  The workspace
 is built in a hidden folder beside its destination: ``qms.toml`` (its ``database_url`` pointing
 at the restored database), the SQLite file or, for PostgreSQL, the archive restored by
-``pg_restore`` into an empty database the user names, the blobs and the inbox's folders.  Then
-the chain heads must be those the manifest recorded, and every office must pass the same
-verification as ``qms audit verify``.  Only then is the folder renamed into place; if anything
-fails, the folder is removed and the PostgreSQL database emptied again.  No actor is needed:
-the verification, not a person, vouches for what is restored.
+``pg_restore`` into an empty database the user names, and the blobs.  Then the chain heads must
+be those the manifest recorded; the inbox is laid out one folder per office, as
+:mod:`qms_engine.storage.inbox_layout` makes it, for the offices of the restored database (not
+from folders the backup saw: a stray one stays gone); the workspace's files (inbox,
+quarantine, duplicates, processed, logs) go back where they were; and every office must pass
+the same verification as ``qms audit verify``.  Only then is the folder renamed into place; if
+anything fails, the folder is removed and the PostgreSQL database emptied again.  No actor is
+needed: the verification, not a person, vouches for what is restored.
+
+The destination must be new or empty, outside the backup, and outside the inbox, its folders
+and the blob store of any workspace around it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from document_store import BlobStore
 from qms_engine.audit.verify import AuditResult, verify_office
-from qms_engine.backup.folders import Progress, check_destination, copy_file, staged_folder
-from qms_engine.backup.manifest import CONFIG, Manifest, blob_file
+from qms_engine.backup.folders import (
+    Progress,
+    check_destination,
+    copy_file,
+    refuse_inside,
+    staged_folder,
+)
+from qms_engine.backup.manifest import (
+    CONFIG,
+    MANIFEST,
+    FileNote,
+    Manifest,
+    blob_file,
+    workspace_file,
+)
 from qms_engine.backup.postgres import (
     empty_database,
     find_tool,
@@ -33,12 +53,19 @@ from qms_engine.backup.postgres import (
     run_tool,
     server_version,
 )
-from qms_engine.backup.take import chain_heads
-from qms_engine.errors import ConfigurationError, IntegrityError, InvalidInput
+from qms_engine.backup.take import chain_heads, file_trees, kept_places
+from qms_engine.errors import ConfigurationError, IntegrityError, InvalidInput, QmsError
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import create_db_engine, read_snapshot
-from qms_engine.storage.workspace import Workspace, resolve_database_url
+from qms_engine.storage.inbox_layout import office_folders, upgrade_layout
+from qms_engine.storage.models import OFFICE_TABLE
+from qms_engine.storage.workspace import (
+    CONFIG_NAME,
+    Workspace,
+    resolve_database_url,
+    sqlite_path,
+)
 
 _URL_LINE = re.compile(r"^[ \t]*database_url[ \t]*=.*$", re.MULTILINE)
 _WORKSPACE_TABLE = re.compile(r"^[ \t]*\[workspace\][ \t]*$", re.MULTILINE)
@@ -54,7 +81,24 @@ class RestoreSummary:
     """The restored database (a SQLite path, or a URL shown without its password)."""
     created_at: str
     """When the backup's snapshot was taken (UTC)."""
+    timezone: str
+    """The time zone of the workspace's own office, to show times in."""
     blobs: int
+    workspace_files: int
+    """Files put back in the inbox and its folders (quarantine, duplicates, processed …)."""
+    notes: tuple[FileNote, ...]
+    """Workspace files the backup could not copy as they were, each with why."""
+    moved: tuple[str, ...]
+    """A shared inbox backed up before it was moved to one folder per office, moved now."""
+    verification: tuple[AuditResult, ...]
+
+
+@dataclass(frozen=True)
+class _Rebuilt:
+    """What the rebuilt workspace holds besides the database, and its verification."""
+
+    timezone: str
+    moved: tuple[str, ...]
     verification: tuple[AuditResult, ...]
 
 
@@ -74,6 +118,11 @@ def restore_backup(
     engine = _target(manifest, database_url)
     try:
         check_destination(destination, "the restored workspace")
+        refuse_inside(
+            destination,
+            [(source, f"the backup it restores ({source})"), *_live_places(destination)],
+            hint="give a new folder beside the others, e.g. ../thana-restored",
+        )
         manifest.check_files(source, tell)
         tool = None
         if engine is not None:
@@ -95,7 +144,7 @@ def restore_backup(
                         str(source / manifest.database.file),
                     )
                     tell("database", 1, 1)
-                results = _verify(workspace, plugins, manifest, jobs, tell)
+                rebuilt = _rebuild(source, workspace, plugins, manifest, jobs, tell)
             except BaseException:
                 if engine is not None:
                     empty_database(engine)
@@ -109,9 +158,25 @@ def restore_backup(
         manifest.database.backend,
         shown or str(destination / str(manifest.database.path)),
         manifest.created_at,
+        rebuilt.timezone,
         len(manifest.named_blobs) + len(manifest.extra_blobs),
-        results,
+        len(manifest.workspace_files()),
+        manifest.notes,
+        rebuilt.moved,
+        rebuilt.verification,
     )
+
+
+def _live_places(destination: Path) -> list[tuple[Path, str]]:
+    """The inbox, its folders and the blob store of every workspace around ``destination``."""
+    places = []
+    for folder in Path(os.path.abspath(destination)).parents:
+        if (folder / CONFIG_NAME).is_file():
+            try:
+                places += kept_places(Workspace.load(folder))
+            except ConfigurationError:  # where its folders are cannot be told: none of it
+                places.append((folder, f"the workspace {folder}, whose qms.toml is unreadable"))
+    return places
 
 
 def _quiet(_stage: str, _done: int, _total: int | None) -> None:
@@ -151,7 +216,7 @@ def _target(manifest: Manifest, database_url: str | None) -> Engine | None:
 def _lay_out(
     source: Path, staging: Path, manifest: Manifest, database_url: str | None, tell: Progress
 ) -> Workspace:
-    """``qms.toml``, a SQLite database, the blobs and the inbox folders, in ``staging``."""
+    """``qms.toml``, a SQLite database and the blobs, in ``staging``."""
     url = database_url or f"sqlite:///{manifest.database.path}"
     config = (source / CONFIG).read_text(encoding="utf-8")
     (staging / CONFIG).write_text(_with_database_url(config, url, source / CONFIG), "utf-8")
@@ -168,9 +233,42 @@ def _lay_out(
         if store.put_file(source / blob_file(sha)).sha256 != sha:
             raise IntegrityError(f"{source / blob_file(sha)}: changed while it was being restored")
         tell("blobs", done, len(blobs))
-    for folder in manifest.inbox_folders:
-        (workspace.inbox_dir / folder).mkdir(parents=True, exist_ok=True)
     return workspace
+
+
+def _restore_files(runtime: Runtime, source: Path, manifest: Manifest, tell: Progress) -> list[str]:
+    """The inbox, one folder per office, and the workspace's files where they were; returns
+    what was moved if the backed-up inbox was still shared (as its next inbox command would)."""
+    workspace = runtime.workspace
+    if manifest.inbox_per_office:
+        upgrade_layout(workspace)  # the empty inbox: only marked, as the backed-up one was
+    trees = file_trees(workspace)
+    database = sqlite_path(workspace.database_url)
+    files = sorted(manifest.workspace_files().items())
+    for done, (relative, entry) in enumerate(files, start=1):
+        target = workspace.root / relative
+        inside = any(target.is_relative_to(tree) for tree in trees) and target != database
+        if not inside or os.path.lexists(target):  # or where the layout put its own file
+            raise IntegrityError(
+                f"{source / MANIFEST}: {workspace_file(relative)} cannot be restored to "
+                f"{relative}: the manifest is not one `qms backup` wrote",
+                hint="restore from another copy of the backup",
+            )
+        if copy_file(source / workspace_file(relative), target) != entry.sha256:
+            raise IntegrityError(f"{source / workspace_file(relative)}: changed while restored")
+        tell("files", done, len(files))
+    moved = upgrade_layout(workspace)  # nothing to do once marked
+    with runtime.engine.connect() as connection:
+        offices = connection.execute(
+            select(OFFICE_TABLE.c.code, OFFICE_TABLE.c.office_type).order_by(OFFICE_TABLE.c.code)
+        ).all()
+    for code, office_type in offices:
+        try:
+            spec = runtime.plugins.registry.office_type(office_type)
+        except QmsError:  # its plugin is not installed: the inbox makes them once it is
+            continue
+        office_folders(workspace, code, spec.inbox_folders)
+    return moved
 
 
 def _with_database_url(config: str, url: str, where: Path) -> str:
@@ -192,10 +290,16 @@ def _with_database_url(config: str, url: str, where: Path) -> str:
     return text
 
 
-def _verify(
-    workspace: Workspace, plugins: PluginSet, manifest: Manifest, jobs: int, tell: Progress
-) -> tuple[AuditResult, ...]:
-    """The chain heads the manifest recorded, and every office verified as by `qms audit verify`."""
+def _rebuild(
+    source: Path,
+    workspace: Workspace,
+    plugins: PluginSet,
+    manifest: Manifest,
+    jobs: int,
+    tell: Progress,
+) -> _Rebuilt:
+    """The chain heads the manifest recorded, the workspace's files laid out again, and every
+    office verified as by `qms audit verify`."""
     try:
         runtime = Runtime.open(workspace, plugins)
     except ConfigurationError as exc:
@@ -215,7 +319,9 @@ def _verify(
                 "restored",
                 hint="restore from another copy of the backup",
             )
+        moved = _restore_files(runtime, source, manifest, tell)
         results = tuple(_verify_office(runtime, head.code, jobs, tell) for head in manifest.offices)
+        timezone = runtime.office().timezone
     finally:
         runtime.close()
     failed = [result for result in results if not result.ok]
@@ -226,7 +332,7 @@ def _verify(
             hint="the workspace did not verify when the backup was taken (`qms audit verify` "
             "there says why); restore an earlier backup",
         )
-    return results
+    return _Rebuilt(timezone, tuple(moved), results)
 
 
 def _verify_office(runtime: Runtime, code: str, jobs: int, tell: Progress) -> AuditResult:

@@ -12,6 +12,7 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    as_meaning,
     console,
     jobs_option,
     json_option,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from qms_engine.backup.folders import Progress
+    from qms_engine.backup.manifest import FileNote
     from qms_engine.chain.signing import Signer
 
 
@@ -42,19 +44,41 @@ def _bar_per_stage() -> Iterator[Progress]:
         yield show
 
 
+def _local(utc_text: str, timezone: str) -> str:
+    """A manifest's UTC time as the office reads it."""
+    from qms_engine.clock import from_utc_text, local_text
+
+    return local_text(from_utc_text(utc_text), timezone)
+
+
+def _print_notes(notes: tuple[FileNote, ...]) -> None:
+    """The workspace files not copied as they were, each with why."""
+    if notes:
+        console().print(f"{len(notes)} workspace file(s) not in the backup as they were:")
+    for note in notes:
+        console().print(f"  {note.path}: {note.note}")
+
+
 @click.command("backup")
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@signer_option
+@as_meaning(
+    signer_option,
+    "Who asks (default: $QMS_USER): an admin or quality coordinator of every office; their "
+    "key proves it, nothing is signed.",
+)
 @json_option
 @pass_app
 def backup(app: AppContext, directory: Path, signer: Signer, as_json: bool) -> None:
-    """Copy the live workspace into DIR (new or empty): database, blobs, qms.toml, manifest.
+    """Copy the live workspace into DIR (new or empty), while others keep working.
 
-    Others keep working meanwhile: the database is copied from one snapshot (SQLite's online
-    backup API, or pg_dump of the server's version), then the blobs.  manifest.json records
-    the SHA-256 of every file, the offices and their chain heads.  Needs an admin or quality
-    coordinator of every office (--as proves who asks: a backup changes and signs nothing).
-    DIR is readable by its owner only: it holds the sealed keys and qms.toml.
+    A backup holds: the database (one snapshot: SQLite's online backup API, or pg_dump of the
+    server's version), every blob, qms.toml, and the files that exist nowhere else: files
+    waiting in the inbox or being filed, quarantine/ (with each .error.txt), duplicates/,
+    processed/ (originals and receipts) and logs/.  manifest.json records the SHA-256 of every
+    file, the offices and their chain heads; a file that vanished or could not be read while
+    it was copied is listed there with why.  DIR is readable by its owner only: it holds the
+    sealed keys and qms.toml.  DIR must be outside the workspace's inbox, its folders and the
+    blob store.
     """
     from qms_engine.backup.take import take_backup
 
@@ -65,12 +89,17 @@ def backup(app: AppContext, directory: Path, signer: Signer, as_json: bool) -> N
         return
     console().print(
         f"Backed up to {summary.path}: {summary.backend} database, {summary.named_blobs} "
-        f"blobs (+{summary.extra_blobs} stored since the snapshot), {summary.files} files, "
-        f"{summary.bytes:,} bytes; snapshot at {summary.created_at}"
+        f"blobs (+{summary.extra_blobs} stored since the snapshot), "
+        f"{summary.workspace_files} files of the inbox and its folders, "
+        f"{summary.bytes:,} bytes; snapshot at {_local(summary.created_at, app.office().timezone)}"
     )
     for office in summary.offices:
         console().print(f"  {office.code}: chain head #{office.seq} {office.hash[:16]}…")
-    console().print(f"Restore with: qms restore {summary.path} NEW-FOLDER")
+    _print_notes(summary.notes)
+    into = " --database-url URL" if summary.backend == "postgresql" else ""
+    console().print(f"Restore with: qms restore {summary.path} NEW-FOLDER{into}")
+    if into:
+        console().print("  (URL: a new, empty PostgreSQL database, e.g. made with createdb)")
 
 
 @click.command("restore")
@@ -92,8 +121,11 @@ def restore(source: Path, path: Path, database_url: str | None, jobs: int, as_js
     """Rebuild the workspace backed up in DIR at PATH (new or empty), and verify it.
 
     Every file's hash is checked first (a damaged backup: exit 6, nothing written).  Then the
-    database, blobs and qms.toml are restored and every office is verified as by `qms audit
-    verify`; if that fails, the restore is undone (exit 6).
+    database, blobs and qms.toml are restored, the inbox is laid out with one folder per
+    office of the restored database, the files of the inbox, quarantine/, duplicates/,
+    processed/ and logs/ go back where they were, and every office is verified as by `qms
+    audit verify`; if that fails, the restore is undone (exit 6).  PATH may not lie inside DIR,
+    nor inside a workspace's inbox, its folders or blob store (exit 2).
     """
     from qms_engine.backup.restore import restore_backup
     from qms_engine.extension.manager import load_plugins
@@ -116,14 +148,18 @@ def restore(source: Path, path: Path, database_url: str | None, jobs: int, as_js
         )
         return
     console().print(
-        f"Restored {source} (snapshot of {summary.created_at}) to {summary.path}: "
-        f"{summary.backend} database {summary.database}, {summary.blobs} blobs"
+        f"Restored {source} (snapshot of {_local(summary.created_at, summary.timezone)}) to "
+        f"{summary.path}: {summary.backend} database {summary.database}, {summary.blobs} blobs, "
+        f"{summary.workspace_files} files of the inbox and its folders"
     )
     for result in summary.verification:
         console().print(
             f"  {result.office}: verified — {result.events} events, "
             f"{result.checkpoints} checkpoints, {result.blobs} blobs"
         )
+    for line in summary.moved:
+        console().print(line)
+    _print_notes(summary.notes)
     console().print(f"Use it with: qms -w {summary.path} …")
     if os.environ.get("QMS_DATABASE_URL"):
         console().print(

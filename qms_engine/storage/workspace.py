@@ -58,6 +58,16 @@ class Workspace:
         """The ingester's own state: claims in progress and the watchers' locks."""
         return self.root / ".ingest"
 
+    @property
+    def claimed_dir(self) -> Path:
+        """Files taken from the inbox and being filed: ``.ingest/claimed/<claim id>/``."""
+        return self.ingest_dir / "claimed"
+
+    @property
+    def logs_dir(self) -> Path:
+        """The inbox runs' logs (``logs/ingest.jsonl``)."""
+        return self.root / "logs"
+
     @classmethod
     def find(cls, explicit: Path | None = None, start: Path | None = None) -> Workspace:
         """The workspace named explicitly, by ``QMS_WORKSPACE``, or above ``start``."""
