@@ -90,8 +90,8 @@ def choose_own_key(office: TestOffice) -> None:
     )
 
 
-@pytest.fixture
-def two_offices(qms_office: TestOffice) -> IngestDesk:
+@pytest.fixture(name="two_offices")
+def two_offices_fixture(qms_office: TestOffice) -> IngestDesk:
     """PS-TEST1 and PS-TEST2, the inbox service enrolled in both with a key of its own."""
     add_ingest_user(qms_office)
     add_second_office(qms_office)
@@ -507,7 +507,7 @@ def test_ingest_prints_each_file_with_its_number_at_the_offices_time(
     two_offices: IngestDesk,
 ) -> None:
     """One line per file: the office's local time, the file, and the number it got; or the
-    record it duplicates, or the step and reason it was quarantined; then files per minute."""
+    record it duplicates, or the step and reason it was quarantined; then the counts."""
     desk = two_offices
     drop(desk, SECOND, "GD", "gd-0412.pdf", pdf_bytes("same"))
     drop(desk, SECOND, "DAK", "copy.pdf", pdf_bytes("other"))
@@ -526,7 +526,7 @@ def test_ingest_prints_each_file_with_its_number_at_the_offices_time(
     time, tail = shown[f"{FIRST}/GD/empty.pdf"]
     assert time in _times_between(before, after, "Asia/Kolkata")
     assert tail.startswith("  quarantined at “check file type”: ") and "empty" in tail
-    assert lines[-1] == "filed 2 · duplicate 0 · quarantined 1 · waiting 0 · 2 in the last minute"
+    assert lines[-1] == "filed 2 · quarantined 1"  # the counts that are not zero
 
     drop(desk, SECOND, "GD", "rescan.pdf", pdf_bytes("same"))
     again = run("-w", desk.root, "ingest", inbox, "--as", "ingest", "--settle", "0")
@@ -594,7 +594,7 @@ def test_watch_in_a_terminal_prints_each_filed_file(ingest_desk: IngestDesk) -> 
         desk.drop("GD", "gd-0412.pdf")
         filed = re.compile(r"\d\d:\d\d:\d\d  GD/gd-0412\.pdf → PS-TEST1/GD/\d{4}/00001")
         _read_until(master, filed, seen, deadline)
-        _read_until(master, re.compile(r"filed 1 · .*· 1 in the last minute"), seen, deadline)
+        _read_until(master, re.compile(r"filed 1 · 1 in the last minute"), seen, deadline)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

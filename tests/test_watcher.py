@@ -133,6 +133,8 @@ class Watch:
         self.runner = runner
         self.clock = clock
         self.errors: list[BaseException] = []
+        self.done = threading.Event()
+        """Set when ``watch()`` has returned (asked to stop, or serving no office any more)."""
         self._rounds = 0
         self._ticking = True
         self._turned = threading.Condition()
@@ -223,6 +225,8 @@ def watching(
             )
         except BaseException as exc:  # reported in the test's thread
             running.died(exc)
+        finally:
+            running.done.set()
 
     thread = threading.Thread(target=run, name="qms-watch", daemon=True)
     thread.start()
@@ -731,6 +735,7 @@ def test_qms_watch_json_subprocess(
         assert second.returncode != 0
         assert "already running" in second.stdout + second.stderr
         assert f"pid {process.pid}" in second.stdout + second.stderr
+        assert "Watching" not in second.stderr, "it said it watches, then refused to"
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, stderr.read()

@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 import threading
-from contextlib import nullcontext
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.errors import RuleViolation
+from qms_engine.errors import PermissionDenied, RuleViolation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,12 +38,19 @@ if TYPE_CHECKING:
     from qms_engine.ingest.steps import IngestContext
     from qms_engine.ingest.watcher import Runner
 
-STYLES = {"filed": "green", "duplicate": "yellow", "quarantined": "red", "waiting": "magenta"}
+STYLES = {
+    "filed": "green",
+    "duplicate": "yellow",
+    "quarantined": "red",
+    "waiting": "magenta",
+    "left": "magenta",
+}
 TAILS = {  # what follows the file's name on its line
     "filed": " → {number}",
     "duplicate": "  duplicate of {number}, set aside",
     "quarantined": "  quarantined at “{step}”: {problem}",
     "waiting": "  waiting, will retry: {problem}",
+    "left": "  left for a run that may file it: {problem}",
 }
 
 
@@ -57,7 +64,7 @@ class _Tally:
         self.counts = dict.fromkeys(STYLES, 0)
         self.log_path, self.as_json = log_path, as_json
         self.recent = RecentRate()
-        self.default_zone = context.runtime.office().timezone  # for files of no office
+        self.default_zone = context.home_zone  # for files of no office
         self.zones = {code: office.timezone for code, office in context.offices.items()}
         self.many = len(context.offices) > 1  # name the office beside each file
         self.show: Callable[[Text], None] = partial(console().print, soft_wrap=True)
@@ -97,20 +104,51 @@ class _Tally:
         return Text.assemble(local.strftime("%H:%M:%S  "), name, (tail, STYLES[outcome.status]))
 
     def line(self, runner: Runner | None = None) -> Text:
+        """``filed 12 · quarantined 1`` (counts that are not zero, after the files filed); with
+        the ``runner`` of a watcher, its live status line: the files of the last minute and
+        those settling too, on one line however narrow the terminal (cut with …)."""
         from rich.text import Text
 
-        parts = [f"{key} {value}" for key, value in self.counts.items()]
+        parts = [f"filed {self.counts['filed']}"]
         if runner is not None:
-            parts.insert(0, f"settling {runner.pending()}")
-        return Text(" · ".join(parts) + f" · {self.recent.count()} in the last minute")
+            parts.append(f"{self.recent.count()} in the last minute")
+        parts += [
+            f"{key} {count}" for key, count in self.counts.items() if key != "filed" and count
+        ]
+        if runner is not None and runner.pending():
+            parts.append(f"settling {runner.pending()}")
+        if runner is None:
+            return Text(" · ".join(parts))
+        return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
 
 
-def _served(context: IngestContext) -> str:
-    """``inbox/PS-KOT39/, inbox/PS-KOT40/ and files outside them`` (what a run takes)."""
+def _watching(context: IngestContext) -> str:
+    """``Watching inbox/PS-KOT39/ and inbox/PS-KOT40/ …``, and, when the run takes them, what
+    becomes of files outside every office's folder."""
     from qms_engine.ingest.inbox import NO_OFFICE
 
-    folders = ", ".join(f"inbox/{code}/" for code in sorted(context.offices))
-    return folders + (" and files outside them" if NO_OFFICE in context.covers else "")
+    folders = [f"inbox/{code}/" for code in sorted(context.offices)]
+    served = ", ".join(folders[:-1]) + (" and " if len(folders) > 1 else "") + folders[-1]
+    said = f"Watching {served} (Ctrl-C to stop)…"
+    if NO_OFFICE in context.covers:
+        said += (
+            "\nA file outside every office's folder (straight in inbox/, say) goes to "
+            f"quarantine/{NO_OFFICE}/ with a note."
+        )
+    return said
+
+
+def _stopped(context: IngestContext, start_again: str) -> PermissionDenied:
+    """The error of a run that stopped filing in offices where its key ended: why, that their
+    files wait in the inbox, and how to start again (``start_again``: the command's words)."""
+    ended = context.ended.values()
+    whose = "its" if len(context.ended) == 1 else "their"
+    return PermissionDenied(
+        f"stopped filing in {', '.join(context.ended)}: "
+        + "; ".join(why.problem for why in ended)
+        + f"; {whose} files wait in the inbox, neither filed nor quarantined",
+        hint="; ".join(dict.fromkeys(f"{start_again} {why.restart}" for why in ended)),
+    )
 
 
 def _context(app: AppContext, signer: Signer) -> IngestContext:
@@ -166,7 +204,9 @@ def watch_command(
     role (or only the one named with --office: each office may have a watcher of its own).
     Run it as the inbox service user (e.g. --as ingest): every record is signed with its key.
     Each file is printed with the number it got, at the office's local time; every outcome is
-    also appended to logs/ingest.jsonl.
+    also appended to logs/ingest.jsonl.  Should its key be replaced or revoked meanwhile
+    (`qms key rotate ingest`), files wait untouched in the inbox and the watcher stops serving
+    that office; serving none, it ends with exit code 4: restart it with the new key.
     """
     from rich.live import Live
     from rich.text import Text
@@ -176,7 +216,7 @@ def watch_command(
 
     context = _context(app, signer)
     live = not as_json and sys.stderr.isatty() and sys.stdout.isatty()
-    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, context)
+    tally = _Tally(app.runtime.workspace.logs_dir / "ingest.jsonl", as_json, context)
     stop = threading.Event()
     stopped_by: list[int] = []
 
@@ -186,30 +226,41 @@ def watch_command(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    if not as_json:
-        error_console().print(f"Watching {_served(context)} (Ctrl-C to stop)…")
     display = Live(tally.line(), console=error_console(), auto_refresh=False) if live else None
     if display is not None:  # printed above the status line, which stays at the bottom
         tally.show = partial(display.console.print, soft_wrap=True)
 
     shown: list[Text] = []
     told = set(context.not_served)
+    screen = ExitStack()
+
+    def started() -> None:  # the offices' locks are held: no other watcher serves them
+        if not as_json:
+            error_console().print(Text(_watching(context)))
+        if display is not None:
+            screen.enter_context(display)
 
     def status(current: Runner) -> None:
+        told_how = tally.show if display is not None else error_console().print
         for code in context.not_served.keys() - told:  # an office added while it runs
             told.add(code)
-            told_how = tally.show if display is not None else error_console().print
             told_how(Text(f"not serving {code}'s inbox: {context.not_served[code]}"))
+        for code in context.ended.keys() - told if context.offices else ():  # others go on
+            told.add(code)  # (with none left, the watcher stops with an error saying why)
+            why = context.ended[code].told("restart `qms watch`")
+            told_how(Text(f"not serving {code}'s inbox any more: {why}"))
         line = tally.line(current)
         if display is not None and shown[-1:] != [line]:  # redrawn only when it changed
             shown[:] = [line]
             display.update(line, refresh=True)
 
-    with document_readers(jobs) as readers, display or nullcontext():
+    with document_readers(jobs) as readers, screen:
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
-        watch(runner, stop, poll=poll, rescan=rescan, status=status)
+        watch(runner, stop, poll=poll, rescan=rescan, status=status, started=started)
     if not as_json:
         error_console().print(tally.line())
+    if not context.offices:  # every office's key ended: nothing left to serve
+        raise _stopped(context, "restart `qms watch`")
     if stopped_by and stopped_by[0] == signal.SIGINT:  # Ctrl-C: the shell's convention, 128 + 2
         error_console().print("Stopped (Ctrl-C).")
         click.get_current_context().exit(130)
@@ -240,7 +291,8 @@ def ingest_command(
 
     PATHS lie in the inbox: a file, a register folder (inbox/PS-KOT39/GD), an office's
     folder, or the whole inbox; with --office, that office's files only.  Exit code 5 if any
-    file was quarantined or is still waiting.
+    file was quarantined or is still waiting; 4 if the key ended meanwhile (replaced or
+    revoked: the files it could not file wait in the inbox).
     """
     from qms_engine.ingest.pipeline import build_steps
     from qms_engine.ingest.watcher import Runner, document_readers, ingest_once
@@ -250,12 +302,14 @@ def ingest_command(
         problem = _not_taken(context, path.resolve())
         if problem:
             raise click.BadParameter(f"{path} {problem}", param_hint="PATHS")
-    tally = _Tally(app.runtime.workspace.root / "logs" / "ingest.jsonl", as_json, context)
+    tally = _Tally(app.runtime.workspace.logs_dir / "ingest.jsonl", as_json, context)
     with document_readers(jobs) as readers:
         runner = Runner(context, build_steps(app.runtime), tally, settle=settle, readers=readers)
         ingest_once(runner, [p.resolve() for p in paths])
     if not as_json:
         console().print(tally.line())
+    if context.ended:  # its key ended meanwhile: those offices' files wait in the inbox
+        raise _stopped(context, "run `qms ingest` again")
     if tally.counts["quarantined"] or tally.counts["waiting"]:
         raise RuleViolation(
             f"{tally.counts['quarantined']} file(s) quarantined, {tally.counts['waiting']} waiting",
@@ -294,7 +348,7 @@ def inbox() -> None:
 @json_option
 @pass_app
 def inbox_status(app: AppContext, as_json: bool) -> None:
-    """Files pending, in progress, quarantined, processed and duplicates, per office and
+    """Files pending, being filed, quarantined, filed, duplicates and ignored, per office and
     register: every office's (and files outside every office's folder), or --office's."""
     from qms_engine.ingest.inbox import NO_OFFICE
     from qms_engine.ingest.offices import open_inbox
@@ -310,9 +364,9 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
             "Office",
             "Folder",
             "Pending",
-            "In progress",
+            "Being filed",  # two short lines: the table fits 80 columns
             "Quarantined",
-            "Processed",
+            "Filed",
             "Duplicates",
             "Ignored",
         ],
@@ -338,14 +392,30 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
 @pass_app
 def inbox_retry(app: AppContext, names: tuple[str, ...]) -> None:
     """Move quarantined files (all, or those NAMES; of every office, or --office's) back into
-    their inbox folders.  Files refused for the folder they were in stay for a person to move."""
+    their inbox folders.  Files refused for the folder they were in stay for a person to move.
+
+    A NAME no quarantined file has is an error (exit 3) listing the names there are; nothing
+    is moved then.
+    """
     from qms_engine.ingest.offices import open_inbox
 
     only = app.office().code if app.office_code else None
-    moved = open_inbox(app.runtime, say=error_console().print).retry(list(names) or None, only)
+    folders = open_inbox(app.runtime, say=error_console().print)
+    moved = folders.retry(list(names) or None, only)
     for path in moved:
         console().print(f"back in the inbox: {path}")
-    console().print(f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`.")
+    if moved:
+        console().print(
+            f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`."
+        )
+    stay = folders.quarantined(only) if not names else []  # a named one was refused above
+    if stay:
+        console().print(
+            f"{len(stay)} file(s) stay in quarantine: they fit no register or office; move each "
+            "into the right inbox folder yourself (its .error.txt says which)."
+        )
+    if not moved and not stay:
+        console().print("No file is in quarantine.")
 
 
 COMMANDS = [watch_command, ingest_command, inbox]

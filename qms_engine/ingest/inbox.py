@@ -33,7 +33,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from qms_engine.clock import to_utc_text, utc_now
+from qms_engine.clock import as_utc, to_utc_text, utc_now, zone
+from qms_engine.errors import NotFound, RuleViolation
 from qms_engine.files import fsync_dir, open_regular
 from qms_engine.storage.inbox_layout import LAYOUT_MARK
 from qms_engine.storage.workspace import Workspace
@@ -246,7 +247,7 @@ class Inbox:
     def __init__(self, workspace: Workspace, offices: Iterable[str]) -> None:
         self.workspace = workspace
         self.root = workspace.inbox_dir
-        self.claimed = workspace.ingest_dir / "claimed"
+        self.claimed = workspace.claimed_dir
         self.processed = workspace.processed_dir
         self.duplicates = workspace.duplicates_dir
         self.quarantine = workspace.quarantine_dir
@@ -433,11 +434,39 @@ class Inbox:
         folder = self.duplicates / claim.office / claim.folder / today.isoformat()
         return self._settle(claim, folder, DUPLICATE_SUFFIX, note)
 
+    def release(self, claim: Claim) -> Path:
+        """Give a claim up unfinished: the file (and its sidecar) go back where they were
+        dropped, for a later run to take (a name taken meanwhile gets `` (2)``).
+
+        Only for a claim that was not filed (no receipt).  The sidecar goes back first and the
+        file last, the reverse of :meth:`claim`: a crash in between leaves what a crash inside
+        :meth:`claim` leaves (the file claimed, finished by the next run; its sidecar in the
+        inbox), never a claim folder holding a sidecar alone, which would be cleared.
+        """
+        folder = (self.root / claim.source).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        target = free_name(folder, claim.path.name)
+        sidecar = claim.sidecar
+        if sidecar is not None and os.path.lexists(sidecar):
+            os.rename(sidecar, free_name(folder, (sidecar_of(target) or sidecar).name))
+        os.rename(claim.path, target)
+        fsync_dir(folder)
+        self._let_go(claim.id, claim.root)
+        return target
+
     def quarantine_file(
-        self, claim: Claim, step: str, problem: str, advice: str, *, wrong_folder: bool = False
+        self,
+        claim: Claim,
+        step: str,
+        problem: str,
+        advice: str,
+        *,
+        timezone: str,
+        wrong_folder: bool = False,
     ) -> Path:
         """Move a refused file to quarantine/, with an .error.txt saying what to do.
 
+        The note gives the time in ``timezone`` (the office's) for the clerk, and in UTC.
         ``wrong_folder``: the file fits no register (or no office), so the note does not send
         it back to where it was dropped (and ``qms inbox retry`` leaves it for a person).
         """
@@ -447,12 +476,15 @@ class Inbox:
             else "Then run `qms inbox retry`, or drop the fixed file into "
             f"inbox/{claim.office}/{claim.folder}/."
         )
+        now = utc_now()
+        local = as_utc(now).astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
         text = (
             f"File:        inbox/{claim.source}\n"
             f"Refused at:  {step}\n"
             f"Problem:     {problem}\n"
             f"What to do:  {advice}\n"
-            f"When (UTC):  {to_utc_text(utc_now())}\n"
+            f"When:        {local} ({timezone})\n"
+            f"When (UTC):  {to_utc_text(now)}\n"
             f"{then}"
         )
         folder = self.quarantine / claim.office / claim.folder
@@ -463,10 +495,14 @@ class Inbox:
         office, or of ``office``).
 
         Files refused because their folder is no register (or no office) stay in quarantine
-        for a person to place: back there, they would only be refused again.
+        for a person to place: back there, they would only be refused again.  A name that no
+        quarantined file has is refused (NotFound, listing the names there are) before any
+        file moves.
         """
+        held = self.quarantined(office)
+        _check_names(names or [], held, office)
         moved: list[Path] = []
-        for item in self.quarantined(office):
+        for item in held:
             if (names and item.path.name not in names) or not item.retriable:
                 continue
             target = free_name(self.root / item.office / item.path.parent.name, item.path.name)
@@ -605,6 +641,35 @@ def quarantined_files(workspace: Workspace, office: str | None = None) -> list[Q
                     )
                 )
     return found
+
+
+MAX_LISTED = 10
+"""How many quarantined names an unknown name's error lists."""
+
+
+def _check_names(names: list[str], held: list[Quarantined], office: str | None) -> None:
+    """Refuse a name no file in ``held`` has, listing the names quarantined (or saying none
+    is), so that a typo is not taken for "nothing to retry"; and the name of a file that fits
+    no register or office, which only a person can place."""
+    known = sorted({item.path.name for item in held})
+    unknown = ", ".join(repr(name) for name in names if name not in known)
+    where = f"in {office}'s quarantine" if office is not None else "in quarantine"
+    if unknown and not known:
+        raise NotFound(f"no file {where} is called {unknown}: no file is {where}")
+    if unknown:
+        more = f" and {len(known) - MAX_LISTED} more" if len(known) > MAX_LISTED else ""
+        raise NotFound(
+            f"no file {where} is called {unknown}; quarantined: "
+            f"{', '.join(known[:MAX_LISTED])}{more}",
+            hint="name one of these, or give no name to retry every quarantined file",
+        )
+    retriable = {item.path.name for item in held if item.retriable}
+    stuck = ", ".join(repr(name) for name in names if name not in retriable)
+    if stuck:
+        raise RuleViolation(
+            f"{stuck} fits no register or office: put back, it would be refused again",
+            hint="move it into the right inbox folder yourself (its .error.txt says which)",
+        )
 
 
 def _folders(parent: Path) -> list[Path]:

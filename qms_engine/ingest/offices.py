@@ -3,23 +3,29 @@
 A run (``qms watch``, ``qms ingest``) files each office's files in that office's chain, signed
 by the service user it runs as.  It serves every office where that user holds a role with a
 key of its own there (or the one office asked for with ``--office``); another office's folder
-is left alone and the run says why, so a person can enrol the service there.
+is left alone and the run says why, so a person can enrol the service there.  A run whose
+key ends while it goes on (``qms key rotate ingest``, a revocation, a deactivation, a role
+revoked) stops serving the offices where it can no longer sign (:func:`ended_in`): their
+files are left in the inbox for a run with a valid key, never quarantined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.clock import local_text
 from qms_engine.errors import PermissionDenied, QmsError
 from qms_engine.ingest.inbox import Inbox, Quarantined
 from qms_engine.people.permissions import load_actor
 from qms_engine.runtime import Runtime
 from qms_engine.storage.inbox_layout import office_folders, upgrade_layout
-from qms_engine.storage.models import OFFICE_TABLE
+from qms_engine.storage.models import KEY_TABLE, OFFICE_TABLE, USER_TABLE
 
 Say = Callable[[str], None]
 
@@ -53,8 +59,7 @@ def open_inbox(runtime: Runtime, say: Say | None = None) -> Inbox:
             spec = runtime.plugins.registry.office_type(office.office_type)
         except QmsError:  # its plugin is not installed: its files will be refused, saying so
             continue
-        folders = [t.inbox_folder for t in spec.document_types if t.inbox_folder]
-        made = office_folders(runtime.workspace, office.code, folders)
+        made = office_folders(runtime.workspace, office.code, spec.inbox_folders)
         if made:
             tell(f"made inbox/{office.code}/ ({', '.join(p.name for p in made)})")
     return Inbox(runtime.workspace, [office.code for office in offices])
@@ -98,3 +103,77 @@ def served_offices(
             hint="run the watcher as the inbox service user, enrolled where it files",
         )
     return served, refused
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Why a running watcher stopped serving an office: its signer can no longer sign there."""
+
+    problem: str
+    """What happened: ``the key of 'ingest' in PS-KOT39 was replaced at 2026-11-24 10:10 IST``."""
+    restart: str
+    """How to start the run again so that it serves the office: ``with its new passphrase``."""
+
+    def told(self, start_again: str) -> str:
+        """The problem and what to do: ``start_again`` names the command (``restart `qms
+        watch```), followed by :attr:`restart`."""
+        return f"{self.problem}: {start_again} {self.restart}"
+
+
+def ended_in(runtime: Runtime, signer: Signer, offices: Iterable[OfficeRef]) -> dict[str, Ended]:
+    """The ``offices`` (by code) where ``signer`` can no longer file, with why: its key ended
+    (replaced or revoked), its user deactivated, or every role of it there revoked.
+
+    A database that cannot be reached decides nothing (an empty answer): the run asks again.
+    """
+    ended: dict[str, Ended] = {}
+    try:
+        with runtime.engine.connect() as connection:
+            for office in offices:
+                try:
+                    actor = load_actor(connection, signer, office)
+                except QmsError as refused:
+                    ended[office.code] = _why_ended(connection, signer, office, refused)
+                    continue
+                if not actor.roles:
+                    ended[office.code] = Ended(
+                        f"{signer.username!r} no longer holds a role in {office.code}",
+                        f"once an admin there has granted one again: qms --office {office.code} "
+                        f"user grant {signer.username} clerk author",
+                    )
+    except DBAPIError:
+        return {}
+    return ended
+
+
+def _why_ended(
+    connection: Connection, signer: Signer, office: OfficeRef, refused: QmsError
+) -> Ended:
+    """The words for a signer refused in ``office``: when its key was replaced or revoked (in
+    the office's zone), or that its user was deactivated."""
+    user = signer.username
+    active = connection.execute(
+        select(USER_TABLE.c.active).where(USER_TABLE.c.username == user)
+    ).scalar()
+    if active is False:
+        return Ended(
+            f"{user!r} was deactivated",
+            "as another inbox service user (an admin enrols one: qms user add … --service)",
+        )
+    key = connection.execute(
+        select(KEY_TABLE.c.valid_until, KEY_TABLE.c.revoked_reason).where(
+            KEY_TABLE.c.fingerprint == signer.fingerprint
+        )
+    ).first()
+    if key is None or key.valid_until is None:
+        return Ended(str(refused), f"once that is put right ({refused.hint or 'ask an admin'})")
+    at = local_text(key.valid_until, office.timezone)
+    if key.revoked_reason:
+        return Ended(
+            f"the key of {user!r} in {office.code} was revoked at {at} ({key.revoked_reason})",
+            f"once an admin has issued a new key (qms key rotate {user} --as ADMIN), with its "
+            "passphrase",
+        )
+    return Ended(
+        f"the key of {user!r} in {office.code} was replaced at {at}", "with its new passphrase"
+    )

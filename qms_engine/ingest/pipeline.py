@@ -10,6 +10,11 @@ The last step files the record: blob, record rows, the signed ``document.revisio
 event and the :class:`~qms_engine.storage.models.IngestReceipt` commit together.  Only then is the
 original moved to ``processed/``.  A crash between the two is finished on the next start: the
 receipt says the claim was filed, so it is moved, not filed again.
+
+A refusal of the signer itself (its key replaced or revoked while the run goes on, its user
+deactivated, its roles in the office revoked) is no fault of the file: the claim is given back
+to the inbox untouched, and the run stops serving that office (see
+:meth:`~qms_engine.ingest.steps.IngestContext.check_signer`).
 """
 
 from __future__ import annotations
@@ -17,18 +22,19 @@ from __future__ import annotations
 import errno
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from document_store.errors import BlobTooLarge, StoreError
 from qms_engine.chain import events
-from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.chain.unit_of_work import Actor, OfficeRef
 from qms_engine.clock import local_text, to_utc_text, utc_now, zone
 from qms_engine.documents.revisions import (
     filed_copy,
@@ -36,7 +42,7 @@ from qms_engine.documents.revisions import (
     plugin_problems,
     write_new_document,
 )
-from qms_engine.errors import QmsError, RuleViolation
+from qms_engine.errors import PermissionDenied, QmsError, RuleViolation
 from qms_engine.files import FileFacts, NotRegularFile, check_content, inspect_file, open_regular
 from qms_engine.ingest.extract import (
     Extracted,
@@ -80,6 +86,10 @@ TRANSIENT_ERRNOS = {
     errno.EDQUOT,
     errno.EIO,
 }
+
+
+class SignerEnded(Exception):
+    """The run's signer can no longer file in the claim's office: not the file's fault."""
 
 
 def _check_type(intake: Intake, context: IngestContext) -> None:
@@ -142,7 +152,13 @@ def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
 def _find_duplicate(intake: Intake, context: IngestContext) -> None:
     assert intake.sha256 is not None  # hashed by the step before
     with context.runtime.engine.connect() as connection:
-        copy = filed_copy(connection, intake.office, intake.spec.code, intake.sha256)
+        copy = filed_copy(
+            connection,
+            intake.office,
+            intake.spec.code,
+            intake.sha256,
+            context.runtime.plugins.workflows,
+        )
     intake.duplicate_of = copy.number if copy is not None else None
     if intake.duplicate_of is not None:
         _record(intake, context)
@@ -250,6 +266,17 @@ def _validate(intake: Intake, context: IngestContext) -> None:
         )
 
 
+def _signer(connection: Connection, context: IngestContext, office: OfficeRef) -> Actor:
+    """The run's signer acting in ``office``, or SignerEnded if it can no longer act there."""
+    try:
+        actor = load_actor(connection, context.signer, office)
+    except PermissionDenied as refused:
+        raise SignerEnded(office.code) from refused
+    if not actor.roles:
+        raise SignerEnded(office.code)
+    return actor
+
+
 def _file_record(intake: Intake, context: IngestContext) -> None:
     _record(intake, context)
 
@@ -264,7 +291,7 @@ def _record(intake: Intake, context: IngestContext) -> None:
     try:
         with runtime.unit_of_work() as work:
             work.lock(office)
-            actor = load_actor(work.connection, context.signer, office)
+            actor = _signer(work.connection, context, office)
             role = require_role(
                 actor, intake.spec.creator_roles, office, f"file {intake.spec.title} records"
             )
@@ -339,7 +366,8 @@ def build_steps(runtime: Runtime) -> list[Step]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one file: filed, duplicate, quarantined, or waiting (transient)."""
+    """What became of one file: filed, duplicate, quarantined, waiting (a passing trouble),
+    or left (in the inbox, or claimed, for a run whose signer may still file there)."""
 
     status: str
     file: str
@@ -397,6 +425,9 @@ def process_claim(
             _run(step, intake, context)
             if intake.done:
                 break
+    except SignerEnded:
+        _discard(intake)
+        return _leave(claim, context, fresh=fresh)
     except StepFailed as refused:
         _discard(intake)
         moved = context.inbox.quarantine_file(
@@ -404,6 +435,7 @@ def process_claim(
             refused.step,
             refused.problem,
             refused.advice,
+            timezone=_zone_of(claim, context),
             wrong_folder=refused.step in (FIND_REGISTER, FIND_OFFICE),
         )
         return Outcome(
@@ -424,11 +456,39 @@ def process_claim(
     return _put_away(intake, context)
 
 
+def _leave(claim: Claim, context: IngestContext, *, fresh: bool) -> Outcome:
+    """The signer was refused in the claim's office: the run stops serving every office where
+    it can no longer file, and a claim of such an office goes back to the inbox (one taken
+    just now), or stays claimed for the next run to finish (one left by a crash or waiting
+    for a retry, which may have been filed already).  Refused but fine again at once (a
+    database that cannot be asked, a role granted back): a passing trouble."""
+    name = f"{claim.folder}/{claim.relative}"
+    context.check_signer()
+    ended = context.ended.get(claim.office)
+    if ended is None:
+        problem = f"{context.signer.username!r} was refused in {claim.office}; trying again"
+        return Outcome("waiting", name, problem=problem, office=claim.office)
+    moved = claim.path
+    if fresh:
+        with suppress(OSError):  # the inbox refusing it back: it stays claimed, for the next run
+            moved = context.inbox.release(claim)
+    return Outcome("left", name, problem=ended.problem, moved_to=str(moved), office=claim.office)
+
+
+def _zone_of(claim: Claim, context: IngestContext) -> str:
+    """The time zone of the claim's office (the workspace's office for a file of none)."""
+    office = context.offices.get(claim.office)
+    return office.timezone if office is not None else context.home_zone
+
+
 def office_for(claim: Claim, context: IngestContext) -> OfficeRef:
-    """The office whose chain a claimed file is filed in: the one whose folder it was in."""
+    """The office whose chain a claimed file is filed in: the one whose folder it was in
+    (SignerEnded for an office the run stopped serving: its files are no one's to refuse)."""
     office = context.offices.get(claim.office)
     if office is not None:
         return office
+    if claim.office in context.ended:
+        raise SignerEnded(claim.office)
     codes = ", ".join(context.inbox.offices)
     where = (
         "it was dropped straight into inbox/"
@@ -447,7 +507,7 @@ def _run(step: Step, intake: Intake, context: IngestContext) -> None:
     """One step; a bug in a step (or a plugin's) quarantines this file, not the whole inbox."""
     try:
         step.run(intake, context)
-    except (StepFailed, Transient, DBAPIError):
+    except (StepFailed, Transient, DBAPIError, SignerEnded):
         raise
     except Exception as error:
         raise StepFailed(

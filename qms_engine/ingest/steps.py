@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from qms_engine.files import FileFacts
     from qms_engine.ingest.extract import ReadAhead
     from qms_engine.ingest.inbox import Claim, Inbox
+    from qms_engine.ingest.offices import Ended
     from qms_engine.registry.office_types import DocumentTypeSpec
     from qms_engine.runtime import Runtime
 
@@ -73,7 +74,14 @@ class IngestContext:
     not_served: dict[str, str] = field(init=False)
     """The other offices, by code, with why their inbox is left alone (told at start)."""
     covers: frozenset[str] = field(init=False)
-    """Whose files this run takes: the offices served, and ``NO_OFFICE`` when it serves all."""
+    """Whose files this run takes: the offices served, and ``NO_OFFICE`` when it serves all
+    (and still serves an office)."""
+    ended: dict[str, Ended] = field(default_factory=dict, init=False)
+    """Offices served at the start where the signer can no longer file (its key replaced or
+    revoked meanwhile …), by code, with why: the run stops serving them (see
+    :meth:`check_signer`) and leaves their files in the inbox."""
+    home_zone: str = field(init=False)
+    """The time zone of the workspace's office, in which a file of no office is told of."""
     read_ahead: dict[str, Future[ReadAhead]] = field(default_factory=dict, init=False)
     """Documents already being read in worker processes, by claim id (see the watcher)."""
 
@@ -86,6 +94,24 @@ class IngestContext:
         object.__setattr__(self, "not_served", not_served)
         strays = {NO_OFFICE} if self.only is None else set()
         object.__setattr__(self, "covers", frozenset(served) | strays)
+        object.__setattr__(self, "home_zone", self.runtime.office().timezone)
+
+    def check_signer(self) -> dict[str, Ended]:
+        """Stop serving each office where the signer can no longer file, and return those
+        (with why).  Its files are then neither claimed nor quarantined: they wait in the
+        inbox for a run with a valid key.  A run left with no office takes no stray file
+        either (the watcher stops)."""
+        from qms_engine.ingest.inbox import NO_OFFICE
+        from qms_engine.ingest.offices import ended_in
+
+        ended = ended_in(self.runtime, self.signer, list(self.offices.values()))
+        for code, why in ended.items():
+            del self.offices[code]
+            self.ended[code] = why
+        if ended:
+            keep = set(self.offices) | ({NO_OFFICE} if self.offices else set())
+            object.__setattr__(self, "covers", self.covers & keep)
+        return ended
 
     def added_later(self, name: str) -> bool:
         """Whether ``name`` (a folder in ``inbox/`` that was no office when the run started)

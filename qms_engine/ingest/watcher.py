@@ -11,7 +11,9 @@ Claims that met a passing trouble are retried with growing pauses (1 s … 60 s)
 loop; claims left by a crash are finished first thing at start.  Only one watcher may serve
 an office (a lock file per office: each office may have a watcher of its own); even if two
 did, a file can be claimed only once.  A run takes the files of the offices it serves (see
-:mod:`qms_engine.ingest.offices`) and leaves every other office's folder alone.
+:mod:`qms_engine.ingest.offices`) and leaves every other office's folder alone.  An office
+where the run's key ends meanwhile (a refused commit says so, and each rescan asks) is served
+no more: its files wait in the inbox; a watcher left serving no office stops.
 
 All timing (settling, back-off, rescans) is read from the runner's ``clock`` and ``ingest_once``
 waits with its ``sleep``: the real monotonic clock and :func:`time.sleep` unless a caller gives
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import logging
 import multiprocessing
 import os
 import signal
@@ -167,16 +170,20 @@ class Runner:
             for inner in self._files_below(path):
                 self.note(inner)
             return
-        if is_ignored(path.name) or is_sidecar(path):
+        if is_ignored(path.name) or is_sidecar(path) or not self.serves(path):
             return
-        place = self.context.inbox.place_of(path)
-        if place is None or place.office not in self.context.covers:
-            return
-        if place.office == NO_OFFICE and self.context.added_later(place.folder):
-            return  # an office added since the start: not this run's to take, nor to quarantine
         with self._lock:
             # Already waiting: settled() compares size and time, so more events change nothing.
             self._seen.setdefault(path, _Seen(-1, -1, self.clock()))
+
+    def serves(self, path: Path) -> bool:
+        """Whether the file at ``path`` is this run's to take: a file of an office it serves
+        (still), or of no office when it serves every office."""
+        place = self.context.inbox.place_of(path)
+        if place is None or place.office not in self.context.covers:
+            return False
+        # An office added since the start: not this run's to take, nor to quarantine.
+        return not (place.office == NO_OFFICE and self.context.added_later(place.folder))
 
     def _files_below(self, folder: Path) -> Iterator[Path]:
         for root, subfolders, files in os.walk(folder, followlinks=False):
@@ -216,7 +223,8 @@ class Runner:
     def take(self, paths: Iterable[Path]) -> None:
         """Claim each file (skipping any another process claimed first), start reading the
         .docx ones on every core, then process them in order (commits stay serial)."""
-        claims = [c for c in map(self.context.inbox.claim, paths) if c is not None]
+        mine = (path for path in paths if self.serves(path))  # an office may have ended since
+        claims = [c for c in map(self.context.inbox.claim, mine) if c is not None]
         if self.readers is not None and len(claims) > 1:
             for claim in claims:
                 self._read_ahead(claim)
@@ -324,26 +332,55 @@ def watch(
     rescan: float = 30.0,
     tick: float = 0.1,
     status: Callable[[Runner], None] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> None:
-    """`qms watch`: file everything that arrives until ``stop`` is set."""
-    inbox = runner.context.inbox
-    with watch_lock(runner.context):
+    """`qms watch`: file everything that arrives until ``stop`` is set, or until the run serves
+    no office any more (its key ended everywhere: ``runner.context.ended`` says why).
+
+    ``started`` is called once the offices' locks are held, before anything is filed (a second
+    watcher is refused before it says it watches).
+    """
+    context = runner.context
+    with watch_lock(context):
+        if started:
+            started()
         runner.finish_claims(only_due=False)
         observer = PollingObserver(timeout=1.0) if poll else Observer()
-        observer.schedule(_Handler(runner), str(inbox.root), recursive=True)
+        observer.schedule(_Handler(runner), str(context.inbox.root), recursive=True)
         observer.start()
         try:
             runner.rescan()  # what arrived while no watcher ran
             next_rescan = runner.clock() + rescan
-            while not stop.is_set():
+            while not stop.is_set() and context.offices:
                 runner.take(runner.settled())
                 runner.finish_claims(only_due=True)
                 if runner.clock() >= next_rescan:
+                    context.check_signer()  # a key ended with no file arriving: say so now
                     runner.rescan()
                     next_rescan = runner.clock() + rescan
                 if status:
                     status(runner)
                 stop.wait(tick)
         finally:
-            observer.stop()
-            observer.join()
+            with _quiet_shutdown():
+                observer.stop()
+                observer.join()
+
+
+class _ShutdownRace(logging.Filter):
+    """Drops the error watchdog's inotify emitter logs when an event arrives while it stops
+    (the observer is being stopped on purpose: nothing is lost, the next run rescans)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_shutdown() -> Iterator[None]:
+    """While the observer stops, a clerk is not shown watchdog's shutdown race as an error."""
+    logger, race = logging.getLogger("watchdog.observers.inotify"), _ShutdownRace()
+    logger.addFilter(race)
+    try:
+        yield
+    finally:
+        logger.removeFilter(race)
