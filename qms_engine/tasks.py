@@ -10,27 +10,32 @@ Nobody is shown work they may not do.  Revision and record tasks are derived fro
 definitions: a revision waiting in a state offers the transitions out of it whose rules
 (:func:`~qms_engine.chain.authorisation.transition_problems`, the very function the write path
 and the verifier apply: roles, ``by``, and segregation of duties through ``not_by``) let the
-person take it.  A revision the inbox filed for a person is theirs to adopt before anyone may
-move it, and a workflow whose installed definition is not the one registered blocks every
-transition until an admin registers it: both are tasks of their own.
+person take it; a periodic review due offers, the same way, the transition that confirms the
+revision in force unchanged (``confirm_review``).  A revision the inbox filed for a person
+is theirs to adopt before anyone may move it, and a workflow whose installed definition is not
+the one registered blocks every transition until an admin registers it: both are tasks of
+their own.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, and_, false, or_, select
 
-from qms_engine.chain.authorisation import Attempt, transition_problems
+from qms_engine.chain.authorisation import Attempt
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import from_utc_text, utc_now, zone
 from qms_engine.documents.master_list import due_reviews
 from qms_engine.documents.revisions import awaits_adoption, named_author
-from qms_engine.errors import NotFound, PermissionDenied
+from qms_engine.documents.transitions import may_take
+from qms_engine.errors import PermissionDenied
 from qms_engine.ingest.inbox import NO_OFFICE, Quarantined, quarantined_files
+from qms_engine.people.permissions import find_user
 from qms_engine.people.workflow_registrations import registered_digest
 from qms_engine.rules.roles import ADMIN, CLERK, QUALITY_COORDINATOR
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
@@ -38,6 +43,7 @@ from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     ACTION_TABLE,
     DOCUMENT_TABLE,
+    EVENT_TABLE,
     REVISION_TABLE,
     ROLE_TABLE,
     STATE_TABLE,
@@ -62,6 +68,17 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Returned:
+    """The transition that sent a revision back to its workflow's initial state (a rejection):
+    who took it, when (UTC) and the comment they gave, for the author who corrects it."""
+
+    by: str
+    at: datetime
+    transition: str
+    comment: str
+
+
+@dataclass(frozen=True)
 class Task:
     """Something that waits for ``user``: what it is about, and what they may do about it."""
 
@@ -78,6 +95,8 @@ class Task:
     """When it started waiting (UTC)."""
     due: date | None = None
     overdue: bool = False
+    returned: Returned | None = None
+    """For a revision sent back to its author: by whom, when and why."""
 
 
 @dataclass(frozen=True)
@@ -216,21 +235,16 @@ def _may_take(
     revision: _Waiting,
     taken: set[tuple[int, str, int]],
 ) -> bool:
-    """Whether ``person`` may take ``step`` on ``revision``: the write path's own rules (in the
-    role it would sign in), the comment aside (it is given when the step is taken; the
-    command asks for it)."""
-    held = sorted(person.roles & set(step.roles))
-    if not held:
-        return False
+    """Whether ``person`` may take ``step`` on ``revision``, by the write path's own rules
+    (:func:`~qms_engine.documents.transitions.may_take`)."""
     subject = f"{revision.number}#{revision.revno}"
-    attempt = Attempt(scope.office.code, person.username, held[0], subject, {})
-    problems = transition_problems(
-        replace(step, comment_required=False),
-        attempt,
+    return may_take(
+        step,
+        Attempt(scope.office.code, person.username, "", subject, {}),
+        person.roles,
         is_author=person.id == revision.author_id,
         took=lambda name: (revision.id, name, person.id) in taken,
     )
-    return not problems
 
 
 def _act(scope: Scope, person: Person, revision: _Waiting, step: Transition) -> Action:
@@ -240,8 +254,68 @@ def _act(scope: Scope, person: Person, revision: _Waiting, step: Transition) -> 
     return Action(step.name, scope.command(*words, "--as", person.username))
 
 
+def _returns(scope: Scope, revisions: Sequence[_Waiting]) -> dict[int, Returned]:
+    """For each of these revisions that waits in its workflow's initial state after being sent
+    back there (a rejection), the last transition that did so, by revision id."""
+    workflows = scope.runtime.plugins.workflows
+    back: dict[int, set[str]] = {}
+    for revision in revisions:
+        workflow = workflows[revision.workflow]
+        if revision.state == workflow.initial:
+            steps = workflow.transitions.values()
+            back[revision.id] = {t.name for t in steps if t.target == workflow.initial}
+    if not back:
+        return {}
+    rows = scope.connection.execute(
+        select(
+            ACTION_TABLE.c.revision_id,
+            ACTION_TABLE.c.transition,
+            USER_TABLE.c.username,
+            EVENT_TABLE.c.recorded_at,
+            EVENT_TABLE.c.payload,
+        )
+        .join(USER_TABLE, USER_TABLE.c.id == ACTION_TABLE.c.actor_id)
+        .join(
+            EVENT_TABLE,
+            (EVENT_TABLE.c.office_id == scope.office.id)
+            & (EVENT_TABLE.c.seq == ACTION_TABLE.c.event_seq),
+        )
+        .where(ACTION_TABLE.c.revision_id.in_(sorted(back)))
+        .order_by(ACTION_TABLE.c.event_seq)
+    ).all()
+    return {
+        revision_id: Returned(
+            username, from_utc_text(recorded_at), transition, json.loads(payload).get("comment", "")
+        )
+        for revision_id, transition, username, recorded_at, payload in rows
+        if transition in back[revision_id]
+    }
+
+
+def _replace(
+    scope: Scope, person: Person, revision: _Waiting, returned: Returned | None
+) -> tuple[Action, ...]:
+    """``qms doc replace`` for the author of a draft sent back to its workflow's initial state
+    (``returned``), where only its author may replace its file: a document's, never a register
+    record's (filed once)."""
+    office_type = scope.runtime.plugins.registry.office_type(scope.office.office_type)
+    spec = office_type.document_type(revision.type_code)
+    if (
+        returned is None
+        or person.id != revision.author_id
+        or spec.kind != "document"
+        or spec.append_only
+    ):
+        return ()
+    words = ["doc", "replace", revision.number, "FILE", "--reason", "WHAT_CHANGED"]
+    words += ["--rev", str(revision.revno), "--as", person.username]
+    return (Action("replace", scope.command(*words)),)
+
+
 def revision_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
-    """Revisions and records waiting for a transition each person may take (approve, verify …)."""
+    """Revisions and records waiting for a transition each person may take (approve, verify …),
+    and, for the author of a draft sent back for correction, a corrected file to put in place
+    (``qms doc replace``) with who sent it back, when and why."""
     workflows = scope.runtime.plugins.workflows
     blocked = _blocked_workflows(scope, workflows)
     states = {
@@ -251,6 +325,7 @@ def revision_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
     }
     revisions = _waiting_revisions(scope, states)
     taken = _taken(scope.connection, revisions)
+    returns = _returns(scope, revisions)
     for revision in revisions:
         if awaits_adoption(revision.author_kind, revision.kind):
             continue  # nobody may move it before its author adopts it (see adoption_tasks)
@@ -260,7 +335,7 @@ def revision_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
             workflow.transitions_from(revision.state), key=lambda t: t.target == workflow.initial
         )
         for person in people:
-            actions = tuple(
+            actions = _replace(scope, person, revision, returns.get(revision.id)) + tuple(
                 _act(scope, person, revision, step)
                 for step in steps
                 if _may_take(scope, step, person, revision, taken)
@@ -274,6 +349,7 @@ def revision_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
                     revision.state,
                     actions,
                     revision.entered_at,
+                    returned=returns.get(revision.id),
                 )
 
 
@@ -327,37 +403,78 @@ def workflow_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
 # --- periodic reviews and the inbox -----------------------------------------------------------
 
 
+def review_steps(workflow: WorkflowDefinition, state: str) -> list[Transition]:
+    """The transitions that end a periodic review of a revision in ``state`` without change:
+    back into ``state``, which restarts its review clock (``confirm_review``)."""
+    return [step for step in workflow.transitions_from(state) if step.target == state]
+
+
 def review_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
-    """Effective documents whose periodic review is overdue or falls due soon."""
-    reviewers = [person for person in people if person.roles & _REVIEWERS]
-    if not reviewers:
+    """Revisions in force whose periodic review is overdue or falls due soon, for whoever may
+    confirm them after reviewing (``confirm_review``); under a workflow without such a
+    transition (or not registered yet), for the quality coordinator to look at and revise."""
+    due = {
+        f"{item.summary.number}#{item.summary.effective_revno}": item
+        for item in due_reviews(
+            scope.runtime, scope.office, within_days=REVIEW_WINDOW_DAYS, today=scope.today
+        )
+    }
+    if not due:
         return
-    due = due_reviews(
-        scope.runtime, scope.office, within_days=REVIEW_WINDOW_DAYS, today=scope.today
-    )
-    for item in due:
-        summary = item.summary
-        for person in reviewers:
-            yield Task(
-                person.username,
-                "periodic_review",
-                f"{summary.number}#{summary.effective_revno}",
-                summary.title,
-                None,
-                (Action("review", scope.command("doc", "show", summary.number)),),
-                summary.effective_since,
-                summary.review_due,
-                item.overdue,
-            )
+    workflows = scope.runtime.plugins.workflows
+    blocked = _blocked_workflows(scope, workflows)
+    in_force = {
+        name: frozenset({state}) for name, state in scope.runtime.plugins.in_force_states().items()
+    }
+    revisions = [
+        revision
+        for revision in _waiting_revisions(scope, in_force)
+        if f"{revision.number}#{revision.revno}" in due
+    ]
+    taken = _taken(scope.connection, revisions)
+    for revision in revisions:
+        subject = f"{revision.number}#{revision.revno}"
+        item = due[subject]
+        steps = (
+            []
+            if revision.workflow in blocked
+            else review_steps(workflows[revision.workflow], revision.state)
+        )
+        look = Action("review", scope.command("doc", "show", revision.number))
+        for person in people:
+            if steps:
+                actions = tuple(
+                    _act(scope, person, revision, step)
+                    for step in steps
+                    if _may_take(scope, step, person, revision, taken)
+                )
+            else:
+                actions = (look,) if person.roles & _REVIEWERS else ()
+            if actions:
+                yield Task(
+                    person.username,
+                    "periodic_review",
+                    subject,
+                    item.summary.title,
+                    None,
+                    actions,
+                    item.summary.effective_since,
+                    item.summary.review_due,
+                    item.overdue,
+                )
 
 
 def _put_back(scope: Scope, item: Quarantined) -> Action:
     """Once the file is fixed: ``qms inbox retry``, or, for a file that fits no register or
-    no office (which retry leaves alone), a move into the right register folder."""
+    no office (which retry leaves alone), a move into the right register folder, from the
+    workspace's folder (the inbox lies inside it), so that no path is as long as both."""
     if item.retriable and item.office != NO_OFFICE:
         return Action("retry", scope.command("inbox", "retry", item.path.name, office_wide=True))
-    folder = scope.runtime.workspace.inbox_dir / scope.office.code
-    return Action("move", shlex.join(("mv", str(item.path), f"{folder}/REGISTER/")))
+    workspace = scope.runtime.workspace
+    here = shlex.join(("cd", str(workspace.root)))
+    source = item.path.relative_to(workspace.root)
+    folder = (workspace.inbox_dir / scope.office.code).relative_to(workspace.root)
+    return Action("move", f"{here} && {shlex.join(('mv', str(source), f'{folder}/REGISTER/'))}")
 
 
 def inbox_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
@@ -398,18 +515,19 @@ whose queues are wanted (corrective actions due will be one more)."""
 # --- whose queue -----------------------------------------------------------------------------
 
 
-def _people(connection: Connection, office: OfficeRef, username: str | None) -> list[Person]:
-    """Active people holding a role in the office (or only ``username``, whatever its kind)."""
+def _people(connection: Connection, office: OfficeRef, user_id: int | None) -> list[Person]:
+    """Active people holding a role in the office (or only user ``user_id``, whatever its
+    kind)."""
     statement = (
         select(USER_TABLE.c.id, USER_TABLE.c.username, ROLE_TABLE.c.role)
         .join(ROLE_TABLE, ROLE_TABLE.c.user_id == USER_TABLE.c.id)
         .where(ROLE_TABLE.c.office_id == office.id, USER_TABLE.c.active)
         .order_by(USER_TABLE.c.username)
     )
-    if username is None:
+    if user_id is None:
         statement = statement.where(USER_TABLE.c.kind == "person")
     else:
-        statement = statement.where(USER_TABLE.c.username == username)
+        statement = statement.where(USER_TABLE.c.id == user_id)
     roles: dict[tuple[int, str], set[str]] = {}
     for user_id, name, role in connection.execute(statement):
         roles.setdefault((user_id, name), set()).add(role)
@@ -417,16 +535,14 @@ def _people(connection: Connection, office: OfficeRef, username: str | None) -> 
 
 
 def _asker(connection: Connection, office: OfficeRef, username: str) -> Person:
-    """The person asking, with their roles in the office (none: an empty queue)."""
-    row = connection.execute(
-        select(USER_TABLE.c.id, USER_TABLE.c.active).where(USER_TABLE.c.username == username)
-    ).first()
-    if row is None:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    if not row.active:
+    """The person asking (their name in any letter case), with their roles in the office
+    (none: an empty queue)."""
+    user_id, username = find_user(connection, username)
+    active = connection.execute(select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id))
+    if not active.scalar_one():
         raise PermissionDenied(f"user {username!r} is deactivated and cannot act")
-    found = _people(connection, office, username)
-    return found[0] if found else Person(row.id, username, frozenset())
+    found = _people(connection, office, user_id)
+    return found[0] if found else Person(user_id, username, frozenset())
 
 
 def _urgency(task: Task) -> tuple[bool, datetime, str]:
@@ -450,7 +566,7 @@ def tasks_for(
         asker = _asker(connection, office, username)
         if everyone and not asker.roles & COORDINATORS:
             raise PermissionDenied(
-                f"{username!r} may not see everyone's tasks in {office.code}: needs role "
+                f"{asker.username!r} may not see everyone's tasks in {office.code}: needs role "
                 f"{' or '.join(sorted(COORDINATORS))}",
                 hint="`qms tasks` without --all shows your own",
             )
@@ -460,4 +576,4 @@ def tasks_for(
     tasks.sort(key=_urgency)
     if everyone:
         tasks.sort(key=lambda task: task.user)
-    return TaskList(office.code, office.timezone, None if everyone else username, tasks)
+    return TaskList(office.code, office.timezone, None if everyone else asker.username, tasks)

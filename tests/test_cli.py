@@ -147,10 +147,10 @@ def test_author_approving_own_revision_exits_4(qms_office: TestOffice, submitted
 def test_wrong_state_exits_5_and_lists_available_transitions(
     qms_office: TestOffice, submitted: str
 ) -> None:
-    """Making a revision in review effective exits 5 and says what can be done now."""
+    """Making a revision in review effective exits 5 and says what this person can do now."""
     result = run("-w", qms_office.root, "doc", "act", submitted, "make_effective", "--as=sks")
     assert result.returncode == 5, result.stderr
-    assert "transitions available now: approve, reject" in result.stderr
+    assert "sks may take now: approve, reject" in result.stderr
 
 
 def test_missing_passphrase_without_terminal_exits_2(
@@ -182,7 +182,15 @@ def test_demo_builds_a_workspace_with_a_superseded_revision(tmp_path: Path) -> N
 def test_workflow_show_lists_transitions() -> None:
     """``qms wf show sop-revision`` lists every transition of the workflow."""
     shown = invoke("wf", "show", "sop-revision")
-    for transition in ("submit", "approve", "reject", "make_effective", "withdraw", "archive"):
+    for transition in (
+        "submit",
+        "approve",
+        "reject",
+        "make_effective",
+        "confirm_review",
+        "withdraw",
+        "archive",
+    ):
         assert transition in shown
 
 

@@ -191,12 +191,12 @@ def test_unknown_filter_values_exit_2_listing_the_valid_ones(
 
 
 def test_a_near_miss_is_suggested(qms_office: TestOffice) -> None:
-    """``--state in-review`` and ``--type sop`` name what was probably meant."""
+    """``--state in-review`` and ``--type SOPP`` name what was probably meant."""
     assert (
         "did you mean 'in_review'?"
         in run("-w", qms_office.root, "doc", "list", "--state=in-review").stderr
     )
-    assert "did you mean 'SOP'?" in run("-w", qms_office.root, "doc", "list", "--type=sop").stderr
+    assert "did you mean 'SOP'?" in run("-w", qms_office.root, "doc", "list", "--type=SOPP").stderr
 
 
 def test_an_empty_list_says_so_and_is_an_empty_json_list(

@@ -148,11 +148,12 @@ def test_records_to_verify_go_to_others_than_who_filed_them(
     assert queue(qms_office, "reviewer") == queue(qms_office, "quality_coordinator") == []
 
 
-def test_periodic_reviews_due_go_to_the_quality_coordinator_overdue_first(
+def test_periodic_reviews_due_go_to_whoever_may_confirm_them_overdue_first(
     qms_office: TestOffice, desk: Desk
 ) -> None:
-    """An effective SOP whose review falls due within 30 days is a task for the quality
-    coordinator; once the date has passed it is overdue and comes before older work."""
+    """An effective SOP whose review falls due within 30 days is a task for those who may
+    confirm it after reviewing (quality coordinator, approvers); once the date has passed it is
+    overdue and comes before older work.  The task offers `confirm_review`, a real command."""
     waiting = desk.new_sop()
     desk.act(waiting, "submit")
     desk.act(waiting, "approve")
@@ -166,8 +167,25 @@ def test_periodic_reviews_due_go_to_the_quality_coordinator_overdue_first(
     late = tasks_for(qms_office.runtime, office, user, today=today + timedelta(days=400)).tasks
     assert [(t.kind, t.overdue) for t in late] == [("periodic_review", True), ("revision", False)]
     assert late[0].due == today + timedelta(days=365)
-    assert late[0].actions[0].command == f"qms doc show {number}"
-    assert all(t.kind != "periodic_review" for t in queue(qms_office, "approver"))
+    assert late[0].actions[0].command == (
+        f"qms doc act {number} confirm_review --rev 0 --comment WHY --as {user}"
+    )
+    on_due_day = {
+        who: [
+            (t.kind, t.subject)
+            for t in tasks_for(
+                qms_office.runtime, office, qms_office.username(who), today=late[0].due
+            ).tasks
+            if t.kind == "periodic_review"
+        ]
+        for who in ("approver", "author", "clerk")
+    }
+    assert on_due_day == {
+        "approver": [("periodic_review", f"{number}#0")],
+        "author": [],
+        "clerk": [],
+    }
+    take(qms_office, late[0], "confirm_review")
 
 
 def test_inbox_draft_is_its_named_authors_to_adopt_before_anyone_acts(

@@ -18,7 +18,7 @@ from qms_engine.chain.reader import tail_events
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import zone
 from qms_engine.errors import InvalidInput, NotFound
-from qms_engine.people.permissions import USER_ID_BY_NAME
+from qms_engine.people.permissions import find_user
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import DOCUMENT_TABLE, OFFICE_TABLE, Event
 
@@ -58,13 +58,6 @@ def _bounds(query: LogQuery, tz: ZoneInfo) -> tuple[datetime | None, datetime | 
     return since, before
 
 
-def _check_user(connection: Connection, username: str) -> str:
-    name = username.strip().lower()  # login names are compared without case
-    if connection.execute(USER_ID_BY_NAME, {"username": name}).first() is None:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    return name
-
-
 def _check_document(connection: Connection, office: OfficeRef, number: str) -> None:
     found = connection.execute(
         select(OFFICE_TABLE.c.code)
@@ -84,7 +77,7 @@ def read_log(runtime: Runtime, office: OfficeRef, query: LogQuery) -> list[Event
     """The newest events of ``office``'s chain matching ``query``, oldest first."""
     since, before = _bounds(query, zone(office.timezone))
     with runtime.engine.connect() as connection:
-        actor = _check_user(connection, query.user) if query.user is not None else None
+        actor = find_user(connection, query.user)[1] if query.user is not None else None
         if query.document is not None:
             _check_document(connection, office, query.document)
         return tail_events(

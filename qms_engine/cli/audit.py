@@ -14,6 +14,7 @@ from qms_engine.cli.context import (
     bold,
     console,
     day_or_moment,
+    filters_given,
     jobs_option,
     json_option,
     pass_app,
@@ -113,17 +114,10 @@ def log(
 
 def _filters_text(query: LogQuery) -> str:
     """`` match --user …`` as typed, for the sentence an empty log prints."""
-    given = [
-        f"--{name} {value}"
-        for name, value in (
-            ("user", query.user),
-            ("document", query.document),
-            ("since", query.since),
-            ("until", query.until),
-        )
-        if value is not None
-    ]
-    return f" match {' '.join(given)}" if given else ""
+    given = filters_given(
+        user=query.user, document=query.document, since=query.since, until=query.until
+    )
+    return f" match {given}" if given else ""
 
 
 @click.group()

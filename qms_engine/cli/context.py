@@ -6,6 +6,7 @@ standard library only.  The engine and rich are imported where they are first us
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import os
@@ -202,11 +203,16 @@ def read_passphrase(
 _PASSPHRASE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def actor_passphrase_option(function: F) -> F:
+SIGNING_ACTOR = "Who is acting (default: $QMS_USER); their key signs the audit event."
+"""The help of ``--as`` for a command that writes a signed event."""
+
+
+def actor_passphrase_option(function: F, as_help: str = SIGNING_ACTOR) -> F:
     """``--as USER`` and their passphrase, read but not used: the command receives ``actor``
     (the user name) and ``passphrase`` (a :class:`Passphrase`).
 
     The passphrase comes from ``--passphrase-file``, ``$QMS_PASSPHRASE`` or a prompt.
+    ``as_help``: what ``--as`` means for the command (see :func:`as_meaning`).
     """
 
     @click.option(
@@ -215,7 +221,7 @@ def actor_passphrase_option(function: F) -> F:
         envvar="QMS_USER",
         required=True,
         metavar="USER",
-        help="Who is acting (default: $QMS_USER); their key signs the audit event.",
+        help=as_help,
     )
     @click.option(
         "--passphrase-file",
@@ -237,13 +243,13 @@ def actor_passphrase_option(function: F) -> F:
     return cast(F, wrapper)
 
 
-def signer_option(function: F) -> F:
+def signer_option(function: F, as_help: str = SIGNING_ACTOR) -> F:
     """``--as USER`` and their passphrase: the command receives ``signer``, the unlocked key.
 
     The passphrase comes from ``--passphrase-file``, ``$QMS_PASSPHRASE`` or a prompt.
+    ``as_help``: what ``--as`` means for the command (see :func:`as_meaning`).
     """
 
-    @actor_passphrase_option
     @functools.wraps(function)
     def wrapper(*args: Any, actor: str, passphrase: Passphrase, **kwargs: Any) -> Any:
         from qms_engine.people.keys import unlock
@@ -253,7 +259,13 @@ def signer_option(function: F) -> F:
             kwargs["signer"] = unlock(app.runtime, actor, passphrase.text)
         return function(*args, **kwargs)
 
-    return cast(F, wrapper)
+    return actor_passphrase_option(cast(F, wrapper), as_help)
+
+
+def as_meaning(option: Callable[[F, str], F], as_help: str) -> Callable[[F], F]:
+    """``option`` (:func:`signer_option` or :func:`actor_passphrase_option`) with its own help
+    for ``--as``: for a command that signs nothing, say what the key proves there instead."""
+    return lambda function: option(function, as_help)
 
 
 def reader_option(function: F) -> F:
@@ -321,15 +333,55 @@ def jobs_option(purpose: str) -> Callable[[F], F]:
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
+def _unreal_day(text: str) -> str | None:
+    """Why ``YYYY-MM-DD`` ``text`` is not a day of the calendar (``2026-02-30``: "February
+    2026 has 28 days"), or None if it is one."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if year < 1:
+        return "the calendar starts with year 1"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return None
+
+
+def _bad_day(value: str, ctx: click.Context | None, param: click.Parameter | None) -> None:
+    """A usage error for ``value`` if it starts with a ``YYYY-MM-DD`` that is no real day."""
+    text = value.strip()
+    head = text[:10]
+    if _DAY.fullmatch(head) and (why := _unreal_day(head)):
+        raise click.BadParameter(f"{head!r} is not a real date (YYYY-MM-DD): {why}", ctx, param)
+
+
+def day_only(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> date | None:
+    """An option's callback: a day, ``YYYY-MM-DD`` (the engine reads it in the office's time
+    zone); a usage error naming the option otherwise, saying if it is no real date."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _DAY.fullmatch(text):
+        _bad_day(text, ctx, param)
+        return date.fromisoformat(text)
+    raise click.BadParameter(
+        f"{value!r} is not a day: give YYYY-MM-DD, e.g. 2026-11-24", ctx, param
+    )
+
+
 def day_or_moment(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> date | datetime | None:
     """An option's callback: a day, ``YYYY-MM-DD`` (the engine reads it in the office's time
     zone), or an ISO 8601 timestamp, ``2026-11-24T10:30`` (the office's zone) or
-    ``2026-11-24T10:30+05:30``; a usage error naming the option otherwise."""
+    ``2026-11-24T10:30+05:30``; a usage error naming the option otherwise, saying if it is no
+    real date."""
     if value is None:
         return None
     text = value.strip()
+    _bad_day(text, ctx, param)
     try:
         if _DAY.fullmatch(text):
             return date.fromisoformat(text)
@@ -342,6 +394,14 @@ def day_or_moment(
         "(e.g. 2026-11-24T10:30 or 2026-11-24T10:30+05:30)",
         ctx,
         param,
+    )
+
+
+def filters_given(**values: object) -> str:
+    """The filter options given, as typed (``--type SOP --state draft``), for the sentence an
+    empty result prints; "" when none was."""
+    return " ".join(
+        f"--{name.replace('_', '-')} {value}" for name, value in values.items() if value is not None
     )
 
 
@@ -377,20 +437,24 @@ def print_table(
     rows: Iterable[Sequence[object]],
     *,
     empty: str | None = None,
+    below: Sequence[Sequence[str]] = (),
 ) -> None:
-    """A table for people, fitted to :func:`output_width` (see :mod:`.tables`); with no rows,
-    the sentence ``empty`` (default: "<title>: none.") instead."""
+    """A table for people, fitted to :func:`output_width` (see :mod:`.tables`), with the lines
+    ``below[i]`` under row ``i``; with no rows, the sentence ``empty`` (default: "<title>:
+    none.") instead."""
     from rich.text import Text
 
-    from qms_engine.cli.tables import render_table
+    from qms_engine.cli.tables import render_table, wrap
 
     rows = list(rows)
+    width = output_width()
     if not rows:
         console().print(Text(empty or f"{title}: none."), soft_wrap=True)
         return
-    lines = render_table(columns, rows, output_width())
+    lines = render_table(columns, rows, width, below=below)
     # Text, never markup; soft_wrap: the lines are laid out already, rich neither wraps nor crops.
-    console().print(Text.assemble((title, "bold"), "\n", "\n".join(lines)), soft_wrap=True)
+    heading = "\n".join(wrap(title, width, fold=True))
+    console().print(Text.assemble((heading, "bold"), "\n", "\n".join(lines)), soft_wrap=True)
 
 
 def when(moment: datetime | None, timezone: str) -> str:

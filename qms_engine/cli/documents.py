@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,8 @@ import click
 from qms_engine.cli.context import (
     AppContext,
     console,
+    error_console,
+    filters_given,
     json_option,
     pass_app,
     print_json,
@@ -19,7 +22,7 @@ from qms_engine.cli.context import (
     when,
 )
 from qms_engine.cli.tables import Column
-from qms_engine.cli.views import print_document, print_master_list
+from qms_engine.cli.views import act_name, print_document, print_master_list
 from qms_engine.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -189,7 +192,9 @@ def doc_act(
     """Take TRANSITION (submit, approve, reject, make_effective, discard …) on NUMBER.
 
     `qms wf show WORKFLOW` lists a workflow's transitions and who may take each; e.g. an
-    author discards their own draft with `discard --comment WHY`.
+    author discards their own draft with `discard --comment WHY`, and a periodic review that
+    finds an SOP still adequate ends with `confirm_review --comment FINDING` (the next review
+    falls due one review period from today).
     """
     from qms_engine.documents.transitions import take_transition
 
@@ -210,6 +215,8 @@ def doc_act(
     )
     for old in result.superseded:
         console().print(f"{result.number} revision {old}: superseded")
+    if result.review_due is not None:
+        console().print(f"next periodic review due {result.review_due.isoformat()}")
 
 
 @doc.command("adopt")
@@ -238,7 +245,8 @@ def doc_adopt(app: AppContext, number: str, signer: Signer, as_json: bool) -> No
 @json_option
 @pass_app
 def doc_show(app: AppContext, number: str, as_json: bool) -> None:
-    """Show NUMBER: its register fields, its revisions and its history (times in the office's
+    """Show NUMBER: its register fields, its revisions, the files of a draft corrected in place
+    (`qms doc get --file` hands out an earlier one) and its history (times in the office's
     zone; --json gives fields and event payloads as JSON objects)."""
     from qms_engine.documents.master_list import document_detail
 
@@ -254,7 +262,8 @@ def doc_show(app: AppContext, number: str, as_json: bool) -> None:
 @json_option
 @pass_app
 def doc_history(app: AppContext, number: str, as_json: bool) -> None:
-    """Signature manifestation of NUMBER: who signed what, when, as what, and is it valid."""
+    """Signature manifestation of NUMBER: who signed what (the transition taken: submit, a file
+    replaced …), when, as what, and is it valid."""
     from qms_engine.documents.master_list import signed_history
 
     timezone, entries = signed_history(app.runtime, number)
@@ -267,22 +276,20 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
             "#",
             "Rev",
             "When",
-            Column("Signed by", fold=True),
-            Column("As", fold=True),
+            Column("Action", fold=True),
+            Column("Signed by, as", fold=True),
             Column("Meaning", fold=True),
-            "Key",
-            "Signature",
+            "Signature, key",
         ],
         [
             (
                 e.seq,
                 e.subject.partition("#")[2] or "–",
                 when(e.recorded_at, timezone),
-                f"{e.signer} ({e.username})",
-                e.role,
+                act_name(e.action, e.transition),
+                f"{e.signer} ({e.username}) as {e.role}",
                 e.meaning,
-                e.key_fingerprint[:12],
-                "verified" if e.signature_valid else "INVALID",
+                f"{'verified' if e.signature_valid else 'INVALID'} {e.key_fingerprint[:12]}",
             )
             for e in entries
         ],
@@ -291,7 +298,9 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
 
 @doc.command("list")
 @click.option(
-    "--type", "type_code", help="Only this document type (one the office's plugins define)."
+    "--type",
+    "type_code",
+    help="Only this document type (one the office's plugins define; any letter case).",
 )
 @click.option(
     "--state",
@@ -299,7 +308,11 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
     "their workflow (e.g. effective), that have a revision in force. A state no workflow in "
     "use has is refused, listing those it has.",
 )
-@click.option("--kind", type=click.Choice(["document", "register"]), help="Documents or records.")
+@click.option(
+    "--kind",
+    type=click.Choice(["document", "register"], case_sensitive=False),
+    help="Documents or records.",
+)
 @click.option("--all-offices", is_flag=True, help="Every office in the deployment.")
 @json_option
 @pass_app
@@ -322,19 +335,13 @@ def doc_list(
     if as_json:
         print_json(documents)
         return
-    given = [
-        f"--{name} {value}"
-        for name, value in (("type", type_code), ("state", state), ("kind", kind))
-        if value is not None
-    ]
+    given = filters_given(type=type_code, state=state, kind=kind)
     where = f"in {office.code}" if office else "in any office"
     print_master_list(
         documents,
         {o.code: o.timezone for o in list_offices(app.runtime)},
         title=f"Master list of documents {where}",
-        empty=f"No documents {where} match {' '.join(given)}."
-        if given
-        else f"No documents {where} yet.",
+        empty=f"No documents {where} match {given}." if given else f"No documents {where} yet.",
     )
 
 
@@ -347,40 +354,76 @@ def doc_list(
     help="Revision, in any state (default: the one in force; a register record's own).",
 )
 @click.option(
+    "--file",
+    "file_prefix",
+    metavar="SHA256",
+    help="That file of the revision, by the start of its SHA-256 (at least 6 hex digits): an "
+    "earlier file its author replaced, e.g. the one a reviewer rejected (`qms doc show` "
+    "lists them).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Where to write the file (its folder must exist).",
+    help="Where to write the file (its folder must exist); - for standard output.",
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @json_option
 @pass_app
 def doc_get(
-    app: AppContext, number: str, revno: int | None, output: Path, force: bool, as_json: bool
+    app: AppContext,
+    number: str,
+    revno: int | None,
+    file_prefix: str | None,
+    output: Path,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Write a revision's exact bytes to a file (hash verified), and say which one it is.
 
     By default the revision in force (effective): a document with none in force (only a draft,
     or withdrawn) is refused, listing its revisions; --rev N hands out any revision, saying
-    when it is not the one in force.  A register record's revision is handed out as filed.
-    The folder must exist (none is made), and an existing file is replaced only with --force.
+    when it is not the one in force, and --file SHA256 an earlier file of it.  A register
+    record's revision is handed out as filed.  The folder must exist (none is made), and an
+    existing file is replaced only with --force.  With -o - the bytes go to standard output
+    (once verified) and what they are to standard error.
     """
-    from qms_engine.documents.revisions import export_revision
+    from qms_engine.documents.revisions import export_revision, stream_revision
 
+    to_stdout = str(output) == "-"
+    if to_stdout and as_json:
+        raise click.UsageError("-o - writes the file to standard output: --json has no room there")
     try:
-        revision = export_revision(
-            app.runtime, number=number, revno=revno, destination=output, force=force
-        )
+        if to_stdout:
+            revision = stream_revision(
+                app.runtime, number=number, out=sys.stdout.buffer, revno=revno, file=file_prefix
+            )
+        else:
+            revision = export_revision(
+                app.runtime,
+                number=number,
+                destination=output,
+                revno=revno,
+                file=file_prefix,
+                force=force,
+            )
     except OSError as exc:
         raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
     if as_json:
         print_json({**asdict(revision), "path": str(output)})
         return
-    note = "" if revision.current else ", NOT the revision in force"
-    console().print(
-        f"{output}: {revision.number} revision {revision.revno} ({revision.state}{note}), "
-        "sha256 verified"
+    notes = [revision.state]
+    if not revision.current:
+        notes.append("NOT the revision in force")
+    if revision.replaced:
+        notes.append(f"its earlier file {revision.sha256[:12]}, replaced since")
+    where = "standard output" if to_stdout else str(output)
+    say = error_console() if to_stdout else console()
+    say.print(
+        f"{where}: {revision.number} revision {revision.revno} ({', '.join(notes)}), "
+        "sha256 verified",
+        soft_wrap=True,
     )
 
 

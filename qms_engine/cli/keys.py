@@ -10,6 +10,7 @@ from qms_engine.cli.context import (
     AppContext,
     Passphrase,
     actor_passphrase_option,
+    as_meaning,
     console,
     json_option,
     new_passphrase_option,
@@ -51,7 +52,11 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
 
 
 @key.command("passphrase")
-@actor_passphrase_option
+@as_meaning(
+    actor_passphrase_option,
+    "Whose passphrase changes (default: $QMS_USER): yours, proved by the current one given "
+    "with --passphrase-file or $QMS_PASSPHRASE; nothing is signed.",
+)
 @new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "your key")
 @pass_app
 def key_passphrase(

@@ -2,50 +2,67 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import click
 
 from qms_engine.cli.context import (
     AppContext,
+    bold,
     console,
+    day_only,
     error_console,
+    filters_given,
     json_option,
+    output_width,
     pass_app,
     print_json,
     when,
 )
+from qms_engine.cli.tables import wrap
 
 if TYPE_CHECKING:
     from qms_engine.search.query import SearchHit, SearchResults
 
-DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+def _at_spaces(text: str, width: int) -> str:
+    """``text`` with some of its spaces made line breaks, so that its lines fit ``width`` as a
+    terminal counts cells (a longer word stays whole): the same length, so that offsets into
+    it (the highlights) still hold."""
+    broken = "\n".join(wrap(text, width))
+    return broken if broken.replace("\n", " ") == text else text
 
 
 def _show_hit(hit: SearchHit, timezone: str) -> None:
+    """A hit: its number (bold) and what it is, its title, the words around the match (the
+    matched ones highlighted), laid out for the output's width."""
     from rich.text import Text
 
-    heading = Text.assemble(
-        (hit.number, "bold"),
-        f"  rev {hit.revno}  {hit.type_code}  {hit.state}  {when(hit.created_at, timezone)}",
-    )
-    found = Text(hit.snippet)
-    for start, end in hit.highlights:
-        found.stylize("bold yellow", start, end)
-    console().print(heading, soft_wrap=True)
-    console().print(Text.assemble("  ", hit.title), soft_wrap=True)
-    if hit.snippet != hit.title:
-        console().print(Text.assemble("  ", found), soft_wrap=True)
+    width = output_width()
+    said = f"{hit.number}  rev {hit.revno}  {hit.type_code}  {hit.state}  "
+    heading = "\n".join(wrap(said + when(hit.created_at, timezone), width))
+    console().print(bold(hit.number, heading.removeprefix(hit.number)), soft_wrap=True)
+    shown = [hit.title] if hit.snippet == hit.title else [hit.title, hit.snippet]
+    for text in shown:
+        found = Text(_at_spaces(text, width - 2))
+        if text is hit.snippet:
+            for start, end in hit.highlights:
+                found.stylize("bold yellow", start, end)
+        for line in found.split("\n"):
+            console().print(Text.assemble("  ", line), soft_wrap=True)
 
 
-def print_search_results(results: SearchResults) -> None:
-    """Each hit: number, revision, type, state, date and title, and the words around the match."""
+def print_search_results(results: SearchResults, filters: str = "") -> None:
+    """Each hit: number, revision, type, state, date and title, and the words around the match;
+    with none, a sentence saying so, naming the ``filters`` given (``--type SOP …``)."""
     from rich.text import Text
 
     if not results.hits:
+        among = f" among the revisions that match {filters}" if filters else ""
         console().print(
-            Text(f"Nothing in {results.office} matches {results.query!r}."), soft_wrap=True
+            Text(f"Nothing in {results.office} matches {results.query!r}{among}."),
+            soft_wrap=True,
         )
     for hit in results.hits:
         _show_hit(hit, results.timezone)
@@ -55,8 +72,18 @@ def print_search_results(results: SearchResults) -> None:
 @click.argument("text", required=False)
 @click.option("--type", "type_code", metavar="CODE", help="Only this type (e.g. SOP, MALKHANA).")
 @click.option("--state", help="Only revisions now in this state (e.g. effective, draft, filed).")
-@click.option("--since", type=DAY, help="Only revisions written on or after this day (YYYY-MM-DD).")
-@click.option("--until", type=DAY, help="Only revisions written on or before this day.")
+@click.option(
+    "--since",
+    metavar="DATE",
+    callback=day_only,
+    help="Only revisions written on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--until",
+    metavar="DATE",
+    callback=day_only,
+    help="Only revisions written on or before this day.",
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="At most this many results.")
 @click.option(
     "--reindex",
@@ -71,8 +98,8 @@ def search_command(
     text: str | None,
     type_code: str | None,
     state: str | None,
-    since: datetime | None,
-    until: datetime | None,
+    since: date | None,
+    until: date | None,
     limit: int,
     reindex: bool,
     as_json: bool,
@@ -103,8 +130,8 @@ def search_command(
         text or "",
         type_code=type_code,
         state=state,
-        since=since.date() if since else None,
-        until=until.date() if until else None,
+        since=since,
+        until=until,
         limit=limit,
     )
     if results.unindexed and not as_json:
@@ -116,7 +143,8 @@ def search_command(
     if as_json:
         print_json(results)
     else:
-        print_search_results(results)
+        given = filters_given(type=type_code, state=state, since=since, until=until)
+        print_search_results(results, given)
 
 
 COMMANDS = [search_command]

@@ -19,6 +19,7 @@ Only the standard library is imported: every command module loads this for ``--h
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -217,9 +218,14 @@ def _pad(text: str, width: int) -> str:
 
 
 def render_table(
-    columns: Sequence[str | Column], rows: Sequence[Sequence[object]], width: int
+    columns: Sequence[str | Column],
+    rows: Sequence[Sequence[object]],
+    width: int,
+    *,
+    below: Sequence[Sequence[str]] = (),
 ) -> list[str]:
-    """The lines of a table (header, rule, rows) for an output ``width`` cells wide."""
+    """The lines of a table (header, rule, rows) for an output ``width`` cells wide; under row
+    ``i``, the lines ``below[i]`` as they are (a task's commands, across the whole width)."""
     specs = [c if isinstance(c, Column) else Column(c) for c in columns]
     cells = [[_clean(cell) for cell in row] for row in rows]
     widths = _Layout(specs, cells).widths(width - len(GUTTER) * (len(specs) - 1))
@@ -240,6 +246,42 @@ def render_table(
     folds = [spec.fold for spec in specs]
     out = lines_of([spec.header for spec in specs], [False] * len(specs))
     out.append(GUTTER.join("─" * size for size in widths))
-    for row in cells:
+    for index, row in enumerate(cells):
         out.extend(lines_of(row, folds))
+        out.extend(_clean(line) for line in (below[index] if index < len(below) else ()))
     return out
+
+
+_SHELL_WORD = re.compile(r"""(?:[^\s'"]|'[^']*'|"[^"]*")+""")
+"""A word of a command as :func:`shlex.join` writes it (``'…'`` where needed, and ``"'"`` for
+a quote inside)."""
+
+
+def _shell_words(command: str) -> list[str]:
+    """The words of a shell command as written (quotes, ``&&``), an option kept with its
+    value (``--as asharma``)."""
+    words: list[str] = []
+    for word in _SHELL_WORD.findall(command):
+        if words and words[-1].startswith("--") and " " not in words[-1] and word[:1] != "-":
+            words[-1] += f" {word}"
+        else:
+            words.append(word)
+    return words
+
+
+def shell_lines(command: str, width: int, indent: str = "  ") -> list[str]:
+    """A shell command (its words as :func:`shlex.join` writes them) in lines of at most
+    ``width`` cells, each after ``indent``, broken between its words with a ``\\`` at the end
+    of a line: pasted into a shell, the lines are still the one command.  An option stays with
+    its value; a word longer than a line stays whole."""
+    words = _shell_words(command)
+    lines: list[str] = []
+    line = indent
+    for word in words:
+        joined = f"{line} {word}" if line.strip() else f"{line}{word}"
+        if line.strip() and cell_width(joined) + len(" \\") > width:
+            lines.append(f"{line} \\")
+            line = f"{indent}    {word}"
+        else:
+            line = joined
+    return [*lines, line]

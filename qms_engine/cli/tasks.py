@@ -9,34 +9,46 @@ import click
 from qms_engine.cli.context import (
     AppContext,
     json_option,
+    output_width,
     pass_app,
     print_json,
     print_table,
     reader_option,
     when,
 )
+from qms_engine.cli.tables import shell_lines, wrap
 
 if TYPE_CHECKING:
     from qms_engine.tasks import Task, TaskList
 
 
-def _rows(task: Task, timezone: str, everyone: bool, with_due: bool) -> list[list[str]]:
-    """One row per action; the task itself is described on the first."""
-    described = [when(task.since, timezone), "\n".join(filter(None, (task.kind, task.state)))]
-    described.append(f"{task.subject}\n{task.title}")
-    if with_due:
-        overdue = "OVERDUE " if task.overdue else ""
-        described.insert(0, f"{overdue}{task.due}" if task.due else "")
-    if everyone:
-        described.insert(0, task.user)
-    return [
-        [*(described if n == 0 else [""] * len(described)), action.name, action.command]
-        for n, action in enumerate(task.actions)
+def _what(task: Task) -> str:
+    """The subject (a number stays whole) over the title; an inbox file's folder apart from
+    its name, so that a long file name does not widen the table by its folder too."""
+    subject = task.subject
+    if task.kind == "quarantined":
+        folder, _, name = subject.rpartition("/")
+        subject = f"{folder}/\n{name}" if folder else name
+    return f"{subject}\n{task.title}"
+
+
+def _row(task: Task, timezone: str, everyone: bool, with_due: bool) -> list[str]:
+    """A task's row: (who,) (due,) since, kind and state, what."""
+    row = [
+        when(task.since, timezone),
+        "\n".join(filter(None, (task.kind.replace("_", " "), task.state))),
+        _what(task),
     ]
+    if with_due:
+        row.insert(0, f"OVERDUE {task.due}" if task.overdue else str(task.due or ""))
+    if everyone:
+        row.insert(0, task.user)
+    return row
 
 
 def print_tasks(result: TaskList) -> None:
-    """A queue as a table (one row per action, with its command), or a sentence when empty."""
+    """A queue as a table, one row per task with the command of each thing to do under it
+    (across the whole width, wrapped between words), or a sentence when empty."""
     everyone = result.user is None
     whose = "anyone's" if everyone else "your"
     with_due = any(task.due for task in result.tasks)
@@ -46,17 +58,28 @@ def print_tasks(result: TaskList) -> None:
         "Since",
         "Kind",
         "What",  # never folded: a document number stays whole
-        "Action",
-        "Command",
     ]
+    width = output_width()
     print_table(
         f"Everyone's tasks in {result.office}"
         if everyone
         else f"Tasks for {result.user} in {result.office}",
         columns,
-        [row for task in result.tasks for row in _rows(task, result.timezone, everyone, with_due)],
+        [_row(task, result.timezone, everyone, with_due) for task in result.tasks],
         empty=f"Nothing needs {whose} action in {result.office}.",
+        below=[_below(task, result.timezone, width) for task in result.tasks],
     )
+
+
+def _below(task: Task, timezone: str, width: int) -> list[str]:
+    """Under a task: why a draft came back to its author, if it did, then the commands."""
+    lines = []
+    if task.returned is not None:
+        back = task.returned
+        said = f": {back.comment}" if back.comment else ""
+        note = f"sent back by {back.by} ({back.transition}) on {when(back.at, timezone)}{said}"
+        lines += [f"  {line}" for line in wrap(note, width - 2, fold=True)]
+    return lines + [line for action in task.actions for line in shell_lines(action.command, width)]
 
 
 @click.command("tasks")
@@ -74,9 +97,11 @@ def tasks_command(app: AppContext, everyone: bool, username: str, as_json: bool)
 
     Revisions to submit, review, approve or make effective and records to verify (only those
     your roles and segregation of duties let you act on), drafts the inbox filed in your name
-    to adopt, periodic reviews due within 30 days or overdue (quality coordinators),
+    to adopt, periodic reviews due within 30 days or overdue (whoever may confirm them),
     quarantined inbox files (clerks, quality coordinators) and changed workflows to register
-    (admins).  Overdue first, then the longest waiting; times in the office's zone.
+    (admins).  Overdue first, then the longest waiting; times in the office's zone.  A draft
+    sent back to you says who sent it back, when and why, and offers `qms doc replace`.  Each
+    task's commands are printed under it, wrapped with a trailing \\ so they paste as one.
     """
     from qms_engine.tasks import tasks_for
 

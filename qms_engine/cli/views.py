@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qms_engine.cli.context import bold, console, print_table, when
-from qms_engine.cli.tables import Column
+from qms_engine.cli.context import bold, console, output_width, print_table, when
+from qms_engine.cli.tables import Column, wrap
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -32,27 +32,42 @@ def day(moment: datetime | None, timezone: str) -> str:
 def print_master_list(
     documents: Sequence[DocumentSummary], zones: Mapping[str, str], *, title: str, empty: str
 ) -> None:
-    """The master list: number, title, newest revision, the one in force, review date.
+    """The master list: number, title, newest revision, the one in force and its review date
+    (under it: one column less, so that a long office's numbers leave room for the title).
 
     ``zones``: each office's time zone, by office code (the day in force began there).
     """
     print_table(
         title,
-        ["Number", Column("Title", fold=True), "Latest", "In force", "Review due"],
+        ["Number", Column("Title", fold=True), "Latest", "In force, review due"],
         [
             (
                 d.number,
                 d.title,
                 f"{d.latest_revno} {d.latest_state}",
-                f"{d.effective_revno} since {day(d.effective_since, zones[d.office])}"
-                if d.effective_revno is not None
-                else "",
-                d.review_due,
+                "\n".join(
+                    filter(
+                        None,
+                        (
+                            f"{d.effective_revno} since {day(d.effective_since, zones[d.office])}"
+                            if d.effective_revno is not None
+                            else "",
+                            f"review {d.review_due}" if d.review_due else "",
+                        ),
+                    )
+                ),
             )
             for d in documents
         ],
         empty=empty,
     )
+
+
+def act_name(action: str, transition: str) -> str:
+    """What an event about a document did, in a word or two: the workflow transition it took
+    (``submit``, ``reject`` …), else its action (``revision replaced``, ``created``), so that a
+    submit and a file replaced, whose signatures both mean "authored", tell apart."""
+    return transition or action.removeprefix("document.").replace(".", " ").replace("_", " ")
 
 
 def _details(entry: HistoryEntry) -> str:
@@ -73,7 +88,9 @@ def _details(entry: HistoryEntry) -> str:
 def print_document(detail: DocumentDetail) -> None:
     """One document: what it is, its register fields, its revisions and its history."""
     summary, tz = detail.summary, detail.timezone
-    console().print(bold(summary.number, f" — {summary.title}"))
+    # Wrapped here, as a terminal counts cells (rich gives a Hindi vowel sign none).
+    heading = "\n".join(wrap(f"{summary.number} — {summary.title}", output_width(), fold=True))
+    console().print(bold(summary.number, heading.removeprefix(summary.number)), soft_wrap=True)
     in_force = (
         f"revision {summary.effective_revno} in force since {when(summary.effective_since, tz)}"
         if summary.effective_revno is not None
@@ -104,6 +121,31 @@ def print_document(detail: DocumentDetail) -> None:
             for r in detail.revisions
         ],
     )
+    corrected = [r for r in detail.revisions if len(r.files) > 1]
+    if corrected:
+        print_table(
+            "Files of drafts corrected in place",
+            [
+                "Rev",
+                "SHA-256",
+                "When",
+                "Who",
+                Column("File", fold=True),
+                Column("Reason", fold=True),
+            ],
+            [
+                (
+                    r.revno,
+                    f.sha256[:12] + ("" if f.sha256 == r.sha256 else "\n(replaced)"),
+                    when(f.recorded_at, tz),
+                    f.by,
+                    f.original_filename,
+                    f.reason,
+                )
+                for r in corrected
+                for f in r.files
+            ],
+        )
     print_table(
         "History",
         ["Rev", "#", "When", "Who", Column("What", fold=True), Column("Details", fold=True)],
@@ -113,7 +155,7 @@ def print_document(detail: DocumentDetail) -> None:
                 e.seq,
                 when(e.recorded_at, tz),
                 e.actor,
-                e.action.removeprefix("document."),
+                act_name(e.action, str(e.payload.get("transition", ""))),
                 _details(e),
             )
             for e in detail.history
@@ -127,13 +169,12 @@ def print_log(events: Sequence[Event], office: OfficeRef, *, title: str, empty: 
 
     print_table(
         title,
-        ["#", "When", "Who", Column("As", fold=True), Column("What", fold=True), "Subject"],
+        ["#", "When", Column("Who, as", fold=True), Column("What", fold=True), "Subject"],
         [
             (
                 e.seq,
                 when(from_utc_text(e.recorded_at), office.timezone),
-                e.actor,
-                e.signer_role,
+                f"{e.actor}\n{e.signer_role}",  # one column: a long office's subjects need room
                 e.action,
                 e.subject,
             )

@@ -20,8 +20,12 @@ from qms_engine.chain.reader import about_document
 from qms_engine.chain.signing import verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
-from qms_engine.documents.revisions import DocumentRef, load_document
-from qms_engine.errors import known_value
+from qms_engine.documents.revisions import (
+    DocumentRef,
+    RevisionFile,
+    load_document,
+    revision_files,
+)
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -54,6 +58,8 @@ class RevisionView:
     review_due: date | None
     fields: dict[str, Any]
     """The register fields filed with it (case/FIR number, seal number, officer …)."""
+    files: list[RevisionFile]
+    """Every file it has had, oldest first: more than one for a draft corrected in place."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def _revision_rows(runtime: Runtime, document_id: int) -> Sequence[Any]:
         return connection.execute(statement).all()
 
 
-def _view(row: Row[Any]) -> RevisionView:
+def _view(row: Row[Any], files: Mapping[int, list[RevisionFile]]) -> RevisionView:
     return RevisionView(
         row.revno,
         row.state,
@@ -149,6 +155,7 @@ def _view(row: Row[Any]) -> RevisionView:
         as_utc(row.effective_at) if row.effective_at else None,
         row.review_due,
         json.loads(row.fields),
+        files.get(row.revno, []),
     )
 
 
@@ -241,26 +248,12 @@ def check_list_filters(
     *,
     type_code: str | None = None,
     state: str | None = None,
-) -> None:
-    """Refuse a document type or a state that ``office`` (or, with None, no office) has:
-    types come from the office types' plugins, states from the workflows of those types.
-    The error lists the valid ones, so a typo (``in-review``) is not taken for an empty list."""
-    office_types = runtime.plugins.registry.office_types
-    specs = [
-        spec
-        for code in _office_types(runtime, office)
-        if code in office_types
-        for spec in office_types[code].document_types
-    ]
+) -> tuple[str | None, str | None]:
+    """The document type and state to list, as the plugins spell them (typed in any case);
+    one that ``office`` (or, with None, no office) has not is refused, listing the valid ones
+    (:meth:`~qms_engine.registry.plugin_set.PluginSet.document_filters`)."""
     where = office.code if office else "any office"
-    if type_code is not None:
-        known_value("document type", type_code, {spec.code for spec in specs}, where)
-        specs = [spec for spec in specs if spec.code == type_code]
-    if state is not None:
-        workflows = runtime.plugins.workflows
-        states = {name for spec in specs for name in workflows[spec.workflow].states}
-        scope = f"the workflow of {type_code}" if type_code else f"the workflows of {where}"
-        known_value("state", state, states, scope)
+    return runtime.plugins.document_filters(_office_types(runtime, office), where, type_code, state)
 
 
 def list_documents(
@@ -276,7 +269,7 @@ def list_documents(
     An unknown type or state is refused (:func:`check_list_filters`), never taken for an empty
     list.
     """
-    check_list_filters(runtime, office, type_code=type_code, state=state)
+    type_code, state = check_list_filters(runtime, office, type_code=type_code, state=state)
     statement = _master_list_query(runtime.plugins.in_force_states(), state)
     if office is not None:
         statement = statement.where(DOCUMENT_TABLE.c.office_id == office.id)
@@ -332,10 +325,11 @@ def document_detail(runtime: Runtime, number: str) -> DocumentDetail:
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
         events = connection.execute(_events_about(document)).all()
+        files = revision_files(connection, document)
     revisions = _revision_rows(runtime, document.id)
     summary = _summary(revisions, runtime.plugins.in_force_states())
     history = [_history_entry(row, document.number) for row in events]
-    views = [_view(row) for row in revisions]
+    views = [_view(row, files) for row in revisions]
     return DocumentDetail(summary, document.office.timezone, views, history)
 
 
@@ -381,6 +375,9 @@ class SignedEntry:
     key_fingerprint: str
     signature_valid: bool
     comment: str
+    transition: str
+    """The workflow transition it took (``submit``, ``approve`` …), or "" for another event:
+    a submit and a file replaced both mean "authored"."""
 
 
 def signed_history(runtime: Runtime, number: str) -> tuple[str, list[SignedEntry]]:
@@ -394,6 +391,7 @@ def signed_history(runtime: Runtime, number: str) -> tuple[str, list[SignedEntry
     entries = []
     for row in rows:
         event = Event.model_validate(row._mapping)
+        payload = json.loads(event.payload)
         public = keys.get(event.key_fingerprint)
         valid = public is not None and verify_signature(
             bytes.fromhex(public),
@@ -412,7 +410,8 @@ def signed_history(runtime: Runtime, number: str) -> tuple[str, list[SignedEntry
                 event.subject,
                 event.key_fingerprint,
                 valid,
-                str(json.loads(event.payload).get("comment", "")),
+                str(payload.get("comment", "")),
+                str(payload.get("transition", "")),
             )
         )
     return document.office.timezone, entries

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
@@ -27,7 +29,7 @@ from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import from_utc_text, utc_now, zone
 from qms_engine.errors import (
     IntegrityError,
     InvalidInput,
@@ -41,6 +43,7 @@ from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.registry.hook_values import Submission
 from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import index_revision
 from qms_engine.storage.database import Prepared
@@ -281,7 +284,9 @@ def create_document(
         _person_writes_documents(author, spec)
         role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
         if not allow_duplicate:
-            _refuse_duplicate(work.connection, office, spec, staged.sha256, path)
+            _refuse_duplicate(
+                work.connection, office, spec, staged.sha256, path, runtime.plugins.workflows
+            )
         revision = write_new_document(
             work,
             runtime,
@@ -300,7 +305,12 @@ def create_document(
 
 
 _SAME_CONTENT = Prepared(
-    select(DOCUMENT_TABLE.c.number, REVISION_TABLE.c.revno, STATE_TABLE.c.state)
+    select(
+        DOCUMENT_TABLE.c.number,
+        REVISION_TABLE.c.revno,
+        STATE_TABLE.c.state,
+        STATE_TABLE.c.workflow,
+    )
     .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
     .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
     .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
@@ -310,21 +320,67 @@ _SAME_CONTENT = Prepared(
         REVISION_TABLE.c.sha256 == bindparam("sha256"),
     )
     .order_by(DOCUMENT_TABLE.c.id, REVISION_TABLE.c.revno)
-    .limit(1)
 )
 
 
+@dataclass(frozen=True)
+class FiledCopy:
+    """A revision already filed with the content of a file about to be filed."""
+
+    number: str
+    revno: int
+    state: str
+
+
+def never_went_ahead(workflow: WorkflowDefinition) -> frozenset[str]:
+    """The terminal states a revision reaches from the initial state without ever being in
+    force (``discarded``): what it holds was never part of the office's record.  None in a
+    workflow without an in-force state (register records count from their filing)."""
+    if workflow.in_force_state is None:
+        return frozenset()
+    reached: set[str] = set()
+    pending = [workflow.initial]
+    while pending:
+        here = pending.pop()
+        if here not in reached and here != workflow.in_force_state:
+            reached.add(here)
+            pending += [step.target for step in workflow.transitions_from(here)]
+    return frozenset(state for state in reached if workflow.states[state].terminal)
+
+
+def filed_copy(
+    connection: Connection,
+    office: OfficeRef,
+    type_code: str,
+    sha256: str,
+    workflows: Mapping[str, WorkflowDefinition],
+) -> FiledCopy | None:
+    """The first revision of a ``type_code`` record of ``office`` whose file is ``sha256``:
+    what a file about to be filed repeats (``doc new`` refuses it, the inbox sets it aside).
+    A revision that never went ahead (a discarded draft, see :func:`never_went_ahead`) is no
+    record, and its content no duplicate."""
+    rows = _SAME_CONTENT.rows(connection, office_id=office.id, type_code=type_code, sha256=sha256)
+    for number, revno, state, workflow in rows:
+        if state not in never_went_ahead(workflows[workflow]):
+            return FiledCopy(number, revno, state)
+    return None
+
+
 def _refuse_duplicate(
-    connection: Connection, office: OfficeRef, spec: DocumentTypeSpec, sha256: str, path: Path
+    connection: Connection,
+    office: OfficeRef,
+    spec: DocumentTypeSpec,
+    sha256: str,
+    path: Path,
+    workflows: Mapping[str, WorkflowDefinition],
 ) -> None:
     """A file whose content is already filed under ``spec`` in ``office`` is not filed again
     by mistake: the refusal names the record it repeats."""
-    rows = _SAME_CONTENT.rows(connection, office_id=office.id, type_code=spec.code, sha256=sha256)
-    if rows:
-        number, revno, state = rows[0]
+    copy = filed_copy(connection, office, spec.code, sha256, workflows)
+    if copy is not None:
         raise RuleViolation(
-            f"{path.name} repeats {number} revision {revno} ({state}): the same content is "
-            f"already filed as a {spec.title}",
+            f"{path.name} repeats {copy.number} revision {copy.revno} ({copy.state}): the same "
+            f"content is already filed as a {spec.title}",
             hint="to file it again all the same, add --allow-duplicate",
         )
 
@@ -349,6 +405,8 @@ def write_new_document(
     The caller has checked the file and the author's role, and stages the blob.  ``source``
     (where an ingested file came from) makes the revision's event ``document.revision.filed``.
     """
+    if source is not None:
+        _files_a_draft_for_its_author(author, spec, source)
     type_id = document_type_id(work, office, spec, by=author, role=role)
     now = utc_now()
     year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
@@ -440,11 +498,7 @@ def revise_document(
         author = load_actor(work.connection, actor, document.office)
         _person_writes_documents(author, spec)
         role = require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
-        revisions = work.connection.execute(
-            select(REVISION_TABLE.c.revno, REVISION_TABLE.c.sha256, STATE_TABLE.c.state)
-            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
-            .where(REVISION_TABLE.c.document_id == document.id)
-        ).all()
+        revisions = revision_rows(work.connection, document)
         for row in revisions:
             if row.state in open_states:
                 raise RuleViolation(
@@ -483,6 +537,28 @@ def _person_writes_documents(author: Actor, spec: DocumentTypeSpec) -> None:
         )
 
 
+def _files_a_draft_for_its_author(
+    filer: Actor, spec: DocumentTypeSpec, source: Mapping[str, Any]
+) -> None:
+    """A document draft from the inbox is filed by the inbox service, naming another person
+    as its author, who signs for it before it moves on: the verifier holds every such filing
+    (``source.author``) to that, whoever filed it (docs/audit-bundle.md §7)."""
+    if spec.kind != "document":
+        return
+    named = source.get("author")
+    if filer.kind != "service":
+        raise PermissionDenied(
+            f"{filer.username!r} is no service: {spec.title} drafts are filed from the inbox by "
+            "the inbox service only",
+            hint="file your own draft with `qms doc new`, or run the watcher as the inbox service",
+        )
+    if not named or named == filer.username:
+        raise PermissionDenied(
+            f"a {spec.title} draft filed from the inbox must name its author, someone other "
+            f"than {filer.username!r}"
+        )
+
+
 def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionRef:
     """The human author signs for the newest revision of ``number``, a draft the inbox service
     filed naming them: only then may it be submitted, and segregation of duties holds them as
@@ -494,22 +570,7 @@ def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionR
         user = load_actor(connection, actor, document.office)
         spec = _spec(runtime, document.office, document.type_code)
         role = require_role(user, spec.creator_roles, document.office, f"author {spec.title}s")
-        row = connection.execute(
-            select(
-                REVISION_TABLE.c.id,
-                REVISION_TABLE.c.revno,
-                REVISION_TABLE.c.sha256,
-                REVISION_TABLE.c.size,
-                REVISION_TABLE.c.title,
-                STATE_TABLE.c.state,
-                USER_TABLE.c.kind.label("author_kind"),
-            )
-            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
-            .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
-            .where(REVISION_TABLE.c.document_id == document.id)
-            .order_by(REVISION_TABLE.c.revno.desc())
-            .limit(1)
-        ).one()
+        row = revision_rows(connection, document)[-1]  # the newest
         subject = f"{number}#{row.revno}"
         if row.author_kind != "service":
             raise RuleViolation(f"{subject} already has its human author")
@@ -518,6 +579,8 @@ def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionR
             raise PermissionDenied(
                 f"{subject} was filed naming {named!r} as its author: only they may sign for it"
             )
+        if user.id == row.author_id:
+            raise PermissionDenied(f"{subject} was filed by {named!r}, who cannot also author it")
         connection.execute(
             update(REVISION_TABLE).where(REVISION_TABLE.c.id == row.id).values(author_id=user.id)
         )
@@ -558,6 +621,7 @@ _REVISION_ROWS = Prepared(
         REVISION_TABLE.c.revno,
         REVISION_TABLE.c.author_id,
         REVISION_TABLE.c.sha256,
+        REVISION_TABLE.c.size,
         STATE_TABLE.c.state,
         USER_TABLE.c.kind,
         REVISION_TABLE.c.title,
@@ -572,12 +636,14 @@ _REVISION_ROWS = Prepared(
 
 @dataclass(frozen=True)
 class RevisionRow:
-    """A revision as the write paths check it: its author, file and state."""
+    """A revision as the write paths check it (and ``doc get`` picks it): its author, file
+    and state."""
 
     id: int
     revno: int
     author_id: int
     sha256: str
+    size: int
     state: str
     author_kind: str
     title: str
@@ -677,10 +743,16 @@ def replace_revision_file(
             author, spec.creator_roles, document.office, f"replace {spec.title} drafts"
         )
         for other in drafts:
+            if other.sha256 == staged.sha256 and other.id == draft.id:
+                raise RuleViolation(
+                    f"{path.name} is the file {subject} has already",
+                    hint="a replacement must change the file",
+                )
             if other.sha256 == staged.sha256:
                 raise RuleViolation(
-                    f"{path.name} is identical to the file of revision {other.revno} of {number}",
-                    hint="a replacement must change the file",
+                    f"{path.name} is identical to revision {other.revno} of {number} "
+                    f"({other.state}): every revision has a file of its own",
+                    hint=f"change it from revision {other.revno}'s before putting it in place",
                 )
         work.connection.execute(
             update(REVISION_TABLE)
@@ -714,6 +786,60 @@ def replace_revision_file(
 
 
 @dataclass(frozen=True)
+class RevisionFile:
+    """A file a revision has had: the one it was created (filed) with, or one its author put
+    in place of the one before (``qms doc replace``), as the signed chain records it."""
+
+    revno: int
+    sha256: str
+    size: int
+    original_filename: str
+    recorded_at: datetime
+    """When it was filed or put in place (UTC)."""
+    by: str
+    reason: str
+    seq: int
+    """The event that brought it."""
+
+
+def revision_files(connection: Connection, document: DocumentRef) -> dict[int, list[RevisionFile]]:
+    """Every file each revision of ``document`` has had, oldest first, by revision number:
+    read from the events that name them, so a draft's replaced files are all there."""
+    rows = connection.execute(
+        select(
+            EVENT_TABLE.c.subject,
+            EVENT_TABLE.c.payload,
+            EVENT_TABLE.c.recorded_at,
+            EVENT_TABLE.c.actor,
+            EVENT_TABLE.c.seq,
+        )
+        .where(
+            EVENT_TABLE.c.office_id == document.office.id,
+            EVENT_TABLE.c.subject.startswith(f"{document.number}#", autoescape=True),
+            EVENT_TABLE.c.action.in_(sorted(events.CONTENT_KINDS)),
+        )
+        .order_by(EVENT_TABLE.c.seq)
+    ).all()
+    files: dict[int, list[RevisionFile]] = {}
+    for subject, payload, recorded_at, actor, seq in rows:
+        data = json.loads(payload)
+        revno = int(subject.rpartition("#")[2])
+        files.setdefault(revno, []).append(
+            RevisionFile(
+                revno,
+                data["sha256"],
+                data["size"],
+                data["original_filename"],
+                from_utc_text(recorded_at),
+                actor,
+                data.get("reason", ""),
+                seq,
+            )
+        )
+    return files
+
+
+@dataclass(frozen=True)
 class ExportedRevision(RevisionRef):
     """A revision handed out by :func:`export_revision`.
 
@@ -722,6 +848,100 @@ class ExportedRevision(RevisionRef):
     """
 
     current: bool
+    replaced: bool = False
+    """The file handed out is one the revision had before its author replaced it (``file``)."""
+
+
+MIN_FILE_PREFIX = 6
+"""Hex digits of a SHA-256 that ``qms doc get --file`` needs, so that a prefix is meant."""
+
+
+def _earlier_file(
+    connection: Connection, document: DocumentRef, rows: list[RevisionRow], prefix: str
+) -> tuple[RevisionRow, RevisionFile]:
+    """The file (of any revision of ``document``, or the one revision in ``rows``) whose
+    SHA-256 starts with ``prefix``: the revision it belongs to, and the file."""
+    wanted = prefix.strip().lower()
+    if len(wanted) < MIN_FILE_PREFIX or not all(c in "0123456789abcdef" for c in wanted):
+        raise InvalidInput(
+            f"--file {prefix!r} is not the start of a SHA-256: give at least "
+            f"{MIN_FILE_PREFIX} hex digits",
+            hint=f"`qms doc show {document.number}` lists each revision's files",
+        )
+    revisions = {row.revno: row for row in rows}
+    files = revision_files(connection, document)
+    found = {
+        (file.revno, file.sha256): file
+        for revno in revisions
+        for file in files.get(revno, [])
+        if file.sha256.startswith(wanted)
+    }
+    if not found:
+        known = ", ".join(
+            f"{file.sha256[:12]} (revision {file.revno})"
+            for revno in revisions
+            for file in files.get(revno, [])
+        )
+        raise NotFound(f"{document.number} has no file {prefix!r} (files: {known or 'none'})")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"--file {prefix!r} starts more than one file of {document.number}: "
+            + ", ".join(f"{sha[:16]} (revision {revno})" for revno, sha in sorted(found)),
+            hint="give more of its digits",
+        )
+    (revno, _), file = next(iter(found.items()))
+    return revisions[revno], file
+
+
+def _handed_out(
+    runtime: Runtime, number: str, revno: int | None, file: str | None
+) -> tuple[ExportedRevision, str]:
+    """What ``doc get`` hands out, and the number and revision to name in its errors."""
+    with runtime.engine.connect() as connection:
+        document = load_document(connection, number)
+        every = revision_rows(connection, document)
+        in_force = runtime.plugins.in_force_states().get(document.workflow)
+        current = [row for row in every if row.state == in_force] if in_force else every[-1:]
+        rows = [row for row in every if revno is None or row.revno == revno]
+        if not rows:
+            known = ", ".join(str(row.revno) for row in every)
+            raise NotFound(f"{number} has no revision {revno} (revisions: {known})")
+        if file is not None:
+            row, earlier = _earlier_file(connection, document, rows, file)
+            sha256, size = earlier.sha256, earlier.size
+        elif revno is None and not current:
+            described = ", ".join(f"revision {row.revno} is {row.state}" for row in rows)
+            raise RuleViolation(
+                f"{number} has no {in_force} revision ({described})",
+                hint="to hand out a revision that is not in force, ask for it: --rev N",
+            )
+        else:
+            row = rows[0] if revno is not None else current[-1]
+            sha256, size = row.sha256, row.size
+    handed = ExportedRevision(
+        number, row.revno, sha256, size, row.state, row.title, row in current, sha256 != row.sha256
+    )
+    return handed, f"{number} revision {row.revno}"
+
+
+def _verified_copy(runtime: Runtime, sha256: str, what: str, out: IO[bytes]) -> None:
+    """Copy the stored file ``sha256`` to ``out``; IntegrityError if it is missing or its
+    bytes do not hash to it (``what`` names it in the error)."""
+    try:
+        blob = runtime.store.open(sha256)
+    except BlobNotFound:
+        raise IntegrityError(
+            f"{what}: its content ({sha256[:16]}…) is missing from the blob store",
+            hint="restore the blob store from backup and run `qms audit verify`",
+        ) from None
+    with blob:
+        actual, _size = copy_hashing(blob, out.write)
+    if actual != sha256:
+        raise IntegrityError(
+            f"{what}: stored content hashes to {actual}, expected {sha256}: the blob store "
+            "was altered",
+            hint="restore the blob store from backup and run `qms audit verify`",
+        )
 
 
 def export_revision(
@@ -730,6 +950,7 @@ def export_revision(
     number: str,
     destination: Path,
     revno: int | None = None,
+    file: str | None = None,
     force: bool = False,
 ) -> ExportedRevision:
     """Copy a revision's exact bytes to ``destination``, verifying the hash on the way.
@@ -737,68 +958,48 @@ def export_revision(
     Without ``revno``: the revision in force; a document with none in force (a draft not yet
     issued, or withdrawn) is refused, naming its revisions, so nobody works from a draft or an
     obsolete text by mistake.  A register record (no in-force state) hands out its revision.
+    ``file`` (the start of a SHA-256) hands out that file of the revision (of any revision,
+    without ``revno``), an earlier one its author replaced included.
     ``destination``'s folder must exist (none is made), and an existing file is replaced only
     with ``force``.  The file appears only once its hash has matched; a mismatch leaves nothing
     behind.
     """
     _check_destination(destination, force)
-    with runtime.engine.connect() as connection:
-        document = load_document(connection, number)
-        rows = connection.execute(
-            select(
-                REVISION_TABLE.c.revno,
-                REVISION_TABLE.c.sha256,
-                REVISION_TABLE.c.size,
-                REVISION_TABLE.c.title,
-                STATE_TABLE.c.state,
-            )
-            .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
-            .where(REVISION_TABLE.c.document_id == document.id)
-            .order_by(REVISION_TABLE.c.revno)
-        ).all()
-    in_force = runtime.plugins.in_force_states().get(document.workflow)
-    current = [row for row in rows if row.state == in_force] if in_force else rows[-1:]
-    if revno is None:
-        if not current:
-            described = ", ".join(f"revision {row.revno} is {row.state}" for row in rows)
-            raise RuleViolation(
-                f"{number} has no {in_force} revision ({described})",
-                hint="to hand out a revision that is not in force, ask for it: --rev N",
-            )
-        row = current[-1]
-    else:
-        matches = [row for row in rows if row.revno == revno]
-        if not matches:
-            known = ", ".join(str(row.revno) for row in rows)
-            raise NotFound(f"{number} has no revision {revno} (revisions: {known})")
-        row = matches[0]
-    try:
-        blob = runtime.store.open(row.sha256)
-    except BlobNotFound:
-        raise IntegrityError(
-            f"{number} revision {row.revno}: its content ({row.sha256[:16]}…) is missing from "
-            "the blob store",
-            hint="restore the blob store from backup and run `qms audit verify`",
-        ) from None
+    handed, what = _handed_out(runtime, number, revno, file)
     handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
     try:
-        with os.fdopen(handle, "wb") as out, blob:
-            actual, _size = copy_hashing(blob, out.write)
+        with os.fdopen(handle, "wb") as out:
+            _verified_copy(runtime, handed.sha256, what, out)
             out.flush()
             os.fsync(out.fileno())
-        if actual != row.sha256:
-            raise IntegrityError(
-                f"{number} revision {row.revno}: stored content hashes to {actual}, "
-                f"expected {row.sha256}: the blob store was altered",
-                hint="restore the blob store from backup and run `qms audit verify`",
-            )
         _place(Path(temp_name), destination, force)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    return ExportedRevision(
-        number, row.revno, row.sha256, row.size, row.state, row.title, row in current
-    )
+    return handed
+
+
+STREAM_IN_MEMORY = 16 * 1024 * 1024
+"""Bytes of a file :func:`stream_revision` holds in memory while checking it (more: on disk)."""
+
+
+def stream_revision(
+    runtime: Runtime,
+    *,
+    number: str,
+    out: BinaryIO,
+    revno: int | None = None,
+    file: str | None = None,
+) -> ExportedRevision:
+    """As :func:`export_revision`, to a stream (standard output, ``doc get -o -``): the bytes
+    are written only once their hash has matched, so a damaged file writes nothing."""
+    handed, what = _handed_out(runtime, number, revno, file)
+    with tempfile.SpooledTemporaryFile(max_size=STREAM_IN_MEMORY) as checked:
+        _verified_copy(runtime, handed.sha256, what, checked)
+        checked.seek(0)
+        shutil.copyfileobj(checked, out)
+    out.flush()
+    return handed
 
 
 def _exists(destination: Path) -> InvalidInput:

@@ -97,9 +97,7 @@ def init_workspace(
             timezone=timezone,
         )
         upgrade_layout(staged)  # an empty inbox: only marked as one folder per office
-        folders = office_folders(
-            staged, office_code, [t.inbox_folder for t in spec.document_types if t.inbox_folder]
-        )
+        folders = office_folders(staged, office_code, spec.inbox_folders)
         workspace = Workspace.write_config(root, office_code, database_url)
     except BaseException:
         made.undo()

@@ -30,8 +30,8 @@ from qms_engine.chain.signing import (
 )
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
-from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from qms_engine.people.permissions import USER_ID_BY_NAME, load_actor, require_role
+from qms_engine.errors import InvalidInput, PermissionDenied, RuleViolation
+from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import write_transaction
@@ -40,15 +40,11 @@ from qms_engine.storage.models import (
     KEY_TABLE,
     OFFICE_TABLE,
     ROLE_TABLE,
-    USER_TABLE,
 )
 
-_CURRENT_KEY = (
-    select(KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope)
-    .select_from(KEY_TABLE)
-    .join(USER_TABLE, USER_TABLE.c.id == KEY_TABLE.c.user_id)
-    .where(USER_TABLE.c.username == bindparam("username"), KEY_TABLE.c.valid_until.is_(None))
-)
+_CURRENT_KEY = select(
+    KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope
+).where(KEY_TABLE.c.user_id == bindparam("user_id"), KEY_TABLE.c.valid_until.is_(None))
 
 
 def _announce(
@@ -166,26 +162,24 @@ def announce_key(
     )
 
 
-def _sealed_key(runtime: Runtime, username: str) -> Any:
-    """The user's current key row (id, fingerprint, public key, envelope), or a clear error."""
+def _sealed_key(runtime: Runtime, name: str) -> tuple[str, Any]:
+    """The user's stored name (``name`` in any letter case) and current key row (id,
+    fingerprint, public key, envelope), or a clear error."""
     with runtime.engine.connect() as connection:
-        row = connection.execute(_CURRENT_KEY, {"username": username}).first()
-        known = row is not None or (
-            connection.execute(USER_ID_BY_NAME, {"username": username}).first() is not None
-        )
-    if not known:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
+        user_id, username = find_user(connection, name)
+        row = connection.execute(_CURRENT_KEY, {"user_id": user_id}).first()
     if row is None:
         raise PermissionDenied(
             f"{username!r} has no valid signing key (the key was revoked)",
             hint="an admin can issue one: qms key rotate USER --as ADMIN",
         )
-    return row
+    return username, row
 
 
 def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
-    """Unlock ``username``'s current signing key; without it, they cannot act."""
-    row = _sealed_key(runtime, username)
+    """Unlock ``username``'s current signing key (the name in any letter case: the signer
+    carries it as stored); without it, they cannot act."""
+    username, row = _sealed_key(runtime, username)
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
     return Signer(username, row.fingerprint, private_key)
 
@@ -203,7 +197,7 @@ def change_passphrase(
     check_passphrase(new_passphrase, "the new passphrase")
     if normal(new_passphrase) == normal(passphrase):
         raise InvalidInput("the new passphrase is the same as the current one")
-    row = _sealed_key(runtime, username)
+    username, row = _sealed_key(runtime, username)
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
     with runtime.engine.connect() as connection:
         own = connection.execute(
@@ -286,12 +280,11 @@ def _end_key(
         work.append(each, by[each.id], kind, username, payload, role=role)
 
 
-def _target(work: UnitOfWork, office: OfficeRef, username: str) -> tuple[int, list[OfficeRef]]:
-    """The user's id and the offices whose chains must hear about their key (all locked)."""
-    user_id = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
-    if user_id is None:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    return int(user_id), offices_of(work, int(user_id), office)
+def _target(work: UnitOfWork, office: OfficeRef, name: str) -> tuple[int, str, list[OfficeRef]]:
+    """The user's id, stored name, and the offices whose chains must hear about their key (all
+    locked)."""
+    user_id, username = find_user(work.connection, name)
+    return user_id, username, offices_of(work, user_id, office)
 
 
 def admin_everywhere(
@@ -317,9 +310,9 @@ def rotate(
     key = generate_key(new_passphrase)
     with runtime.unit_of_work() as work:
         work.lock(office)
+        user_id, username, offices = _target(work, office, username)
         own_change = username == actor.username
         load_actor(work.connection, actor, office, own_key_change=own_change)
-        user_id, offices = _target(work, office, username)
         if own_change:
             role = roles.KEY_HOLDER
             by = {
@@ -361,7 +354,7 @@ def revoke(
     with runtime.unit_of_work() as work:
         work.lock(office)
         load_actor(work.connection, actor, office)
-        user_id, offices = _target(work, office, username)
+        user_id, username, offices = _target(work, office, username)
         by = admin_everywhere(work, actor, offices, f"revoke {username}'s key")
         key = current_key(work, user_id)
         if key is None:

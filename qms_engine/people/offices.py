@@ -142,9 +142,7 @@ def add_office(
         )
         services = _enrol_services(work, from_office, office, its_admin)
     spec = runtime.plugins.registry.office_type(office_type)
-    made = office_folders(
-        runtime.workspace, code, [t.inbox_folder for t in spec.document_types if t.inbox_folder]
-    )
+    made = office_folders(runtime.workspace, code, spec.inbox_folders)
     if made:
         tell(f"inbox folders: inbox/{code}/ ({', '.join(p.name for p in made)})")
     for username, held in services.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef
@@ -45,7 +45,25 @@ _ACTOR = Prepared(
 ROLES_IN_OFFICE = select(ROLE_TABLE.c.role).where(
     ROLE_TABLE.c.user_id == bindparam("user_id"), ROLE_TABLE.c.office_id == bindparam("office_id")
 )
-USER_ID_BY_NAME = select(USER_TABLE.c.id).where(USER_TABLE.c.username == bindparam("username"))
+_USERS_NAMED = select(USER_TABLE.c.id, USER_TABLE.c.username).where(
+    func.lower(USER_TABLE.c.username) == bindparam("folded")
+)
+
+
+def find_user(connection: Connection, name: str) -> tuple[int, str]:
+    """The id and stored name of the user called ``name``, whatever its letter case (the README
+    promises it; ``qms user add`` refuses a name differing from another only in case), so that
+    ``--as ASharma`` acts, and signs, as ``asharma``.  NotFound if there is none."""
+    given = name.strip()
+    rows = connection.execute(_USERS_NAMED, {"folded": given.lower()}).all()
+    exact = [row for row in rows if row.username == given]
+    if len(rows) > 1 and not exact:  # only an old deployment can hold both 'ASharma' and 'asharma'
+        names = ", ".join(sorted(repr(row.username) for row in rows))
+        raise NotFound(f"{given!r} could be any of {names}", hint="type the name exactly")
+    if not rows:
+        raise NotFound(f"no user {given!r}", hint="see `qms user list`")
+    user_id, username = (exact or rows)[0]
+    return int(user_id), str(username)
 
 
 def load_actor(

@@ -21,11 +21,11 @@ from qms_engine.chain import events
 from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
-from qms_engine.errors import InvalidInput, NotFound, RuleViolation
+from qms_engine.errors import InvalidInput, RuleViolation
 from qms_engine.people.keys import admin_everywhere, announce_key, offices_of, register_key
 from qms_engine.people.permissions import (
     ROLES_IN_OFFICE,
-    USER_ID_BY_NAME,
+    find_user,
     load_actor,
     require_role,
 )
@@ -142,13 +142,6 @@ def _admin(work: UnitOfWork, signer: Signer, office: OfficeRef, doing: str) -> A
     return actor
 
 
-def _user_id(work: UnitOfWork, username: str) -> int:
-    found = work.connection.execute(USER_ID_BY_NAME, {"username": username}).scalar()
-    if found is None:
-        raise NotFound(f"no user {username!r}", hint="see `qms user list`")
-    return int(found)
-
-
 def _roles_of(work: UnitOfWork, user_id: int, office: OfficeRef) -> set[str]:
     return set(
         work.connection.execute(
@@ -194,7 +187,7 @@ def grant_roles(
     wanted = check_roles(runtime, roles)
     with runtime.unit_of_work() as work:
         admin = _admin(work, actor, office, "grant roles")
-        user_id = _user_id(work, username)
+        user_id, username = find_user(work.connection, username)
         active = work.connection.execute(
             select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
         ).scalar()
@@ -211,11 +204,11 @@ def revoke_roles(
 ) -> list[str]:
     """An admin revokes roles; nobody can revoke their own admin role (no lock-out)."""
     wanted = check_roles(runtime, roles)
-    if username == actor.username and ADMIN in wanted:
-        raise RuleViolation("you cannot revoke your own admin role; ask another admin")
     with runtime.unit_of_work() as work:
         admin = _admin(work, actor, office, "revoke roles")
-        user_id = _user_id(work, username)
+        user_id, username = find_user(work.connection, username)
+        if username == actor.username and ADMIN in wanted:
+            raise RuleViolation("you cannot revoke your own admin role; ask another admin")
         removed = [role for role in wanted if role in _roles_of(work, user_id, office)]
         for role in removed:
             work.connection.execute(
@@ -235,13 +228,13 @@ def deactivate_user(
     runtime: Runtime, office: OfficeRef, *, actor: Signer, username: str, reason: str
 ) -> None:
     """An admin deactivates a user: they can no longer act; their history stays."""
-    if username == actor.username:
-        raise RuleViolation("you cannot deactivate yourself; ask another admin")
     if not reason.strip():
         raise RuleViolation("give a --reason for deactivating a user")
     with runtime.unit_of_work() as work:
         _admin(work, actor, office, "deactivate users")
-        user_id = _user_id(work, username)
+        user_id, username = find_user(work.connection, username)
+        if username == actor.username:
+            raise RuleViolation("you cannot deactivate yourself; ask another admin")
         offices = offices_of(work, user_id, office)
         admins = admin_everywhere(work, actor, offices, f"deactivate {username}")
         work.connection.execute(

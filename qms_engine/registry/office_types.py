@@ -99,6 +99,11 @@ class OfficeType:
         )
         _check_tuple(where, "required_sops", self.required_sops, str, "strings (SOP titles)")
 
+    @property
+    def inbox_folders(self) -> tuple[str, ...]:
+        """The folder of each register that takes files from the inbox (``GD``, ``MALKHANA`` …)."""
+        return tuple(t.inbox_folder for t in self.document_types if t.inbox_folder)
+
     def document_type(self, code: str) -> DocumentTypeSpec:
         """The document type ``code``, or an error listing the ones this office type has."""
         for spec in self.document_types:

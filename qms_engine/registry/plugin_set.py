@@ -10,14 +10,14 @@ plugin to fix or disable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
 from qms_engine.chain.canonical import canonical_sha256
-from qms_engine.errors import PluginError, RuleViolation
+from qms_engine.errors import PluginError, RuleViolation, known_value
 from qms_engine.registry.attribution import raised_by
 from qms_engine.registry.office_types import TypeRegistry
 from qms_engine.rules.workflows import WorkflowDefinition
@@ -78,6 +78,28 @@ class PluginSet:
             for name, workflow in self.workflows.items()
             if workflow.in_force_state is not None
         }
+
+    def document_filters(
+        self, office_types: Iterable[str], where: str, type_code: str | None, state: str | None
+    ) -> tuple[str | None, str | None]:
+        """A document type and a state to filter by, as the plugins spell them (typed in any
+        letter case: ``sop``, ``Effective``); else InvalidInput naming ``where`` and listing
+        those there are: the types of ``office_types``, the states of their workflows (of
+        ``type_code``'s alone, when given).  The one check of these filters (``doc list``,
+        ``search``), so that a typo is never taken for an empty result."""
+        types = self.registry.office_types
+        specs = [
+            spec for code in office_types if code in types for spec in types[code].document_types
+        ]
+        if type_code is not None:
+            codes = {spec.code for spec in specs}
+            type_code = known_value("document type", type_code, codes, where, any_case=True)
+            specs = [spec for spec in specs if spec.code == type_code]
+        if state is not None:
+            states = {name for spec in specs for name in self.workflows[spec.workflow].states}
+            scope = f"the workflow of {type_code}" if type_code else f"the workflows of {where}"
+            state = known_value("state", state, states, scope, any_case=True)
+        return type_code, state
 
     def call(self, hook_name: str, **kwargs: Any) -> Any:
         """Call a hook (see :func:`call_hook`)."""

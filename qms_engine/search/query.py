@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, zone
-from qms_engine.errors import InvalidInput, known_value
+from qms_engine.errors import InvalidInput
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import POSTGRES_INDEX
 from qms_engine.search.snippets import Snippet, snippet
@@ -218,15 +218,9 @@ def search(
         raise InvalidInput(
             f"--since {since} is after --until {until}", hint="give the earlier day as --since"
         )
-    types = runtime.plugins.registry.office_type(office.office_type).document_types
-    if type_code is not None:
-        codes = {spec.code for spec in types}
-        type_code = known_value("document type", type_code, codes, office.code, any_case=True)
-    if state is not None:
-        workflows = [runtime.plugins.workflows[spec.workflow] for spec in types]
-        states = {name for workflow in workflows for name in workflow.states}
-        where = f"the workflows of {office.code}"
-        state = known_value("state", state, states, where, any_case=True)
+    type_code, state = runtime.plugins.document_filters(
+        [office.office_type], office.code, type_code, state
+    )
     with runtime.engine.connect() as connection:
         found = _dialect(connection, terms)
         rows = connection.execute(

@@ -3,9 +3,11 @@
 One tokenizer for both databases, so a search finds the same revisions on SQLite and on
 PostgreSQL.  A word is a run of letters, digits and combining marks (Unicode categories ``L``,
 ``N`` and ``M``): Devanagari vowel signs (matras, ``Mc``/``Mn``), the virama and the
-nukta are part of their word, so ``मालखाना`` and ``क्षेत्र`` are one word each.  (SQLite FTS5's
-``unicode61`` tokenizer splits words at every combining mark unless told otherwise, so that
-``मालखाना`` is indexed as ``म``, ``लख``, ``न`` and a search for ``मिल`` would find ``माला``.)
+nukta are part of their word, so ``मालखाना`` and ``क्षेत्र`` are one word each.  (SQLite
+FTS5's ``unicode61`` tokenizer splits words at every combining mark unless told otherwise, so
+that ``मालखाना`` is indexed as ``म``, ``लख``, ``न`` and a search for ``मिल`` would find
+``माला``.)  A word is indexed as written, nukta and all; a search tries it with and without
+(:func:`nukta_spellings`).
 Everything else separates words: ``112/2026`` is ``112`` and ``2026``, ``S-0457`` is ``s`` and
 ``0457``.  Words are lowercased and Latin letters lose their accents (``Café`` is ``cafe``),
 as FTS5 does with ``remove_diacritics 2``; the zero-width joiner and non-joiner (which only
@@ -84,6 +86,39 @@ def _fold(word: str) -> str:
 def _is_latin(char: str) -> bool:
     code = ord(char)
     return 0x00C0 <= code < 0x0250 or 0x1E00 <= code < 0x1F00
+
+
+NUKTA = "\u093c"
+"""The Devanagari nukta (ज़ is ज and a nukta: in NFC, क़ … य़, U+0958–U+095F, stay decomposed)."""
+NUKTA_LETTERS = frozenset(
+    unicodedata.normalize("NFD", chr(code))[0] for code in range(0x958, 0x960)
+)
+"""The letters Hindi writes with or without a nukta: क ख ग ज ड ढ फ य."""
+MAX_NUKTA_PLACES = 4
+"""Letters of a word that may take a nukta, beyond which only two spellings are tried."""
+
+
+def without_nukta(word: str) -> str:
+    """``word`` (normalised) without its nuktas: कागज़ and कागज, रोज़नामचा and रोजनामचा are one
+    word to a reader, however it was typed."""
+    return word.replace(NUKTA, "")
+
+
+def nukta_spellings(word: str) -> list[str]:
+    """The spellings of ``word`` with and without a nukta on each letter that takes one
+    (:data:`NUKTA_LETTERS`), as typed first: what an index of either spelling may hold.  A
+    word with more than :data:`MAX_NUKTA_PLACES` such letters: as typed and without nukta."""
+    bare = without_nukta(word)
+    places = [index for index, char in enumerate(bare) if char in NUKTA_LETTERS]
+    if len(places) > MAX_NUKTA_PLACES:
+        return list(dict.fromkeys((word, bare)))
+    spellings = [word]
+    for marks in itertools.product(("", NUKTA), repeat=len(places)):
+        letters = list(bare)
+        for index, mark in zip(places, marks, strict=True):
+            letters[index] += mark
+        spellings.append("".join(letters))
+    return list(dict.fromkeys(spellings))
 
 
 @dataclass(frozen=True)
