@@ -91,7 +91,7 @@ def test_sop_lifecycle_through_the_cli(tmp_path: Path, make_docx: Callable[..., 
     sop = make_docx("sop.docx", "Station office procedure", "Open the station at 08:00.")
     early = run("-w", ws, "doc", "new", sop, "--type=SOP", "--title=Early", "--as=anita")
     assert early.returncode == 4, early.stderr  # the admin's key for her is temporary
-    assert "qms key rotate anita --as anita" in early.stderr
+    assert "Hint: qms --office PS-CLI1 key rotate anita --as anita" in early.stderr
     for person in ("anita", "sks"):  # each chooses their own key before signing anything
         invoke("-w", ws, "key", "rotate", person, f"--as={person}")
     created = json.loads(

@@ -178,14 +178,14 @@ def test_a_new_office_is_served_once_the_service_chose_its_own_key(
     add_second_office(qms_office)
     desk = IngestDesk(qms_office)
     assert set(desk.context.offices) == {FIRST}
-    assert "qms key rotate ingest --as ingest" in desk.context.not_served[SECOND]
+    assert f"qms --office {SECOND} key rotate ingest --as ingest" in desk.context.not_served[SECOND]
     with pytest.raises(PermissionDenied, match="issued by an admin in PS-TEST2"):
         context_for(desk, SECOND)
     drop(desk, SECOND, "GD", "waits.pdf")
     inbox = desk.context.inbox.root
     refused = run("-w", qms_office.root, "--office", SECOND, "ingest", inbox, "--as", "ingest")
     assert refused.returncode == 4, refused.stderr
-    assert "qms key rotate ingest --as ingest" in refused.stderr
+    assert f"qms --office {SECOND} key rotate ingest --as ingest" in refused.stderr
     served = run("-w", qms_office.root, "ingest", inbox, "--as", "ingest", "--settle", "0")
     assert served.returncode == 0, served.stderr
     assert f"not serving {SECOND}'s inbox" in served.stderr

@@ -83,25 +83,37 @@ def load_actor(
         raise PermissionDenied(f"user {signer.username!r} is deactivated and cannot act")
     if key_owner != user_id or valid_until is not None:
         why = f"was revoked ({revoked_reason})" if revoked_reason else "is no longer valid"
+        issue = (
+            f"an admin issues a new one: qms --office {office.code} key rotate {signer.username}"
+        )
         raise PermissionDenied(
             f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… {why}",
-            hint="an admin can issue a new key: qms key rotate USER",
+            hint=issue
+            if revoked_reason
+            else f"if {signer.username!r} chose a newer key, give its passphrase; if it is lost, "
+            + issue,
         )
     if own is None:
         raise PermissionDenied(
             f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… is not registered in "
             f"{office.code}'s audit trail",
-            hint=f"an admin of {office.code} grants a role there: qms user grant USER ROLE",
+            hint=f"an admin of {office.code} grants a role there: "
+            f"qms --office {office.code} user grant {signer.username} ROLE --as ADMIN",
         )
     if not own and not own_key_change:
         raise PermissionDenied(
             f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… was issued by an "
             f"admin in {office.code}: it signs nothing until {signer.username!r} has chosen "
             "their own key",
-            hint=f"qms key rotate {signer.username} --as {signer.username}",
+            hint=f"qms --office {office.code} key rotate {signer.username} --as {signer.username}",
         )
     roles = frozenset(row[-1] for row in rows if row[-1] is not None)
     return Actor(user_id, signer.username, full_name, kind, roles, signer)
+
+
+def _role_to_grant(allowed: Collection[str]) -> str:
+    """The role to name in a grant command: the only one allowed, else ``ROLE``."""
+    return next(iter(allowed)) if len(allowed) == 1 else "ROLE"
 
 
 def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doing: str) -> str:
@@ -112,6 +124,7 @@ def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doin
         raise PermissionDenied(
             f"{actor.username!r} may not {doing} in {office.code}: needs role "
             f"{' or '.join(sorted(allowed))} (has: {has})",
-            hint=f"an admin can grant it: qms user grant {actor.username} ROLE",
+            hint=f"an admin can grant it: qms --office {office.code} user grant {actor.username} "
+            f"{_role_to_grant(allowed)} --as ADMIN",
         )
     return held[0]
