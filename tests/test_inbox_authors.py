@@ -13,20 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from qms_engine.audit.verify import verify_office
 from qms_engine.chain import events
 from qms_engine.chain.unit_of_work import unit_of_work
-from qms_engine.documents.revisions import adopt_revision
+from qms_engine.cli import cli
+from qms_engine.documents.revisions import adopt_revision, named_author
 from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.people.permissions import load_actor
 from qms_engine.people.users import grant_roles
-from qms_engine.testing import TestOffice
+from qms_engine.testing import TestOffice, staff_member
 from tests.ingest_fixtures import (
     IngestDesk,
     ingest_desk_fixture,  # noqa: F401  (the ingest_desk fixture)
 )
+from tests.test_cli import PASSPHRASES
 
 
 def drop_draft(desk: IngestDesk, make_docx: Callable[..., Path], name: str, **sidecar: str) -> Path:
@@ -71,6 +74,31 @@ def test_named_author_signs_before_the_draft_moves_on(
         adopt_revision(runtime, number=number, actor=s["author2"])
     adopt_revision(runtime, number=number, actor=s["author"])
     take_transition(runtime, number=number, transition="submit", actor=s["author"])
+    assert verify_office(runtime, qms_office.office).ok
+
+
+def test_a_per_person_folder_names_its_author_in_any_letter_case(
+    qms_office: TestOffice, ingest_desk: IngestDesk, make_docx: Callable[..., Path]
+) -> None:
+    """A draft in inbox/SOP-DRAFTS/ASharma/ is filed naming 'asharma' as stored (user names
+    are read without letter case everywhere, as ``--as ASharma`` is), and she adopts it."""
+    runtime = qms_office.runtime
+    asharma = staff_member(
+        runtime, qms_office.office, qms_office.signers["admin"], "asharma", "अनीता शर्मा", ["author"]
+    )
+    drop_draft(ingest_desk, make_docx, "ASharma/patrol.docx")
+    (outcome,) = ingest_desk.run()
+    assert outcome.status == "filed", outcome
+    number = outcome.number or ""
+    with runtime.engine.connect() as connection:
+        assert named_author(connection, qms_office.office, f"{number}#0") == "asharma"
+    adopted = CliRunner().invoke(
+        cli,
+        ["-w", str(qms_office.root), "doc", "adopt", number, "--as", "ASHARMA"],
+        env=PASSPHRASES,
+    )
+    assert adopted.exit_code == 0, adopted.output
+    take_transition(runtime, number=number, transition="submit", actor=asharma)
     assert verify_office(runtime, qms_office.office).ok
 
 

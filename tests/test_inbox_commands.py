@@ -8,6 +8,7 @@ subprocess where the exit code matters and through click's CliRunner otherwise.
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -132,16 +133,24 @@ def test_a_quarantine_note_gives_the_time_in_the_offices_zone_and_in_utc(
 
 
 def test_inbox_status_fits_80_columns(ingest_desk: IngestDesk) -> None:
-    """`qms inbox status` with a file of no office and the SOP-DRAFTS register: every line fits
-    80 columns (the headers wrap at spaces), and the counts are under their headers."""
+    """`qms inbox status` with a file of no office, one loose in the office's folder and the
+    SOP-DRAFTS register: every line fits 80 columns (the headers wrap at spaces), the counts
+    are under their headers, and loose files are called so (--json keeps its keys)."""
     desk = ingest_desk
     desk.drop("SOP-DRAFTS", "anita/draft.pdf")
     (desk.context.inbox.root / "stray.pdf").write_bytes(pdf_bytes("stray"))
+    (desk.context.inbox.root / FIRST / "loose.pdf").write_bytes(pdf_bytes("loose"))
     code, table = invoke("-w", desk.root, "inbox", "status", columns=80)
     assert code == 0, table
     lines = table.splitlines()
     assert max(map(cell_width, lines)) <= 80, table
-    assert any(line.split()[:3] == ["(no", "office)", "UNSORTED"] for line in lines), table
+    assert "UNSORTED" not in table, table
+    loose = [line.split()[:3] for line in lines if "(loose" in line]  # "files)" wraps at 80
+    assert loose == [[FIRST, "(loose", "1"], ["(no", "office)", "(loose"]], table
+    code, shown = invoke("-w", desk.root, "inbox", "status", "--json")
+    assert code == 0, shown
+    counts = json.loads(shown)
+    assert counts["_no-office"]["UNSORTED"]["pending"] == counts[FIRST]["UNSORTED"]["pending"] == 1
     (drafts,) = [line for line in lines if "SOP-DRAFTS" in line]
     assert drafts.split() == [FIRST, "SOP-DRAFTS", "1", "0", "0", "0", "0", "0"]
 

@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
 
 from qms_engine.audit.log import LogQuery, read_log
 from qms_engine.cli import cli
@@ -222,3 +224,28 @@ def test_a_day_is_read_in_the_offices_zone_when_typed() -> None:
     with a time is a moment: the option tells them apart."""
     assert day_or_moment(None, None, "2026-11-24") == date(2026, 11, 24)
     assert day_or_moment(None, None, "2026-11-24T10:30") == datetime(2026, 11, 24, 10, 30)
+
+
+def test_user_filter_reads_the_actor_index(qms_office: TestOffice, desk: Desk) -> None:
+    """``--user`` finds that user's events through the (office, actor, seq) index, not by
+    scanning the office's whole chain: the query the log runs is planned on that index."""
+    desk.issue(desk.new_sop())
+    runtime, office = qms_office.runtime, qms_office.office
+    if runtime.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is checked on SQLite; PostgreSQL's depends on its statistics")
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM event" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(runtime.engine, "before_cursor_execute", capture)
+    try:
+        found = read_log(runtime, office, LogQuery(user="anita", limit=2))
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", capture)
+    assert [e.actor for e in found] == ["anita", "anita"]
+    ((statement, parameters),) = statements
+    with runtime.engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    assert "ix_event_office_id_actor_seq" in " ".join(row.detail for row in plan)

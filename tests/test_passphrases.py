@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import select, update
 
+from qms_engine.audit.checkpoints import unlock_office_key
 from qms_engine.chain.reader import verify_chain
 from qms_engine.chain.signing import MIN_PASSPHRASE, WrongPassphrase
 from qms_engine.cli import cli
 from qms_engine.demo import PEOPLE
-from qms_engine.errors import QmsError
-from qms_engine.people.keys import change_passphrase, unlock
+from qms_engine.errors import PermissionDenied, QmsError
+from qms_engine.people.keys import change_office_passphrase, change_passphrase, unlock
 from qms_engine.storage.models import KEY_TABLE, USER_TABLE
 from qms_engine.testing import OFFICE_CODE, TEST_PASSPHRASE, TestOffice
 from tests.test_cli import sqlite_only
@@ -306,13 +307,94 @@ def test_a_wrong_or_empty_passphrase_says_which_one(qms_office: TestOffice, tmp_
     assert said.startswith(f"the actor's passphrase (anita): the file {empty} is empty")
 
 
+def test_an_admin_changes_the_office_passphrase_and_checkpoints_still_verify(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """`office passphrase` re-seals the same office key: no event, the old office passphrase
+    no longer opens it, and a checkpoint taken with the new one verifies with the old ones."""
+    office, root = qms_office.office, qms_office.root
+    both = {"QMS_PASSPHRASE": TEST_PASSPHRASE, "QMS_OFFICE_PASSPHRASE": TEST_PASSPHRASE}
+    code, said = qms("-w", root, "audit", "checkpoint", "--as=priya", **both)
+    assert code == 0, said
+    key = unlock_office_key(qms_office.runtime, office, TEST_PASSPHRASE).fingerprint
+    events = chain_length(qms_office)
+    new_file = tmp_path / "office.pass"
+    new_file.write_text(NEW + "\n", encoding="utf-8")
+    code, said = qms(
+        "-w", root, "office", "passphrase", "--as=admin", f"--new-passphrase-file={new_file}",
+        **both,
+    )  # fmt: skip
+    assert code == 0, said
+    assert said == f"Office {office.code}'s key {key[:16]}… now opens with the new passphrase.\n"
+    assert chain_length(qms_office) == events
+    with pytest.raises(WrongPassphrase):
+        unlock_office_key(qms_office.runtime, office, TEST_PASSPHRASE)
+    code, said = qms("-w", root, "audit", "checkpoint", "--as=priya", **both)
+    assert code == 4
+    assert said.startswith(f"wrong passphrase for office {office.code}'s signing key")
+    code, said = qms(
+        "-w", root, "audit", "checkpoint", "--as=priya",
+        QMS_PASSPHRASE=TEST_PASSPHRASE, QMS_OFFICE_PASSPHRASE=NEW,
+    )  # fmt: skip
+    assert code == 0, said
+    code, said = qms("-w", root, "audit", "verify")
+    assert code == 0, said
+    assert unlock_office_key(qms_office.runtime, office, NEW).fingerprint == key
+
+
+def test_only_an_admin_changes_the_office_passphrase(qms_office: TestOffice) -> None:
+    """A quality coordinator who knows the office passphrase is still refused (exit 4), by the
+    engine as by the CLI, and the office key keeps its passphrase."""
+    code, said = qms(
+        "-w", qms_office.root, "office", "passphrase", "--as=priya",
+        QMS_PASSPHRASE=TEST_PASSPHRASE, QMS_OFFICE_PASSPHRASE=TEST_PASSPHRASE,
+        QMS_NEW_PASSPHRASE=NEW,
+    )  # fmt: skip
+    assert code == 4
+    assert said.startswith(
+        f"'priya' may not change the office key's passphrase in {OFFICE_CODE}: needs role admin"
+    )
+    with pytest.raises(PermissionDenied):
+        change_office_passphrase(
+            qms_office.runtime,
+            qms_office.office,
+            actor=qms_office.signers["quality_coordinator"],
+            passphrase=TEST_PASSPHRASE,
+            new_passphrase=NEW,
+        )
+    assert unlock_office_key(qms_office.runtime, qms_office.office, TEST_PASSPHRASE)
+
+
+def test_a_wrong_office_passphrase_is_named_as_the_office_keys(qms_office: TestOffice) -> None:
+    """The admin's own passphrase is right, the office key's is not: the message says it is
+    the office key's, read from $QMS_OFFICE_PASSPHRASE, and nothing changes."""
+    code, said = qms(
+        "-w", qms_office.root, "office", "passphrase", "--as=admin",
+        QMS_PASSPHRASE=TEST_PASSPHRASE, QMS_OFFICE_PASSPHRASE="not-the-office-one",
+        QMS_NEW_PASSPHRASE=NEW,
+    )  # fmt: skip
+    assert code == 4
+    assert said == (
+        f"wrong passphrase for office {OFFICE_CODE}'s signing key: the office key's passphrase "
+        f"({OFFICE_CODE}), read from $QMS_OFFICE_PASSPHRASE\nHint: give it with "
+        "--office-passphrase-file FILE or $QMS_OFFICE_PASSPHRASE; nothing was written"
+    )
+    assert unlock_office_key(qms_office.runtime, qms_office.office, TEST_PASSPHRASE)
+
+
 def test_the_rules_are_in_the_help() -> None:
     """`key passphrase --help` and every new-passphrase option state the rules."""
     shown = " ".join(qms("key", "passphrase", "--help")[1].split())
     assert f"at least {MIN_PASSPHRASE} characters" in shown
     assert "no space at either end, not the current one" in shown
     assert "--new-passphrase-file" in shown and "--passphrase-file" in shown
-    for command in (("user", "add"), ("key", "rotate"), ("office", "add"), ("init",)):
+    for command in (
+        ("user", "add"),
+        ("key", "rotate"),
+        ("office", "add"),
+        ("office", "passphrase"),
+        ("init",),
+    ):
         shown = " ".join(qms(*command, "--help")[1].split())
         assert f"at least {MIN_PASSPHRASE} characters, no space at either end" in shown, command
 

@@ -5,15 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from qms_engine.chain.reader import verify_chain
+from qms_engine.cli import cli
 from qms_engine.errors import ConfigurationError
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.runtime import Runtime
-from qms_engine.storage.database import check_schema_current, create_db_engine, upgrade
+from qms_engine.storage.database import (
+    _alembic_config,
+    check_schema_current,
+    create_db_engine,
+    upgrade,
+)
 from qms_engine.storage.models import is_model_table  # and the tables the migrations produce
 from qms_engine.storage.workspace import Workspace
 from qms_engine.testing import TEST_PASSPHRASE, TestOffice
@@ -120,6 +130,24 @@ def test_upgrade_on_a_current_database_is_a_no_op(qms_office: TestOffice) -> Non
     before, after = upgrade(qms_office.runtime.engine)
     assert before == after
     check_schema_current(qms_office.runtime.engine)
+
+
+def test_upgrade_from_0003_adds_the_actor_index(qms_office: TestOffice) -> None:
+    """A workspace whose database is at 0003 (before the event actor index) is refused until
+    ``qms db upgrade`` brings it to the newest schema, with the index, its chain untouched."""
+    engine = qms_office.runtime.engine
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0003")
+    with pytest.raises(ConfigurationError, match="schema is at 0003"):
+        check_schema_current(engine)
+    upgraded = CliRunner().invoke(cli, ["-w", str(qms_office.root), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Database upgraded from 0003 to 0004." in upgraded.stdout
+    check_schema_current(engine)
+    with engine.connect() as connection:
+        indexes = {ix["name"] for ix in inspect(connection).get_indexes("event")}
+        assert "ix_event_office_id_actor_seq" in indexes
+        assert verify_chain(connection, qms_office.office) > 0
 
 
 def test_database_without_schema_is_refused_with_the_upgrade_hint(tmp_path: Path) -> None:

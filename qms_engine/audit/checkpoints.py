@@ -28,10 +28,11 @@ from qms_engine.chain.canonical import canonical_bytes
 from qms_engine.chain.signing import Signer, open_envelope, verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
-from qms_engine.errors import InvalidInput, PermissionDenied, RuleViolation
+from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.people.keys import sealed_office_key
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import CHECKPOINT_TABLE, KEY_TABLE
+from qms_engine.storage.models import CHECKPOINT_TABLE
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base 32: the code's characters, in value order."""
@@ -199,14 +200,7 @@ def codes_by_office(codes: Iterable[str], offices: Collection[str]) -> dict[str,
 
 def unlock_office_key(runtime: Runtime, office: OfficeRef, passphrase: str) -> Signer:
     """The office's signing key, unlocked with the office passphrase."""
-    with runtime.engine.connect() as connection:
-        row = connection.execute(
-            select(KEY_TABLE.c.fingerprint, KEY_TABLE.c.envelope).where(
-                KEY_TABLE.c.office_id == office.id, KEY_TABLE.c.valid_until.is_(None)
-            )
-        ).first()
-    if row is None:
-        raise PermissionDenied(f"office {office.code} has no valid office key")
+    row = sealed_office_key(runtime, office)
     key = open_envelope(row.envelope, row.fingerprint, passphrase, f"office {office.code}")
     return Signer(office.code, row.fingerprint, key)
 

@@ -11,16 +11,17 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    Passphrase,
     bold,
     console,
     day_or_moment,
     filters_given,
     jobs_option,
     json_option,
+    office_passphrase_option,
     pass_app,
     print_json,
     progress_bars,
-    read_passphrase,
     signer_option,
 )
 from qms_engine.cli.views import print_log, write_log_csv
@@ -233,16 +234,12 @@ def audit_verify(
 
 
 @audit.command("checkpoint")
-@click.option(
-    "--office-passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File with the office key's passphrase (else $QMS_OFFICE_PASSPHRASE or a prompt).",
-)
 @signer_option
+@office_passphrase_option
 @json_option
 @pass_app
 def audit_checkpoint(
-    app: AppContext, office_passphrase_file: Path | None, signer: Signer, as_json: bool
+    app: AppContext, signer: Signer, office_passphrase: Passphrase, as_json: bool
 ) -> None:
     """Record a checkpoint signed by the office key; prints the code to write on paper.
 
@@ -254,14 +251,8 @@ def audit_checkpoint(
     from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
 
     office = app.office()
-    passphrase = read_passphrase(
-        office_passphrase_file,
-        what=f"the office key's passphrase ({office.code})",
-        option="--office-passphrase-file",
-        env="QMS_OFFICE_PASSPHRASE",
-    )
-    with passphrase.blamed():
-        office_key = unlock_office_key(app.runtime, office, passphrase.text)
+    with office_passphrase.blamed():
+        office_key = unlock_office_key(app.runtime, office, office_passphrase.text)
     record = record_checkpoint(app.runtime, office, actor=signer, office_key=office_key)
     if as_json:
         print_json({**record.__dict__, "code": record.code})

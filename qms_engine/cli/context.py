@@ -262,6 +262,32 @@ def signer_option(function: F, as_help: str = SIGNING_ACTOR) -> F:
     return actor_passphrase_option(cast(F, wrapper), as_help)
 
 
+def office_passphrase_option(function: F) -> F:
+    """``--office-passphrase-file``: the current office key's passphrase, read (after the
+    actor's) but not used; the command receives ``office_passphrase`` (a :class:`Passphrase`).
+
+    It comes from ``--office-passphrase-file``, ``$QMS_OFFICE_PASSPHRASE`` or a prompt.
+    """
+
+    @click.option(
+        "--office-passphrase-file",
+        type=_PASSPHRASE_FILE,
+        help="File with the office key's passphrase (else $QMS_OFFICE_PASSPHRASE or a prompt).",
+    )
+    @functools.wraps(function)
+    def wrapper(*args: Any, office_passphrase_file: Path | None, **kwargs: Any) -> Any:
+        office = click.get_current_context().ensure_object(AppContext).office()
+        kwargs["office_passphrase"] = read_passphrase(
+            office_passphrase_file,
+            what=f"the office key's passphrase ({office.code})",
+            option="--office-passphrase-file",
+            env="QMS_OFFICE_PASSPHRASE",
+        )
+        return function(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 def as_meaning(option: Callable[[F, str], F], as_help: str) -> Callable[[F], F]:
     """``option`` (:func:`signer_option` or :func:`actor_passphrase_option`) with its own help
     for ``--as``: for a command that signs nothing, say what the key proves there instead."""

@@ -349,8 +349,12 @@ def inbox() -> None:
 @pass_app
 def inbox_status(app: AppContext, as_json: bool) -> None:
     """Files pending, being filed, quarantined, filed, duplicates and ignored, per office and
-    register: every office's (and files outside every office's folder), or --office's."""
-    from qms_engine.ingest.inbox import NO_OFFICE
+    register: every office's (and files outside every office's folder), or --office's.
+
+    Files outside any register folder (straight in inbox/OFFICE/ or inbox/) are shown as
+    "(loose files)"; --json keeps its keys: "UNSORTED" for them, "_no-office" for no office.
+    """
+    from qms_engine.ingest.inbox import NO_OFFICE, UNSORTED
     from qms_engine.ingest.offices import open_inbox
 
     only = app.office().code if app.office_code else None
@@ -373,7 +377,7 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
         [
             (
                 "(no office)" if office == NO_OFFICE else office,
-                folder,
+                "(loose files)" if folder == UNSORTED else folder,
                 row["pending"],
                 row["in_progress"],
                 row["quarantined"],

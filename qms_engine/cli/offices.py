@@ -9,9 +9,12 @@ import click
 
 from qms_engine.cli.context import (
     AppContext,
+    Passphrase,
+    as_meaning,
     console,
     json_option,
     new_passphrase_option,
+    office_passphrase_option,
     pass_app,
     print_json,
     print_table,
@@ -175,6 +178,43 @@ def office_add(
     console().print(f"Added office {office.code} — {office.name}; use --office {office.code}")
     for line in told:
         console().print(f"  {line}")
+
+
+@office.command("passphrase")
+@as_meaning(
+    signer_option,
+    "Which admin of the office acts (default: $QMS_USER), proved by their own key; nothing "
+    "is signed.",
+)
+@office_passphrase_option
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the office key")
+@pass_app
+def office_passphrase(
+    app: AppContext, signer: Signer, office_passphrase: Passphrase, new_passphrase: str
+) -> None:
+    """Change the office key's passphrase (e.g. when someone who knew it leaves); an admin.
+
+    Three passphrases: the admin's own (--passphrase-file or $QMS_PASSPHRASE), the office
+    key's current one (--office-passphrase-file or $QMS_OFFICE_PASSPHRASE) and its new one
+    (--new-passphrase-file or $QMS_NEW_PASSPHRASE).  Rules for the new one as for a user's
+    (see `qms key passphrase --help`).  The office key stays the same, so every checkpoint
+    still verifies; nothing is written to the audit trail.  It opens with the old passphrase
+    or the new one, never neither; an older copy (a backup) still opens with the old one.
+    """
+    from qms_engine.people.keys import change_office_passphrase
+
+    office = app.office()
+    with office_passphrase.blamed():
+        fingerprint = change_office_passphrase(
+            app.runtime,
+            office,
+            actor=signer,
+            passphrase=office_passphrase.text,
+            new_passphrase=new_passphrase,
+        )
+    console().print(
+        f"Office {office.code}'s key {fingerprint[:16]}… now opens with the new passphrase."
+    )
 
 
 COMMANDS = [init, db, office]

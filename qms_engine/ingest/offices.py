@@ -151,7 +151,7 @@ def _why_ended(
 ) -> Ended:
     """The words for a signer refused in ``office``: when its key was replaced or revoked (in
     the office's zone), or that its user was deactivated."""
-    user = signer.username
+    user = signer.username  # as stored: keys.unlock gives the stored name, whatever was typed
     active = connection.execute(
         select(USER_TABLE.c.active).where(USER_TABLE.c.username == user)
     ).scalar()

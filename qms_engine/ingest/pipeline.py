@@ -42,7 +42,7 @@ from qms_engine.documents.revisions import (
     plugin_problems,
     write_new_document,
 )
-from qms_engine.errors import PermissionDenied, QmsError, RuleViolation
+from qms_engine.errors import NotFound, PermissionDenied, QmsError, RuleViolation
 from qms_engine.files import FileFacts, NotRegularFile, check_content, inspect_file, open_regular
 from qms_engine.ingest.extract import (
     Extracted,
@@ -62,7 +62,7 @@ from qms_engine.ingest.steps import (
     StepFailed,
     Transient,
 )
-from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
@@ -233,15 +233,14 @@ def _find_author(intake: Intake, context: IngestContext) -> None:
         named.append(str(intake.fields["author"]))  # sidecar, or the .docx author property
     with context.runtime.engine.connect() as connection:
         rows = connection.execute(_PEOPLE.where(ROLE_TABLE.c.office_id == intake.office.id)).all()
-    creators = {
-        (row.username, row.full_name) for row in rows if row.role in intake.spec.creator_roles
-    }
-    for name in named:
-        wanted = name.strip().casefold()
-        found = [u for u, full in creators if wanted in (u.casefold(), full.casefold())]
-        if len(found) == 1:
-            intake.author = found[0]
-            return
+        creators = {
+            row.username: row.full_name for row in rows if row.role in intake.spec.creator_roles
+        }
+        for name in named:
+            author = _author_named(connection, name, creators)
+            if author is not None:
+                intake.author = author  # the stored name, which the filing event carries
+                return
     tried = f" ({', '.join(map(repr, named))} is no enrolled author here)" if named else ""
     raise StepFailed(
         "find the author",
@@ -250,6 +249,19 @@ def _find_author(intake: Intake, context: IngestContext) -> None:
         f"add a sidecar "
         f'{intake.claim.path.name}.json saying {{"author": "<your user name>"}}, and drop it again',
     )
+
+
+def _author_named(connection: Connection, name: str, creators: dict[str, str]) -> str | None:
+    """The stored name of the one author among ``creators`` (user name → full name) that
+    ``name`` means: a user name read as everywhere in the engine (:func:`find_user`: any letter
+    case, the exact spelling first), else a full name in any letter case."""
+    with suppress(NotFound):
+        _user_id, username = find_user(connection, name)
+        if username in creators:
+            return username
+    wanted = name.strip().lower()
+    found = [user for user, full in creators.items() if full.strip().lower() == wanted]
+    return found[0] if len(found) == 1 else None
 
 
 def _validate(intake: Intake, context: IngestContext) -> None:

@@ -6,16 +6,18 @@ every key, and when it stopped being valid (``key.retired``, ``key.revoked``), f
 itself; the key table is a convenience that verification cross-checks.
 
 A passphrase only seals this installation's copy of a private key (chain/signing.py), so
-changing it (:func:`change_passphrase`) writes no event: the key, and everything a verifier
-can check, stays the same.  Someone who may know the passphrase is shut out by a new key
-(:func:`rotate`), not a new passphrase: an older copy of the sealed key, in a backup for
-instance, still opens with the old one.
+changing it (:func:`change_passphrase`, and :func:`change_office_passphrase` for the office
+key) writes no event: the key, and everything a verifier can check, stays the same.  Someone
+who may know a user's passphrase is shut out by a new key (:func:`rotate`), not a new
+passphrase: an older copy of the sealed key, in a backup for instance, still opens with the
+old one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import bindparam, insert, select, update
 
 from qms_engine.chain import events
@@ -42,9 +44,10 @@ from qms_engine.storage.models import (
     ROLE_TABLE,
 )
 
-_CURRENT_KEY = select(
+_SEALED = select(
     KEY_TABLE.c.id, KEY_TABLE.c.fingerprint, KEY_TABLE.c.public_key, KEY_TABLE.c.envelope
-).where(KEY_TABLE.c.user_id == bindparam("user_id"), KEY_TABLE.c.valid_until.is_(None))
+).where(KEY_TABLE.c.valid_until.is_(None))
+_CURRENT_KEY = _SEALED.where(KEY_TABLE.c.user_id == bindparam("user_id"))
 
 
 def _announce(
@@ -184,6 +187,15 @@ def unlock(runtime: Runtime, username: str, passphrase: str) -> Signer:
     return Signer(username, row.fingerprint, private_key)
 
 
+def sealed_office_key(runtime: Runtime, office: OfficeRef) -> Any:
+    """The office's current key row (id, fingerprint, public key, envelope), or a clear error."""
+    with runtime.engine.connect() as connection:
+        row = connection.execute(_SEALED.where(KEY_TABLE.c.office_id == office.id)).first()
+    if row is None:
+        raise PermissionDenied(f"office {office.code} has no valid office key")
+    return row
+
+
 def change_passphrase(
     runtime: Runtime, *, username: str, passphrase: str, new_passphrase: str
 ) -> str:
@@ -191,12 +203,7 @@ def change_passphrase(
 
     Only the holder can, by giving the current passphrase; a key an admin issued is refused
     (whoever issued it knows it: the user takes a key of their own with :func:`rotate`).
-    Atomic: the row takes the new envelope only if it still holds the one that was opened, so
-    the key opens with the old passphrase or the new one, never with neither.
     """
-    check_passphrase(new_passphrase, "the new passphrase")
-    if normal(new_passphrase) == normal(passphrase):
-        raise InvalidInput("the new passphrase is the same as the current one")
     username, row = _sealed_key(runtime, username)
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, username)
     with runtime.engine.connect() as connection:
@@ -212,6 +219,45 @@ def change_passphrase(
             "passphrase would not make it yours",
             hint=f"choose a key of your own: qms key rotate {username} --as {username}",
         )
+    return _reseal(runtime, row, private_key, passphrase, new_passphrase, f"{username}'s")
+
+
+def change_office_passphrase(
+    runtime: Runtime, office: OfficeRef, *, actor: Signer, passphrase: str, new_passphrase: str
+) -> str:
+    """An admin of ``office`` seals the office key under a new passphrase, given the current
+    one (e.g. when someone who knew it leaves); returns the key's fingerprint.
+
+    Its public half, and so every checkpoint, stays the same; no event is written, for the
+    reason a user's change writes none.  The role is checked before the office key is tried,
+    so the command tells nobody else whether a guessed office passphrase is right.
+    """
+    with runtime.engine.connect() as connection:
+        person = load_actor(connection, actor, office)
+    require_role(person, {roles.ADMIN}, office, "change the office key's passphrase")
+    row = sealed_office_key(runtime, office)
+    owner = f"office {office.code}"
+    private_key = open_envelope(row.envelope, row.fingerprint, passphrase, owner)
+    return _reseal(runtime, row, private_key, passphrase, new_passphrase, f"{owner}'s")
+
+
+def _reseal(
+    runtime: Runtime,
+    row: Any,
+    private_key: Ed25519PrivateKey,
+    passphrase: str,
+    new_passphrase: str,
+    whose: str,
+) -> str:
+    """Store the opened key of ``row`` sealed under ``new_passphrase`` (by the rules, and not
+    the current ``passphrase``); returns its fingerprint.
+
+    Atomic: the row takes the new envelope only if it still holds the one that was opened, so
+    the key opens with the old passphrase or the new one, never with neither.
+    """
+    check_passphrase(new_passphrase, "the new passphrase")
+    if normal(new_passphrase) == normal(passphrase):
+        raise InvalidInput("the new passphrase is the same as the current one")
     envelope = seal(private_key, row.fingerprint, new_passphrase)
     with write_transaction(runtime.engine) as connection:
         changed = connection.execute(
@@ -225,7 +271,7 @@ def change_passphrase(
         ).rowcount
     if changed != 1:
         raise RuleViolation(
-            f"{username}'s signing key changed meanwhile (rotated, revoked or given another "
+            f"{whose} signing key changed meanwhile (rotated, revoked or given another "
             "passphrase); nothing was written",
             hint="try again with the passphrase that opens it now",
         )

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Column, Dialect, String, Table, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Dialect,
+    Index,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from qms_engine.clock import from_utc_text, to_utc_text
@@ -197,6 +206,8 @@ class Event(SQLModel, table=True):
     """One link of an office's hash chain. See :mod:`qms_engine.chain.encoding` for the encoding."""
 
     __tablename__ = "event"
+    # `qms log --user`: one user's events of an office, newest first, without scanning the chain.
+    __table_args__ = (Index("ix_event_office_id_actor_seq", "office_id", "actor", "seq"),)
 
     office_id: int = Field(foreign_key="office.id", primary_key=True)
     seq: int = Field(primary_key=True)
