@@ -236,6 +236,24 @@ def test_doc_show_gives_the_revision_and_local_time_of_every_history_line(
     assert "Times in Asia/Kolkata" in shown
 
 
+def test_doc_show_gives_a_review_date_only_to_the_revision_in_force(
+    qms_office: TestOffice, desk: Desk
+) -> None:
+    """A superseded revision's old review date is not shown as if it were still due."""
+    number = desk.new_sop("Station office procedure")
+    desk.issue(number)
+    desk.revise(number, reason="Add the cash balance")
+    desk.issue(number)
+    revisions = json.loads(show(qms_office, "doc", "show", number, "--json"))["revisions"]
+    due = {str(r["revno"]): str(r["review_due"]) for r in revisions}
+    rows = {
+        row[0]: row
+        for row in body_rows(show(qms_office, "doc", "show", number, columns=200), "Revisions")
+    }
+    assert rows["1"][1] == "effective" and due["1"] in rows["1"]
+    assert rows["0"][1] == "superseded" and due["0"] not in rows["0"]
+
+
 def test_doc_show_lists_a_records_register_fields(qms_office: TestOffice, desk: Desk) -> None:
     """A malkhana record shows its case/FIR number, seal number and officer."""
     number = file_malkhana(desk)

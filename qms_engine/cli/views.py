@@ -115,7 +115,7 @@ def print_document(detail: DocumentDetail) -> None:
                 r.title,
                 r.author,
                 when(r.created_at, tz),
-                r.review_due,
+                r.review_due if r.revno == summary.effective_revno else None,  # the one in force
                 r.sha256[:12],
             )
             for r in detail.revisions
