@@ -18,14 +18,23 @@ transaction (:func:`qms_engine.people.permissions.load_actor`), the verifier fro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
-from qms_engine.rules.roles import ADMIN, KEY_HOLDER, QUALITY_COORDINATOR
-from qms_engine.rules.workflows import AUTHOR, Transition
+from qms_engine.rules.roles import (
+    ADMIN,
+    APPROVER,
+    AUDITOR,
+    CLERK,
+    KEY_HOLDER,
+    QUALITY_COORDINATOR,
+    REVIEWER,
+)
+from qms_engine.rules.roles import AUTHOR as AUTHOR_ROLE
+from qms_engine.rules.workflows import AUTHOR, DONE, IMPLEMENTER, Transition
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,186 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:39]}…"
 
 
+NC_SOURCES = (
+    "internal_audit",
+    "external_audit",
+    "citizen_feedback",
+    "complaint",
+    "process_monitoring",
+)
+"""Where a nonconformity was found (``nc.raised`` payload ``source``)."""
+SEVERITIES = ("major", "minor", "observation")
+ACTION_TYPES = ("immediate", "corrective", "preventive", "improvement")
+FINDING_RESULTS = ("conforms", "observation", "nonconformity")
+_RESPONSE_ID = re.compile(r"[0-9a-f]{16}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _one_of(values: Collection[str]) -> tuple[Callable[[object], bool], str]:
+    return (lambda value: value in values), f"one of {', '.join(values)}"
+
+
+def _list_of(
+    fits: Callable[[object], bool], words: str, *, filled: bool = False
+) -> tuple[Callable[[object], bool], str]:
+    def check(value: object) -> bool:
+        return isinstance(value, list) and (bool(value) or not filled) and all(map(fits, value))
+
+    return check, f"a {'non-empty ' if filled else ''}list of {words}"
+
+
+def _is_filled(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def is_response_id(value: object) -> TypeGuard[str]:
+    """Whether ``value`` names a citizen's feedback response: 16 lowercase hex digits."""
+    return isinstance(value, str) and _RESPONSE_ID.fullmatch(value) is not None
+
+
+def is_iso_date(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a calendar date as the chain writes one, ``2026-11-29``."""
+    return isinstance(value, str) and _DATE.fullmatch(value) is not None
+
+
+def _is_revno_floor(value: object) -> bool:
+    return type(value) is int and value >= -1
+
+
+def _is_stored_file(value: object) -> bool:
+    """A file in the blob store, as evidence: its SHA-256, size, media type and name."""
+    return (
+        isinstance(value, Mapping)
+        and value.keys() == {"sha256", "size", "media_type", "original_filename"}
+        and is_sha256(value["sha256"])
+        and _is_size(value["size"])
+        and isinstance(value["media_type"], str)
+        and isinstance(value["original_filename"], str)
+    )
+
+
+def _is_audit_item(value: object) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and value.keys() == {"ref", "auditor", "area_owner"}
+        and _is_filled(value["ref"])
+        and _is_filled(value["auditor"])
+        and isinstance(value["area_owner"], str)
+    )
+
+
+def _is_response(value: object) -> bool:
+    """One citizen's answers: id, time, ratings 1–5 by name, comment (nothing personal)."""
+    if not isinstance(value, Mapping) or value.keys() != {"id", "time", "ratings", "comment"}:
+        return False
+    ratings = value["ratings"]
+    return (
+        is_response_id(value["id"])
+        and isinstance(value["time"], str)
+        and isinstance(ratings, Mapping)
+        and bool(ratings)
+        and all(type(r) is int and 1 <= r <= 5 for r in ratings.values())
+        and isinstance(value["comment"], str)
+    )
+
+
+_FILES = _list_of(_is_stored_file, "files (sha256, size, media_type, original_filename)")
+_TEXTS = _list_of(_is_text, "strings")
+_RESPONSE_IDS = _list_of(is_response_id, "response ids (16 hex digits)")
+_NC_RAISED_SHAPE: _Shape = {
+    "title": (_is_filled, "a string, not empty"),
+    "description": (_is_filled, "a string, not empty"),
+    "source": _one_of(NC_SOURCES),
+    "severity": _one_of(SEVERITIES),
+    "clause": (_is_text, "a string"),
+    "documents": _TEXTS,
+    "records": _TEXTS,
+    "evidence": _FILES,
+    "responses": _RESPONSE_IDS,
+    "finding": (_is_text, "a string"),
+    "workflow": (_is_filled, "a string, not empty"),
+    "state": (_is_filled, "a string, not empty"),
+}
+_NC_TRANSITION_SHAPE: _Shape = {
+    "transition": (_is_filled, "a string, not empty"),
+    "from": (_is_text, "a string"),
+    "to": (_is_text, "a string"),
+    "comment": (_is_text, "a string"),
+}
+_ACTION_ADDED_SHAPE: _Shape = {
+    "type": _one_of(ACTION_TYPES),
+    "description": (_is_filled, "a string, not empty"),
+    "owner": (_is_filled, "a user name"),
+    "due": (is_iso_date, "a date YYYY-MM-DD"),
+    "document": (_is_text, "a document number, or empty"),
+    "after_revno": (_is_revno_floor, "an integer ≥ -1"),
+}
+_ACTION_DONE_SHAPE: _Shape = {"comment": (_is_filled, "a string, not empty"), "evidence": _FILES}
+_LINKED_SHAPE: _Shape = {"responses": _list_of(is_response_id, "response ids", filled=True)}
+_AUDIT_SHAPE: _Shape = {
+    "title": (_is_filled, "a string, not empty"),
+    "scope": (_is_filled, "a string, not empty"),
+    "date": (is_iso_date, "a date YYYY-MM-DD"),
+    "auditors": _list_of(_is_filled, "user names", filled=True),
+    "items": _list_of(_is_audit_item, "items {ref, auditor, area_owner}", filled=True),
+}
+_FINDING_SHAPE: _Shape = {
+    "result": _one_of(FINDING_RESULTS),
+    "note": (_is_text, "a string"),
+    "nc": (_is_text, "an NC number, or empty"),
+}
+_FEEDBACK_SHAPE: _Shape = {
+    "file_sha256": (is_sha256, _DIGEST_WORDS),
+    "file_name": (_is_text, "a string"),
+    "responses": _list_of(
+        _is_response, "responses {id, time, ratings (1-5), comment}", filled=True
+    ),
+}
+
+
+def _document_action_floor(attempt: Attempt) -> str | None:
+    """A document action names the revision after which it counts; any other names none."""
+    document, floor = attempt.payload.get("document"), attempt.payload.get("after_revno")
+    if (document == "") != (floor == -1):
+        return "an action names a document and the revision after which it counts, or neither"
+    return None
+
+
+def _auditor_independent(attempt: Attempt) -> str | None:
+    """Each item's auditor is one of the audit's auditors and not the owner of its area."""
+    auditors, items = attempt.payload.get("auditors"), attempt.payload.get("items")
+    if not isinstance(auditors, list) or not isinstance(items, list):
+        return None  # the shape check reports it
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("auditor") not in auditors:
+            return f"item {n}: its auditor {item.get('auditor')!r} is not one of the auditors"
+        if item.get("auditor") == item.get("area_owner"):
+            return f"item {n}: {item.get('auditor')!r} would audit their own area"
+    return None
+
+
+def _finding_consistent(attempt: Attempt) -> str | None:
+    result, note, nc = (attempt.payload.get(k) for k in ("result", "note", "nc"))
+    if (result == "nonconformity") != _is_filled(nc):
+        return "a finding names the NC it raised exactly when it is a nonconformity"
+    if result != "conforms" and not _is_filled(note):
+        return f"a finding of {result!r} needs a note saying what was found"
+    return None
+
+
+def _feedback_subject(attempt: Attempt) -> str | None:
+    digest, responses = attempt.payload.get("file_sha256"), attempt.payload.get("responses")
+    if isinstance(digest, str) and attempt.subject != f"{attempt.office}/FEEDBACK/{digest[:12]}":
+        return f"the subject must be {attempt.office}/FEEDBACK/ and the file's first 12 hex digits"
+    if isinstance(responses, list):
+        ids = [r.get("id") for r in responses if isinstance(r, Mapping)]
+        if len(ids) != len(set(ids)):
+            return "a response is listed twice"
+    return None
+
+
 _KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
 _ADMIN = frozenset({ADMIN})
 _ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})
@@ -303,6 +492,51 @@ RULES: Mapping[str, Rule] = {
         (),
         "a quality coordinator or an admin",
     ),
+    events.NC_RAISED.action: Rule(
+        "raising nonconformities",
+        frozenset({QUALITY_COORDINATOR, APPROVER, AUDITOR, REVIEWER, AUTHOR_ROLE, CLERK, ADMIN}),
+        (_shaped(_NC_RAISED_SHAPE),),
+        "anyone holding a role in the office; in its workflow's initial state",
+    ),
+    events.NC_ACTION_ADDED.action: Rule(
+        "planning actions",
+        frozenset({QUALITY_COORDINATOR, APPROVER}),
+        (_shaped(_ACTION_ADDED_SHAPE), _document_action_floor),
+        "a quality coordinator or an approver, while the NC accepts actions; the owner enrolled, "
+        "the due date not past",
+    ),
+    events.NC_ACTION_DONE.action: Rule(
+        "implementing actions",
+        None,
+        (_shaped(_ACTION_DONE_SHAPE),),
+        "the action's owner, in any role they hold, once, while the NC accepts actions (a "
+        "document action is done by its revision becoming effective instead)",
+    ),
+    events.NC_FEEDBACK_LINKED.action: Rule(
+        "linking feedback",
+        frozenset({QUALITY_COORDINATOR}),
+        (_shaped(_LINKED_SHAPE),),
+        "a quality coordinator, to an open NC raised from citizen feedback",
+    ),
+    events.AUDIT_PLANNED.action: Rule(
+        "planning internal audits",
+        frozenset({QUALITY_COORDINATOR}),
+        (_shaped(_AUDIT_SHAPE), _auditor_independent),
+        "a quality coordinator; no auditor audits their own area or a document they wrote, "
+        "approved or made effective",
+    ),
+    events.FINDING_RECORDED.action: Rule(
+        "audit findings",
+        frozenset({AUDITOR}),
+        (_shaped(_FINDING_SHAPE), _finding_consistent),
+        "the item's auditor, once; a nonconformity finding raises its NC in the next event",
+    ),
+    events.FEEDBACK_RECEIVED.action: Rule(
+        "citizen feedback",
+        frozenset({QUALITY_COORDINATOR}),
+        (_shaped(_FEEDBACK_SHAPE), _feedback_subject),
+        "a quality coordinator of the station; each response once in the chain",
+    ),
 }
 
 
@@ -328,22 +562,24 @@ def transition_problems(
     *,
     is_author: bool,
     took: Callable[[str], bool],
+    actions: Sequence[tuple[str, bool]] = (),
+    what: str = "revision",
 ) -> list[str]:
-    """Why ``attempt`` may not take ``transition`` on a revision (empty: it may): the roles,
-    the required comment, who alone may take it (``by``) and segregation of duties
-    (``not_by``) of the workflow definition.
+    """Why ``attempt`` may not take ``transition`` on a revision or nonconformity (empty: it
+    may): the roles, the required comment, who alone may take it (``by``), segregation of
+    duties (``not_by``) and, for a nonconformity, the state of its actions (``actions``) of
+    the workflow definition.
 
-    ``is_author``: the actor wrote the revision; ``took(name)``: the actor took the transition
-    ``name`` on this revision before."""
+    ``is_author``: the actor wrote the revision (raised the NC); ``took(name)``: the actor took
+    the transition ``name`` on it before, or, for ``"implementer"``, implemented one of the NC's
+    actions; ``actions``: the NC's actions as (subject, done); ``what``: "revision" or
+    "nonconformity", for the messages."""
     found = []
     if transition.by and not any(
         is_author if entry == AUTHOR else took(entry) for entry in transition.by
     ):
-        whom = " or ".join(
-            "its author" if entry == AUTHOR else f"whoever took {entry!r} on it"
-            for entry in transition.by
-        )
-        found.append(f"only {whom} may {transition.name} this revision, not {attempt.actor!r}")
+        whom = " or ".join(_whom(entry, what) for entry in transition.by)
+        found.append(f"only {whom} may {transition.name} this {what}, not {attempt.actor!r}")
     if attempt.role not in transition.roles:
         found.append(
             f"{transition.name!r} needs role {' or '.join(transition.roles)}, not {attempt.role!r}"
@@ -354,13 +590,35 @@ def transition_problems(
     for rule in transition.not_by:
         if rule == AUTHOR:
             if is_author:
+                did = "wrote this revision" if what == "revision" else f"raised this {what}"
                 found.append(
-                    f"{attempt.actor!r} wrote this revision and may not {transition.name} it: "
+                    f"{attempt.actor!r} {did} and may not {transition.name} it: "
                     "segregation of duties needs another person"
                 )
         elif took(rule):
-            found.append(
-                f"{attempt.actor!r} took {rule!r} on this revision and may not also "
-                f"{transition.name} it: segregation of duties needs another person"
+            did = (
+                "implemented one of its actions"
+                if rule == IMPLEMENTER
+                else f"took {rule!r} on this {what}"
             )
+            found.append(
+                f"{attempt.actor!r} {did} and may not also {transition.name} it: "
+                "segregation of duties needs another person"
+            )
+    open_actions = [subject for subject, done in actions if not done]
+    if transition.actions is not None and not actions:
+        found.append(f"{transition.name!r} needs at least one action (none is planned)")
+    elif transition.actions == DONE and open_actions:
+        found.append(
+            f"{transition.name!r} needs every action done; still open: {', '.join(open_actions)}"
+        )
     return found
+
+
+def _whom(entry: str, what: str) -> str:
+    """Who a ``by`` entry names, in words."""
+    if entry == AUTHOR:
+        return "its author" if what == "revision" else "whoever raised it"
+    if entry == IMPLEMENTER:
+        return "whoever implemented one of its actions"
+    return f"whoever took {entry!r} on it"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qms_engine.rules.workflows import NONCONFORMITY
+
 
 @dataclass(frozen=True)
 class EventKind:
@@ -37,8 +39,21 @@ REVISION_REPLACED = EventKind("document.revision.replaced", "authored")
 DUPLICATE_SET_ASIDE = EventKind("ingest.duplicate.set_aside", "set aside duplicate")
 REVISION_SUPERSEDED = EventKind("document.revision.superseded", "superseded")
 CHECKPOINT_RECORDED = EventKind("audit.checkpoint.recorded", "recorded checkpoint")
+NC_RAISED = EventKind("nc.raised", "raised")
+"""A nonconformity recorded (ISO 9001 10.2): its transitions are ``nc.<meaning>`` events."""
+NC_ACTION_ADDED = EventKind("nc.action.added", "planned action")
+NC_ACTION_DONE = EventKind("nc.action.done", "implemented action")
+"""The action's owner declares it done (a document action is done by its revision instead)."""
+NC_FEEDBACK_LINKED = EventKind("nc.feedback.linked", "linked feedback")
+"""Later poor citizen feedback of a period whose nonconformity is still open."""
+AUDIT_PLANNED = EventKind("internal_audit.planned", "planned audit")
+"""An internal audit (ISO 9001 9.2): scope, date, auditors, and who audits which item."""
+FINDING_RECORDED = EventKind("internal_audit.finding", "recorded finding")
+FEEDBACK_RECEIVED = EventKind("feedback.received", "imported feedback")
+"""Citizens' responses of one station from one form export (ISO 9001 9.1.2)."""
 
 TRANSITION_PREFIX = "document.revision."
+NC_TRANSITION_PREFIX = "nc."
 
 CONTENT_KINDS = frozenset(
     kind.action for kind in (REVISION_CREATED, RECORD_FILED, REVISION_REPLACED)
@@ -49,6 +64,17 @@ CONTENT_KINDS = frozenset(
 def revision_transition(meaning: str) -> EventKind:
     """The event for a workflow transition, named by its meaning: ``document.revision.approved``."""
     return EventKind(TRANSITION_PREFIX + meaning.replace(" ", "_"), meaning)
+
+
+def nc_transition(meaning: str) -> EventKind:
+    """The event for a nonconformity's transition, named by its meaning: ``nc.contained``."""
+    return EventKind(NC_TRANSITION_PREFIX + meaning.replace(" ", "_"), meaning)
+
+
+def workflow_transition(subject: str, meaning: str) -> EventKind:
+    """The event for a transition of a workflow moving ``subject`` (its definition's
+    ``subject``: revisions, or nonconformities)."""
+    return nc_transition(meaning) if subject == NONCONFORMITY else revision_transition(meaning)
 
 
 FIXED_KINDS = {
@@ -72,6 +98,13 @@ FIXED_KINDS = {
         DUPLICATE_SET_ASIDE,
         REVISION_SUPERSEDED,
         CHECKPOINT_RECORDED,
+        NC_RAISED,
+        NC_ACTION_ADDED,
+        NC_ACTION_DONE,
+        NC_FEEDBACK_LINKED,
+        AUDIT_PLANNED,
+        FINDING_RECORDED,
+        FEEDBACK_RECEIVED,
     )
 }
 
@@ -80,4 +113,6 @@ def meaning_fits(action: str, meaning: str) -> bool:
     """Whether a recorded meaning is the one its action carries (a verifier's check)."""
     if action in FIXED_KINDS:
         return FIXED_KINDS[action].meaning == meaning
+    if action.startswith(NC_TRANSITION_PREFIX):
+        return action == nc_transition(meaning).action
     return action == revision_transition(meaning).action

@@ -22,6 +22,8 @@ from qms_engine.registry.attribution import attribute_hooks
 from qms_engine.registry.office_types import TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT, PluginSet, call_hook
 from qms_engine.rules.workflows import (
+    NONCONFORMITY,
+    REVISION,
     WorkflowDefinition,
     WorkflowDefinitionError,
     load_workflows,
@@ -90,7 +92,7 @@ def _check_meanings(workflows: Mapping[str, WorkflowDefinition]) -> None:
     (a meaning of "filed" would record ``document.revision.filed``, a record filing)."""
     for workflow in workflows.values():
         for transition in workflow.transitions.values():
-            action = events.revision_transition(transition.meaning).action
+            action = events.workflow_transition(workflow.subject, transition.meaning).action
             if action in events.FIXED_KINDS:
                 raise PluginError(
                     f"invalid workflow definition: {workflow.source}: "
@@ -104,11 +106,26 @@ def _check_workflows_exist(
     registry: TypeRegistry, workflows: Mapping[str, WorkflowDefinition]
 ) -> None:
     for office_type in registry:
-        for spec in office_type.document_types:
-            if spec.workflow not in workflows:
+        uses = [
+            (f"document type {office_type.code}/{spec.code}", spec.workflow, REVISION)
+            for spec in office_type.document_types
+        ]
+        uses.append(
+            (
+                f"office type {office_type.code} (nc_workflow)",
+                office_type.nc_workflow,
+                NONCONFORMITY,
+            )
+        )
+        for what, name, subject in uses:
+            plugin = registry.owner(office_type.code)
+            if name not in workflows:
                 known = ", ".join(sorted(workflows)) or "none"
                 raise PluginError(
-                    f"plugin {registry.owner(office_type.code)!r}: document type "
-                    f"{office_type.code}/{spec.code} uses unknown workflow {spec.workflow!r} "
-                    f"(known: {known})"
+                    f"plugin {plugin!r}: {what} uses unknown workflow {name!r} (known: {known})"
+                )
+            if workflows[name].subject != subject:
+                raise PluginError(
+                    f"plugin {plugin!r}: {what} uses workflow {name!r}, which moves "
+                    f"{workflows[name].subject}s, not {subject}s"
                 )

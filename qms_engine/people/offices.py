@@ -78,7 +78,9 @@ def create_office(
         role=roles.ADMIN,
     )
     register_key(work, office, by=admin, owner=code, user_id=None, key=office_key, purpose="office")
-    for name in sorted({doc_type.workflow for doc_type in spec.document_types}):
+    for name in sorted(
+        {doc_type.workflow for doc_type in spec.document_types} | {spec.nc_workflow}
+    ):
         register_workflow(
             work, office, plugins.workflows[name], plugins.workflow_digest(name), by=admin
         )

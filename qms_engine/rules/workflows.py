@@ -20,6 +20,11 @@ from typing import Any, NoReturn
 
 __all__ = [
     "AUTHOR",
+    "DONE",
+    "IMPLEMENTER",
+    "NONCONFORMITY",
+    "PLANNED",
+    "REVISION",
     "State",
     "Transition",
     "WorkflowDefinition",
@@ -29,14 +34,26 @@ __all__ = [
 ]
 
 AUTHOR = "author"
-"""The ``by`` / ``not_by`` entry meaning "the revision's author" (so no transition may be named
-this)."""
+"""The ``by`` / ``not_by`` entry meaning "the revision's author" (an NC's: whoever raised it), so
+no transition may be named this."""
+IMPLEMENTER = "implementer"
+"""The ``by`` / ``not_by`` entry, in a nonconformity workflow, meaning whoever implemented one of
+the NC's actions (marked it done, or wrote or made effective the revision a document action
+asked for)."""
+
+REVISION = "revision"
+NONCONFORMITY = "nonconformity"
+SUBJECTS = (REVISION, NONCONFORMITY)
+"""What a workflow moves: a document's revision (the default) or a nonconformity (CAPA)."""
+PLANNED, DONE = "planned", "done"
+"""A nonconformity transition's ``actions`` condition: at least one action / every action done."""
+_PARTIES = {REVISION: (AUTHOR,), NONCONFORMITY: (AUTHOR, IMPLEMENTER)}
 
 _WORKFLOW_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MEMBER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MAX_NAME = 64  # the database columns holding workflow, state and transition names
 
-_TOP_KEYS = ("name", "title", "description", "initial", "states", "transitions")
+_TOP_KEYS = ("name", "title", "description", "subject", "initial", "states", "transitions")
 _TOP_REQUIRED = ("name", "initial", "states", "transitions")
 _STATE_KEYS = (
     "title",
@@ -46,6 +63,7 @@ _STATE_KEYS = (
     "exclusive",
     "starts_review_clock",
     "in_force",
+    "accepts_actions",
 )
 _TRANSITION_KEYS = (
     "title",
@@ -57,6 +75,7 @@ _TRANSITION_KEYS = (
     "comment_required",
     "by",
     "not_by",
+    "actions",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
 
@@ -84,6 +103,8 @@ class State:
     starts_review_clock: bool = False
     in_force: bool = False
     description: str = ""
+    accepts_actions: bool = False
+    """Nonconformity workflows: actions may be added to an NC in this state (and marked done)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,8 @@ class Transition:
     entry is ``"author"`` (the revision's author) or the name of another transition (whoever took
     that transition on this revision), and such a person may not take this one.  ``by`` is the
     opposite: when given, only such a person may take it (an author discards their own draft).
+    ``actions`` (nonconformity workflows): ``"planned"``, the NC needs an action; ``"done"``,
+    it needs one and every action of it done (no closing with open actions).
     """
 
     name: str
@@ -107,6 +130,7 @@ class Transition:
     not_by: tuple[str, ...] = ()
     description: str = ""
     by: tuple[str, ...] = ()
+    actions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,7 @@ class WorkflowDefinition:
     transitions: Mapping[str, Transition]
     source: Path
     description: str = ""
+    subject: str = REVISION
 
     def transitions_from(self, state: str) -> list[Transition]:
         """The transitions that may leave ``state``, in file order (the order menus show them).
@@ -157,6 +182,7 @@ class WorkflowDefinition:
             "name": self.name,
             "title": self.title,
             "description": self.description,
+            **({"subject": self.subject} if self.subject != REVISION else {}),
             "initial": self.initial,
             "states": {
                 name: {
@@ -167,6 +193,7 @@ class WorkflowDefinition:
                     **({"exclusive": state.exclusive} if state.exclusive is not None else {}),
                     "starts_review_clock": state.starts_review_clock,
                     "in_force": state.in_force,
+                    **({"accepts_actions": True} if state.accepts_actions else {}),
                 }
                 for name, state in self.states.items()
             },
@@ -181,6 +208,7 @@ class WorkflowDefinition:
                     "comment_required": step.comment_required,
                     **({"by": list(step.by)} if step.by else {}),
                     "not_by": list(step.not_by),
+                    **({"actions": step.actions} if step.actions is not None else {}),
                 }
                 for name, step in self.transitions.items()
             },
@@ -296,6 +324,9 @@ class _Loader:
         title = self.string(data, "title", "title", default=name)
         description = self.string(data, "description", "description", default="", empty_ok=True)
         initial = self.string(data, "initial", "initial")
+        subject = self.string(data, "subject", "subject", default=REVISION)
+        if subject not in SUBJECTS:
+            self.fail("subject", f"unknown subject {subject!r} (one of: {', '.join(SUBJECTS)})")
 
         states_table = self.table(data["states"], "states")
         states = {
@@ -308,9 +339,10 @@ class _Loader:
             t_name: self.transition(t_name, value) for t_name, value in transitions_table.items()
         }
 
-        self.check_references(initial, states, transitions)
+        self.check_references(initial, states, transitions, subject)
         self.check_reachable(initial, states, transitions)
         self.check_in_force(states)
+        self.check_subject(subject, states, transitions)
         return WorkflowDefinition(
             name=name,
             title=title,
@@ -319,6 +351,7 @@ class _Loader:
             transitions=MappingProxyType(transitions),
             source=self.path,
             description=description,
+            subject=subject,
         )
 
     def parse(self) -> dict[str, Any]:
@@ -381,6 +414,7 @@ class _Loader:
                 table, "starts_review_clock", f"{prefix}.starts_review_clock"
             ),
             in_force=self.boolean(table, "in_force", f"{prefix}.in_force"),
+            accepts_actions=self.boolean(table, "accepts_actions", f"{prefix}.accepts_actions"),
             description=self.string(
                 table, "description", f"{prefix}.description", default="", empty_ok=True
             ),
@@ -389,8 +423,8 @@ class _Loader:
     def transition(self, name: str, value: object) -> Transition:
         prefix = f"transitions.{name}"
         self.member_name(prefix, "transition", name)
-        if name == AUTHOR:
-            self.fail(prefix, f"{AUTHOR!r} is reserved (in not_by it means the revision's author)")
+        if name in (AUTHOR, IMPLEMENTER):
+            self.fail(prefix, f"{name!r} is reserved (in by and not_by it names a person)")
         table = self.table(value, prefix)
         self.check_keys(table, prefix, _TRANSITION_KEYS, _TRANSITION_REQUIRED)
         roles = self.string_list(table, "roles", f"{prefix}.roles")
@@ -416,12 +450,17 @@ class _Loader:
                 table, "description", f"{prefix}.description", default="", empty_ok=True
             ),
             by=self.string_list(table, "by", f"{prefix}.by", default=()),
+            actions=self.actions(table, f"{prefix}.actions"),
         )
 
     # --- cross-references ---------------------------------------------------------------------
 
     def check_references(
-        self, initial: str, states: Mapping[str, State], transitions: Mapping[str, Transition]
+        self,
+        initial: str,
+        states: Mapping[str, State],
+        transitions: Mapping[str, Transition],
+        subject: str,
     ) -> None:
         known_states = ", ".join(states)
         if initial not in states:
@@ -454,14 +493,15 @@ class _Loader:
                     )
             if t.target not in states:
                 self.fail(f"{prefix}.to", f"unknown state {t.target!r} (states: {known_states})")
+            parties = _PARTIES[subject]
             for key, entries in (("by", t.by), ("not_by", t.not_by)):
                 for entry in entries:
-                    if entry != AUTHOR and entry not in transitions:
+                    if entry not in parties and entry not in transitions:
                         choices = ", ".join(transitions)
                         self.fail(
                             f"{prefix}.{key}",
-                            f"unknown transition {entry!r} (use {AUTHOR!r} or a transition of "
-                            f"this workflow: {choices})",
+                            f"unknown transition {entry!r} (use {' or '.join(map(repr, parties))}"
+                            f" or a transition of this workflow: {choices})",
                         )
             both = [entry for entry in t.by if entry in t.not_by]
             if both:
@@ -506,6 +546,25 @@ class _Loader:
                     "revisions of one document could be in force at once",
                 )
 
+    def check_subject(
+        self, subject: str, states: Mapping[str, State], transitions: Mapping[str, Transition]
+    ) -> None:
+        """Actions belong to nonconformities; a revision's workflow may not use them."""
+        if subject == NONCONFORMITY:
+            return
+        for state in states.values():
+            if state.accepts_actions:
+                self.fail(
+                    f"states.{state.name}.accepts_actions",
+                    f'only a workflow with subject = "{NONCONFORMITY}" has actions',
+                )
+        for step in transitions.values():
+            if step.actions is not None:
+                self.fail(
+                    f"transitions.{step.name}.actions",
+                    f'only a workflow with subject = "{NONCONFORMITY}" has actions',
+                )
+
     # --- typed getters ------------------------------------------------------------------------
 
     def member_name(self, key: str, kind: str, name: str) -> None:
@@ -537,6 +596,14 @@ class _Loader:
             self.fail(key, f"expected a string, got {_describe(value)}")
         if not empty_ok and not value.strip():
             self.fail(key, "must not be empty")
+        return value
+
+    def actions(self, table: Mapping[str, Any], key: str) -> str | None:
+        if "actions" not in table:
+            return None
+        value = self.string(table, "actions", key)
+        if value not in (PLANNED, DONE):
+            self.fail(key, f"expected {PLANNED!r} or {DONE!r}, got {_describe(value)}")
         return value
 
     def boolean(self, table: Mapping[str, Any], name: str, key: str) -> bool:

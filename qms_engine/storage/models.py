@@ -300,6 +300,133 @@ class ChainHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class Nonconformity(SQLModel, table=True):
+    """A nonconformity (ISO 9001 10.2) and where its CAPA workflow stands now.
+
+    Its history is in ``nc_step`` and ``nc_action``; ``links`` holds, as canonical JSON, the
+    documents, records, evidence files, feedback responses and audit finding it names."""
+
+    __tablename__ = "nonconformity"
+    __table_args__ = (UniqueConstraint("office_id", "serial_year", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    number: str = Field(unique=True, max_length=128)
+    serial_year: int
+    serial: int
+    title: str
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=32)
+    severity: str = Field(max_length=16)
+    clause: str = Field(max_length=128)
+    links: str = Field(sa_column=Column(Text, nullable=False))
+    workflow: str = Field(max_length=64)
+    state: str = Field(max_length=64, index=True)
+    raised_by: int = Field(foreign_key="app_user.id")
+    raised_at: datetime = Field(sa_column=_utc_column())
+    state_entered_at: datetime = Field(sa_column=_utc_column())
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    event_seq: int
+
+
+class NcStep(SQLModel, table=True):
+    """Each CAPA transition taken on a nonconformity: who, when, and what they wrote."""
+
+    __tablename__ = "nc_step"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nc_id: int = Field(foreign_key="nonconformity.id", index=True)
+    transition: str = Field(max_length=64)
+    actor_id: int = Field(foreign_key="app_user.id")
+    event_seq: int
+    at: datetime = Field(sa_column=_utc_column())
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class NcAction(SQLModel, table=True):
+    """An action of a nonconformity's plan: type, owner, due date, and when it was done.
+
+    A document action (``document`` set) is done when a revision of that document numbered
+    above ``after_revno`` becomes effective: that is read from the revisions, not stored here."""
+
+    __tablename__ = "nc_action"
+    __table_args__ = (UniqueConstraint("nc_id", "n"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    nc_id: int = Field(foreign_key="nonconformity.id", index=True)
+    n: int
+    type: str = Field(max_length=16)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: int = Field(foreign_key="app_user.id")
+    due: date = Field(sa_column=Column(IsoDate(), nullable=False))
+    document: str | None = Field(default=None, max_length=128)
+    after_revno: int = -1
+    added_by: int = Field(foreign_key="app_user.id")
+    added_at: datetime = Field(sa_column=_utc_column())
+    added_seq: int
+    done_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    done_by: int | None = Field(default=None, foreign_key="app_user.id")
+    done_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    done_seq: int | None = None
+    evidence: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class InternalAudit(SQLModel, table=True):
+    """A planned internal audit (ISO 9001 9.2): scope, date and auditors; items below it."""
+
+    __tablename__ = "internal_audit"
+    __table_args__ = (UniqueConstraint("office_id", "serial_year", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    number: str = Field(unique=True, max_length=128)
+    serial_year: int
+    serial: int
+    title: str
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    audit_date: date = Field(sa_column=Column(IsoDate(), nullable=False))
+    auditors: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of user names
+    planned_by: int = Field(foreign_key="app_user.id")
+    planned_at: datetime = Field(sa_column=_utc_column())
+    event_seq: int
+
+
+class InternalAuditItem(SQLModel, table=True):
+    """One checklist item of an internal audit (a clause or an SOP), its auditor and finding."""
+
+    __tablename__ = "internal_audit_item"
+    __table_args__ = (UniqueConstraint("audit_id", "n"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="internal_audit.id", index=True)
+    n: int
+    ref: str = Field(max_length=128)
+    auditor_id: int = Field(foreign_key="app_user.id")
+    area_owner_id: int | None = Field(default=None, foreign_key="app_user.id")
+    result: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    nc_number: str | None = Field(default=None, max_length=128)
+    recorded_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    recorded_seq: int | None = None
+
+
+class FeedbackResponse(SQLModel, table=True):
+    """One citizen's feedback on a station: when, the ratings, the comment — nothing personal
+    (names and phone numbers are dropped on import; phone numbers in comments are masked)."""
+
+    __tablename__ = "feedback_response"
+    __table_args__ = (UniqueConstraint("office_id", "response_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    response_id: str = Field(max_length=16)
+    responded_at: datetime = Field(sa_column=_utc_column())
+    ratings: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON {name: 1..5}
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    event_seq: int
+    nc_number: str | None = Field(default=None, max_length=128)
+
+
 SEARCH_INDEX = "search_index"
 """The full-text index (:mod:`qms_engine.search`): derived data, built by migration 0003 in each
 database's own form (an FTS5 virtual table and its shadow tables on SQLite, a table with a
@@ -332,3 +459,9 @@ KEY_TABLE = _table(SigningKey)
 KEY_REGISTRATION_TABLE = _table(KeyRegistration)
 CHECKPOINT_TABLE = _table(Checkpoint)
 RECEIPT_TABLE = _table(IngestReceipt)
+NC_TABLE = _table(Nonconformity)
+NC_STEP_TABLE = _table(NcStep)
+NC_ACTION_TABLE = _table(NcAction)
+AUDIT_TABLE = _table(InternalAudit)
+AUDIT_ITEM_TABLE = _table(InternalAuditItem)
+FEEDBACK_TABLE = _table(FeedbackResponse)
