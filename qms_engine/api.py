@@ -7,7 +7,8 @@ guide; the hooks themselves are specified in :mod:`qms_engine.extension.hookspec
 - :data:`hookimpl` marks a hook implementation (``@hookimpl``, ``@hookimpl(wrapper=True)``,
   ``@hookimpl(tryfirst=True)`` … as pluggy documents them).
 - Registering types: :class:`TypeRegistry` (handed to ``qms_register_types``),
-  :class:`OfficeType`, :class:`DocumentTypeSpec`.
+  :class:`OfficeType`, :class:`DocumentTypeSpec`, :class:`FeedbackForm` (a station's citizen
+  feedback form).
 - Values handed to hooks: :class:`Submission`, :class:`CommittedEvent`.
 - Ingestion steps (``qms_ingest_steps``): :class:`Step`, :class:`FunctionStep`,
   :class:`Intake`, :class:`IngestContext`, and the two ways a step stops a file:
@@ -28,6 +29,7 @@ from qms_engine.ingest.steps import (
     StepFailed,
     Transient,
 )
+from qms_engine.registry.feedback_forms import FeedbackForm
 from qms_engine.registry.hook_values import CommittedEvent, Submission
 from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT as _HOOK_PROJECT
@@ -38,6 +40,7 @@ hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
 __all__ = [
     "CommittedEvent",
     "DocumentTypeSpec",
+    "FeedbackForm",
     "FunctionStep",
     "IngestContext",
     "Intake",

@@ -22,6 +22,7 @@ PLUGINS_DOC = ROOT / "docs" / "plugins.md"
 PINNED = [
     "CommittedEvent",
     "DocumentTypeSpec",
+    "FeedbackForm",
     "FunctionStep",
     "IngestContext",
     "Intake",

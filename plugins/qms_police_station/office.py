@@ -1,9 +1,10 @@
 """What a police station keeps under control: its SOPs and registers (General Diary, malkhana,
-dak, arms, passport verification), as the project's domain notes describe them."""
+dak, arms, passport verification), as the project's domain notes describe them, and the
+citizen feedback form whose QR code hangs in the station."""
 
 from __future__ import annotations
 
-from qms_engine.api import DocumentTypeSpec, OfficeType
+from qms_engine.api import DocumentTypeSpec, FeedbackForm, OfficeType
 
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -59,6 +60,82 @@ def _register(
     )
 
 
+CITIZEN_FEEDBACK = FeedbackForm(
+    # The headers of a district's Google Form (as Balodabazar's QR-code form asks, in English
+    # and Hindi), each as the sheet may spell it.  Name and mobile number are dropped unread.
+    columns={
+        "time": ("Timestamp", "टाइमस्टैम्प", "समय"),
+        "station": (
+            "Police station / थाना",
+            "Police station",
+            "Name of police station",
+            "थाना",
+            "थाने का नाम",
+        ),
+        "behaviour": (
+            "Behaviour of police staff / पुलिस कर्मियों का व्यवहार",
+            "Behaviour / व्यवहार",
+            "Behaviour",
+            "Behavior",
+            "व्यवहार",
+        ),
+        "action_taken": (
+            "Action taken on your complaint / शिकायत पर कार्यवाही",
+            "Action taken / कार्यवाही",
+            "Action taken",
+            "कार्यवाही",
+            "कार्रवाई",
+        ),
+        "timeliness": (
+            "Was your work done in time? / समयबद्धता",
+            "Timeliness / समयबद्धता",
+            "Timeliness",
+            "समयबद्धता",
+        ),
+        "overall": (
+            "Overall satisfaction / संतुष्टि",
+            "Overall satisfaction",
+            "संतुष्टि",
+            "कुल संतुष्टि",
+        ),
+        "comment": ("Comments / सुझाव", "Comments", "Suggestions", "सुझाव", "टिप्पणी"),
+    },
+    labels={
+        "behaviour": "Behaviour / व्यवहार",
+        "action_taken": "Action taken / कार्यवाही",
+        "timeliness": "Timeliness / समयबद्धता",
+        "overall": "Overall satisfaction / संतुष्टि",
+    },
+    personal=(
+        "Name / नाम",
+        "Name",
+        "Your name",
+        "नाम",
+        "Mobile number / मोबाइल नंबर",
+        "Mobile number",
+        "Mobile",
+        "Phone",
+        "मोबाइल नंबर",
+        "मोबाइल",
+        "Email address",
+        "Address / पता",
+        "पता",
+    ),
+    # An Indian sheet writes the day first; the form's own CSV download writes the year first.
+    time_formats=(
+        "%d/%m/%Y %H:%M:%S",
+        "%Y/%m/%d %I:%M:%S %p",
+        "%Y-%m-%d %H:%M:%S",
+        "%m/%d/%Y %H:%M:%S",
+    ),
+    poor_at_most=2,
+    poor_rating="overall",
+    group="week",
+    severity="minor",
+    keep_days=730,
+)
+"""Poor overall satisfaction (1 or 2 of 5) opens one nonconformity per station and ISO week."""
+
 POLICE_STATION = OfficeType(
     code="police_station",
     title="Police station (thana)",
@@ -113,4 +190,5 @@ POLICE_STATION = OfficeType(
         "Women help desk",
         "Citizen charter",
     ),
+    feedback=CITIZEN_FEEDBACK,
 )

@@ -15,6 +15,7 @@ from typing import Literal
 from qms_engine.errors import NotFound, PluginError
 from qms_engine.files import MEDIA_TYPES
 from qms_engine.registry.attribution import running_plugin
+from qms_engine.registry.feedback_forms import FeedbackForm
 from qms_engine.rules import roles
 from qms_engine.rules.roles import BUILTIN_ROLES
 
@@ -91,6 +92,14 @@ class OfficeType:
     document_types: tuple[DocumentTypeSpec, ...]
     required_sops: tuple[str, ...] = ()
     timezone: str = "Asia/Kolkata"
+    nc_workflow: str = "capa"
+    """The workflow (``subject = "nonconformity"``) the office's nonconformities follow."""
+    nc_numbering: str = "{office}/NC/{year}/{serial:03d}"
+    """Nonconformity numbers; the serial counts per office per calendar year."""
+    audit_numbering: str = "{office}/IA/{year}/{serial:02d}"
+    """Internal audit numbers; the serial counts per office per calendar year."""
+    feedback: FeedbackForm | None = None
+    """The citizen feedback form its stations use (``qms feedback import``), if any."""
 
     def __post_init__(self) -> None:
         where = f"office type {self.code!r}"
@@ -98,6 +107,11 @@ class OfficeType:
             where, "document_types", self.document_types, DocumentTypeSpec, "DocumentTypeSpec"
         )
         _check_tuple(where, "required_sops", self.required_sops, str, "strings (SOP titles)")
+        if self.feedback is not None and not isinstance(self.feedback, FeedbackForm):
+            raise TypeError(
+                f"{where}: feedback must be a FeedbackForm or None, got "
+                f"{type(self.feedback).__name__}"
+            )
 
     @property
     def inbox_folders(self) -> tuple[str, ...]:
@@ -149,6 +163,14 @@ class TypeRegistry:
         for sop in office_type.required_sops:
             if not sop.strip():
                 self._fail(f"{office_type.code}: a required SOP title is empty")
+        for name in ("nc_numbering", "audit_numbering"):
+            numbering = getattr(office_type, name)
+            fields = {part for _, part, _, _ in string.Formatter().parse(numbering) if part}
+            if not {"serial", "year"} <= fields <= _NUMBER_FIELDS - {"type"}:
+                self._fail(
+                    f"{office_type.code}: {name} {numbering!r} must use {{office}}, {{year}} "
+                    "and {serial} (serials count per calendar year), and nothing else"
+                )
         self.office_types[office_type.code] = office_type
         self._owners[office_type.code] = self.current_plugin
 

@@ -12,6 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
@@ -100,18 +101,7 @@ class Workspace:
         """
         root = root.resolve()
         path = root / CONFIG_NAME
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigurationError(
-                f"{path} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{path}: {exc}") from exc
-        except RecursionError:
-            raise ConfigurationError(f"{path}: nested too deeply to be a qms.toml") from None
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+        data = read_config(path)
         table = data.get("workspace")
         if not isinstance(table, dict):
             raise ConfigurationError(f"{path}: missing [workspace] table")
@@ -193,6 +183,23 @@ class Workspace:
         except FileExistsError:
             raise ConfigurationError(f"{path} already exists: this folder is a workspace") from None
         return cls.load(root)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The tables of a ``qms.toml`` (each part of the engine checks its own: ``[workspace]``
+    here, ``[feedback]`` in :mod:`qms_engine.feedback.settings`); errors name the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+    except RecursionError:
+        raise ConfigurationError(f"{path}: nested too deeply to be a qms.toml") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _inside(root: Path, value: str, where: str) -> Path:

@@ -1,0 +1,214 @@
+"""`qms feedback …`: citizens' feedback on stations — the QR code, importing the form's
+export, and the per-station summary with its chart."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    bold,
+    console,
+    day_only,
+    error_console,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+    signer_option,
+)
+from qms_engine.cli.tables import Column
+
+if TYPE_CHECKING:
+    from qms_engine.chain.signing import Signer
+    from qms_engine.feedback.responses import ImportResult
+    from qms_engine.feedback.summary import FeedbackSummary
+
+_OFFICE_HELP = (
+    "The station (office code; default: --office before the command, else the workspace's)."
+)
+
+
+@click.group()
+def feedback() -> None:
+    """Citizen feedback: QR codes, form imports, summaries (README: "Citizen feedback")."""
+
+
+@feedback.command("qr")
+@click.option("--office", "office", metavar="CODE", help=_OFFICE_HELP)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The image to write: FILE.png (to print) or FILE.svg (to design a poster).",
+)
+@json_option
+@pass_app
+def feedback_qr(app: AppContext, office: str | None, output: Path, as_json: bool) -> None:
+    """Write the QR code of a station's feedback form (qms.toml: [feedback] url, where
+    {office} stands for the office code)."""
+    from qms_engine.feedback.qr import station_qr
+
+    made = station_qr(app.runtime, office=office or app.office_code, path=output)
+    if as_json:
+        print_json(made)
+        return
+    console().print(
+        bold(
+            str(made.path),
+            f": QR code ({made.kind.upper()}, version {made.version}, error correction "
+            f"{made.error}) for {made.office} → {made.url}",
+        ),
+        soft_wrap=True,
+    )
+
+
+@feedback.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--office",
+    "office",
+    metavar="CODE",
+    help="Read the file with the form of this office's type (default: --office before the "
+    "command, else the workspace's office); the file may hold any station.",
+)
+@json_option
+@signer_option
+@pass_app
+def feedback_import(
+    app: AppContext, file: Path, office: str | None, as_json: bool, signer: Signer
+) -> None:
+    """Import a feedback form's CSV export (Google Forms, UTF-8 or Excel's Windows-1252), as
+    a quality coordinator of each station in it.
+
+    Names and phone numbers are dropped unread, phone numbers in comments removed.  Bad rows
+    are reported by line and the rest go in, one transaction per station; responses already
+    imported are skipped.  Poor ratings raise a nonconformity per station and period (the
+    form's rule), or join the period's open one.  Exit 0: every row went in (or was in
+    already); 1: some rows were refused; 2: nothing could be read.
+    """
+    from qms_engine.feedback.responses import import_feedback
+
+    result = import_feedback(app.runtime, path=file, actor=signer, office=office or app.office_code)
+    if as_json:
+        print_json(result)
+    else:
+        _print_import(result)
+    if result.refused:
+        click.get_current_context().exit(1)
+
+
+def _print_import(result: ImportResult) -> None:
+    """The import in sentences: what went in per station, what was dropped, what was refused."""
+    console().print(
+        bold(
+            f"Imported {result.imported} response(s) from {result.file}",
+            f" ({result.encoding}); {result.already} already imported, {result.refused} "
+            f"refused, of {result.rows} row(s).",
+        ),
+        soft_wrap=True,
+    )
+    if result.personal_columns:
+        dropped = ", ".join(result.personal_columns)
+        console().print(f"Dropped unread (personal): {dropped}.", soft_wrap=True)
+    for station in result.stations:
+        ncs = [f"raised {n}" for n in station.raised] + [f"joined {n}" for n in station.linked]
+        poor = f"; {station.poor} poor: {', '.join(ncs)}" if station.poor else ""
+        console().print(
+            f"{station.office}: {station.imported} new, {station.already} already imported{poor}",
+            soft_wrap=True,
+        )
+    if result.problems:
+        error_console().print(f"Refused {result.refused} row(s):", soft_wrap=True)
+        for problem in result.problems:
+            error_console().print(f"  {problem}", soft_wrap=True)
+
+
+@feedback.command("summary")
+@click.option(
+    "--office",
+    "office",
+    metavar="CODE",
+    help="One station (default: --office before the command, else every station with a form).",
+)
+@click.option("--since", callback=day_only, metavar="YYYY-MM-DD", help="From this day on.")
+@click.option("--until", callback=day_only, metavar="YYYY-MM-DD", help="Up to this day, inclusive.")
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.png",
+    help="Also draw the summary as a PNG chart (Hindi and English labels).",
+)
+@json_option
+@pass_app
+def feedback_summary_command(
+    app: AppContext,
+    office: str | None,
+    since: date | None,
+    until: date | None,
+    chart: Path | None,
+    as_json: bool,
+) -> None:
+    """Per station: responses, the average of each rating and the share of poor ones, for the
+    SP office's review.  Days are each station's calendar days.  No name, phone number or
+    comment is ever shown (none is stored but comments, which stay out of the summary)."""
+    from dataclasses import asdict
+
+    from qms_engine.errors import InvalidInput
+    from qms_engine.feedback.chart import draw_chart
+    from qms_engine.feedback.output import write_image
+    from qms_engine.feedback.summary import feedback_summary
+
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise InvalidInput(
+            f"--chart {chart}: the chart is a PNG", hint="give a name ending in .png"
+        )
+    summary = feedback_summary(
+        app.runtime, office=office or app.office_code, since=since, until=until
+    )
+    if chart is not None:
+        write_image(chart, draw_chart(summary), "--chart")
+    if as_json:
+        print_json({**asdict(summary), "chart": str(chart) if chart else None})
+        return
+    _print_summary(summary)
+    if chart is not None:
+        console().print(f"Chart: {chart}", soft_wrap=True)
+
+
+def _print_summary(summary: FeedbackSummary) -> None:
+    print_table(
+        f"Citizen feedback, {summary.period} (poor: {summary.labels[summary.poor_rating]} ≤ "
+        f"{summary.poor_at_most})",
+        [
+            "Station",
+            Column("Name", fold=True),
+            "Responses",
+            *(Column(summary.labels[r], fold=True) for r in summary.ratings),
+            "Poor",
+            "NCs",
+        ],
+        [
+            (
+                station.office,
+                station.name,
+                str(station.responses),
+                *(
+                    f"{station.averages[r]:.2f}" if r in station.averages else "–"
+                    for r in summary.ratings
+                ),
+                f"{station.poor} ({station.poor_share:.0%})",
+                "\n".join(station.ncs),
+            )
+            for station in summary.stations
+        ],
+    )
+
+
+COMMANDS = [feedback]

@@ -1,0 +1,132 @@
+"""The ``[feedback]`` table of ``qms.toml``: where the form is, and what the stations are called.
+
+.. code-block:: toml
+
+    [feedback]
+    url = "https://forms.example/balodabazar?station={office}"   # the QR code's target
+    [feedback.stations]            # the form's station column → office code
+    "Kotwali" = "PS-KOT39"
+    "कोतवाली" = "PS-KOT39"
+    [feedback.columns]             # more header variants for a field of the form
+    overall = ["Satisfaction (1-5)"]
+
+Office codes and office names are recognised without an alias.  Every error names the file
+and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qms_engine.errors import ConfigurationError
+from qms_engine.registry.feedback_forms import FeedbackForm
+from qms_engine.storage.workspace import Workspace, read_config
+
+_KEYS = {"url", "stations", "columns"}
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """What ``qms.toml`` says about citizen feedback (all optional)."""
+
+    source: Path
+    """The ``qms.toml`` it was read from (named in errors)."""
+    url: str | None = None
+    """The form's address; ``{office}`` stands for the office code."""
+    stations: Mapping[str, str] = field(default_factory=dict)
+    """The station column's value → office code."""
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Field → header variants added to the office type's form."""
+
+    def form_url(self, office_code: str) -> str:
+        """The form's address for ``office_code``, or an error saying how to configure it."""
+        if self.url is None:
+            raise ConfigurationError(
+                f"{self.source}: no feedback.url: the address of the feedback form is not "
+                "configured",
+                hint='add to qms.toml:  [feedback]  url = "https://…/form?station={office}"',
+            )
+        return self.url.format(office=office_code)
+
+    def extend(self, form: FeedbackForm) -> FeedbackForm:
+        """``form`` with the header variants of ``[feedback.columns]`` added."""
+        if not self.columns:
+            return form
+        columns = {name: tuple(variants) for name, variants in form.columns.items()}
+        for name, extra in self.columns.items():
+            columns[name] = (*columns.get(name, ()), *extra)
+        try:
+            return dataclasses.replace(form, columns=columns)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"{self.source}: feedback.columns: {exc}") from None
+
+
+def feedback_settings(workspace: Workspace) -> FeedbackSettings:
+    """Read and check the ``[feedback]`` table of the workspace's ``qms.toml``."""
+    path = workspace.config_path
+    table = read_config(path).get("feedback", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{path}: feedback must be a table ([feedback])")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown key(s) {unknown} in [feedback] (allowed: {sorted(_KEYS)})"
+        )
+    return FeedbackSettings(
+        path,
+        _url(path, table.get("url")),
+        _stations(path, table.get("stations", {})),
+        _columns(path, table.get("columns", {})),
+    )
+
+
+def _url(path: Path, url: object) -> str | None:
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ConfigurationError(
+            f"{path}: feedback.url must be a web address (https://…), got {url!r}"
+        )
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
+    except ValueError as exc:
+        raise ConfigurationError(f"{path}: feedback.url {url!r}: {exc}") from None
+    if names - {"office"}:
+        raise ConfigurationError(
+            f"{path}: feedback.url may use only {{office}} (the office code), not "
+            f"{sorted(names - {'office'})}",
+            hint="write a literal brace as {{ or }}",
+        )
+    return url
+
+
+def _stations(path: Path, stations: object) -> dict[str, str]:
+    if not isinstance(stations, dict) or not all(
+        isinstance(value, str) and value for value in stations.values()
+    ):
+        raise ConfigurationError(
+            f"{path}: feedback.stations must be a table of names and office codes, e.g. "
+            '[feedback.stations]  "Kotwali" = "PS-KOT39"'
+        )
+    return dict(stations)
+
+
+def _columns(path: Path, columns: object) -> dict[str, tuple[str, ...]]:
+    if not isinstance(columns, dict):
+        raise ConfigurationError(
+            f"{path}: feedback.columns must be a table of fields and header lists, e.g. "
+            '[feedback.columns]  overall = ["Satisfaction (1-5)"]'
+        )
+    found = {}
+    for name, variants in columns.items():
+        listed = [variants] if isinstance(variants, str) else variants
+        if not isinstance(listed, list) or not all(isinstance(v, str) and v for v in listed):
+            raise ConfigurationError(
+                f"{path}: feedback.columns.{name} must be a header or a list of headers"
+            )
+        found[name] = tuple(listed)
+    return found
