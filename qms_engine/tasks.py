@@ -2,7 +2,7 @@
 
 Tasks are derived, never stored: each comes from the current state of the office, so a task is
 gone the moment someone does it.  :data:`TASK_SOURCES` lists where they come from, one function
-per kind of work; a new capability (corrective actions due) adds its own source to that list.
+per kind of work; a new capability adds its own source to that list.
 A source is handed everyone whose queue is wanted, so it reads the office once for a
 coordinator's view of all queues (``--all``) as for one person's.
 
@@ -14,7 +14,9 @@ person take it; a periodic review due offers, the same way, the transition that 
 revision in force unchanged (``confirm_review``).  A revision the inbox filed for a person
 is theirs to adopt before anyone may move it, and a workflow whose installed definition is not
 the one registered blocks every transition until an admin registers it: both are tasks of
-their own.
+their own.  Nonconformities are offered the same way from their CAPA workflow (the NC's actions
+count too: nobody is offered a close while one is open, nor a verification of their own
+action), and each owner sees their open actions, overdue first.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, and_, false, or_, select
+from sqlalchemy import Connection, and_, false, func, or_, select
 
+from qms_engine.capa.nonconformities import standing_of
+from qms_engine.capa.records import ActionRow, NcRow, actions_of, list_ncs
 from qms_engine.chain.authorisation import Attempt
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import from_utc_text, utc_now, zone
@@ -36,7 +40,7 @@ from qms_engine.documents.transitions import may_take
 from qms_engine.errors import PermissionDenied
 from qms_engine.ingest.inbox import NO_OFFICE, Quarantined, quarantined_files
 from qms_engine.people.permissions import find_user
-from qms_engine.people.workflow_registrations import registered_digest
+from qms_engine.people.workflow_registrations import office_workflows, registered_digest
 from qms_engine.rules.roles import ADMIN, CLERK, QUALITY_COORDINATOR
 from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
@@ -84,10 +88,11 @@ class Task:
 
     user: str
     kind: str
-    """``revision``, ``record``, ``adoption``, ``periodic_review``, ``quarantined`` or
-    ``workflow``."""
+    """``revision``, ``record``, ``adoption``, ``periodic_review``, ``quarantined``,
+    ``workflow``, ``nonconformity`` or ``nc_action``."""
     subject: str
-    """``NUMBER#REV`` for a revision, ``FOLDER/NAME`` for an inbox file, a workflow's name."""
+    """``NUMBER#REV`` for a revision, ``FOLDER/NAME`` for an inbox file, a workflow's name, an
+    NC's number, ``NC#A1`` for an action."""
     title: str
     state: str | None
     actions: tuple[Action, ...]
@@ -380,9 +385,7 @@ def adoption_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
 
 def workflow_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
     """Changed workflow definitions an admin must register before anyone can move a revision."""
-    office_type = scope.runtime.plugins.registry.office_type(scope.office.office_type)
-    used = {spec.workflow for spec in office_type.document_types}
-    for name in _blocked_workflows(scope, used):
+    for name in _blocked_workflows(scope, office_workflows(scope.runtime, scope.office)):
         title = scope.runtime.plugins.workflows[name].title
         for person in people:
             if ADMIN in person.roles:
@@ -398,6 +401,131 @@ def workflow_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
                     (Action("register", command),),
                     None,
                 )
+
+
+# --- nonconformities: from the CAPA workflow -------------------------------------------------
+
+
+def _open_ncs(scope: Scope) -> list[tuple[NcRow, WorkflowDefinition]]:
+    """The office's NCs not yet closed or cancelled, with their workflow, unless that workflow
+    is blocked (not the registered definition: see :func:`workflow_tasks`)."""
+    workflows = scope.runtime.plugins.workflows
+    ncs = list_ncs(scope.connection, scope.office)
+    blocked = _blocked_workflows(scope, {nc.workflow for nc in ncs})
+    return [
+        (nc, workflows[nc.workflow])
+        for nc in ncs
+        if nc.workflow not in blocked and not workflows[nc.workflow].states[nc.state].terminal
+    ]
+
+
+def _moves_on(workflow: WorkflowDefinition, state: str, step: Transition) -> bool:
+    """Whether ``step`` moves an NC in ``state`` on: not back to an earlier state (``reopen``),
+    nor out early into a final state that needs a reason (``cancel``)."""
+    order = list(workflow.states)
+    if order.index(step.target) < order.index(state):
+        return False
+    return not (workflow.states[step.target].terminal and step.comment_required)
+
+
+def nc_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
+    """Nonconformities waiting for a transition each person may take (contain, verify, close
+    …), by the write path's own rules: the roles, segregation of duties (nobody verifies an
+    action they implemented) and the NC's actions (nobody is offered a close with one open).
+    Going back or cancelling is offered beside a step that moves the NC on, never alone: an
+    NC whose actions are under way waits for their owners, not for a cancellation."""
+    for nc, workflow in _open_ncs(scope):
+        standing = standing_of(scope.connection, nc)
+        steps = sorted(
+            workflow.transitions_from(nc.state),
+            key=lambda step: not _moves_on(workflow, nc.state, step),
+        )
+        for person in people:
+            allowed = [
+                step
+                for step in steps
+                if standing.may_take(step, person.id, person.username, person.roles)
+            ]
+            if not any(_moves_on(workflow, nc.state, step) for step in allowed):
+                continue
+            actions = tuple(
+                Action(
+                    step.name,
+                    scope.command(
+                        "nc",
+                        "act",
+                        nc.number,
+                        step.name,
+                        *(("--comment", "WHY") if step.comment_required else ()),
+                        "--as",
+                        person.username,
+                    ),
+                )
+                for step in allowed
+            )
+            yield Task(
+                person.username,
+                "nonconformity",
+                nc.number,
+                nc.title,
+                nc.state,
+                actions,
+                nc.state_entered_at,
+            )
+
+
+def _carry_out(scope: Scope, action: ActionRow, person: Person) -> Action:
+    """What the owner of an open action does: mark it done, or, for a document action,
+    revise the document (or follow the revision already under way)."""
+    if not action.document:
+        return Action(
+            "done",
+            scope.command(
+                "nc",
+                "action",
+                "done",
+                action.subject,
+                "--comment",
+                "WHAT_WAS_DONE",
+                "--as",
+                person.username,
+            ),
+        )
+    newest = scope.connection.execute(
+        select(func.max(REVISION_TABLE.c.revno))
+        .join(DOCUMENT_TABLE, DOCUMENT_TABLE.c.id == REVISION_TABLE.c.document_id)
+        .where(DOCUMENT_TABLE.c.number == action.document)
+    ).scalar()
+    if newest is not None and newest > action.after_revno:
+        return Action("follow", scope.command("doc", "show", action.document))
+    reason = f"{action.subject}: WHAT_CHANGED"
+    command = scope.command(
+        "doc", "revise", action.document, "FILE", "--reason", reason, "--as", person.username
+    )
+    return Action("revise", command)
+
+
+def nc_action_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
+    """Each person's own open actions of open NCs, overdue first, with their due date."""
+    owners = {person.username: person for person in people}
+    for nc, workflow in _open_ncs(scope):
+        if not workflow.states[nc.state].accepts_actions:
+            continue
+        for action in actions_of(scope.connection, nc):
+            person = owners.get(action.owner)
+            if person is None or action.done:
+                continue
+            yield Task(
+                person.username,
+                "nc_action",
+                action.subject,
+                action.description,
+                nc.state,
+                (_carry_out(scope, action, person),),
+                action.added_at,
+                action.due,
+                action.due < scope.today,
+            )
 
 
 # --- periodic reviews and the inbox -----------------------------------------------------------
@@ -507,9 +635,11 @@ TASK_SOURCES: tuple[TaskSource, ...] = (
     review_tasks,
     inbox_tasks,
     workflow_tasks,
+    nc_tasks,
+    nc_action_tasks,
 )
 """Where tasks come from: one function per kind of work, each handed the office and the people
-whose queues are wanted (corrective actions due will be one more)."""
+whose queues are wanted."""
 
 
 # --- whose queue -----------------------------------------------------------------------------

@@ -149,15 +149,26 @@ MEANINGS = {
     "ingest.duplicate.set_aside": "set aside duplicate",
     "document.revision.superseded": "superseded",
     "audit.checkpoint.recorded": "recorded checkpoint",
+    "nc.raised": "raised",
+    "nc.action.added": "planned action",
+    "nc.action.done": "implemented action",
+    "nc.feedback.linked": "linked feedback",
+    "internal_audit.planned": "planned audit",
+    "internal_audit.finding": "recorded finding",
+    "feedback.received": "imported feedback",
 }
+NC_PREFIX = "nc."
 
 
 def meaning_fits(action: object, meaning: object) -> bool:
-    """§6 meaning check: the table, else ``document.revision.`` + meaning with ``_`` for spaces."""
+    """§6 meaning check: the table, else ``nc.`` or ``document.revision.`` + meaning with ``_``
+    for spaces."""
     if not isinstance(action, str) or not isinstance(meaning, str):
         return False
     if action in MEANINGS:
         return MEANINGS[action] == meaning
+    if action.startswith(NC_PREFIX):
+        return action == NC_PREFIX + meaning.replace(" ", "_")
     return action == "document.revision." + meaning.replace(" ", "_")
 
 
@@ -283,10 +294,29 @@ def _real_timestamp(value: object) -> bool:
         return False
     text = str(value)
     year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    days = 28 + leap if month == 2 else _DAYS[month - 1] if 1 <= month <= 12 else 0
+    days = _month_days(year, month)
     hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
     return year >= 1 and 1 <= day <= days and hour < 24 and minute < 60 and second < 60
+
+
+def _month_days(year: int, month: int) -> int:
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 28 + leap if month == 2 else _DAYS[month - 1] if 1 <= month <= 12 else 0
+
+
+def _real_date(text: str) -> bool:
+    """``YYYY-MM-DD`` naming a day of the calendar (no month 13, no 30 February)."""
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    return year >= 1 and 1 <= day <= _month_days(year, month)
+
+
+def _day_before(text: str) -> str:
+    """The date before ``YYYY-MM-DD`` (a real date), in the same form."""
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10]) - 1
+    if day == 0:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        day = _month_days(year, month)
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def _hex64(value: object) -> bool:
@@ -335,9 +365,11 @@ CREATIONS = ("document.revision.created", "document.revision.filed")
 SUPERSEDED = "document.revision.superseded"
 
 
-def transition_action(meaning: str) -> str:
-    """The action a transition with this meaning is recorded as (§6)."""
-    return REVISION_PREFIX + meaning.replace(" ", "_")
+def transition_action(meaning: str, moves: str = "revision") -> str:
+    """The action a transition with this meaning is recorded as (§6), for a workflow moving
+    revisions or nonconformities."""
+    prefix = NC_PREFIX if moves == "nonconformity" else REVISION_PREFIX
+    return prefix + meaning.replace(" ", "_")
 
 
 def _is_int(value: object) -> bool:
@@ -433,9 +465,116 @@ CONTENT_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
 }
 
 
+def _text(value: object) -> bool:
+    """§6 CAPA payloads: "text" is a string that is not empty and not only whitespace."""
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _date(value: object) -> bool:
+    """``YYYY-MM-DD`` written with decimal digits (its reality is a CAPA rule, §7)."""
+    return (
+        isinstance(value, str)
+        and len(value) == 10
+        and all(c == "-" if i in (4, 7) else c in "0123456789" for i, c in enumerate(value))
+    )
+
+
+def _response_id(value: object) -> bool:
+    return _is_hex(value, 16)
+
+
+def _array_of(test: Callable[[object], bool], *, filled: bool = False) -> Callable[[object], bool]:
+    return lambda value: (
+        isinstance(value, list) and (bool(value) or not filled) and all(map(test, value))
+    )
+
+
+def _object_of(members: dict[str, Callable[[object], bool]]) -> Callable[[object], bool]:
+    return lambda value: (
+        isinstance(value, dict)
+        and set(value) == set(members)
+        and all(test(value[name]) for name, test in members.items())
+    )
+
+
+def _one_of(*values: str) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, str) and value in values
+
+
+_EVIDENCE = _array_of(
+    _object_of(
+        {"sha256": _hex64, "size": _integer, "media_type": _is_str, "original_filename": _is_str}
+    )
+)
+_RATINGS = lambda value: (  # noqa: E731
+    isinstance(value, dict)
+    and bool(value)
+    and all(_is_int(r) and 1 <= r <= 5 for r in value.values())
+)
+# §6 CAPA payloads: exactly these members, each passing its test.
+CAPA_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "nc.raised": {
+        "title": _text,
+        "description": _text,
+        "source": _one_of(
+            "internal_audit",
+            "external_audit",
+            "citizen_feedback",
+            "complaint",
+            "process_monitoring",
+        ),
+        "severity": _one_of("major", "minor", "observation"),
+        "clause": _is_str,
+        "finding": _is_str,
+        "documents": _strings,
+        "records": _strings,
+        "evidence": _EVIDENCE,
+        "responses": _array_of(_response_id),
+        "workflow": _text,
+        "state": _text,
+    },
+    NC_PREFIX: {"transition": _text, "from": _is_str, "to": _is_str, "comment": _is_str},
+    "nc.action.added": {
+        "type": _one_of("immediate", "corrective", "preventive", "improvement"),
+        "description": _text,
+        "owner": _text,
+        "due": _date,
+        "document": _is_str,
+        "after_revno": lambda value: _integer(value, -1),
+    },
+    "nc.action.done": {"comment": _text, "evidence": _EVIDENCE},
+    "nc.feedback.linked": {"responses": _array_of(_response_id, filled=True)},
+    "internal_audit.planned": {
+        "title": _text,
+        "scope": _text,
+        "date": _date,
+        "auditors": _array_of(_text, filled=True),
+        "items": _array_of(
+            _object_of({"ref": _text, "auditor": _text, "area_owner": _is_str}), filled=True
+        ),
+    },
+    "internal_audit.finding": {
+        "result": _one_of("conforms", "observation", "nonconformity"),
+        "note": _is_str,
+        "nc": _is_str,
+    },
+    "feedback.received": {
+        "file_sha256": _hex64,
+        "file_name": _is_str,
+        "responses": _array_of(
+            _object_of(
+                {"id": _response_id, "time": _is_str, "ratings": _RATINGS, "comment": _is_str}
+            ),
+            filled=True,
+        ),
+    },
+}
+
+
 def content_payload_problem(action: str, payload: dict[str, Any]) -> str | None:
-    """§6 content payloads: what is wrong with the payload (one problem), or None."""
-    members = CONTENT_PAYLOADS.get(action)
+    """§6 content and CAPA payloads: what is wrong with the payload (one problem), or None
+    (``nc.`` stands for every NC transition)."""
+    members = CONTENT_PAYLOADS.get(action) or CAPA_PAYLOADS.get(action)
     if members is None:
         return None
     if set(payload) != set(members):
@@ -465,13 +604,25 @@ TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
     SUPERSEDED: ("supersession", None),
     "audit.checkpoint.recorded": ("checkpoints", frozenset({"quality_coordinator", ADMIN})),
     "workflow.registered": ("workflow registration", frozenset({ADMIN})),
+    "nc.raised": (
+        "raising nonconformities",
+        frozenset(
+            {"quality_coordinator", "approver", "auditor", "reviewer", "author", "clerk", ADMIN}
+        ),
+    ),
+    "nc.action.added": ("planning actions", frozenset({"quality_coordinator", "approver"})),
+    "nc.action.done": ("implementing actions", None),  # any role the signer holds
+    "nc.feedback.linked": ("linking feedback", frozenset({"quality_coordinator"})),
+    "internal_audit.planned": ("planning internal audits", frozenset({"quality_coordinator"})),
+    "internal_audit.finding": ("audit findings", frozenset({"auditor"})),
+    "feedback.received": ("citizen feedback", frozenset({"quality_coordinator"})),
 }
 
 # The format of a workflow definition (the header of workflows/sop-revision.toml).
 _WORKFLOW_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
-_DEFINITION_KEYS = ("name", "title", "description", "initial", "states", "transitions")
+_DEFINITION_KEYS = ("name", "title", "description", "subject", "initial", "states", "transitions")
 _DEFINITION_REQUIRED = ("name", "initial", "states", "transitions")
-_STATE_FLAGS = ("open", "terminal", "starts_review_clock", "in_force")
+_STATE_FLAGS = ("open", "terminal", "starts_review_clock", "in_force", "accepts_actions")
 _STATE_KEYS = ("title", "description", "exclusive", *_STATE_FLAGS)
 _TRANSITION_KEYS = (
     "title",
@@ -483,8 +634,12 @@ _TRANSITION_KEYS = (
     "comment_required",
     "by",
     "not_by",
+    "actions",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
+SUBJECTS = ("revision", "nonconformity")
+"""What a workflow moves (§7 "What a workflow moves"); ``revision`` when not stated."""
+_PARTIES = {"revision": ("author",), "nonconformity": ("author", "implementer")}
 
 
 def _table_problem(
@@ -523,7 +678,7 @@ def _state_problem(name: str, state: object, states: dict[str, Any]) -> str | No
 
 
 def _transition_problem(
-    name: str, step: object, states: dict[str, Any], transitions: dict[str, Any]
+    name: str, step: object, states: dict[str, Any], transitions: dict[str, Any], moves: str
 ) -> str | None:
     where = f"transitions.{name}"
     found = _table_problem(step, where, _TRANSITION_KEYS, _TRANSITION_REQUIRED)
@@ -551,10 +706,15 @@ def _transition_problem(
         if not _strings(entries):
             return f"{where}.{key} is not a list"
         for entry in entries:
-            if entry != "author" and entry not in transitions:
-                return f"{where}.{key}: {entry!r} is neither 'author' nor a transition"
+            if entry not in _PARTIES[moves] and entry not in transitions:
+                parties = " nor ".join(map(repr, _PARTIES[moves]))
+                return f"{where}.{key}: {entry!r} is neither {parties} nor a transition"
     if set(step.get("by", [])) & set(step.get("not_by", [])):
         return f"{where}: by and not_by share an entry, so nobody may take it"
+    if "actions" in step and (
+        moves != "nonconformity" or step["actions"] not in ("planned", "done")
+    ):
+        return f"{where}.actions: only a nonconformity workflow has it, 'planned' or 'done'"
     return None
 
 
@@ -573,14 +733,19 @@ def definition_problem(definition: object) -> str | None:
         return "states and transitions must be tables"
     if not _is_str(initial) or initial not in states:
         return f"initial {initial!r} is not a state"
+    moves = definition.get("subject", "revision")
+    if moves not in SUBJECTS:
+        return f"subject {moves!r} is neither 'revision' nor 'nonconformity'"
     for state_name, state in states.items():
         if (found := _state_problem(state_name, state, states)) is not None:
             return found
+        if moves != "nonconformity" and state.get("accepts_actions") is True:
+            return f"states.{state_name}: only a nonconformity workflow accepts actions"
     in_force = [state_name for state_name, state in states.items() if state.get("in_force") is True]
     if len(in_force) > 1:
         return f"more than one state in force: {in_force}"
     for step_name, step in transitions.items():
-        if (found := _transition_problem(step_name, step, states, transitions)) is not None:
+        if (found := _transition_problem(step_name, step, states, transitions, moves)) is not None:
             return found
     reached, pending = {initial}, [initial]
     while pending:  # through transitions, and through the exclusive rule (which moves revisions)
@@ -655,6 +820,18 @@ class SpecVerifier:
         self.recorded: list[tuple[int, object, object, object]] = []
         self.count = 0
         self.signatures_checked = 0
+        # §7 CAPA rules
+        self.ncs: dict[str, dict[str, Any]] = {}
+        """NC number → workflow, state, raiser, source, actions (subjects), implementers, took."""
+        self.nc_actions: dict[str, dict[str, Any]] = {}
+        """NC#An → nc, owner, document, after_revno, done."""
+        self.received: dict[str, str] = {}  # response id → the NC it is linked to, or ""
+        self.audit_items: dict[str, list[list[Any]]] = {}  # audit → items [auditor, recorded]
+        self.made_in_force: dict[str, tuple[str, set[str]]] = {}
+        """Document → its revision in force and who made it so (§7 CAPA rules)."""
+        self.last_taker: dict[str, str] = {}  # NUMBER#REVNO → who took its latest transition
+        self.awaited: tuple[str, str] | None = None  # (finding, NC) whose nc.raised comes next
+        self.raising: tuple[str, str] | None = None  # the awaited finding this event raises
 
     def problem(self, what: str) -> None:
         self.problems.append(what)
@@ -672,6 +849,10 @@ class SpecVerifier:
         self.office = manifest["office"]["code"]
         for body, written_hash, signature in events:
             self._event(body, written_hash, signature)
+        if self.awaited is not None:
+            self.problem(
+                f"event #{self.count}: finding {self.awaited[0]} has no nc.raised after it"
+            )
         if manifest["events"]["head"] != self.head:
             self.problem("manifest head is not the last event's hash")
         self._key_list(keys)
@@ -878,6 +1059,18 @@ class SpecVerifier:
             self.problem(f"{at}: {actor!r} acted after deactivation")
         if not founding and role != KEY_HOLDER and role not in self.roles.get(actor, set()):
             self.problem(f"{at}: {actor!r} signed as {role!r} without that role")
+        self.raising, self.awaited = self.awaited, None
+        if self.raising is not None and not (
+            action == "nc.raised"
+            and subject == self.raising[1]
+            and payload.get("source") == "internal_audit"
+            and payload.get("finding") == self.raising[0]
+        ):
+            self.problem(
+                f"{at}: finding {self.raising[0]} must be followed by the nc.raised of "
+                f"{self.raising[1]}"
+            )
+            self.raising = None
         lacking = [
             name for name, ok in PAYLOAD_NEEDS.get(action, {}).items() if not ok(payload.get(name))
         ]
@@ -891,6 +1084,8 @@ class SpecVerifier:
             self._transition(at, body, founding)
             if subject in self.files and payload.get("sha256") != self.files[subject]:
                 self.problem(f"{at}: {subject}: the transition names a file not its current one")
+        elif action.startswith(NC_PREFIX):
+            self._nc_transition(at, body)
         else:
             self.problem(f"{at}: no authorisation rule for {action!r}")
         return True
@@ -974,6 +1169,7 @@ class SpecVerifier:
         malformed = content_payload_problem(action, payload)
         if malformed is not None:
             found.append(f"malformed payload: {malformed}")
+        found += capa_row_problems(self.office, action, subject, payload)
         if action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
             found.append("the new file is the one it replaces")
         for what in found:
@@ -1081,6 +1277,10 @@ class SpecVerifier:
         for what in found:
             self.problem(f"{at}: {subject}: {what}")
         self.took.setdefault((subject, name), set()).add(actor)
+        entered = workflow["states"].get(after) if isinstance(after, str) else None
+        self._revision_moved(
+            subject, actor, isinstance(entered, dict) and entered.get("in_force") is True
+        )
         target = workflow["states"][step["to"]]
         if "exclusive" in target:
             self.exclusive = {
@@ -1125,12 +1325,18 @@ class SpecVerifier:
             self.roles.get(subject, set()).discard(payload["role"])
         elif action == "user.deactivated":
             self.inactive.add(subject)
+        elif action in CAPA_KINDS:
+            CAPA_KINDS[action](self, f"{at}: {subject}", body)
         elif action == "workflow.registered":
             self._register_workflow(at, subject, payload["definition"])
         elif action == "office.document_type.added":
             workflow = payload["workflow"]
             if workflow not in self.workflows:
                 self.problem(f"{at}: {subject} uses workflow {workflow!r}, never registered here")
+            elif self.workflows[workflow].get("subject", "revision") != "revision":
+                self.problem(
+                    f"{at}: {subject} uses workflow {workflow!r}, which moves no revisions"
+                )
             self.types[subject.rpartition("/")[2]] = (workflow, frozenset(payload["creator_roles"]))
             code = subject.rpartition("/")[2]
             if payload.get("kind") == "register":
@@ -1157,16 +1363,21 @@ class SpecVerifier:
             self.state[subject] = payload["to"]
 
     def _register_workflow(self, at: str, name: str, definition: dict[str, Any]) -> None:
-        """A valid definition is in force from here on (§7); an invalid one is a problem."""
+        """A valid definition is in force from here on (§7); an invalid one is a problem, and so
+        is one that changes what a workflow in force moves."""
         invalid = definition_problem(definition)
         if invalid is not None:
             self.problem(f"{at}: workflow {name!r} is not a valid definition: {invalid}")
             return
+        moves = definition.get("subject", "revision")
+        if name in self.workflows and self.workflows[name].get("subject", "revision") != moves:
+            self.problem(f"{at}: workflow {name!r} would move {moves}s instead")
+            return
         for step_name, step in definition["transitions"].items():
-            if transition_action(step["meaning"]) in MEANINGS:
+            if transition_action(step["meaning"], moves) in MEANINGS:
                 self.problem(
                     f"{at}: workflow {name!r}: transition {step_name!r} would be recorded as "
-                    f"{transition_action(step['meaning'])!r}"
+                    f"{transition_action(step['meaning'], moves)!r}"
                 )
         self.workflows[name] = definition
 
@@ -1365,6 +1576,315 @@ class SpecVerifier:
         if listed["count"] != len(named):
             self.problem("manifest blobs count is not the number of blobs the chain names")
 
+    # §7 CAPA rules ------------------------------------------------------------------------
+
+    def _nc_workflow(self, nc: dict[str, Any]) -> dict[str, Any] | None:
+        """The definition in force under an NC's workflow name, if it moves nonconformities."""
+        found = self.workflows.get(nc["workflow"])
+        return found if found is not None and found.get("subject") == "nonconformity" else None
+
+    def _state_flag(self, nc: dict[str, Any], flag: str) -> bool:
+        workflow = self._nc_workflow(nc)
+        state = workflow["states"].get(nc["state"]) if workflow is not None else None
+        return isinstance(state, dict) and state.get(flag) is True
+
+    def _revision_moved(self, subject: str, actor: str, into_force: bool) -> None:
+        """A revision's transition: who made it in force, and the document actions it fulfils
+        (a later revision entering the in-force state)."""
+        number, _, revno = subject.partition("#")
+        before = self.last_taker.get(subject)
+        self.last_taker[subject] = actor
+        current = self.made_in_force.get(number)
+        if not into_force:
+            if current is not None and current[0] == subject:
+                del self.made_in_force[number]
+            return
+        makers = set(current[1]) if current is not None and current[0] == subject else set()
+        makers.add(actor)
+        if before is not None:
+            makers.add(before)
+        self.made_in_force[number] = (subject, makers)
+        for action in self.nc_actions.values():
+            if (
+                action["document"] == number
+                and not action["done"]
+                and revno.isdigit()
+                and action["after_revno"] < int(revno)
+            ):
+                action["done"] = True
+                author = self.authors.get(subject) or actor
+                self.ncs[action["nc"]]["implementers"].update({author, actor})
+
+    def _nc_raised(self, at: str, body: dict[str, Any]) -> None:
+        payload, number = body["payload"], body["subject"]
+        if number in self.ncs:
+            self.problem(f"{at}: raised a second time")
+            return
+        name, state = payload.get("workflow"), payload.get("state")
+        workflow = self.workflows.get(name) if isinstance(name, str) else None
+        if workflow is None or workflow.get("subject") != "nonconformity":
+            self.problem(f"{at}: no nonconformity workflow {name!r} is in force")
+        elif state != workflow["initial"]:
+            self.problem(f"{at}: raised in {state!r}, not in {workflow['initial']!r}")
+        for member in ("documents", "records"):
+            cited = payload.get(member)
+            for document in cited if isinstance(cited, list) else []:
+                if document not in self.documents:
+                    self.problem(f"{at}: {member} names {document!r}, no document of this chain")
+        finding = payload.get("finding")
+        if finding and (self.raising is None or self.raising[0] != finding):
+            self.problem(f"{at}: names finding {finding!r}, not recorded just before")
+        responses = payload.get("responses")
+        responses = (
+            [r for r in responses if isinstance(r, str)] if isinstance(responses, list) else []
+        )
+        if responses and payload.get("source") != "citizen_feedback":
+            self.problem(f"{at}: responses linked, but its source is {payload.get('source')!r}")
+        self._claim(at, number, responses)
+        self.ncs[number] = {
+            "workflow": name,
+            "state": state,
+            "raiser": body["actor"],
+            "source": payload.get("source"),
+            "actions": [],
+            "implementers": set(),
+            "took": {},
+        }
+
+    def _claim(self, at: str, number: str, responses: list[str]) -> None:
+        for response in responses:
+            if response not in self.received:
+                self.problem(f"{at}: response {response} was never received")
+            elif self.received[response]:
+                self.problem(f"{at}: response {response} is linked to {self.received[response]}")
+            else:
+                self.received[response] = number
+
+    def _feedback_linked(self, at: str, body: dict[str, Any]) -> None:
+        nc = self.ncs.get(body["subject"])
+        if nc is None:
+            self.problem(f"{at}: no such nonconformity was raised")
+            return
+        if nc["source"] != "citizen_feedback":
+            self.problem(f"{at}: not raised from citizen feedback")
+        if self._state_flag(nc, "terminal"):
+            self.problem(f"{at}: it is {nc['state']!r}, no longer open")
+        responses = body["payload"].get("responses")
+        self._claim(
+            at,
+            body["subject"],
+            [r for r in responses if isinstance(r, str)] if isinstance(responses, list) else [],
+        )
+
+    def _feedback_received(self, at: str, body: dict[str, Any]) -> None:
+        responses = body["payload"].get("responses")
+        for response in responses if isinstance(responses, list) else []:
+            key = response.get("id") if isinstance(response, dict) else None
+            if not isinstance(key, str):
+                continue
+            if key in self.received:
+                self.problem(f"{at}: response {key} was received before")
+            else:
+                self.received[key] = ""
+
+    def _nc_transition(self, at: str, body: dict[str, Any]) -> None:
+        """§7: an ``nc.<m>`` event is a transition of its NC's workflow."""
+        action, actor, number = body["action"], body["actor"], body["subject"]
+        role, payload = body["signer"]["role"], body["payload"]
+        malformed = content_payload_problem(NC_PREFIX, payload)
+        if malformed is not None:
+            self.problem(f"{at}: {number}: malformed payload: {malformed}")
+        name, nc = payload.get("transition"), self.ncs.get(number)
+        if not isinstance(name, str) or nc is None:
+            self.problem(f"{at}: {number}: {action!r} names no transition of a raised NC")
+            return
+        before, after = payload.get("from"), payload.get("to")
+        if before != nc["state"]:
+            self.problem(f"{at}: {number}: {name!r} from {before!r}, but it is {nc['state']!r}")
+        nc["state"] = after
+        workflow = self._nc_workflow(nc)
+        step = workflow["transitions"].get(name) if workflow is not None else None
+        if step is None:
+            self.problem(f"{at}: {number}: no transition {name!r} in its workflow")
+            return
+
+        def took(entry: str) -> bool:
+            if entry == "implementer":
+                return actor in nc["implementers"]
+            return actor in nc["took"].get(entry, set())
+
+        found = []
+        if action != transition_action(step["meaning"], "nonconformity"):
+            found.append(f"recorded as {action!r}")
+        if before not in step["from"] or after != step["to"]:
+            found.append(f"{name!r} goes {step['from']}→{step['to']}")
+        if role not in step["roles"]:
+            found.append(f"{name!r} needs role {' or '.join(step['roles'])}, not {role!r}")
+        if step.get("comment_required") is True and not _text(payload.get("comment")):
+            found.append(f"{name!r} needs a comment")
+        by = step.get("by", [])
+        if by and not any(nc["raiser"] == actor if e == "author" else took(e) for e in by):
+            found.append(f"only {' or '.join(by)} may {name} it")
+        for entry in step.get("not_by", []):
+            if nc["raiser"] == actor if entry == "author" else took(entry):
+                found.append(f"segregation of duties: {actor!r} is {entry!r} of it")
+        actions = [self.nc_actions[key]["done"] for key in nc["actions"]]
+        if "actions" in step and not actions:
+            found.append(f"{name!r} needs an action")
+        elif step.get("actions") == "done" and not all(actions):
+            found.append(f"{name!r} needs every action done")
+        for what in found:
+            self.problem(f"{at}: {number}: {what}")
+        nc["took"].setdefault(name, set()).add(actor)
+
+    def _action_added(self, at: str, body: dict[str, Any]) -> None:
+        key, payload = body["subject"], body["payload"]
+        number, _, n = key.rpartition("#")
+        nc = self.ncs.get(number)
+        if nc is None:
+            self.problem(f"{at}: its nonconformity was never raised")
+            return
+        expected = f"A{len(nc['actions']) + 1}"
+        if n != expected:
+            self.problem(f"{at}: {expected} comes next")
+            if key in self.nc_actions:
+                return
+        if not self._state_flag(nc, "accepts_actions"):
+            self.problem(f"{at}: the NC is {nc['state']!r}, which accepts no actions")
+        owner = payload.get("owner")
+        if not self.roles.get(str(owner)) or owner in self.inactive:
+            self.problem(f"{at}: owner {owner!r} is no active user with a role here")
+        due = payload.get("due")
+        if not _date(due):
+            pass  # the payload's shape is its row's problem
+        elif not _real_date(str(due)):
+            self.problem(f"{at}: due {due!r} is no date")
+        elif str(due) < _day_before(body["time"][:10]):  # dates compare as text
+            self.problem(f"{at}: due {due} is past")
+        document, after = payload.get("document"), payload.get("after_revno")
+        if document:
+            if document not in self.documents:
+                self.problem(f"{at}: {document!r} is no document of this chain")
+            else:
+                if self.documents[document] not in self.controlled:
+                    self.problem(f"{at}: {document} is not of a controlled (document) type")
+                if after != len(self.revisions.get(document, [])) - 1:
+                    self.problem(f"{at}: after_revno {after!r} is not {document}'s highest")
+        nc["actions"].append(key)
+        self.nc_actions[key] = {
+            "nc": number,
+            "owner": owner,
+            "document": document or "",
+            "after_revno": after if _is_int(after) else -1,
+            "done": False,
+        }
+
+    def _action_done(self, at: str, body: dict[str, Any]) -> None:
+        action = self.nc_actions.get(body["subject"])
+        if action is None:
+            self.problem(f"{at}: the action was never added")
+        elif action["document"]:
+            self.problem(f"{at}: a document action is done by its revision, not by an event")
+        elif action["done"]:
+            self.problem(f"{at}: the action is already done")
+        else:
+            if body["actor"] != action["owner"]:
+                self.problem(f"{at}: {body['actor']!r} is not its owner {action['owner']!r}")
+            nc = self.ncs[action["nc"]]
+            if not self._state_flag(nc, "accepts_actions"):
+                self.problem(f"{at}: the NC is {nc['state']!r}, which accepts no actions")
+            action["done"] = True
+            nc["implementers"].add(body["actor"])
+
+    def _audit_planned(self, at: str, body: dict[str, Any]) -> None:
+        payload, number = body["payload"], body["subject"]
+        if number in self.audit_items:
+            self.problem(f"{at}: planned a second time")
+            return
+        auditors = payload.get("auditors")
+        for auditor in auditors if isinstance(auditors, list) else []:
+            if "auditor" not in self.roles.get(str(auditor), set()) or auditor in self.inactive:
+                self.problem(f"{at}: {auditor!r} is no active auditor here")
+        items = payload.get("items")
+        items = (
+            [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+        )
+        for n, item in enumerate(items, 1):
+            auditor, owner, ref = item.get("auditor"), item.get("area_owner"), item.get("ref")
+            if owner and not self.roles.get(str(owner)):
+                self.problem(f"{at}: item {n}: area owner {owner!r} holds no role here")
+            if ref in self.documents:
+                wrote = any(self.authors.get(r) == auditor for r in self.revisions.get(ref, []))
+                made = self.made_in_force.get(ref, ("", set()))[1]
+                if wrote or auditor in made:
+                    self.problem(f"{at}: item {n}: {auditor!r} would audit their own work {ref}")
+        self.audit_items[number] = [[item.get("auditor"), False] for item in items]
+
+    def _finding(self, at: str, body: dict[str, Any]) -> None:
+        subject, payload = body["subject"], body["payload"]
+        number, _, n = subject.rpartition("#")
+        items = self.audit_items.get(number)
+        if items is None:
+            self.problem(f"{at}: audit {number!r} was never planned")
+            return
+        if not (n.isdigit() and not n.startswith("0") and 1 <= int(n) <= len(items)):
+            self.problem(f"{at}: no item {n!r}")
+            return
+        item = items[int(n) - 1]
+        if body["actor"] != item[0]:
+            self.problem(f"{at}: item {n} is {item[0]!r}'s to audit")
+        if item[1]:
+            self.problem(f"{at}: item {n} already has its finding")
+        item[1] = True
+        if payload.get("result") == "nonconformity":
+            self.awaited = (subject, str(payload.get("nc")))
+
+
+CAPA_KINDS: dict[str, Callable[[SpecVerifier, str, dict[str, Any]], None]] = {
+    "nc.raised": SpecVerifier._nc_raised,
+    "nc.action.added": SpecVerifier._action_added,
+    "nc.action.done": SpecVerifier._action_done,
+    "nc.feedback.linked": SpecVerifier._feedback_linked,
+    "internal_audit.planned": SpecVerifier._audit_planned,
+    "internal_audit.finding": SpecVerifier._finding,
+    "feedback.received": SpecVerifier._feedback_received,
+}
+"""§7 CAPA rules, per action: each checks the event against the chain so far, then applies it."""
+
+
+def capa_row_problems(office: str, action: str, subject: str, payload: dict[str, Any]) -> list[str]:
+    """§7 conditions of the CAPA rows besides their payloads' shape (at most one per event)."""
+    if action == "nc.action.added":
+        if (payload.get("document") == "") != (payload.get("after_revno") == -1):
+            return ["an action names a document and after_revno together, or neither"]
+    elif action == "internal_audit.planned":
+        auditors, items = payload.get("auditors"), payload.get("items")
+        for n, item in enumerate(items if isinstance(items, list) else [], 1):
+            if not isinstance(item, dict) or not isinstance(auditors, list):
+                continue
+            if item.get("auditor") not in auditors:
+                return [f"item {n}: its auditor is not one of the auditors"]
+            if item.get("auditor") == item.get("area_owner"):
+                return [f"item {n}: its auditor owns the area"]
+    elif action == "internal_audit.finding":
+        result = payload.get("result")
+        if (result == "nonconformity") != _text(payload.get("nc")):
+            return ["names an NC exactly when the result is 'nonconformity'"]
+        if result != "conforms" and not _text(payload.get("note")):
+            return [f"a finding of {result!r} needs a note"]
+    elif action == "feedback.received":
+        digest, responses = payload.get("file_sha256"), payload.get("responses")
+        if isinstance(digest, str) and subject != f"{office}/FEEDBACK/{digest[:12]}":
+            return ["subject is not OFFICE/FEEDBACK/ and the file's first 12 hex digits"]
+        ids = (
+            [r.get("id") for r in responses if isinstance(r, dict)]
+            if isinstance(responses, list)
+            else []
+        )
+        if len(ids) != len({repr(i) for i in ids}):
+            return ["a response id occurs twice"]
+    return []
+
 
 def spec_verify(path: Path, *, check_blobs: bool = True) -> SpecVerifier:
     """Run the independent verifier over a bundle folder (blobs unless told otherwise)."""
@@ -1470,7 +1990,7 @@ def test_independent_verifier_accepts_the_real_bundle(real_bundle: tuple[Path, s
     assert all((path / "blobs" / sha).is_file() for sha in verifier.blobs)
     assert verifier.founded and any(i["purpose"] == "office" for i in verifier.keys.values())
     # what the newer rules had to follow: registered workflows, temporary keys, supersession
-    assert set(verifier.workflows) == {"sop-revision", "record-filing"}
+    assert set(verifier.workflows) == {"sop-revision", "record-filing", "capa"}
     temporary = [i for i in verifier.keys.values() if i["purpose"] == "user" and not i["own"]]
     assert len(temporary) == 8 and all(i["ended_at"] is not None for i in temporary)
     assert sorted(verifier.state.values()) == ["effective", "superseded"]
@@ -2966,3 +3486,215 @@ def test_both_verifiers_reject_the_service_acting_for_a_draft_s_author(
         ]
         engine_says = "'ingest' filed the draft, and cannot also sign as its author"
     _both_reject(path, qms_office, expected, engine_says)
+
+
+# ---------------------------------------------------------------------------------------------
+# §6–§7 CAPA: nonconformities, actions, internal audits and citizens' feedback
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def capa_bundle(qms_office: TestOffice, tmp_path: Path) -> tuple[Path, Any, str]:
+    """A bundle of the CAPA history of ``test_capa_attacks`` (an NC closed with an action done
+    by hand and one done by a revision of SOP 001, an audit raising an NC, feedback raising an
+    NC), then the feedback NC planned and implemented with Inspector Singh's own action, and a
+    second audit with its item open.  Returns the bundle, the history's names and the audit."""
+    from datetime import timedelta
+
+    from qms_engine.capa.actions import add_action, complete_action
+    from qms_engine.capa.internal_audits import AuditItem, plan_audit
+    from qms_engine.capa.nonconformities import take_nc_transition
+    from tests.test_audit_attacks import build_history
+    from tests.test_capa_attacks import _today, build_capa
+
+    runtime, office, s = qms_office.runtime, qms_office.office, qms_office.signers
+    build_history(runtime, office, s, tmp_path / "files")
+    names = build_capa(runtime, office, s, tmp_path / "files")
+    for transition, who, comment in (
+        ("contain", "quality_coordinator", "Told"),
+        ("analyse", "approver", "Cause"),
+    ):
+        take_nc_transition(
+            runtime, number=names.feedback, transition=transition, actor=s[who], comment=comment
+        )
+    add_action(
+        runtime,
+        number=names.feedback,
+        actor=s["quality_coordinator"],
+        type="corrective",
+        description="Night desk roster",
+        owner="sks",
+        due=_today(office) + timedelta(days=7),
+    )
+    take_nc_transition(
+        runtime, number=names.feedback, transition="plan", actor=s["quality_coordinator"]
+    )
+    complete_action(runtime, action=f"{names.feedback}#A1", actor=s["approver"], comment="Done")
+    take_nc_transition(
+        runtime, number=names.feedback, transition="implement", actor=s["quality_coordinator"]
+    )
+    audit = plan_audit(
+        runtime,
+        office=office,
+        actor=s["quality_coordinator"],
+        title="Records audit",
+        scope="Clause 7.5.3",
+        date=_today(office),
+        auditors=["audit", "rakesh"],
+        items=[AuditItem("7.5.3", "audit")],
+    ).number
+    return _export(qms_office, tmp_path / "capa"), names, audit
+
+
+def test_both_verifiers_accept_the_capa_history(
+    capa_bundle: tuple[Path, Any, str], qms_office: TestOffice
+) -> None:
+    """Every CAPA event the engine wrote passes both verifiers (§6 CAPA payloads, §7 rules),
+    and the online check, which holds the six CAPA tables to the chain."""
+    from qms_engine.audit.verify import verify_office
+
+    path, _, _ = capa_bundle
+    _both_accept(path, qms_office)
+    online = verify_office(qms_office.runtime, qms_office.office)  # the tables too
+    assert online.ok, online.problems
+    actions = {body["action"] for body in _bodies(path)}
+    assert {*CAPA_KINDS, "nc.effectiveness_verified", "nc.closed"} <= actions
+
+
+def _raised(number: str, state: str = "raised", **changes: Any) -> dict[str, Any]:
+    return {
+        "title": "Forged",
+        "description": "Forged",
+        "source": "complaint",
+        "severity": "minor",
+        "clause": "",
+        "documents": [],
+        "records": [],
+        "evidence": [],
+        "responses": [],
+        "finding": "",
+        "workflow": "capa",
+        "state": state,
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "self-verified",
+        "raised later",
+        "skipped a state",
+        "document action done by hand",
+        "response twice",
+        "finding by another auditor",
+        "own SOP audited",
+        "finding without its NC",
+    ],
+)
+def test_both_verifiers_reject_a_forged_capa_step(
+    capa_bundle: tuple[Path, Any, str], qms_office: TestOffice, forgery: str
+) -> None:
+    """Each forged CAPA step, signed with a real key in a role its signer holds, breaks one
+    rule of §7 that only the chain's history shows."""
+    path, names, audit = capa_bundle
+    s = qms_office.signers
+    n = len(_bodies(path)) + 1
+    if forgery == "self-verified":
+        step = {"transition": "verify", "from": "implemented", "to": "verified", "comment": "ok"}
+        _append(
+            path,
+            s["approver"],
+            "approver",
+            "nc.effectiveness_verified",
+            names.feedback,
+            step,
+            "effectiveness verified",
+        )
+        expected = f"{names.feedback}: segregation of duties: 'sks' is 'implementer' of it"
+        engine_says = "'sks' implemented one of its actions and may not also verify it"
+    elif forgery == "raised later":
+        number = names.feedback.replace("/003", "/009")
+        _append(
+            path,
+            s["quality_coordinator"],
+            "quality_coordinator",
+            "nc.raised",
+            number,
+            _raised(number, "verified"),
+        )
+        expected = f"{number}: raised in 'verified', not in 'raised'"
+        engine_says = "raised in state 'verified'"
+    elif forgery == "skipped a state":
+        step = {"transition": "analyse", "from": "raised", "to": "analysed", "comment": "Cause"}
+        _append(
+            path,
+            s["approver"],
+            "approver",
+            "nc.cause_analysed",
+            names.found,
+            step,
+            "cause analysed",
+        )
+        expected = f"{names.found}: 'analyse' goes ['contained']→analysed"
+        engine_says = "'analyse' goes ('contained',)→analysed"
+    elif forgery == "document action done by hand":
+        _append(
+            path,
+            s["author2"],
+            "author",
+            "nc.action.done",
+            f"{names.closed}#A2",
+            {"comment": "Done", "evidence": []},
+        )
+        expected = f"{names.closed}#A2: a document action is done by its revision, not by an event"
+        engine_says = "a document action is done only when a revision of"
+    elif forgery == "response twice":
+        digest = "cd" * 32
+        again = {
+            "id": names.responses[0],
+            "time": "2025-11-24T05:10:46.000000Z",
+            "ratings": {"overall": 1},
+            "comment": "",
+        }
+        subject = f"{qms_office.office.code}/FEEDBACK/{digest[:12]}"
+        _append(
+            path,
+            s["quality_coordinator"],
+            "quality_coordinator",
+            "feedback.received",
+            subject,
+            {"file_sha256": digest, "file_name": "x.csv", "responses": [again]},
+        )
+        expected = f"{subject}: response {names.responses[0]} was received before"
+        engine_says = "was already received in this chain"
+    elif forgery == "finding by another auditor":
+        finding = {"result": "conforms", "note": "", "nc": ""}
+        _append(path, s["reviewer"], "auditor", "internal_audit.finding", f"{audit}#1", finding)
+        expected = f"{audit}#1: item 1 is 'audit''s to audit"
+        engine_says = "item 1 is 'audit''s to audit, not 'rakesh''s"
+    elif forgery == "own SOP audited":
+        plan = {
+            "title": "Own work",
+            "scope": "SOP 002",
+            "date": "2026-01-05",
+            "auditors": ["mohan"],
+            "items": [{"ref": "PS-TEST1/SOP/002", "auditor": "mohan", "area_owner": ""}],
+        }
+        _append(
+            path,
+            s["quality_coordinator"],
+            "quality_coordinator",
+            "internal_audit.planned",
+            f"{audit}9",
+            plan,
+        )
+        expected = f"{audit}9: item 1: 'mohan' would audit their own work PS-TEST1/SOP/002"
+        engine_says = "item 1: 'mohan' would audit PS-TEST1/SOP/002, having written"
+    else:
+        named = names.feedback.replace("/003", "/004")
+        finding = {"result": "nonconformity", "note": "Register open", "nc": named}
+        _append(path, s["auditor"], "auditor", "internal_audit.finding", f"{audit}#1", finding)
+        expected = f"finding {audit}#1 has no nc.raised after it"
+        engine_says = f"a nonconformity finding naming {named}, never raised after it"
+    _both_reject(path, qms_office, [f"event #{n}: {expected}"], engine_says)

@@ -27,6 +27,8 @@ from qms_engine.backup.manifest import CONFIG, MANIFEST, Manifest, blob_file
 from qms_engine.backup.postgres import find_tool, public_objects
 from qms_engine.backup.restore import RestoreSummary, restore_backup
 from qms_engine.backup.take import BackupSummary, take_backup
+from qms_engine.capa.nonconformities import raise_nc
+from qms_engine.capa.records import load_nc
 from qms_engine.cli import cli
 from qms_engine.clock import from_utc_text, local_text
 from qms_engine.documents.revisions import create_document, export_revision
@@ -175,6 +177,37 @@ def test_restored_workspace_is_the_backed_up_one(
         assert restored.workspace.database_url.endswith("/restored/qms.sqlite3")
     else:
         assert restored.engine.url.database == make_url(restored_url).database
+
+
+def test_evidence_files_are_backed_up_and_restored(
+    qms_office: TestOffice,
+    make_docx: Callable[..., Path],
+    restored_url: str | None,
+    tmp_path: Path,
+    opened: Callable[[Path], Runtime],
+) -> None:
+    """A nonconformity's evidence files are blobs the chain names: the backup holds them and
+    the restored workspace hands them back byte for byte."""
+    evidence = make_docx("जीडी-पृष्ठ.docx", "GD page", "Unsigned page of 3 March")
+    raised = raise_nc(
+        qms_office.runtime,
+        office=qms_office.office.code,
+        actor=qms_office.signers["quality_coordinator"],
+        title="GD not closed",
+        description="The GD of 3 March was not closed at midnight",
+        source="internal_audit",
+        severity="minor",
+        evidence=[evidence],
+    )
+    summary = backup(qms_office, tmp_path / "backup")
+    assert summary.named_blobs == 1
+    result = restore(tmp_path / "backup", tmp_path / "restored", restored_url)
+    assert [r.ok for r in result.verification] == [True]
+    restored = opened(tmp_path / "restored")
+    with restored.engine.connect() as connection:
+        (file,) = load_nc(connection, raised.number).evidence
+    with restored.store.open(file.sha256) as blob:
+        assert blob.read() == evidence.read_bytes()
 
 
 def test_manifest_records_hashes_heads_offices_and_blobs(

@@ -15,14 +15,20 @@ from qms_engine.rules.workflows import (
 
 WORKFLOWS_DIR = Path(__file__).resolve().parents[1] / "workflows"
 SOP_FILE = WORKFLOWS_DIR / "sop-revision.toml"
+CAPA_FILE = WORKFLOWS_DIR / "capa.toml"
 ROLES = {"author", "reviewer", "approver", "quality_coordinator", "clerk", "auditor", "admin"}
+
+
+def variant(path: Path, old: str, new: str) -> str:
+    """A shipped workflow with one exact piece of text replaced."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in {path.name}"
+    return text.replace(old, new)
 
 
 def sop_variant(old: str, new: str) -> str:
     """The shipped SOP workflow with one exact piece of text replaced."""
-    text = SOP_FILE.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} must occur exactly once in {SOP_FILE.name}"
-    return text.replace(old, new)
+    return variant(SOP_FILE, old, new)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -37,9 +43,10 @@ def shipped() -> dict[str, WorkflowDefinition]:
 
 
 def test_shipped_workflows_load(shipped: dict[str, WorkflowDefinition]) -> None:
-    """Both shipped workflow files pass validation and are keyed by their names."""
-    assert sorted(shipped) == ["record-filing", "sop-revision"]
+    """The shipped workflow files pass validation and are keyed by their names."""
+    assert sorted(shipped) == ["capa", "record-filing", "sop-revision"]
     assert shipped["sop-revision"].source == SOP_FILE
+    assert shipped["capa"].source == CAPA_FILE
 
 
 def test_sop_revision_structure(shipped: dict[str, WorkflowDefinition]) -> None:
@@ -101,6 +108,136 @@ def test_record_filing_structure(shipped: dict[str, WorkflowDefinition]) -> None
     assert verify.meaning == "verified"
     assert verify.not_by == ("author",)
     assert records.open_states() == frozenset()
+
+
+def test_capa_structure(shipped: dict[str, WorkflowDefinition]) -> None:
+    """The CAPA workflow moves nonconformities: actions are planned while analysed or planned,
+    the plan needs an action, implementing and closing need every action done, and nobody
+    who implemented an action verifies it."""
+    capa = shipped["capa"]
+    assert (capa.subject, capa.initial, capa.in_force_state) == ("nonconformity", "raised", None)
+    assert list(capa.states) == [
+        "raised",
+        "contained",
+        "analysed",
+        "planned",
+        "implemented",
+        "verified",
+        "closed",
+        "cancelled",
+    ]
+    assert [name for name, s in capa.states.items() if s.accepts_actions] == ["analysed", "planned"]
+    assert {name: t.actions for name, t in capa.transitions.items() if t.actions} == {
+        "plan": "planned",
+        "implement": "done",
+        "close": "done",
+    }
+    verify = capa.transition("verify")
+    assert (verify.sources, verify.target, verify.not_by) == (
+        ("implemented",),
+        "verified",
+        ("implementer",),
+    )
+    assert capa.transition("reopen").sources == ("implemented", "verified")
+    assert capa.transition("contain").meaning == "contained"
+    assert {s for s in capa.states if capa.states[s].terminal} == {"closed", "cancelled"}
+
+
+def test_new_keys_are_recorded_only_when_used(shipped: dict[str, WorkflowDefinition]) -> None:
+    """subject, accepts_actions and actions appear in the recorded definition of a CAPA
+    workflow, and not at all in a revision workflow's, whose digest so stays what it was."""
+    capa, sop = shipped["capa"].record(), shipped["sop-revision"].record()
+    assert capa["subject"] == "nonconformity"
+    assert capa["states"]["planned"]["accepts_actions"] is True
+    assert "accepts_actions" not in capa["states"]["raised"]
+    assert capa["transitions"]["close"]["actions"] == "done"
+    assert "actions" not in capa["transitions"]["contain"]
+    assert "subject" not in sop
+    assert not any("accepts_actions" in state for state in sop["states"].values())
+    assert not any("actions" in step for step in sop["transitions"].values())
+
+
+CAPA_INVALID_CASES = [
+    pytest.param(
+        CAPA_FILE,
+        'subject = "nonconformity"\ninitial',
+        'subject = "complaint"\ninitial',
+        "subject",
+        "unknown subject 'complaint' (one of: revision, nonconformity)",
+        id="unknown-subject",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'meaning = "action planned"\nactions = "planned"',
+        'meaning = "action planned"\nactions = "some"',
+        "transitions.plan.actions",
+        "expected 'planned' or 'done', got string 'some'",
+        id="actions-unknown-value",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'not_by = ["implementer"]',
+        'not_by = ["implementor"]',
+        "transitions.verify.not_by",
+        "unknown transition 'implementor' (use 'author' or 'implementer' or a transition",
+        id="not-by-implementer-misspelt",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        "[transitions.reopen]",
+        "[transitions.implementer]",
+        "transitions.implementer",
+        "'implementer' is reserved",
+        id="transition-named-implementer",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'description = "The root cause is recorded (clause 10.2.1 b); actions are being planned."'
+        "\nopen = true\naccepts_actions = true",
+        'description = "The root cause is recorded (clause 10.2.1 b); actions are being planned."'
+        '\nopen = true\naccepts_actions = "yes"',
+        "states.analysed.accepts_actions",
+        "expected true or false, got string 'yes'",
+        id="accepts-actions-not-a-bool",
+    ),
+    pytest.param(
+        SOP_FILE,
+        'meaning = "archived"\n',
+        'meaning = "archived"\nactions = "done"\n',
+        "transitions.archive.actions",
+        'only a workflow with subject = "nonconformity" has actions',
+        id="actions-in-a-revision-workflow",
+    ),
+    pytest.param(
+        SOP_FILE,
+        'description = "Withdrawn from use without a replacement."',
+        'description = "Withdrawn from use without a replacement."\naccepts_actions = true',
+        "states.obsolete.accepts_actions",
+        'only a workflow with subject = "nonconformity" has actions',
+        id="accepts-actions-in-a-revision-workflow",
+    ),
+    pytest.param(
+        SOP_FILE,
+        '\nby = ["author"]',
+        '\nby = ["implementer"]',
+        "transitions.discard.by",
+        "unknown transition 'implementer' (use 'author' or a transition of this workflow:",
+        id="implementer-in-a-revision-workflow",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "old", "new", "key", "message"), CAPA_INVALID_CASES)
+def test_invalid_capa_keys_are_refused_naming_the_key(
+    tmp_path: Path, path: Path, old: str, new: str, key: str, message: str
+) -> None:
+    """The nonconformity keys (subject, accepts_actions, actions, implementer) are checked
+    like every other: a bad value, or one in a revision workflow, names the key."""
+    broken = write(tmp_path, "broken.toml", variant(path, old, new))
+    with pytest.raises(WorkflowDefinitionError) as caught:
+        load_workflow(broken, ROLES)
+    assert (caught.value.path, caught.value.key) == (broken, key)
+    assert message in caught.value.problem
 
 
 def test_lookups_name_the_known_choices(shipped: dict[str, WorkflowDefinition]) -> None:

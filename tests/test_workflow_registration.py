@@ -13,20 +13,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete
 
 from qms_engine.api import hookimpl
 from qms_engine.audit.verify import verify_office
+from qms_engine.capa.nonconformities import raise_nc
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
 from qms_engine.chain.reader import tail_events
 from qms_engine.chain.unit_of_work import unit_of_work
+from qms_engine.cli import cli
 from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import PermissionDenied, RuleViolation
 from qms_engine.extension.manager import get_plugin_manager, load_plugins
 from qms_engine.people.permissions import load_actor
 from qms_engine.people.workflow_registrations import register_workflow, register_workflows
 from qms_engine.runtime import Runtime
-from qms_engine.testing import TestOffice
+from qms_engine.storage.models import WORKFLOW_TABLE
+from qms_engine.testing import TEST_PASSPHRASE, TestOffice
 
 if TYPE_CHECKING:
     from tests.conftest import Desk
@@ -76,12 +81,12 @@ def weakened_runtime(office: TestOffice, tmp_path: Path) -> Runtime:
 def test_a_new_office_registers_its_workflows_before_its_document_types(
     qms_office: TestOffice,
 ) -> None:
-    """Founding an office records each workflow its types use, with the installed digest,
-    before the first document type names it."""
+    """Founding an office records each workflow its types and its nonconformities use, with
+    the installed digest, before the first document type names it."""
     found = registrations(qms_office)
     plugins = qms_office.runtime.plugins
     assert sorted((name, sha) for _, name, sha in found) == [
-        (name, plugins.workflow_digest(name)) for name in ("record-filing", "sop-revision")
+        (name, plugins.workflow_digest(name)) for name in ("capa", "record-filing", "sop-revision")
     ]
     with qms_office.runtime.engine.connect() as connection:
         first_type = next(
@@ -190,3 +195,41 @@ def test_forged_registration_by_a_non_admin_fails(qms_office: TestOffice) -> Non
                 "0" * 64,
                 by=author,
             )
+
+
+def test_an_office_without_the_capa_workflow_registers_it(qms_office: TestOffice) -> None:
+    """An office founded before nonconformities existed has no ``capa`` registered: raising an
+    NC there is refused, naming the command; ``qms wf register`` (with no names, or naming it)
+    registers it, signed, and the chain verifies."""
+    with unit_of_work(qms_office.runtime.engine) as work:  # what an older office looks like
+        work.connection.execute(
+            delete(WORKFLOW_TABLE).where(
+                WORKFLOW_TABLE.c.office_id == qms_office.office.id, WORKFLOW_TABLE.c.name == "capa"
+            )
+        )
+    nc = {
+        "office": qms_office.office.code,
+        "actor": qms_office.signers["quality_coordinator"],
+        "title": "GD not closed",
+        "description": "Not closed at midnight",
+        "source": "complaint",
+        "severity": "minor",
+    }
+    with pytest.raises(RuleViolation, match="'capa' is not registered") as refused:
+        raise_nc(qms_office.runtime, **nc)  # type: ignore[arg-type]
+    assert (
+        refused.value.hint == "an admin reviews and registers it: qms wf register capa --as ADMIN"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["-w", str(qms_office.root), "wf", "register", "capa", "--as=admin", "--json"],
+        env={"QMS_PASSPHRASE": TEST_PASSPHRASE},
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"registered": ["capa"]}
+    assert (
+        register_workflows(qms_office.runtime, qms_office.office, actor=qms_office.signers["admin"])
+        == []
+    )
+    assert raise_nc(qms_office.runtime, **nc).state == "raised"  # type: ignore[arg-type]
+    assert verify_office(qms_office.runtime, qms_office.office).ok

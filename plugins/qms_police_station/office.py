@@ -132,7 +132,6 @@ CITIZEN_FEEDBACK = FeedbackForm(
     poor_rating="overall",
     group="week",
     severity="minor",
-    keep_days=730,
 )
 """Poor overall satisfaction (1 or 2 of 5) opens one nonconformity per station and ISO week."""
 

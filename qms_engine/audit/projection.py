@@ -48,6 +48,9 @@ What is compared:
 - ``revision_action``: one row per transition event, naming its revision, transition, actor and
   time.
 - ``ingest_receipt``: folder, file, SHA-256, size (of a filed record), outcome, number, event.
+- the CAPA and feedback tables (``nonconformity``, ``nc_step``, ``nc_action``,
+  ``internal_audit``, ``internal_audit_item``, ``feedback_response``): see
+  :mod:`qms_engine.audit.capa_projection`.
 - ``checkpoint``: no row the chain does not record (a recorded one that is missing is reported
   by :func:`qms_engine.audit.verify.verify_office`'s checkpoint check).
 - Rows whose parent row is gone (a revision without its document, a state or action without
@@ -74,14 +77,24 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, String, and_, bindparam, select, type_coerce
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, and_, bindparam, select
 
+from qms_engine.audit.capa_projection import CapaProjection
+from qms_engine.audit.rows import (
+    NO_BOUND,
+    OPEN_END,
+    UNKNOWN,
+    Window,
+)
+from qms_engine.audit.rows import Lines as _Lines
+from qms_engine.audit.rows import as_text as _text
+from qms_engine.audit.rows import keyed_digest as _content
+from qms_engine.audit.rows import within as _within
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.encoding import ChainEvent
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import is_utc_text, zone
+from qms_engine.clock import zone
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.storage.models import (
     ACTION_TABLE,
@@ -102,14 +115,6 @@ from qms_engine.storage.models import (
 
 AnyEvent = TypeVar("AnyEvent", ChainEvent, Mapping[str, Any])
 
-NO_BOUND = ""
-"""A window's missing lower bound (sorts before every time)."""
-OPEN_END = "~"
-"""A window's missing upper bound (sorts after every time)."""
-UNKNOWN: Any = object()
-"""A value the chain does not state, so it is not compared."""
-
-Window = tuple[str, str]
 _Body = Mapping[str, Any]
 _MASK = (1 << 64) - 1
 
@@ -239,75 +244,12 @@ _FACT_ACTIONS = (
 )
 
 
-def _text(column: ColumnElement[Any]) -> ColumnElement[str]:
-    """A time or date column as the text stored (compared as text, never parsed)."""
-    return type_coerce(column, String())
-
-
-def _quote(value: Any) -> str:
-    return "None" if value is None else repr(value)
-
-
-def _describe(window: Window) -> str:
-    low, high = window
-    if low == NO_BOUND and high == OPEN_END:
-        return "any time"
-    if low == NO_BOUND:
-        return f"at or before {high}"
-    if high == OPEN_END:
-        return f"at or after {low}"
-    return f"between {low} and {high}"
-
-
-def _within(value: Any, window: Window) -> bool:
-    return type(value) is str and window[0] <= value <= window[1] and is_utc_text(value)
-
-
 @lru_cache(maxsize=4096)
 def _local_date(minute: str, timezone: str) -> date:
     """The office's local date at a UTC minute (``2026-11-24T04:40``).  Every zone's offset is
     a whole number of minutes, so a minute falls on a single local date."""
     moment = datetime.fromisoformat(minute).replace(tzinfo=UTC)
     return moment.astimezone(zone(timezone)).date()
-
-
-_NOT_CREATED = "no event of the chain created it (inserted, or the chain was cut)"
-
-
-class _Lines:
-    """The differences found in one table, sorted when taken."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-        self.found: list[str] = []
-
-    def differs(self, row: str, name: str, chain: Any, database: Any, whose: str = "") -> None:
-        self.found.append(
-            f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
-            f"{_quote(chain)}, database says {_quote(database)}"
-        )
-
-    def time(self, row: str, name: str, window: Window, database: Any, whose: str = "") -> None:
-        if not _within(database, window):
-            self.found.append(
-                f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
-                f"{_describe(window)}, database says {_quote(database)}"
-            )
-
-    def deleted(self, row: str) -> None:
-        self.found.append(
-            f"table {self.table}, {row}: the chain created it, the database lacks it (deleted)"
-        )
-
-    def inserted(self, row: str, why: str = _NOT_CREATED) -> None:
-        self.found.append(f"table {self.table}, {row}: in the database, but {why}")
-
-    def uncompared(self, row: str, why: str) -> None:
-        """A row that cannot be compared with the chain: never passed over in silence."""
-        self.found.append(f"table {self.table}, {row}: cannot be compared with the chain: {why}")
-
-    def taken(self) -> list[str]:
-        return sorted(self.found)
 
 
 class Projection:
@@ -349,10 +291,11 @@ class Projection:
         self._later = False  # the current event is strictly later than the previous one
         self._previous: tuple[Any, Any, str] = ("", "", NO_BOUND)  # action, subject, lower
         self._transition_window: Window = (NO_BOUND, OPEN_END)
-        self._awaiting: list[list[Any]] = []  # receipts whose upper bound is the next event
+        self._awaiting: list[list[Any]] = []  # rows whose upper bound is the next event's time
         self._shared: dict[Any, Any] = {}  # one copy of each short repeated value (names, states)
         self._found: list[str] | None = None
         self._unprojected: list[str] = []
+        self.capa = CapaProjection(office, self._salt, self._open_window)
         self._handlers: dict[str, Callable[[_Body, str], None]] = {
             events.OFFICE_CREATED.action: self._office_created,
             events.DOCUMENT_TYPE_ADDED.action: self._type_added,
@@ -372,6 +315,7 @@ class Projection:
             events.DUPLICATE_SET_ASIDE.action: self._duplicate_set_aside,
             events.REVISION_SUPERSEDED.action: self._superseded,
             events.CHECKPOINT_RECORDED.action: self._checkpoint,
+            **self.capa.handlers(),
         }
 
     # ------------------------------------------------------------------ reading the chain
@@ -419,6 +363,8 @@ class Projection:
                 handler(body, time)
             elif action.startswith(events.TRANSITION_PREFIX):
                 self._transition(body, time)
+            elif action.startswith(events.NC_TRANSITION_PREFIX):
+                self.capa.transition(body, time)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             self._unprojected.append(  # the verifier reports the payload; never passed over
                 f"event #{body.get('seq')} ({action}): its payload cannot be projected "
@@ -452,6 +398,7 @@ class Projection:
             state for state, flags in states.items() if flags.get("starts_review_clock") is True
         )
         self.workflows[name] = (payload["sha256"], body["seq"])
+        self.capa.workflow_registered(name, states)
 
     def _user_created(self, body: _Body, time: str) -> None:
         name = str(body["subject"])
@@ -547,6 +494,13 @@ class Projection:
             time,
         )
 
+    def _open_window(self) -> list[Window]:
+        """The time window of a row written with the current event: after the previous event,
+        up to the next one (set when it comes)."""
+        slot = [(self._lower, OPEN_END)]
+        self._awaiting.append(slot)
+        return slot
+
     def _receipt(self, claim: Any, row: list[Any], number: Any, seq: Any, time: str) -> None:
         if claim in self.receipts:
             return
@@ -612,6 +566,7 @@ class Projection:
         found += self._actions(connection)
         found += self._receipts(connection)
         found += self._checkpoints(connection)
+        found += self.capa.problems(connection)
         found += _orphans(connection)
         return found
 
@@ -1031,13 +986,6 @@ def _created_values(payload: _Body) -> tuple[Any, ...]:
         payload["reason"],
         text,
     )
-
-
-def _content(salt: int, values: tuple[Any, ...]) -> int:
-    try:
-        return hash((salt, *values))
-    except TypeError:  # an unhashable value in a damaged row or event: differs from anything
-        return hash((salt, repr(values)))
 
 
 def _document_differences(

@@ -96,8 +96,8 @@ _ROLES_THERE = (
         ROLE_TABLE.c.office_id == bindparam("office_id"),
     )
 )
-_NAMING_BLOBS = select(EVENT_TABLE.c.payload).where(
-    EVENT_TABLE.c.action.in_(sorted(events.CONTENT_KINDS))
+_NAMING_BLOBS = select(EVENT_TABLE.c.action, EVENT_TABLE.c.payload).where(
+    EVENT_TABLE.c.action.in_(sorted(events.FILE_KINDS))
 )
 
 
@@ -275,13 +275,13 @@ def _schema(connection: Connection) -> str | None:
 
 
 def _named_blobs(connection: Connection) -> set[str]:
-    """Every blob the snapshot's chain names: the ``sha256`` of each event that stores a file."""
-    named = set()
-    for (payload,) in connection.execute(_NAMING_BLOBS.execution_options(yield_per=1000)):
+    """Every blob the snapshot's chain names: each revision's file and each evidence file
+    (:func:`~qms_engine.chain.events.named_files`)."""
+    named: set[str] = set()
+    for action, payload in connection.execute(_NAMING_BLOBS.execution_options(yield_per=1000)):
         value = json.loads(payload)
-        sha = value.get("sha256") if isinstance(value, dict) else None
-        if is_sha256(sha):
-            named.add(str(sha))
+        if isinstance(value, dict):
+            named.update(str(sha) for sha in events.named_files(action, value) if is_sha256(sha))
     return named
 
 

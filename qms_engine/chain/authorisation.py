@@ -404,6 +404,10 @@ def _feedback_subject(attempt: Attempt) -> str | None:
     return None
 
 
+nc_transition_shape: Condition = _shaped(_NC_TRANSITION_SHAPE)
+"""The exact payload of an ``nc.<meaning>`` transition (whose rule is its workflow's, see
+:func:`transition_problems`): transition, from, to, comment."""
+
 _KEY_RULES = (_own_key_as_key_holder, _owner_is_subject, _founding_only_for_themselves)
 _ADMIN = frozenset({ADMIN})
 _ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})

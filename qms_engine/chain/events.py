@@ -6,7 +6,9 @@ signer declares by signing it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from qms_engine.rules.workflows import NONCONFORMITY
 
@@ -59,6 +61,21 @@ CONTENT_KINDS = frozenset(
     kind.action for kind in (REVISION_CREATED, RECORD_FILED, REVISION_REPLACED)
 )
 """The events whose ``payload.sha256`` names a file in the blob store (kept for good)."""
+EVIDENCE_KINDS = frozenset(kind.action for kind in (NC_RAISED, NC_ACTION_DONE))
+"""The events whose ``payload.evidence`` lists files in the blob store (each with a sha256)."""
+FILE_KINDS = CONTENT_KINDS | EVIDENCE_KINDS
+"""Every event that names files in the blob store (see :func:`named_files`)."""
+
+
+def named_files(action: str, payload: Mapping[str, Any]) -> list[object]:
+    """The blob names an event's payload records, as recorded (the caller checks each is a
+    SHA-256): a revision's file, or each evidence file of an NC or an action."""
+    if action in CONTENT_KINDS:
+        return [payload.get("sha256")]
+    evidence = payload.get("evidence") if action in EVIDENCE_KINDS else None
+    if not isinstance(evidence, list):
+        return []
+    return [item.get("sha256") for item in evidence if isinstance(item, Mapping)]
 
 
 def revision_transition(meaning: str) -> EventKind:

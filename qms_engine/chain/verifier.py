@@ -26,7 +26,9 @@ What it checks, in chain order, reporting each problem with the event's sequence
   register or append-only record's, with a file that is neither its current one nor another
   revision's;
 - every transition names the revision's current file (``payload.sha256``), so a signature of
-  approval binds the exact file approved, even after a draft's file was replaced.
+  approval binds the exact file approved, even after a draft's file was replaced;
+- nonconformities, their actions, internal audits and citizens' feedback follow their rules
+  (:mod:`qms_engine.chain.capa_rules`); document types use revision workflows.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from qms_engine.chain import events
+from qms_engine.chain import capa_rules, events
 from qms_engine.chain.authorisation import (
     Attempt,
     event_problems,
@@ -53,6 +55,7 @@ from qms_engine.chain.signing import fingerprint, verify_signature
 from qms_engine.clock import is_utc_text, to_utc_text, utc_now
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER
 from qms_engine.rules.workflows import (
+    REVISION,
     WorkflowDefinition,
     WorkflowDefinitionError,
     workflow_from_record,
@@ -216,6 +219,11 @@ class _Rules:
     previous_time: str = ""
     latest_allowed: str = field(default_factory=lambda: to_utc_text(utc_now() + CLOCK_TOLERANCE))
     """No event may be dated later than the verification (beyond a small clock difference)."""
+    capa: capa_rules.CapaRules = field(init=False)
+    """Nonconformities, actions, internal audits and feedback (:mod:`.capa_rules`)."""
+
+    def __post_init__(self) -> None:
+        self.capa = capa_rules.CapaRules(self)
 
     def problem(self, seq: int, what: str, rank: int = 2) -> None:
         self.report.problems.append(Problem(seq, what, rank))
@@ -282,6 +290,7 @@ class _Rules:
         exclusive, self.exclusive = self.exclusive, None
         if exclusive is not None and action != events.REVISION_SUPERSEDED.action:
             self._exclusive_done(seq, exclusive)
+        finding = self.capa.next_event(seq, body)
         new_type, self.new_type = self.new_type, None
         if new_type is not None and (
             action != events.DOCUMENT_CREATED.action or (payload.get("type"), actor) != new_type
@@ -305,13 +314,17 @@ class _Rules:
             if action.startswith(events.TRANSITION_PREFIX):
                 self._transition(seq, action, attempt)
                 self._names_current_file(seq, attempt)
+            elif action.startswith(events.NC_TRANSITION_PREFIX):
+                self.capa.transition(seq, action, attempt)
             else:
                 self.problem(seq, f"unknown action {action!r}: no authorisation rule covers it")
             return
         rule_problems = event_problems(action, attempt)
         for problem in rule_problems:
             self.problem(seq, problem)
-        if action == events.KEY_REGISTERED.action:
+        if action in capa_rules.KINDS:
+            self.capa.apply(seq, action, attempt, finding)
+        elif action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
             self._end_key(seq, action, subject, payload)
@@ -330,11 +343,18 @@ class _Rules:
                 self.problem(seq, f"{subject}: the document type is added a second time")
                 return
             self.type_workflow[code] = payload.get("workflow", "")
-            if self.type_workflow[code] not in self.workflows:
+            workflow = self.workflows.get(self.type_workflow[code])
+            if workflow is None:
                 self.problem(
                     seq,
                     f"{subject}: uses workflow {self.type_workflow[code]!r}, never registered "
                     "in this chain",
+                )
+            elif workflow.subject != REVISION:
+                self.problem(
+                    seq,
+                    f"{subject}: uses workflow {workflow.name!r}, which moves "
+                    f"{workflow.subject}s, not revisions",
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
             self.type_kind[code] = str(payload.get("kind", ""))
@@ -449,8 +469,18 @@ class _Rules:
                 seq, f"workflow {name!r}: not a valid definition: {exc.key}: {exc.problem}"
             )
             return
+        earlier = self.workflows.get(name)
+        if earlier is not None and earlier.subject != definition.subject:
+            self.problem(
+                seq,
+                f"workflow {name!r}: moves {definition.subject}s, but the definition in force "
+                f"moves {earlier.subject}s (a workflow keeps its subject)",
+            )
+            return
         for step in definition.transitions.values():
-            if events.revision_transition(step.meaning).action in events.FIXED_KINDS:
+            if events.workflow_transition(definition.subject, step.meaning).action in (
+                events.FIXED_KINDS
+            ):
                 self.problem(
                     seq,
                     f"workflow {name!r}: transition {step.name!r} has meaning {step.meaning!r}, "
@@ -551,6 +581,7 @@ class _Rules:
         """At the end of the chain: an exclusive step must not have left a revision behind."""
         if self.exclusive is not None:
             self._exclusive_done(self.report.events, self.exclusive)
+        self.capa.finish(self.report.events)
 
     def _exclusive_done(self, seq: int, exclusive: _Exclusive) -> None:
         """After an exclusive step, every other revision that was in its state is superseded."""
@@ -704,6 +735,8 @@ class _Rules:
         ):
             self.problem(seq, f"{subject}: {problem}")
         self.took.setdefault((subject, name), set()).add(actor)
+        entered = workflow.states.get(str(after))
+        self.capa.revision_moved(subject, actor, entered is not None and entered.in_force)
         target = workflow.states.get(step.target)
         if target is not None and target.exclusive is not None:
             document = subject.split("#", 1)[0]

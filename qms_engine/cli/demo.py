@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from qms_engine.cli.context import console
+from qms_engine.cli.nc import print_nc
 from qms_engine.cli.search import print_search_results
 from qms_engine.cli.tasks import print_tasks
 from qms_engine.cli.views import print_log, print_master_list
@@ -21,8 +22,10 @@ from qms_engine.cli.views import print_log, print_master_list
 )
 def demo(directory: Path, database_url: str | None) -> None:
     """Build a demo workspace in DIRECTORY (default ./qms-demo): users, SOPs through review,
-    approval, issue and revision, a malkhana entry; then the master list, the audit log, what
-    two people have to do (`qms tasks`) and a search for a Hindi phrase."""
+    approval, issue and revision, a malkhana entry, citizen feedback whose poor ratings raise a
+    nonconformity taken to closure; then the master list, the audit log, the nonconformity's
+    signed history, what two people have to do (`qms tasks`) and a search for a Hindi phrase."""
+    from qms_engine.capa.records import actions_of, load_nc, nc_history
     from qms_engine.chain.reader import tail_events
     from qms_engine.demo import build_demo
     from qms_engine.documents.master_list import list_documents
@@ -47,6 +50,10 @@ def demo(directory: Path, database_url: str | None) -> None:
         with runtime.engine.connect() as connection:
             events = tail_events(connection, office.id, 12)
         print_log(events, office, title="Audit log (newest 12)", empty="No events.")
+        console().print(f"\n$ qms nc show {result.feedback.nc}")
+        with runtime.engine.connect() as connection:
+            nc = load_nc(connection, result.feedback.nc)
+            print_nc(nc, actions_of(connection, nc), nc_history(connection, office, nc.number))
         for username in ("sksingh", "rverma"):
             console().print(f"\n$ qms tasks --as {username}")
             print_tasks(tasks_for(runtime, office, username))

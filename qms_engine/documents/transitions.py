@@ -65,10 +65,13 @@ def may_take(
     *,
     is_author: bool,
     took: Callable[[str], bool],
+    actions: Sequence[tuple[str, bool]] = (),
+    what: str = "revision",
 ) -> bool:
     """Whether someone holding ``roles`` may take ``step`` (``attempt``: by whom, on what): the
     write path's own rules (:func:`transition_problems`), in the role they would sign in, the
-    comment aside (it is asked for when the step is taken)."""
+    comment aside (it is asked for when the step is taken).  A nonconformity's transition
+    (``what``) also looks at its ``actions`` (subject, done)."""
     held = sorted(set(roles) & set(step.roles))
     if not held:
         return False
@@ -77,6 +80,8 @@ def may_take(
         replace(attempt, role=held[0]),
         is_author=is_author,
         took=took,
+        actions=actions,
+        what=what,
     )
     return not problems
 
@@ -240,6 +245,17 @@ def _kind(runtime: Runtime, document: DocumentRef) -> str:
     return office_type.document_type(document.type_code).kind
 
 
+def workflow_step(workflow: WorkflowDefinition, name: str) -> Transition:
+    """The transition ``name`` of ``workflow``, or a refusal listing the ones it has."""
+    try:
+        return workflow.transition(name)
+    except LookupError:
+        raise RuleViolation(
+            f"workflow {workflow.name!r} has no transition {name!r}",
+            hint=f"transitions: {', '.join(workflow.transitions)}",
+        ) from None
+
+
 def take_transition(
     runtime: Runtime,
     *,
@@ -255,13 +271,7 @@ def take_transition(
         connection = work.connection
         document = load_document(connection, number)
         workflow = runtime.plugins.workflows[document.workflow]
-        try:
-            step = workflow.transition(transition)
-        except LookupError:
-            raise RuleViolation(
-                f"workflow {workflow.name!r} has no transition {transition!r}",
-                hint=f"transitions: {', '.join(workflow.transitions)}",
-            ) from None
+        step = workflow_step(workflow, transition)
         work.lock(document.office)
         require_registered(
             connection,

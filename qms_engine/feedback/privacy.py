@@ -5,8 +5,9 @@ response, the station, the ratings, and the comment with every phone number and 
 removed.  Never kept, nor held in memory beyond the one CSV row being read: the columns the
 form declares personal (name, mobile number, e-mail, address …) and any other column the form
 does not use.  So no summary, chart or export can ever show a name or a phone number: they are
-not there.  A name typed into a comment cannot be recognised and stays; the form's
-``keep_days`` says for how long comments are meant to be kept (README: "Citizen feedback").
+not there.  A name typed into a comment cannot be recognised and stays.  What is kept is a
+record of the office's monitoring of citizen satisfaction (ISO 9001 9.1.2), signed into its
+audit trail, and is kept as long as that trail (README: "Citizen feedback").
 """
 
 from __future__ import annotations

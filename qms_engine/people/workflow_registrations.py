@@ -89,16 +89,21 @@ def require_registered(connection: Connection, office: OfficeRef, name: str, dig
     )
 
 
+def office_workflows(runtime: Runtime, office: OfficeRef) -> set[str]:
+    """The workflows ``office`` runs: its document types' and its nonconformities'."""
+    office_type = runtime.plugins.registry.office_type(office.office_type)
+    return {spec.workflow for spec in office_type.document_types} | {office_type.nc_workflow}
+
+
 def register_workflows(
     runtime: Runtime, office: OfficeRef, *, actor: Signer, names: Collection[str] = ()
 ) -> list[str]:
     """An admin registers the installed definitions of ``names`` (default: every workflow the
-    office's document types use) where they differ from the ones in force; returns those that
-    were registered.  The change is then on the record, signed, for every auditor to see."""
+    office uses: its document types' and its nonconformities') where they differ from the ones
+    in force; returns those that were registered.  The change is then on the record, signed,
+    for every auditor to see."""
     plugins = runtime.plugins
-    used = {
-        spec.workflow for spec in plugins.registry.office_type(office.office_type).document_types
-    }
+    used = office_workflows(runtime, office)
     wanted = sorted(names or used)
     unknown = [name for name in wanted if name not in plugins.workflows]
     if unknown:

@@ -89,8 +89,6 @@ class FeedbackForm:
     """One nonconformity per station for each poor response, or per ISO week, or per month."""
     severity: str = "minor"
     """The severity of a nonconformity raised by poor feedback."""
-    keep_days: int = 730
-    """How long responses' comments are kept (documented for the citizens)."""
 
     def __post_init__(self) -> None:
         where = "feedback form"
@@ -127,8 +125,6 @@ class FeedbackForm:
             raise ValueError(
                 f"{where}: severity must be one of {list(SEVERITIES)}, got {self.severity!r}"
             )
-        if not isinstance(self.keep_days, int) or self.keep_days <= 0:
-            raise ValueError(f"{where}: keep_days must be a positive number of days")
         if not self.time_formats:
             raise ValueError(f"{where}: time_formats must give at least one format")
 

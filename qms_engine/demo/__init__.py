@@ -6,21 +6,13 @@ real deployment makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import docx
-
-from qms_engine.chain.signing import Signer
-from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.documents.revisions import (
-    RevisionRef,
-    create_document,
-    replace_revision_file,
-    revise_document,
-)
-from qms_engine.documents.transitions import take_transition
+from qms_engine.demo.capa import FeedbackScene, citizen_feedback
+from qms_engine.demo.documents import draft_sop, step, write_sop
+from qms_engine.documents.revisions import create_document, replace_revision_file, revise_document
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import rotate, unlock
@@ -37,23 +29,13 @@ PEOPLE = (
     ("sksingh", "Inspector S. K. Singh (SHO)", (roles.APPROVER,)),
     ("pyadav", "HC Priya Yadav (quality coordinator)", (roles.QUALITY_COORDINATOR,)),
     ("ramesh", "Constable Ramesh Kumar (malkhana clerk)", (roles.CLERK,)),
+    ("kverma", "SI Kavita Verma (internal auditor)", (roles.AUDITOR,)),
 )
 GD_TITLE = "General Diary upkeep"
 GD_RULES = (  # the GD SOP's first issue; each later file adds to these
     "Open the GD at 00:01 daily; the first entry lists persons in custody.",
     "Never tear out a page; strike through mistakes and sign the correction.",
 )
-
-
-def write_sop(path: Path, title: str, paragraphs: Iterable[str]) -> Path:
-    """A small SOP as a real .docx (python-docx), with the title in the core properties."""
-    document = docx.Document()
-    document.core_properties.title = title
-    document.add_heading(title, level=1)
-    for text in paragraphs:
-        document.add_paragraph(text)
-    document.save(str(path))
-    return path
 
 
 @dataclass(frozen=True)
@@ -65,13 +47,15 @@ class DemoResult:
     malkhana_sop: str
     waiting_sop: str  # submitted, waiting for review and approval
     malkhana_entry: str  # filed, waiting for verification
+    feedback: FeedbackScene  # poor citizen feedback, its NC taken to closure
 
 
 def build_demo(
     root: Path, say: Callable[[str], None], *, database_url: str | None = None
 ) -> DemoResult:
     """Create the workspace at ``root`` (on ``database_url``, else SQLite inside it) and take
-    two SOPs through their lifecycle."""
+        SOPs through their lifecycle, then poor citizen feedback through its nonconformity to
+    closure."""
     result = init_workspace(
         root,
         plugins=load_plugins(),
@@ -106,7 +90,7 @@ def build_demo(
         signers = {name: unlock(runtime, name, DEMO_PASSPHRASE) for name, _, _ in PEOPLE}
         drafts = root / "drafts"
         drafts.mkdir()
-        gd = _draft_sop(
+        gd = draft_sop(
             runtime,
             office,
             say,
@@ -115,7 +99,7 @@ def build_demo(
             GD_TITLE,
             GD_RULES,
         )
-        malkhana = _draft_sop(
+        malkhana = draft_sop(
             runtime,
             office,
             say,
@@ -128,9 +112,9 @@ def build_demo(
             ],
         )
         for number in (gd.number, malkhana.number):
-            _step(runtime, say, number, "submit", signers["asharma"])
-            _step(runtime, say, number, "approve", signers["sksingh"])
-            _step(runtime, say, number, "make_effective", signers["pyadav"])
+            step(runtime, say, number, "submit", signers["asharma"])
+            step(runtime, say, number, "approve", signers["sksingh"])
+            step(runtime, say, number, "make_effective", signers["pyadav"])
 
         revision = revise_document(
             runtime,
@@ -144,8 +128,8 @@ def build_demo(
             ),
         )
         say(f"{gd.number} rev {revision.revno} drafted by asharma: {revision.title}")
-        _step(runtime, say, gd.number, "submit", signers["asharma"])
-        _step(
+        step(runtime, say, gd.number, "submit", signers["asharma"])
+        step(
             runtime,
             say,
             gd.number,
@@ -165,12 +149,12 @@ def build_demo(
             ),
         )
         say(f"{gd.number} rev {corrected.revno}: corrected file put in place by asharma")
-        _step(runtime, say, gd.number, "submit", signers["asharma"])
-        _step(runtime, say, gd.number, "approve", signers["sksingh"])
-        _step(runtime, say, gd.number, "make_effective", signers["pyadav"])
+        step(runtime, say, gd.number, "submit", signers["asharma"])
+        step(runtime, say, gd.number, "approve", signers["sksingh"])
+        step(runtime, say, gd.number, "make_effective", signers["pyadav"])
 
         # Work left waiting, so that `qms tasks` has something to show each person.
-        complaints = _draft_sop(
+        complaints = draft_sop(
             runtime,
             office,
             say,
@@ -182,7 +166,7 @@ def build_demo(
                 "Every complaint is entered the day it is made and the citizen gets a receipt.",
             ],
         )
-        _step(runtime, say, complaints.number, "submit", signers["asharma"])
+        step(runtime, say, complaints.number, "submit", signers["asharma"])
         entry = create_document(
             runtime,
             office,
@@ -197,50 +181,7 @@ def build_demo(
             fields={"case_number": "112/2026", "seal_number": "S-0457", "officer": "SI Verma"},
         )
         say(f"{entry.number} filed by ramesh (case 112/2026, seal S-0457)")
+        feedback = citizen_feedback(runtime, office, say, signers, root / "feedback")
     finally:
         runtime.close()
-    return DemoResult(root, gd.number, malkhana.number, complaints.number, entry.number)
-
-
-def _draft_sop(
-    runtime: Runtime,
-    office: OfficeRef,
-    say: Callable[[str], None],
-    author: Signer,
-    path: Path,
-    title: str,
-    paragraphs: Iterable[str],
-) -> RevisionRef:
-    """A new SOP drafted by ``author`` from a .docx written at ``path``, and said so."""
-    sop = create_document(
-        runtime,
-        office,
-        actor=author,
-        type_code="SOP",
-        title=title,
-        path=write_sop(path, title, paragraphs),
-    )
-    say(f"{sop.number} rev {sop.revno} drafted by {author.username}: {title}")
-    return sop
-
-
-def _step(
-    runtime: Runtime,
-    say: Callable[[str], None],
-    number: str,
-    transition: str,
-    actor: Signer,
-    comment: str = "",
-) -> None:
-    result = take_transition(
-        runtime, number=number, transition=transition, actor=actor, comment=comment
-    )
-    said = (
-        f"{number} rev {result.revno}: {transition} by {actor.username} ({result.from_state} → "
-        f"{result.to_state})"
-    )
-    if comment:
-        said += f" — “{comment}”"
-    say(said)
-    for old in result.superseded:
-        say(f"{number} rev {old}: superseded by rev {result.revno}")
+    return DemoResult(root, gd.number, malkhana.number, complaints.number, entry.number, feedback)

@@ -1,0 +1,314 @@
+"""The actions of a nonconformity's plan: each with a type, an owner and a due date, each signed.
+
+An action is added (``nc.action.added``, by a quality coordinator or an approver) only while
+the NC is in a state of its workflow that accepts actions, for an owner enrolled and active in
+the office, due today or later (the office's local date).  Its owner alone marks it done
+(``nc.action.done``), saying what was done, with evidence files if any.  An action that asks
+for a revision of a controlled document is never marked done by hand: it is done when a
+revision of that document newer than the one in place when the action was added becomes
+effective (read by :func:`~qms_engine.capa.records.actions_of`), so the record shows the
+revision itself, signed by who wrote it and who made it effective.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from qms_engine.capa.evidence import check_evidence, staged_evidence
+from qms_engine.capa.nonconformities import refuse_if_finished
+from qms_engine.capa.records import ActionRow, NcRow, action_subject, actions_of, load_nc
+from qms_engine.capa.records import overdue_actions as overdue_actions
+from qms_engine.chain import events
+from qms_engine.chain.authorisation import ACTION_TYPES, RULES
+from qms_engine.chain.canonical import canonical_text
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import Actor, OfficeRef
+from qms_engine.clock import local_text, utc_now, zone
+from qms_engine.documents.revisions import load_document
+from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
+from qms_engine.people.permissions import find_user, load_actor, require_role
+from qms_engine.people.workflow_registrations import require_registered
+from qms_engine.rules.workflows import WorkflowDefinition
+from qms_engine.runtime import Runtime
+from qms_engine.storage.models import NC_ACTION_TABLE, REVISION_TABLE, ROLE_TABLE, USER_TABLE
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    """An action that was added or marked done: ``subject`` is ``NC#A1``."""
+
+    subject: str
+    n: int
+    event_seq: int
+
+
+def parse_action(text: str) -> tuple[str, int]:
+    """The NC number and action number of ``PS-KOT39/NC/2026/004#A1`` (``#1`` too)."""
+    number, sep, tail = text.strip().rpartition("#")
+    digits = tail[1:] if tail[:1] in ("A", "a") else tail
+    if not sep or not number or not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise InvalidInput(
+            f"{text!r} does not name an action: give the NC's number, '#A' and the action's number",
+            hint="for example PS-KOT39/NC/2026/004#A1 (`qms nc show NC` lists its actions)",
+        )
+    return number, int(digits)
+
+
+def _accepting(workflow: WorkflowDefinition, nc: NcRow, doing: str) -> None:
+    """Refuse unless ``nc`` is in a state that accepts actions (``doing``: what was asked)."""
+    if workflow.states[nc.state].accepts_actions:
+        return
+    refuse_if_finished(workflow, nc)
+    accepting = [name for name, state in workflow.states.items() if state.accepts_actions]
+    back = [
+        step.name
+        for step in workflow.transitions_from(nc.state)
+        if workflow.states[step.target].accepts_actions
+    ]
+    raise RuleViolation(
+        f"{nc.number} is {nc.state}: actions are {doing} only while it is {' or '.join(accepting)}",
+        hint=f"qms nc act {nc.number} {back[0]} --comment WHY" if back else None,
+    )
+
+
+def _owner(connection: Connection, office: OfficeRef, name: str) -> tuple[int, str]:
+    """The id and name of an action's owner: a user enrolled (holding a role) and active in
+    ``office``."""
+    user_id, username = find_user(connection, name)
+    active = connection.execute(
+        select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
+    ).scalar_one()
+    if not active:
+        raise RuleViolation(
+            f"{username!r} is deactivated: an action's owner must be someone who can act",
+            hint="give another owner with --owner",
+        )
+    enrolled = connection.execute(
+        select(ROLE_TABLE.c.role).where(
+            ROLE_TABLE.c.user_id == user_id, ROLE_TABLE.c.office_id == office.id
+        )
+    ).first()
+    if enrolled is None:
+        raise RuleViolation(
+            f"{username!r} holds no role in {office.code}: an action's owner must be enrolled "
+            "in the NC's office",
+            hint=f"give another owner, or an admin enrols them: qms --office {office.code} user "
+            f"grant {username} ROLE --as ADMIN",
+        )
+    return user_id, username
+
+
+def _document_floor(
+    runtime: Runtime, connection: Connection, office: OfficeRef, number: str
+) -> tuple[str, int]:
+    """A document action's document (a controlled document of ``office``) and its highest
+    revision number now: a revision above it fulfils the action."""
+    document = load_document(connection, number)
+    if document.office.id != office.id:
+        raise RuleViolation(
+            f"{number} belongs to {document.office.code}: an action of {office.code} asks only "
+            "for a revision of its own documents"
+        )
+    spec = runtime.plugins.registry.office_type(office.office_type).document_type(
+        document.type_code
+    )
+    if spec.kind != "document":
+        raise RuleViolation(
+            f"{number} is a {spec.title} record: records are filed once and never revised, so "
+            "an action cannot ask for a revision of one",
+            hint="name a controlled document (an SOP …), or leave --document out",
+        )
+    highest = connection.execute(
+        select(func.max(REVISION_TABLE.c.revno)).where(REVISION_TABLE.c.document_id == document.id)
+    ).scalar_one()
+    return document.number, int(highest)
+
+
+def _locked_nc(runtime: Runtime, connection: Connection, number: str) -> NcRow:
+    """NC ``number`` as it is under its office's lock (taken by the caller's unit of work),
+    its workflow's installed definition being the registered one."""
+    nc = load_nc(connection, number)
+    require_registered(
+        connection, nc.office, nc.workflow, runtime.plugins.workflow_digest(nc.workflow)
+    )
+    return nc
+
+
+def add_action(
+    runtime: Runtime,
+    *,
+    number: str,
+    actor: Signer,
+    type: str,
+    description: str,
+    owner: str,
+    due: date,
+    document: str = "",
+) -> ActionRef:
+    """Add an action to NC ``number``'s plan as ``actor``: signed ``nc.action.added``.
+
+    ``document``: a controlled document of the office whose next revision, once effective,
+    is the action done."""
+    known_value("action type", type, ACTION_TYPES, "action types")
+    if not description.strip():
+        raise RuleViolation("the action's description is empty", hint="give --description")
+    with runtime.unit_of_work() as work:
+        connection = work.connection
+        work.lock(load_nc(connection, number).office)
+        nc = _locked_nc(runtime, connection, number)
+        user = load_actor(connection, actor, nc.office)
+        _accepting(runtime.plugins.workflows[nc.workflow], nc, "planned")
+        role = require_role(
+            user,
+            RULES[events.NC_ACTION_ADDED.action].roles or (),
+            nc.office,
+            "plan actions on nonconformities",
+        )
+        owner_id, owner_name = _owner(connection, nc.office, owner)
+        today = utc_now().astimezone(zone(nc.office.timezone)).date()
+        if due < today:
+            raise RuleViolation(
+                f"the due date {due.isoformat()} is in the past (today is {today.isoformat()} "
+                f"in {nc.office.code})",
+                hint="give a due date from today on: --due YYYY-MM-DD",
+            )
+        named, after_revno = (
+            _document_floor(runtime, connection, nc.office, document.strip())
+            if document.strip()
+            else ("", -1)
+        )
+        n = 1 + int(
+            connection.execute(
+                select(func.coalesce(func.max(NC_ACTION_TABLE.c.n), 0)).where(
+                    NC_ACTION_TABLE.c.nc_id == nc.id
+                )
+            ).scalar_one()
+        )
+        subject = action_subject(nc.number, n)
+        record = work.append(
+            nc.office,
+            user,
+            events.NC_ACTION_ADDED,
+            subject,
+            {
+                "type": type,
+                "description": description,
+                "owner": owner_name,
+                "due": due.isoformat(),
+                "document": named,
+                "after_revno": after_revno,
+            },
+            role=role,
+        )
+        connection.execute(
+            insert(NC_ACTION_TABLE),
+            {
+                "nc_id": nc.id,
+                "n": n,
+                "type": type,
+                "description": description,
+                "owner_id": owner_id,
+                "due": due,
+                "document": named or None,
+                "after_revno": after_revno,
+                "added_by": user.id,
+                "added_at": utc_now(),
+                "added_seq": record.seq,
+                "evidence": "[]",
+            },
+        )
+    return ActionRef(subject, n, record.seq)
+
+
+def _open_action(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
+    """Action ``n`` of ``nc``, if it is one its owner may still mark done."""
+    found = [action for action in actions if action.n == n]
+    if not found:
+        known = ", ".join(f"A{action.n}" for action in actions) or "none yet"
+        raise NotFound(
+            f"{nc.number} has no action A{n} (its actions: {known})",
+            hint=f"qms nc show {nc.number}",
+        )
+    action = found[0]
+    if action.document:
+        raise RuleViolation(
+            f"{action.subject} asks for a revision of {action.document}: it is done when a "
+            f"revision after revision {action.after_revno} becomes effective, not by hand",
+            hint=f"qms doc revise {action.document} FILE --reason '{action.subject}: …'",
+        )
+    if action.done_at is not None:
+        raise RuleViolation(
+            f"{action.subject} was already done by {action.done_by} on "
+            f"{local_text(action.done_at, nc.office.timezone)}"
+        )
+    return action
+
+
+def _as_owner(user: Actor, action: ActionRow, office: OfficeRef) -> str:
+    """The role the owner signs in (any they hold in the office); refused to anyone else."""
+    if user.username != action.owner:
+        raise PermissionDenied(
+            f"only the owner of {action.subject} ({action.owner}) may mark it done, not "
+            f"{user.username!r}",
+            hint=f"ask {action.owner}",
+        )
+    if not user.roles:
+        raise PermissionDenied(
+            f"{user.username!r} holds no role in {office.code} any more and cannot sign there",
+            hint=f"an admin grants one: qms --office {office.code} user grant {user.username} "
+            "ROLE --as ADMIN",
+        )
+    return sorted(user.roles)[0]
+
+
+def complete_action(
+    runtime: Runtime,
+    *,
+    action: str,
+    actor: Signer,
+    comment: str,
+    evidence: Sequence[Path] = (),
+) -> ActionRef:
+    """Mark ``action`` (``NC#A1``) done as its owner, saying what was done, with evidence
+    files: signed ``nc.action.done``."""
+    number, n = parse_action(action)
+    comment = comment.strip()
+    if not comment:
+        raise RuleViolation("say what was done", hint="give --comment")
+    facts = check_evidence(evidence)
+    with staged_evidence(runtime, facts) as staged, runtime.unit_of_work() as work:
+        connection = work.connection
+        work.lock(load_nc(connection, number).office)
+        nc = _locked_nc(runtime, connection, number)
+        user = load_actor(connection, actor, nc.office)
+        _accepting(runtime.plugins.workflows[nc.workflow], nc, "marked done")
+        found = _open_action(nc, actions_of(connection, nc), n)
+        role = _as_owner(user, found, nc.office)
+        files = [file.as_payload() for file in staged.files]
+        record = work.append(
+            nc.office,
+            user,
+            events.NC_ACTION_DONE,
+            found.subject,
+            {"comment": comment, "evidence": files},
+            role=role,
+            allowed_roles=user.roles,
+        )
+        connection.execute(
+            update(NC_ACTION_TABLE)
+            .where(NC_ACTION_TABLE.c.nc_id == nc.id, NC_ACTION_TABLE.c.n == n)
+            .values(
+                done_at=utc_now(),
+                done_by=user.id,
+                done_comment=comment,
+                done_seq=record.seq,
+                evidence=canonical_text(files),
+            )
+        )
+        staged.publish(work)
+    return ActionRef(found.subject, n, record.seq)

@@ -1,0 +1,546 @@
+"""Raising a nonconformity and moving it through its CAPA workflow, each step signed.
+
+An NC is numbered by its office type's scheme (``PS-KOT39/NC/2026/004``: a serial per office
+per calendar year of the office's local date), names the documents and register records it is
+about and the evidence files (stored in the blob store), and starts in its workflow's initial
+state.  A transition is checked, under the office's chain-head lock, by the workflow
+definition's own rules (:func:`~qms_engine.chain.authorisation.transition_problems`, which the
+verifier applies too): the role, a required comment, ``by`` / ``not_by`` where ``author`` is
+whoever raised the NC and ``implementer`` whoever implemented one of its actions, and
+``actions`` (``planned``: the NC has an action; ``done``: every one is done).  Nothing is
+written when a rule refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from qms_engine.capa.evidence import check_evidence, staged_evidence
+from qms_engine.capa.records import (
+    ActionRow,
+    NcRow,
+    actions_of,
+    load_nc,
+    steps_taken,
+    stored_files,
+)
+from qms_engine.chain import events
+from qms_engine.chain.authorisation import (
+    NC_SOURCES,
+    RULES,
+    SEVERITIES,
+    Attempt,
+    transition_problems,
+)
+from qms_engine.chain.canonical import JsonValue, canonical_text
+from qms_engine.chain.signing import Signer
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
+from qms_engine.clock import utc_now, zone
+from qms_engine.documents.revisions import MAX_TITLE
+from qms_engine.documents.transitions import may_take, workflow_step
+from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
+from qms_engine.people.permissions import load_actor, require_role
+from qms_engine.people.workflow_registrations import require_registered
+from qms_engine.rules.workflows import IMPLEMENTER, NONCONFORMITY, Transition, WorkflowDefinition
+from qms_engine.runtime import Runtime
+from qms_engine.storage.models import (
+    DOCUMENT_TABLE,
+    FEEDBACK_TABLE,
+    NC_STEP_TABLE,
+    NC_TABLE,
+    OFFICE_TABLE,
+    TYPE_TABLE,
+)
+
+MAX_CLAUSE = 128
+"""Characters of the clause (or SOP) an NC names: its database column."""
+
+
+@dataclass(frozen=True)
+class NcRef:
+    """A nonconformity that was raised or moved: its office, number and state now."""
+
+    office: str
+    number: str
+    state: str
+    event_seq: int
+
+
+@dataclass(frozen=True)
+class NcStep:
+    """A transition taken on a nonconformity."""
+
+    number: str
+    transition: str
+    from_state: str
+    to_state: str
+    event_seq: int
+
+
+# --- raising ---------------------------------------------------------------------------------
+
+
+def _check_fields(title: str, description: str, source: str, severity: str, clause: str) -> None:
+    """What an NC must say: a title, a description, a known source and severity."""
+    if not title.strip():
+        raise RuleViolation("the nonconformity's title is empty", hint="give --title")
+    if len(title) > MAX_TITLE:
+        raise RuleViolation(
+            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed"
+        )
+    if not description.strip():
+        raise RuleViolation(
+            "the nonconformity's description is empty: say what was found, where and when",
+            hint="give --description",
+        )
+    known_value("source", source, NC_SOURCES, "nonconformity sources")
+    known_value("severity", severity, SEVERITIES, "nonconformity severities")
+    if len(clause) > MAX_CLAUSE:
+        raise InvalidInput(
+            f"the clause is {len(clause)} characters; at most {MAX_CLAUSE} are allowed",
+            hint="give the ISO clause (such as 7.5.3) or the SOP's number",
+        )
+
+
+def _check_named(
+    connection: Connection, office: OfficeRef, numbers: Sequence[str], kind: str
+) -> list[str]:
+    """``numbers`` (without repeats), each a document of ``office`` of ``kind`` ("document":
+    a controlled document, "register": a register record)."""
+    wanted = list(dict.fromkeys(number.strip() for number in numbers))
+    rows = connection.execute(
+        select(DOCUMENT_TABLE.c.number, OFFICE_TABLE.c.code, TYPE_TABLE.c.kind)
+        .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
+        .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+        .where(DOCUMENT_TABLE.c.number.in_(wanted))
+    ).all()
+    found = {number: (code, found_kind) for number, code, found_kind in rows}
+    for number in wanted:
+        if number not in found:
+            raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
+        code, found_kind = found[number]
+        if code != office.code:
+            raise RuleViolation(
+                f"{number} belongs to {code}: a nonconformity of {office.code} names only "
+                "its own documents and records"
+            )
+        if found_kind != kind:
+            what = "a register record" if found_kind == "register" else "a controlled document"
+            raise InvalidInput(
+                f"{number} is {what}, not a "
+                f"{'register record' if kind == 'register' else 'controlled document'}",
+                hint="name documents with --document and register records with --record",
+            )
+    return wanted
+
+
+@dataclass(frozen=True)
+class _Serial:
+    number: str
+    serial: int
+    year: int
+
+
+def _next_serial(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> _Serial:
+    """The next NC's serial in ``office``: per calendar year of the office's local date."""
+    work.lock(office)
+    office_type = runtime.plugins.registry.office_type(office.office_type)
+    year = utc_now().astimezone(zone(office.timezone)).year
+    serial = 1 + int(
+        work.connection.execute(
+            select(func.coalesce(func.max(NC_TABLE.c.serial), 0)).where(
+                NC_TABLE.c.office_id == office.id, NC_TABLE.c.serial_year == year
+            )
+        ).scalar_one()
+    )
+    number = office_type.nc_numbering.format(office=office.code, year=year, serial=serial)
+    return _Serial(number, serial, year)
+
+
+def next_nc_number(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> str:
+    """The number the next NC raised in ``office`` gets: inside ``work``, after the office's
+    lock, so that an audit finding can name the NC its next event raises."""
+    return _next_serial(work, runtime, office).number
+
+
+def _claim_responses(
+    connection: Connection, office: OfficeRef, number: str, responses: Sequence[str]
+) -> None:
+    """Mark citizens' feedback ``responses`` (already stored, in this transaction or before)
+    as linked to NC ``number``: each exists in the office and is linked to no other NC."""
+    rows = connection.execute(
+        select(FEEDBACK_TABLE.c.response_id, FEEDBACK_TABLE.c.nc_number).where(
+            FEEDBACK_TABLE.c.office_id == office.id,
+            FEEDBACK_TABLE.c.response_id.in_(list(responses)),
+        )
+    ).all()
+    linked = dict(rows)
+    missing = [response for response in responses if response not in linked]
+    if missing:
+        raise NotFound(
+            f"{office.code} has no feedback response {', '.join(missing)}",
+            hint="import the feedback first: qms feedback import FILE",
+        )
+    taken = [f"{r} ({linked[r]})" for r in responses if linked[r] not in (None, number)]
+    if taken:
+        raise RuleViolation(f"feedback already linked to another nonconformity: {', '.join(taken)}")
+    connection.execute(
+        update(FEEDBACK_TABLE)
+        .where(
+            FEEDBACK_TABLE.c.office_id == office.id,
+            FEEDBACK_TABLE.c.response_id.in_(list(responses)),
+        )
+        .values(nc_number=number)
+    )
+
+
+def raise_nc_in(
+    work: UnitOfWork,
+    runtime: Runtime,
+    office: OfficeRef,
+    actor: Actor,
+    *,
+    title: str,
+    description: str,
+    source: str,
+    severity: str,
+    clause: str = "",
+    documents: Sequence[str] = (),
+    records: Sequence[str] = (),
+    evidence: Sequence[Mapping[str, object]] = (),
+    responses: Sequence[str] = (),
+    finding: str = "",
+) -> NcRef:
+    """Raise an NC inside an open unit of work whose caller locked ``office`` and loaded
+    ``actor`` (a feedback import, an audit finding); ``evidence``: file objects already stored
+    (``sha256``, ``size``, ``media_type``, ``original_filename``); ``responses``: feedback
+    responses stored before (source ``citizen_feedback`` only); ``finding``: the audit
+    finding (``IA#n``) that raised it (source ``internal_audit`` only)."""
+    clause = clause.strip()
+    _check_fields(title, description, source, severity, clause)
+    if responses and source != "citizen_feedback":
+        raise InvalidInput("only a nonconformity raised from citizen feedback names responses")
+    if finding and source != "internal_audit":
+        raise InvalidInput("only a nonconformity raised by an internal audit names a finding")
+    work.lock(office)
+    connection = work.connection
+    documents = _check_named(connection, office, documents, "document")
+    records = _check_named(connection, office, records, "register")
+    workflow = runtime.plugins.registry.office_type(office.office_type).nc_workflow
+    require_registered(connection, office, workflow, runtime.plugins.workflow_digest(workflow))
+    role = require_role(
+        actor, RULES[events.NC_RAISED.action].roles or (), office, "raise nonconformities"
+    )
+    initial = runtime.plugins.workflows[workflow].initial
+    allotted = _next_serial(work, runtime, office)
+    number = allotted.number
+    linked = list(dict.fromkeys(responses))
+    links: dict[str, JsonValue] = {
+        "documents": list(documents),
+        "records": list(records),
+        "evidence": [file.as_payload() for file in stored_files(evidence)],
+        "responses": list(linked),
+        "finding": finding,
+    }
+    record = work.append(
+        office,
+        actor,
+        events.NC_RAISED,
+        number,
+        {
+            "title": title,
+            "description": description,
+            "source": source,
+            "severity": severity,
+            "clause": clause,
+            **links,
+            "workflow": workflow,
+            "state": initial,
+        },
+        role=role,
+    )
+    now = utc_now()
+    connection.execute(
+        insert(NC_TABLE),
+        {
+            "office_id": office.id,
+            "number": number,
+            "serial_year": allotted.year,
+            "serial": allotted.serial,
+            "title": title,
+            "description": description,
+            "source": source,
+            "severity": severity,
+            "clause": clause,
+            "links": canonical_text(links),
+            "workflow": workflow,
+            "state": initial,
+            "raised_by": actor.id,
+            "raised_at": now,
+            "state_entered_at": now,
+            "event_seq": record.seq,
+        },
+    )
+    if linked:
+        _claim_responses(connection, office, number, linked)
+    return NcRef(office.code, number, initial, record.seq)
+
+
+def raise_nc(
+    runtime: Runtime,
+    *,
+    office: str,
+    actor: Signer,
+    title: str,
+    description: str,
+    source: str,
+    severity: str,
+    clause: str = "",
+    documents: Sequence[str] = (),
+    records: Sequence[str] = (),
+    evidence: Sequence[Path] = (),
+) -> NcRef:
+    """Record a nonconformity in ``office`` (its code) as ``actor``, with its evidence files,
+    in its workflow's initial state: one signed ``nc.raised`` event."""
+    _check_fields(title, description, source, severity, clause.strip())
+    place = runtime.office(office)
+    facts = check_evidence(evidence)
+    with staged_evidence(runtime, facts) as staged, runtime.unit_of_work() as work:
+        work.lock(place)
+        user = load_actor(work.connection, actor, place)
+        raised = raise_nc_in(
+            work,
+            runtime,
+            place,
+            user,
+            title=title,
+            description=description,
+            source=source,
+            severity=severity,
+            clause=clause,
+            documents=documents,
+            records=records,
+            evidence=[file.as_payload() for file in staged.files],
+        )
+        staged.publish(work)
+    return raised
+
+
+def link_feedback_in(
+    work: UnitOfWork,
+    runtime: Runtime,
+    office: OfficeRef,
+    actor: Actor,
+    *,
+    number: str,
+    responses: Sequence[str],
+) -> None:
+    """Link later poor feedback ``responses`` (stored before, in this transaction or earlier)
+    to NC ``number``, raised from citizen feedback and still open: ``nc.feedback.linked``."""
+    work.lock(office)
+    nc = load_nc(work.connection, number)
+    if nc.office.id != office.id:
+        raise RuleViolation(f"{number} is a nonconformity of {nc.office.code}, not {office.code}")
+    if nc.source != "citizen_feedback":
+        raise RuleViolation(f"{number} was not raised from citizen feedback ({nc.source})")
+    if runtime.plugins.workflows[nc.workflow].states[nc.state].terminal:
+        raise RuleViolation(
+            f"{number} is {nc.state}: feedback is linked only to an open nonconformity",
+            hint="raise a new one",
+        )
+    wanted = list(dict.fromkeys(responses))
+    if not wanted:
+        raise InvalidInput("no feedback responses to link")
+    role = require_role(
+        actor, RULES[events.NC_FEEDBACK_LINKED.action].roles or (), office, "link feedback"
+    )
+    work.append(office, actor, events.NC_FEEDBACK_LINKED, number, {"responses": wanted}, role=role)
+    _claim_responses(work.connection, office, number, wanted)
+    links: dict[str, JsonValue] = {
+        "documents": list(nc.documents),
+        "records": list(nc.records),
+        "evidence": [file.as_payload() for file in nc.evidence],
+        "responses": list(dict.fromkeys([*nc.responses, *wanted])),
+        "finding": nc.finding,
+    }
+    work.connection.execute(
+        update(NC_TABLE).where(NC_TABLE.c.id == nc.id).values(links=canonical_text(links))
+    )
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the rules of an NC's transitions look at besides the actor's roles: who took
+    which transition on it, who implemented its actions, and its actions (subject, done)."""
+
+    nc: NcRow
+    taken: frozenset[tuple[str, int]]
+    implementers: frozenset[str]
+    actions: tuple[tuple[str, bool], ...]
+
+    def took(self, user_id: int, username: str, name: str) -> bool:
+        """Whether the user took transition ``name`` on the NC (``implementer``: implemented
+        one of its actions)."""
+        if name == IMPLEMENTER:
+            return username in self.implementers
+        return (name, user_id) in self.taken
+
+    def problems(self, step: Transition, user_id: int, attempt: Attempt) -> list[str]:
+        """Why ``attempt`` may not take ``step`` (:func:`transition_problems`)."""
+        return transition_problems(
+            step,
+            attempt,
+            is_author=user_id == self.nc.raised_by_id,
+            took=lambda name: self.took(user_id, attempt.actor, name),
+            actions=self.actions,
+            what=NONCONFORMITY,
+        )
+
+    def may_take(
+        self, step: Transition, user_id: int, username: str, roles: Collection[str]
+    ) -> bool:
+        """Whether someone holding ``roles`` may take ``step`` now (the comment aside)."""
+        return may_take(
+            step,
+            Attempt(self.nc.office.code, username, "", self.nc.number, {}),
+            roles,
+            is_author=user_id == self.nc.raised_by_id,
+            took=lambda name: self.took(user_id, username, name),
+            actions=self.actions,
+            what=NONCONFORMITY,
+        )
+
+
+def standing_of(
+    connection: Connection, nc: NcRow, actions: Sequence[ActionRow] | None = None
+) -> Standing:
+    """The :class:`Standing` of ``nc`` as the tables hold it (``actions``: read already)."""
+    listed = actions_of(connection, nc) if actions is None else actions
+    return Standing(
+        nc,
+        frozenset(steps_taken(connection, nc)),
+        frozenset(name for action in listed for name in action.implementers),
+        tuple((action.subject, action.done) for action in listed),
+    )
+
+
+def _open_to(workflow: WorkflowDefinition, standing: Standing, user: Actor) -> str:
+    """What ``user`` may do on the NC now instead (a hint)."""
+    mine = [
+        step.name
+        for step in workflow.transitions_from(standing.nc.state)
+        if standing.may_take(step, user.id, user.username, user.roles)
+    ]
+    if mine:
+        return f"{user.username} may take now: {', '.join(mine)}"
+    return f"`qms wf show {workflow.name}` says who may take each transition"
+
+
+def refuse_if_finished(workflow: WorkflowDefinition, nc: NcRow) -> None:
+    """A closed or cancelled NC takes nothing more: no transition, no action."""
+    if workflow.states[nc.state].terminal:
+        raise RuleViolation(
+            f"{nc.number} is {nc.state}: nothing more is done on it",
+            hint="if the problem is back, raise a new nonconformity: qms nc raise",
+        )
+
+
+def _check_source_state(
+    workflow: WorkflowDefinition, step: Transition, standing: Standing, user: Actor
+) -> None:
+    nc = standing.nc
+    if nc.state in step.sources:
+        return
+    refuse_if_finished(workflow, nc)
+    if nc.state == step.target:
+        raise RuleViolation(
+            f"{nc.number} is already {nc.state} (someone took {step.name!r} first?)",
+            hint=f"qms nc show {nc.number}",
+        )
+    raise RuleViolation(
+        f"{nc.number} is {nc.state}; {step.name!r} needs it {' or '.join(step.sources)}",
+        hint=_open_to(workflow, standing, user),
+    )
+
+
+def _refuse(step: Transition, standing: Standing, user_id: int, attempt: Attempt) -> None:
+    """Refuse a transition the rules forbid: for who is acting (PermissionDenied), or, when
+    only the NC's actions stand in the way, for what is left to do (RuleViolation)."""
+    problems = standing.problems(step, user_id, attempt)
+    if not problems:
+        return
+    about_people = standing.problems(replace(step, actions=None), user_id, attempt)
+    message = "; ".join(problems)
+    if about_people:
+        raise PermissionDenied(f"{standing.nc.number}: {message}")
+    open_ones = [subject for subject, done in standing.actions if not done]
+    hint = (
+        f"each owner marks theirs done: qms nc action done {open_ones[0]} --comment WHAT_WAS_DONE"
+        if open_ones
+        else f"plan one first: qms nc action add {standing.nc.number} …"
+    )
+    raise RuleViolation(f"{standing.nc.number}: {message}", hint=hint)
+
+
+def take_nc_transition(
+    runtime: Runtime, *, number: str, transition: str, actor: Signer, comment: str = ""
+) -> NcStep:
+    """Move NC ``number`` along ``transition`` as ``actor``, with its signed ``nc.<meaning>``
+    event, if the workflow's rules let them."""
+    comment = comment.strip()
+    with runtime.unit_of_work() as work:
+        connection = work.connection
+        nc = load_nc(connection, number)
+        workflow = runtime.plugins.workflows[nc.workflow]
+        step = workflow_step(workflow, transition)
+        work.lock(nc.office)
+        nc = load_nc(connection, number)  # as it is under the lock
+        require_registered(
+            connection, nc.office, nc.workflow, runtime.plugins.workflow_digest(nc.workflow)
+        )
+        user = load_actor(connection, actor, nc.office)
+        standing = standing_of(connection, nc)
+        _check_source_state(workflow, step, standing, user)
+        role = require_role(user, step.roles, nc.office, f"{step.name} nonconformities")
+        if step.comment_required and not comment:
+            raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
+        attempt = Attempt(nc.office.code, user.username, role, nc.number, {"comment": comment})
+        _refuse(step, standing, user.id, attempt)
+        target = workflow.states[step.target]
+        now = utc_now()
+        record = work.append(
+            nc.office,
+            user,
+            events.nc_transition(step.meaning),
+            nc.number,
+            {"transition": step.name, "from": nc.state, "to": target.name, "comment": comment},
+            role=role,
+        )
+        connection.execute(
+            update(NC_TABLE)
+            .where(NC_TABLE.c.id == nc.id)
+            .values(
+                state=target.name,
+                state_entered_at=now,
+                closed_at=now if target.terminal else None,
+            )
+        )
+        connection.execute(
+            insert(NC_STEP_TABLE),
+            {
+                "nc_id": nc.id,
+                "transition": step.name,
+                "actor_id": user.id,
+                "event_seq": record.seq,
+                "at": now,
+                "comment": comment,
+            },
+        )
+    return NcStep(nc.number, step.name, nc.state, target.name, record.seq)

@@ -1,0 +1,493 @@
+"""The CAPA rules of an audit chain: nonconformities, their actions, internal audits, feedback.
+
+Checked from the chain alone, event by event, by the verifier (:mod:`qms_engine.chain.verifier`
+hands each event of these kinds to :class:`CapaRules`), so an insider who writes the database,
+or holds a valid key, cannot record a step the rules forbid without ``qms audit verify``
+failing, online and from a bundle.  What the authorisation table cannot see from one event
+alone is checked here, against what the chain said before it:
+
+- a nonconformity (NC) is raised once, in the initial state of a workflow the chain registered
+  whose subject is ``nonconformity``; its transitions (``nc.<meaning>``) follow that definition
+  like a revision's (recorded state, roles, comment, ``by`` / ``not_by`` with ``author`` =
+  whoever raised it and ``implementer`` = whoever implemented one of its actions, and
+  ``actions = "planned" | "done"`` computed from the chain);
+- actions are numbered A1, A2 … per NC, added only while the NC's state accepts actions, owned
+  by someone holding a role in the office and active, due no earlier than the day before the
+  event (UTC); a document action names a controlled document of this chain and the revision it
+  follows (its highest then), and is done when a later revision enters its workflow's in-force
+  state (by whoever wrote that revision and whoever took it there); any other action is marked
+  done once, by its owner, while the NC accepts actions;
+- citizens' responses are received once in the chain and linked to one NC only, raised from
+  feedback and still open;
+- an internal audit's auditors hold the auditor role here and are active, its area owners hold
+  a role here, and no auditor audits a document they wrote, or whose revision in force they
+  approved or made effective; each finding is recorded once, by the item's auditor, and a
+  nonconformity finding is followed at once by the ``nc.raised`` of the NC it names.
+
+State is kept per NC, action, audit, document and response (small), never per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from qms_engine.chain import events
+from qms_engine.chain.authorisation import (
+    Attempt,
+    is_iso_date,
+    nc_transition_shape,
+    transition_problems,
+)
+from qms_engine.rules.roles import AUDITOR
+from qms_engine.rules.workflows import IMPLEMENTER, NONCONFORMITY, WorkflowDefinition
+
+KINDS = frozenset(
+    kind.action
+    for kind in (
+        events.NC_RAISED,
+        events.NC_ACTION_ADDED,
+        events.NC_ACTION_DONE,
+        events.NC_FEEDBACK_LINKED,
+        events.AUDIT_PLANNED,
+        events.FINDING_RECORDED,
+        events.FEEDBACK_RECEIVED,
+    )
+)
+"""The fixed event kinds whose rules live here (NC transitions are ``nc.<meaning>``)."""
+
+CITIZEN_FEEDBACK = "citizen_feedback"
+INTERNAL_AUDIT = "internal_audit"
+NONCONFORMITY_FOUND = "nonconformity"  # a finding's result that raises an NC
+DUE_GRACE = timedelta(days=1)
+"""An action's due date is checked against the event's UTC date less a day: the write path
+compares it with the office's local date, which may be a day ahead of UTC."""
+
+
+class ChainFacts(Protocol):
+    """What the CAPA rules read of the verifier's state (the chain up to the event)."""
+
+    workflows: dict[str, WorkflowDefinition]
+    roles: dict[str, set[str]]
+    inactive: set[str]
+    document_type: dict[str, str]
+    type_kind: dict[str, str]
+    author: dict[str, str]
+    revisions_of: dict[str, list[str]]
+
+    def problem(self, seq: int, what: str, rank: int = 2) -> None: ...
+
+
+@dataclass(slots=True)
+class _Nc:
+    workflow: str
+    state: str
+    raiser: str
+    source: str
+    actions: list[str] = field(default_factory=list)
+    """Its actions' subjects (``NC#A1`` …), in the order added."""
+    implementers: set[str] = field(default_factory=set)
+    took: dict[str, set[str]] = field(default_factory=dict)
+    """Transition name → who took it on this NC."""
+
+    def did(self, entry: str) -> set[str]:
+        """Who a ``by`` / ``not_by`` entry other than ``author`` names: the implementers, or
+        whoever took that transition on this NC."""
+        return self.implementers if entry == IMPLEMENTER else self.took.get(entry, set())
+
+
+@dataclass(slots=True)
+class _Action:
+    nc: str
+    owner: str
+    document: str
+    after_revno: int
+    done: bool = False
+
+
+@dataclass(slots=True)
+class _Item:
+    auditor: str
+    recorded: bool = False
+
+
+@dataclass
+class CapaRules:
+    """Per-chain CAPA state and checks; ``chain`` is the verifier's state."""
+
+    chain: ChainFacts
+    ncs: dict[str, _Nc] = field(default_factory=dict)
+    actions: dict[str, _Action] = field(default_factory=dict)
+    awaiting_revision: dict[str, list[str]] = field(default_factory=dict)
+    """Document number → its document actions not yet done."""
+    responses: dict[str, str] = field(default_factory=dict)
+    """Response id → the NC it is linked to ("" while none)."""
+    audits: dict[str, list[_Item]] = field(default_factory=dict)
+    in_force: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+    """Document number → its revision in force, and who approved or made it so (took a
+    transition into the in-force state, or the transition before one)."""
+    last_actor: dict[str, str] = field(default_factory=dict)
+    """Revision → who took its latest transition."""
+    finding: tuple[str, str] | None = None
+    """(finding subject, NC number) of a nonconformity finding: its nc.raised comes next."""
+    time: str = ""
+    """The time of the event being checked."""
+
+    # ------------------------------------------------------------------ every event
+
+    def next_event(self, seq: int, body: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Before each event: a nonconformity finding just recorded must be followed by its
+        NC's ``nc.raised`` (source internal audit, naming the finding).  Returns that finding
+        when this event is its NC's raising."""
+        action, subject = body.get("action"), body.get("subject")
+        payload: Mapping[str, Any] = body.get("payload") or {}
+        self.time = str(body.get("time", ""))
+        expected, self.finding = self.finding, None
+        if expected is None:
+            return None
+        finding, number = expected
+        if (
+            action == events.NC_RAISED.action
+            and subject == number
+            and payload.get("source") == INTERNAL_AUDIT
+            and payload.get("finding") == finding
+        ):
+            return expected
+        self.chain.problem(
+            seq,
+            f"{finding}: a nonconformity finding naming {number}, but the next event is not "
+            f"its nc.raised (source {INTERNAL_AUDIT!r}, finding {finding!r})",
+        )
+        return None
+
+    def finish(self, seq: int) -> None:
+        """At the end of the chain: a nonconformity finding left without its NC."""
+        if self.finding is not None:
+            finding, number = self.finding
+            self.chain.problem(
+                seq, f"{finding}: a nonconformity finding naming {number}, never raised after it"
+            )
+
+    def apply(
+        self, seq: int, action: str, attempt: Attempt, finding: tuple[str, str] | None
+    ) -> None:
+        """Check one event of :data:`KINDS` against the chain so far, then take it in."""
+        if action == events.NC_RAISED.action:
+            self._raised(seq, attempt, finding)
+        elif action == events.NC_ACTION_ADDED.action:
+            self._action_added(seq, attempt)
+        elif action == events.NC_ACTION_DONE.action:
+            self._action_done(seq, attempt)
+        elif action == events.NC_FEEDBACK_LINKED.action:
+            self._feedback_linked(seq, attempt)
+        elif action == events.AUDIT_PLANNED.action:
+            self._audit_planned(seq, attempt)
+        elif action == events.FINDING_RECORDED.action:
+            self._finding(seq, attempt)
+        elif action == events.FEEDBACK_RECEIVED.action:
+            self._feedback_received(seq, attempt)
+
+    # ------------------------------------------------------------------ revisions
+
+    def revision_moved(self, subject: str, actor: str, in_force: bool) -> None:
+        """A revision's transition (into the in-force state or not): who made it so, and the
+        document actions it fulfils."""
+        document, _, revno = subject.partition("#")
+        before = self.last_actor.get(subject)
+        self.last_actor[subject] = actor
+        current = self.in_force.get(document)
+        if not in_force:
+            if current is not None and current[0] == subject:
+                del self.in_force[document]
+            return
+        makers = current[1] if current is not None and current[0] == subject else set()
+        makers |= {actor} | ({before} if before else set())
+        self.in_force[document] = (subject, makers)
+        if not revno.isdigit():
+            return
+        waiting = self.awaiting_revision.get(document, [])
+        for key in [key for key in waiting if self.actions[key].after_revno < int(revno)]:
+            waiting.remove(key)
+            self.actions[key].done = True
+            nc = self.ncs.get(self.actions[key].nc)
+            if nc is not None:
+                nc.implementers |= {actor} | {self.chain.author.get(subject) or actor}
+
+    # ------------------------------------------------------------------ nonconformities
+
+    def _raised(self, seq: int, attempt: Attempt, finding: tuple[str, str] | None) -> None:
+        number, payload = attempt.subject, attempt.payload
+        problem = self._reporter(seq, number)
+        if number in self.ncs:
+            problem("the nonconformity is raised a second time")
+            return
+        name, state = str(payload.get("workflow", "")), payload.get("state")
+        workflow = self.chain.workflows.get(name)
+        if workflow is None:
+            problem(f"raised under workflow {name!r}, never registered in this chain")
+        elif workflow.subject != NONCONFORMITY:
+            problem(f"workflow {name!r} moves {workflow.subject}s, not nonconformities")
+        elif state != workflow.initial:
+            problem(
+                f"raised in state {state!r}; workflow {name!r} starts every nonconformity in "
+                f"{workflow.initial!r}"
+            )
+        source = str(payload.get("source", ""))
+        for kind in ("documents", "records"):
+            for cited in _texts(payload.get(kind)):
+                if cited not in self.chain.document_type:
+                    problem(f"its {kind} name {cited!r}, no document of this chain")
+        named = str(payload.get("finding", ""))
+        if named and (finding is None or finding[0] != named):
+            problem(f"names finding {named!r}, which was not recorded just before it")
+        ids = _texts(payload.get("responses"))
+        if ids and source != CITIZEN_FEEDBACK:
+            problem(f"links citizens' responses, but its source is {source!r}")
+        self._link(problem, number, ids)
+        self.ncs[number] = _Nc(name, str(state or ""), attempt.actor, source)
+
+    def _link(self, problem: _Reporter, number: str, ids: list[str]) -> None:
+        """Responses linked to NC ``number``: each received before, and linked to no NC yet."""
+        for response in ids:
+            linked = self.responses.get(response)
+            if linked is None:
+                problem(f"response {response} was never received in this chain")
+            elif linked:
+                problem(f"response {response} is already linked to {linked}")
+            else:
+                self.responses[response] = number
+
+    def _feedback_linked(self, seq: int, attempt: Attempt) -> None:
+        number = attempt.subject
+        problem = self._reporter(seq, number)
+        nc = self.ncs.get(number)
+        if nc is None:
+            problem("feedback linked to a nonconformity that was never raised")
+            return
+        if nc.source != CITIZEN_FEEDBACK:
+            problem(f"feedback linked to a nonconformity from {nc.source!r}, not from feedback")
+        workflow = self.chain.workflows.get(nc.workflow)
+        state = workflow.states.get(nc.state) if workflow is not None else None
+        if state is not None and state.terminal:
+            problem(f"feedback linked while it is {nc.state!r} (only to an open nonconformity)")
+        self._link(problem, number, _texts(attempt.payload.get("responses")))
+
+    def transition(self, seq: int, action: str, attempt: Attempt) -> None:
+        """An ``nc.<meaning>`` event: a transition of the NC's workflow, by its rules."""
+        number, actor, payload = attempt.subject, attempt.actor, attempt.payload
+        problem = self._reporter(seq, number)
+        malformed = nc_transition_shape(attempt)
+        if malformed is not None:
+            problem(malformed)
+        name = payload.get("transition")
+        if not isinstance(name, str):
+            problem(f"{action!r} changes a nonconformity without naming its transition")
+            return
+        nc = self.ncs.get(number)
+        if nc is None:
+            problem(f"{name!r} on a nonconformity that was never raised")
+            return
+        before, after = payload.get("from"), payload.get("to")
+        if nc.state != before:
+            problem(f"{name!r} recorded from {before!r}, but the nonconformity was {nc.state!r}")
+        nc.state = str(after or "")
+        workflow = self.chain.workflows.get(nc.workflow)
+        if workflow is None or workflow.subject != NONCONFORMITY:
+            problem(f"no registered nonconformity workflow {nc.workflow!r} governs it")
+            return
+        try:
+            step = workflow.transition(name)
+        except LookupError:
+            problem(f"workflow {workflow.name!r} has no transition {name!r}")
+            return
+        if action != events.nc_transition(step.meaning).action:
+            problem(f"{name!r} is recorded as {action!r}, not as its meaning {step.meaning!r}")
+        if before not in step.sources or after != step.target:
+            problem(f"{name!r} goes {step.sources}→{step.target}, recorded {before}→{after}")
+        for found in transition_problems(
+            step,
+            attempt,
+            is_author=nc.raiser == actor,
+            took=lambda rule: actor in nc.did(rule),
+            actions=[(key, self.actions[key].done) for key in nc.actions],
+            what="nonconformity",
+        ):
+            problem(found)
+        nc.took.setdefault(name, set()).add(actor)
+
+    # ------------------------------------------------------------------ actions
+
+    def _action_added(self, seq: int, attempt: Attempt) -> None:
+        key, payload = attempt.subject, attempt.payload
+        problem = self._reporter(seq, key)
+        number, _, n = key.rpartition("#")
+        nc = self.ncs.get(number)
+        if nc is None:
+            problem("an action of a nonconformity that was never raised")
+            return
+        if key in self.actions or n != f"A{len(nc.actions) + 1}":
+            problem(
+                f"numbered {n!r}, but A{len(nc.actions) + 1} comes next (an NC's actions are "
+                "numbered A1, A2 … as they are added)"
+            )
+            if key in self.actions:
+                return
+        if not self._accepts_actions(nc):
+            problem(f"action added while the nonconformity is {nc.state!r}, which takes none")
+        owner = str(payload.get("owner", ""))
+        if not self.chain.roles.get(owner):
+            problem(f"its owner {owner!r} holds no role in this office")
+        elif owner in self.chain.inactive:
+            problem(f"its owner {owner!r} was deactivated")
+        self._due(problem, payload.get("due"))
+        document, floor = str(payload.get("document", "")), payload.get("after_revno")
+        if document:
+            self._document_action(problem, document, floor)
+            self.awaiting_revision.setdefault(document, []).append(key)
+        nc.actions.append(key)
+        self.actions[key] = _Action(
+            number, owner, document, floor if isinstance(floor, int) else -1
+        )
+
+    def _due(self, problem: _Reporter, due: object) -> None:
+        if not is_iso_date(due):
+            return  # the payload's shape is reported by its rule
+        try:
+            when = date.fromisoformat(str(due))
+            today = date.fromisoformat(self.time[:10])
+        except ValueError:
+            problem(f"due {due!r} is not a date")
+            return
+        if when < today - DUE_GRACE:
+            problem(f"due {when.isoformat()}, already past when it was added ({today.isoformat()})")
+
+    def _document_action(self, problem: _Reporter, document: str, floor: object) -> None:
+        """A document action names a controlled document of this chain and its highest
+        revision when the action was added (a later one fulfils it)."""
+        type_code = self.chain.document_type.get(document)
+        if type_code is None:
+            problem(f"asks for a revision of {document!r}, no document of this chain")
+            return
+        if self.chain.type_kind.get(type_code) != "document":
+            problem(f"asks for a revision of {document!r}, a {type_code} record (never revised)")
+        highest = len(self.chain.revisions_of.get(document, [])) - 1
+        if floor != highest:
+            problem(
+                f"counts after revision {floor!r} of {document}, but its highest revision was "
+                f"{highest}"
+            )
+
+    def _action_done(self, seq: int, attempt: Attempt) -> None:
+        key = attempt.subject
+        problem = self._reporter(seq, key)
+        action = self.actions.get(key)
+        if action is None:
+            problem("marked done, but the action was never added")
+            return
+        if action.document:
+            problem(
+                f"a document action is done only when a revision of {action.document} after "
+                f"revision {action.after_revno} becomes effective, never by an event"
+            )
+            return
+        if action.done:
+            problem("the action is marked done a second time")
+            return
+        if attempt.actor != action.owner:
+            problem(f"only its owner {action.owner!r} marks it done, not {attempt.actor!r}")
+        nc = self.ncs[action.nc]
+        if not self._accepts_actions(nc):
+            problem(f"marked done while the nonconformity is {nc.state!r}, which takes none")
+        action.done = True
+        nc.implementers.add(attempt.actor)
+
+    def _accepts_actions(self, nc: _Nc) -> bool:
+        workflow = self.chain.workflows.get(nc.workflow)
+        state = workflow.states.get(nc.state) if workflow is not None else None
+        return state is not None and state.accepts_actions
+
+    # ------------------------------------------------------------------ feedback
+
+    def _feedback_received(self, seq: int, attempt: Attempt) -> None:
+        problem = self._reporter(seq, attempt.subject)
+        for response in attempt.payload.get("responses") or ():
+            if not isinstance(response, Mapping) or not isinstance(response.get("id"), str):
+                continue  # the shape check reports it
+            if response["id"] in self.responses:
+                problem(f"response {response['id']} was already received in this chain")
+            else:
+                self.responses[response["id"]] = ""
+
+    # ------------------------------------------------------------------ internal audits
+
+    def _audit_planned(self, seq: int, attempt: Attempt) -> None:
+        number, payload = attempt.subject, attempt.payload
+        problem = self._reporter(seq, number)
+        if number in self.audits:
+            problem("the internal audit is planned a second time")
+            return
+        for auditor in _texts(payload.get("auditors")):
+            if AUDITOR not in self.chain.roles.get(auditor, ()):
+                problem(f"{auditor!r} does not hold the auditor role in this office")
+            elif auditor in self.chain.inactive:
+                problem(f"auditor {auditor!r} was deactivated")
+        items = [item for item in payload.get("items") or () if isinstance(item, Mapping)]
+        for n, item in enumerate(items, 1):
+            auditor, owner = str(item.get("auditor", "")), str(item.get("area_owner", ""))
+            if owner and not self.chain.roles.get(owner):
+                problem(f"item {n}: area owner {owner!r} holds no role in this office")
+            ref = str(item.get("ref", ""))
+            if ref in self.chain.document_type:
+                why = self._own_work(ref, auditor)
+                if why:
+                    problem(f"item {n}: {auditor!r} would audit {ref}, {why}")
+        self.audits[number] = [_Item(str(item.get("auditor", ""))) for item in items]
+
+    def _own_work(self, document: str, auditor: str) -> str:
+        """Why auditing ``document`` would be auditing one's own work ("" when it is not)."""
+        for revision in self.chain.revisions_of.get(document, []):
+            if self.chain.author.get(revision) == auditor:
+                return f"having written {revision}"
+        in_force = self.in_force.get(document)
+        if in_force is not None and auditor in in_force[1]:
+            return f"having approved or made effective {in_force[0]}, in force"
+        return ""
+
+    def _finding(self, seq: int, attempt: Attempt) -> None:
+        subject, payload = attempt.subject, attempt.payload
+        problem = self._reporter(seq, subject)
+        number, _, n = subject.rpartition("#")
+        items = self.audits.get(number)
+        if items is None:
+            problem("a finding of an internal audit that was never planned")
+            return
+        if not (n.isdigit() and n[0] != "0" and int(n) <= len(items)):
+            problem(f"the audit has no item {n!r} (items 1 to {len(items)})")
+            return
+        item = items[int(n) - 1]
+        if attempt.actor != item.auditor:
+            problem(f"item {n} is {item.auditor!r}'s to audit, not {attempt.actor!r}'s")
+        if item.recorded:
+            problem(f"a finding of item {n} is recorded a second time")
+        item.recorded = True
+        if payload.get("result") == NONCONFORMITY_FOUND:
+            self.finding = (subject, str(payload.get("nc", "")))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _reporter(self, seq: int, subject: str) -> _Reporter:
+        def report(what: str) -> None:
+            self.chain.problem(seq, f"{subject}: {what}")
+
+        return report
+
+
+class _Reporter(Protocol):
+    def __call__(self, what: str, /) -> None: ...
+
+
+def _texts(value: object) -> list[str]:
+    """The strings of a list member (anything else: the shape check reports it)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

@@ -1,0 +1,681 @@
+"""`qms nc …`: nonconformities (ISO 9001 10.2) and their corrective actions, each step signed.
+
+Raise an NC, move it through the CAPA workflow (``workflows/capa.toml``), plan its actions and
+mark them done, read one with its signed history, and list the actions past due in every
+office for the SP office's review.  The rules (roles, segregation of duties, due dates, open
+actions) are the engine's (:mod:`qms_engine.capa`); this module parses and formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from qms_engine.cli.context import (
+    AppContext,
+    bold,
+    console,
+    day_only,
+    filters_given,
+    json_option,
+    output_width,
+    pass_app,
+    print_json,
+    print_table,
+    signer_option,
+    when,
+)
+from qms_engine.cli.tables import Column, wrap
+from qms_engine.cli.views import act_name
+
+if TYPE_CHECKING:
+    from qms_engine.capa.records import ActionRow, NcEvent, NcRow
+    from qms_engine.chain.signing import Signer
+    from qms_engine.chain.unit_of_work import OfficeRef
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+SOURCES = "internal_audit, external_audit, citizen_feedback, complaint or process_monitoring"
+SEVERITIES = "major, minor or observation"
+ACTION_TYPES = "immediate, corrective, preventive or improvement"
+
+
+@click.group()
+def nc() -> None:
+    """Nonconformities (NCs) and corrective actions (ISO 9001 10.2), every step signed.
+
+    An NC is raised, contained, its cause analysed, actions planned (each with a type, an owner
+    and a due date) and done, their effectiveness verified by someone who did none of them,
+    then closed (`qms wf show capa`).  For example:
+
+    \b
+      qms nc raise --title "Malkhana register not signed" --description "…" \\
+          --source internal_audit --severity minor --clause 7.5.3 --as priya
+      qms nc act PS-KOT39/NC/2026/001 contain --comment "Signed now" --as priya
+      qms nc action add PS-KOT39/NC/2026/001 --type corrective --description "…" \\
+          --owner anita --due 2026-12-15 --as priya
+      qms nc action done PS-KOT39/NC/2026/001#A1 --comment "…" --as anita
+      qms nc show PS-KOT39/NC/2026/001
+    """
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@nc.command("raise")
+@click.option("--title", required=True, help="What went wrong, in a line (Hindi is fine).")
+@click.option(
+    "--description", required=True, help="What was found, where and when, as seen (Hindi too)."
+)
+@click.option("--source", required=True, help=f"Where it was found: {SOURCES}.")
+@click.option("--severity", required=True, help=f"How serious: {SEVERITIES}.")
+@click.option("--clause", default="", help="The ISO 9001 clause or SOP concerned, e.g. 7.5.3.")
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="NUMBER",
+    help="A controlled document of the office it is about, e.g. PS-KOT39/SOP/001 (repeatable).",
+)
+@click.option(
+    "--record",
+    "records",
+    multiple=True,
+    metavar="NUMBER",
+    help="A register record of the office it is about, e.g. PS-KOT39/GD/2026/0112 (repeatable).",
+)
+@click.option(
+    "--evidence",
+    multiple=True,
+    type=FILE,
+    metavar="FILE",
+    help="A photograph, scan, PDF or .docx showing it, kept in the blob store (repeatable).",
+)
+@signer_option
+@json_option
+@pass_app
+def nc_raise(
+    app: AppContext,
+    title: str,
+    description: str,
+    source: str,
+    severity: str,
+    clause: str,
+    documents: tuple[str, ...],
+    records: tuple[str, ...],
+    evidence: tuple[Path, ...],
+    signer: Signer,
+    as_json: bool,
+) -> None:
+    """Record a nonconformity in the office, signed.
+
+    It is numbered OFFICE/NC/YEAR/NNN and starts as raised.  Anyone holding a
+    role in the office may raise one, naming the documents and records it is about and the
+    evidence.  Example:
+
+    \b
+      qms nc raise --title "मालखाना रजिस्टर पर हस्ताक्षर नहीं" \\
+          --description "Entries 41-57 of the malkhana register are unsigned" \\
+          --source internal_audit --severity minor --clause 7.5.3 \\
+          --record PS-KOT39/MALKHANA/2026/0041 --evidence register-page.jpg --as priya
+    """
+    from qms_engine.capa.nonconformities import raise_nc
+
+    raised = raise_nc(
+        app.runtime,
+        office=app.office().code,
+        actor=signer,
+        title=title,
+        description=description,
+        source=source,
+        severity=severity,
+        clause=clause,
+        documents=documents,
+        records=records,
+        evidence=evidence,
+    )
+    if as_json:
+        print_json(raised)
+        return
+    console().print(f"{raised.number} raised ({raised.state}), event #{raised.event_seq}")
+
+
+@nc.command("act")
+@click.argument("number")
+@click.argument("transition")
+@click.option(
+    "--comment",
+    default="",
+    help="What was done or found: required for contain (the correction), analyse (the root "
+    "cause), verify (how it was checked), reopen and cancel (why).",
+)
+@signer_option
+@json_option
+@pass_app
+def nc_act(
+    app: AppContext, number: str, transition: str, comment: str, signer: Signer, as_json: bool
+) -> None:
+    """Move a nonconformity along its CAPA workflow, signed.
+
+    TRANSITION is contain, analyse, plan, implement, verify, reopen, close or cancel.  plan
+    needs an action, implement and close need every action done, and nobody who
+    implemented an action verifies the NC.  A refusal says which transitions you may take now;
+    `qms wf show capa` says who may take each.  Example:
+
+    \b
+      qms nc act PS-KOT39/NC/2026/001 analyse \\
+          --comment "No one was assigned to sign the register daily" --as priya
+    """
+    from qms_engine.capa.nonconformities import take_nc_transition
+
+    step = take_nc_transition(
+        app.runtime, number=number, transition=transition, actor=signer, comment=comment
+    )
+    if as_json:
+        print_json(step)
+        return
+    console().print(
+        f"{step.number}: {step.from_state} → {step.to_state} ({step.transition}), "
+        f"event #{step.event_seq}"
+    )
+
+
+@nc.group("action")
+def nc_action() -> None:
+    """Plan an NC's actions, or mark yours done.
+
+    An action has a type, an owner and a due date; one that asks for a document's revision is
+    done when that revision becomes effective."""
+
+
+@nc_action.command("add")
+@click.argument("number")
+@click.option("--type", "action_type", required=True, help=f"The action's type: {ACTION_TYPES}.")
+@click.option("--description", required=True, help="What is to be done (Hindi is fine).")
+@click.option("--owner", required=True, metavar="USER", help="Who does it (enrolled here).")
+@click.option(
+    "--due",
+    required=True,
+    callback=day_only,
+    metavar="YYYY-MM-DD",
+    help="When it is due: today or later, in the office's calendar.",
+)
+@click.option(
+    "--document",
+    default="",
+    metavar="NUMBER",
+    help="A controlled document to revise: the action is done when a new revision of it "
+    "becomes effective (nobody marks it done by hand).",
+)
+@signer_option
+@json_option
+@pass_app
+def nc_action_add(
+    app: AppContext,
+    number: str,
+    action_type: str,
+    description: str,
+    owner: str,
+    due: date,
+    document: str,
+    signer: Signer,
+    as_json: bool,
+) -> None:
+    """Add an action to the plan of the nonconformity NUMBER.
+
+    Actions are numbered NUMBER#A1, #A2 ….  While the NC's cause is analysed or its plan is
+    under way, a quality coordinator or an
+    approver plans actions.  Examples:
+
+    \b
+      qms nc action add PS-KOT39/NC/2026/001 --type corrective \\
+          --description "Assign the duty officer to sign the register daily" \\
+          --owner anita --due 2026-12-15 --as priya
+      qms nc action add PS-KOT39/NC/2026/001 --type preventive \\
+          --description "Add the daily signature to the malkhana SOP" \\
+          --owner anita --due 2026-12-31 --document PS-KOT39/SOP/001 --as priya
+    """
+    from qms_engine.capa.actions import add_action
+
+    added = add_action(
+        app.runtime,
+        number=number,
+        actor=signer,
+        type=action_type,
+        description=description,
+        owner=owner,
+        due=due,
+        document=document,
+    )
+    if as_json:
+        print_json(added)
+        return
+    target = f", done once a new revision of {document} is effective" if document else ""
+    console().print(
+        f"{added.subject} planned: {action_type}, owner {owner}, due {due.isoformat()}"
+        f"{target} (event #{added.event_seq})"
+    )
+
+
+@nc_action.command("done")
+@click.argument("action")
+@click.option("--comment", required=True, help="What was done (required; Hindi is fine).")
+@click.option(
+    "--evidence",
+    multiple=True,
+    type=FILE,
+    metavar="FILE",
+    help="A photograph, scan, PDF or .docx showing it done (repeatable).",
+)
+@signer_option
+@json_option
+@pass_app
+def nc_action_done(
+    app: AppContext,
+    action: str,
+    comment: str,
+    evidence: tuple[Path, ...],
+    signer: Signer,
+    as_json: bool,
+) -> None:
+    """Mark ACTION (NC#A1) done, as its owner.
+
+    Say what was done, with evidence files if there are any.  An action that asks for a
+    document's revision is done when that revision becomes
+    effective instead.  Example:
+
+    \b
+      qms nc action done PS-KOT39/NC/2026/001#A1 \\
+          --comment "Duty roster amended" --evidence roster.pdf --as anita
+    """
+    from qms_engine.capa.actions import complete_action
+
+    done = complete_action(
+        app.runtime, action=action, actor=signer, comment=comment, evidence=evidence
+    )
+    if as_json:
+        print_json(done)
+        return
+    console().print(f"{done.subject} done (event #{done.event_seq})")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _nc_json(row: NcRow) -> dict[str, Any]:
+    """An NC for scripts: what it is, its links and where it stands (times UTC)."""
+    return {
+        "number": row.number,
+        "office": row.office.code,
+        "title": row.title,
+        "description": row.description,
+        "source": row.source,
+        "severity": row.severity,
+        "clause": row.clause,
+        "documents": list(row.documents),
+        "records": list(row.records),
+        "evidence": [file.as_payload() for file in row.evidence],
+        "responses": list(row.responses),
+        "finding": row.finding,
+        "workflow": row.workflow,
+        "state": row.state,
+        "raised_by": row.raised_by,
+        "raised_at": row.raised_at,
+        "state_entered_at": row.state_entered_at,
+        "closed_at": row.closed_at,
+        "event_seq": row.event_seq,
+    }
+
+
+def _action_json(action: ActionRow) -> dict[str, Any]:
+    """An action for scripts: what, who, when due, and whether (how, by whom) it was done."""
+    return {
+        "subject": action.subject,
+        "nc": action.nc,
+        "office": action.office,
+        "n": action.n,
+        "type": action.type,
+        "description": action.description,
+        "owner": action.owner,
+        "due": action.due,
+        "document": action.document,
+        "after_revno": action.after_revno,
+        "added_by": action.added_by,
+        "added_at": action.added_at,
+        "added_seq": action.added_seq,
+        "done": action.done,
+        "done_at": action.done_at,
+        "done_by": action.done_by,
+        "done_comment": action.done_comment,
+        "done_seq": action.done_seq,
+        "evidence": [file.as_payload() for file in action.evidence],
+        "fulfilled_by": action.fulfilled_by,
+        "implementers": list(action.implementers),
+    }
+
+
+def _list_states(app: AppContext, office: OfficeRef, states: Sequence[str]) -> list[str]:
+    """The states to list: ``states`` as given (each one of the office's CAPA workflow), or,
+    when none was, the open ones (every state but the terminal ones)."""
+    from qms_engine.errors import known_value
+
+    runtime = app.runtime
+    name = runtime.plugins.registry.office_type(office.office_type).nc_workflow
+    workflow = runtime.plugins.workflows[name]
+    if states:
+        where = f"the workflow {name}"
+        return [known_value("state", state, workflow.states, where) for state in states]
+    return [state for state, spec in workflow.states.items() if not spec.terminal]
+
+
+@nc.command("list")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="Only NCs in this state of the CAPA workflow (repeatable), e.g. planned.",
+)
+@click.option("--source", help=f"Only NCs from this source: {SOURCES}.")
+@click.option("--severity", help=f"Only NCs of this severity: {SEVERITIES}.")
+@click.option("--all-states", is_flag=True, help="Closed and cancelled NCs too.")
+@json_option
+@pass_app
+def nc_list(
+    app: AppContext,
+    states: tuple[str, ...],
+    source: str | None,
+    severity: str | None,
+    all_states: bool,
+    as_json: bool,
+) -> None:
+    """The office's nonconformities (open ones by default).
+
+    Oldest first; --state or --all-states shows closed and cancelled ones too.  Examples: `qms
+    nc list --severity major`, `qms --office PS-KOT39 nc list --all-states`.
+    """
+    from qms_engine.capa.records import list_ncs
+    from qms_engine.chain.authorisation import NC_SOURCES
+    from qms_engine.chain.authorisation import SEVERITIES as KNOWN_SEVERITIES
+    from qms_engine.errors import known_value
+
+    if all_states and states:
+        raise click.UsageError("give --state or --all-states, not both")
+    if source is not None:
+        source = known_value("source", source, NC_SOURCES, "nonconformity sources")
+    if severity is not None:
+        severity = known_value("severity", severity, KNOWN_SEVERITIES, "severities")
+    office = app.office()
+    wanted = None if all_states else _list_states(app, office, states)
+    with app.runtime.engine.connect() as connection:
+        rows = list_ncs(connection, office, states=wanted, source=source, severity=severity)
+    if as_json:
+        print_json([_nc_json(row) for row in rows])
+        return
+    given = filters_given(state=" --state ".join(states) or None, source=source, severity=severity)
+    which = "" if all_states or states else "open "
+    print_table(
+        f"Open nonconformities of {office.code}" if which else f"Nonconformities of {office.code}",
+        ["Number", Column("Title", fold=True), "State, severity", "Raised"],
+        [
+            (
+                row.number,
+                row.title,
+                f"{row.state}\n{row.severity}",
+                f"{when(row.raised_at, office.timezone)}\nby {row.raised_by}",
+            )
+            for row in rows
+        ],
+        empty=f"No {which}nonconformities in {office.code} match {given}."
+        if given
+        else f"No {which}nonconformities in {office.code}.",
+    )
+
+
+def _links(row: NcRow) -> list[tuple[str, str]]:
+    """What the NC names: documents, records, evidence files, feedback and audit finding."""
+    links = [("Document", number) for number in row.documents]
+    links += [("Record", number) for number in row.records]
+    links += [
+        (
+            "Evidence",
+            f"{file.original_filename}\n{file.size:,} bytes, sha256 {file.sha256[:12]}",
+        )
+        for file in row.evidence
+    ]
+    if row.responses:
+        links.append(("Feedback", " ".join(row.responses)))
+    if row.finding:
+        links.append(("Finding", row.finding))
+    return links
+
+
+def _action_state(action: ActionRow, today: date, timezone: str) -> str:
+    """Done (when, by whom, which event; a document action: the revision that did it), or
+    open, or overdue."""
+    if action.done_at is not None:
+        how = f"{action.fulfilled_by} effective" if action.fulfilled_by else "done"
+        return f"{how} {when(action.done_at, timezone)} by {action.done_by} (#{action.done_seq})"
+    if action.due < today:
+        return f"OVERDUE by {(today - action.due).days} days"
+    return "open"
+
+
+def _action_what(action: ActionRow) -> str:
+    """The action's description, the document it asks to revise, what its owner said."""
+    lines = [action.description]
+    if action.document:
+        lines.append(f"revise {action.document} (after revision {action.after_revno})")
+    if action.done_comment:
+        lines.append(f"done: {action.done_comment}")
+    lines += [f"evidence: {file.original_filename}" for file in action.evidence]
+    return "\n".join(lines)
+
+
+def _event_what(event: NcEvent, number: str) -> str:
+    """What an event did, in words: for the NC itself its signed meaning; for an action, that
+    and the action (``planned action A1``); for a revision that fulfilled a document action,
+    the transition it took and the revision (``make_effective PS-KOT39/SOP/001#1``)."""
+    if event.subject == number:
+        return event.meaning
+    if event.subject.startswith(f"{number}#"):
+        return f"{event.meaning} {event.subject.removeprefix(f'{number}#')}"
+    return f"{act_name(event.action, str(event.payload.get('transition', '')))} {event.subject}"
+
+
+def _event_details(event: NcEvent) -> str:
+    """An event's payload in words: the state change, the action planned, the comment, the
+    evidence and feedback it names."""
+    data: dict[str, Any] = event.payload
+    parts = []
+    if "severity" in data and "source" in data:
+        parts.append(f"{data['severity']}, from {data['source']}")
+    if data.get("from") and data.get("to"):
+        parts.append(f"{data['from']} → {data['to']}")
+    if "owner" in data and "due" in data:
+        parts.append(
+            f"{data['type']}: {data['description']}; owner {data['owner']}, due {data['due']}"
+        )
+        if data.get("document"):
+            parts.append(f"revise {data['document']}")
+    if data.get("comment"):
+        parts.append(f"comment: {data['comment']}")
+    files = data.get("evidence") or []
+    if files:
+        parts.append("evidence: " + ", ".join(str(f["original_filename"]) for f in files))
+    if data.get("responses"):
+        parts.append("feedback: " + " ".join(map(str, data["responses"])))
+    return "; ".join(parts)
+
+
+def _today(timezone: str) -> date:
+    """The office's calendar day now."""
+    from qms_engine.clock import utc_now, zone
+
+    return utc_now().astimezone(zone(timezone)).date()
+
+
+def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent]) -> None:
+    """One NC for people, as `qms nc show` (and `qms demo`) prints it: what it is, its links,
+    its actions and its signed history."""
+    tz = row.office.timezone
+    width = output_width()
+    heading = "\n".join(wrap(f"{row.number} — {row.title}", width, fold=True))
+    console().print(bold(row.number, heading.removeprefix(row.number)), soft_wrap=True)
+    clause = f", clause {row.clause}" if row.clause else ""
+    status = f"{row.state} since {when(row.state_entered_at, tz)}"
+    facts = (
+        f"{row.severity} nonconformity of {row.office.code} from {row.source}{clause}; raised "
+        f"by {row.raised_by} on {when(row.raised_at, tz)}; {status}. Times in {tz}."
+    )
+    console().print("\n".join(wrap(facts, width)), soft_wrap=True)
+    console().print("\n".join(wrap(row.description, width, fold=True)), soft_wrap=True)
+    links = _links(row)
+    if links:
+        print_table("Links", ["Kind", Column("What", fold=True)], links)
+    today = _today(tz)
+    print_table(
+        "Actions",
+        [
+            "Action",
+            "Type",
+            "Owner",
+            "Due",
+            Column("Done", fold=True),
+            Column("What", fold=True),
+        ],
+        [
+            (
+                f"A{a.n}",
+                a.type,
+                a.owner,
+                a.due.isoformat(),
+                _action_state(a, today, tz),
+                _action_what(a),
+            )
+            for a in actions
+        ],
+        empty=f"Actions: none yet (qms nc action add {row.number} …).",
+    )
+    print_table(
+        "Signed history",
+        ["#", "When", "Who, as", Column("What", fold=True), Column("Details", fold=True)],
+        [
+            (
+                e.seq,
+                when(e.recorded_at, tz),
+                f"{e.actor}\n{e.role}",
+                _event_what(e, row.number),
+                _event_details(e),
+            )
+            for e in history
+        ],
+    )
+
+
+@nc.command("show")
+@click.argument("number")
+@json_option
+@pass_app
+def nc_show(app: AppContext, number: str, as_json: bool) -> None:
+    """One nonconformity: links, actions, signed history.
+
+    What NUMBER is, the documents, records and evidence it names, its actions (owner, due date,
+    done or not: a document action names the revision that did
+    it) and its signed history (each step: when, in the office's zone, who, in what role, its
+    meaning, comment and event number).  --json gives times in UTC and payloads as objects."""
+    from qms_engine.capa.records import actions_of, load_nc, nc_history
+
+    with app.runtime.engine.connect() as connection:
+        row = load_nc(connection, number)
+        actions = actions_of(connection, row)
+        history = nc_history(connection, row.office, row.number)
+    if as_json:
+        print_json(
+            {
+                **_nc_json(row),
+                "timezone": row.office.timezone,
+                "actions": [_action_json(action) for action in actions],
+                "history": history,
+            }
+        )
+        return
+    print_nc(row, actions, history)
+
+
+@nc.command("overdue")
+@click.option(
+    "--office",
+    "office_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Only this office (repeatable); default: `qms --office CODE`'s, else every office "
+    "in the database.",
+)
+@click.option(
+    "--on",
+    "on_day",
+    callback=day_only,
+    metavar="YYYY-MM-DD",
+    help="Count as of this day (e.g. the day of the review meeting) instead of each office's "
+    "today.",
+)
+@json_option
+@pass_app
+def nc_overdue(
+    app: AppContext, office_codes: tuple[str, ...], on_day: date | None, as_json: bool
+) -> None:
+    """Actions past due, per office: the SP office's review.
+
+    Most overdue first.  Each office counts days in its own calendar; actions of closed or
+    cancelled NCs are left
+    out.  Examples: `qms nc overdue`, `qms nc overdue --office PS-KOT39 --office PS-CIV1`,
+    `qms nc overdue --on 2026-12-05 --json`.
+    """
+    from qms_engine.capa.records import overdue_actions
+    from qms_engine.people.offices import list_offices
+
+    runtime = app.runtime
+    codes = list(dict.fromkeys(office_codes)) or (
+        [app.office().code] if app.office_code else [o.code for o in list_offices(runtime)]
+    )
+    offices = [runtime.office(code) for code in codes]
+    report = []
+    with runtime.engine.connect() as connection:
+        for office in offices:
+            today = on_day or _today(office.timezone)
+            late = overdue_actions(connection, offices=[office.code], today=today)
+            report.append((office, today, late))
+    if as_json:
+        print_json(
+            [
+                {
+                    "office": office.code,
+                    "name": office.name,
+                    "today": today,
+                    "actions": [
+                        {**_action_json(a), "days_overdue": (today - a.due).days} for a in late
+                    ],
+                }
+                for office, today, late in report
+            ]
+        )
+        return
+    for office, today, late in report:
+        if late:
+            print_table(
+                f"Overdue actions of {office.code} ({office.name}) on {today.isoformat()}",
+                ["Action", "Days", "Due", "Owner", Column("What", fold=True)],
+                [
+                    (a.subject, (today - a.due).days, a.due.isoformat(), a.owner, a.description)
+                    for a in late
+                ],
+            )
+    clear = [office.code for office, _, late in report if not late]
+    if clear:
+        console().print(f"Nothing overdue in {', '.join(clear)}.", soft_wrap=True)
+
+
+COMMANDS = [nc]
