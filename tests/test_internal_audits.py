@@ -437,3 +437,36 @@ def test_the_cli_refusals_exit_with_their_codes(
     assert "one finding per item" in json.loads(twice.stderr)["error"]
     missing = run("-w", root, "internal-audit", "show", "PS-TEST1/IA/1999/01")
     assert missing.returncode == 3, missing.stderr
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def test_each_auditor_sees_the_findings_they_have_to_record(team: TestOffice) -> None:
+    """`qms tasks` offers each open checklist item to its own auditor only, with the command
+    that records the finding, overdue once the audit's day is past; a recorded finding is no
+    longer a task."""
+    from qms_engine.tasks import tasks_for
+
+    audit = plan(team, AuditItem("7.5.3", "audit", "priya"), AuditItem("8.5.1", "kavita"))
+
+    def findings(username: str, today: date = AUDIT_DAY) -> dict[str, bool]:
+        listed = tasks_for(team.runtime, team.office, username, today=today).tasks
+        return {t.subject: t.overdue for t in listed if t.kind == "audit_finding"}
+
+    assert findings("audit") == {f"{audit.number}#1": False}
+    assert findings("kavita", today=date(2026, 12, 2)) == {f"{audit.number}#2": True}
+    assert findings("priya") == {}  # the area's owner (a quality coordinator) is no auditor
+    (task,) = [
+        t for t in tasks_for(team.runtime, team.office, "audit").tasks if t.kind == "audit_finding"
+    ]
+    assert task.actions[0].command.startswith(f"qms internal-audit finding {audit.number} 1 ")
+    record_finding(
+        team.runtime,
+        audit=audit.number,
+        item=1,
+        actor=team.signers["auditor"],
+        result="conforms",
+        note="",
+    )
+    assert findings("audit") == {}

@@ -1,0 +1,93 @@
+"""The shapes every task source shares: a task, the actions it offers, whose queue, and
+the office a source reads (:class:`Scope`)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the person may do about a task, and the command that does it."""
+
+    name: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The transition that sent a revision back to its workflow's initial state (a rejection):
+    who took it, when (UTC) and the comment they gave, for the author who corrects it."""
+
+    by: str
+    at: datetime
+    transition: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something that waits for ``user``: what it is about, and what they may do about it."""
+
+    user: str
+    kind: str
+    """``revision``, ``record``, ``adoption``, ``periodic_review``, ``quarantined``,
+    ``workflow``, ``nonconformity``, ``nc_action`` or ``audit_finding``."""
+    subject: str
+    """``NUMBER#REV`` for a revision, ``FOLDER/NAME`` for an inbox file, a workflow's name, an
+    NC's number, ``NC#A1`` for an action, ``AUDIT#3`` for an audit's checklist item."""
+    title: str
+    state: str | None
+    actions: tuple[Action, ...]
+    since: datetime | None
+    """When it started waiting (UTC)."""
+    due: date | None = None
+    overdue: bool = False
+    returned: Returned | None = None
+    """For a revision sent back to its author: by whom, when and why."""
+
+
+@dataclass(frozen=True)
+class TaskList:
+    """The tasks of one person (or of everyone: ``user`` is None) in one office."""
+
+    office: str
+    timezone: str
+    user: str | None
+    tasks: list[Task]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone whose queue is wanted: their account and their roles in the office."""
+
+    id: int
+    username: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every task source is handed: the office, read through one connection."""
+
+    runtime: Runtime
+    office: OfficeRef
+    connection: Connection
+    today: date
+
+    def command(self, *words: str, office_wide: bool = False) -> str:
+        """A ``qms`` command line, quoted for a shell; ``office_wide`` commands name the office
+        (a document number already names its own)."""
+        where = ("--office", self.office.code) if office_wide else ()
+        return shlex.join(("qms", *where, *words))
+
+
+TaskSource = Callable[[Scope, Sequence[Person]], Iterable[Task]]
