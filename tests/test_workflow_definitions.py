@@ -168,8 +168,8 @@ CAPA_INVALID_CASES = [
     ),
     pytest.param(
         CAPA_FILE,
-        'meaning = "action planned"\nactions = "planned"',
-        'meaning = "action planned"\nactions = "some"',
+        'meaning = "plan started"\nactions = "planned"',
+        'meaning = "plan started"\nactions = "some"',
         "transitions.plan.actions",
         "expected 'planned' or 'done', got string 'some'",
         id="actions-unknown-value",
