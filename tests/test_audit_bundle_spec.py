@@ -1327,6 +1327,9 @@ class SpecVerifier:
             self.inactive.add(subject)
         elif action in CAPA_KINDS:
             CAPA_KINDS[action](self, f"{at}: {subject}", body)
+            for file in payload.get("evidence", []):  # an NC's or an action's evidence (§9)
+                if isinstance(file, dict) and _hex64(file.get("sha256")):
+                    self.blobs.add(file["sha256"])
         elif action == "workflow.registered":
             self._register_workflow(at, subject, payload["definition"])
         elif action == "office.document_type.added":

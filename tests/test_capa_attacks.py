@@ -24,9 +24,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from qms_engine.audit.bundle import export_bundle
 from qms_engine.capa.actions import add_action, complete_action
 from qms_engine.capa.internal_audits import AuditItem, plan_audit, record_finding
 from qms_engine.capa.nonconformities import raise_nc, take_nc_transition
+from qms_engine.capa.records import actions_of, load_nc
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import utc_now, zone
@@ -86,6 +88,7 @@ def build_capa(runtime: Runtime, office: OfficeRef, s: Mapping[str, Signer], fil
         severity="major",
         clause="8.2.1",
         documents=[SOP1],
+        evidence=[_docx(files, "complaint.docx", "Complaint", "Turned away at the desk")],
     ).number
 
     def act(transition: str, who: str, comment: str = "") -> None:
@@ -108,7 +111,11 @@ def build_capa(runtime: Runtime, office: OfficeRef, s: Mapping[str, Signer], fil
         )
     act("plan", "quality_coordinator")
     complete_action(
-        runtime, action=f"{closed}#A1", actor=s["author"], comment="Desk staff briefed, signed"
+        runtime,
+        action=f"{closed}#A1",
+        actor=s["author"],
+        comment="Desk staff briefed, signed",
+        evidence=[_docx(files, "briefing.docx", "Briefing", "14 staff signed the sheet")],
     )
     revise_document(  # A2: revision 2 of SOP 001, written by mohan, made effective by meena
         runtime,
@@ -246,6 +253,28 @@ def test_the_honest_capa_history_verifies_online_and_as_a_bundle(
     done = run("-w", hist.root, "audit", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert names.found and names.feedback and len(names.responses) == 4
+
+
+def test_an_evidence_file_altered_in_the_store_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """Evidence files are the chain's blobs too: a bundle carries them, and one altered in the
+    blob store (an insider swapping the photo of a GD page) fails verification online and in
+    a bundle exported afterwards, naming the file's hash."""
+    with hist.runtime.engine.connect() as connection:
+        nc = load_nc(connection, names.closed)
+        (action, *_) = actions_of(connection, nc)
+    files = [nc.evidence[0].sha256, action.evidence[0].sha256]
+    assert hist.verify().ok
+    bundle = tmp_path / "with-evidence"
+    export_bundle(hist.runtime, hist.office, bundle, include_blobs=True)
+    assert all((bundle / "blobs" / sha).is_file() for sha in files)
+    stored = hist.root / "blobs" / "objects" / files[1][:2] / files[1][2:4] / files[1]
+    stored.chmod(0o644)
+    stored.write_bytes(b"another sheet")
+    for where, result in verdicts(hist, tmp_path).items():
+        assert not result.ok, where
+        assert any(files[1][:16] in problem for problem in result.problems), (where, result)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -121,9 +121,9 @@ def export_bundle(
                 out.write(canonical_bytes(line) + b"\n")
                 count, head = count + 1, event.hash
                 payload = body["payload"]
-                sha = payload.get("sha256") if isinstance(payload, Mapping) else None
-                if include_blobs and event.action in events.CONTENT_KINDS and is_sha256(sha):
-                    blobs.add(str(sha))
+                if include_blobs and isinstance(payload, Mapping):
+                    named = events.named_files(event.action, payload)
+                    blobs.update(str(sha) for sha in named if is_sha256(sha))
                 if progress and count % _BATCH == 0:
                     progress(_BATCH)
             out.flush()

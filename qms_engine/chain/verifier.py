@@ -324,6 +324,9 @@ class _Rules:
             self.problem(seq, problem)
         if action in capa_rules.KINDS:
             self.capa.apply(seq, action, attempt, finding)
+            self.report.blobs.update(
+                str(sha) for sha in events.named_files(action, payload) if is_sha256(sha)
+            )  # evidence files: kept and exported like revisions' files
         elif action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
