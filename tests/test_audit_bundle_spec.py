@@ -1771,8 +1771,10 @@ class SpecVerifier:
             else:
                 if self.documents[document] not in self.controlled:
                     self.problem(f"{at}: {document} is not of a controlled (document) type")
-                if after != len(self.revisions.get(document, [])) - 1:
-                    self.problem(f"{at}: after_revno {after!r} is not {document}'s highest")
+                current = self.made_in_force.get(document)
+                in_force = int(current[0].rpartition("#")[2]) if current else -1
+                if after != in_force:
+                    self.problem(f"{at}: after_revno {after!r} is not {document}'s in force")
         nc["actions"].append(key)
         self.nc_actions[key] = {
             "nc": number,
@@ -1858,8 +1860,8 @@ CAPA_KINDS: dict[str, Callable[[SpecVerifier, str, dict[str, Any]], None]] = {
 def capa_row_problems(office: str, action: str, subject: str, payload: dict[str, Any]) -> list[str]:
     """§7 conditions of the CAPA rows besides their payloads' shape (at most one per event)."""
     if action == "nc.action.added":
-        if (payload.get("document") == "") != (payload.get("after_revno") == -1):
-            return ["an action names a document and after_revno together, or neither"]
+        if payload.get("document") == "" and payload.get("after_revno") != -1:
+            return ["an action that names no document has after_revno -1"]
     elif action == "internal_audit.planned":
         auditors, items = payload.get("auditors"), payload.get("items")
         for n, item in enumerate(items if isinstance(items, list) else [], 1):

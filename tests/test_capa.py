@@ -314,6 +314,31 @@ def test_sop_revision_as_an_action_done_when_it_becomes_effective(
     assert verified(qms_office) == []
 
 
+def test_a_draft_already_under_way_fulfils_a_document_action(
+    qms_office: TestOffice, capa: Capa, desk: Desk
+) -> None:
+    """The action counts after the revision in force when it is added: a draft of the SOP
+    begun before the NC (revision 1, still a draft) fulfils it once made effective, so its
+    author is not sent to start another revision (one open revision at a time); and for an
+    SOP with nothing in force yet, its first issue does."""
+    sop = desk.new_sop("General Diary upkeep")
+    desk.issue(sop)
+    revno = desk.revise(sop, reason="Already being corrected")
+    fresh = desk.new_sop("Cyber desk")  # revision 0 drafted, nothing in force
+    number = capa.raise_nc(documents=[sop])
+    capa.to_analysed(number)
+    action = capa.add(number, owner="author", document=sop, description="Revise the GD SOP")
+    first = capa.add(number, owner="author", document=fresh, description="Issue the cyber SOP")
+    assert [a.after_revno for a in capa.actions(number)] == [0, -1]
+    desk.act(sop, "submit")
+    desk.act(sop, "approve")
+    desk.act(sop, "make_effective")
+    desk.issue(fresh)
+    done = {a.subject: a.fulfilled_by for a in capa.actions(number)}
+    assert done == {action.subject: f"{sop}#{revno}", first.subject: f"{fresh}#0"}
+    assert verified(qms_office) == []
+
+
 def test_action_due_in_the_past_is_refused(
     qms_office: TestOffice, capa: Capa, written: Callable[[], object]
 ) -> None:

@@ -35,7 +35,13 @@ from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import NC_ACTION_TABLE, REVISION_TABLE, ROLE_TABLE, USER_TABLE
+from qms_engine.storage.models import (
+    NC_ACTION_TABLE,
+    REVISION_TABLE,
+    ROLE_TABLE,
+    STATE_TABLE,
+    USER_TABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,9 @@ def _owner(connection: Connection, office: OfficeRef, name: str) -> tuple[int, s
 def _document_floor(
     runtime: Runtime, connection: Connection, office: OfficeRef, number: str
 ) -> tuple[str, int]:
-    """A document action's document (a controlled document of ``office``) and its highest
-    revision number now: a revision above it fulfils the action."""
+    """A document action's document (a controlled document of ``office``) and the number of
+    its revision in force now (−1: none): a revision above it, once effective, fulfils the
+    action — a draft already under way too."""
     document = load_document(connection, number)
     if document.office.id != office.id:
         raise RuleViolation(
@@ -123,10 +130,13 @@ def _document_floor(
             "an action cannot ask for a revision of one",
             hint="name a controlled document (an SOP …), or leave --document out",
         )
-    highest = connection.execute(
-        select(func.max(REVISION_TABLE.c.revno)).where(REVISION_TABLE.c.document_id == document.id)
+    in_force = runtime.plugins.workflows[spec.workflow].in_force_state
+    current = connection.execute(
+        select(func.max(REVISION_TABLE.c.revno))
+        .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+        .where(REVISION_TABLE.c.document_id == document.id, STATE_TABLE.c.state == in_force)
     ).scalar_one()
-    return document.number, int(highest)
+    return document.number, -1 if current is None else int(current)
 
 
 def _locked_nc(runtime: Runtime, connection: Connection, number: str) -> NcRow:

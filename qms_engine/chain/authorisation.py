@@ -293,8 +293,14 @@ def _is_audit_item(value: object) -> bool:
 
 
 def _is_response(value: object) -> bool:
-    """One citizen's answers: id, time, ratings 1–5 by name, comment (nothing personal)."""
-    if not isinstance(value, Mapping) or value.keys() != {"id", "time", "ratings", "comment"}:
+    """One citizen's answers: id, time, ratings 1–5 by name, and the salted digest of the
+    comment (:mod:`.comments`), never its words (nothing personal)."""
+    if not isinstance(value, Mapping) or value.keys() != {
+        "id",
+        "time",
+        "ratings",
+        "comment_sha256",
+    }:
         return False
     ratings = value["ratings"]
     return (
@@ -303,7 +309,7 @@ def _is_response(value: object) -> bool:
         and isinstance(ratings, Mapping)
         and bool(ratings)
         and all(type(r) is int and 1 <= r <= 5 for r in ratings.values())
-        and isinstance(value["comment"], str)
+        and is_sha256(value["comment_sha256"])
     )
 
 
@@ -356,16 +362,20 @@ _FEEDBACK_SHAPE: _Shape = {
     "file_sha256": (is_sha256, _DIGEST_WORDS),
     "file_name": (_is_text, "a string"),
     "responses": _list_of(
-        _is_response, "responses {id, time, ratings (1-5), comment}", filled=True
+        _is_response, "responses {id, time, ratings (1-5), comment_sha256}", filled=True
     ),
+}
+_ERASED_SHAPE: _Shape = {
+    "before": (is_iso_date, "a date YYYY-MM-DD"),
+    "responses": _list_of(is_response_id, "response ids", filled=True),
 }
 
 
 def _document_action_floor(attempt: Attempt) -> str | None:
     """A document action names the revision after which it counts; any other names none."""
     document, floor = attempt.payload.get("document"), attempt.payload.get("after_revno")
-    if (document == "") != (floor == -1):
-        return "an action names a document and the revision after which it counts, or neither"
+    if document == "" and floor != -1:
+        return "an action that names no document counts after no revision (after_revno −1)"
     return None
 
 
@@ -399,8 +409,17 @@ def _feedback_subject(attempt: Attempt) -> str | None:
         return f"the subject must be {attempt.office}/FEEDBACK/ and the file's first 12 hex digits"
     if isinstance(responses, list):
         ids = [r.get("id") for r in responses if isinstance(r, Mapping)]
-        if len(ids) != len(set(ids)):
+        if len(ids) != len(set(map(repr, ids))):
             return "a response is listed twice"
+    return None
+
+
+def _erasure_subject(attempt: Attempt) -> str | None:
+    before, responses = attempt.payload.get("before"), attempt.payload.get("responses")
+    if isinstance(before, str) and attempt.subject != f"{attempt.office}/FEEDBACK/ERASED/{before}":
+        return f"the subject must be {attempt.office}/FEEDBACK/ERASED/ and payload.before"
+    if isinstance(responses, list) and len(responses) != len(set(map(repr, responses))):
+        return "a response is listed twice"
     return None
 
 
@@ -540,6 +559,12 @@ RULES: Mapping[str, Rule] = {
         frozenset({QUALITY_COORDINATOR}),
         (_shaped(_FEEDBACK_SHAPE), _feedback_subject),
         "a quality coordinator of the station; each response once in the chain",
+    ),
+    events.FEEDBACK_ERASED.action: Rule(
+        "erasing comments",
+        frozenset({QUALITY_COORDINATOR}),
+        (_shaped(_ERASED_SHAPE), _erasure_subject),
+        "a quality coordinator; each response received before, and before the date, erased once",
     ),
 }
 

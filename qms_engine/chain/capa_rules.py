@@ -364,19 +364,21 @@ class CapaRules:
             problem(f"due {when.isoformat()}, already past when it was added ({today.isoformat()})")
 
     def _document_action(self, problem: _Reporter, document: str, floor: object) -> None:
-        """A document action names a controlled document of this chain and its highest
-        revision when the action was added (a later one fulfils it)."""
+        """A document action names a controlled document of this chain and its revision in
+        force when the action was added (−1: none): a revision above it, made effective,
+        fulfils the action (a draft already under way counts)."""
         type_code = self.chain.document_type.get(document)
         if type_code is None:
             problem(f"asks for a revision of {document!r}, no document of this chain")
             return
         if self.chain.type_kind.get(type_code) != "document":
             problem(f"asks for a revision of {document!r}, a {type_code} record (never revised)")
-        highest = len(self.chain.revisions_of.get(document, [])) - 1
-        if floor != highest:
+        current = self.in_force.get(document)
+        in_force = int(current[0].rpartition("#")[2]) if current is not None else -1
+        if floor != in_force:
             problem(
-                f"counts after revision {floor!r} of {document}, but its highest revision was "
-                f"{highest}"
+                f"counts after revision {floor!r} of {document}, but its revision in force was "
+                f"{in_force if in_force >= 0 else 'none (−1)'}"
             )
 
     def _action_done(self, seq: int, attempt: Attempt) -> None:

@@ -467,7 +467,8 @@ def _action_what(action: ActionRow) -> str:
     """The action's description, the document it asks to revise, what its owner said."""
     lines = [action.description]
     if action.document:
-        lines.append(f"revise {action.document} (after revision {action.after_revno})")
+        after = f"after revision {action.after_revno}" if action.after_revno >= 0 else "any"
+        lines.append(f"revise {action.document} ({after}, made effective)")
     if action.done_comment:
         lines.append(f"done: {action.done_comment}")
     lines += [f"evidence: {file.original_filename}" for file in action.evidence]
