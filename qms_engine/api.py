@@ -8,7 +8,7 @@ guide; the hooks themselves are specified in :mod:`qms_engine.extension.hookspec
   ``@hookimpl(tryfirst=True)`` … as pluggy documents them).
 - Registering types: :class:`TypeRegistry` (handed to ``qms_register_types``),
   :class:`OfficeType`, :class:`DocumentTypeSpec`, :class:`FeedbackForm` (a station's citizen
-  feedback form).
+  feedback form; :data:`DEFAULT_PERSONAL`, the personal columns every form drops, to extend).
 - Values handed to hooks: :class:`Submission`, :class:`CommittedEvent`.
 - Ingestion steps (``qms_ingest_steps``): :class:`Step`, :class:`FunctionStep`,
   :class:`Intake`, :class:`IngestContext`, and the two ways a step stops a file:
@@ -29,7 +29,7 @@ from qms_engine.ingest.steps import (
     StepFailed,
     Transient,
 )
-from qms_engine.registry.feedback_forms import FeedbackForm
+from qms_engine.registry.feedback_forms import DEFAULT_PERSONAL, FeedbackForm
 from qms_engine.registry.hook_values import CommittedEvent, Submission
 from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT as _HOOK_PROJECT
@@ -38,6 +38,7 @@ hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
 """Marks a function as the implementation of the hook of the same name."""
 
 __all__ = [
+    "DEFAULT_PERSONAL",
     "CommittedEvent",
     "DocumentTypeSpec",
     "FeedbackForm",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from qms_engine.errors import ConfigurationError
@@ -50,6 +50,25 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigurationError(
             f"unknown time zone {name!r}", hint="use an IANA name such as 'Asia/Kolkata'"
         ) from exc
+
+
+def day_start(day: date, tz_name: str) -> datetime:
+    """The UTC instant the office's calendar ``day`` begins (a period's bound in a query)."""
+    return datetime.combine(day, time(), tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def local_today(tz_name: str) -> date:
+    """The office's calendar day now: what "today", "overdue" and "due from today" mean there."""
+    return utc_now().astimezone(zone(tz_name)).date()
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (a 29 February: the 28th): a bound on dates a person
+    types (an action due, an audit planned)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -65,6 +65,13 @@ class PluginError(ConfigurationError):
     """A plugin failed to load or raised; the message names the plugin."""
 
 
+def _plural(noun: str) -> str:
+    """``noun`` in the plural, as an English list heading says it: states, severities."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return f"{noun[:-1]}ies"
+    return f"{noun}es" if noun.endswith(("s", "x", "ch", "sh")) else f"{noun}s"
+
+
 def known_value(
     what: str, given: str, known: Collection[str], where: str, *, any_case: bool = False
 ) -> str:
@@ -78,6 +85,6 @@ def known_value(
         return same_letters[0]
     close = difflib.get_close_matches(given, known, n=1) or same_letters
     raise InvalidInput(
-        f"no {what} {given!r} in {where} ({what}s: {', '.join(sorted(known)) or 'none'})",
+        f"no {what} {given!r} in {where} ({_plural(what)}: {', '.join(sorted(known)) or 'none'})",
         hint=f"did you mean {close[0]!r}?" if close else None,
     )

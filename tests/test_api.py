@@ -21,6 +21,7 @@ PLUGINS_DOC = ROOT / "docs" / "plugins.md"
 
 PINNED = [
     "CommittedEvent",
+    "DEFAULT_PERSONAL",
     "DocumentTypeSpec",
     "FeedbackForm",
     "FunctionStep",

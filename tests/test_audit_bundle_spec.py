@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,10 +153,12 @@ MEANINGS = {
     "nc.raised": "raised",
     "nc.action.added": "planned action",
     "nc.action.done": "implemented action",
+    "nc.action.reassigned": "reassigned action",
     "nc.feedback.linked": "linked feedback",
     "internal_audit.planned": "planned audit",
     "internal_audit.finding": "recorded finding",
     "feedback.received": "imported feedback",
+    "feedback.comments.erased": "erased comments",
 }
 NC_PREFIX = "nc."
 
@@ -543,6 +546,7 @@ CAPA_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
         "after_revno": lambda value: _integer(value, -1),
     },
     "nc.action.done": {"comment": _text, "evidence": _EVIDENCE},
+    "nc.action.reassigned": {"owner": _text, "comment": _text},
     "nc.feedback.linked": {"responses": _array_of(_response_id, filled=True)},
     "internal_audit.planned": {
         "title": _text,
@@ -563,10 +567,19 @@ CAPA_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
         "file_name": _is_str,
         "responses": _array_of(
             _object_of(
-                {"id": _response_id, "time": _is_str, "ratings": _RATINGS, "comment": _is_str}
+                {
+                    "id": _response_id,
+                    "time": _is_str,
+                    "ratings": _RATINGS,
+                    "comment_sha256": _hex64,
+                }
             ),
             filled=True,
         ),
+    },
+    "feedback.comments.erased": {
+        "before": _date,
+        "responses": _array_of(_response_id, filled=True),
     },
 }
 
@@ -612,10 +625,12 @@ TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
     ),
     "nc.action.added": ("planning actions", frozenset({"quality_coordinator", "approver"})),
     "nc.action.done": ("implementing actions", None),  # any role the signer holds
+    "nc.action.reassigned": ("reassigning actions", frozenset({"quality_coordinator", "approver"})),
     "nc.feedback.linked": ("linking feedback", frozenset({"quality_coordinator"})),
     "internal_audit.planned": ("planning internal audits", frozenset({"quality_coordinator"})),
     "internal_audit.finding": ("audit findings", frozenset({"auditor"})),
     "feedback.received": ("citizen feedback", frozenset({"quality_coordinator"})),
+    "feedback.comments.erased": ("erasing comments", frozenset({"quality_coordinator"})),
 }
 
 # The format of a workflow definition (the header of workflows/sop-revision.toml).
@@ -635,11 +650,14 @@ _TRANSITION_KEYS = (
     "by",
     "not_by",
     "actions",
+    "resets_actions",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
 SUBJECTS = ("revision", "nonconformity")
 """What a workflow moves (§7 "What a workflow moves"); ``revision`` when not stated."""
-_PARTIES = {"revision": ("author",), "nonconformity": ("author", "implementer")}
+_PARTIES = {"revision": ("author",), "nonconformity": ("author", "implementer", "audited")}
+ISO_CLAUSE = re.compile(r"[0-9]+(\.[0-9]+)*( ?[A-Za-z])?")
+"""§6: an audit item's ref that is no document: digits and dots, optionally a letter."""
 
 
 def _table_problem(
@@ -715,6 +733,14 @@ def _transition_problem(
         moves != "nonconformity" or step["actions"] not in ("planned", "done")
     ):
         return f"{where}.actions: only a nonconformity workflow has it, 'planned' or 'done'"
+    if step.get("actions") == "planned" and not any(
+        states[source].get("accepts_actions") is True for source in sources
+    ):
+        return f"{where}.actions: 'planned', but none of its from states accepts actions"
+    if "resets_actions" in step and (
+        moves != "nonconformity" or not isinstance(step["resets_actions"], bool)
+    ):
+        return f"{where}.resets_actions: only a nonconformity workflow has it, true or false"
     return None
 
 
@@ -741,6 +767,17 @@ def definition_problem(definition: object) -> str | None:
             return found
         if moves != "nonconformity" and state.get("accepts_actions") is True:
             return f"states.{state_name}: only a nonconformity workflow accepts actions"
+        if moves == "nonconformity" and (
+            "exclusive" in state
+            or state.get("starts_review_clock") is True
+            or state.get("in_force") is True
+        ):
+            return (
+                f"states.{state_name}: a nonconformity's state is never exclusive, in force or a "
+                "review clock"
+            )
+        if state.get("accepts_actions") is True and state.get("terminal") is True:
+            return f"states.{state_name}: a terminal state accepts no actions"
     in_force = [state_name for state_name, state in states.items() if state.get("in_force") is True]
     if len(in_force) > 1:
         return f"more than one state in force: {in_force}"
@@ -826,7 +863,9 @@ class SpecVerifier:
         self.nc_actions: dict[str, dict[str, Any]] = {}
         """NC#An → nc, owner, document, after_revno, done."""
         self.received: dict[str, str] = {}  # response id → the NC it is linked to, or ""
-        self.audit_items: dict[str, list[list[Any]]] = {}  # audit → items [auditor, recorded]
+        self.received_on: dict[str, str | None] = {}  # response id → UTC date (None: erased)
+        self.audit_items: dict[str, list[dict[str, Any]]] = {}
+        """Audit → its items: ref, auditor, area_owner, recorded."""
         self.made_in_force: dict[str, tuple[str, set[str]]] = {}
         """Document → its revision in force and who made it so (§7 CAPA rules)."""
         self.last_taker: dict[str, str] = {}  # NUMBER#REVNO → who took its latest transition
@@ -1629,11 +1668,13 @@ class SpecVerifier:
             self.problem(f"{at}: no nonconformity workflow {name!r} is in force")
         elif state != workflow["initial"]:
             self.problem(f"{at}: raised in {state!r}, not in {workflow['initial']!r}")
-        for member in ("documents", "records"):
+        for member, kinds in (("documents", self.controlled), ("records", self.registers)):
             cited = payload.get(member)
             for document in cited if isinstance(cited, list) else []:
                 if document not in self.documents:
                     self.problem(f"{at}: {member} names {document!r}, no document of this chain")
+                elif self.documents[document] not in kinds:
+                    self.problem(f"{at}: {member} names {document!r}, of another kind")
         finding = payload.get("finding")
         if finding and (self.raising is None or self.raising[0] != finding):
             self.problem(f"{at}: names finding {finding!r}, not recorded just before")
@@ -1644,12 +1685,18 @@ class SpecVerifier:
         if responses and payload.get("source") != "citizen_feedback":
             self.problem(f"{at}: responses linked, but its source is {payload.get('source')!r}")
         self._claim(at, number, responses)
+        audited = ""
+        if self.raising is not None:  # the finding just before: its item's area owner
+            audit, _, item = self.raising[0].rpartition("#")
+            audited = self.audit_items[audit][int(item) - 1]["area_owner"]
         self.ncs[number] = {
             "workflow": name,
             "state": state,
             "raiser": body["actor"],
             "source": payload.get("source"),
+            "audited": audited,
             "actions": [],
+            "counted": 0,  # how many actions were added before the last reset
             "implementers": set(),
             "took": {},
         }
@@ -1689,6 +1736,21 @@ class SpecVerifier:
                 self.problem(f"{at}: response {key} was received before")
             else:
                 self.received[key] = ""
+                self.received_on[key] = str(response.get("time"))[:10]
+
+    def _comments_erased(self, at: str, body: dict[str, Any]) -> None:
+        """§7: each id received, not erased yet, its UTC date not after ``before``."""
+        before, responses = body["payload"].get("before"), body["payload"].get("responses")
+        for key in responses if isinstance(responses, list) else []:
+            if not isinstance(key, str):
+                continue
+            if key not in self.received_on:
+                self.problem(f"{at}: response {key} was never received")
+            elif self.received_on[key] is None:
+                self.problem(f"{at}: response {key} was erased before")
+            elif isinstance(before, str) and str(self.received_on[key]) > before:
+                self.problem(f"{at}: response {key} is not older than {before}")
+            self.received_on[key] = None
 
     def _nc_transition(self, at: str, body: dict[str, Any]) -> None:
         """§7: an ``nc.<m>`` event is a transition of its NC's workflow."""
@@ -1714,6 +1776,8 @@ class SpecVerifier:
         def took(entry: str) -> bool:
             if entry == "implementer":
                 return actor in nc["implementers"]
+            if entry == "audited":
+                return bool(nc["audited"]) and actor == nc["audited"]
             return actor in nc["took"].get(entry, set())
 
         found = []
@@ -1731,7 +1795,7 @@ class SpecVerifier:
         for entry in step.get("not_by", []):
             if nc["raiser"] == actor if entry == "author" else took(entry):
                 found.append(f"segregation of duties: {actor!r} is {entry!r} of it")
-        actions = [self.nc_actions[key]["done"] for key in nc["actions"]]
+        actions = [self.nc_actions[key]["done"] for key in nc["actions"][nc["counted"] :]]
         if "actions" in step and not actions:
             found.append(f"{name!r} needs an action")
         elif step.get("actions") == "done" and not all(actions):
@@ -1739,6 +1803,8 @@ class SpecVerifier:
         for what in found:
             self.problem(f"{at}: {number}: {what}")
         nc["took"].setdefault(name, set()).add(actor)
+        if step.get("resets_actions") is True:
+            nc["counted"] = len(nc["actions"])
 
     def _action_added(self, at: str, body: dict[str, Any]) -> None:
         key, payload = body["subject"], body["payload"]
@@ -1755,8 +1821,7 @@ class SpecVerifier:
         if not self._state_flag(nc, "accepts_actions"):
             self.problem(f"{at}: the NC is {nc['state']!r}, which accepts no actions")
         owner = payload.get("owner")
-        if not self.roles.get(str(owner)) or owner in self.inactive:
-            self.problem(f"{at}: owner {owner!r} is no active user with a role here")
+        self._owner_able(at, owner)
         due = payload.get("due")
         if not _date(due):
             pass  # the payload's shape is its row's problem
@@ -1783,6 +1848,32 @@ class SpecVerifier:
             "after_revno": after if _is_int(after) else -1,
             "done": False,
         }
+
+    def _owner_able(self, at: str, owner: object) -> None:
+        if not self.roles.get(str(owner)) or owner in self.inactive:
+            self.problem(f"{at}: owner {owner!r} is no active user with a role here")
+
+    def _action_reassigned(self, at: str, body: dict[str, Any]) -> None:
+        """§7: an action not done, of an NC accepting actions, to another able owner."""
+        action = self.nc_actions.get(body["subject"])
+        if action is None:
+            self.problem(f"{at}: the action was never added")
+            return
+        if action["done"]:
+            self.problem(f"{at}: the action is already done")
+        nc = self.ncs[action["nc"]]
+        if not self._state_flag(nc, "accepts_actions"):
+            self.problem(f"{at}: the NC is {nc['state']!r}, which accepts no actions")
+        owner = body["payload"].get("owner")
+        if owner == action["owner"]:
+            self.problem(f"{at}: {owner!r} already owns it")
+        self._owner_able(at, owner)
+        action["owner"] = owner
+
+    def _own_work(self, document: str, auditor: object) -> bool:
+        """§7: the auditor wrote a revision of ``document`` or made its revision in force so."""
+        wrote = any(self.authors.get(r) == auditor for r in self.revisions.get(document, []))
+        return wrote or auditor in self.made_in_force.get(document, ("", set()))[1]
 
     def _action_done(self, at: str, body: dict[str, Any]) -> None:
         action = self.nc_actions.get(body["subject"])
@@ -1819,11 +1910,19 @@ class SpecVerifier:
             if owner and not self.roles.get(str(owner)):
                 self.problem(f"{at}: item {n}: area owner {owner!r} holds no role here")
             if ref in self.documents:
-                wrote = any(self.authors.get(r) == auditor for r in self.revisions.get(ref, []))
-                made = self.made_in_force.get(ref, ("", set()))[1]
-                if wrote or auditor in made:
+                if self._own_work(ref, auditor):
                     self.problem(f"{at}: item {n}: {auditor!r} would audit their own work {ref}")
-        self.audit_items[number] = [[item.get("auditor"), False] for item in items]
+            elif _is_str(ref) and ref and not ISO_CLAUSE.fullmatch(ref):
+                self.problem(f"{at}: item {n}: ref {ref!r} is no ISO clause nor a document here")
+        self.audit_items[number] = [
+            {
+                "ref": item.get("ref"),
+                "auditor": item.get("auditor"),
+                "area_owner": item.get("area_owner") or "",
+                "recorded": False,
+            }
+            for item in items
+        ]
 
     def _finding(self, at: str, body: dict[str, Any]) -> None:
         subject, payload = body["subject"], body["payload"]
@@ -1836,11 +1935,13 @@ class SpecVerifier:
             self.problem(f"{at}: no item {n!r}")
             return
         item = items[int(n) - 1]
-        if body["actor"] != item[0]:
-            self.problem(f"{at}: item {n} is {item[0]!r}'s to audit")
-        if item[1]:
+        if body["actor"] != item["auditor"]:
+            self.problem(f"{at}: item {n} is {item['auditor']!r}'s to audit")
+        elif item["ref"] in self.documents and self._own_work(item["ref"], item["auditor"]):
+            self.problem(f"{at}: item {n}: {item['auditor']!r} is no longer independent of it")
+        if item["recorded"]:
             self.problem(f"{at}: item {n} already has its finding")
-        item[1] = True
+        item["recorded"] = True
         if payload.get("result") == "nonconformity":
             self.awaited = (subject, str(payload.get("nc")))
 
@@ -1849,10 +1950,12 @@ CAPA_KINDS: dict[str, Callable[[SpecVerifier, str, dict[str, Any]], None]] = {
     "nc.raised": SpecVerifier._nc_raised,
     "nc.action.added": SpecVerifier._action_added,
     "nc.action.done": SpecVerifier._action_done,
+    "nc.action.reassigned": SpecVerifier._action_reassigned,
     "nc.feedback.linked": SpecVerifier._feedback_linked,
     "internal_audit.planned": SpecVerifier._audit_planned,
     "internal_audit.finding": SpecVerifier._finding,
     "feedback.received": SpecVerifier._feedback_received,
+    "feedback.comments.erased": SpecVerifier._comments_erased,
 }
 """§7 CAPA rules, per action: each checks the event against the chain so far, then applies it."""
 
@@ -1887,6 +1990,12 @@ def capa_row_problems(office: str, action: str, subject: str, payload: dict[str,
             else []
         )
         if len(ids) != len({repr(i) for i in ids}):
+            return ["a response id occurs twice"]
+    elif action == "feedback.comments.erased":
+        before, responses = payload.get("before"), payload.get("responses")
+        if isinstance(before, str) and subject != f"{office}/FEEDBACK/ERASED/{before}":
+            return ["subject is not OFFICE/FEEDBACK/ERASED/ and payload.before"]
+        if isinstance(responses, list) and len(responses) != len({repr(i) for i in responses}):
             return ["a response id occurs twice"]
     return []
 
@@ -3502,11 +3611,12 @@ def test_both_verifiers_reject_the_service_acting_for_a_draft_s_author(
 def capa_bundle(qms_office: TestOffice, tmp_path: Path) -> tuple[Path, Any, str]:
     """A bundle of the CAPA history of ``test_capa_attacks`` (an NC closed with an action done
     by hand and one done by a revision of SOP 001, an audit raising an NC, feedback raising an
-    NC), then the feedback NC planned and implemented with Inspector Singh's own action, and a
-    second audit with its item open.  Returns the bundle, the history's names and the audit."""
+    NC), then the feedback NC planned and implemented with Inspector Singh's own action (first
+    Anita's, reassigned to him), and a second audit with its item open.  Returns the bundle,
+    the history's names and the audit."""
     from datetime import timedelta
 
-    from qms_engine.capa.actions import add_action, complete_action
+    from qms_engine.capa.actions import add_action, complete_action, reassign_action
     from qms_engine.capa.internal_audits import AuditItem, plan_audit
     from qms_engine.capa.nonconformities import take_nc_transition
     from tests.test_audit_attacks import build_history
@@ -3528,8 +3638,15 @@ def capa_bundle(qms_office: TestOffice, tmp_path: Path) -> tuple[Path, Any, str]
         actor=s["quality_coordinator"],
         type="corrective",
         description="Night desk roster",
-        owner="sks",
+        owner="anita",
         due=_today(office) + timedelta(days=7),
+    )
+    reassign_action(
+        runtime,
+        action=f"{names.feedback}#A1",
+        actor=s["quality_coordinator"],
+        owner="sks",
+        comment="The SHO keeps the roster",
     )
     take_nc_transition(
         runtime, number=names.feedback, transition="plan", actor=s["quality_coordinator"]
@@ -3592,6 +3709,8 @@ def _raised(number: str, state: str = "raised", **changes: Any) -> dict[str, Any
         "skipped a state",
         "document action done by hand",
         "response twice",
+        "erasure of a response never received",
+        "erasure of a young response",
         "finding by another auditor",
         "own SOP audited",
         "finding without its NC",
@@ -3660,7 +3779,7 @@ def test_both_verifiers_reject_a_forged_capa_step(
             "id": names.responses[0],
             "time": "2025-11-24T05:10:46.000000Z",
             "ratings": {"overall": 1},
-            "comment": "",
+            "comment_sha256": "00" * 32,
         }
         subject = f"{qms_office.office.code}/FEEDBACK/{digest[:12]}"
         _append(
@@ -3673,6 +3792,23 @@ def test_both_verifiers_reject_a_forged_capa_step(
         )
         expected = f"{subject}: response {names.responses[0]} was received before"
         engine_says = "was already received in this chain"
+    elif forgery in ("erasure of a response never received", "erasure of a young response"):
+        response = "0123456789abcdef" if "never" in forgery else names.responses[1]
+        subject = f"{qms_office.office.code}/FEEDBACK/ERASED/2025-01-01"
+        _append(
+            path,
+            s["quality_coordinator"],
+            "quality_coordinator",
+            "feedback.comments.erased",
+            subject,
+            {"before": "2025-01-01", "responses": [response]},
+        )
+        if "never" in forgery:
+            expected = f"{subject}: response {response} was never received"
+            engine_says = f"erases response {response}, never received in this chain"
+        else:
+            expected = f"{subject}: response {response} is not older than 2025-01-01"
+            engine_says = "of 2025-11-24, not older than 2025-01-01"
     elif forgery == "finding by another auditor":
         finding = {"result": "conforms", "note": "", "nc": ""}
         _append(path, s["reviewer"], "auditor", "internal_audit.finding", f"{audit}#1", finding)
@@ -3703,3 +3839,191 @@ def test_both_verifiers_reject_a_forged_capa_step(
         expected = f"finding {audit}#1 has no nc.raised after it"
         engine_says = f"a nonconformity finding naming {named}, never raised after it"
     _both_reject(path, qms_office, [f"event #{n}: {expected}"], engine_says)
+
+
+def test_both_verifiers_accept_reassignment_reopening_and_an_audited_area(
+    capa_bundle: tuple[Path, Any, str], qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """Through the engine: an action handed to another owner who does it, a reopening
+    followed by a new action, and an NC raised against priya's area taken on by others —
+    both verifiers accept the bundle, and the online check the tables."""
+    from datetime import timedelta
+
+    from qms_engine.audit.verify import verify_office
+    from qms_engine.capa.actions import add_action, complete_action, reassign_action
+    from qms_engine.capa.internal_audits import AuditItem, plan_audit, record_finding
+    from qms_engine.capa.nonconformities import take_nc_transition
+    from tests.test_capa_attacks import _today
+
+    runtime, office, s = qms_office.runtime, qms_office.office, qms_office.signers
+    _, names, _ = capa_bundle
+
+    def act(number: str, transition: str, who: str, comment: str = "") -> None:
+        take_nc_transition(
+            runtime, number=number, transition=transition, actor=s[who], comment=comment
+        )
+
+    act(names.feedback, "reopen", "auditor", "Night desk still unanswered")
+    second = add_action(
+        runtime,
+        number=names.feedback,
+        actor=s["quality_coordinator"],
+        type="corrective",
+        description="Second phone at the night desk",
+        owner="anita",
+        due=_today(office) + timedelta(days=7),
+    ).subject
+    reassign_action(
+        runtime, action=second, actor=s["approver"], owner="mohan", comment="Anita on leave"
+    )
+    complete_action(runtime, action=second, actor=s["author2"], comment="Installed")
+    act(names.feedback, "implement", "quality_coordinator")
+    act(names.feedback, "verify", "auditor", "Answered every night for a week")
+    audit = plan_audit(
+        runtime,
+        office=office,
+        actor=s["quality_coordinator"],
+        title="Notice board",
+        scope="Clause 7.5.3",
+        date=_today(office),
+        auditors=["audit"],
+        items=[AuditItem("8.5.1 a", "audit", "priya")],
+    ).number
+    found = record_finding(
+        runtime, audit=audit, item=1, actor=s["auditor"], result="nonconformity", note="Old SOP"
+    ).nc
+    act(found, "cancel", "approver", "Recorded twice")
+    path = _export(qms_office, tmp_path / "more")
+    _both_accept(path, qms_office)
+    online = verify_office(runtime, office)
+    assert online.ok, online.problems
+    assert "nc.action.reassigned" in {body["action"] for body in _bodies(path)}
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "reassigned when done",
+        "done by the former owner",
+        "implemented on actions before a reopening",
+        "cancelled by the area audited",
+        "a controlled document as a record",
+        "a ref neither clause nor document",
+        "a finding after writing the SOP",
+    ],
+)
+def test_both_verifiers_reject_the_new_capa_forgeries(
+    capa_bundle: tuple[Path, Any, str], qms_office: TestOffice, tmp_path: Path, forgery: str
+) -> None:
+    """Each forgery, signed with a real key in a role its signer holds, breaks one of the
+    rules §7 gained: reassignment, actions reset by a reopening, the "audited" party, the kind
+    of what an NC names, an item's ref, and independence at the finding."""
+    from tests.test_audit_attacks import SOP1
+
+    path, names, audit = capa_bundle
+    s = qms_office.signers
+    qc = (s["quality_coordinator"], "quality_coordinator")
+    number = names.feedback.replace("/003", "/009")
+    engine_says: tuple[str, ...]
+    if forgery == "reassigned when done":
+        action = f"{names.feedback}#A1"
+        n = _append(path, *qc, "nc.action.reassigned", action, {"owner": "anita", "comment": "x"})
+        expected = [
+            f"event #{n}: {action}: the action is already done",
+            f"event #{n}: {action}: the NC is 'implemented', which accepts no actions",
+        ]
+        engine_says = ("reassigned, but the action is already done", "which takes no actions")
+    elif forgery == "done by the former owner":
+        step = {"transition": "reopen", "from": "implemented", "to": "planned", "comment": "No"}
+        _append(path, s["auditor"], "auditor", "nc.reopened", names.feedback, step, "reopened")
+        action = f"{names.feedback}#A2"
+        added = {
+            "type": "corrective",
+            "description": "Second phone",
+            "owner": "anita",
+            "due": "2099-01-01",
+            "document": "",
+            "after_revno": -1,
+        }
+        _append(path, *qc, "nc.action.added", action, added)
+        _append(path, *qc, "nc.action.reassigned", action, {"owner": "mohan", "comment": "Leave"})
+        done = {"comment": "Done", "evidence": []}
+        n = _append(path, s["author"], "author", "nc.action.done", action, done)
+        expected = [f"event #{n}: {action}: 'anita' is not its owner 'mohan'"]
+        engine_says = ("only its owner 'mohan' marks it done, not 'anita'",)
+    elif forgery == "implemented on actions before a reopening":
+        step = {"transition": "reopen", "from": "implemented", "to": "planned", "comment": "No"}
+        _append(path, s["auditor"], "auditor", "nc.reopened", names.feedback, step, "reopened")
+        step = {"transition": "implement", "from": "planned", "to": "implemented", "comment": ""}
+        meaning = "implementation confirmed"
+        n = _append(path, *qc, "nc.implementation_confirmed", names.feedback, step, meaning)
+        expected = [f"event #{n}: {names.feedback}: 'implement' needs an action"]
+        engine_says = ("'implement' needs at least one action",)
+    elif forgery == "cancelled by the area audited":
+        plan = {
+            "title": "Notice board",
+            "scope": "7.5.3",
+            "date": "2026-01-05",
+            "auditors": ["audit"],
+            "items": [{"ref": "7.5.3", "auditor": "audit", "area_owner": "priya"}],
+        }
+        _append(path, *qc, "internal_audit.planned", f"{audit}9", plan)
+        finding = {"result": "nonconformity", "note": "Old SOP", "nc": number}
+        _append(path, s["auditor"], "auditor", "internal_audit.finding", f"{audit}9#1", finding)
+        raised = _raised(number, source="internal_audit", finding=f"{audit}9#1")
+        _append(path, s["auditor"], "auditor", "nc.raised", number, raised)
+        step = {"transition": "cancel", "from": "raised", "to": "cancelled", "comment": "No"}
+        n = _append(path, *qc, "nc.cancelled", number, step, "cancelled")
+        expected = [f"event #{n}: {number}: segregation of duties: 'priya' is 'audited' of it"]
+        engine_says = ("'priya' owns the area audited, whose finding raised it,",)
+    elif forgery == "a controlled document as a record":
+        n = _append(path, *qc, "nc.raised", number, _raised(number, records=[SOP1]))
+        expected = [f"event #{n}: {number}: records names {SOP1!r}, of another kind"]
+        engine_says = (f"its records name {SOP1!r}, a SOP of kind 'document', not 'register'",)
+    elif forgery == "a ref neither clause nor document":
+        plan = {
+            "title": "Short numbers",
+            "scope": "SOP 001",
+            "date": "2026-01-05",
+            "auditors": ["rakesh"],
+            "items": [{"ref": "SOP/001", "auditor": "rakesh", "area_owner": ""}],
+        }
+        n = _append(path, *qc, "internal_audit.planned", f"{audit}9", plan)
+        expected = [
+            f"event #{n}: {audit}9: item 1: ref 'SOP/001' is no ISO clause nor a document here"
+        ]
+        engine_says = ("item 1: ref 'SOP/001' is neither an ISO clause",)
+    else:
+        from qms_engine.capa.internal_audits import AuditItem, plan_audit
+        from qms_engine.documents.revisions import revise_document
+        from qms_engine.people.users import grant_roles
+        from tests.test_audit_attacks import _docx
+        from tests.test_capa_attacks import _today
+
+        runtime, office = qms_office.runtime, qms_office.office
+        grant_roles(runtime, office, actor=s["admin"], username="rakesh", roles=["author"])
+        planned = plan_audit(
+            runtime,
+            office=office,
+            actor=s["quality_coordinator"],
+            title="SOP audit",
+            scope="SOP 001",
+            date=_today(office),
+            auditors=["rakesh"],
+            items=[AuditItem(SOP1, "rakesh")],
+        ).number
+        revise_document(
+            runtime,
+            actor=s["reviewer"],
+            number=SOP1,
+            path=_docx(tmp_path, "mine.docx", "Station office procedure"),
+            reason="My corrections",
+        )
+        path = _export(qms_office, tmp_path / "after-writing")
+        finding = {"result": "conforms", "note": "", "nc": ""}
+        n = _append(
+            path, s["reviewer"], "auditor", "internal_audit.finding", f"{planned}#1", finding
+        )
+        expected = [f"event #{n}: {planned}#1: item 1: 'rakesh' is no longer independent of it"]
+        engine_says = (f"item 1: 'rakesh' may no longer audit {SOP1}, having written",)
+    _both_reject(path, qms_office, expected, *engine_says)

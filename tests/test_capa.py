@@ -14,10 +14,18 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from qms_engine.audit.verify import verify_office
-from qms_engine.capa.actions import ActionRef, add_action, complete_action, overdue_actions
+from qms_engine.capa.actions import ActionRef, add_action, complete_action, reassign_action
 from qms_engine.capa.nonconformities import NcStep, raise_nc, take_nc_transition
-from qms_engine.capa.records import ActionRow, NcRow, actions_of, list_ncs, load_nc, nc_history
-from qms_engine.clock import utc_now, zone
+from qms_engine.capa.records import (
+    ActionRow,
+    NcRow,
+    actions_of,
+    list_ncs,
+    load_nc,
+    nc_history,
+    overdue_actions,
+)
+from qms_engine.clock import local_today
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.users import deactivate_user, revoke_roles
 from qms_engine.storage.models import (
@@ -27,7 +35,7 @@ from qms_engine.storage.models import (
     NC_TABLE,
 )
 from qms_engine.tasks import tasks_for
-from qms_engine.testing import TestOffice
+from qms_engine.testing import TestOffice, staff_member
 
 if TYPE_CHECKING:
     from tests.conftest import Desk
@@ -36,7 +44,7 @@ NC1 = "PS-TEST1/NC/{year}/001"
 
 
 def today(office: TestOffice) -> date:
-    return utc_now().astimezone(zone(office.office.timezone)).date()
+    return local_today(office.office.timezone)
 
 
 @dataclass
@@ -429,8 +437,10 @@ def test_bad_input_is_refused_naming_the_field(
     before = written()
     with pytest.raises(InvalidInput, match="no source 'audit'"):
         capa.raise_nc(source="audit")
-    with pytest.raises(RuleViolation, match="description is empty"):
+    with pytest.raises(InvalidInput, match="description is empty"):
         capa.raise_nc(description="  ")
+    with pytest.raises(InvalidInput, match="title is empty"):
+        capa.raise_nc(title="")
     with pytest.raises(InvalidInput, match="is a register record"):
         capa.raise_nc(documents=[gd])
     with pytest.raises(NotFound, match="PS-TEST1/SOP/999"):
@@ -587,3 +597,199 @@ def test_overdue_actions_come_first_in_their_owner_s_queue(
     ]
     desk.revise(sop)
     assert offered(qms_office, "author")[revise.subject] == [f"qms doc show {sop}"]
+
+
+# --- when an action's owner can no longer act; reopening; service accounts ----------------------
+
+
+def test_an_action_whose_owner_can_no_longer_act_is_reassigned(
+    qms_office: TestOffice, capa: Capa, written: Callable[[], object]
+) -> None:
+    """rakesh loses his only role after his action was planned: he can no longer mark it done,
+    the quality coordinator's tasks offer to reassign it, and once reassigned (signed, with the
+    reason) its new owner alone marks it done and the NC goes on to closure."""
+    number = capa.raise_nc()
+    capa.to_analysed(number)
+    action = capa.add(number, owner="reviewer").subject
+    capa.act(number, "plan", "quality_coordinator")
+    revoke_roles(
+        qms_office.runtime,
+        qms_office.office,
+        actor=qms_office.signers["admin"],
+        username="rakesh",
+        roles=["reviewer"],
+    )
+    with pytest.raises(PermissionDenied, match="'rakesh' holds no role in PS-TEST1"):
+        capa.done(action, who="reviewer")
+    reassign = f"qms nc action reassign '{action}' --owner USER --comment WHY --as priya"
+    assert offered(qms_office, "quality_coordinator")[action] == [reassign]
+    assert action not in offered(qms_office, "author")
+
+    def hand(owner: str, who: str = "quality_coordinator", comment: str = "Transferred") -> int:
+        return reassign_action(
+            qms_office.runtime,
+            action=action,
+            actor=qms_office.signers[who],
+            owner=owner,
+            comment=comment,
+        ).event_seq
+
+    deactivate_user(
+        qms_office.runtime,
+        qms_office.office,
+        actor=qms_office.signers["admin"],
+        username="mohan",
+        reason="Retired",
+    )
+    before = written()
+    with pytest.raises(PermissionDenied, match="reassign actions"):
+        hand("anita", who="author")
+    with pytest.raises(RuleViolation, match="say why"):
+        hand("anita", comment=" ")
+    with pytest.raises(RuleViolation, match="'mohan' is deactivated"):
+        hand("mohan")
+    with pytest.raises(RuleViolation, match="'rakesh' holds no role in PS-TEST1"):
+        hand("rakesh")
+    with pytest.raises(NotFound, match="has no action A9"):
+        reassign_action(
+            qms_office.runtime,
+            action=f"{number}#A9",
+            actor=qms_office.signers["approver"],
+            owner="anita",
+            comment="x",
+        )
+    assert written() == before
+    seq = hand("anita", who="approver", comment="रकेश का तबादला हो गया")
+    assert capa.actions(number)[0].owner == "anita"
+    with pytest.raises(RuleViolation, match=f"{action} is already anita's"):
+        hand("anita")
+    assert action not in offered(qms_office, "quality_coordinator")
+    with pytest.raises(PermissionDenied, match="only the owner"):
+        capa.done(action, who="quality_coordinator")
+    capa.done(action)
+    with pytest.raises(RuleViolation, match="already done by anita"):
+        hand("sks")
+    capa.act(number, "implement", "quality_coordinator")
+    capa.act(number, "verify", "auditor", "No open GD since")
+    capa.act(number, "close", "approver")
+    with qms_office.runtime.engine.connect() as connection:
+        event = next(e for e in nc_history(connection, qms_office.office, number) if e.seq == seq)
+    assert (event.action, event.subject, event.signer_role, event.payload) == (
+        "nc.action.reassigned",
+        action,
+        "approver",
+        {"owner": "anita", "comment": "रकेश का तबादला हो गया"},
+    )
+    assert verified(qms_office) == []
+
+
+def test_an_action_is_reassigned_only_while_the_plan_is_under_way(
+    qms_office: TestOffice, capa: Capa, desk: Desk
+) -> None:
+    """A document action changes hands like any other; once the NC is implemented its actions
+    stay with whoever had them."""
+    sop = desk.new_sop("General Diary upkeep")
+    desk.issue(sop)
+    number = capa.raise_nc()
+    capa.to_analysed(number)
+    document = capa.add(number, owner="author2", document=sop).subject
+    reassign_action(
+        qms_office.runtime,
+        action=document,
+        actor=qms_office.signers["quality_coordinator"],
+        owner="anita",
+        comment="Mohan is on leave",
+    )
+    assert [(a.owner, a.document) for a in capa.actions(number)] == [("anita", sop)]
+    assert verified(qms_office) == []
+    other = capa.raise_nc()
+    action = capa.to_planned(other).subject
+    capa.done(action)
+    capa.act(other, "implement", "quality_coordinator")
+    with pytest.raises(RuleViolation, match="actions are reassigned only while it is"):
+        reassign_action(
+            qms_office.runtime,
+            action=action,
+            actor=qms_office.signers["quality_coordinator"],
+            owner="author2",
+            comment="Late",
+        )
+
+
+def test_after_a_reopening_the_earlier_actions_no_longer_count(
+    qms_office: TestOffice, capa: Capa, written: Callable[[], object]
+) -> None:
+    """Reopened because the action did not work: the done action stays in the history but no
+    longer counts, so implementing needs a new action, and it done."""
+    number = capa.raise_nc()
+    capa.done(capa.to_planned(number).subject)
+    capa.act(number, "implement", "quality_coordinator")
+    capa.act(number, "verify", "auditor", "Seemed fine")
+    capa.act(number, "reopen", "auditor", "GD left open again on 20 March")
+    assert [(a.n, a.done) for a in capa.actions(number)] == [(1, True)]
+    commands = offered(qms_office, "quality_coordinator")[number]
+    assert commands[0].startswith(f"qms nc action add {number} ")  # a new action, no implement
+    assert not any(" implement " in command for command in commands)
+    before = written()
+    with pytest.raises(RuleViolation, match="'implement' needs at least one action") as refused:
+        capa.act(number, "implement", "quality_coordinator")
+    assert refused.value.hint and "planned before it was reopened no longer count" in (
+        refused.value.hint
+    )
+    assert written() == before
+    second = capa.add(number, owner="author2", description="Alarm at 23:55 for the duty officer")
+    with pytest.raises(RuleViolation, match=f"still open: {second.subject}$"):
+        capa.act(number, "implement", "quality_coordinator")
+    capa.done(second.subject, who="author2")
+    capa.act(number, "implement", "quality_coordinator")
+    capa.act(number, "verify", "auditor", "No open GD for 30 days")
+    capa.act(number, "close", "quality_coordinator")
+    assert verified(qms_office) == []
+
+
+def test_a_service_account_neither_raises_nor_owns_an_nc_action(
+    qms_office: TestOffice, capa: Capa, written: Callable[[], object]
+) -> None:
+    """The inbox's service account (enrolled with the clerk role) may not raise an NC, own an
+    action, or be handed one: a person answers for each."""
+    service = staff_member(
+        qms_office.runtime,
+        qms_office.office,
+        qms_office.signers["admin"],
+        "ingest",
+        "Inbox service",
+        ["clerk"],
+        kind="service",
+    )
+    number = capa.raise_nc()
+    action = capa.to_planned(number).subject
+    before = written()
+    with pytest.raises(PermissionDenied, match="'ingest' is a service account"):
+        raise_nc(
+            qms_office.runtime,
+            office=qms_office.office.code,
+            actor=service,
+            title="Scanner jammed",
+            description="Filed by the inbox",
+            source="process_monitoring",
+            severity="minor",
+        )
+    with pytest.raises(RuleViolation, match="'ingest' is a service account"):
+        add_action(
+            qms_office.runtime,
+            number=number,
+            actor=qms_office.signers["quality_coordinator"],
+            type="corrective",
+            description="x",
+            owner="ingest",
+            due=today(qms_office),
+        )
+    with pytest.raises(RuleViolation, match="'ingest' is a service account"):
+        reassign_action(
+            qms_office.runtime,
+            action=action,
+            actor=qms_office.signers["quality_coordinator"],
+            owner="ingest",
+            comment="x",
+        )
+    assert written() == before

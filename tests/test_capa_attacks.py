@@ -4,7 +4,8 @@ One real history is written through the engine (:mod:`qms_engine.capa`,
 :mod:`qms_engine.feedback`): the SOP history of ``test_audit_attacks``, then a complaint's
 nonconformity taken to closure with an ordinary action and an action that asked for a revision
 of SOP 001, an internal audit whose nonconformity finding raised an NC, and citizens' feedback
-imported twice (poor ratings raising an NC, then linked to it).  Each test then plays an
+imported twice (poor ratings raising an NC, then linked to it), and an old response whose
+comment was erased after the form's keep_days.  Each test then plays an
 insider who writes the SQLite file, or holds a valid key: a forged event is appended to the
 chain, correctly linked, hashed and signed with the real key of the person it names, so only
 the CAPA rule it breaks can catch it — and both the online check and the check of an exported
@@ -25,7 +26,7 @@ import pytest
 from sqlalchemy import select
 
 from qms_engine.audit.bundle import export_bundle
-from qms_engine.capa.actions import add_action, complete_action
+from qms_engine.capa.actions import add_action, complete_action, reassign_action
 from qms_engine.capa.internal_audits import AuditItem, plan_audit, record_finding
 from qms_engine.capa.nonconformities import raise_nc, take_nc_transition
 from qms_engine.capa.records import actions_of, load_nc
@@ -36,6 +37,7 @@ from qms_engine.documents.revisions import revise_document
 from qms_engine.documents.transitions import take_transition
 from qms_engine.extension.manager import load_plugins
 from qms_engine.feedback.responses import import_feedback
+from qms_engine.feedback.retention import erase_comments
 from qms_engine.people.users import grant_roles
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import FEEDBACK_TABLE
@@ -58,6 +60,7 @@ pytestmark = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
 
 POOR = ("2", "1", "2", "1")
 GOOD = ("5", "4", "4", "5")
+ERASED_BEFORE = date(2024, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Capa:
     audit: str  # an internal audit: item 1 conforms, item 2 (SOP 002) a nonconformity
     found: str  # the NC item 2's finding raised
     feedback: str  # the NC poor citizens' feedback raised
-    responses: tuple[str, ...]  # the ids of the responses imported
+    responses: tuple[str, ...]  # the ids of the responses imported (the last one erased)
 
 
 def _today(office: OfficeRef) -> date:
@@ -167,6 +170,11 @@ def build_capa(runtime: Runtime, office: OfficeRef, s: Mapping[str, Signer], fil
     import_feedback(runtime, path=later, actor=s["quality_coordinator"])
     for username in ("rakesh", "mohan", "meena"):  # auditors too, for the audit attacks
         grant_roles(runtime, office, actor=s["admin"], username=username, roles=["auditor"])
+    old = write_csv(  # older than the form's keep_days (730): its comment is erased
+        files / "feedback-2023.csv", [response("15/01/2023 09:00:00", office.code, GOOD, "पुराना")]
+    )
+    import_feedback(runtime, path=old, actor=s["quality_coordinator"])
+    erase_comments(runtime, before=ERASED_BEFORE, actor=s["quality_coordinator"])
     return Capa(closed, audit, found, station.raised[0], _responses(runtime, office))
 
 
@@ -252,7 +260,7 @@ def test_the_honest_capa_history_verifies_online_and_as_a_bundle(
         assert result.ok, (where, result.problems)
     done = run("-w", hist.root, "audit", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert names.found and names.feedback and len(names.responses) == 4
+    assert names.found and names.feedback and len(names.responses) == 5
 
 
 def test_an_evidence_file_altered_in_the_store_is_caught(
@@ -552,7 +560,7 @@ def test_a_response_imported_twice_is_caught(hist: History, names: Capa, tmp_pat
                 "id": names.responses[1],
                 "time": "2025-11-24T05:30:00.000000Z",
                 "ratings": {"behaviour": 1, "action_taken": 1, "timeliness": 1, "overall": 1},
-                "comment": "",
+                "comment_sha256": "00" * 32,
             }
         ],
     }
@@ -655,3 +663,334 @@ def test_a_capa_row_changed_by_sql_is_caught(
         db.connection.execute(change, values)
     problems = hist.verify().problems
     assert says.format(**values) in problems, problems
+
+
+# --------------------------------------------------------------------------- citizens' comments
+
+
+def _comment_row(hist: History, response: str) -> tuple[str, str | None]:
+    with hist.runtime.engine.connect() as connection:
+        comment, salt = connection.execute(
+            select(FEEDBACK_TABLE.c.comment, FEEDBACK_TABLE.c.comment_salt).where(
+                FEEDBACK_TABLE.c.response_id == response
+            )
+        ).one()
+    return comment, salt
+
+
+def test_a_comment_changed_in_the_table_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """The chain holds only each comment's salted SHA-256: an insider who rewrites what a
+    citizen said (or blanks it, as if erased, without a signed erasure) is caught online,
+    naming the response; the bundle, which holds no comments, still verifies."""
+    poor, other = names.responses[1], names.responses[0]
+    assert _comment_row(hist, poor)[0] == "देर से सुनवाई"
+    with hist.db() as db:
+        db.connection.execute(
+            "UPDATE feedback_response SET comment = 'सब ठीक था' WHERE response_id = ?", (poor,)
+        )
+        db.connection.execute(
+            "UPDATE feedback_response SET comment = '', comment_salt = NULL, erased_at = "
+            "'2026-01-01T00:00:00.000000Z' WHERE response_id = ?",
+            (other,),
+        )
+    found = verdicts(hist, tmp_path)
+    assert found["bundle"].ok, found["bundle"].problems
+    problems = found["online"].problems
+    field = "field sha256(comment_salt ‖ comment): chain says '"
+    assert any(p.startswith(f"table feedback_response, {poor}, {field}") for p in problems)
+    assert any(
+        p.startswith(f"table feedback_response, {other}, {field}") and p.endswith("says None")
+        for p in problems
+    ), problems
+    assert (
+        f"table feedback_response, {other}, field erased_at: chain says None, database says "
+        "'2026-01-01T00:00:00.000000Z'" in problems
+    )
+    assert not any("सब ठीक" in p for p in problems)  # a comment is never echoed
+
+
+def test_the_honest_erasure_left_no_words_and_verifies(hist: History, names: Capa) -> None:
+    """The old response's comment and salt are gone from the table; the chain never held
+    them; `qms audit verify` passes."""
+    erased = names.responses[-1]
+    assert _comment_row(hist, erased) == ("", None)
+    with hist.db() as db:
+        payloads = " ".join(row[0] for row in db.connection.execute("SELECT payload FROM event"))
+    assert "पुराना" not in payloads and "देर से सुनवाई" not in payloads
+    assert f'"responses":["{erased}"]' in payloads
+    assert hist.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("which", "before", "fragment"),
+    [
+        ("never received", "2024-01-01", "erases response 0123456789abcdef, never received"),
+        ("erased before", "2024-01-01", "whose comment was already erased"),
+        ("too young", "2025-01-01", "of 2025-11-24, not older than 2025-01-01"),
+    ],
+)
+def test_a_forged_erasure_is_caught(
+    hist: History, names: Capa, tmp_path: Path, which: str, before: str, fragment: str
+) -> None:
+    """An erasure signed by the quality coordinator with their real key, of a response never
+    received, of one already erased, or of one younger than the date it names."""
+    response = {
+        "never received": "0123456789abcdef",
+        "erased before": names.responses[-1],
+        "too young": names.responses[1],
+    }[which]
+    seq = forge(
+        hist,
+        "quality_coordinator",
+        "feedback.comments.erased",
+        f"{hist.office.code}/FEEDBACK/ERASED/{before}",
+        {"before": before, "responses": [response]},
+    )
+    assert_both_fail_at(hist, tmp_path, seq, fragment)
+
+
+def test_a_signed_erasure_that_left_the_comment_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """An erasure is signed (rightly: the response is older than its date) but the comment
+    stays in the table: the online check says so, without quoting it."""
+    poor = names.responses[1]
+    forge(
+        hist,
+        "quality_coordinator",
+        "feedback.comments.erased",
+        f"{hist.office.code}/FEEDBACK/ERASED/2026-01-01",
+        {"before": "2026-01-01", "responses": [poor]},
+    )
+    found = verdicts(hist, tmp_path)
+    assert found["bundle"].ok, found["bundle"].problems
+    problems = found["online"].problems
+    assert (
+        f"table feedback_response, {poor}, field comment: chain says '', database says "
+        "'13 characters (not erased)'" in problems
+    ), problems
+    assert any(
+        p.startswith(f"table feedback_response, {poor}, field comment_salt") for p in problems
+    )
+    assert any(p.startswith(f"table feedback_response, {poor}, field erased_at") for p in problems)
+
+
+# ------------------------------------------- reassignment, reopening, audits, kinds (review r1)
+
+
+def engine_reassign(hist: History, action: str, owner: str) -> None:
+    reassign_action(
+        hist.runtime,
+        action=action,
+        actor=hist.signers["quality_coordinator"],
+        owner=owner,
+        comment="Transferred to another station",
+    )
+
+
+def test_an_action_done_by_its_owner_after_it_was_reassigned_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """Anita's action was handed to Mohan; she marks it done anyway, with her own key."""
+    action = planned(hist, names.feedback, owner="anita")
+    engine_reassign(hist, action, "mohan")
+    seq = forge(hist, "author", "nc.action.done", action, {"comment": "Done", "evidence": []})
+    assert_both_fail_at(hist, tmp_path, seq, "only its owner 'mohan' marks it done, not 'anita'")
+
+
+@pytest.mark.parametrize("forgery", ["no role", "already done", "nc implemented"])
+def test_a_forged_reassignment_is_caught(
+    hist: History, names: Capa, tmp_path: Path, forgery: str
+) -> None:
+    """An action handed to someone holding no role here, or reassigned once done, or once the
+    NC is implemented (its plan closed), signed by the quality coordinator."""
+    action = planned(hist, names.feedback, owner="anita")
+    owner, fragment = "ghost", "its owner 'ghost' holds no role in this office"
+    if forgery != "no role":
+        complete_action(hist.runtime, action=action, actor=hist.signers["author"], comment="Done")
+        owner, fragment = "mohan", "reassigned, but the action is already done"
+    if forgery == "nc implemented":
+        engine_act(hist, names.feedback, "implement", "quality_coordinator")
+        fragment = "reassigned while the nonconformity is 'implemented', which takes no actions"
+    seq = forge(
+        hist,
+        "quality_coordinator",
+        "nc.action.reassigned",
+        action,
+        {"owner": owner, "comment": "Handed over"},
+    )
+    assert_caught(hist, tmp_path, seq, f"{action}: {fragment}")
+
+
+def test_an_implementation_counting_actions_from_before_a_reopening_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """Reopened because the action did not work, the NC is declared implemented again with
+    no new action: capa.toml's reopen resets the actions, so none counts."""
+    action = planned(hist, names.feedback)
+    complete_action(hist.runtime, action=action, actor=hist.signers["author"], comment="Done")
+    engine_act(hist, names.feedback, "implement", "quality_coordinator")
+    engine_act(hist, names.feedback, "verify", "auditor", "Checked a week of complaints")
+    engine_act(hist, names.feedback, "reopen", "auditor", "Night shift still turns people away")
+    seq = forge(
+        hist,
+        "quality_coordinator",
+        "nc.implementation_confirmed",
+        names.feedback,
+        nc_step(names.feedback, "implement", "planned", "implemented", ""),
+        meaning="implementation confirmed",
+    )
+    assert_both_fail_at(hist, tmp_path, seq, "'implement' needs at least one action")
+
+
+def test_an_nc_cancelled_by_the_owner_of_the_area_audited_is_caught(
+    hist: History, tmp_path: Path
+) -> None:
+    """Priya's area (clause 7.5.3) got a nonconformity finding; she cancels the NC it raised
+    herself, as quality coordinator: capa.toml's cancel is not_by "audited"."""
+    audit = plan_audit(
+        hist.runtime,
+        office=hist.office,
+        actor=hist.signers["quality_coordinator"],
+        title="Records audit",
+        scope="Clause 7.5.3",
+        date=_today(hist.office),
+        auditors=["audit"],
+        items=[AuditItem("7.5.3", "audit", "priya")],
+    ).number
+    number = record_finding(
+        hist.runtime,
+        audit=audit,
+        item=1,
+        actor=hist.signers["auditor"],
+        result="nonconformity",
+        note="Obsolete SOP on the notice board",
+    ).nc
+    seq = forge(
+        hist,
+        "quality_coordinator",
+        "nc.cancelled",
+        number,
+        nc_step(number, "cancel", "raised", "cancelled", "Not a real problem"),
+        meaning="cancelled",
+    )
+    assert_both_fail_at(
+        hist, tmp_path, seq, "'priya' owns the area audited, whose finding raised it,"
+    )
+
+
+def test_a_finding_by_an_auditor_who_since_wrote_the_sop_is_caught(
+    hist: History, tmp_path: Path
+) -> None:
+    """Rakesh is planned to audit SOP 001, then writes its next revision himself, and records
+    that it conforms: independence is checked again at the finding."""
+    grant_roles(
+        hist.runtime, hist.office, actor=hist.signers["admin"], username="rakesh", roles=["author"]
+    )
+    audit = plan_audit(
+        hist.runtime,
+        office=hist.office,
+        actor=hist.signers["quality_coordinator"],
+        title="SOP audit",
+        scope="SOP 001",
+        date=_today(hist.office),
+        auditors=["rakesh"],
+        items=[AuditItem(SOP1, "rakesh")],
+    ).number
+    revno = revise_document(
+        hist.runtime,
+        actor=hist.signers["reviewer"],
+        number=SOP1,
+        path=_docx(hist.root.parent, "sop1-rakesh.docx", "Station office procedure"),
+        reason="My own corrections",
+    ).revno
+    seq = forge(
+        hist,
+        "reviewer",
+        "internal_audit.finding",
+        f"{audit}#1",
+        {"result": "conforms", "note": "", "nc": ""},
+        role="auditor",
+    )
+    assert_both_fail_at(
+        hist,
+        tmp_path,
+        seq,
+        f"item 1: 'rakesh' may no longer audit {SOP1}, having written {SOP1}#{revno}",
+    )
+
+
+def test_an_audit_item_naming_neither_a_clause_nor_a_document_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """An item written as a short SOP number: no document of the chain, so no independence
+    check could apply to it (its author could audit it)."""
+    payload = {
+        "title": "Short numbers",
+        "scope": "SOP 002",
+        "date": _today(hist.office).isoformat(),
+        "auditors": ["mohan"],
+        "items": [{"ref": "SOP/002", "auditor": "mohan", "area_owner": ""}],
+    }
+    seq = forge(hist, "quality_coordinator", "internal_audit.planned", f"{names.audit}9", payload)
+    assert_both_fail_at(hist, tmp_path, seq, "item 1: ref 'SOP/002' is neither an ISO clause")
+
+
+@pytest.mark.parametrize("member", ["records", "documents"])
+def test_an_nc_naming_a_document_under_the_wrong_kind_is_caught(
+    hist: History, names: Capa, tmp_path: Path, member: str
+) -> None:
+    """A controlled SOP named among the NC's register records, or a GD entry among its
+    controlled documents (the write path refuses both)."""
+    from qms_engine.documents.revisions import create_document
+
+    record = create_document(
+        hist.runtime,
+        hist.office,
+        actor=hist.signers["clerk"],
+        type_code="GD",
+        title="GD entry 14",
+        path=_docx(hist.root.parent, "gd-14.docx", "GD entry 14"),
+    ).number
+    cited, kind = (
+        (SOP1, "'document', not 'register'")
+        if member == "records"
+        else (record, "'register', not 'document'")
+    )
+    number = names.feedback.replace("/003", "/009")
+    payload = {
+        "title": "Wrong kind",
+        "description": "Names a document under the wrong kind",
+        "source": "complaint",
+        "severity": "minor",
+        "clause": "",
+        "documents": [],
+        "records": [],
+        "evidence": [],
+        "responses": [],
+        "finding": "",
+        "workflow": "capa",
+        "state": "raised",
+        member: [cited],
+    }
+    seq = forge(hist, "quality_coordinator", "nc.raised", number, payload)
+    assert_both_fail_at(hist, tmp_path, seq, f"its {member} name {cited!r}", kind)
+
+
+def test_an_action_handed_back_by_sql_is_caught(hist: History, names: Capa) -> None:
+    """After Anita's action was reassigned to Mohan, an UPDATE gives it back to her: the
+    tables' comparison follows the chain's latest owner."""
+    action = planned(hist, names.feedback, owner="anita")
+    engine_reassign(hist, action, "mohan")
+    assert hist.verify().ok
+    with hist.db() as db:
+        db.connection.execute(
+            "UPDATE nc_action SET owner_id = (SELECT id FROM app_user WHERE username = 'anita') "
+            "WHERE n = 1 AND nc_id = (SELECT id FROM nonconformity WHERE number = ?)",
+            (names.feedback,),
+        )
+    assert hist.verify().problems == [
+        f"table nc_action, {action}, field owner: chain says 'mohan', database says 'anita'"
+    ]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from qms_engine.cli import main
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import local_today
 from qms_engine.testing import TestOffice
 from tests import test_daily_cli
 from tests.test_cli import PASSPHRASES
@@ -39,7 +39,7 @@ CONTAINED = "सभी प्रविष्टियों पर आज हस
 
 def today(office: TestOffice) -> date:
     """The office's calendar day now."""
-    return utc_now().astimezone(zone(office.office.timezone)).date()
+    return local_today(office.office.timezone)
 
 
 def as_json(office: TestOffice, *args: str | Path) -> Any:
@@ -101,6 +101,7 @@ def test_whole_capa_lifecycle_through_the_cli(
     assert number == f"PS-TEST1/NC/{today(office).year}/001"
     step = as_json(office, "nc", "act", number, "contain", "--comment", CONTAINED, "--as", "priya")
     assert step == {
+        "office": "PS-TEST1",
         "number": number,
         "transition": "contain",
         "from_state": "raised",
@@ -110,7 +111,17 @@ def test_whole_capa_lifecycle_through_the_cli(
     shown(office, "nc", "act", number, "analyse", "--comment", "No daily check", "--as", "sks")
     due = today(office) + timedelta(days=14)
     first = add_action(office, number, "anita", due)
-    assert first == {"subject": f"{number}#A1", "n": 1, "event_seq": first["event_seq"]}
+    assert first == {
+        "office": "PS-TEST1",
+        "nc": number,
+        "subject": f"{number}#A1",
+        "n": 1,
+        "type": "corrective",
+        "owner": "anita",
+        "due": due.isoformat(),
+        "document": "",
+        "event_seq": first["event_seq"],
+    }
     second = add_action(office, number, "anita", due, "--document", sop)
     shown(office, "nc", "act", number, "plan", "--as", "priya")
     roster = make_docx("roster.docx", "Duty roster", "The duty officer signs at 22:00")
@@ -363,3 +374,42 @@ def test_the_nc_commands_qms_tasks_offers_run_as_printed(qms_office: TestOffice)
     (done,) = offered("anita", action)
     shown(office, *filled(done, "WHAT_WAS_DONE", "हो गया"))
     assert as_json(office, "nc", "show", number)["actions"][0]["done_by"] == "anita"
+
+
+def test_an_action_whose_owner_left_is_reassigned_from_the_task(
+    qms_office: TestOffice, qms_main: Callable[..., str]
+) -> None:
+    """rakesh's role is revoked after his action was planned: `qms tasks` offers the quality
+    coordinator `qms nc action reassign`, which runs as printed once the owner and reason are
+    filled in; the new owner then marks it done; `qms nc show` names the step; refusals exit
+    with their codes and write nothing."""
+    office = qms_office
+    number = raise_nc(office)
+    action = to_planned(office, number, "rakesh")
+    shown(office, "user", "revoke", "rakesh", "reviewer", "--as", "admin")
+    gone = qms_main(4, "nc", "action", "done", action, "--comment", "Done", "--as", "rakesh")
+    assert "holds no role in PS-TEST1" in gone
+    tasks = as_json(office, "tasks", "--as", "priya")["tasks"]
+    (command,) = [a["command"] for t in tasks if t["subject"] == action for a in t["actions"]]
+    words = shlex.split(command)
+    assert words[:4] == ["qms", "nc", "action", "reassign"]
+    clerk = qms_main(4, *words[1:5], "--owner", "anita", "--comment", "x", "--as", "ramesh")
+    assert "reassign actions" in clerk
+    nobody = qms_main(3, *words[1:5], "--owner", "nobody", "--comment", "x", "--as", "priya")
+    assert "no user 'nobody'" in nobody
+    no_why = qms_main(2, *words[1:5], "--owner", "anita", "--as", "priya")
+    assert "--comment" in no_why
+    filled = [
+        {"USER": "anita", "WHY": "राकेश का तबादला हो गया"}.get(word, word) for word in words[1:]
+    ]
+    moved = as_json(office, *filled)
+    assert (moved["subject"], moved["n"]) == (action, 1)
+    shown(office, "nc", "action", "done", action, "--comment", "हो गया", "--as", "anita")
+    shown_nc = as_json(office, "nc", "show", number)
+    assert (shown_nc["actions"][0]["owner"], shown_nc["actions"][0]["done_by"]) == (
+        "anita",
+        "anita",
+    )
+    table = shown(office, "nc", "show", number)
+    assert "reassigned action A1" in table and "new owner anita" in table
+    shown(office, "audit", "verify")

@@ -96,11 +96,17 @@ def _body(output: str, title: str) -> list[str]:
 
 
 def column_texts(output: str, title: str, column: int) -> list[tuple[str, int]]:
-    """Each row's text in one column of table ``title`` (its lines joined), and its height."""
+    """Each row's text in one column of table ``title`` (its lines joined), and its height;
+    the commands printed under a row (``  qms …``, continued after a ``\\``) are no cells."""
     spans, _ = table_lines(output, title)
     start, end = spans[column]
     rows: list[list[str]] = []
+    continued = False  # the line before was a command under a row, ending with " \"
     for line in _body(output, title):
+        if line.startswith("  qms ") or (continued and line.startswith("      ")):
+            continued = line.endswith(" \\")
+            continue
+        continued = False
         if not line.startswith(" "):
             rows.append([])
         rows[-1].append("".join(terminal_cells(line)[start:end]).strip())

@@ -92,3 +92,31 @@ def test_a_bad_output_name_or_office_is_refused(qms_office: TestOffice, tmp_path
     )
     assert unknown.returncode == 3 and "no office 'PS-NONE'" in unknown.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / "ws"]
+
+
+def test_an_address_too_long_for_a_qr_code_exits_2(qms_office: TestOffice, tmp_path: Path) -> None:
+    """A 3,000-character address fits no QR code: exit 2 naming qms.toml's feedback.url and
+    its length, no traceback, no image."""
+    configure(qms_office, "https://forms.example/" + "a" * 3000 + "?station={office}")
+    target = tmp_path / "qr.png"
+    refused = run("-w", qms_office.root, "feedback", "qr", "-o", target)
+    assert refused.returncode == 2, refused.stderr
+    assert "qms.toml: feedback.url: the address for PS-TEST1 is 3039 characters" in refused.stderr
+    assert "Traceback" not in refused.stderr and not target.exists()
+
+
+def test_a_bad_template_exits_2_and_no_office_is_warned(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """{office:x} in feedback.url exits 2 naming the key; an address without {office} makes
+    the code but warns that every station's code is the same."""
+    configure(qms_office, "https://forms.example/f?station={office:x}")
+    refused = run("-w", qms_office.root, "feedback", "qr", "-o", tmp_path / "qr.png")
+    assert refused.returncode == 2 and "feedback.url may use only {office}" in refused.stderr
+    config = qms_office.root / "qms.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("?station={office:x}", ""), encoding="utf-8"
+    )
+    made = run("-w", qms_office.root, "feedback", "qr", "-o", tmp_path / "qr.png")
+    assert made.returncode == 0, made.stderr
+    assert "Warning:" in made.stderr and "feedback.url has no {office}" in made.stderr

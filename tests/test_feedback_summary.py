@@ -4,14 +4,29 @@ whose Hindi labels are shaped (conjuncts joined), not drawn letter by letter."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFont, features
+from PIL import Image, ImageColor, ImageFont, features
 
-from qms_engine.feedback.chart import chart_size, devanagari_font, draw_chart, text_width
+from qms_engine.feedback.chart import (
+    BAR_GAP,
+    BAR_HEIGHT,
+    GRID,
+    LABEL_WIDTH,
+    MARGIN,
+    STYLES,
+    TEXT_SIZE,
+    VALUE_WIDTH,
+    chart_size,
+    devanagari_font,
+    draw_chart,
+    latin_font,
+    text_width,
+)
 from qms_engine.feedback.summary import FeedbackSummary, StationSummary, feedback_summary
 from qms_engine.testing import TestOffice
 from tests.test_cli import run
@@ -135,3 +150,79 @@ def test_bad_summary_requests_are_refused(qms_office: TestOffice, tmp_path: Path
     assert backwards.returncode == 2 and "is after its end" in backwards.stderr
     unknown = run("-w", qms_office.root, "feedback", "summary", "--office", "PS-NONE")
     assert unknown.returncode == 3 and "no office 'PS-NONE'" in unknown.stderr
+
+
+def _summary(stations: tuple[StationSummary, ...], ratings: tuple[str, ...]) -> FeedbackSummary:
+    labels = {rating: rating.capitalize() for rating in ratings}
+    return FeedbackSummary(None, None, ratings, labels, ratings[-1], 2, stations)
+
+
+def test_the_latin_face_has_the_glyphs_the_chart_draws() -> None:
+    """Dashes, the rupee sign, curly quotes and the ellipsis are drawn with the vendored Noto
+    Sans, not as the missing-glyph box."""
+    missing = bytes(latin_font(20).getmask("\ue000"))  # a private-use character: no glyph
+    for char in "–—₹“”‘’…":
+        assert bytes(latin_font(20).getmask(char)) != missing, char
+
+
+def test_long_codes_and_names_stay_in_their_column(tmp_path: Path) -> None:
+    """A station's name, code and counts too wide for the label column are shortened: the
+    strip between the column and the bars stays white."""
+    station = StationSummary(
+        "PS-" + "W" * 40,
+        "पुलिस थाना कोतवाली नगर क्षेत्र " * 3,
+        123_456_789,
+        {"overall": 3.0},
+        1,
+        0.5,
+        (),
+    )
+    top = _band_top(("overall",))
+    with Image.open(io.BytesIO(draw_chart(_summary((station,), ("overall",))))) as image:
+        gap = image.convert("RGB").crop(
+            (MARGIN + LABEL_WIDTH - 18, top, MARGIN + LABEL_WIDTH - 2, top + 3 * (TEXT_SIZE + 6))
+        )
+        assert gap.getcolors() == [(gap.width * gap.height, (255, 255, 255))]
+
+
+def test_more_ratings_than_colours_are_told_apart() -> None:
+    """Past six ratings a pattern is added: eighteen ratings get eighteen looks, and the
+    seventh rating's bar is drawn unlike the first's (same colour, striped)."""
+    assert len(set(STYLES)) == 18 and STYLES[6][0] == STYLES[0][0] != STYLES[1][0]
+    ratings = tuple(f"r{n}" for n in range(1, 8))
+    station = StationSummary("PS-X", "X", 5, dict.fromkeys(ratings, 4.0), 0, 0.0, ())
+    with Image.open(io.BytesIO(draw_chart(_summary((station,), ratings)))) as image:
+        rgb = image.convert("RGB")
+        top = _band_top(ratings)
+        left = MARGIN + LABEL_WIDTH
+
+        def bar(n: int) -> bytes:
+            y = top + n * (BAR_HEIGHT + BAR_GAP)
+            return rgb.crop((left + 2, y + 2, left + 200, y + BAR_HEIGHT - 2)).tobytes()
+
+        assert bar(6) != bar(0)
+        assert len(set(bar(6))) > len(set(bar(0)))  # white stripes over the colour
+
+
+def test_the_grid_stays_behind_the_no_responses_label() -> None:
+    """A station without responses is labelled across the grid: no grid line crosses the
+    label."""
+    empty = StationSummary("PS-X", "X", 0, {}, 0, 0.0, ())
+    top = _band_top(("overall",))
+    grid = ImageColor.getrgb(GRID)
+    with Image.open(io.BytesIO(draw_chart(_summary((empty,), ("overall",))))) as image:
+        rgb = image.convert("RGB")
+        span = image.width - MARGIN - LABEL_WIDTH - MARGIN - VALUE_WIDTH
+        crossed = [
+            rgb.getpixel((round(MARGIN + LABEL_WIDTH + span * tick / 5), y)) == grid
+            for tick in (1, 2)  # under "no responses / कोई …"
+            for y in range(top, top + TEXT_SIZE + 8)
+        ]
+        assert crossed.count(True) < 3  # a grid line would be ~56 pixels
+        below = round(MARGIN + LABEL_WIDTH + span / 5), top + TEXT_SIZE + 20
+        assert rgb.getpixel(below) == grid  # the grid is there, below the label
+
+
+def _band_top(ratings: tuple[str, ...]) -> int:
+    """Where the first station's band starts (the chart of no stations ends there)."""
+    return chart_size(_summary((), ratings))[1] - TEXT_SIZE // 2 - MARGIN

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,7 +27,7 @@ from qms_engine.capa.internal_audits import (
 from qms_engine.capa.records import load_nc
 from qms_engine.chain import events
 from qms_engine.cli import cli
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import DEFAULT_TIMEZONE, local_today, utc_now, zone
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.users import deactivate_user, grant_roles
 from qms_engine.rules.roles import AUDITOR
@@ -38,7 +38,9 @@ from tests.test_cli import PASSPHRASES, run
 if TYPE_CHECKING:
     from tests.conftest import Desk
 
-AUDIT_DAY = date(2026, 12, 1)
+AUDIT_DAY = local_today(DEFAULT_TIMEZONE)
+"""The audits are held today (the test office's calendar): findings are recorded from the
+audit's day on."""
 HINDI_TITLE = "दस्तावेज़ नियंत्रण का आंतरिक ऑडिट"
 HINDI_NOTE = "मालखाना रजिस्टर में सील संख्या दर्ज नहीं की गई"
 
@@ -135,7 +137,7 @@ def test_a_quality_coordinator_plans_an_audit_numbered_per_office_and_year(
     assert payload == {
         "title": "Document control audit",
         "scope": "Clause 7.5 at the station: SOPs and registers",
-        "date": "2026-12-01",
+        "date": AUDIT_DAY.isoformat(),
         "auditors": ["audit", "kavita"],
         "items": [
             {"ref": "7.5.3", "auditor": "audit", "area_owner": "priya"},
@@ -357,7 +359,7 @@ def test_the_cli_plans_records_and_shows_an_audit_in_hindi(team: TestOffice, des
             "plan",
             f"--title={HINDI_TITLE}",
             "--scope=थाना कोतवाली: मालखाना और जीडी",
-            "--date=2026-12-01",
+            f"--date={AUDIT_DAY.isoformat()}",
             "--auditor=audit",
             "--auditor=kavita",
             "--item=7.5.3=audit:priya",
@@ -385,7 +387,7 @@ def test_the_cli_plans_records_and_shows_an_audit_in_hindi(team: TestOffice, des
     shown = json.loads(qms(team, "internal-audit", "show", number, "--json"))
     assert (shown["title"], shown["date"], shown["auditors"]) == (
         HINDI_TITLE,
-        "2026-12-01",
+        AUDIT_DAY.isoformat(),
         ["audit", "kavita"],
     )
     assert [(i["ref"], i["result"], i["note"], i["nc"]) for i in shown["items"]] == [
@@ -419,7 +421,7 @@ def test_the_cli_refusals_exit_with_their_codes(
     4; a second finding 5; an unknown audit 3 — each naming what to do."""
     root = str(team.root)
     plan_args = ["-w", root, "internal-audit", "plan", "--title=Audit", "--scope=7.5"]
-    plan_args += ["--date=2026-12-01", "--auditor=audit", "--as=priya"]
+    plan_args += [f"--date={AUDIT_DAY.isoformat()}", "--auditor=audit", "--as=priya"]
     malformed = run(*plan_args, "--item=7.5.3")
     assert malformed.returncode == 2, malformed.stderr
     assert "REF=AUDITOR[:AREA_OWNER]" in malformed.stderr
@@ -455,7 +457,8 @@ def test_each_auditor_sees_the_findings_they_have_to_record(team: TestOffice) ->
         return {t.subject: t.overdue for t in listed if t.kind == "audit_finding"}
 
     assert findings("audit") == {f"{audit.number}#1": False}
-    assert findings("kavita", today=date(2026, 12, 2)) == {f"{audit.number}#2": True}
+    next_day = AUDIT_DAY + timedelta(days=1)
+    assert findings("kavita", today=next_day) == {f"{audit.number}#2": True}
     assert findings("priya") == {}  # the area's owner (a quality coordinator) is no auditor
     (task,) = [
         t for t in tasks_for(team.runtime, team.office, "audit").tasks if t.kind == "audit_finding"
@@ -470,3 +473,134 @@ def test_each_auditor_sees_the_findings_they_have_to_record(team: TestOffice) ->
         note="",
     )
     assert findings("audit") == {}
+
+
+# --- what an item names, independence at the finding, the area audited ----------------------
+
+
+def test_an_item_names_an_iso_clause_or_a_document_of_the_office(
+    team: TestOffice, desk: Desk
+) -> None:
+    """A ref that is neither a clause (7.5.3, 8.5.1 a) nor a number of the office's documents
+    (any letter case; stored as the real number) is refused, saying what to type: a short
+    SOP number could otherwise hide an SOP its own author audits."""
+    sop = issued_sop(desk)
+    before = written(team)
+    for ref in ("SOP/001", "PS-CIV1/SOP/001", "the malkhana register", "7.5.3.", "7.5.3 ab"):
+        with pytest.raises(InvalidInput, match="is neither an ISO clause") as refused:
+            plan(team, AuditItem(ref, "kavita"))
+        assert refused.value.hint and '"PS-TEST1/SOP/001=kavita"' in refused.value.hint
+    assert written(team) == before
+    planned = plan(team, AuditItem("8.5.1 a", "audit"), AuditItem(sop.lower(), "kavita"))
+    with team.runtime.engine.connect() as connection:
+        items = load_audit(connection, planned.number).items
+    assert [item.ref for item in items] == ["8.5.1 a", sop]
+    assert verified(team)
+
+
+def test_an_area_owner_is_a_person(team: TestOffice) -> None:
+    """The inbox's service account owns no area."""
+    staff_member(
+        team.runtime,
+        team.office,
+        team.signers["admin"],
+        "ingest",
+        "Inbox service",
+        ["clerk"],
+        kind="service",
+    )
+    before = written(team)
+    with pytest.raises(RuleViolation, match="item 1: 'ingest' is a service account"):
+        plan(team, AuditItem("7.5.3", "audit", "ingest"))
+    assert written(team) == before
+
+
+def test_independence_is_checked_again_when_the_finding_is_recorded(
+    team: TestOffice, desk: Desk
+) -> None:
+    """An auditor who, after the audit was planned, wrote a revision of the SOP audited, or
+    approved the revision now in force, may no longer record its finding: refused, saying
+    why, nothing written."""
+    issued = issued_sop(desk)
+    draft = desk.new_sop("Malkhana register upkeep")
+    audit = plan(
+        team, AuditItem(issued, "audit"), AuditItem(draft, "sks"), auditors=("audit", "sks")
+    )
+    grant_roles(
+        team.runtime, team.office, actor=team.signers["admin"], username="audit", roles=["author"]
+    )
+    revno = desk.revise(issued, who="auditor", reason="Corrections from the audit")
+    desk.issue(draft)  # sks approves it: now in force
+    before = written(team)
+    with pytest.raises(
+        RuleViolation,
+        match=re.escape(f"'audit' wrote {issued}#{revno} since the audit was planned"),
+    ):
+        find(team, audit, 1)
+    with pytest.raises(
+        RuleViolation, match=re.escape(f"'sks' took 'approve' on {draft}#0, the revision in force")
+    ):
+        find(team, audit, 2, who="approver")
+    assert written(team) == before
+    assert verified(team)
+
+
+def test_the_owner_of_the_area_audited_does_not_dispose_of_its_nc(team: TestOffice) -> None:
+    """priya (a quality coordinator) owns the area whose finding raised the NC: she may not
+    cancel, verify or close it (capa.toml's not_by "audited"), and her tasks do not offer it;
+    others take it to closure, and the chain verifies."""
+    from qms_engine.capa.actions import add_action, complete_action
+    from qms_engine.capa.nonconformities import take_nc_transition
+    from qms_engine.tasks import tasks_for
+
+    audit = plan(team, AuditItem("7.5.3", "audit", "priya"))
+    number = find(team, audit, 1, "nonconformity", "Obsolete SOP on the notice board").nc
+
+    def act(transition: str, who: str, comment: str = "") -> None:
+        take_nc_transition(
+            team.runtime,
+            number=number,
+            transition=transition,
+            actor=team.signers[who],
+            comment=comment,
+        )
+
+    def offered(username: str) -> list[str]:
+        listed = tasks_for(team.runtime, team.office, username).tasks
+        return [a.name for task in listed if task.subject == number for a in task.actions]
+
+    assert offered("priya") == ["contain"]
+    assert offered("sks") == ["contain", "cancel"]
+    before = written(team)
+    with pytest.raises(PermissionDenied, match="'priya' owns the area audited") as refused:
+        act("cancel", "quality_coordinator", "Not a real problem")
+    assert "segregation of duties" in str(refused.value)
+    assert written(team) == before
+    act("contain", "quality_coordinator", "Removed from the board")
+    act("analyse", "quality_coordinator", "Nobody checks the board")
+    add_action(
+        team.runtime,
+        number=number,
+        actor=team.signers["quality_coordinator"],
+        type="corrective",
+        description="Check the board weekly",
+        owner="anita",
+        due=this_year_day(team),
+    )
+    act("plan", "quality_coordinator")
+    complete_action(
+        team.runtime, action=f"{number}#A1", actor=team.signers["author"], comment="Done"
+    )
+    act("implement", "quality_coordinator")
+    with pytest.raises(PermissionDenied, match="'priya' owns the area audited"):
+        act("verify", "quality_coordinator", "Looks fine")
+    act("verify", "auditor2", "Board checked for 4 weeks")
+    with pytest.raises(PermissionDenied, match="'priya' owns the area audited"):
+        act("close", "quality_coordinator")
+    act("close", "approver")
+    assert verified(team)
+
+
+def this_year_day(office: TestOffice) -> date:
+    """The office's date today (a due date nobody can call past)."""
+    return utc_now().astimezone(zone(office.office.timezone)).date()

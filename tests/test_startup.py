@@ -36,8 +36,15 @@ HEAVY = (
     "watchdog",
 )
 # The engine modules help and --version may load besides qms_engine.cli.*: errors (for the
-# exit codes) and clock (for the default time zone shown in `qms init --help`).
-LIGHT_ENGINE = ("qms_engine", "qms_engine.clock", "qms_engine.errors")
+# exit codes), clock (for the default time zone shown in `qms init --help`) and the words of
+# nonconformity records (the choices `qms nc --help` lists: constants only).
+LIGHT_ENGINE = (
+    "qms_engine",
+    "qms_engine.clock",
+    "qms_engine.errors",
+    "qms_engine.rules",
+    "qms_engine.rules.capa_terms",
+)
 
 # Runs `qms ARGS` through the real entry point for each ARGS in argv[1] (a JSON list), one after
 # the other in this one interpreter, and prints for each: its exit code, what it printed (stdout

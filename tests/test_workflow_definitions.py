@@ -112,8 +112,9 @@ def test_record_filing_structure(shipped: dict[str, WorkflowDefinition]) -> None
 
 def test_capa_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     """The CAPA workflow moves nonconformities: actions are planned while analysed or planned,
-    the plan needs an action, implementing and closing need every action done, and nobody
-    who implemented an action verifies it."""
+    the plan needs an action, implementing and closing need every action done, nobody who
+    implemented an action verifies it, the owner of the area audited neither verifies, closes
+    nor cancels the NC raised against it, and a reopening resets the actions."""
     capa = shipped["capa"]
     assert (capa.subject, capa.initial, capa.in_force_state) == ("nonconformity", "raised", None)
     assert list(capa.states) == [
@@ -136,9 +137,15 @@ def test_capa_structure(shipped: dict[str, WorkflowDefinition]) -> None:
     assert (verify.sources, verify.target, verify.not_by) == (
         ("implemented",),
         "verified",
-        ("implementer",),
+        ("implementer", "audited"),
     )
+    assert {name for name, t in capa.transitions.items() if "audited" in t.not_by} == {
+        "verify",
+        "close",
+        "cancel",
+    }
     assert capa.transition("reopen").sources == ("implemented", "verified")
+    assert [name for name, t in capa.transitions.items() if t.resets_actions] == ["reopen"]
     assert capa.transition("contain").meaning == "contained"
     assert {s for s in capa.states if capa.states[s].terminal} == {"closed", "cancelled"}
 
@@ -152,6 +159,9 @@ def test_new_keys_are_recorded_only_when_used(shipped: dict[str, WorkflowDefinit
     assert "accepts_actions" not in capa["states"]["raised"]
     assert capa["transitions"]["close"]["actions"] == "done"
     assert "actions" not in capa["transitions"]["contain"]
+    assert capa["transitions"]["reopen"]["resets_actions"] is True
+    assert "resets_actions" not in capa["transitions"]["close"]
+    assert not any("resets_actions" in step for step in sop["transitions"].values())
     assert "subject" not in sop
     assert not any("accepts_actions" in state for state in sop["states"].values())
     assert not any("actions" in step for step in sop["transitions"].values())
@@ -176,10 +186,10 @@ CAPA_INVALID_CASES = [
     ),
     pytest.param(
         CAPA_FILE,
-        'not_by = ["implementer"]',
-        'not_by = ["implementor"]',
+        'not_by = ["implementer", "audited"]',
+        'not_by = ["implementor", "audited"]',
         "transitions.verify.not_by",
-        "unknown transition 'implementor' (use 'author' or 'implementer' or a transition",
+        "unknown transition 'implementor' (use 'author' or 'implementer' or 'audited' or a",
         id="not-by-implementer-misspelt",
     ),
     pytest.param(
@@ -189,6 +199,71 @@ CAPA_INVALID_CASES = [
         "transitions.implementer",
         "'implementer' is reserved",
         id="transition-named-implementer",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        "[transitions.reopen]",
+        "[transitions.audited]",
+        "transitions.audited",
+        "'audited' is reserved",
+        id="transition-named-audited",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'title = "Closed"\n',
+        'title = "Closed"\nexclusive = "cancelled"\n',
+        "states.closed.exclusive",
+        "exclusive is about a document's revisions; a workflow with subject = "
+        '"nonconformity" may not use it',
+        id="exclusive-in-a-nonconformity-workflow",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'title = "Effective"\n',
+        'title = "Effective"\nstarts_review_clock = true\n',
+        "states.verified.starts_review_clock",
+        "starts_review_clock is about a document's revisions",
+        id="review-clock-in-a-nonconformity-workflow",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'title = "Effective"\n',
+        'title = "Effective"\nin_force = true\n',
+        "states.verified.in_force",
+        "in_force is about a document's revisions",
+        id="in-force-in-a-nonconformity-workflow",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'title = "Cancelled"\n',
+        'title = "Cancelled"\naccepts_actions = true\n',
+        "states.cancelled.accepts_actions",
+        "'cancelled' is terminal: nothing is done on a closed nonconformity",
+        id="accepts-actions-on-a-terminal-state",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        'meaning = "contained"\n',
+        'meaning = "contained"\nactions = "planned"\n',
+        "transitions.contain.actions",
+        'actions = "planned", but none of its from states (raised) accepts actions',
+        id="planned-where-no-action-can-be-added",
+    ),
+    pytest.param(
+        CAPA_FILE,
+        "resets_actions = true   #",
+        'resets_actions = "yes"   #',
+        "transitions.reopen.resets_actions",
+        "expected true or false, got string 'yes'",
+        id="resets-actions-not-a-bool",
+    ),
+    pytest.param(
+        SOP_FILE,
+        'meaning = "archived"\n',
+        'meaning = "archived"\nresets_actions = true\n',
+        "transitions.archive.resets_actions",
+        'only a workflow with subject = "nonconformity" has actions to reset',
+        id="resets-actions-in-a-revision-workflow",
     ),
     pytest.param(
         CAPA_FILE,

@@ -4,7 +4,7 @@ citizen feedback form whose QR code hangs in the station."""
 
 from __future__ import annotations
 
-from qms_engine.api import DocumentTypeSpec, FeedbackForm, OfficeType
+from qms_engine.api import DEFAULT_PERSONAL, DocumentTypeSpec, FeedbackForm, OfficeType
 
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -106,21 +106,7 @@ CITIZEN_FEEDBACK = FeedbackForm(
         "timeliness": "Timeliness / समयबद्धता",
         "overall": "Overall satisfaction / संतुष्टि",
     },
-    personal=(
-        "Name / नाम",
-        "Name",
-        "Your name",
-        "नाम",
-        "Mobile number / मोबाइल नंबर",
-        "Mobile number",
-        "Mobile",
-        "Phone",
-        "मोबाइल नंबर",
-        "मोबाइल",
-        "Email address",
-        "Address / पता",
-        "पता",
-    ),
+    personal=(*DEFAULT_PERSONAL, "Name / नाम", "Mobile number / मोबाइल नंबर", "Address / पता"),
     # An Indian sheet writes the day first; the form's own CSV download writes the year first.
     time_formats=(
         "%d/%m/%Y %H:%M:%S",
@@ -128,12 +114,17 @@ CITIZEN_FEEDBACK = FeedbackForm(
         "%Y-%m-%d %H:%M:%S",
         "%m/%d/%Y %H:%M:%S",
     ),
+    # A file whose every time reads both ways (01/11/2026) is an Indian sheet's: day first.
+    # A district whose sheets write the month first sets [feedback] day_first = false.
+    day_first=True,
     poor_at_most=2,
     poor_rating="overall",
     group="week",
     severity="minor",
+    keep_days=730,
 )
-"""Poor overall satisfaction (1 or 2 of 5) opens one nonconformity per station and ISO week."""
+"""Poor overall satisfaction (1 or 2 of 5) opens one nonconformity per station and ISO week;
+comments are kept two years (730 days), then `qms feedback erase` blanks them."""
 
 POLICE_STATION = OfficeType(
     code="police_station",

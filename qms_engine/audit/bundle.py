@@ -108,7 +108,8 @@ def export_bundle(
     staging = destination.with_name(destination.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    count, head, blobs = 0, "0" * 64, set()
+    count, head = 0, "0" * 64
+    blobs: set[str] = set()
     with read_snapshot(runtime.engine) as connection:
         with (staging / EVENTS).open("wb") as out:
             for event in load_events(connection, office.id):

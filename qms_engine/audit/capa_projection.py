@@ -3,12 +3,16 @@
 The rows of ``nonconformity``, ``nc_step``, ``nc_action``, ``internal_audit``,
 ``internal_audit_item`` and ``feedback_response`` are written only in the transaction that
 appends their event, so the chain alone says what they hold.  :class:`CapaProjection` takes in
-an office's ``nc.*``, ``internal_audit.*`` and ``feedback.received`` events as they stream by
-and reports every row the chain did not create, every row it created that is gone, and every
-field that differs: an NC's state or links, a step's actor, an action's owner, due date or
+an office's ``nc.*``, ``internal_audit.*`` and ``feedback.*`` events as they stream by and
+reports every row the chain did not create, every row it created that is gone, and every
+field that differs: an NC's state or links, a step's actor, an action's owner (the latest
+``nc.action.reassigned`` names it), due date or
 ``done_at`` / ``done_by``, an audit item's auditor or finding, a response's ratings or the NC it
-is linked to.  A document action's completion is not stored (it is read from the revisions),
-so its ``done_*`` columns stay empty.
+is linked to.  The chain holds a response's comment only as its salted SHA-256
+(:mod:`qms_engine.chain.comments`): a kept comment must hash with its salt to it, and one the
+chain erased (``feedback.comments.erased``) must be blank, without a salt, ``erased_at``
+stamped with its event.  A document action's completion is not stored (it is read from the
+revisions), so its ``done_*`` columns stay empty.
 
 Memory stays small: long texts (titles, descriptions, comments, notes, ratings) are kept as
 keyed digests; when a row's digest differs, the event that wrote it is read back by its
@@ -23,11 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, select
+from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, select
 
 from qms_engine.audit.rows import UNKNOWN, Lines, Window, as_text, keyed_digest
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
+from qms_engine.chain.comments import comment_sha256
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.storage.models import (
     AUDIT_ITEM_TABLE,
@@ -68,16 +73,53 @@ _AUDIT_TEXTS = _Texts(("title", "scope"), _members("title", "scope"))
 _FINDING_TEXTS = _Texts(("note",), _members("note"))
 
 
+SALTED_COMMENT = "sha256(comment_salt ‖ comment)"
+"""How a kept comment is compared with the chain's ``comment_sha256``."""
+
+
 def _response_texts(response_id: str) -> _Texts:
-    """A response's time, ratings (canonical JSON) and comment, in its ``feedback.received``."""
+    """A response's time and ratings (canonical JSON), in its ``feedback.received``."""
+    return _Texts(
+        ("responded_at", "ratings"),
+        lambda payload: _received(payload, response_id, "time", "ratings"),
+    )
 
-    def read(payload: _Body) -> tuple[Any, ...]:
-        for response in payload["responses"]:
-            if response["id"] == response_id:
-                return (response["time"], canonical_text(response["ratings"]), response["comment"])
-        raise KeyError(response_id)
 
-    return _Texts(("responded_at", "ratings", "comment"), read)
+def _response_comment(response_id: str) -> _Texts:
+    """A response's ``comment_sha256``, in its ``feedback.received``."""
+    return _Texts(
+        (SALTED_COMMENT,), lambda payload: _received(payload, response_id, "comment_sha256")
+    )
+
+
+def _received(payload: _Body, response_id: str, *names: str) -> tuple[Any, ...]:
+    for response in payload["responses"]:
+        if response["id"] == response_id:
+            return tuple(
+                canonical_text(response[name]) if name == "ratings" else response[name]
+                for name in names
+            )
+    raise KeyError(response_id)
+
+
+def _salted(salt: Any, comment: Any) -> str | None:
+    """What a row's comment and salt hash to (None: no salt, or not one)."""
+    try:
+        return comment_sha256(salt, comment) if isinstance(salt, str) else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+@dataclass(slots=True)
+class _Response:
+    texts: int
+    """Digest of the time and ratings."""
+    comment: int
+    """Digest of the comment's SHA-256."""
+    seq: int
+    nc: str | None = None
+    erased: Slot | None = None
+    """The window of the ``feedback.comments.erased`` that erased its comment."""
 
 
 @dataclass(slots=True)
@@ -145,8 +187,7 @@ class CapaProjection:
         self.ncs: dict[str, _Nc] = {}
         self.actions: dict[str, _Action] = {}
         self.audits: dict[str, _Audit] = {}
-        self.responses: dict[str, list[Any]] = {}
-        """Response id → [digest of time, ratings and comment, event seq, NC linked to]."""
+        self.responses: dict[str, _Response] = {}
 
     def handlers(self) -> dict[str, Callable[[_Body, str], None]]:
         """The events this projection takes in, by action (transitions: :meth:`transition`)."""
@@ -154,10 +195,12 @@ class CapaProjection:
             events.NC_RAISED.action: self._raised,
             events.NC_ACTION_ADDED.action: self._action_added,
             events.NC_ACTION_DONE.action: self._action_done,
+            events.NC_ACTION_REASSIGNED.action: self._action_reassigned,
             events.NC_FEEDBACK_LINKED.action: self._linked,
             events.AUDIT_PLANNED.action: self._planned,
             events.FINDING_RECORDED.action: self._finding,
             events.FEEDBACK_RECEIVED.action: self._received,
+            events.FEEDBACK_ERASED.action: self._erased,
         }
 
     def workflow_registered(self, name: str, states: Mapping[str, Any]) -> None:
@@ -199,7 +242,7 @@ class CapaProjection:
         for response in responses:
             known = self.responses.get(response)
             if known is not None:
-                known[2] = number
+                known.nc = number
 
     def transition(self, body: _Body, time: str) -> None:
         """An ``nc.<meaning>`` event: the NC's new state, and its ``nc_step`` row."""
@@ -246,6 +289,12 @@ class CapaProjection:
             self._window(),
         )
 
+    def _action_reassigned(self, body: _Body, time: str) -> None:
+        """The action's owner is the one its latest ``nc.action.reassigned`` names."""
+        action = self.actions.get(str(body["subject"]))
+        if action is not None:
+            action.owner = body["payload"]["owner"]
+
     def _planned(self, body: _Body, time: str) -> None:
         number, payload = str(body["subject"]), body["payload"]
         if number in self.audits:
@@ -280,10 +329,22 @@ class CapaProjection:
 
     def _received(self, body: _Body, time: str) -> None:
         for response in body["payload"]["responses"]:
-            texts = (response["time"], canonical_text(response["ratings"]), response["comment"])
+            texts = (response["time"], canonical_text(response["ratings"]))
             self.responses.setdefault(
-                response["id"], [keyed_digest(self._salt, texts), body["seq"], None]
+                response["id"],
+                _Response(
+                    keyed_digest(self._salt, texts),
+                    keyed_digest(self._salt, (response["comment_sha256"],)),
+                    body["seq"],
+                ),
             )
+
+    def _erased(self, body: _Body, time: str) -> None:
+        slot = self._window()
+        for response_id in body["payload"]["responses"]:
+            response = self.responses.get(response_id)
+            if response is not None and response.erased is None:
+                response.erased = slot
 
     # ------------------------------------------------------------------ comparing
 
@@ -503,28 +564,40 @@ class CapaProjection:
         lines = Lines("feedback_response")
         expected = dict(self.responses)
         for row in connection.execute(_RESPONSES, {"office_id": self.office.id}):
-            response = expected.pop(row.response_id, None)
+            key = row.response_id
+            response = expected.pop(key, None)
             if response is None:
-                lines.inserted(row.response_id)
+                lines.inserted(key)
                 continue
-            texts, seq, nc = response
-            stored = (row.responded_at, _normalised(row.ratings), row.comment)
-            self._texts_differ(
-                connection,
-                _response_texts(row.response_id),
-                texts,
-                seq,
-                row.response_id,
-                stored,
-                lines,
-            )
-            if seq != row.event_seq:
-                lines.differs(row.response_id, "event_seq", seq, row.event_seq)
-            if nc != row.nc_number:
-                lines.differs(row.response_id, "nc_number", nc, row.nc_number)
+            stored = (row.responded_at, _normalised(row.ratings))
+            texts = _response_texts(key)
+            self._texts_differ(connection, texts, response.texts, response.seq, key, stored, lines)
+            if response.seq != row.event_seq:
+                lines.differs(key, "event_seq", response.seq, row.event_seq)
+            if response.nc != row.nc_number:
+                lines.differs(key, "nc_number", response.nc, row.nc_number)
+            self._comment(connection, response, row, lines)
         for response_id in expected:
             lines.deleted(response_id)
         return lines.taken()
+
+    def _comment(self, connection: Connection, response: _Response, row: Any, lines: Lines) -> None:
+        """A kept comment hashes with its salt to the chain's digest; an erased one is gone."""
+        key = row.response_id
+        if response.erased is None:
+            salted = (_salted(row.comment_salt, row.comment),)
+            comment = _response_comment(key)
+            self._texts_differ(
+                connection, comment, response.comment, response.seq, key, salted, lines
+            )
+            if row.erased_at is not None:
+                lines.differs(key, "erased_at", None, row.erased_at)
+            return
+        if row.comment != "":
+            lines.differs(key, "comment", "", f"{len(row.comment)} characters (not erased)")
+        if row.comment_salt is not None:
+            lines.differs(key, "comment_salt", None, row.comment_salt)
+        lines.time(key, "erased_at", response.erased[0], row.erased_at)
 
 
 def _normalised(text: Any) -> Any:
@@ -663,27 +736,23 @@ _RESPONSES = select(
     as_text(FEEDBACK_TABLE.c.responded_at).label("responded_at"),
     FEEDBACK_TABLE.c.ratings,
     FEEDBACK_TABLE.c.comment,
+    FEEDBACK_TABLE.c.comment_salt,
+    as_text(FEEDBACK_TABLE.c.erased_at).label("erased_at"),
     FEEDBACK_TABLE.c.event_seq,
     FEEDBACK_TABLE.c.nc_number,
 ).where(FEEDBACK_TABLE.c.office_id == _OFFICE)
-_ORPHAN_STEPS = (
-    select(NC_STEP_TABLE.c.nc_id)
-    .outerjoin(NC_TABLE, NC_TABLE.c.id == NC_STEP_TABLE.c.nc_id)
-    .where(NC_TABLE.c.id.is_(None))
-    .distinct()
-    .order_by(NC_STEP_TABLE.c.nc_id)
-)
-_ORPHAN_ACTIONS = (
-    select(NC_ACTION_TABLE.c.nc_id)
-    .outerjoin(NC_TABLE, NC_TABLE.c.id == NC_ACTION_TABLE.c.nc_id)
-    .where(NC_TABLE.c.id.is_(None))
-    .distinct()
-    .order_by(NC_ACTION_TABLE.c.nc_id)
-)
-_ORPHAN_ITEMS = (
-    select(AUDIT_ITEM_TABLE.c.audit_id)
-    .outerjoin(AUDIT_TABLE, AUDIT_TABLE.c.id == AUDIT_ITEM_TABLE.c.audit_id)
-    .where(AUDIT_TABLE.c.id.is_(None))
-    .distinct()
-    .order_by(AUDIT_ITEM_TABLE.c.audit_id)
-)
+def _parentless(child: Table, key: str, parent: Table) -> Select[Any]:
+    """The ``key`` values of ``child`` rows whose parent row is gone."""
+    column = child.c[key]
+    return (
+        select(column)
+        .outerjoin(parent, parent.c.id == column)
+        .where(parent.c.id.is_(None))
+        .distinct()
+        .order_by(column)
+    )
+
+
+_ORPHAN_STEPS = _parentless(NC_STEP_TABLE, "nc_id", NC_TABLE)
+_ORPHAN_ACTIONS = _parentless(NC_ACTION_TABLE, "nc_id", NC_TABLE)
+_ORPHAN_ITEMS = _parentless(AUDIT_ITEM_TABLE, "audit_id", AUDIT_TABLE)

@@ -3,7 +3,10 @@
 An action is added (``nc.action.added``, by a quality coordinator or an approver) only while
 the NC is in a state of its workflow that accepts actions, for an owner enrolled and active in
 the office, due today or later (the office's local date).  Its owner alone marks it done
-(``nc.action.done``), saying what was done, with evidence files if any.  An action that asks
+(``nc.action.done``), saying what was done, with evidence files if any; an action not done
+whose owner left, or can no longer act, is handed to another by a quality coordinator or an
+approver (``nc.action.reassigned``, saying why), and from then on only the new owner marks it
+done.  An owner is a person: a service account (the inbox) owns no action.  An action that asks
 for a revision of a controlled document is never marked done by hand: it is done when a
 revision of that document newer than the one in place when the action was added becomes
 effective (read by :func:`~qms_engine.capa.records.actions_of`), so the record shows the
@@ -22,14 +25,14 @@ from sqlalchemy import Connection, func, insert, select, update
 from qms_engine.capa.evidence import check_evidence, staged_evidence
 from qms_engine.capa.nonconformities import refuse_if_finished
 from qms_engine.capa.records import ActionRow, NcRow, action_subject, actions_of, load_nc
-from qms_engine.capa.records import overdue_actions as overdue_actions
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import ACTION_TYPES, RULES
 from qms_engine.chain.canonical import canonical_text
+from qms_engine.chain.events import EventKind
 from qms_engine.chain.signing import Signer
-from qms_engine.chain.unit_of_work import Actor, OfficeRef
-from qms_engine.clock import local_text, utc_now, zone
-from qms_engine.documents.revisions import load_document
+from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
+from qms_engine.clock import local_text, local_today, utc_now, years_after
+from qms_engine.documents.revisions import load_document, spelt_number
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
@@ -83,12 +86,17 @@ def _accepting(workflow: WorkflowDefinition, nc: NcRow, doing: str) -> None:
 
 
 def _owner(connection: Connection, office: OfficeRef, name: str) -> tuple[int, str]:
-    """The id and name of an action's owner: a user enrolled (holding a role) and active in
-    ``office``."""
+    """The id and name of an action's owner: a person (not a service) enrolled (holding a
+    role) and active in ``office``."""
     user_id, username = find_user(connection, name)
-    active = connection.execute(
-        select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
-    ).scalar_one()
+    active, kind = connection.execute(
+        select(USER_TABLE.c.active, USER_TABLE.c.kind).where(USER_TABLE.c.id == user_id)
+    ).one()
+    if kind == "service":
+        raise RuleViolation(
+            f"{username!r} is a service account: an action's owner is a person who answers for it",
+            hint="give a person of the office with --owner",
+        )
     if not active:
         raise RuleViolation(
             f"{username!r} is deactivated: an action's owner must be someone who can act",
@@ -115,7 +123,7 @@ def _document_floor(
     """A document action's document (a controlled document of ``office``) and the number of
     its revision in force now (−1: none): a revision above it, once effective, fulfils the
     action — a draft already under way too."""
-    document = load_document(connection, number)
+    document = load_document(connection, spelt_number(connection, number))
     if document.office.id != office.id:
         raise RuleViolation(
             f"{number} belongs to {document.office.code}: an action of {office.code} asks only "
@@ -139,6 +147,29 @@ def _document_floor(
     return document.number, -1 if current is None else int(current)
 
 
+MAX_DUE_YEARS = 5
+"""How far ahead an action may be due: a later date is a typo (9999-12-31), not a plan."""
+
+
+def _check_due(due: date, today: date, office: OfficeRef) -> None:
+    """An action is due from ``today`` (the office's calendar day) to :data:`MAX_DUE_YEARS`
+    years ahead."""
+    if due < today:
+        raise RuleViolation(
+            f"the due date {due.isoformat()} is in the past (today is {today.isoformat()} "
+            f"in {office.code})",
+            hint="give a due date from today on: --due YYYY-MM-DD",
+        )
+    latest = years_after(today, MAX_DUE_YEARS)
+    if due > latest:
+        raise InvalidInput(
+            f"the due date {due.isoformat()} is more than {MAX_DUE_YEARS} years ahead (today "
+            f"is {today.isoformat()} in {office.code}; the latest allowed is "
+            f"{latest.isoformat()})",
+            hint="give the day it is really due: --due YYYY-MM-DD",
+        )
+
+
 def _locked_nc(runtime: Runtime, connection: Connection, number: str) -> NcRow:
     """NC ``number`` as it is under its office's lock (taken by the caller's unit of work),
     its workflow's installed definition being the registered one."""
@@ -147,6 +178,28 @@ def _locked_nc(runtime: Runtime, connection: Connection, number: str) -> NcRow:
         connection, nc.office, nc.workflow, runtime.plugins.workflow_digest(nc.workflow)
     )
     return nc
+
+
+def _as_planner(
+    runtime: Runtime,
+    work: UnitOfWork,
+    number: str,
+    actor: Signer,
+    kind: EventKind,
+    doing: str,
+    verb: str,
+) -> tuple[NcRow, Actor, str]:
+    """NC ``number`` under its office's lock, its planner and the role they sign ``kind`` in:
+    refused unless the NC's state accepts actions (``doing``: "planned", "reassigned") and the
+    planner holds a role of ``kind``'s rule (``verb``: what they would do to actions)."""
+    work.lock(load_nc(work.connection, number).office)
+    nc = _locked_nc(runtime, work.connection, number)
+    user = load_actor(work.connection, actor, nc.office)
+    _accepting(runtime.plugins.workflows[nc.workflow], nc, doing)
+    role = require_role(
+        user, RULES[kind.action].roles or (), nc.office, f"{verb} actions of nonconformities"
+    )
+    return nc, user, role
 
 
 def add_action(
@@ -169,24 +222,11 @@ def add_action(
         raise RuleViolation("the action's description is empty", hint="give --description")
     with runtime.unit_of_work() as work:
         connection = work.connection
-        work.lock(load_nc(connection, number).office)
-        nc = _locked_nc(runtime, connection, number)
-        user = load_actor(connection, actor, nc.office)
-        _accepting(runtime.plugins.workflows[nc.workflow], nc, "planned")
-        role = require_role(
-            user,
-            RULES[events.NC_ACTION_ADDED.action].roles or (),
-            nc.office,
-            "plan actions on nonconformities",
+        nc, user, role = _as_planner(
+            runtime, work, number, actor, events.NC_ACTION_ADDED, "planned", "plan"
         )
         owner_id, owner_name = _owner(connection, nc.office, owner)
-        today = utc_now().astimezone(zone(nc.office.timezone)).date()
-        if due < today:
-            raise RuleViolation(
-                f"the due date {due.isoformat()} is in the past (today is {today.isoformat()} "
-                f"in {nc.office.code})",
-                hint="give a due date from today on: --due YYYY-MM-DD",
-            )
+        _check_due(due, local_today(nc.office.timezone), nc.office)
         named, after_revno = (
             _document_floor(runtime, connection, nc.office, document.strip())
             if document.strip()
@@ -235,8 +275,8 @@ def add_action(
     return ActionRef(subject, n, record.seq)
 
 
-def _open_action(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
-    """Action ``n`` of ``nc``, if it is one its owner may still mark done."""
+def _numbered(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
+    """Action ``n`` of ``nc`` (``actions``: all of them), or a NotFound listing them."""
     found = [action for action in actions if action.n == n]
     if not found:
         known = ", ".join(f"A{action.n}" for action in actions) or "none yet"
@@ -244,19 +284,30 @@ def _open_action(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
             f"{nc.number} has no action A{n} (its actions: {known})",
             hint=f"qms nc show {nc.number}",
         )
-    action = found[0]
+    return found[0]
+
+
+def _not_done(nc: NcRow, action: ActionRow) -> ActionRow:
+    """``action``, refused once it is done (by hand, or by the revision it asked for)."""
+    if action.done_at is not None:
+        how = f" (revision {action.fulfilled_by})" if action.fulfilled_by else ""
+        raise RuleViolation(
+            f"{action.subject} was already done{how} by {action.done_by} on "
+            f"{local_text(action.done_at, nc.office.timezone)}"
+        )
+    return action
+
+
+def _open_action(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
+    """Action ``n`` of ``nc``, if it is one its owner may still mark done."""
+    action = _numbered(nc, actions, n)
     if action.document:
         raise RuleViolation(
             f"{action.subject} asks for a revision of {action.document}: it is done when a "
             f"revision after revision {action.after_revno} becomes effective, not by hand",
             hint=f"qms doc revise {action.document} FILE --reason '{action.subject}: …'",
         )
-    if action.done_at is not None:
-        raise RuleViolation(
-            f"{action.subject} was already done by {action.done_by} on "
-            f"{local_text(action.done_at, nc.office.timezone)}"
-        )
-    return action
+    return _not_done(nc, action)
 
 
 def _as_owner(user: Actor, action: ActionRow, office: OfficeRef) -> str:
@@ -321,4 +372,42 @@ def complete_action(
             )
         )
         staged.publish(work)
+    return ActionRef(found.subject, n, record.seq)
+
+
+def reassign_action(
+    runtime: Runtime, *, action: str, actor: Signer, owner: str, comment: str
+) -> ActionRef:
+    """Hand ``action`` (``NC#A1``), not done, to ``owner`` as a quality coordinator or an
+    approver, saying why (its owner left, lost their role, is away): signed
+    ``nc.action.reassigned``.  Without it an NC whose action's owner can no longer act could
+    never be implemented.  A document action changes hands too (its revision still does it)."""
+    number, n = parse_action(action)
+    comment = comment.strip()
+    if not comment:
+        raise RuleViolation("say why the action changes hands", hint="give --comment")
+    with runtime.unit_of_work() as work:
+        connection = work.connection
+        nc, user, role = _as_planner(
+            runtime, work, number, actor, events.NC_ACTION_REASSIGNED, "reassigned", "reassign"
+        )
+        found = _not_done(nc, _numbered(nc, actions_of(connection, nc), n))
+        owner_id, owner_name = _owner(connection, nc.office, owner)
+        if owner_name == found.owner:
+            raise RuleViolation(
+                f"{found.subject} is already {owner_name}'s", hint="name another owner: --owner"
+            )
+        record = work.append(
+            nc.office,
+            user,
+            events.NC_ACTION_REASSIGNED,
+            found.subject,
+            {"owner": owner_name, "comment": comment},
+            role=role,
+        )
+        connection.execute(
+            update(NC_ACTION_TABLE)
+            .where(NC_ACTION_TABLE.c.nc_id == nc.id, NC_ACTION_TABLE.c.n == n)
+            .values(owner_id=owner_id)
+        )
     return ActionRef(found.subject, n, record.seq)

@@ -1,12 +1,15 @@
 """Internal audits (ISO 9001 9.2): who audits what, and what each checklist item showed.
 
 A quality coordinator plans an audit: title, scope, date, its auditors (each enrolled, active
-and holding the ``auditor`` role in the office) and checklist items, an ISO clause or a
-document or register record of the office, each with its auditor and the owner of the area
-audited, if any.  The auditor of an area does not audit their own work: an item's auditor is
+and holding the ``auditor`` role in the office) and checklist items, an ISO clause (``7.5.3``,
+``8.5.1 a``) or a document or register record of the office (its number in any letter case,
+recorded as the real number), each with its auditor and the owner of the area audited (a
+person), if any.  The auditor of an area does not audit their own work: an item's auditor is
 not its area's owner and, for a document, wrote none of its revisions and signed no step of its
-revision in force (its approval, making it effective, a periodic review).  The verifier holds
-every plan to that rule (the write path's reading of "signed" is the broader one).
+revision in force (its approval, making it effective, a periodic review) — when the audit is
+planned, and again when the finding is recorded (someone who wrote a revision of the document
+since is no longer independent of it).  The verifier holds every plan and finding to that rule
+(the write path's reading of "signed" is the broader one).
 
 Each item gets one finding, from its own auditor: it conforms, an observation (with its note),
 or a nonconformity, which raises its NC in the same transaction: the finding's event names the
@@ -27,13 +30,14 @@ from sqlalchemy import Connection, Select, func, insert, select, update
 
 from qms_engine.capa.nonconformities import next_nc_number, raise_nc_in
 from qms_engine.chain import events
-from qms_engine.chain.authorisation import FINDING_RESULTS
+from qms_engine.chain.authorisation import CLAUSE_WORDS, FINDING_RESULTS, is_iso_clause
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import as_utc, utc_now, zone
+from qms_engine.clock import as_utc, local_today, utc_now, years_after, zone
 from qms_engine.documents.revisions import MAX_TITLE, named_author
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import ROLES_IN_OFFICE, find_user, load_actor, require_role
+from qms_engine.rules.capa_terms import FINDING_SEVERITIES
 from qms_engine.rules.roles import AUDITOR, QUALITY_COORDINATOR
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
@@ -50,7 +54,7 @@ from qms_engine.storage.models import (
 
 NONCONFORMITY = "nonconformity"
 CONFORMS = "conforms"
-NC_SEVERITIES = ("major", "minor")
+NC_SEVERITIES = FINDING_SEVERITIES
 """How grave a nonconformity finding is (an observation is a finding of its own)."""
 MAX_REF = 128
 
@@ -187,13 +191,21 @@ def _auditor(connection: Connection, office: OfficeRef, name: str) -> _Person:
 
 
 def _area_owner(connection: Connection, office: OfficeRef, n: int, name: str) -> _Person | None:
-    """The owner of item ``n``'s area: a user holding a role in ``office``, or none."""
+    """The owner of item ``n``'s area: a person holding a role in ``office``, or none."""
     if not name.strip():
         return None
     try:
         user_id, username = find_user(connection, name)
     except NotFound as exc:
         raise NotFound(f"item {n}: area owner: {exc}", hint=exc.hint) from None
+    kind = connection.execute(
+        select(USER_TABLE.c.kind).where(USER_TABLE.c.id == user_id)
+    ).scalar_one()
+    if kind == "service":
+        raise RuleViolation(
+            f"item {n}: {username!r} is a service account, not the owner of an area",
+            hint="name the person of this office whose area it is, or leave it out",
+        )
     if not _roles_in(connection, user_id, office):
         raise RuleViolation(
             f"item {n}: area owner {username!r} holds no role in {office.code}",
@@ -311,17 +323,33 @@ def _plan_item(
             hint=instead,
         )
     document = _document(connection, office, ref)
-    if document is not None:
-        ref = document.number
-        in_force = runtime.plugins.in_force_states().get(document.workflow)
-        why = _own_work(connection, office, document, in_force).get(named.username)
-        if why:
-            raise RuleViolation(
-                f"item {n} ({ref}): {named.username!r} {why} and may not audit it: the auditor "
-                "of an area does not audit their own work",
-                hint=instead,
+    if document is None:
+        if not is_iso_clause(ref):
+            raise InvalidInput(
+                f"item {n}: {ref!r} is neither {CLAUSE_WORDS} nor the number of a document or "
+                f"record of {office.code}",
+                hint=f'give the clause (--item "7.5.3={named.username}") or the full number '
+                f'(--item "{office.code}/SOP/001={named.username}"); `qms doc list` shows '
+                "the numbers",
             )
-    return _PlannedItem(n, ref, named, owner)
+        return _PlannedItem(n, ref, named, owner)
+    why = _not_independent(connection, runtime, office, document, named.username)
+    if why:
+        raise RuleViolation(
+            f"item {n} ({document.number}): {named.username!r} {why} and may not audit it: the "
+            "auditor of an area does not audit their own work",
+            hint=instead,
+        )
+    return _PlannedItem(n, document.number, named, owner)
+
+
+def _not_independent(
+    connection: Connection, runtime: Runtime, office: OfficeRef, document: _Document, auditor: str
+) -> str:
+    """Why ``auditor`` would audit their own work in auditing ``document`` ("": they would
+    not)."""
+    in_force = runtime.plugins.in_force_states().get(document.workflow)
+    return _own_work(connection, office, document, in_force).get(auditor, "")
 
 
 def _next_serial(connection: Connection, office: OfficeRef, year: int) -> int:
@@ -332,6 +360,31 @@ def _next_serial(connection: Connection, office: OfficeRef, year: int) -> int:
             )
         ).scalar_one()
     )
+
+
+EARLIEST_AUDIT = dt.date(2000, 1, 1)
+"""No internal audit of this system is dated before it: an earlier date is a typo."""
+MAX_AUDIT_YEARS = 2
+"""How far ahead an audit may be planned (ISO 9001 audits follow a yearly programme)."""
+
+
+def _check_date(date: dt.date, office: OfficeRef) -> None:
+    """An audit is dated from :data:`EARLIEST_AUDIT` to :data:`MAX_AUDIT_YEARS` years after
+    the office's today."""
+    today = local_today(office.timezone)
+    latest = years_after(today, MAX_AUDIT_YEARS)
+    if date < EARLIEST_AUDIT:
+        raise InvalidInput(
+            f"the audit's date {date.isoformat()} is before {EARLIEST_AUDIT.isoformat()}",
+            hint="give the day of the audit: --date YYYY-MM-DD",
+        )
+    if date > latest:
+        raise InvalidInput(
+            f"the audit's date {date.isoformat()} is more than {MAX_AUDIT_YEARS} years ahead "
+            f"(today is {today.isoformat()} in {office.code}; the latest allowed is "
+            f"{latest.isoformat()})",
+            hint="give the day of the audit: --date YYYY-MM-DD",
+        )
 
 
 def plan_audit(
@@ -350,6 +403,7 @@ def plan_audit(
     the rules (see the module's docstring)."""
     title, scope = title.strip(), scope.strip()
     _check_plan(title, scope, auditors, items)
+    _check_date(date, office)
     with runtime.unit_of_work() as work:
         connection = work.connection
         work.lock(office)
@@ -482,15 +536,22 @@ def record_finding(
     item, in the same transaction)."""
     note = note.strip()
     _check_finding(result, note, severity)
+    if len(nc_title.strip()) > MAX_TITLE:
+        raise InvalidInput(
+            f"--nc-title is {len(nc_title.strip())} characters; at most {MAX_TITLE} are allowed",
+            hint="say it in a line: the note is the NC's description",
+        )
     with runtime.engine.connect() as connection:
         office = runtime.office(load_audit(connection, audit).office)
     with runtime.unit_of_work() as work:
         connection = work.connection
         work.lock(office)
         found = load_audit(connection, audit)  # as it stands under the lock
+        _on_or_after(found, office)
         auditor = load_actor(connection, actor, office)
         role = require_role(auditor, {AUDITOR}, office, "record audit findings")
         row = _item_for(found, item, auditor)
+        _still_independent(connection, runtime, office, found, row)
         subject = f"{found.number}#{row.n}"
         nc = next_nc_number(work, runtime, office) if result == NONCONFORMITY else ""
         now = utc_now()
@@ -532,6 +593,34 @@ def record_finding(
             )
         )
     return FindingRef(found.number, row.n, subject, result, nc, record.seq)
+
+
+def _still_independent(
+    connection: Connection, runtime: Runtime, office: OfficeRef, audit: AuditRow, item: ItemRow
+) -> None:
+    """Refuse the finding of an item whose auditor, since the audit was planned, wrote a
+    revision of its document or signed its revision now in force."""
+    document = _document(connection, office, item.ref)
+    why = _not_independent(connection, runtime, office, document, item.auditor) if document else ""
+    if why:
+        raise RuleViolation(
+            f"item {item.n} of {audit.number} ({item.ref}): {item.auditor!r} {why} since the "
+            "audit was planned, and may no longer record its finding: the auditor of an area "
+            "does not audit their own work",
+            hint="the quality coordinator plans the item again with another auditor: "
+            "qms internal-audit plan …",
+        )
+
+
+def _on_or_after(audit: AuditRow, office: OfficeRef) -> None:
+    """A finding is recorded on the audit's day or later (the office's calendar)."""
+    today = local_today(office.timezone)
+    if today < audit.date:
+        raise RuleViolation(
+            f"{audit.number} is planned for {audit.date.isoformat()}: its findings are recorded "
+            f"from that day on (today is {today.isoformat()} in {office.code})",
+            hint="record the finding once the audit has taken place",
+        )
 
 
 def _item_for(audit: AuditRow, n: int, auditor: Actor) -> ItemRow:

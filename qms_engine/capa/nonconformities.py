@@ -6,9 +6,11 @@ about and the evidence files (stored in the blob store), and starts in its workf
 state.  A transition is checked, under the office's chain-head lock, by the workflow
 definition's own rules (:func:`~qms_engine.chain.authorisation.transition_problems`, which the
 verifier applies too): the role, a required comment, ``by`` / ``not_by`` where ``author`` is
-whoever raised the NC and ``implementer`` whoever implemented one of its actions, and
-``actions`` (``planned``: the NC has an action; ``done``: every one is done).  Nothing is
-written when a rule refuses.
+whoever raised the NC, ``implementer`` whoever implemented one of its actions and ``audited``
+the owner of the area whose internal audit finding raised it, and ``actions`` (``planned``:
+the NC has an action; ``done``: every one is done), counting only the actions added since its
+last transition that ``resets_actions`` (a reopening).  Nothing is written when a rule
+refuses.  A service account (the inbox) raises no NC: a person answers for each.
 """
 
 from __future__ import annotations
@@ -39,15 +41,24 @@ from qms_engine.chain.authorisation import (
 from qms_engine.chain.canonical import JsonValue, canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import utc_now, zone
-from qms_engine.documents.revisions import MAX_TITLE
+from qms_engine.clock import local_today, utc_now
+from qms_engine.documents.revisions import MAX_TITLE, spelt_number
 from qms_engine.documents.transitions import may_take, workflow_step
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
-from qms_engine.rules.workflows import IMPLEMENTER, NONCONFORMITY, Transition, WorkflowDefinition
+from qms_engine.rules.workflows import (
+    AUDITED,
+    IMPLEMENTER,
+    NONCONFORMITY,
+    Transition,
+    WorkflowDefinition,
+)
 from qms_engine.runtime import Runtime
+from qms_engine.storage.batches import batches
 from qms_engine.storage.models import (
+    AUDIT_ITEM_TABLE,
+    AUDIT_TABLE,
     DOCUMENT_TABLE,
     FEEDBACK_TABLE,
     NC_STEP_TABLE,
@@ -72,8 +83,9 @@ class NcRef:
 
 @dataclass(frozen=True)
 class NcStep:
-    """A transition taken on a nonconformity."""
+    """A transition taken on a nonconformity of ``office`` (its code)."""
 
+    office: str
     number: str
     transition: str
     from_state: str
@@ -87,13 +99,14 @@ class NcStep:
 def _check_fields(title: str, description: str, source: str, severity: str, clause: str) -> None:
     """What an NC must say: a title, a description, a known source and severity."""
     if not title.strip():
-        raise RuleViolation("the nonconformity's title is empty", hint="give --title")
+        raise InvalidInput("the nonconformity's title is empty", hint="give --title")
     if len(title) > MAX_TITLE:
-        raise RuleViolation(
-            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed"
+        raise InvalidInput(
+            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed",
+            hint="say it in a line; the details go in --description",
         )
     if not description.strip():
-        raise RuleViolation(
+        raise InvalidInput(
             "the nonconformity's description is empty: say what was found, where and when",
             hint="give --description",
         )
@@ -109,9 +122,10 @@ def _check_fields(title: str, description: str, source: str, severity: str, clau
 def _check_named(
     connection: Connection, office: OfficeRef, numbers: Sequence[str], kind: str
 ) -> list[str]:
-    """``numbers`` (without repeats), each a document of ``office`` of ``kind`` ("document":
-    a controlled document, "register": a register record)."""
-    wanted = list(dict.fromkeys(number.strip() for number in numbers))
+    """``numbers`` (given in any letter case, kept as the documents spell them, without
+    repeats), each a document of ``office`` of ``kind`` ("document": a controlled document,
+    "register": a register record)."""
+    wanted = list(dict.fromkeys(spelt_number(connection, number) for number in numbers))
     rows = connection.execute(
         select(DOCUMENT_TABLE.c.number, OFFICE_TABLE.c.code, TYPE_TABLE.c.kind)
         .join(OFFICE_TABLE, OFFICE_TABLE.c.id == DOCUMENT_TABLE.c.office_id)
@@ -149,7 +163,7 @@ def _next_serial(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> _Seri
     """The next NC's serial in ``office``: per calendar year of the office's local date."""
     work.lock(office)
     office_type = runtime.plugins.registry.office_type(office.office_type)
-    year = utc_now().astimezone(zone(office.timezone)).year
+    year = local_today(office.timezone).year
     serial = 1 + int(
         work.connection.execute(
             select(func.coalesce(func.max(NC_TABLE.c.serial), 0)).where(
@@ -172,13 +186,15 @@ def _claim_responses(
 ) -> None:
     """Mark citizens' feedback ``responses`` (already stored, in this transaction or before)
     as linked to NC ``number``: each exists in the office and is linked to no other NC."""
-    rows = connection.execute(
-        select(FEEDBACK_TABLE.c.response_id, FEEDBACK_TABLE.c.nc_number).where(
-            FEEDBACK_TABLE.c.office_id == office.id,
-            FEEDBACK_TABLE.c.response_id.in_(list(responses)),
+    linked: dict[str, str | None] = {}
+    for some in batches(responses):
+        rows = connection.execute(
+            select(FEEDBACK_TABLE.c.response_id, FEEDBACK_TABLE.c.nc_number).where(
+                FEEDBACK_TABLE.c.office_id == office.id,
+                FEEDBACK_TABLE.c.response_id.in_(list(some)),
+            )
         )
-    ).all()
-    linked = dict(rows)
+        linked.update((response, nc) for response, nc in rows)
     missing = [response for response in responses if response not in linked]
     if missing:
         raise NotFound(
@@ -188,14 +204,15 @@ def _claim_responses(
     taken = [f"{r} ({linked[r]})" for r in responses if linked[r] not in (None, number)]
     if taken:
         raise RuleViolation(f"feedback already linked to another nonconformity: {', '.join(taken)}")
-    connection.execute(
-        update(FEEDBACK_TABLE)
-        .where(
-            FEEDBACK_TABLE.c.office_id == office.id,
-            FEEDBACK_TABLE.c.response_id.in_(list(responses)),
+    for some in batches(responses):
+        connection.execute(
+            update(FEEDBACK_TABLE)
+            .where(
+                FEEDBACK_TABLE.c.office_id == office.id,
+                FEEDBACK_TABLE.c.response_id.in_(list(some)),
+            )
+            .values(nc_number=number)
         )
-        .values(nc_number=number)
-    )
 
 
 def raise_nc_in(
@@ -226,6 +243,12 @@ def raise_nc_in(
         raise InvalidInput("only a nonconformity raised from citizen feedback names responses")
     if finding and source != "internal_audit":
         raise InvalidInput("only a nonconformity raised by an internal audit names a finding")
+    if actor.kind == "service":
+        raise PermissionDenied(
+            f"{actor.username!r} is a service account: a nonconformity is raised by a person, "
+            "who answers for it",
+            hint="raise it as yourself: --as USER",
+        )
     work.lock(office)
     connection = work.connection
     documents = _check_named(connection, office, documents, "document")
@@ -378,18 +401,28 @@ def link_feedback_in(
 @dataclass(frozen=True)
 class Standing:
     """What the rules of an NC's transitions look at besides the actor's roles: who took
-    which transition on it, who implemented its actions, and its actions (subject, done)."""
+    which transition on it, who implemented its actions, whose area was audited, and its
+    actions that count (subject, done)."""
 
     nc: NcRow
     taken: frozenset[tuple[str, int]]
     implementers: frozenset[str]
     actions: tuple[tuple[str, bool], ...]
+    """The actions added since its last transition that reset them."""
+    audited_id: int | None = None
+    """The owner of the area whose audit finding raised the NC (None: none)."""
+    uncounted: int = 0
+    """How many actions were added before that transition (in the history, not counted)."""
+    revising: tuple[tuple[str, str], ...] = ()
+    """(subject, document) of its counted actions that ask for a document's revision."""
 
     def took(self, user_id: int, username: str, name: str) -> bool:
         """Whether the user took transition ``name`` on the NC (``implementer``: implemented
-        one of its actions)."""
+        one of its actions; ``audited``: owns the area audited)."""
         if name == IMPLEMENTER:
             return username in self.implementers
+        if name == AUDITED:
+            return user_id == self.audited_id
         return (name, user_id) in self.taken
 
     def problems(self, step: Transition, user_id: int, attempt: Attempt) -> list[str]:
@@ -419,20 +452,62 @@ class Standing:
 
 
 def standing_of(
-    connection: Connection, nc: NcRow, actions: Sequence[ActionRow] | None = None
+    connection: Connection,
+    nc: NcRow,
+    workflow: WorkflowDefinition,
+    actions: Sequence[ActionRow] | None = None,
 ) -> Standing:
-    """The :class:`Standing` of ``nc`` as the tables hold it (``actions``: read already)."""
+    """The :class:`Standing` of ``nc`` (moved by ``workflow``) as the tables hold it
+    (``actions``: read already)."""
     listed = actions_of(connection, nc) if actions is None else actions
+    reset_at = _reset_at(connection, nc, workflow)
+    counted = [action for action in listed if action.added_seq > reset_at]
     return Standing(
         nc,
         frozenset(steps_taken(connection, nc)),
         frozenset(name for action in listed for name in action.implementers),
-        tuple((action.subject, action.done) for action in listed),
+        tuple((action.subject, action.done) for action in counted),
+        _audited_id(connection, nc),
+        len(listed) - len(counted),
+        tuple((action.subject, action.document) for action in counted if action.document),
     )
 
 
+def _reset_at(connection: Connection, nc: NcRow, workflow: WorkflowDefinition) -> int:
+    """The event of ``nc``'s last transition that reset its actions (0: none yet)."""
+    resetting = [name for name, step in workflow.transitions.items() if step.resets_actions]
+    if not resetting:
+        return 0
+    return int(
+        connection.execute(
+            select(func.coalesce(func.max(NC_STEP_TABLE.c.event_seq), 0)).where(
+                NC_STEP_TABLE.c.nc_id == nc.id, NC_STEP_TABLE.c.transition.in_(resetting)
+            )
+        ).scalar_one()
+    )
+
+
+def _audited_id(connection: Connection, nc: NcRow) -> int | None:
+    """The owner of the area whose audit finding (``AUDIT#n``) raised ``nc``, if any."""
+    audit, _, n = nc.finding.rpartition("#")
+    if not audit or not n.isdigit():
+        return None
+    owner: int | None = connection.execute(
+        select(AUDIT_ITEM_TABLE.c.area_owner_id)
+        .join(AUDIT_TABLE, AUDIT_TABLE.c.id == AUDIT_ITEM_TABLE.c.audit_id)
+        .where(AUDIT_TABLE.c.number == audit, AUDIT_ITEM_TABLE.c.n == int(n))
+    ).scalar()
+    return owner
+
+
 def _open_to(workflow: WorkflowDefinition, standing: Standing, user: Actor) -> str:
-    """What ``user`` may do on the NC now instead (a hint)."""
+    """What ``user`` may do on the NC now instead (a hint): first of all, on an NC that
+    accepts actions but has none, plan one."""
+    if workflow.states[standing.nc.state].accepts_actions and not standing.actions:
+        return (
+            f"{standing.nc.number} has no action yet: plan one first, qms nc action add "
+            f"{standing.nc.number} --type TYPE --description WHAT --owner USER --due YYYY-MM-DD"
+        )
     mine = [
         step.name
         for step in workflow.transitions_from(standing.nc.state)
@@ -481,11 +556,24 @@ def _refuse(step: Transition, standing: Standing, user_id: int, attempt: Attempt
     if about_people:
         raise PermissionDenied(f"{standing.nc.number}: {message}")
     open_ones = [subject for subject, done in standing.actions if not done]
-    hint = (
-        f"each owner marks theirs done: qms nc action done {open_ones[0]} --comment WHAT_WAS_DONE"
-        if open_ones
-        else f"plan one first: qms nc action add {standing.nc.number} …"
+    earlier = (
+        f"the {standing.uncounted} action(s) planned before it was reopened no longer count; "
+        if standing.uncounted and not standing.actions
+        else ""
     )
+    document = dict(standing.revising).get(open_ones[0]) if open_ones else None
+    if document:
+        hint = (
+            f"{open_ones[0]} is done when a new revision of {document} is made effective: "
+            f"qms doc show {document}"
+        )
+    elif open_ones:
+        hint = (
+            f"each owner marks theirs done: qms nc action done {open_ones[0]} "
+            "--comment WHAT_WAS_DONE"
+        )
+    else:
+        hint = f"{earlier}plan one first: qms nc action add {standing.nc.number} …"
     raise RuleViolation(f"{standing.nc.number}: {message}", hint=hint)
 
 
@@ -506,7 +594,7 @@ def take_nc_transition(
             connection, nc.office, nc.workflow, runtime.plugins.workflow_digest(nc.workflow)
         )
         user = load_actor(connection, actor, nc.office)
-        standing = standing_of(connection, nc)
+        standing = standing_of(connection, nc, workflow)
         _check_source_state(workflow, step, standing, user)
         role = require_role(user, step.roles, nc.office, f"{step.name} nonconformities")
         if step.comment_required and not comment:
@@ -543,4 +631,4 @@ def take_nc_transition(
                 "comment": comment,
             },
         )
-    return NcStep(nc.number, step.name, nc.state, target.name, record.seq)
+    return NcStep(nc.office.code, nc.number, step.name, nc.state, target.name, record.seq)

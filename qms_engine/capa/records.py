@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Select, and_, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
+from qms_engine.clock import as_utc, from_utc_text, local_today
 from qms_engine.errors import NotFound
 from qms_engine.rules.workflows import WorkflowDefinition, workflow_from_record
 from qms_engine.storage.models import (
@@ -139,13 +139,14 @@ def action_subject(number: str, n: int) -> str:
 
 @dataclass(frozen=True)
 class NcEvent:
-    """A signed event in an NC's history: about the NC, one of its actions, or a revision that
-    fulfilled one of its document actions."""
+    """A signed event in an NC's history: about the NC, one of its actions, the audit finding
+    that raised it, or a revision that fulfilled one of its document actions.  Named as the
+    chain names them (``qms log --json``): ``recorded_at`` (UTC), ``actor``, ``signer_role``."""
 
     seq: int
     recorded_at: datetime
     actor: str
-    role: str
+    signer_role: str
     meaning: str
     action: str
     subject: str
@@ -389,7 +390,7 @@ def overdue_actions(
     revisions = _Revisions(connection)
     found = []
     for row in rows:
-        day = today or utc_now().astimezone(zone(zones[row.office_code])).date()
+        day = today or local_today(zones[row.office_code])
         if row.due < day:
             action = _action_row(row, revisions)
             if not action.done:
@@ -400,30 +401,39 @@ def overdue_actions(
 # --- history ---------------------------------------------------------------------------------
 
 
-def _about(number: str, revisions: Sequence[str]) -> ColumnElement[bool]:
-    """Events about NC ``number``, its actions (``number#A…``) and ``revisions``."""
+def _about(nc: NcRow, fulfilled: Sequence[tuple[str, int]]) -> ColumnElement[bool]:
+    """Events about ``nc``, its actions (``number#A…``), the audit finding that raised it, and
+    the revisions in ``fulfilled`` (subject, and the event by which it fulfilled an action: its
+    later events, a supersession say, are the document's history, not the NC's)."""
     return or_(
-        EVENT_TABLE.c.subject == number,
-        EVENT_TABLE.c.subject.startswith(f"{number}#A", autoescape=True),
-        *(EVENT_TABLE.c.subject == revision for revision in revisions),
+        EVENT_TABLE.c.subject == nc.number,
+        EVENT_TABLE.c.subject.startswith(f"{nc.number}#A", autoescape=True),
+        *((EVENT_TABLE.c.subject == nc.finding,) if nc.finding else ()),
+        *(
+            and_(EVENT_TABLE.c.subject == revision, EVENT_TABLE.c.seq <= seq)
+            for revision, seq in fulfilled
+        ),
     )
 
 
 def nc_history(connection: Connection, office: OfficeRef, number: str) -> list[NcEvent]:
-    """Every signed event of NC ``number`` (in ``office``), of its actions, and of the revisions
-    that fulfilled its document actions, in chain order."""
+    """Every signed event of NC ``number`` (in ``office``): the audit finding that raised it,
+    its own, its actions', and those of the revisions that fulfilled its document actions up
+    to the one that did, in chain order."""
     nc = load_nc(connection, number)
     if nc.office.id != office.id:
         raise NotFound(
             f"{number} is a nonconformity of {nc.office.code}, not of {office.code}",
             hint=f"qms --office {nc.office.code} nc show {number}",
         )
-    fulfilling = [
-        action.fulfilled_by for action in actions_of(connection, nc) if action.fulfilled_by
+    fulfilled = [
+        (action.fulfilled_by, action.done_seq)
+        for action in actions_of(connection, nc)
+        if action.fulfilled_by and action.done_seq is not None
     ]
     rows = connection.execute(
         select(EVENT_TABLE)
-        .where(and_(EVENT_TABLE.c.office_id == office.id, _about(nc.number, fulfilling)))
+        .where(and_(EVENT_TABLE.c.office_id == office.id, _about(nc, fulfilled)))
         .order_by(EVENT_TABLE.c.seq)
     ).all()
     return [

@@ -24,6 +24,10 @@ from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
+from qms_engine.rules.capa_terms import ACTION_TYPES as ACTION_TYPES
+from qms_engine.rules.capa_terms import FINDING_RESULTS as FINDING_RESULTS
+from qms_engine.rules.capa_terms import NC_SOURCES as NC_SOURCES
+from qms_engine.rules.capa_terms import SEVERITIES as SEVERITIES
 from qms_engine.rules.roles import (
     ADMIN,
     APPROVER,
@@ -34,7 +38,7 @@ from qms_engine.rules.roles import (
     REVIEWER,
 )
 from qms_engine.rules.roles import AUTHOR as AUTHOR_ROLE
-from qms_engine.rules.workflows import AUTHOR, DONE, IMPLEMENTER, Transition
+from qms_engine.rules.workflows import AUDITED, AUTHOR, DONE, IMPLEMENTER, Transition
 
 
 @dataclass(frozen=True)
@@ -224,19 +228,10 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:39]}…"
 
 
-NC_SOURCES = (
-    "internal_audit",
-    "external_audit",
-    "citizen_feedback",
-    "complaint",
-    "process_monitoring",
-)
-"""Where a nonconformity was found (``nc.raised`` payload ``source``)."""
-SEVERITIES = ("major", "minor", "observation")
-ACTION_TYPES = ("immediate", "corrective", "preventive", "improvement")
-FINDING_RESULTS = ("conforms", "observation", "nonconformity")
 _RESPONSE_ID = re.compile(r"[0-9a-f]{16}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLAUSE = re.compile(r"[0-9]+(?:\.[0-9]+)*(?: ?[A-Za-z])?")
+CLAUSE_WORDS = "an ISO clause (digits and dots, optionally a letter: 7.5.3, 8.5.1 a)"
 
 
 def _one_of(values: Collection[str]) -> tuple[Callable[[object], bool], str]:
@@ -264,6 +259,12 @@ def is_response_id(value: object) -> TypeGuard[str]:
 def is_iso_date(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a calendar date as the chain writes one, ``2026-11-29``."""
     return isinstance(value, str) and _DATE.fullmatch(value) is not None
+
+
+def is_iso_clause(value: object) -> TypeGuard[str]:
+    """Whether ``value`` names an ISO 9001 clause: ``7.5.3``, ``8.5.1 a`` (an audit item's
+    ``ref`` that is not a document number)."""
+    return isinstance(value, str) and _CLAUSE.fullmatch(value) is not None
 
 
 def _is_revno_floor(value: object) -> bool:
@@ -345,6 +346,10 @@ _ACTION_ADDED_SHAPE: _Shape = {
     "after_revno": (_is_revno_floor, "an integer ≥ -1"),
 }
 _ACTION_DONE_SHAPE: _Shape = {"comment": (_is_filled, "a string, not empty"), "evidence": _FILES}
+_REASSIGNED_SHAPE: _Shape = {
+    "owner": (_is_filled, "a user name"),
+    "comment": (_is_filled, "a string, not empty"),
+}
 _LINKED_SHAPE: _Shape = {"responses": _list_of(is_response_id, "response ids", filled=True)}
 _AUDIT_SHAPE: _Shape = {
     "title": (_is_filled, "a string, not empty"),
@@ -535,6 +540,13 @@ RULES: Mapping[str, Rule] = {
         "the action's owner, in any role they hold, once, while the NC accepts actions (a "
         "document action is done by its revision becoming effective instead)",
     ),
+    events.NC_ACTION_REASSIGNED.action: Rule(
+        "reassigning actions",
+        frozenset({QUALITY_COORDINATOR, APPROVER}),
+        (_shaped(_REASSIGNED_SHAPE),),
+        "a quality coordinator or an approver, saying why, while the NC accepts actions and the "
+        "action is not done; the new owner enrolled and active",
+    ),
     events.NC_FEEDBACK_LINKED.action: Rule(
         "linking feedback",
         frozenset({QUALITY_COORDINATOR}),
@@ -601,8 +613,9 @@ def transition_problems(
 
     ``is_author``: the actor wrote the revision (raised the NC); ``took(name)``: the actor took
     the transition ``name`` on it before, or, for ``"implementer"``, implemented one of the NC's
-    actions; ``actions``: the NC's actions as (subject, done); ``what``: "revision" or
-    "nonconformity", for the messages."""
+    actions, or, for ``"audited"``, owns the area whose audit finding raised the NC;
+    ``actions``: the NC's actions that count (added since the last transition that reset
+    them) as (subject, done); ``what``: "revision" or "nonconformity", for the messages."""
     found = []
     if transition.by and not any(
         is_author if entry == AUTHOR else took(entry) for entry in transition.by
@@ -625,11 +638,10 @@ def transition_problems(
                     "segregation of duties needs another person"
                 )
         elif took(rule):
-            did = (
-                "implemented one of its actions"
-                if rule == IMPLEMENTER
-                else f"took {rule!r} on this {what}"
-            )
+            did = {
+                IMPLEMENTER: "implemented one of its actions",
+                AUDITED: "owns the area audited, whose finding raised it,",
+            }.get(rule, f"took {rule!r} on this {what}")
             found.append(
                 f"{attempt.actor!r} {did} and may not also {transition.name} it: "
                 "segregation of duties needs another person"
@@ -650,4 +662,6 @@ def _whom(entry: str, what: str) -> str:
         return "its author" if what == "revision" else "whoever raised it"
     if entry == IMPLEMENTER:
         return "whoever implemented one of its actions"
+    if entry == AUDITED:
+        return "the owner of the area audited"
     return f"whoever took {entry!r} on it"

@@ -7,22 +7,30 @@ failing, online and from a bundle.  What the authorisation table cannot see from
 alone is checked here, against what the chain said before it:
 
 - a nonconformity (NC) is raised once, in the initial state of a workflow the chain registered
-  whose subject is ``nonconformity``; its transitions (``nc.<meaning>``) follow that definition
-  like a revision's (recorded state, roles, comment, ``by`` / ``not_by`` with ``author`` =
-  whoever raised it and ``implementer`` = whoever implemented one of its actions, and
-  ``actions = "planned" | "done"`` computed from the chain);
+  whose subject is ``nonconformity``, naming controlled documents as its documents and register
+  records as its records; its transitions (``nc.<meaning>``) follow that definition like a
+  revision's (recorded state, roles, comment, ``by`` / ``not_by`` with ``author`` = whoever
+  raised it, ``implementer`` = whoever implemented one of its actions and ``audited`` = the
+  owner of the area whose audit finding raised it, and ``actions = "planned" | "done"``
+  computed from the chain, counting only the actions added since the last transition that
+  ``resets_actions``);
 - actions are numbered A1, A2 … per NC, added only while the NC's state accepts actions, owned
   by someone holding a role in the office and active, due no earlier than the day before the
   event (UTC); a document action names a controlled document of this chain and the revision it
   follows (its highest then), and is done when a later revision enters its workflow's in-force
   state (by whoever wrote that revision and whoever took it there); any other action is marked
-  done once, by its owner, while the NC accepts actions;
+  done once, by its owner, while the NC accepts actions; an action not done may be handed to
+  another owner (holding a role here, active) while the NC accepts actions;
 - citizens' responses are received once in the chain and linked to one NC only, raised from
-  feedback and still open;
+  feedback and still open; a response's comment is erased once, only after it was received,
+  and only when the response is older than the erasure's date (a day's grace for the
+  office's time zone);
 - an internal audit's auditors hold the auditor role here and are active, its area owners hold
-  a role here, and no auditor audits a document they wrote, or whose revision in force they
-  approved or made effective; each finding is recorded once, by the item's auditor, and a
-  nonconformity finding is followed at once by the ``nc.raised`` of the NC it names.
+  a role here, each item's ref is an ISO clause or a document of this chain, and no auditor
+  audits a document they wrote, or whose revision in force they approved or made effective —
+  when the audit is planned, and again when the finding is recorded; each finding is recorded
+  once, by the item's auditor, and a nonconformity finding is followed at once by the
+  ``nc.raised`` of the NC it names.
 
 State is kept per NC, action, audit, document and response (small), never per event.
 """
@@ -36,13 +44,15 @@ from typing import Any, Protocol
 
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import (
+    CLAUSE_WORDS,
     Attempt,
+    is_iso_clause,
     is_iso_date,
     nc_transition_shape,
     transition_problems,
 )
 from qms_engine.rules.roles import AUDITOR
-from qms_engine.rules.workflows import IMPLEMENTER, NONCONFORMITY, WorkflowDefinition
+from qms_engine.rules.workflows import AUDITED, IMPLEMENTER, NONCONFORMITY, WorkflowDefinition
 
 KINDS = frozenset(
     kind.action
@@ -50,10 +60,12 @@ KINDS = frozenset(
         events.NC_RAISED,
         events.NC_ACTION_ADDED,
         events.NC_ACTION_DONE,
+        events.NC_ACTION_REASSIGNED,
         events.NC_FEEDBACK_LINKED,
         events.AUDIT_PLANNED,
         events.FINDING_RECORDED,
         events.FEEDBACK_RECEIVED,
+        events.FEEDBACK_ERASED,
     )
 )
 """The fixed event kinds whose rules live here (NC transitions are ``nc.<meaning>``)."""
@@ -86,16 +98,24 @@ class _Nc:
     state: str
     raiser: str
     source: str
+    audited: str = ""
+    """The owner of the area whose audit finding raised it ("" for none)."""
     actions: list[str] = field(default_factory=list)
     """Its actions' subjects (``NC#A1`` …), in the order added."""
+    counted_from: int = 0
+    """How many of ``actions`` were added before its last transition that reset them."""
     implementers: set[str] = field(default_factory=set)
     took: dict[str, set[str]] = field(default_factory=dict)
     """Transition name → who took it on this NC."""
 
     def did(self, entry: str) -> set[str]:
-        """Who a ``by`` / ``not_by`` entry other than ``author`` names: the implementers, or
-        whoever took that transition on this NC."""
-        return self.implementers if entry == IMPLEMENTER else self.took.get(entry, set())
+        """Who a ``by`` / ``not_by`` entry other than ``author`` names: the implementers, the
+        owner of the area audited, or whoever took that transition on this NC."""
+        if entry == IMPLEMENTER:
+            return self.implementers
+        if entry == AUDITED:
+            return {self.audited} if self.audited else set()
+        return self.took.get(entry, set())
 
 
 @dataclass(slots=True)
@@ -109,7 +129,9 @@ class _Action:
 
 @dataclass(slots=True)
 class _Item:
+    ref: str
     auditor: str
+    area_owner: str
     recorded: bool = False
 
 
@@ -124,6 +146,10 @@ class CapaRules:
     """Document number → its document actions not yet done."""
     responses: dict[str, str] = field(default_factory=dict)
     """Response id → the NC it is linked to ("" while none)."""
+    response_day: dict[str, str | None] = field(default_factory=dict)
+    """Response id → the UTC date of its ``time`` (None once its comment is erased)."""
+    _days: dict[str, str] = field(default_factory=dict)
+    """One copy of each date (a district's year of responses shares 365)."""
     audits: dict[str, list[_Item]] = field(default_factory=dict)
     in_force: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     """Document number → its revision in force, and who approved or made it so (took a
@@ -180,6 +206,8 @@ class CapaRules:
             self._action_added(seq, attempt)
         elif action == events.NC_ACTION_DONE.action:
             self._action_done(seq, attempt)
+        elif action == events.NC_ACTION_REASSIGNED.action:
+            self._action_reassigned(seq, attempt)
         elif action == events.NC_FEEDBACK_LINKED.action:
             self._feedback_linked(seq, attempt)
         elif action == events.AUDIT_PLANNED.action:
@@ -188,6 +216,8 @@ class CapaRules:
             self._finding(seq, attempt)
         elif action == events.FEEDBACK_RECEIVED.action:
             self._feedback_received(seq, attempt)
+        elif action == events.FEEDBACK_ERASED.action:
+            self._comments_erased(seq, attempt)
 
     # ------------------------------------------------------------------ revisions
 
@@ -235,10 +265,16 @@ class CapaRules:
                 f"{workflow.initial!r}"
             )
         source = str(payload.get("source", ""))
-        for kind in ("documents", "records"):
-            for cited in _texts(payload.get(kind)):
-                if cited not in self.chain.document_type:
-                    problem(f"its {kind} name {cited!r}, no document of this chain")
+        for member, kind in (("documents", "document"), ("records", "register")):
+            for cited in _texts(payload.get(member)):
+                type_code = self.chain.document_type.get(cited)
+                if type_code is None:
+                    problem(f"its {member} name {cited!r}, no document of this chain")
+                elif self.chain.type_kind.get(type_code) != kind:
+                    problem(
+                        f"its {member} name {cited!r}, a {type_code} of kind "
+                        f"{self.chain.type_kind.get(type_code)!r}, not {kind!r}"
+                    )
         named = str(payload.get("finding", ""))
         if named and (finding is None or finding[0] != named):
             problem(f"names finding {named!r}, which was not recorded just before it")
@@ -246,7 +282,8 @@ class CapaRules:
         if ids and source != CITIZEN_FEEDBACK:
             problem(f"links citizens' responses, but its source is {source!r}")
         self._link(problem, number, ids)
-        self.ncs[number] = _Nc(name, str(state or ""), attempt.actor, source)
+        audited = self._item(finding[0]).area_owner if finding is not None else ""
+        self.ncs[number] = _Nc(name, str(state or ""), attempt.actor, source, audited)
 
     def _link(self, problem: _Reporter, number: str, ids: list[str]) -> None:
         """Responses linked to NC ``number``: each received before, and linked to no NC yet."""
@@ -311,11 +348,13 @@ class CapaRules:
             attempt,
             is_author=nc.raiser == actor,
             took=lambda rule: actor in nc.did(rule),
-            actions=[(key, self.actions[key].done) for key in nc.actions],
+            actions=[(key, self.actions[key].done) for key in nc.actions[nc.counted_from :]],
             what="nonconformity",
         ):
             problem(found)
         nc.took.setdefault(name, set()).add(actor)
+        if step.resets_actions:
+            nc.counted_from = len(nc.actions)
 
     # ------------------------------------------------------------------ actions
 
@@ -337,10 +376,7 @@ class CapaRules:
         if not self._accepts_actions(nc):
             problem(f"action added while the nonconformity is {nc.state!r}, which takes none")
         owner = str(payload.get("owner", ""))
-        if not self.chain.roles.get(owner):
-            problem(f"its owner {owner!r} holds no role in this office")
-        elif owner in self.chain.inactive:
-            problem(f"its owner {owner!r} was deactivated")
+        self._able_owner(problem, owner)
         self._due(problem, payload.get("due"))
         document, floor = str(payload.get("document", "")), payload.get("after_revno")
         if document:
@@ -350,6 +386,14 @@ class CapaRules:
         self.actions[key] = _Action(
             number, owner, document, floor if isinstance(floor, int) else -1
         )
+
+    def _able_owner(self, problem: _Reporter, owner: str) -> None:
+        """An action's owner holds a role in this office and is active (whether they are a
+        service, the chain cannot tell)."""
+        if not self.chain.roles.get(owner):
+            problem(f"its owner {owner!r} holds no role in this office")
+        elif owner in self.chain.inactive:
+            problem(f"its owner {owner!r} was deactivated")
 
     def _due(self, problem: _Reporter, due: object) -> None:
         if not is_iso_date(due):
@@ -405,6 +449,26 @@ class CapaRules:
         action.done = True
         nc.implementers.add(attempt.actor)
 
+    def _action_reassigned(self, seq: int, attempt: Attempt) -> None:
+        """An action not done, of an NC that accepts actions, handed to another owner able
+        to act: from then on only they mark it done."""
+        key = attempt.subject
+        problem = self._reporter(seq, key)
+        action = self.actions.get(key)
+        if action is None:
+            problem("reassigned, but the action was never added")
+            return
+        if action.done:
+            problem("reassigned, but the action is already done")
+        nc = self.ncs[action.nc]
+        if not self._accepts_actions(nc):
+            problem(f"reassigned while the nonconformity is {nc.state!r}, which takes no actions")
+        owner = str(attempt.payload.get("owner", ""))
+        if owner == action.owner:
+            problem(f"reassigned to {owner!r}, who already owns it")
+        self._able_owner(problem, owner)
+        action.owner = owner
+
     def _accepts_actions(self, nc: _Nc) -> bool:
         workflow = self.chain.workflows.get(nc.workflow)
         state = workflow.states.get(nc.state) if workflow is not None else None
@@ -421,6 +485,24 @@ class CapaRules:
                 problem(f"response {response['id']} was already received in this chain")
             else:
                 self.responses[response["id"]] = ""
+                day = str(response.get("time", ""))[:10]
+                self.response_day[response["id"]] = self._days.setdefault(day, day)
+
+    def _comments_erased(self, seq: int, attempt: Attempt) -> None:
+        """Each response's comment erased once, received before, and older than the date
+        (by its UTC day: the engine counts the day from midnight in the office's zone)."""
+        problem = self._reporter(seq, attempt.subject)
+        before = attempt.payload.get("before")
+        for response in _texts(attempt.payload.get("responses")):
+            if response not in self.response_day:
+                problem(f"erases response {response}, never received in this chain")
+                continue
+            day = self.response_day[response]
+            if day is None:
+                problem(f"erases response {response}, whose comment was already erased")
+            elif isinstance(before, str) and day > before:
+                problem(f"erases response {response} of {day}, not older than {before}")
+            self.response_day[response] = None
 
     # ------------------------------------------------------------------ internal audits
 
@@ -445,7 +527,18 @@ class CapaRules:
                 why = self._own_work(ref, auditor)
                 if why:
                     problem(f"item {n}: {auditor!r} would audit {ref}, {why}")
-        self.audits[number] = [_Item(str(item.get("auditor", ""))) for item in items]
+            elif ref and not is_iso_clause(ref):
+                problem(
+                    f"item {n}: ref {ref!r} is neither {CLAUSE_WORDS} nor a document of this chain"
+                )
+        self.audits[number] = [
+            _Item(
+                str(item.get("ref", "")),
+                str(item.get("auditor", "")),
+                str(item.get("area_owner", "")),
+            )
+            for item in items
+        ]
 
     def _own_work(self, document: str, auditor: str) -> str:
         """Why auditing ``document`` would be auditing one's own work ("" when it is not)."""
@@ -471,11 +564,20 @@ class CapaRules:
         item = items[int(n) - 1]
         if attempt.actor != item.auditor:
             problem(f"item {n} is {item.auditor!r}'s to audit, not {attempt.actor!r}'s")
+        elif item.ref in self.chain.document_type and (
+            why := self._own_work(item.ref, item.auditor)
+        ):
+            problem(f"item {n}: {item.auditor!r} may no longer audit {item.ref}, {why}")
         if item.recorded:
             problem(f"a finding of item {n} is recorded a second time")
         item.recorded = True
         if payload.get("result") == NONCONFORMITY_FOUND:
             self.finding = (subject, str(payload.get("nc", "")))
+
+    def _item(self, finding: str) -> _Item:
+        """The checklist item of ``finding`` (``AUDIT#n``), recorded just before."""
+        number, _, n = finding.rpartition("#")
+        return self.audits[number][int(n) - 1]
 
     # ------------------------------------------------------------------ helpers
 

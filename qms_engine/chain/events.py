@@ -46,6 +46,8 @@ NC_RAISED = EventKind("nc.raised", "raised")
 NC_ACTION_ADDED = EventKind("nc.action.added", "planned action")
 NC_ACTION_DONE = EventKind("nc.action.done", "implemented action")
 """The action's owner declares it done (a document action is done by its revision instead)."""
+NC_ACTION_REASSIGNED = EventKind("nc.action.reassigned", "reassigned action")
+"""An open action handed to a new owner (its owner left, or can no longer act), saying why."""
 NC_FEEDBACK_LINKED = EventKind("nc.feedback.linked", "linked feedback")
 """Later poor citizen feedback of a period whose nonconformity is still open."""
 AUDIT_PLANNED = EventKind("internal_audit.planned", "planned audit")
@@ -53,6 +55,8 @@ AUDIT_PLANNED = EventKind("internal_audit.planned", "planned audit")
 FINDING_RECORDED = EventKind("internal_audit.finding", "recorded finding")
 FEEDBACK_RECEIVED = EventKind("feedback.received", "imported feedback")
 """Citizens' responses of one station from one form export (ISO 9001 9.1.2)."""
+FEEDBACK_ERASED = EventKind("feedback.comments.erased", "erased comments")
+"""The comments (and salts) of responses older than the form's ``keep_days`` blanked."""
 
 TRANSITION_PREFIX = "document.revision."
 NC_TRANSITION_PREFIX = "nc."
@@ -118,10 +122,12 @@ FIXED_KINDS = {
         NC_RAISED,
         NC_ACTION_ADDED,
         NC_ACTION_DONE,
+        NC_ACTION_REASSIGNED,
         NC_FEEDBACK_LINKED,
         AUDIT_PLANNED,
         FINDING_RECORDED,
         FEEDBACK_RECEIVED,
+        FEEDBACK_ERASED,
     )
 }
 

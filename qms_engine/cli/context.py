@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import click
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from qms_engine.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 # Both consoles print text literally: no markup, no emoji codes, no highlighting.  Titles, names,
@@ -434,6 +435,56 @@ def filters_given(**values: object) -> str:
 def json_option(function: F) -> F:
     """``--json``: machine-readable output on stdout."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
+
+
+def _to_stdout(output: Path) -> bool:
+    """Whether ``-o`` names standard output (``-o -``)."""
+    return str(output) == "-"
+
+
+def write_output(
+    output: Path,
+    as_json: bool,
+    *,
+    to_file: Callable[[Path], R],
+    to_stream: Callable[[BinaryIO], R],
+) -> R:
+    """Hand a stored file out where ``-o`` says: to a file (``to_file``), or with ``-o -`` to
+    standard output (``to_stream``, where --json has no room); a place that cannot be written
+    is bad input naming it.  Say what was written with :func:`say_written`."""
+    if _to_stdout(output) and as_json:
+        raise click.UsageError("-o - writes the file to standard output: --json has no room there")
+    from qms_engine.errors import InvalidInput
+
+    try:
+        return to_stream(sys.stdout.buffer) if _to_stdout(output) else to_file(output)
+    except OSError as exc:
+        raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
+
+
+def output_options(function: F) -> F:
+    """``-o/--output FILE`` (``-``: standard output) and ``--force``: where a command hands a
+    stored file out (:func:`write_output`)."""
+    function = click.option(
+        "--force", is_flag=True, help="Overwrite the output file if it exists."
+    )(function)
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Where to write the file (its folder must exist); - for standard output.",
+    )(function)
+
+
+def say_written(output: Path, what: str) -> None:
+    """Say what :func:`write_output` wrote and where: on standard error when the file itself
+    went to standard output (``what`` is user text: its control characters are shown as �)."""
+    from qms_engine.cli.tables import clean_text
+
+    where = "standard output" if _to_stdout(output) else str(output)
+    say = error_console() if _to_stdout(output) else console()
+    say.print(clean_text(f"{where}: {what}"), soft_wrap=True)
 
 
 def _plain(value: Any) -> Any:

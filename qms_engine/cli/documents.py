@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,14 +11,16 @@ import click
 from qms_engine.cli.context import (
     AppContext,
     console,
-    error_console,
     filters_given,
     json_option,
+    output_options,
     pass_app,
     print_json,
     print_table,
+    say_written,
     signer_option,
     when,
+    write_output,
 )
 from qms_engine.cli.tables import Column
 from qms_engine.cli.views import act_name, print_document, print_master_list
@@ -361,14 +362,7 @@ def doc_list(
     "earlier file its author replaced, e.g. the one a reviewer rejected (`qms doc show` "
     "lists them).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the file (its folder must exist); - for standard output.",
-)
-@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@output_options
 @json_option
 @pass_app
 def doc_get(
@@ -391,25 +385,16 @@ def doc_get(
     """
     from qms_engine.documents.revisions import export_revision, stream_revision
 
-    to_stdout = str(output) == "-"
-    if to_stdout and as_json:
-        raise click.UsageError("-o - writes the file to standard output: --json has no room there")
-    try:
-        if to_stdout:
-            revision = stream_revision(
-                app.runtime, number=number, out=sys.stdout.buffer, revno=revno, file=file_prefix
-            )
-        else:
-            revision = export_revision(
-                app.runtime,
-                number=number,
-                destination=output,
-                revno=revno,
-                file=file_prefix,
-                force=force,
-            )
-    except OSError as exc:
-        raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
+    revision = write_output(
+        output,
+        as_json,
+        to_file=lambda path: export_revision(
+            app.runtime, number=number, destination=path, revno=revno, file=file_prefix, force=force
+        ),
+        to_stream=lambda out: stream_revision(
+            app.runtime, number=number, out=out, revno=revno, file=file_prefix
+        ),
+    )
     if as_json:
         print_json({**asdict(revision), "path": str(output)})
         return
@@ -418,12 +403,9 @@ def doc_get(
         notes.append("NOT the revision in force")
     if revision.replaced:
         notes.append(f"its earlier file {revision.sha256[:12]}, replaced since")
-    where = "standard output" if to_stdout else str(output)
-    say = error_console() if to_stdout else console()
-    say.print(
-        f"{where}: {revision.number} revision {revision.revno} ({', '.join(notes)}), "
-        "sha256 verified",
-        soft_wrap=True,
+    say_written(
+        output,
+        f"{revision.number} revision {revision.revno} ({', '.join(notes)}), sha256 verified",
     )
 
 

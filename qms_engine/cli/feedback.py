@@ -35,7 +35,8 @@ _OFFICE_HELP = (
 
 @click.group()
 def feedback() -> None:
-    """Citizen feedback: QR codes, form imports, summaries (README: "Citizen feedback")."""
+    """Citizen feedback: QR codes, form imports, summaries, erasing old comments (README:
+    "Citizen feedback")."""
 
 
 @feedback.command("qr")
@@ -56,6 +57,8 @@ def feedback_qr(app: AppContext, office: str | None, output: Path, as_json: bool
     from qms_engine.feedback.qr import station_qr
 
     made = station_qr(app.runtime, office=office or app.office_code, path=output)
+    for warning in made.warnings:
+        error_console().print(f"Warning: {warning}", soft_wrap=True)
     if as_json:
         print_json(made)
         return
@@ -84,11 +87,15 @@ def feedback_qr(app: AppContext, office: str | None, output: Path, as_json: bool
 def feedback_import(
     app: AppContext, file: Path, office: str | None, as_json: bool, signer: Signer
 ) -> None:
-    """Import a feedback form's CSV export (Google Forms, UTF-8 or Excel's Windows-1252), as
-    a quality coordinator of each station in it.
+    """Import a feedback form's CSV export (Google Forms; UTF-8, UTF-16 or Excel's
+    Windows-1252; commas, semicolons or tabs), as a quality coordinator of each station in it.
+    FILE may be a pipe (/dev/stdin): it is read once.
 
-    Names and phone numbers are dropped unread, phone numbers in comments removed.  Bad rows
-    are reported by line and the rest go in, one transaction per station; responses already
+    Names and phone numbers are dropped unread; comments are kept on one line, without phone
+    numbers or e-mail addresses, cut at 2,000 characters.  Bad rows
+    are reported by spreadsheet row (and line) and the rest go in, one transaction per
+    station; a file whose every time reads both as day/month and month/day is refused until
+    qms.toml says which ([feedback] day_first = true or false); responses already
     imported are skipped.  Poor ratings raise a nonconformity per station and period (the
     form's rule), or join the period's open one.  Exit 0: every row went in (or was in
     already); 1: some rows were refused; 2: nothing could be read.
@@ -117,6 +124,17 @@ def _print_import(result: ImportResult) -> None:
     if result.personal_columns:
         dropped = ", ".join(result.personal_columns)
         console().print(f"Dropped unread (personal): {dropped}.", soft_wrap=True)
+    if result.ignored_columns:
+        unused = ", ".join(result.ignored_columns)
+        console().print(f"Not used by the form (not read): {unused}.", soft_wrap=True)
+    for warning in result.warnings:
+        error_console().print(f"Warning: {warning}", soft_wrap=True)
+    if result.comments_cut:
+        console().print(
+            f"Cut {result.comments_cut} comment(s) longer than {result.comment_limit:,} "
+            "characters to that length.",
+            soft_wrap=True,
+        )
     for station in result.stations:
         ncs = [f"raised {n}" for n in station.raised] + [f"joined {n}" for n in station.linked]
         poor = f"; {station.poor} poor: {', '.join(ncs)}" if station.poor else ""
@@ -128,6 +146,50 @@ def _print_import(result: ImportResult) -> None:
         error_console().print(f"Refused {result.refused} row(s):", soft_wrap=True)
         for problem in result.problems:
             error_console().print(f"  {problem}", soft_wrap=True)
+
+
+@feedback.command("erase")
+@click.option(
+    "--before",
+    required=True,
+    callback=day_only,
+    metavar="YYYY-MM-DD",
+    help="Erase the comments of responses from before this day (midnight in each office's "
+    "zone); at the latest today less the form's keep_days.",
+)
+@json_option
+@signer_option
+@pass_app
+def feedback_erase(app: AppContext, before: date, as_json: bool, signer: Signer) -> None:
+    """Erase the comments of old citizen responses, in every station where you are a quality
+    coordinator, once the form's keep_days have passed (a police station keeps them 730
+    days).
+
+    Each comment and its salt are blanked; the response's time, station and ratings stay, and
+    the audit trail signs which responses' comments were erased (feedback.comments.erased).
+    `qms audit verify` keeps passing: the trail holds only a salted digest of each comment.
+    A date later than the form allows is refused, naming the latest allowed; nothing is
+    erased then.  Exit 1: some station refused (its key or role; the others were erased).
+    """
+    from qms_engine.feedback.retention import erase_comments
+
+    result = erase_comments(app.runtime, before=before, actor=signer)
+    if as_json:
+        print_json(result)
+    else:
+        console().print(
+            bold(
+                f"Erased the comments of {result.erased} response(s)",
+                f" from before {before.isoformat()}.",
+            ),
+            soft_wrap=True,
+        )
+        for office in result.offices:
+            console().print(f"{office.office}: {office.erased} erased", soft_wrap=True)
+        for problem in result.problems:
+            error_console().print(f"Not erased in {problem}", soft_wrap=True)
+    if result.problems:
+        click.get_current_context().exit(1)
 
 
 @feedback.command("summary")
@@ -183,27 +245,27 @@ def feedback_summary_command(
 
 
 def _print_summary(summary: FeedbackSummary) -> None:
+    """One row per station; the averages one per line, so that a form with many ratings still
+    fits the terminal."""
     print_table(
         f"Citizen feedback, {summary.period} (poor: {summary.labels[summary.poor_rating]} ≤ "
         f"{summary.poor_at_most})",
         [
-            "Station",
-            Column("Name", fold=True),
+            Column("Station", fold=True),
             "Responses",
-            *(Column(summary.labels[r], fold=True) for r in summary.ratings),
-            "Poor",
+            Column("Average rating (1 to 5)", fold=True),
             "NCs",
         ],
         [
             (
-                station.office,
-                station.name,
-                str(station.responses),
-                *(
-                    f"{station.averages[r]:.2f}" if r in station.averages else "–"
+                f"{station.office}\n{station.name}",
+                f"{station.responses}\n{station.poor} poor ({station.poor_share:.0%})",
+                "\n".join(
+                    f"{station.averages[r]:.2f}  {summary.labels[r]}"
+                    if r in station.averages
+                    else f"–  {summary.labels[r]}"
                     for r in summary.ratings
                 ),
-                f"{station.poor} ({station.poor_share:.0%})",
                 "\n".join(station.ncs),
             )
             for station in summary.stations

@@ -22,12 +22,12 @@ from qms_engine.cli.context import (
 )
 from qms_engine.cli.tables import Column, wrap
 from qms_engine.errors import InvalidInput
+from qms_engine.rules.capa_terms import FINDING_RESULTS, FINDING_SEVERITIES
 
 if TYPE_CHECKING:
     from qms_engine.capa.internal_audits import AuditItem, AuditRow
     from qms_engine.chain.signing import Signer
 
-RESULTS = ("conforms", "observation", "nonconformity")
 ITEM_FORM = "REF=AUDITOR[:AREA_OWNER]"
 
 
@@ -126,13 +126,13 @@ def plan(
 @click.option(
     "--result",
     required=True,
-    type=click.Choice(RESULTS),
+    type=click.Choice(FINDING_RESULTS),
     help="What the item showed; a nonconformity raises an NC.",
 )
 @click.option("--note", default="", help="What was found (required unless it conforms).")
 @click.option(
     "--severity",
-    type=click.Choice(["major", "minor"]),
+    type=click.Choice(FINDING_SEVERITIES),
     help="How grave a nonconformity is (default: minor).",
 )
 @click.option("--nc-title", default="", help="Title of the NC raised (default: after the item).")

@@ -1,13 +1,15 @@
 """`qms nc …`: nonconformities (ISO 9001 10.2) and their corrective actions, each step signed.
 
 Raise an NC, move it through the CAPA workflow (``workflows/capa.toml``), plan its actions and
-mark them done, read one with its signed history, and list the actions past due in every
-office for the SP office's review.  The rules (roles, segregation of duties, due dates, open
-actions) are the engine's (:mod:`qms_engine.capa`); this module parses and formats.
+mark them done, read one with its signed history, get its evidence files back exactly, and
+list the actions past due in every office for the SP office's review.  The rules (roles,
+segregation of duties, due dates, open actions) are the engine's (:mod:`qms_engine.capa`);
+this module parses and formats.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -22,25 +24,27 @@ from qms_engine.cli.context import (
     day_only,
     filters_given,
     json_option,
+    output_options,
     output_width,
     pass_app,
     print_json,
     print_table,
+    say_written,
     signer_option,
     when,
+    write_output,
 )
-from qms_engine.cli.tables import Column, wrap
+from qms_engine.cli.tables import Column, shell_lines, wrap
 from qms_engine.cli.views import act_name
+from qms_engine.clock import local_today
+from qms_engine.rules.capa_terms import ACTION_TYPES, NC_SOURCES, SEVERITIES, spoken
 
 if TYPE_CHECKING:
-    from qms_engine.capa.records import ActionRow, NcEvent, NcRow
+    from qms_engine.capa.records import ActionRow, NcEvent, NcRow, StoredFile
     from qms_engine.chain.signing import Signer
     from qms_engine.chain.unit_of_work import OfficeRef
 
 FILE = click.Path(dir_okay=False, path_type=Path)
-SOURCES = "internal_audit, external_audit, citizen_feedback, complaint or process_monitoring"
-SEVERITIES = "major, minor or observation"
-ACTION_TYPES = "immediate, corrective, preventive or improvement"
 
 
 @click.group()
@@ -57,8 +61,10 @@ def nc() -> None:
       qms nc act PS-KOT39/NC/2026/001 contain --comment "Signed now" --as priya
       qms nc action add PS-KOT39/NC/2026/001 --type corrective --description "…" \\
           --owner anita --due 2026-12-15 --as priya
-      qms nc action done PS-KOT39/NC/2026/001#A1 --comment "…" --as anita
+      qms nc action done PS-KOT39/NC/2026/001#A1 --comment "…" \\
+          --evidence roster.pdf --as anita
       qms nc show PS-KOT39/NC/2026/001
+      qms nc evidence PS-KOT39/NC/2026/001 A1 -o roster.pdf
     """
 
 
@@ -70,8 +76,8 @@ def nc() -> None:
 @click.option(
     "--description", required=True, help="What was found, where and when, as seen (Hindi too)."
 )
-@click.option("--source", required=True, help=f"Where it was found: {SOURCES}.")
-@click.option("--severity", required=True, help=f"How serious: {SEVERITIES}.")
+@click.option("--source", required=True, help=f"Where it was found: {spoken(NC_SOURCES)}.")
+@click.option("--severity", required=True, help=f"How serious: {spoken(SEVERITIES)}.")
 @click.option("--clause", default="", help="The ISO 9001 clause or SOP concerned, e.g. 7.5.3.")
 @click.option(
     "--document",
@@ -92,7 +98,8 @@ def nc() -> None:
     multiple=True,
     type=FILE,
     metavar="FILE",
-    help="A photograph, scan, PDF or .docx showing it, kept in the blob store (repeatable).",
+    help="A photograph, scan, PDF or .docx showing it, kept in the blob store (repeatable; the "
+    "same content given twice is kept once; `qms nc evidence` hands it back).",
 )
 @signer_option
 @json_option
@@ -160,10 +167,11 @@ def nc_act(
 ) -> None:
     """Move a nonconformity along its CAPA workflow, signed.
 
-    TRANSITION is contain, analyse, plan, implement, verify, reopen, close or cancel.  plan
-    needs an action, implement and close need every action done, and nobody who
-    implemented an action verifies the NC.  A refusal says which transitions you may take now;
-    `qms wf show capa` says who may take each.  Example:
+    TRANSITION is one of its workflow's: contain, analyse, plan, implement, verify, reopen,
+    close or cancel in the capa workflow.  plan needs an action, implement and close need
+    every action done, and nobody who implemented an action verifies the NC.  `qms wf show
+    capa` says who may take each and what it needs; `qms tasks` lists those you may take
+    now.  Example:
 
     \b
       qms nc act PS-KOT39/NC/2026/001 analyse \\
@@ -185,15 +193,39 @@ def nc_act(
 
 @nc.group("action")
 def nc_action() -> None:
-    """Plan an NC's actions, or mark yours done.
+    """Plan an NC's actions, mark yours done, or hand one to another owner.
 
     An action has a type, an owner and a due date; one that asks for a document's revision is
     done when that revision becomes effective."""
 
 
+def _action_result(app: AppContext, subject: str, event_seq: int) -> dict[str, Any]:
+    """An action just added or marked done (by event ``event_seq``), for scripts: whose it
+    is, what, whose to do and when due, as ``qms nc show --json`` names them."""
+    from qms_engine.capa.actions import parse_action
+    from qms_engine.capa.records import actions_of, load_nc
+
+    number, n = parse_action(subject)
+    with app.runtime.engine.connect() as connection:
+        (action,) = [a for a in actions_of(connection, load_nc(connection, number)) if a.n == n]
+    return {
+        "office": action.office,
+        "nc": action.nc,
+        "subject": action.subject,
+        "n": action.n,
+        "type": action.type,
+        "owner": action.owner,
+        "due": action.due,
+        "document": action.document,
+        "event_seq": event_seq,
+    }
+
+
 @nc_action.command("add")
 @click.argument("number")
-@click.option("--type", "action_type", required=True, help=f"The action's type: {ACTION_TYPES}.")
+@click.option(
+    "--type", "action_type", required=True, help=f"The action's type: {spoken(ACTION_TYPES)}."
+)
 @click.option("--description", required=True, help="What is to be done (Hindi is fine).")
 @click.option("--owner", required=True, metavar="USER", help="Who does it (enrolled here).")
 @click.option(
@@ -251,7 +283,7 @@ def nc_action_add(
         document=document,
     )
     if as_json:
-        print_json(added)
+        print_json(_action_result(app, added.subject, added.event_seq))
         return
     target = f", done once a new revision of {document} is effective" if document else ""
     console().print(
@@ -268,7 +300,8 @@ def nc_action_add(
     multiple=True,
     type=FILE,
     metavar="FILE",
-    help="A photograph, scan, PDF or .docx showing it done (repeatable).",
+    help="A photograph, scan, PDF or .docx showing it done (repeatable; the same content given "
+    "twice is kept once).",
 )
 @signer_option
 @json_option
@@ -297,9 +330,40 @@ def nc_action_done(
         app.runtime, action=action, actor=signer, comment=comment, evidence=evidence
     )
     if as_json:
-        print_json(done)
+        print_json(_action_result(app, done.subject, done.event_seq))
         return
     console().print(f"{done.subject} done (event #{done.event_seq})")
+
+
+@nc_action.command("reassign")
+@click.argument("action")
+@click.option(
+    "--owner", required=True, metavar="USER", help="The new owner (a person enrolled here)."
+)
+@click.option("--comment", required=True, help="Why it changes hands (required; Hindi is fine).")
+@signer_option
+@json_option
+@pass_app
+def nc_action_reassign(
+    app: AppContext, action: str, owner: str, comment: str, signer: Signer, as_json: bool
+) -> None:
+    """Hand ACTION (NC#A1), not yet done, to another owner.
+
+    For an owner who was transferred, deactivated or lost their role (`qms tasks` shows such
+    actions to quality coordinators and approvers, who may reassign them while the NC's plan is
+    under way).  From then on only the new owner marks it done.  Example:
+
+    \b
+      qms nc action reassign PS-KOT39/NC/2026/001#A1 --owner anita \\
+          --comment "Rakesh transferred to PS-CIV1" --as priya
+    """
+    from qms_engine.capa.actions import reassign_action
+
+    moved = reassign_action(app.runtime, action=action, actor=signer, owner=owner, comment=comment)
+    if as_json:
+        print_json(moved)
+        return
+    console().print(f"{moved.subject} now owned by {owner} (event #{moved.event_seq})")
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -378,8 +442,8 @@ def _list_states(app: AppContext, office: OfficeRef, states: Sequence[str]) -> l
     multiple=True,
     help="Only NCs in this state of the CAPA workflow (repeatable), e.g. planned.",
 )
-@click.option("--source", help=f"Only NCs from this source: {SOURCES}.")
-@click.option("--severity", help=f"Only NCs of this severity: {SEVERITIES}.")
+@click.option("--source", help=f"Only NCs from this source: {spoken(NC_SOURCES)}.")
+@click.option("--severity", help=f"Only NCs of this severity: {spoken(SEVERITIES)}.")
 @click.option("--all-states", is_flag=True, help="Closed and cancelled NCs too.")
 @json_option
 @pass_app
@@ -397,8 +461,6 @@ def nc_list(
     nc list --severity major`, `qms --office PS-KOT39 nc list --all-states`.
     """
     from qms_engine.capa.records import list_ncs
-    from qms_engine.chain.authorisation import NC_SOURCES
-    from qms_engine.chain.authorisation import SEVERITIES as KNOWN_SEVERITIES
     from qms_engine.errors import known_value
 
     if all_states and states:
@@ -406,7 +468,7 @@ def nc_list(
     if source is not None:
         source = known_value("source", source, NC_SOURCES, "nonconformity sources")
     if severity is not None:
-        severity = known_value("severity", severity, KNOWN_SEVERITIES, "severities")
+        severity = known_value("severity", severity, SEVERITIES, "nonconformity severities")
     office = app.office()
     wanted = None if all_states else _list_states(app, office, states)
     with app.runtime.engine.connect() as connection:
@@ -434,30 +496,49 @@ def nc_list(
     )
 
 
-def _links(row: NcRow) -> list[tuple[str, str]]:
-    """What the NC names: documents, records, evidence files, feedback and audit finding."""
-    links = [("Document", number) for number in row.documents]
-    links += [("Record", number) for number in row.records]
+def evidence_command(owner: str, file: StoredFile, files: Sequence[StoredFile]) -> str:
+    """The command that hands out ``file``, evidence of ``owner`` (an NC, or its action
+    ``NC#A1``) beside ``files``: named when there are several (by its SHA-256 when another
+    has its name)."""
+    number, _, action = owner.partition("#")
+    names = [f.original_filename for f in files]
+    name = file.original_filename if names.count(file.original_filename) == 1 else file.sha256[:12]
+    which = ("--name", name) if len(files) > 1 else ()
+    return shlex.join(
+        ("qms", "nc", "evidence", number, *((action,) if action else ()), *which, "-o",
+         file.original_filename)
+    )  # fmt: skip
+
+
+def _links(row: NcRow) -> list[tuple[str, str, str]]:
+    """What the NC names: documents, records, evidence files (with the command that hands
+    each out), feedback and the audit finding that raised it."""
+    links = [("Document", number, "") for number in row.documents]
+    links += [("Record", number, "") for number in row.records]
     links += [
         (
             "Evidence",
             f"{file.original_filename}\n{file.size:,} bytes, sha256 {file.sha256[:12]}",
+            evidence_command(row.number, file, row.evidence),
         )
         for file in row.evidence
     ]
     if row.responses:
-        links.append(("Feedback", " ".join(row.responses)))
+        links.append(("Feedback", " ".join(row.responses), ""))
     if row.finding:
-        links.append(("Finding", row.finding))
+        links.append(("Finding", row.finding, ""))
     return links
 
 
-def _action_state(action: ActionRow, today: date, timezone: str) -> str:
+def _action_state(action: ActionRow, nc: NcRow, today: date) -> str:
     """Done (when, by whom, which event; a document action: the revision that did it), or
-    open, or overdue."""
+    never done (the NC was closed or cancelled), open, or overdue."""
     if action.done_at is not None:
         how = f"{action.fulfilled_by} effective" if action.fulfilled_by else "done"
-        return f"{how} {when(action.done_at, timezone)} by {action.done_by} (#{action.done_seq})"
+        at = when(action.done_at, nc.office.timezone)
+        return f"{how} {at} by {action.done_by} (#{action.done_seq})"
+    if nc.closed_at is not None:
+        return f"not done: NC {nc.state}"
     if action.due < today:
         return f"OVERDUE by {(today - action.due).days} days"
     return "open"
@@ -478,19 +559,24 @@ def _action_what(action: ActionRow) -> str:
 def _event_what(event: NcEvent, number: str) -> str:
     """What an event did, in words: for the NC itself its signed meaning; for an action, that
     and the action (``planned action A1``); for a revision that fulfilled a document action,
-    the transition it took and the revision (``make_effective PS-KOT39/SOP/001#1``)."""
+    the transition it took and the revision (``make_effective PS-KOT39/SOP/001#1``); for the
+    audit finding that raised it, that and the item (``recorded finding …/IA/2026/01#3``)."""
     if event.subject == number:
         return event.meaning
     if event.subject.startswith(f"{number}#"):
         return f"{event.meaning} {event.subject.removeprefix(f'{number}#')}"
+    if not event.action.startswith("document."):
+        return f"{event.meaning} {event.subject}"
     return f"{act_name(event.action, str(event.payload.get('transition', '')))} {event.subject}"
 
 
 def _event_details(event: NcEvent) -> str:
-    """An event's payload in words: the state change, the action planned, the comment, the
-    evidence and feedback it names."""
+    """An event's payload in words: the state change, the action planned, the finding, the
+    comment, the evidence and feedback it names."""
     data: dict[str, Any] = event.payload
     parts = []
+    if "result" in data:
+        parts.append(f"{data['result']}: {data['note']}" if data.get("note") else data["result"])
     if "severity" in data and "source" in data:
         parts.append(f"{data['severity']}, from {data['source']}")
     if data.get("from") and data.get("to"):
@@ -501,6 +587,8 @@ def _event_details(event: NcEvent) -> str:
         )
         if data.get("document"):
             parts.append(f"revise {data['document']}")
+    elif "owner" in data:
+        parts.append(f"new owner {data['owner']}")
     if data.get("comment"):
         parts.append(f"comment: {data['comment']}")
     files = data.get("evidence") or []
@@ -509,13 +597,6 @@ def _event_details(event: NcEvent) -> str:
     if data.get("responses"):
         parts.append("feedback: " + " ".join(map(str, data["responses"])))
     return "; ".join(parts)
-
-
-def _today(timezone: str) -> date:
-    """The office's calendar day now."""
-    from qms_engine.clock import utc_now, zone
-
-    return utc_now().astimezone(zone(timezone)).date()
 
 
 def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent]) -> None:
@@ -535,8 +616,13 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
     console().print("\n".join(wrap(row.description, width, fold=True)), soft_wrap=True)
     links = _links(row)
     if links:
-        print_table("Links", ["Kind", Column("What", fold=True)], links)
-    today = _today(tz)
+        print_table(
+            "Links",
+            ["Kind", Column("What", fold=True)],
+            [(kind, what) for kind, what, _ in links],
+            below=[shell_lines(command, width) if command else [] for _, _, command in links],
+        )
+    today = local_today(tz)
     print_table(
         "Actions",
         [
@@ -553,12 +639,22 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
                 a.type,
                 a.owner,
                 a.due.isoformat(),
-                _action_state(a, today, tz),
+                _action_state(a, row, today),
                 _action_what(a),
             )
             for a in actions
         ],
-        empty=f"Actions: none yet (qms nc action add {row.number} …).",
+        empty="Actions: none."
+        if row.closed_at is not None
+        else f"Actions: none yet (qms nc action add {row.number} …).",
+        below=[
+            [
+                line
+                for file in a.evidence
+                for line in shell_lines(evidence_command(a.subject, file, a.evidence), width)
+            ]
+            for a in actions
+        ],
     )
     print_table(
         "Signed history",
@@ -567,7 +663,7 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
             (
                 e.seq,
                 when(e.recorded_at, tz),
-                f"{e.actor}\n{e.role}",
+                f"{e.actor}\n{e.signer_role}",
                 _event_what(e, row.number),
                 _event_details(e),
             )
@@ -604,6 +700,63 @@ def nc_show(app: AppContext, number: str, as_json: bool) -> None:
         )
         return
     print_nc(row, actions, history)
+
+
+@nc.command("evidence")
+@click.argument("number")
+@click.argument("action", required=False)
+@click.option(
+    "--name",
+    metavar="FILE_NAME",
+    help="Which file, when there are several: its name as `qms nc show` lists it, or the start "
+    "of its SHA-256 (at least 6 hex digits).",
+)
+@output_options
+@json_option
+@pass_app
+def nc_evidence(
+    app: AppContext,
+    number: str,
+    action: str | None,
+    name: str | None,
+    output: Path,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Write an evidence file of nonconformity NUMBER, or of its ACTION (A1), exactly as it
+    was given (SHA-256 verified on the way out).
+
+    `qms nc show NUMBER` lists each file with the command that gets it.  The folder must exist
+    (none is made), and an existing file is replaced only with --force.  With -o - the bytes
+    go to standard output (once verified) and what they are to standard error.  Examples:
+
+    \b
+      qms nc evidence PS-KOT39/NC/2026/001 -o register-page.jpg
+      qms nc evidence PS-KOT39/NC/2026/001 A1 --name roster.pdf -o roster.pdf
+    """
+    from qms_engine.capa.actions import parse_action
+    from qms_engine.capa.evidence import export_evidence, stream_evidence
+
+    given = f"{number}#{action.removeprefix('#')}" if action else number
+    number, n = parse_action(given) if "#" in given else (number, None)
+    handed = write_output(
+        output,
+        as_json,
+        to_file=lambda path: export_evidence(
+            app.runtime, number=number, action=n, name=name, destination=path, force=force
+        ),
+        to_stream=lambda out: stream_evidence(
+            app.runtime, number=number, action=n, name=name, out=out
+        ),
+    )
+    if as_json:
+        print_json({"of": handed.owner, **handed.file.as_payload(), "path": str(output)})
+        return
+    say_written(
+        output,
+        f"{handed.file.original_filename}, evidence of {handed.owner} "
+        f"({handed.file.size:,} bytes), sha256 verified",
+    )
 
 
 @nc.command("overdue")
@@ -646,7 +799,7 @@ def nc_overdue(
     report = []
     with runtime.engine.connect() as connection:
         for office in offices:
-            today = on_day or _today(office.timezone)
+            today = on_day or local_today(office.timezone)
             late = overdue_actions(connection, offices=[office.code], today=today)
             report.append((office, today, late))
     if as_json:

@@ -64,9 +64,11 @@ def cell_width(text: str) -> int:
     return sum(_char_width(char) for char in text)
 
 
-def _clean(cell: object) -> str:
-    """A cell's text with control characters made harmless: a tab or a carriage return
-    would move the cursor, an escape could restyle the terminal, a bidi override reorder it."""
+def clean_text(cell: object) -> str:
+    """Text for a terminal with control characters made harmless (each shown as �): a tab or
+    a carriage return would move the cursor, an escape could restyle the terminal or clear
+    it, a bidi override reorder what follows.  Every cell and every line :func:`wrap` gives
+    is cleaned so; print other user text (a heading, a description) through it too."""
     text = "" if cell is None else str(cell)
     text = text.replace("\r\n", "\n").replace("\t", " ")
     return "".join(
@@ -132,8 +134,9 @@ def _wrapped(text: str, width: int, fold: bool) -> tuple[str, ...]:
 
 def wrap(text: str, width: int, *, fold: bool = False) -> list[str]:
     """``text`` in lines of at most ``width`` cells, broken at spaces; a longer word is
-    folded if ``fold``, else left whole (and wider).  A line that fits is kept as written."""
-    return list(_wrapped(text, width, fold))
+    folded if ``fold``, else left whole (and wider).  A line that fits is kept as written,
+    its control characters made harmless (:func:`clean_text`)."""
+    return list(_wrapped(clean_text(text), width, fold))
 
 
 def _longest_word(text: str) -> int:
@@ -227,7 +230,7 @@ def render_table(
     """The lines of a table (header, rule, rows) for an output ``width`` cells wide; under row
     ``i``, the lines ``below[i]`` as they are (a task's commands, across the whole width)."""
     specs = [c if isinstance(c, Column) else Column(c) for c in columns]
-    cells = [[_clean(cell) for cell in row] for row in rows]
+    cells = [[clean_text(cell) for cell in row] for row in rows]
     widths = _Layout(specs, cells).widths(width - len(GUTTER) * (len(specs) - 1))
 
     def lines_of(texts: Sequence[str], folds: Sequence[bool]) -> list[str]:
@@ -248,7 +251,7 @@ def render_table(
     out.append(GUTTER.join("─" * size for size in widths))
     for index, row in enumerate(cells):
         out.extend(lines_of(row, folds))
-        out.extend(_clean(line) for line in (below[index] if index < len(below) else ()))
+        out.extend(clean_text(line) for line in (below[index] if index < len(below) else ()))
     return out
 
 

@@ -16,7 +16,7 @@ from qms_engine.cli.context import (
     reader_option,
     when,
 )
-from qms_engine.cli.tables import shell_lines, wrap
+from qms_engine.cli.tables import cell_width, shell_lines, wrap
 
 if TYPE_CHECKING:
     from qms_engine.tasks import Task, TaskList
@@ -24,12 +24,19 @@ if TYPE_CHECKING:
 
 def _what(task: Task) -> str:
     """The subject (a number stays whole) over the title; an inbox file's folder apart from
-    its name, so that a long file name does not widen the table by its folder too."""
+    its name, so that a long file name does not widen the table by its folder too.  A word of
+    the title wider than the subject is folded to the subject's width: the column is as wide
+    as its numbers need, never wider for one unbroken word."""
     subject = task.subject
     if task.kind == "quarantined":
         folder, _, name = subject.rpartition("/")
         subject = f"{folder}/\n{name}" if folder else name
-    return f"{subject}\n{task.title}"
+    widest = max(cell_width(line) for line in subject.split("\n"))
+    title = " ".join(
+        "\n".join(wrap(word, widest, fold=True)) if cell_width(word) > widest else word
+        for word in task.title.split(" ")
+    )
+    return f"{subject}\n{title}"
 
 
 def _row(task: Task, timezone: str, everyone: bool, with_due: bool) -> list[str]:
@@ -72,13 +79,16 @@ def print_tasks(result: TaskList) -> None:
 
 
 def _below(task: Task, timezone: str, width: int) -> list[str]:
-    """Under a task: why a draft came back to its author, if it did, then the commands."""
-    lines = []
+    """Under a task: why a draft came back to its author, if it did, what else to know (who
+    must act), then the commands."""
+    notes = [task.note] if task.note else []
     if task.returned is not None:
         back = task.returned
         said = f": {back.comment}" if back.comment else ""
-        note = f"sent back by {back.by} ({back.transition}) on {when(back.at, timezone)}{said}"
-        lines += [f"  {line}" for line in wrap(note, width - 2, fold=True)]
+        notes.insert(
+            0, f"sent back by {back.by} ({back.transition}) on {when(back.at, timezone)}{said}"
+        )
+    lines = [f"  {line}" for note in notes for line in wrap(note, width - 2, fold=True)]
     return lines + [line for action in task.actions for line in shell_lines(action.command, width)]
 
 

@@ -11,16 +11,18 @@ from qms_engine.cli.context import (
     bold,
     console,
     json_option,
+    output_width,
     pass_app,
     print_json,
     print_table,
     signer_option,
 )
-from qms_engine.cli.tables import Column
+from qms_engine.cli.tables import Column, wrap
 from qms_engine.errors import NotFound
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
+    from qms_engine.rules.workflows import WorkflowDefinition
 
 
 @click.group()
@@ -47,6 +49,34 @@ def wf_list(as_json: bool) -> None:
     )
 
 
+_ACTIONS = {
+    "planned": "needs an action planned",
+    "done": "needs every action done",
+}
+"""A nonconformity transition's ``actions`` condition, in words."""
+
+_PARTIES = {
+    ("revision", "author"): "whoever wrote the revision",
+    ("nonconformity", "author"): "whoever raised the NC",
+    ("nonconformity", "implementer"): "whoever did one of the NC's actions (marked it done, or "
+    "wrote or made effective the revision it asked for)",
+    ("nonconformity", "audited"): "the owner of the area whose internal audit finding raised "
+    "the NC",
+}
+"""What a ``by`` / ``not_by`` entry that is not a transition means, by the workflow's subject
+(any other entry: whoever took that transition)."""
+
+
+def _legend(workflow: WorkflowDefinition) -> list[str]:
+    """The parties the transitions' rules name, each with what it means."""
+    named = dict.fromkeys(n for t in workflow.transitions.values() for n in (*t.by, *t.not_by))
+    return [
+        f"{name}: {_PARTIES[workflow.subject, name]}"
+        for name in named
+        if (workflow.subject, name) in _PARTIES
+    ]
+
+
 @wf.command("show")
 @click.argument("name")
 @json_option
@@ -62,7 +92,14 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     if as_json:
         print_json(workflow)
         return
-    console().print(bold(workflow.name, f" — {workflow.title}\nInitial state: {workflow.initial}"))
+    moves = "nonconformities (CAPA)" if workflow.subject == "nonconformity" else "revisions"
+    console().print(
+        bold(
+            workflow.name,
+            f" — {workflow.title}\nMoves: {moves}; initial state: {workflow.initial}",
+        ),
+        soft_wrap=True,
+    )
     print_table(
         "States",
         ["State", "Title", "Notes"],
@@ -78,6 +115,7 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                         (bool(s.exclusive), f"one at a time (others → {s.exclusive})"),
                         (s.starts_review_clock, "review clock starts"),
                         (s.in_force, "in force"),
+                        (s.accepts_actions, "accepts actions (added, marked done)"),
                     )
                     if flag
                 ),
@@ -87,12 +125,11 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
     )
     print_table(
         "Transitions",
-        ["Transition", "From", "To", "Roles", "Meaning", "Rules"],
+        ["Transition", "From → to", "Roles", "Meaning", "Rules"],
         [
             (
                 t.name,
-                "\n".join(t.sources),  # one a line: no comma makes a name wider
-                t.target,
+                "\n".join((*t.sources, f"→ {t.target}")),  # one a line: no comma widens it
                 "\n".join(t.roles),
                 t.meaning,
                 "; ".join(
@@ -102,6 +139,8 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                             "comment required" if t.comment_required else "",
                             f"only by {', '.join(t.by)}" if t.by else "",
                             f"not by {', '.join(t.not_by)}" if t.not_by else "",
+                            _ACTIONS.get(t.actions or "", ""),
+                            "earlier actions no longer count" if t.resets_actions else "",
                             "restarts review clock"
                             if t.target in t.sources
                             and workflow.states[t.target].starts_review_clock
@@ -113,6 +152,8 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
             for t in workflow.transitions.values()
         ],
     )
+    for line in _legend(workflow):
+        console().print("\n".join(wrap(line, output_width())), soft_wrap=True)
 
 
 @wf.command("register")

@@ -15,7 +15,7 @@ from qms_engine.capa.nonconformities import take_nc_transition
 from qms_engine.capa.records import nc_history
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import local_today, utc_now, zone
 from qms_engine.demo.documents import draft_sop, step, write_sop
 from qms_engine.documents.revisions import revise_document
 from qms_engine.feedback.responses import import_feedback
@@ -97,7 +97,7 @@ def citizen_feedback(
 
     act("contain", "pyadav", "थाना प्रभारी ने स्वागत कक्ष पर एक अधिकारी की ड्यूटी लगाई")
     act("analyse", "sksingh", "No front-desk duty roster; visitors were not given receipts")
-    today = utc_now().astimezone(zone(office.timezone)).date()
+    today = local_today(office.timezone)
     briefing = add_action(
         runtime,
         number=number,

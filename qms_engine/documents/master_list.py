@@ -19,7 +19,7 @@ from qms_engine.chain.encoding import event_body
 from qms_engine.chain.reader import about_document
 from qms_engine.chain.signing import verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import as_utc, from_utc_text, utc_now, zone
+from qms_engine.clock import as_utc, from_utc_text, local_today
 from qms_engine.documents.revisions import (
     DocumentRef,
     RevisionFile,
@@ -350,7 +350,7 @@ def due_reviews(
     runtime: Runtime, office: OfficeRef, *, within_days: int = 30, today: date | None = None
 ) -> list[DueReview]:
     """Effective documents whose review is due within ``within_days`` (overdue first)."""
-    today = today or utc_now().astimezone(zone(office.timezone)).date()
+    today = today or local_today(office.timezone)
     horizon = today + timedelta(days=within_days)
     due = [
         DueReview(s, (s.review_due - today).days)

@@ -11,27 +11,23 @@ replaced file stays in the store, named by the history.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from document_store import BlobInfo, BlobNotFound
-from document_store.hashing import copy_hashing
+from document_store import BlobInfo
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import from_utc_text, utc_now, zone
+from qms_engine.documents.handout import check_destination, stream_verified, write_verified
 from qms_engine.errors import (
-    IntegrityError,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -110,6 +106,17 @@ def load_document(connection: Connection, number: str) -> DocumentRef:
         raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
     doc_id, doc_number, type_code, workflow, review_days, *office = rows[0]
     return DocumentRef(doc_id, doc_number, OfficeRef(*office), type_code, workflow, review_days)
+
+
+def spelt_number(connection: Connection, number: str) -> str:
+    """``number`` (typed in any letter case) as the document it names spells it, or as given
+    (stripped) when it names none: ``ps-kot39/sop/001`` → ``PS-KOT39/SOP/001``."""
+    given = number.strip()
+    spellings = connection.execute(
+        select(DOCUMENT_TABLE.c.number).where(func.lower(DOCUMENT_TABLE.c.number) == given.lower())
+    ).scalars()
+    found = sorted(spellings, key=lambda spelt: spelt != given)  # the exact one first
+    return found[0] if found else given
 
 
 def _spec(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSpec:
@@ -924,26 +931,6 @@ def _handed_out(
     return handed, f"{number} revision {row.revno}"
 
 
-def _verified_copy(runtime: Runtime, sha256: str, what: str, out: IO[bytes]) -> None:
-    """Copy the stored file ``sha256`` to ``out``; IntegrityError if it is missing or its
-    bytes do not hash to it (``what`` names it in the error)."""
-    try:
-        blob = runtime.store.open(sha256)
-    except BlobNotFound:
-        raise IntegrityError(
-            f"{what}: its content ({sha256[:16]}…) is missing from the blob store",
-            hint="restore the blob store from backup and run `qms audit verify`",
-        ) from None
-    with blob:
-        actual, _size = copy_hashing(blob, out.write)
-    if actual != sha256:
-        raise IntegrityError(
-            f"{what}: stored content hashes to {actual}, expected {sha256}: the blob store "
-            "was altered",
-            hint="restore the blob store from backup and run `qms audit verify`",
-        )
-
-
 def export_revision(
     runtime: Runtime,
     *,
@@ -964,23 +951,10 @@ def export_revision(
     with ``force``.  The file appears only once its hash has matched; a mismatch leaves nothing
     behind.
     """
-    _check_destination(destination, force)
+    check_destination(destination, force)  # before reading anything: a wrong -o says so first
     handed, what = _handed_out(runtime, number, revno, file)
-    handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=".qms-get-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            _verified_copy(runtime, handed.sha256, what, out)
-            out.flush()
-            os.fsync(out.fileno())
-        _place(Path(temp_name), destination, force)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_verified(runtime, handed.sha256, what, destination, force=force)
     return handed
-
-
-STREAM_IN_MEMORY = 16 * 1024 * 1024
-"""Bytes of a file :func:`stream_revision` holds in memory while checking it (more: on disk)."""
 
 
 def stream_revision(
@@ -994,52 +968,5 @@ def stream_revision(
     """As :func:`export_revision`, to a stream (standard output, ``doc get -o -``): the bytes
     are written only once their hash has matched, so a damaged file writes nothing."""
     handed, what = _handed_out(runtime, number, revno, file)
-    with tempfile.SpooledTemporaryFile(max_size=STREAM_IN_MEMORY) as checked:
-        _verified_copy(runtime, handed.sha256, what, checked)
-        checked.seek(0)
-        shutil.copyfileobj(checked, out)
-    out.flush()
+    stream_verified(runtime, handed.sha256, what, out)
     return handed
-
-
-def _exists(destination: Path) -> InvalidInput:
-    return InvalidInput(
-        f"{destination}: the file exists", hint="choose another name, or add --force to replace it"
-    )
-
-
-def _check_destination(destination: Path, force: bool) -> None:
-    """Where a revision may be written: a new file (or, with ``force``, an ordinary existing
-    one) in a folder that exists."""
-    if destination.is_dir():
-        raise InvalidInput(f"{destination} is a folder", hint="give a file name with -o")
-    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
-        raise InvalidInput(  # never replace a link, a device or a pipe by the exported file
-            f"{destination} is not a regular file",
-            hint="give the name of a new (or an ordinary existing) file",
-        )
-    if not destination.parent.is_dir():  # never make folders the user did not ask for
-        raise InvalidInput(
-            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
-        )
-    if destination.exists() and not force:
-        raise _exists(destination)
-
-
-def _place(temp: Path, destination: Path, force: bool) -> None:
-    """Move the verified file to ``destination``; without ``force`` never over a file, even
-    one made meanwhile (a hard link fails if the name is taken; on a file system without hard
-    links, such as FAT, the name is checked just before)."""
-    if force:
-        os.replace(temp, destination)
-        return
-    try:
-        os.link(temp, destination)
-    except FileExistsError:
-        raise _exists(destination) from None
-    except OSError:  # no hard links here
-        if destination.exists() or destination.is_symlink():
-            raise _exists(destination) from None
-        os.replace(temp, destination)
-        return
-    temp.unlink()

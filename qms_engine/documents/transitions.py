@@ -34,7 +34,7 @@ from qms_engine.documents.revisions import (
     load_document,
     revision_rows,
 )
-from qms_engine.errors import NotFound, PermissionDenied, RuleViolation
+from qms_engine.errors import NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import AUTHOR, Transition, WorkflowDefinition
@@ -246,14 +246,10 @@ def _kind(runtime: Runtime, document: DocumentRef) -> str:
 
 
 def workflow_step(workflow: WorkflowDefinition, name: str) -> Transition:
-    """The transition ``name`` of ``workflow``, or a refusal listing the ones it has."""
-    try:
-        return workflow.transition(name)
-    except LookupError:
-        raise RuleViolation(
-            f"workflow {workflow.name!r} has no transition {name!r}",
-            hint=f"transitions: {', '.join(workflow.transitions)}",
-        ) from None
+    """The transition ``name`` of ``workflow``, or bad input listing the ones it has (and the
+    nearest, for a typo)."""
+    known = known_value("transition", name, workflow.transitions, f"the workflow {workflow.name}")
+    return workflow.transition(known)
 
 
 def take_transition(

@@ -4,9 +4,11 @@ Devanagari is not drawn letter by letter: "क्षेत्र" and "संत
 that a shaping engine must compose (HarfBuzz, through libraqm).  Pillow's wheels carry both,
 and its RAQM layout uses them; the BASIC layout (and matplotlib's Agg backend) would draw the
 letters apart and the vowel signs in the wrong place.  So the chart refuses to draw without
-RAQM rather than print Hindi wrongly.  The Devanagari face is the vendored Noto Sans Devanagari
-(``fonts/``, SIL Open Font License); it has no Latin letters, so English text is drawn with
-Pillow's own font, each run of text with the face of its script.
+RAQM rather than print Hindi wrongly.  The faces are the vendored Noto Sans Devanagari and
+Noto Sans (``fonts/``, SIL Open Font License): the first has no Latin letters, so each run of
+text is drawn with the face of its script.  Names and codes too long for their column are
+shortened with an ellipsis; the ratings' bars are told apart by colour and, past six
+ratings, by a pattern as well.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from qms_engine.errors import ConfigurationError
 from qms_engine.feedback.summary import FeedbackSummary, StationSummary
 
 FONT_FILE = "NotoSansDevanagari-Regular.ttf"
+LATIN_FONT_FILE = "NotoSans-Regular.ttf"
 WIDTH = 1200
 """Pixels; the height grows with the stations."""
 MARGIN = 40
@@ -38,6 +41,11 @@ VALUE_WIDTH = 70
 LEGEND_ROW = 34
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 """Told apart by colour-blind readers too (Okabe and Ito)."""
+PATTERNS = ("solid", "stripes", "band")
+"""Drawn over the colour when the ratings outnumber the colours (white vertical stripes, a
+white band across)."""
+STYLES = tuple((colour, pattern) for pattern in PATTERNS for colour in COLOURS)
+"""A rating's look: the n-th rating takes the n-th (18 ratings before one repeats)."""
 TEXT = "#1a1a1a"
 GRID = "#d0d0d0"
 SCALE_MAX = 5
@@ -69,19 +77,21 @@ def devanagari_font(
     size: int, layout: ImageFont.Layout = ImageFont.Layout.RAQM
 ) -> ImageFont.FreeTypeFont:
     """The vendored Noto Sans Devanagari at ``size`` pixels, shaped by ``layout``."""
-    data = (resources.files("qms_engine.feedback") / "fonts" / FONT_FILE).read_bytes()
-    return ImageFont.truetype(io.BytesIO(data), size, layout_engine=layout)
+    return _vendored(FONT_FILE, size, layout)
 
 
 @functools.cache
-def latin_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Pillow's own font, for the English text and the digits."""
-    return ImageFont.load_default(size)
+def latin_font(size: int) -> ImageFont.FreeTypeFont:
+    """The vendored Noto Sans, for the English text, the digits and the punctuation (– ₹ “ ”)."""
+    return _vendored(LATIN_FONT_FILE, size, ImageFont.Layout.RAQM)
 
 
-def _runs(
-    text: str, size: int
-) -> Iterator[tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]]:
+def _vendored(file: str, size: int, layout: ImageFont.Layout) -> ImageFont.FreeTypeFont:
+    data = (resources.files("qms_engine.feedback") / "fonts" / file).read_bytes()
+    return ImageFont.truetype(io.BytesIO(data), size, layout_engine=layout)
+
+
+def _runs(text: str, size: int) -> Iterator[tuple[str, ImageFont.FreeTypeFont]]:
     """``text`` cut into runs of one script, each with its face; a space stays with the run
     before it, so a Hindi phrase is shaped as one."""
     scripts: list[bool] = []
@@ -103,9 +113,10 @@ def text_width(text: str, size: int) -> float:
 def _draw_text(
     draw: ImageDraw.ImageDraw, x: float, y: float, text: str, size: int, fill: str = TEXT
 ) -> float:
-    """Draw ``text`` with its top at ``y``; returns where it ends."""
+    """Draw ``text`` with its top at ``y``, every run on one baseline; returns where it ends."""
+    baseline = y + latin_font(size).getmetrics()[0]
     for run, font in _runs(text, size):
-        draw.text((x, y), run, font=font, fill=fill)
+        draw.text((x, baseline), run, font=font, fill=fill, anchor="ls")
         x += font.getlength(run)
     return x
 
@@ -123,11 +134,15 @@ def _station_height(ratings: int) -> int:
     return max(ratings * (BAR_HEIGHT + BAR_GAP), 3 * TEXT_SIZE + 12) + STATION_GAP
 
 
+def _legend_label(summary: FeedbackSummary, rating: str) -> str:
+    return _fitted(summary.labels[rating], TEXT_SIZE, WIDTH - 2 * MARGIN - 60)
+
+
 def _legend_rows(summary: FeedbackSummary) -> list[list[str]]:
     rows: list[list[str]] = [[]]
     used = 0.0
     for rating in summary.ratings:
-        width = 30 + text_width(summary.labels[rating], TEXT_SIZE) + 30
+        width = 30 + text_width(_legend_label(summary, rating), TEXT_SIZE) + 30
         if rows[-1] and used + width > WIDTH - 2 * MARGIN:
             rows.append([])
             used = 0
@@ -162,12 +177,12 @@ def draw_chart(summary: FeedbackSummary) -> bytes:
         fill="#555555",
     )
     y += TITLE_SIZE + 12
-    colours = dict(zip(summary.ratings, COLOURS * 4, strict=False))
+    styles = {rating: STYLES[n % len(STYLES)] for n, rating in enumerate(summary.ratings)}
     for row in _legend_rows(summary):
         x: float = MARGIN
         for rating in row:
-            draw.rectangle((x, y + 4, x + 18, y + 22), fill=colours[rating])
-            x = _draw_text(draw, x + 28, y, summary.labels[rating], TEXT_SIZE) + 30
+            _fill(draw, (x, y + 4, x + 18, y + 22), styles[rating])
+            x = _draw_text(draw, x + 28, y, _legend_label(summary, rating), TEXT_SIZE) + 30
         y += LEGEND_ROW
     y += 10
     left = MARGIN + LABEL_WIDTH
@@ -178,7 +193,7 @@ def draw_chart(summary: FeedbackSummary) -> bytes:
         draw.line((x, y, x, bottom - STATION_GAP), fill=GRID)
         _draw_text(draw, x - 5, bottom - STATION_GAP + 6, str(tick), TEXT_SIZE, fill="#555555")
     for station in summary.stations:
-        _draw_station(draw, station, summary, colours, y, left, span)
+        _draw_station(draw, station, summary, styles, y, left, span)
         y += _station_height(len(summary.ratings))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
@@ -189,19 +204,25 @@ def _draw_station(
     draw: ImageDraw.ImageDraw,
     station: StationSummary,
     summary: FeedbackSummary,
-    colours: dict[str, str],
+    styles: dict[str, tuple[str, str]],
     top: float,
     left: float,
     span: float,
 ) -> None:
     room = LABEL_WIDTH - 20
-    _draw_text(draw, MARGIN, top, _fitted(station.name, TEXT_SIZE, room), TEXT_SIZE)
-    _draw_text(draw, MARGIN, top + TEXT_SIZE + 6, station.office, TEXT_SIZE, fill="#555555")
     plural = "" if station.responses == 1 else "s"
     counts = f"{station.responses} response{plural}, {station.poor_share:.0%} poor"
-    _draw_text(draw, MARGIN, top + 2 * (TEXT_SIZE + 6), counts, TEXT_SIZE, fill="#555555")
+    for n, (text, fill) in enumerate(
+        ((station.name, TEXT), (station.office, "#555555"), (counts, "#555555"))
+    ):
+        _draw_text(
+            draw, MARGIN, top + n * (TEXT_SIZE + 6), _fitted(text, TEXT_SIZE, room), TEXT_SIZE, fill
+        )
     if not station.responses:
-        _draw_text(draw, left + 6, top, "no responses / कोई प्रतिक्रिया नहीं", TEXT_SIZE)
+        label = "no responses / कोई प्रतिक्रिया नहीं"
+        box = (left + 1, top, left + 12 + text_width(label, TEXT_SIZE), top + TEXT_SIZE + 10)
+        draw.rectangle(box, fill="white")  # the grid stays behind the label
+        _draw_text(draw, left + 6, top, label, TEXT_SIZE)
         return
     for n, rating in enumerate(summary.ratings):
         y = top + n * (BAR_HEIGHT + BAR_GAP)
@@ -209,5 +230,20 @@ def _draw_station(
         if value is None:
             continue
         end = left + span * value / SCALE_MAX
-        draw.rectangle((left, y, max(end, left + 1), y + BAR_HEIGHT), fill=colours[rating])
+        _fill(draw, (left, y, max(end, left + 1), y + BAR_HEIGHT), styles[rating])
         _draw_text(draw, end + 6, y, f"{value:.2f}", TEXT_SIZE)
+
+
+def _fill(
+    draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], style: tuple[str, str]
+) -> None:
+    """A bar or legend swatch in a rating's colour and pattern."""
+    colour, pattern = style
+    x0, y0, x1, y1 = box
+    draw.rectangle(box, fill=colour)
+    if pattern == "stripes":
+        for x in range(int(x0) + 4, int(x1) - 1, 7):
+            draw.rectangle((x, y0, x + 2, y1), fill="white")
+    elif pattern == "band":
+        middle = (y0 + y1) / 2
+        draw.rectangle((x0, middle - 2, x1, middle + 2), fill="white")

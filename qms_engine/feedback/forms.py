@@ -1,18 +1,24 @@
 """Reading a feedback form's CSV export (a Google Forms or Sheets download) with the office
 type's :class:`~qms_engine.registry.feedback_forms.FeedbackForm`.
 
-The file is read as UTF-8 (with or without a byte-order mark), else as Windows-1252 (what Excel
-writes on an English Windows); the result says which.  The header (line 1) is matched field by
-field against the form's variants; a missing column stops the import, naming it and the
-headers found.  Each row is then read on its own: a bad one (a rating that is not a whole
-number 1–5, a time in no known format, an unknown station) is reported as
-``FILE:LINE: what is wrong — what to do``, with the physical line a spreadsheet shows, and the
-others still count.  Personal columns (name, mobile …) and any unused column are dropped as
-each row is read: only the cells the form uses are ever kept.
+The file's bytes are read once (so a pipe, ``/dev/stdin``, works): their SHA-256 names the
+import, and they are read as UTF-16 (with its byte-order mark: Excel's "Unicode Text"), else
+UTF-8 (with or without a byte-order mark), else Windows-1252 (what Excel writes on an English
+Windows); the result says which.  Blank lines before the header are skipped.  The header is
+split at commas, semicolons or tabs, whichever finds more of the form's columns, and matched
+field by field against the form's variants; a missing column stops the import, naming it and
+the headers found.  Each row is then read on its own: a bad one (a rating that is not a whole
+number 1–5, a time in no known format, an unknown station, more or fewer cells than the
+header) is reported as ``FILE: row R (line L): what is wrong — what to do`` — R the row a
+spreadsheet shows, L the line a text editor shows (a quoted comment may span lines) — quoting
+its cells only scrubbed (:func:`~qms_engine.feedback.privacy.quoted`), and the others still
+count.  Personal columns (name, mobile …) and any unused column are dropped as the file is
+parsed: only the cells the form uses are ever kept.
 
-A response's id is the first 16 hex digits of the SHA-256 of its station and its used cells
-(and, for rows identical in every used cell, which of them it is), so the same row of a later,
-longer export has the same id: re-importing imports nothing twice.
+A response's id (:mod:`.identity`) is computed from what is kept of it — station, UTC time,
+ratings and its occurrence among identical rows — never from a cell as written, so the same
+response in a later, longer or differently formatted export has the same id: re-importing
+imports nothing twice.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -30,7 +37,8 @@ from typing import TextIO
 
 from qms_engine.clock import utc_now, zone
 from qms_engine.errors import InvalidInput
-from qms_engine.feedback.privacy import scrub_comment
+from qms_engine.feedback.identity import ResponseIds
+from qms_engine.feedback.privacy import quoted, scrub_comment
 from qms_engine.feedback.stations import Station, StationIndex
 from qms_engine.registry.feedback_forms import (
     COMMENT,
@@ -43,8 +51,25 @@ from qms_engine.registry.feedback_forms import (
 
 ISO = "ISO 8601"
 """The time format always understood besides the form's: ``2026-11-24T10:40:46+05:30``."""
-_OFFSET = re.compile(r"\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?\s*$", re.IGNORECASE)
+EARLIEST_YEAR = 2000
+"""A response dated before this is a mistake in the sheet (0001 is an empty date's year)."""
+DELIMITERS = (",", ";", "\t")
+"""How cells may be separated: commas (Google, Excel in English), semicolons (Excel where the
+decimal mark is a comma), tabs (Excel's "Unicode Text")."""
+RATING_DIGITS = {
+    **{str(value): value for value in RATING_SCALE},
+    **{chr(0x0966 + value): value for value in RATING_SCALE},  # Devanagari १ … ५
+}
+"""What a rating's cell may hold (spaces aside): one ASCII or Devanagari digit 1–5."""
+_OFFSET = re.compile(
+    r"\s*(?:GMT|UTC)\s*(?:([+-])([0-9]{1,2})(?::?([0-9]{2}))?)?\s*$", re.IGNORECASE
+)
 """A zone after the time, as the form's own download writes it: ``… 2:35:12 pm GMT+5:30``."""
+_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+"""The UTC offsets of the world's zones, from Baker Island to Kiribati."""
+_LOST_LETTERS = re.compile(r"(?<!\S)\?{2,}(?!\S)")
+"""A word of question marks: what Excel's ANSI "CSV (Comma delimited)" writes for Hindi."""
+_SAVE_AS_CSV = "download the export again as CSV; nothing was imported"
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,9 @@ class Response:
     """One citizen's response, as it is kept (see :mod:`.privacy`)."""
 
     line: int
+    """The line of the file the row starts on."""
+    row: int
+    """The row a spreadsheet shows it on (the header's row counted)."""
     station: str
     """The office code."""
     response_id: str
@@ -68,10 +96,13 @@ class Problem:
     line: int
     what: str
     todo: str
+    row: int | None = None
+    """The spreadsheet row (None when only the line is known)."""
 
     def text(self, file: str) -> str:
-        """``FILE:LINE: what is wrong — what to do``."""
-        return f"{file}:{self.line}: {self.what} — {self.todo}"
+        """``FILE: row R (line L): what is wrong — what to do`` (``row R`` alone when the row
+        is its line)."""
+        return f"{file}: {_place(self.line, self.row)}: {self.what} — {self.todo}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +113,7 @@ class Export:
     """The file as it was named (in every message)."""
     sha256: str
     encoding: str
-    """``UTF-8``, ``UTF-8 with BOM`` or ``Windows-1252``."""
+    """``UTF-8``, ``UTF-8 with BOM``, ``UTF-16`` or ``Windows-1252``."""
     time_format: str
     responses: tuple[Response, ...]
     problems: tuple[Problem, ...]
@@ -92,176 +123,263 @@ class Export:
     """Headers of the personal columns dropped unread."""
     ignored_columns: tuple[str, ...]
     """Headers of the other columns the form does not use (dropped too)."""
+    warnings: tuple[str, ...]
+    """What was read but may not be what the sheet meant (no comment column, Hindi lost)."""
 
 
 @dataclass(frozen=True)
 class _Row:
     line: int
+    row: int
     cells: Mapping[str, str]
     """Field → its cell (only the fields the form uses)."""
     width: int
 
+    def problem(self, what: str, todo: str) -> Problem:
+        return Problem(self.line, what, todo, self.row)
+
 
 @dataclass(frozen=True)
 class _Table:
-    fields: Mapping[str, int]
     width: int
     personal: tuple[str, ...]
     ignored: tuple[str, ...]
     rows: list[_Row]
-
-
-@dataclass
-class _Bytes:
-    """What one pass over the file's bytes, line by line, tells before it is parsed."""
-
-    sha256: str = ""
-    head: bytes = b""
-    not_utf8: int | None = None
-    """The first line that is not UTF-8."""
-    not_cp1252: int | None = None
-    """The first line that is not Windows-1252 (which leaves five bytes undefined)."""
-    utf8_text: bool = False
-    """Whether a line holds UTF-8 text no Windows-1252 file could (Devanagari …)."""
+    warnings: list[str]
 
 
 def read_export(
-    path: Path, form: FeedbackForm, stations: StationIndex, *, file: str | None = None
+    path: Path,
+    form: FeedbackForm,
+    stations: StationIndex,
+    *,
+    file: str | None = None,
+    now: datetime | None = None,
 ) -> Export:
-    """Read the export at ``path`` (named ``file`` in messages, default the path as given).
+    """Read the export at ``path`` (named ``file`` in messages, default the path as given); a
+    time after ``now`` (default: the present) is in the future.
 
     Raises :class:`InvalidInput` (nothing can be read: an empty file, a spreadsheet, text in
-    no known encoding, a header missing a required column); bad rows are in the result.
+    no known encoding, a header missing a required column, times that read two ways); bad rows
+    are in the result.
     """
     name = file or str(path)
-    scanned = _scan(path, name)
-    if scanned.head.startswith(b"PK\x03\x04"):
+    data = _read(path, name)
+    if data.startswith(b"PK\x03\x04"):
         raise InvalidInput(
             f"{name} is a spreadsheet (.xlsx or .ods), not a CSV file",
             hint="in Google Sheets: File → Download → Comma-separated values (.csv)",
         )
-    encoding, python_codec = _encoding(scanned, name)
-    with path.open(encoding=python_codec, newline="") as handle:
-        table = _table(handle, name, form)
-    if not table.rows:
+    encoding, python_codec = _encoding(data, name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    table = _table(data, python_codec, name, form)
+    del data  # the rows hold what is used of it
+    rows = len(table.rows)
+    if not rows:
         raise InvalidInput(
             f"{name} has a header but no responses",
             hint="download the export again once responses have come in; nothing was imported",
         )
-    time_format, responses, problems = _responses(table, form, stations)
+    times, responses, problems = _responses(table, form, stations, name, now or utc_now())
     return Export(
         name,
-        scanned.sha256,
+        sha256,
         encoding,
-        time_format,
+        times.chosen or "",
         tuple(responses),
         tuple(problems),
-        len(table.rows),
+        rows,
         table.personal,
         table.ignored,
+        (*table.warnings, *times.warnings),
     )
 
 
-def _scan(path: Path, name: str) -> _Bytes:
-    """The file's SHA-256, first bytes and encoding, one line in memory at a time."""
-    digest = hashlib.sha256()
-    found = _Bytes()
+def _place(line: int, row: int | None) -> str:
+    if row is None:
+        return f"line {line}"
+    return f"row {row}" if row == line else f"row {row} (line {line})"
+
+
+def _read(path: Path, name: str) -> bytes:
+    """The file's bytes, read once: a pipe cannot be read again."""
     try:
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                digest.update(line)
-                found.head = found.head or line[:4]
-                try:
-                    found.utf8_text |= max(line.decode("utf-8"), default="") >= "\u0800"
-                except UnicodeDecodeError:
-                    found.not_utf8 = found.not_utf8 or number
-                try:
-                    line.decode("cp1252")
-                except UnicodeDecodeError:
-                    found.not_cp1252 = found.not_cp1252 or number
+        data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
-    if not found.head:
+    if not data:
         raise InvalidInput(
             f"{name} is empty", hint="download the form's responses as CSV and try again"
         )
-    found.sha256 = digest.hexdigest()
-    return found
+    return data
 
 
-def _encoding(scanned: _Bytes, name: str) -> tuple[str, str]:
-    """The file's encoding (as the result names it, and as Python does): UTF-8, else
-    Windows-1252; refused if it is neither, or UTF-8 damaged."""
-    if scanned.not_utf8 is None:
-        bom = scanned.head.startswith(codecs.BOM_UTF8)
+def _encoding(data: bytes, name: str) -> tuple[str, str]:
+    """The file's encoding (as the result names it, and as Python does): UTF-16 with its
+    byte-order mark, UTF-8, else Windows-1252; refused if it is none, or UTF damaged."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _undecodable(data, "utf-16") is not None:
+            raise InvalidInput(
+                f"{name}: the file is UTF-16 text (it starts so) but is damaged",
+                hint=_SAVE_AS_CSV,
+            )
+        return "UTF-16", "utf-16"
+    bad = _undecodable(data, "utf-8")
+    if bad is None:
+        bom = data.startswith(codecs.BOM_UTF8)
         return ("UTF-8 with BOM" if bom else "UTF-8"), "utf-8-sig"
-    if scanned.utf8_text:
+    line = data.count(b"\n", 0, bad) + 1
+    if max(data.decode("utf-8", errors="ignore"), default="") >= "\u0800":
         raise InvalidInput(
-            f"{name}:{scanned.not_utf8}: this line is not valid UTF-8, though the file holds "
-            "UTF-8 text (Hindi) elsewhere: the file is damaged",
-            hint="download the export again as CSV; nothing was imported",
+            f"{name}: line {line} is not valid UTF-8, though the file holds UTF-8 text (Hindi) "
+            "elsewhere: the file is damaged",
+            hint=_SAVE_AS_CSV,
         )
-    if scanned.not_cp1252 is None:
+    if _undecodable(data, "cp1252") is None:
         return "Windows-1252", "cp1252"
     raise InvalidInput(
-        f"{name}:{scanned.not_utf8}: the file is neither UTF-8 nor Windows-1252 text",
+        f"{name}: line {line}: the file is neither UTF-8 nor Windows-1252 text",
         hint="save it as CSV UTF-8 (Excel: Save As → CSV UTF-8); nothing was imported",
     )
 
 
-def _table(handle: TextIO, name: str, form: FeedbackForm) -> _Table:
+def _undecodable(data: bytes, codec: str) -> int | None:
+    """Where ``data`` stops being text in ``codec`` (None: it is text throughout)."""
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
+def _table(data: bytes, codec: str, name: str, form: FeedbackForm) -> _Table:
     """The header matched and the used cells of every row (personal ones never kept)."""
-    reader = csv.reader(handle)
-    rows = _records(reader, name)
-    first = next(rows, None)
-    if first is None:
-        raise InvalidInput(
-            f"{name} is empty", hint="download the form's responses as CSV and try again"
+    with _field_limit(len(data) + 1):  # no cell is longer than the file
+        delimiter = max(DELIMITERS, key=lambda d: _columns_found(data, codec, d, form))
+        records = _records(data, codec, delimiter, name)
+        found = next(((line, row, cells) for line, row, cells in records if _filled(cells)), None)
+        if found is None:
+            raise InvalidInput(
+                f"{name} is empty (blank lines only)",
+                hint="download the form's responses as CSV and try again",
+            )
+        header_line, header_row, header = found
+        fields, personal, ignored, warnings = _match_header(
+            header, form, name, (header_line, header_row)
         )
-    header = first[1]
-    fields, personal, ignored = _match_header(header, form, name)
-    kept = [
-        _Row(line, {f: cells[i] if i < len(cells) else "" for f, i in fields.items()}, len(cells))
-        for line, cells in rows
-        if any(cell.strip() for cell in cells)
-    ]
-    return _Table(fields, len(header), personal, ignored, kept)
+        rows = [
+            _Row(
+                at,
+                row,
+                {f: cells[i] if i < len(cells) else "" for f, i in fields.items()},
+                len(cells),
+            )
+            for at, row, cells in records
+            if _filled(cells)
+        ]
+    warnings += _lost_letters(header, rows, name)
+    return _Table(len(header), personal, ignored, rows, warnings)
 
 
-def _records(reader: Iterator[list[str]], name: str) -> Iterator[tuple[int, list[str]]]:
-    """Each record with the physical line it starts on (a quoted comment may span lines)."""
-    line_num = 0
+@contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """Let the csv module read cells up to ``size`` characters (its default stops at 128 KiB:
+    a pasted essay of a comment would stop the whole file)."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _filled(cells: Sequence[str]) -> bool:
+    return any(cell.strip() for cell in cells)
+
+
+class _Lines:
+    """The text's lines, counting the line breaks read: a carriage return alone inside a
+    quoted cell ends a line for the csv module, not in a text editor."""
+
+    def __init__(self, handle: TextIO, end: str) -> None:
+        self._handle = handle
+        self._end = end
+        self.breaks = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._handle)
+        self.breaks += line.endswith(self._end)
+        return line
+
+
+def _records(
+    data: bytes, codec: str, delimiter: str, name: str
+) -> Iterator[tuple[int, int, list[str]]]:
+    """Each record with the line it starts on and its spreadsheet row (blank ones counted)."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+    lines = _Lines(text, "\n" if b"\n" in data else "\r")
+    reader = csv.reader(lines, delimiter=delimiter)
+    row = 0
     while True:
+        line = lines.breaks + 1
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             raise InvalidInput(
-                f"{name}:{line_num + 1}: not readable as CSV ({exc})",
-                hint="download the export again as CSV; nothing was imported",
+                f"{name}: {_place(line, row + 1)}: not readable as CSV ({exc})", hint=_SAVE_AS_CSV
             ) from None
-        start, line_num = line_num + 1, reader.line_num  # type: ignore[attr-defined]
-        yield start, cells
+        row += 1
+        yield line, row, cells
+
+
+def _columns_found(data: bytes, codec: str, delimiter: str, form: FeedbackForm) -> int:
+    """How many of the form's fields the header names when split at ``delimiter``."""
+    wanted = _wanted(form)
+    try:
+        records = _records(data, codec, delimiter, "")
+        header = next((cells for _, _, cells in records if _filled(cells)), [])
+    except InvalidInput:
+        return 0
+    return len({wanted[key] for key in map(loose_key, header) if key in wanted})
+
+
+def _wanted(form: FeedbackForm) -> dict[str, str]:
+    """A header's loose key → the field it names."""
+    return {loose_key(v): f for f, variants in form.columns.items() for v in variants}
 
 
 def _match_header(
-    header: Sequence[str], form: FeedbackForm, name: str
-) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
-    """Field → column index, and the headers of the personal and the unused columns."""
-    wanted = {loose_key(v): f for f, variants in form.columns.items() for v in variants}
+    header: Sequence[str], form: FeedbackForm, name: str, at: tuple[int, int]
+) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...], list[str]]:
+    """Field → column index, the headers of the personal and the unused columns, and the
+    warnings (a second comment column, none at all)."""
+    where = f"{name}: {_place(*at)}"
+    wanted = _wanted(form)
     personal_keys = {loose_key(variant) for variant in form.personal}
     fields: dict[str, int] = {}
     personal: list[str] = []
     ignored: list[str] = []
+    warnings: list[str] = []
     for index, cell in enumerate(header):
         key = loose_key(cell)
         field = wanted.get(key)
         if field is None:
             (personal if key in personal_keys else ignored).append(cell)
+        elif field == COMMENT and field in fields:
+            ignored.append(cell)
+            warnings.append(
+                f"{where}: columns {fields[field] + 1} ({header[fields[field]]!r}) and "
+                f"{index + 1} ({cell!r}) both look like the comment; only column "
+                f"{fields[field] + 1} is read — rename the other in the sheet to import both"
+            )
         elif field in fields:
             raise InvalidInput(
-                f"{name}:1: columns {fields[field] + 1} ({header[fields[field]]!r}) and "
+                f"{where}: columns {fields[field] + 1} ({header[fields[field]]!r}) and "
                 f"{index + 1} ({cell!r}) both hold {field!r}",
                 hint="delete or rename one of them; nothing was imported",
             )
@@ -271,54 +389,80 @@ def _match_header(
     if missing:
         expected = "; ".join(f"{f}: {' or '.join(map(repr, form.columns[f]))}" for f in missing)
         raise InvalidInput(
-            f"{name}:1: the header has no column for {', '.join(missing)} (headers found: "
-            f"{', '.join(map(repr, header))})",
+            f"{where}: the header has no column for {', '.join(missing)} (headers found: "
+            f"{', '.join(map(repr, header))}; cells split at commas, semicolons or tabs)",
             hint=f"name the columns as the form does ({expected}), or add the headers to "
             "qms.toml [feedback.columns]; nothing was imported",
         )
-    return fields, tuple(personal), tuple(ignored)
+    if COMMENT in form.columns and COMMENT not in fields:
+        example = ignored[0] if ignored else "Comments"
+        warnings.append(
+            f"{where}: no column is the comment ({' or '.join(map(repr, form.columns[COMMENT]))})"
+            f", so no comment is imported — if one is, add its header to qms.toml: "
+            f'[feedback.columns] comment = ["{example}"]'
+        )
+    return fields, tuple(personal), tuple(ignored), warnings
+
+
+def _lost_letters(header: Sequence[str], rows: Sequence[_Row], name: str) -> list[str]:
+    """A warning if words of the file are question marks: Hindi saved as ANSI text."""
+    if any(_LOST_LETTERS.search(cell) for cell in header):
+        where = "in the header"
+    else:
+        lost = (
+            r for r in rows if _LOST_LETTERS.search(f"{r.cells[STATION]} {r.cells.get(COMMENT)}")
+        )
+        first = next(lost, None)
+        if first is None:
+            return []
+        where = f"from {_place(first.line, first.row)} on"
+    return [
+        f"{name}: question marks stand where letters were ({where}): the file was saved as "
+        "ANSI text (Excel's “CSV (Comma delimited)”), which loses Hindi — save the sheet as "
+        "“CSV UTF-8 (Comma delimited)” and import that file"
+    ]
 
 
 def _responses(
-    table: _Table, form: FeedbackForm, stations: StationIndex
-) -> tuple[str, list[Response], list[Problem]]:
-    times = _Times.of([row.cells[TIME] for row in table.rows], form.time_formats)
-    seen: Counter[tuple[str, ...]] = Counter()
+    table: _Table, form: FeedbackForm, stations: StationIndex, name: str, now: datetime
+) -> tuple[_Times, list[Response], list[Problem]]:
+    times = _Times.of(table.rows, form, name, now)
+    ids = ResponseIds()
     responses, problems = [], []
-    for row in table.rows:
+    table.rows.reverse()  # each row is let go once its response is made: popped from the end
+    while table.rows:
+        row = table.rows.pop()
+        if row.width != table.width:  # cells shifted: any of them may hold anything
+            problems.append(
+                row.problem(
+                    f"the row has {row.width} cells, the header has {table.width}",
+                    "a comma in a comment outside quotes? correct the row in the sheet, or "
+                    "download the export again as CSV",
+                )
+            )
+            continue
         found: list[Problem] = []
         station = stations.find(row.cells[STATION])
         if isinstance(station, str):
             found.append(_station_problem(row, station))
         ratings = _ratings(row, form, found)
-        if row.width > table.width:
-            found.append(
-                Problem(
-                    row.line,
-                    f"the row has {row.width} cells, the header {table.width}",
-                    "a comma in a comment outside quotes? download the export again as CSV",
-                )
-            )
         time = None
         if isinstance(station, Station):
             time = times.utc(row, station, found)
         if found or not isinstance(station, Station) or time is None:
             problems += found
             continue
-        used = (station.code, *(row.cells[f] for f in sorted(row.cells)))
-        seen[used] += 1
-        response_id = hashlib.sha256(
-            "\x1f".join((*used, str(seen[used]))).encode("utf-8")
-        ).hexdigest()[:16]
+        response_id = ids.next(station.code, time, ratings)
         comment = scrub_comment(row.cells.get(COMMENT, ""))
-        responses.append(Response(row.line, station.code, response_id, time, ratings, comment))
-    return times.chosen or "", responses, problems
+        responses.append(
+            Response(row.line, row.row, station.code, response_id, time, ratings, comment)
+        )
+    return times, responses, problems
 
 
 def _station_problem(row: _Row, why: str) -> Problem:
-    cell = row.cells[STATION].strip() or "NAME"
-    return Problem(
-        row.line,
+    cell = scrub_comment(row.cells[STATION])[:40] or "NAME"
+    return row.problem(
         why,
         f"correct it in the sheet, or name its office in qms.toml: [feedback.stations] "
         f'"{cell}" = "OFFICE-CODE"',
@@ -329,39 +473,56 @@ def _ratings(row: _Row, form: FeedbackForm, found: list[Problem]) -> dict[str, i
     ratings = {}
     for rating in form.ratings:
         cell = row.cells[rating].strip()
-        try:
-            value = int(cell)
-        except ValueError:
-            value = 0
-        if value in RATING_SCALE:
+        value = RATING_DIGITS.get(cell) or form.rating_value(cell)
+        if value is not None:
             ratings[rating] = value
             continue
         what = (
             f"{form.label(rating)} is empty"
             if not cell
-            else (f"{form.label(rating)} is {cell!r}, not a whole number 1–5")
+            else f"{form.label(rating)} is {quoted(cell)}, not a whole number 1–5"
         )
-        found.append(Problem(row.line, what, "correct it in the sheet (1 worst … 5 best)"))
+        found.append(row.problem(what, "correct it in the sheet (1 worst … 5 best)"))
     return ratings
 
 
 @dataclass(frozen=True)
 class _Times:
     """How a file's times are read: one format for the whole file, so that 03/04/2026 is read
-    in the order of day and month the file's other times show."""
+    in the order of day and month the file's other times show — or, when every time reads
+    both ways, the form's ``day_first`` says (else the file is refused)."""
 
     chosen: str | None
-    """The format that reads the most of the file's times (the first on a tie); None if none
-    reads any."""
+    """The format that reads the most of the file's times; None if none reads any."""
     known: tuple[str, ...]
     now: datetime
+    warnings: tuple[str, ...] = ()
+    """Said when the form's ``day_first`` chose between two readings of every time."""
 
     @classmethod
-    def of(cls, cells: Sequence[str], formats: Sequence[str]) -> _Times:
-        known = (*formats, ISO)
-        counts = [sum(_parse_time(cell, f) is not None for cell in cells) for f in known]
-        chosen = known[counts.index(max(counts))] if max(counts) else None
-        return cls(chosen, known, utc_now())
+    def of(cls, rows: Sequence[_Row], form: FeedbackForm, name: str, now: datetime) -> _Times:
+        known = (*form.time_formats, ISO)
+        cells = [row.cells[TIME] for row in rows]
+        counts = {f: sum(_parse_time(cell, f) is not None for cell in cells) for f in known}
+        best = max(counts.values())
+        if not best:
+            return cls(None, known, now)
+        tied = [f for f in known if counts[f] == best]
+        if len(tied) == 1:
+            return cls(tied[0], known, now)
+        readings = {f: [_parse_time(cell, f) for cell in cells] for f in tied}
+        ways = _ways(tied, readings)
+        if len(ways) > 1 and form.day_first is not None:
+            both = ways
+            ways = _ways([f for f in tied if _day_first(f) in (None, form.day_first)], readings)
+            if len(ways) == 1:
+                _check_not_future(rows, readings[ways[0]], ways[0], form.day_first, now, name)
+                other = next(f for f in both if f != ways[0])
+                said = _read_as_configured(name, form.day_first, ways[0], other)
+                return cls(ways[0], known, now, (said,))
+        if len(ways) > 1:
+            raise _two_ways(rows, ways[0], ways[1], readings, name)
+        return cls(ways[0], known, now)
 
     def utc(self, row: _Row, station: Station, found: list[Problem]) -> datetime | None:
         """The row's time in UTC (a time without a zone is the station's), or None with the
@@ -369,29 +530,140 @@ class _Times:
         cell = row.cells[TIME].strip()
         moment = _parse_time(cell, self.chosen) if self.chosen else None
         if moment is None:
-            if not cell:
-                what = "the time is empty"
-            elif self.chosen is None:
-                what = (
-                    f"the time {cell!r} is in none of the form's formats ({'; '.join(self.known)})"
+            found.append(row.problem(self._unread(cell), "correct it in the sheet"))
+            return None
+        if moment.year < EARLIEST_YEAR:
+            found.append(
+                row.problem(
+                    f"the time {quoted(cell)} is before {EARLIEST_YEAR}",
+                    "correct it in the sheet (an empty date?)",
                 )
-            else:
-                what = f"the time {cell!r} is not in the file's format ({self.chosen})"
-            found.append(Problem(row.line, what, "correct it in the sheet"))
+            )
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone(station.timezone))
-        moment = moment.astimezone(UTC)
-        if moment > self.now + timedelta(minutes=5):
+        if _after(moment, self.now):
             found.append(
-                Problem(
-                    row.line,
-                    f"the time {cell!r} is in the future",
+                row.problem(
+                    f"the time {quoted(cell)} is in the future",
                     f"check the order of day and month (read as {self.chosen})",
                 )
             )
             return None
-        return moment
+        return moment.astimezone(UTC)
+
+    def _unread(self, cell: str) -> str:
+        """Why ``cell`` is no time of the file."""
+        if not cell:
+            return "the time is empty"
+        offset = _OFFSET.search(cell)
+        if offset and _offset(offset) is None:
+            return (
+                f"the time {quoted(cell)} has no real zone: {offset.group().strip()!r} is not "
+                "between GMT-12:00 and GMT+14:00"
+            )
+        if self.chosen is None:
+            known = "; ".join(self.known)
+            return f"the time {quoted(cell)} is in none of the form's formats ({known})"
+        return f"the time {quoted(cell)} is not in the file's format ({self.chosen})"
+
+
+def _ways(formats: Sequence[str], readings: Mapping[str, Sequence[datetime | None]]) -> list[str]:
+    """The first of ``formats`` for each different reading of the file's times."""
+    firsts: dict[tuple[datetime | None, ...], str] = {}
+    for time_format in formats:
+        firsts.setdefault(tuple(readings[time_format]), time_format)
+    return list(firsts.values())
+
+
+def _day_first(time_format: str) -> bool | None:
+    """Whether ``time_format`` writes the day before the month (None: the year comes first,
+    or it lacks either)."""
+    day, month = time_format.find("%d"), time_format.find("%m")
+    years = [p for p in (time_format.find("%Y"), time_format.find("%y")) if p >= 0]
+    if day < 0 or month < 0 or (years and min(years) < min(day, month)):
+        return None
+    return day < month
+
+
+def _order(day_first: bool) -> str:
+    return "day first" if day_first else "month first"
+
+
+def _two_ways(
+    rows: Sequence[_Row],
+    first: str,
+    second: str,
+    readings: Mapping[str, Sequence[datetime | None]],
+    name: str,
+) -> InvalidInput:
+    """The file refused: its times read as well in ``first`` as in ``second``."""
+    pairs = list(zip(readings[first], readings[second], strict=True))
+    differ = [i for i, (one, other) in enumerate(pairs) if one != other]
+    index = next((i for i in differ if None not in pairs[i]), differ[0])
+    one, other = pairs[index]
+    row = rows[index]
+    return InvalidInput(
+        f"{name}: the file's times read two ways, e.g. {_place(row.line, row.row)}: "
+        f"{quoted(row.cells[TIME])} is {_day(one)} ({first}) or {_day(other)} ({second})",
+        hint="say which order of day and month the sheet writes, in qms.toml:  [feedback]  "
+        "day_first = true  (or false); a plugin's form may say it (FeedbackForm "
+        "day_first); nothing was imported",
+    )
+
+
+def _day(moment: datetime | None) -> str:
+    return "not a time" if moment is None else f"{moment:%d %B %Y}"
+
+
+def _read_as_configured(name: str, day_first: bool, chosen: str, other: str) -> str:
+    return (
+        f"{name}: every time in the file reads two ways; they were read {_order(day_first)} "
+        f"({chosen}) as configured (qms.toml [feedback] day_first, else the office type's form), "
+        f"not {_order(not day_first)} ({other}) — if the sheet writes the {_order(not day_first)}, "
+        f"set day_first = {str(not day_first).lower()} in qms.toml before the next import"
+    )
+
+
+def _check_not_future(
+    rows: Sequence[_Row],
+    moments: Sequence[datetime | None],
+    chosen: str,
+    day_first: bool,
+    now: datetime,
+    name: str,
+) -> None:
+    """Refuse the file if a time read in the configured order of day and month (every one
+    would read the other way too) falls in the future: the sheet writes the other order."""
+    for row, moment in zip(rows, moments, strict=True):
+        if moment is not None and moment.year >= EARLIEST_YEAR and _after(moment, now):
+            raise InvalidInput(
+                f"{name}: {_place(row.line, row.row)}: read {_order(day_first)} as configured "
+                f"({chosen}), the time {quoted(row.cells[TIME])} is {_day(moment)}, in the "
+                "future",
+                hint=f"if the sheet writes the {_order(not day_first)}, set day_first = "
+                f"{'false' if day_first else 'true'} in qms.toml [feedback]; nothing was imported",
+            )
+
+
+def _after(moment: datetime, now: datetime) -> bool:
+    """Whether ``moment`` is after ``now`` (a few minutes' clock difference aside); a time
+    without a zone is taken in the zone furthest ahead (its earliest instant)."""
+    if moment.year > now.year + 1:  # also keeps 31 December 9999 from overflowing
+        return True
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone(_OFFSETS[1]))
+    return moment > now + timedelta(minutes=5)
+
+
+def _offset(match: re.Match[str]) -> timezone | None:
+    """The UTC offset a ``GMT+5:30`` names, or None if no zone has it."""
+    sign, hours, minutes = match.groups()
+    if int(minutes or 0) >= 60:
+        return None
+    delta = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    delta = -delta if sign == "-" else delta
+    return timezone(delta) if _OFFSETS[0] <= delta <= _OFFSETS[1] else None
 
 
 def _parse_time(text: str, time_format: str) -> datetime | None:
@@ -400,9 +672,9 @@ def _parse_time(text: str, time_format: str) -> datetime | None:
     offset = None
     match = _OFFSET.search(text)
     if match and time_format != ISO:
-        sign, hours, minutes = match.groups()
-        delta = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
-        offset = timezone(-delta if sign == "-" else delta)
+        offset = _offset(match)
+        if offset is None:
+            return None
         text = text[: match.start()]
     try:
         moment = (
@@ -412,4 +684,4 @@ def _parse_time(text: str, time_format: str) -> datetime | None:
         )
     except ValueError:
         return None
-    return moment.replace(tzinfo=offset) if offset else moment
+    return moment.replace(tzinfo=offset) if offset is not None else moment

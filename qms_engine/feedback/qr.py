@@ -14,7 +14,7 @@ from pathlib import Path
 
 import segno
 
-from qms_engine.errors import InvalidInput
+from qms_engine.errors import ConfigurationError, InvalidInput
 from qms_engine.feedback.output import write_image
 from qms_engine.feedback.settings import feedback_settings
 from qms_engine.runtime import Runtime
@@ -40,6 +40,8 @@ class StationQr:
     version: int
     error: str
     """Error-correction level: ``Q`` or ``H``."""
+    warnings: tuple[str, ...] = ()
+    """What may be wrong with the configured address (no ``{office}`` in it)."""
 
 
 def qr_code(url: str) -> segno.QRCode:
@@ -64,7 +66,23 @@ def station_qr(runtime: Runtime, *, office: str | None, path: Path) -> StationQr
             hint="give a name ending in .png (to print) or .svg (to design a poster)",
         )
     code = runtime.office(office).code
-    url = feedback_settings(runtime.workspace).form_url(code)
-    made = qr_code(url)
+    settings = feedback_settings(runtime.workspace)
+    url = settings.form_url(code)
+    try:
+        made = qr_code(url)
+    except segno.DataOverflowError:
+        raise ConfigurationError(
+            f"{settings.source}: feedback.url: the address for {code} is {len(url)} characters, "
+            "too long for a QR code",
+            hint="give a shorter address in qms.toml (the form's short link, forms.gle/…)",
+        ) from None
     write_image(path, qr_image(made, kind), "-o")
-    return StationQr(code, url, path, kind, int(made.version), str(made.error))
+    return StationQr(
+        code,
+        url,
+        path,
+        kind,
+        int(made.version),
+        str(made.error),
+        tuple(settings.url_warnings()),
+    )

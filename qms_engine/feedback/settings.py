@@ -4,6 +4,7 @@
 
     [feedback]
     url = "https://forms.example/balodabazar?station={office}"   # the QR code's target
+    day_first = true               # 11/01/2026 is 11 January (when all times read both ways)
     [feedback.stations]            # the form's station column → office code
     "Kotwali" = "PS-KOT39"
     "कोतवाली" = "PS-KOT39"
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qms_engine.errors import ConfigurationError
-from qms_engine.registry.feedback_forms import FeedbackForm
+from qms_engine.registry.feedback_forms import FeedbackForm, loose_key
 from qms_engine.storage.workspace import Workspace, read_config
 
-_KEYS = {"url", "stations", "columns"}
+_KEYS = {"url", "day_first", "stations", "columns"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class FeedbackSettings:
     """The station column's value → office code."""
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Field → header variants added to the office type's form."""
+    day_first: bool | None = None
+    """Whether the sheets write the day before the month (None: as the office type's form
+    says)."""
 
     def form_url(self, office_code: str) -> str:
         """The form's address for ``office_code``, or an error saying how to configure it."""
@@ -50,17 +54,32 @@ class FeedbackSettings:
                 "configured",
                 hint='add to qms.toml:  [feedback]  url = "https://…/form?station={office}"',
             )
-        return self.url.format(office=office_code)
+        return self.url.format(office=office_code)  # checked: {office} is its only field
+
+    def url_warnings(self) -> list[str]:
+        """What may be wrong with a configured URL that still works."""
+        if self.url is None or any(
+            name == "office" for _, name, _, _ in string.Formatter().parse(self.url)
+        ):
+            return []
+        return [
+            f"{self.source}: feedback.url has no {{office}}: every station's QR code leads to "
+            "the same address, so citizens must pick their station in the form"
+        ]
 
     def extend(self, form: FeedbackForm) -> FeedbackForm:
-        """``form`` with the header variants of ``[feedback.columns]`` added."""
-        if not self.columns:
-            return form
-        columns = {name: tuple(variants) for name, variants in form.columns.items()}
-        for name, extra in self.columns.items():
-            columns[name] = (*columns.get(name, ()), *extra)
+        """``form`` with the header variants of ``[feedback.columns]`` added and
+        ``day_first`` set."""
+        changes: dict[str, object] = {}
+        if self.columns:
+            columns = {name: tuple(variants) for name, variants in form.columns.items()}
+            for name, extra in self.columns.items():
+                columns[name] = (*columns.get(name, ()), *extra)
+            changes["columns"] = columns
+        if self.day_first is not None:
+            changes["day_first"] = self.day_first
         try:
-            return dataclasses.replace(form, columns=columns)
+            return dataclasses.replace(form, **changes)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"{self.source}: feedback.columns: {exc}") from None
 
@@ -76,11 +95,18 @@ def feedback_settings(workspace: Workspace) -> FeedbackSettings:
         raise ConfigurationError(
             f"{path}: unknown key(s) {unknown} in [feedback] (allowed: {sorted(_KEYS)})"
         )
+    day_first = table.get("day_first")
+    if day_first not in (None, True, False):
+        raise ConfigurationError(
+            f"{path}: feedback.day_first must be true (24/11/2026) or false (11/24/2026), got "
+            f"{day_first!r}"
+        )
     return FeedbackSettings(
         path,
         _url(path, table.get("url")),
         _stations(path, table.get("stations", {})),
         _columns(path, table.get("columns", {})),
+        day_first,
     )
 
 
@@ -92,14 +118,25 @@ def _url(path: Path, url: object) -> str | None:
             f"{path}: feedback.url must be a web address (https://…), got {url!r}"
         )
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
+        fields = [
+            "{"
+            + name
+            + (f"!{conversion}" if conversion else "")
+            + (f":{spec}" if spec else "")
+            + "}"
+            for _, name, spec, conversion in string.Formatter().parse(url)
+            if name is not None
+        ]
     except ValueError as exc:
-        raise ConfigurationError(f"{path}: feedback.url {url!r}: {exc}") from None
-    if names - {"office"}:
+        raise ConfigurationError(
+            f"{path}: feedback.url {url!r}: {exc}", hint="write a literal brace as {{ or }}"
+        ) from None
+    wrong = sorted(set(fields) - {"{office}"})
+    if wrong:
         raise ConfigurationError(
             f"{path}: feedback.url may use only {{office}} (the office code), not "
-            f"{sorted(names - {'office'})}",
-            hint="write a literal brace as {{ or }}",
+            f"{', '.join(wrong)}",
+            hint="write {office} as it is, and a literal brace as {{ or }}",
         )
     return url
 
@@ -112,6 +149,13 @@ def _stations(path: Path, stations: object) -> dict[str, str]:
             f"{path}: feedback.stations must be a table of names and office codes, e.g. "
             '[feedback.stations]  "Kotwali" = "PS-KOT39"'
         )
+    for alias, code in stations.items():
+        if not loose_key(alias):
+            raise ConfigurationError(
+                f"{path}: feedback.stations: {alias!r} = {code!r}: the name has no letter or "
+                "digit, so it would stand for every empty or punctuation-only station cell",
+                hint="remove it: a row without its station is reported, to be corrected",
+            )
     return dict(stations)
 
 

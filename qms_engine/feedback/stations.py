@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.errors import ConfigurationError
+from qms_engine.feedback.privacy import quoted
 from qms_engine.registry.feedback_forms import loose_key
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import OFFICE_TABLE
@@ -48,6 +49,8 @@ class StationIndex:
             for text in (office.code, office.name):
                 self._keys.setdefault(loose_key(text), set()).add(office.code)
         folded = {code.casefold(): code for code in self.by_code}
+        codes = {loose_key(code): code for code in self.by_code}
+        given: dict[str, str] = {}
         for alias, code in aliases.items():
             known = folded.get(code.strip().casefold())
             if known is None:
@@ -55,7 +58,20 @@ class StationIndex:
                     f"{where}: {alias!r} = {code!r}: there is no office {code!r}",
                     hint=f"offices: {', '.join(sorted(self.by_code)) or 'none'}",
                 )
-            self._keys[loose_key(alias)] = {known}  # an alias decides, whatever else matches
+            key = loose_key(alias)
+            if codes.get(key, known) != known:
+                raise ConfigurationError(
+                    f"{where}: {alias!r} = {code!r}: {alias!r} is the code of another office, "
+                    f"{codes[key]}",
+                    hint="remove the alias: an office's code always names that office",
+                )
+            if given.setdefault(key, alias) != alias and self._keys[key] != {known}:
+                raise ConfigurationError(
+                    f"{where}: {given[key]!r} and {alias!r} are one name to the import (case, "
+                    "spaces and punctuation aside) but name different offices",
+                    hint="keep one of them",
+                )
+            self._keys[key] = {known}  # an alias decides, whatever else matches
 
     def find(self, text: str) -> Station | str:
         """The office ``text`` names, or why it names none (to report with the row)."""
@@ -63,7 +79,7 @@ class StationIndex:
         if len(codes) == 1:
             return self.by_code[next(iter(codes))]
         if codes:
-            return f"the station {text!r} could be any of {', '.join(sorted(codes))}"
+            return f"the station {quoted(text)} could be any of {', '.join(sorted(codes))}"
         if not text.strip():
             return "the station is empty"
-        return f"the station {text!r} is not an office of this deployment"
+        return f"the station {quoted(text)} is not an office of this deployment"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import zone
+from qms_engine.clock import day_start
 from qms_engine.errors import InvalidInput
 from qms_engine.feedback.stations import deployment_offices
 from qms_engine.registry.feedback_forms import FeedbackForm
@@ -110,10 +110,6 @@ def _offices_with_forms(runtime: Runtime) -> list[OfficeRef]:
     return [o for o in deployment_offices(runtime) if _form(runtime, o) is not None]
 
 
-def _day_start(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone(timezone)).astimezone(UTC)
-
-
 def _station(
     runtime: Runtime,
     office: OfficeRef,
@@ -125,9 +121,9 @@ def _station(
         FEEDBACK_TABLE.c.office_id == office.id
     )
     if since is not None:
-        query = query.where(FEEDBACK_TABLE.c.responded_at >= _day_start(since, office.timezone))
+        query = query.where(FEEDBACK_TABLE.c.responded_at >= day_start(since, office.timezone))
     if until is not None:
-        before = _day_start(until + timedelta(days=1), office.timezone)
+        before = day_start(until + timedelta(days=1), office.timezone)
         query = query.where(FEEDBACK_TABLE.c.responded_at < before)
     with runtime.engine.connect() as connection:
         rows = connection.execute(query).all()

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from document_store.errors import BlobTooLarge, StoreError
 from qms_engine.chain import events
 from qms_engine.chain.unit_of_work import Actor, OfficeRef
-from qms_engine.clock import local_text, to_utc_text, utc_now, zone
+from qms_engine.clock import local_text, local_today, to_utc_text, utc_now
 from qms_engine.documents.revisions import (
     filed_copy,
     forget_blob,
@@ -412,7 +412,7 @@ def _receipt(intake: Intake, context: IngestContext) -> dict[str, object]:
 
 
 def _today(office: OfficeRef) -> date:
-    return utc_now().astimezone(zone(office.timezone)).date()
+    return local_today(office.timezone)
 
 
 def process_claim(

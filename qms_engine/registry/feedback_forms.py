@@ -8,19 +8,23 @@ half-way through an import.  Reading an export with it is :mod:`qms_engine.feedb
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from qms_engine.chain.authorisation import SEVERITIES
+
 TIME = "time"
 STATION = "station"
 COMMENT = "comment"
 GROUPS = ("response", "week", "month")
-SEVERITIES = ("major", "minor", "observation")
 RATING_SCALE = range(1, 6)
 """Every rating is an integer 1 (worst) … 5 (best)."""
+MAX_KEEP_DAYS = 36_500
+"""A century: the longest a plugin may keep comments (a date that far back still exists)."""
 
 _RATING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -82,6 +86,13 @@ class FeedbackForm:
     """Header variants of columns that are dropped unread (name, phone, email …)."""
     time_formats: tuple[str, ...] = GOOGLE_FORMS_TIMES
     """``strptime`` formats of the time column, tried in order (one per file)."""
+    day_first: bool | None = None
+    """Whether the sheet writes the day before the month, for a file whose every time reads
+    both ways (11/01/2026); None: such a file is refused (qms.toml ``[feedback] day_first``
+    may say it for a deployment)."""
+    rating_labels: Mapping[str, int] = field(default_factory=dict)
+    """Answers a rating's cell may hold instead of its number ({"Excellent": 5, "उत्कृष्ट": 5
+    …}), compared as headers are (case, spaces and punctuation aside)."""
     poor_at_most: int = 2
     """A response is poor when its :attr:`poor_rating` is at most this."""
     poor_rating: str = "overall"
@@ -89,6 +100,10 @@ class FeedbackForm:
     """One nonconformity per station for each poor response, or per ISO week, or per month."""
     severity: str = "minor"
     """The severity of a nonconformity raised by poor feedback."""
+    keep_days: int = 730
+    """How long a response's comment is kept, in days: ``qms feedback erase`` blanks the
+    comments of responses older than this (never of younger ones).  The ratings and times stay
+    for good, signed in the office's audit trail."""
 
     def __post_init__(self) -> None:
         where = "feedback form"
@@ -112,6 +127,9 @@ class FeedbackForm:
             raise ValueError(f"{where}: ratings {list(self.ratings)} name one rating twice")
         self._check_columns(where)
         self._check_labels(where)
+        self._check_rating_labels(where)
+        if self.day_first not in (None, True, False):
+            raise TypeError(f"{where}: day_first must be True, False or None")
         if self.poor_rating not in self.ratings:
             raise ValueError(
                 f"{where}: poor_rating {self.poor_rating!r} is not one of the ratings "
@@ -127,6 +145,11 @@ class FeedbackForm:
             )
         if not self.time_formats:
             raise ValueError(f"{where}: time_formats must give at least one format")
+        if type(self.keep_days) is not int or not 1 <= self.keep_days <= MAX_KEEP_DAYS:
+            raise ValueError(
+                f"{where}: keep_days must be a whole number of days, 1 … {MAX_KEEP_DAYS}, got "
+                f"{self.keep_days!r}"
+            )
 
     def _check_columns(self, where: str) -> None:
         columns = self.columns
@@ -168,6 +191,27 @@ class FeedbackForm:
         unknown = sorted(set(labels) - set(self.ratings))
         if unknown:
             raise ValueError(f"{where}: labels names unknown rating(s) {unknown}")
+
+    def _check_rating_labels(self, where: str) -> None:
+        answers = self.rating_labels
+        if not isinstance(answers, Mapping) or not all(
+            isinstance(text, str) and loose_key(text) and type(value) is int
+            for text, value in answers.items()
+        ):
+            raise TypeError(f"{where}: rating_labels must map answers (str) to ratings (int)")
+        for text, value in answers.items():
+            if value not in RATING_SCALE:
+                raise ValueError(f"{where}: rating_labels {text!r} must be 1 … 5, got {value}")
+            if self._answers[loose_key(text)] != value:
+                raise ValueError(f"{where}: rating_labels gives {text!r} two ratings")
+
+    @functools.cached_property
+    def _answers(self) -> dict[str, int]:
+        return {loose_key(text): value for text, value in self.rating_labels.items()}
+
+    def rating_value(self, text: str) -> int | None:
+        """The rating an answer of :attr:`rating_labels` stands for (None: it is none)."""
+        return self._answers.get(loose_key(text)) if self.rating_labels else None
 
     def label(self, rating: str) -> str:
         """What a summary or chart calls ``rating``."""

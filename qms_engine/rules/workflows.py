@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 __all__ = [
+    "AUDITED",
     "AUTHOR",
     "DONE",
     "IMPLEMENTER",
@@ -40,6 +41,11 @@ IMPLEMENTER = "implementer"
 """The ``by`` / ``not_by`` entry, in a nonconformity workflow, meaning whoever implemented one of
 the NC's actions (marked it done, or wrote or made effective the revision a document action
 asked for)."""
+AUDITED = "audited"
+"""The ``by`` / ``not_by`` entry, in a nonconformity workflow, meaning the owner of the area
+audited: the ``area_owner`` of the internal audit's checklist item whose finding raised the NC
+(nobody, for an NC raised otherwise).  Whoever the NC was raised against does not dispose of
+it."""
 
 REVISION = "revision"
 NONCONFORMITY = "nonconformity"
@@ -47,7 +53,9 @@ SUBJECTS = (REVISION, NONCONFORMITY)
 """What a workflow moves: a document's revision (the default) or a nonconformity (CAPA)."""
 PLANNED, DONE = "planned", "done"
 """A nonconformity transition's ``actions`` condition: at least one action / every action done."""
-_PARTIES = {REVISION: (AUTHOR,), NONCONFORMITY: (AUTHOR, IMPLEMENTER)}
+_PARTIES = {REVISION: (AUTHOR,), NONCONFORMITY: (AUTHOR, IMPLEMENTER, AUDITED)}
+_NOT_FOR_NONCONFORMITIES = ("exclusive", "starts_review_clock", "in_force")
+"""State keys about a document's revisions that mean nothing for a nonconformity."""
 
 _WORKFLOW_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MEMBER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -76,6 +84,7 @@ _TRANSITION_KEYS = (
     "by",
     "not_by",
     "actions",
+    "resets_actions",
 )
 _TRANSITION_REQUIRED = ("from", "to", "roles", "meaning")
 
@@ -118,6 +127,8 @@ class Transition:
     opposite: when given, only such a person may take it (an author discards their own draft).
     ``actions`` (nonconformity workflows): ``"planned"``, the NC needs an action; ``"done"``,
     it needs one and every action of it done (no closing with open actions).
+    ``resets_actions`` (nonconformity workflows): the actions added before this transition no
+    longer count for ``actions`` (a reopened NC needs a new action, done).
     """
 
     name: str
@@ -131,6 +142,7 @@ class Transition:
     description: str = ""
     by: tuple[str, ...] = ()
     actions: str | None = None
+    resets_actions: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,6 +221,7 @@ class WorkflowDefinition:
                     **({"by": list(step.by)} if step.by else {}),
                     "not_by": list(step.not_by),
                     **({"actions": step.actions} if step.actions is not None else {}),
+                    **({"resets_actions": True} if step.resets_actions else {}),
                 }
                 for name, step in self.transitions.items()
             },
@@ -340,9 +353,9 @@ class _Loader:
         }
 
         self.check_references(initial, states, transitions, subject)
+        self.check_subject(subject, states, transitions)
         self.check_reachable(initial, states, transitions)
         self.check_in_force(states)
-        self.check_subject(subject, states, transitions)
         return WorkflowDefinition(
             name=name,
             title=title,
@@ -423,7 +436,7 @@ class _Loader:
     def transition(self, name: str, value: object) -> Transition:
         prefix = f"transitions.{name}"
         self.member_name(prefix, "transition", name)
-        if name in (AUTHOR, IMPLEMENTER):
+        if name in (AUTHOR, IMPLEMENTER, AUDITED):
             self.fail(prefix, f"{name!r} is reserved (in by and not_by it names a person)")
         table = self.table(value, prefix)
         self.check_keys(table, prefix, _TRANSITION_KEYS, _TRANSITION_REQUIRED)
@@ -451,6 +464,7 @@ class _Loader:
             ),
             by=self.string_list(table, "by", f"{prefix}.by", default=()),
             actions=self.actions(table, f"{prefix}.actions"),
+            resets_actions=self.boolean(table, "resets_actions", f"{prefix}.resets_actions"),
         )
 
     # --- cross-references ---------------------------------------------------------------------
@@ -549,8 +563,10 @@ class _Loader:
     def check_subject(
         self, subject: str, states: Mapping[str, State], transitions: Mapping[str, Transition]
     ) -> None:
-        """Actions belong to nonconformities; a revision's workflow may not use them."""
+        """Actions belong to nonconformities; a revision's workflow may not use them, and a
+        nonconformity's may not use what only a document's revisions have."""
         if subject == NONCONFORMITY:
+            self.check_nonconformity(states, transitions)
             return
         for state in states.values():
             if state.accepts_actions:
@@ -563,6 +579,47 @@ class _Loader:
                 self.fail(
                     f"transitions.{step.name}.actions",
                     f'only a workflow with subject = "{NONCONFORMITY}" has actions',
+                )
+            if step.resets_actions:
+                self.fail(
+                    f"transitions.{step.name}.resets_actions",
+                    f'only a workflow with subject = "{NONCONFORMITY}" has actions to reset',
+                )
+
+    def check_nonconformity(
+        self, states: Mapping[str, State], transitions: Mapping[str, Transition]
+    ) -> None:
+        """A nonconformity has no in-force revision nor review clock; no action is taken in a
+        terminal state; a transition that needs an action planned leaves a state where one
+        can be added."""
+        for state in states.values():
+            given = {
+                "exclusive": state.exclusive is not None,
+                "starts_review_clock": state.starts_review_clock,
+                "in_force": state.in_force,
+            }
+            for key in _NOT_FOR_NONCONFORMITIES:
+                if given[key]:
+                    self.fail(
+                        f"states.{state.name}.{key}",
+                        f"{key} is about a document's revisions; a workflow with subject = "
+                        f'"{NONCONFORMITY}" may not use it (remove the key)',
+                    )
+            if state.accepts_actions and state.terminal:
+                self.fail(
+                    f"states.{state.name}.accepts_actions",
+                    f"{state.name!r} is terminal: nothing is done on a closed nonconformity, so "
+                    "it accepts no actions (remove accepts_actions, or terminal)",
+                )
+        for step in transitions.values():
+            if step.actions == PLANNED and not any(
+                states[source].accepts_actions for source in step.sources
+            ):
+                self.fail(
+                    f"transitions.{step.name}.actions",
+                    f'actions = "{PLANNED}", but none of its from states '
+                    f"({', '.join(step.sources)}) accepts actions, so no action could be "
+                    "planned before it (set accepts_actions = true on one of them)",
                 )
 
     # --- typed getters ------------------------------------------------------------------------

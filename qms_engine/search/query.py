@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import as_utc, zone
+from qms_engine.clock import as_utc, day_start
 from qms_engine.errors import InvalidInput
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import POSTGRES_INDEX
@@ -76,10 +76,6 @@ class SearchResults:
     hits: list[SearchHit]
     unindexed: int
     """Revisions of the office not in the index (filed before it existed): `--reindex`."""
-
-
-def _day_start(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone(timezone)).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -151,11 +147,11 @@ def _statement(
         statement = statement.where(STATE_TABLE.c.state == state)
     if since is not None:
         statement = statement.where(
-            REVISION_TABLE.c.created_at >= _day_start(since, office.timezone)
+            REVISION_TABLE.c.created_at >= day_start(since, office.timezone)
         )
     if until is not None:
         statement = statement.where(
-            REVISION_TABLE.c.created_at < _day_start(until + timedelta(days=1), office.timezone)
+            REVISION_TABLE.c.created_at < day_start(until + timedelta(days=1), office.timezone)
         )
     return statement
 

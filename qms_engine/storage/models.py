@@ -412,7 +412,10 @@ class InternalAuditItem(SQLModel, table=True):
 
 class FeedbackResponse(SQLModel, table=True):
     """One citizen's feedback on a station: when, the ratings, the comment — nothing personal
-    (names and phone numbers are dropped on import; phone numbers in comments are masked)."""
+    (names and phone numbers are dropped on import; phone numbers in comments are masked).
+
+    The comment and its salt are kept here only (the chain states their SHA-256, see
+    :mod:`qms_engine.chain.comments`); erasing it blanks both and stamps ``erased_at``."""
 
     __tablename__ = "feedback_response"
     __table_args__ = (UniqueConstraint("office_id", "response_id"),)
@@ -422,7 +425,9 @@ class FeedbackResponse(SQLModel, table=True):
     response_id: str = Field(max_length=16)
     responded_at: datetime = Field(sa_column=_utc_column())
     ratings: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON {name: 1..5}
-    comment: str = Field(sa_column=Column(Text, nullable=False))
+    comment: str = Field(sa_column=Column(Text, nullable=False))  # "" once erased
+    comment_salt: str | None = Field(default=None, max_length=32)  # hex; None once erased
+    erased_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     event_seq: int
     nc_number: str | None = Field(default=None, max_length=128)
 

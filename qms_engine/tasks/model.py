@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.runtime import Runtime
+from qms_engine.storage.models import ROLE_TABLE, USER_TABLE
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Task:
     overdue: bool = False
     returned: Returned | None = None
     """For a revision sent back to its author: by whom, when and why."""
+    note: str = ""
+    """What the person should know to act, when the title does not say it (who else must act,
+    why nobody may take the next step)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,25 @@ class Person:
     id: int
     username: str
     roles: frozenset[str]
+
+
+def people_of(connection: Connection, office: OfficeRef, user_id: int | None) -> list[Person]:
+    """Active people holding a role in the office (or only user ``user_id``, whatever its
+    kind)."""
+    statement = (
+        select(USER_TABLE.c.id, USER_TABLE.c.username, ROLE_TABLE.c.role)
+        .join(ROLE_TABLE, ROLE_TABLE.c.user_id == USER_TABLE.c.id)
+        .where(ROLE_TABLE.c.office_id == office.id, USER_TABLE.c.active)
+        .order_by(USER_TABLE.c.username)
+    )
+    if user_id is None:
+        statement = statement.where(USER_TABLE.c.kind == "person")
+    else:
+        statement = statement.where(USER_TABLE.c.id == user_id)
+    roles: dict[tuple[int, str], set[str]] = {}
+    for user_id, name, role in connection.execute(statement):
+        roles.setdefault((user_id, name), set()).add(role)
+    return [Person(user_id, name, frozenset(held)) for (user_id, name), held in roles.items()]
 
 
 @dataclass(frozen=True)

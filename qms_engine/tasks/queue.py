@@ -7,16 +7,16 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, select
 
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import utc_now, zone
+from qms_engine.clock import local_today
 from qms_engine.errors import PermissionDenied
 from qms_engine.people.permissions import find_user
 from qms_engine.rules.roles import ADMIN, QUALITY_COORDINATOR
 from qms_engine.runtime import Runtime
-from qms_engine.storage.models import ROLE_TABLE, USER_TABLE
+from qms_engine.storage.models import USER_TABLE
 from qms_engine.tasks.capa import finding_tasks, nc_action_tasks, nc_tasks
 from qms_engine.tasks.documents import adoption_tasks, review_tasks, revision_tasks, workflow_tasks
 from qms_engine.tasks.inbox import inbox_tasks
-from qms_engine.tasks.model import Person, Scope, Task, TaskList, TaskSource
+from qms_engine.tasks.model import Person, Scope, Task, TaskList, TaskSource, people_of
 
 TASK_SOURCES: tuple[TaskSource, ...] = (
     revision_tasks,
@@ -35,25 +35,6 @@ COORDINATORS = frozenset({QUALITY_COORDINATOR, ADMIN})
 """Who may see everyone's queue (``qms tasks --all``)."""
 
 
-def _people(connection: Connection, office: OfficeRef, user_id: int | None) -> list[Person]:
-    """Active people holding a role in the office (or only user ``user_id``, whatever its
-    kind)."""
-    statement = (
-        select(USER_TABLE.c.id, USER_TABLE.c.username, ROLE_TABLE.c.role)
-        .join(ROLE_TABLE, ROLE_TABLE.c.user_id == USER_TABLE.c.id)
-        .where(ROLE_TABLE.c.office_id == office.id, USER_TABLE.c.active)
-        .order_by(USER_TABLE.c.username)
-    )
-    if user_id is None:
-        statement = statement.where(USER_TABLE.c.kind == "person")
-    else:
-        statement = statement.where(USER_TABLE.c.id == user_id)
-    roles: dict[tuple[int, str], set[str]] = {}
-    for user_id, name, role in connection.execute(statement):
-        roles.setdefault((user_id, name), set()).add(role)
-    return [Person(user_id, name, frozenset(held)) for (user_id, name), held in roles.items()]
-
-
 def _asker(connection: Connection, office: OfficeRef, username: str) -> Person:
     """The person asking (their name in any letter case), with their roles in the office
     (none: an empty queue)."""
@@ -61,7 +42,7 @@ def _asker(connection: Connection, office: OfficeRef, username: str) -> Person:
     active = connection.execute(select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id))
     if not active.scalar_one():
         raise PermissionDenied(f"user {username!r} is deactivated and cannot act")
-    found = _people(connection, office, user_id)
+    found = people_of(connection, office, user_id)
     return found[0] if found else Person(user_id, username, frozenset())
 
 
@@ -81,7 +62,7 @@ def tasks_for(
 ) -> TaskList:
     """What needs ``username``'s action in ``office`` now, most urgent first; ``everyone``: the
     queue of every active person there, by person (only for a quality coordinator or admin)."""
-    today = today or utc_now().astimezone(zone(office.timezone)).date()
+    today = today or local_today(office.timezone)
     with runtime.engine.connect() as connection:
         asker = _asker(connection, office, username)
         if everyone and not asker.roles & COORDINATORS:
@@ -90,7 +71,7 @@ def tasks_for(
                 f"{' or '.join(sorted(COORDINATORS))}",
                 hint="`qms tasks` without --all shows your own",
             )
-        people = _people(connection, office, None) if everyone else [asker]
+        people = people_of(connection, office, None) if everyone else [asker]
         scope = Scope(runtime, office, connection, today)
         tasks = [task for source in TASK_SOURCES for task in source(scope, people)]
     tasks.sort(key=_urgency)

@@ -6,7 +6,8 @@ Create Date: 2026-11-29 02:34:15.738245
 
 The tables of issue 12, each a projection of its events: nonconformities and their CAPA steps
 and actions (nc.*), internal audits and their checklist items (internal_audit.*), and
-citizens' feedback responses (feedback.received) — ratings, time and comment, nothing personal.
+citizens' feedback responses (feedback.received) — ratings, time and comment with its salt
+(the chain holds only their SHA-256; feedback.comments.erased blanks both), nothing personal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def upgrade() -> None:
         sa.Column("responded_at", sa.String(length=27), nullable=False),
         sa.Column("ratings", sa.Text(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("comment_salt", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("erased_at", sa.String(length=27), nullable=True),
         sa.Column("event_seq", sa.Integer(), nullable=False),
         sa.Column("nc_number", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
         sa.ForeignKeyConstraint(
