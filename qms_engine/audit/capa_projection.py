@@ -741,6 +741,8 @@ _RESPONSES = select(
     FEEDBACK_TABLE.c.event_seq,
     FEEDBACK_TABLE.c.nc_number,
 ).where(FEEDBACK_TABLE.c.office_id == _OFFICE)
+
+
 def _parentless(child: Table, key: str, parent: Table) -> Select[Any]:
     """The ``key`` values of ``child`` rows whose parent row is gone."""
     column = child.c[key]
