@@ -347,6 +347,30 @@ def test_a_draft_already_under_way_fulfils_a_document_action(
     assert verified(qms_office) == []
 
 
+def test_a_withdrawn_sop_is_fulfilled_only_by_a_revision_made_effective_later(
+    qms_office: TestOffice, capa: Capa, desk: Desk
+) -> None:
+    """With nothing in force (the SOP was withdrawn) the action counts after no revision, yet
+    the old revision's issue, before the action was added, fulfils nothing: implementing is
+    refused until a new revision is made effective, and the verifier agrees."""
+    sop = desk.new_sop("General Diary upkeep")
+    desk.issue(sop)
+    desk.act(sop, "withdraw", comment="Replaced by the district SOP")
+    number = capa.raise_nc(documents=[sop])
+    capa.to_analysed(number)
+    action = capa.add(number, owner="author", document=sop, description="Issue the GD SOP again")
+    capa.act(number, "plan", "quality_coordinator")
+    (row,) = capa.actions(number)
+    assert (row.after_revno, row.done, row.fulfilled_by) == (-1, False, "")
+    with pytest.raises(RuleViolation, match=f"still open: {action.subject}"):
+        capa.act(number, "implement", "quality_coordinator")
+    revno = desk.revise(sop, reason=f"{action.subject}: issued again")
+    desk.issue(sop)
+    assert capa.actions(number)[0].fulfilled_by == f"{sop}#{revno}"
+    capa.act(number, "implement", "quality_coordinator")
+    assert verified(qms_office) == []
+
+
 def test_action_due_in_the_past_is_refused(
     qms_office: TestOffice, capa: Capa, written: Callable[[], object]
 ) -> None:

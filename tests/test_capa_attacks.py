@@ -61,6 +61,8 @@ pytestmark = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
 POOR = ("2", "1", "2", "1")
 GOOD = ("5", "4", "4", "5")
 ERASED_BEFORE = date(2024, 1, 1)
+POOR_RULE = {"rating": "overall", "at_most": 2}
+"""The police station form's rule of a poor response, as feedback.received states it."""
 
 
 @dataclass(frozen=True)
@@ -555,6 +557,7 @@ def test_a_response_imported_twice_is_caught(hist: History, names: Capa, tmp_pat
     payload = {
         "file_sha256": digest,
         "file_name": "again.csv",
+        "poor": POOR_RULE,
         "responses": [
             {
                 "id": names.responses[1],
@@ -729,18 +732,22 @@ def test_the_honest_erasure_left_no_words_and_verifies(hist: History, names: Cap
         ("never received", "2024-01-01", "erases response 0123456789abcdef, never received"),
         ("erased before", "2024-01-01", "whose comment was already erased"),
         ("too young", "2025-01-01", "of 2025-11-24, not older than 2025-01-01"),
+        ("after itself", "2099-12-31", "erases before 2099-12-31, later than the erasure itself"),
+        ("no date", "2025-12-32", "erases before '2025-12-32', which is not a date"),
+        ("Devanagari digits", "२०२५-०१-०१", "'before' must be a date YYYY-MM-DD"),
     ],
 )
 def test_a_forged_erasure_is_caught(
     hist: History, names: Capa, tmp_path: Path, which: str, before: str, fragment: str
 ) -> None:
     """An erasure signed by the quality coordinator with their real key, of a response never
-    received, of one already erased, or of one younger than the date it names."""
+    received, of one already erased, or of one younger than the date it names; or dated after
+    its own day (so that today's responses could go), on no real day, or in Devanagari
+    digits."""
     response = {
         "never received": "0123456789abcdef",
         "erased before": names.responses[-1],
-        "too young": names.responses[1],
-    }[which]
+    }.get(which, names.responses[1])
     seq = forge(
         hist,
         "quality_coordinator",
@@ -994,3 +1001,222 @@ def test_an_action_handed_back_by_sql_is_caught(hist: History, names: Capa) -> N
     assert hist.verify().problems == [
         f"table nc_action, {action}, field owner: chain says 'mohan', database says 'anita'"
     ]
+
+
+# ------------------------------------------------- poor feedback, findings, dates (review r3)
+
+
+def _received(hist: History, response_id: str, overall: int = 1) -> int:
+    """A forged feedback.received (the quality coordinator's real key) of one response rated
+    ``overall`` (1: poor by the form's rule), linked to nothing; returns its seq."""
+    digest = (response_id * 4)[:64]
+    ratings = {"behaviour": 3, "action_taken": 3, "timeliness": 3, "overall": overall}
+    payload = {
+        "file_sha256": digest,
+        "file_name": "week.csv",
+        "poor": POOR_RULE,
+        "responses": [
+            {
+                "id": response_id,
+                "time": f"{_today(hist.office).isoformat()}T05:00:00.000000Z",
+                "ratings": ratings,
+                "comment_sha256": "00" * 32,
+            }
+        ],
+    }
+    subject = f"{hist.office.code}/FEEDBACK/{digest[:12]}"
+    return forge(hist, "quality_coordinator", "feedback.received", subject, payload)
+
+
+def test_poor_feedback_imported_without_an_nc_is_caught(hist: History, tmp_path: Path) -> None:
+    """The quality coordinator signs a week of 1-star responses and raises no NC (the import
+    would have): the chain states the form's rule, so the response is held to an NC, reported
+    at the event that received it once the chain ends."""
+    seq = _received(hist, "0011223344556677")
+    _received(hist, "8899aabbccddeeff", overall=4)  # not poor: needs no NC
+    assert_caught(hist, tmp_path, seq, "response 0011223344556677 is poor by its form's rule")
+
+
+def test_a_response_that_is_not_poor_linked_to_an_nc_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """A 5-star response buried in the open feedback NC."""
+    good = names.responses[0]
+    seq = forge(
+        hist, "quality_coordinator", "nc.feedback.linked", names.feedback, {"responses": [good]}
+    )
+    assert_caught(hist, tmp_path, seq, f"response {good} is not poor by its form's rule")
+
+
+def test_responses_linked_by_an_nc_raised_in_another_role_are_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """The clerk grabs a poor response for an NC of his own: linking responses is the quality
+    coordinator's, through nc.raised as through nc.feedback.linked."""
+    _received(hist, "0011223344556677")
+    number = names.feedback.replace("/003", "/009")
+    payload = _nc_payload(source="citizen_feedback", responses=["0011223344556677"])
+    seq = forge(hist, "clerk", "nc.raised", number, payload)
+    assert_caught(hist, tmp_path, seq, "only a quality coordinator raises an NC linking")
+
+
+def _nc_payload(**changes: Any) -> dict[str, Any]:
+    return {
+        "title": "Forged",
+        "description": "Forged",
+        "source": "complaint",
+        "severity": "minor",
+        "clause": "",
+        "documents": [],
+        "records": [],
+        "evidence": [],
+        "responses": [],
+        "finding": "",
+        "workflow": "capa",
+        "state": "raised",
+        **changes,
+    }
+
+
+def test_a_finding_before_the_audit_s_date_is_caught(hist: History, tmp_path: Path) -> None:
+    """The engine refuses a finding before the audit's day; a forged one is caught too (the
+    office's zone may be a day ahead of UTC: a day's grace)."""
+    audit = plan_audit(
+        hist.runtime,
+        office=hist.office,
+        actor=hist.signers["quality_coordinator"],
+        title="Later audit",
+        scope="7.5.3",
+        date=_today(hist.office) + timedelta(days=60),
+        auditors=["audit"],
+        items=[AuditItem("7.5.3", "audit")],
+    ).number
+    finding = {"result": "conforms", "note": "", "nc": ""}
+    seq = forge(hist, "auditor", "internal_audit.finding", f"{audit}#1", finding)
+    assert_caught(hist, tmp_path, seq, "before the audit's date")
+
+
+@pytest.mark.parametrize(
+    ("who", "severity", "fragment"),
+    [
+        ("clerk", "minor", "raised by 'ramesh'; the nonconformity of finding"),
+        ("auditor", "observation", "a finding's nonconformity is major or minor"),
+    ],
+    ids=["another raiser", "an observation"],
+)
+def test_a_finding_s_nc_not_as_the_engine_raises_it_is_caught(
+    hist: History, names: Capa, tmp_path: Path, who: str, severity: str, fragment: str
+) -> None:
+    """The NC a nonconformity finding raises is the auditor's, major or minor: not the
+    clerk's, not a mere observation."""
+    audit = _audit(hist)
+    number = names.feedback.replace("/003", "/009")
+    finding = {"result": "nonconformity", "note": "Register not closed", "nc": number}
+    forge(hist, "auditor", "internal_audit.finding", f"{audit}#1", finding)
+    payload = _nc_payload(source="internal_audit", severity=severity, finding=f"{audit}#1")
+    seq = forge(hist, who, "nc.raised", number, payload)
+    assert_caught(hist, tmp_path, seq, fragment)
+
+
+def test_a_finding_numbered_in_other_digits_is_caught(hist: History, tmp_path: Path) -> None:
+    """Item ``١`` (an Arabic-Indic one) is no item 1: numbers are read in ASCII digits."""
+    audit = _audit(hist)
+    finding = {"result": "conforms", "note": "", "nc": ""}
+    seq = forge(hist, "auditor", "internal_audit.finding", f"{audit}#\u0661", finding)
+    assert_caught(hist, tmp_path, seq, "the audit has no item '\u0661'")
+
+
+def test_an_action_due_beyond_five_years_is_caught(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """Due 9999-12-31: never overdue, so never on the SP office's list."""
+    engine_act(hist, names.feedback, "contain", "quality_coordinator", "Told")
+    engine_act(hist, names.feedback, "analyse", "approver", "Cause")
+    added = {
+        "type": "corrective",
+        "description": "Some day",
+        "owner": "anita",
+        "due": "9999-12-31",
+        "document": "",
+        "after_revno": -1,
+    }
+    seq = forge(hist, "quality_coordinator", "nc.action.added", f"{names.feedback}#A1", added)
+    assert_caught(hist, tmp_path, seq, "due 9999-12-31, more than 5 years after it was added")
+
+
+@pytest.mark.parametrize(
+    ("day", "fragment"),
+    [
+        ("1999-12-31", "dated 1999-12-31, before 2000-01-01"),
+        ("far", "more than 2 years after it was planned"),
+        ("2026-02-29", "dated '2026-02-29', which is not a date"),
+    ],
+)
+def test_an_audit_dated_out_of_bounds_is_caught(
+    hist: History, names: Capa, tmp_path: Path, day: str, fragment: str
+) -> None:
+    """An audit planned in the last century, three years ahead, or on no real day."""
+    if day == "far":
+        day = (_today(hist.office) + timedelta(days=3 * 366)).isoformat()
+    plan = {
+        "title": "Out of bounds",
+        "scope": "7.5.3",
+        "date": day,
+        "auditors": ["audit"],
+        "items": [{"ref": "7.5.3", "auditor": "audit", "area_owner": ""}],
+    }
+    seq = forge(hist, "quality_coordinator", "internal_audit.planned", f"{names.audit}9", plan)
+    assert_caught(hist, tmp_path, seq, fragment)
+
+
+# --------------------------------------------------------------------------- no crash
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["xyz", "[1]", '{"responses": [1.5]}', '{"responses": ' + "[" * 5000 + "]" * 5000 + "}"],
+    ids=["not JSON", "an array", "a float", "nested too deeply"],
+)
+def test_a_payload_cell_written_by_sql_is_reported_not_a_crash(
+    hist: History, names: Capa, raw: str
+) -> None:
+    """An insider writes a payload cell that is no JSON object (or holds what canonical JSON
+    cannot): `qms audit verify` reports that event (altered, or not canonical), exit 6, never a
+    traceback."""
+    with hist.db() as db:
+        seq = db.last_seq()
+        db.update(seq, payload=raw)
+    result = hist.verify()
+    assert not result.ok
+    assert result.problems[0].startswith(f"event #{seq}: "), result.problems
+    done = run("-w", hist.root, "audit", "verify")
+    assert done.returncode == 6, done.stdout + done.stderr
+
+
+def test_an_event_dated_year_one_is_reported_not_a_crash(
+    hist: History, names: Capa, tmp_path: Path
+) -> None:
+    """A forged action dated 0001-01-01 (its due date checked against the day before) is a
+    problem at that event, online and in a bundle, not an overflow."""
+    _username, full_name, role = STAFF["quality_coordinator"]
+    with hist.db() as db:
+        seq = db.append(
+            hist.signers["quality_coordinator"],
+            role=role,
+            action="nc.action.added",
+            subject=f"{names.feedback}#A9",
+            payload={
+                "type": "corrective",
+                "description": "Back-dated",
+                "owner": "anita",
+                "due": "2099-01-01",
+                "document": "",
+                "after_revno": -1,
+            },
+            meaning="planned action",
+            signer_name=full_name,
+            recorded_at="0001-01-01T00:00:00.000000Z",
+        )
+    for where, result in verdicts(hist, tmp_path).items():
+        assert not result.ok, where
+        assert any(p.startswith(f"event #{seq}: ") for p in result.problems), (where, result)

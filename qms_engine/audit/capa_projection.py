@@ -96,7 +96,7 @@ def _received(payload: _Body, response_id: str, *names: str) -> tuple[Any, ...]:
     for response in payload["responses"]:
         if response["id"] == response_id:
             return tuple(
-                canonical_text(response[name]) if name == "ratings" else response[name]
+                _chain_text(response[name]) if name == "ratings" else response[name]
                 for name in names
             )
     raise KeyError(response_id)
@@ -284,7 +284,7 @@ class CapaProjection:
         action.done = (
             body["actor"],
             self._digest(_DONE_TEXTS, payload),
-            canonical_text(payload["evidence"]),
+            _chain_text(payload["evidence"]),
             body["seq"],
             self._window(),
         )
@@ -315,7 +315,7 @@ class CapaProjection:
     def _finding(self, body: _Body, time: str) -> None:
         number, _, n = str(body["subject"]).rpartition("#")
         audit = self.audits.get(number)
-        if audit is None or not n.isdigit() or not 0 < int(n) <= len(audit.items):
+        if audit is None or not (n.isascii() and n.isdigit()) or not 0 < int(n) <= len(audit.items):
             return
         item, payload = audit.items[int(n) - 1], body["payload"]
         if item.finding is None:
@@ -329,7 +329,7 @@ class CapaProjection:
 
     def _received(self, body: _Body, time: str) -> None:
         for response in body["payload"]["responses"]:
-            texts = (response["time"], canonical_text(response["ratings"]))
+            texts = (response["time"], _chain_text(response["ratings"]))
             self.responses.setdefault(
                 response["id"],
                 _Response(
@@ -395,7 +395,7 @@ class CapaProjection:
             stored = (row.title, row.description, row.source, row.severity, row.clause)
             self._texts_differ(connection, _NC_TEXTS, nc.texts, nc.seq, row.number, stored, lines)
             for name, chain, database in (
-                ("links", canonical_text(nc.links), _normalised(row.links)),
+                ("links", _chain_text(nc.links), _normalised(row.links)),
                 ("workflow", nc.workflow, row.workflow),
                 ("state", nc.state, row.state),
                 ("raised_by", nc.raised_by, row.raised_by),
@@ -502,7 +502,7 @@ class CapaProjection:
             )
             for name, chain, database in (
                 ("audit_date", audit.date, row.audit_date),
-                ("auditors", canonical_text(audit.auditors), _normalised(row.auditors)),
+                ("auditors", _chain_text(audit.auditors), _normalised(row.auditors)),
                 ("planned_by", audit.planned_by, row.planned_by),
                 ("event_seq", audit.seq, row.event_seq),
             ):
@@ -598,6 +598,15 @@ class CapaProjection:
         if row.comment_salt is not None:
             lines.differs(key, "comment_salt", None, row.comment_salt)
         lines.time(key, "erased_at", response.erased[0], row.erased_at)
+
+
+def _chain_text(value: Any) -> str:
+    """A value the chain states, as canonical JSON to compare with a column; a value that has
+    none (a float in a malformed payload, which the verifier reports) as its ``repr``."""
+    try:
+        return canonical_text(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _normalised(text: Any) -> Any:

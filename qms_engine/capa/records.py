@@ -295,9 +295,12 @@ class _Revisions:
             )
         return self._definitions[key]
 
-    def fulfilment(self, office_id: int, document: str, after_revno: int) -> _Fulfilment | None:
+    def fulfilment(
+        self, office_id: int, document: str, after_revno: int, after_seq: int
+    ) -> _Fulfilment | None:
         """The first revision of ``document`` numbered above ``after_revno`` to enter the
-        in-force state of its workflow (None: none yet)."""
+        in-force state of its workflow after event ``after_seq`` (the action's adding: an
+        earlier entry, say of a revision since withdrawn, fulfils nothing); None: none yet."""
         rows = self.connection.execute(
             select(
                 REVISION_TABLE.c.revno,
@@ -317,6 +320,7 @@ class _Revisions:
                 DOCUMENT_TABLE.c.office_id == office_id,
                 DOCUMENT_TABLE.c.number == document,
                 REVISION_TABLE.c.revno > after_revno,
+                ACTION_TABLE.c.event_seq > after_seq,
             )
             .order_by(ACTION_TABLE.c.event_seq)
         ).all()
@@ -351,7 +355,9 @@ def _action_row(row: Any, revisions: _Revisions) -> ActionRow:
     )
     if not action.document:
         return action
-    found = revisions.fulfilment(row.office_id, action.document, action.after_revno)
+    found = revisions.fulfilment(
+        row.office_id, action.document, action.after_revno, action.added_seq
+    )
     if found is None:
         return action
     return replace(

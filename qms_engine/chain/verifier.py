@@ -941,7 +941,7 @@ def _check_link(
     try:
         public = rules.signing_key(expected, body)
         rules.apply(expected, body)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         rules.problem(expected, f"malformed payload for {body['action']!r}: {exc!r}")
         public = None
     return body, str(event.hash), str(event.signature), public
