@@ -322,6 +322,21 @@ def _day_before(text: str) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def _day_after(text: str) -> str:
+    """The date after ``YYYY-MM-DD`` (a real date), in the same form."""
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10]) + 1
+    if day > _month_days(year, month):
+        year, month, day = (year + 1, 1, 1) if month == 12 else (year, month + 1, 1)
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _ymd(text: str, years: int = 0) -> tuple[int, int, int]:
+    """A real date ``YYYY-MM-DD`` as (year, month, day), ``years`` later (29 February: the
+    28th), for comparing dates whose year may pass 9999."""
+    year, month, day = int(text[0:4]) + years, int(text[5:7]), int(text[8:10])
+    return (year, month, 28 if (month, day) == (2, 29) and years else day)
+
+
 def _hex64(value: object) -> bool:
     return _is_hex(value, 64)
 
@@ -565,6 +580,9 @@ CAPA_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
     "feedback.received": {
         "file_sha256": _hex64,
         "file_name": _is_str,
+        "poor": _object_of(
+            {"rating": _text, "at_most": lambda v: v in (1, 2, 3, 4) and _is_int(v)}
+        ),
         "responses": _array_of(
             _object_of(
                 {
@@ -864,12 +882,15 @@ class SpecVerifier:
         """NC#An → nc, owner, document, after_revno, done."""
         self.received: dict[str, str] = {}  # response id → the NC it is linked to, or ""
         self.received_on: dict[str, str | None] = {}  # response id → UTC date (None: erased)
+        self.poor: dict[str, str] = {}  # poor response id (its form's rule) → its event's `at`
+        self.audit_dates: dict[str, str] = {}  # audit → its date, when a real one
         self.audit_items: dict[str, list[dict[str, Any]]] = {}
         """Audit → its items: ref, auditor, area_owner, recorded."""
         self.made_in_force: dict[str, tuple[str, set[str]]] = {}
         """Document → its revision in force and who made it so (§7 CAPA rules)."""
         self.last_taker: dict[str, str] = {}  # NUMBER#REVNO → who took its latest transition
         self.awaited: tuple[str, str] | None = None  # (finding, NC) whose nc.raised comes next
+        self.awaited_by = ""  # who recorded that finding
         self.raising: tuple[str, str] | None = None  # the awaited finding this event raises
 
     def problem(self, what: str) -> None:
@@ -892,6 +913,9 @@ class SpecVerifier:
             self.problem(
                 f"event #{self.count}: finding {self.awaited[0]} has no nc.raised after it"
             )
+        for key, at in self.poor.items():  # §7: every poor response linked by the end
+            if not self.received[key]:
+                self.problem(f"{at}: poor response {key} is linked to no nonconformity")
         if manifest["events"]["head"] != self.head:
             self.problem("manifest head is not the last event's hash")
         self._key_list(keys)
@@ -1208,7 +1232,7 @@ class SpecVerifier:
         malformed = content_payload_problem(action, payload)
         if malformed is not None:
             found.append(f"malformed payload: {malformed}")
-        found += capa_row_problems(self.office, action, subject, payload)
+        found += capa_row_problems(self.office, action, subject, payload, role)
         if action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
             found.append("the new file is the one it replaces")
         for what in found:
@@ -1650,6 +1674,7 @@ class SpecVerifier:
             if (
                 action["document"] == number
                 and not action["done"]
+                and revno.isascii()
                 and revno.isdigit()
                 and action["after_revno"] < int(revno)
             ):
@@ -1678,6 +1703,11 @@ class SpecVerifier:
         finding = payload.get("finding")
         if finding and (self.raising is None or self.raising[0] != finding):
             self.problem(f"{at}: names finding {finding!r}, not recorded just before")
+        if self.raising is not None:  # §7: the finding's auditor raises it, major or minor
+            if body["actor"] != self.awaited_by:
+                self.problem(f"{at}: raised by another than its finding's {self.awaited_by!r}")
+            if payload.get("severity") not in ("major", "minor"):
+                self.problem(f"{at}: a finding's NC of severity {payload.get('severity')!r}")
         responses = payload.get("responses")
         responses = (
             [r for r in responses if isinstance(r, str)] if isinstance(responses, list) else []
@@ -1708,6 +1738,8 @@ class SpecVerifier:
             elif self.received[response]:
                 self.problem(f"{at}: response {response} is linked to {self.received[response]}")
             else:
+                if response not in self.poor:
+                    self.problem(f"{at}: response {response} is not poor")
                 self.received[response] = number
 
     def _feedback_linked(self, at: str, body: dict[str, Any]) -> None:
@@ -1727,20 +1759,31 @@ class SpecVerifier:
         )
 
     def _feedback_received(self, at: str, body: dict[str, Any]) -> None:
-        responses = body["payload"].get("responses")
+        responses, rule = body["payload"].get("responses"), body["payload"].get("poor")
+        rule = rule if isinstance(rule, dict) else {}
         for response in responses if isinstance(responses, list) else []:
             key = response.get("id") if isinstance(response, dict) else None
             if not isinstance(key, str):
                 continue
             if key in self.received:
                 self.problem(f"{at}: response {key} was received before")
-            else:
-                self.received[key] = ""
-                self.received_on[key] = str(response.get("time"))[:10]
+                continue
+            self.received[key] = ""
+            self.received_on[key] = str(response.get("time"))[:10]
+            ratings = response.get("ratings")
+            rated = ratings.get(rule.get("rating")) if isinstance(ratings, dict) else None
+            limit = rule.get("at_most")
+            if type(rated) is int and type(limit) is int and rated <= limit:
+                self.poor[key] = at
 
     def _comments_erased(self, at: str, body: dict[str, Any]) -> None:
         """§7: each id received, not erased yet, its UTC date not after ``before``."""
         before, responses = body["payload"].get("before"), body["payload"].get("responses")
+        if _date(before):  # §7: a real date, not after the erasure's own (a day's grace)
+            if not _real_date(before):
+                self.problem(f"{at}: before {before!r} is no date")
+            elif before > _day_after(body["time"][:10]):
+                self.problem(f"{at}: before {before} is after the erasure")
         for key in responses if isinstance(responses, list) else []:
             if not isinstance(key, str):
                 continue
@@ -1829,6 +1872,8 @@ class SpecVerifier:
             self.problem(f"{at}: due {due!r} is no date")
         elif str(due) < _day_before(body["time"][:10]):  # dates compare as text
             self.problem(f"{at}: due {due} is past")
+        elif _ymd(str(due)) > _ymd(_day_after(body["time"][:10]), 5):
+            self.problem(f"{at}: due {due} is more than 5 years ahead")
         document, after = payload.get("document"), payload.get("after_revno")
         if document:
             if document not in self.documents:
@@ -1897,6 +1942,16 @@ class SpecVerifier:
         if number in self.audit_items:
             self.problem(f"{at}: planned a second time")
             return
+        day = payload.get("date")
+        if _date(day):  # §7: a real date from 2000-01-01 to two years ahead (a day's grace)
+            if not _real_date(day):
+                self.problem(f"{at}: date {day!r} is no date")
+            elif day < "2000-01-01":
+                self.problem(f"{at}: dated {day}, before 2000")
+            elif _ymd(day) > _ymd(_day_after(body["time"][:10]), 2):
+                self.problem(f"{at}: dated {day}, more than 2 years ahead")
+            else:
+                self.audit_dates[number] = day
         auditors = payload.get("auditors")
         for auditor in auditors if isinstance(auditors, list) else []:
             if "auditor" not in self.roles.get(str(auditor), set()) or auditor in self.inactive:
@@ -1931,10 +1986,12 @@ class SpecVerifier:
         if items is None:
             self.problem(f"{at}: audit {number!r} was never planned")
             return
-        if not (n.isdigit() and not n.startswith("0") and 1 <= int(n) <= len(items)):
+        if not (n.isascii() and n.isdigit() and not n.startswith("0") and int(n) <= len(items)):
             self.problem(f"{at}: no item {n!r}")
             return
         item = items[int(n) - 1]
+        if body["time"][:10] < _day_before(self.audit_dates.get(number, "0001-01-02")):
+            self.problem(f"{at}: recorded before the audit's date")
         if body["actor"] != item["auditor"]:
             self.problem(f"{at}: item {n} is {item['auditor']!r}'s to audit")
         elif item["ref"] in self.documents and self._own_work(item["ref"], item["auditor"]):
@@ -1943,7 +2000,7 @@ class SpecVerifier:
             self.problem(f"{at}: item {n} already has its finding")
         item["recorded"] = True
         if payload.get("result") == "nonconformity":
-            self.awaited = (subject, str(payload.get("nc")))
+            self.awaited, self.awaited_by = (subject, str(payload.get("nc"))), body["actor"]
 
 
 CAPA_KINDS: dict[str, Callable[[SpecVerifier, str, dict[str, Any]], None]] = {
@@ -1960,9 +2017,14 @@ CAPA_KINDS: dict[str, Callable[[SpecVerifier, str, dict[str, Any]], None]] = {
 """§7 CAPA rules, per action: each checks the event against the chain so far, then applies it."""
 
 
-def capa_row_problems(office: str, action: str, subject: str, payload: dict[str, Any]) -> list[str]:
+def capa_row_problems(
+    office: str, action: str, subject: str, payload: dict[str, Any], role: str
+) -> list[str]:
     """§7 conditions of the CAPA rows besides their payloads' shape (at most one per event)."""
-    if action == "nc.action.added":
+    if action == "nc.raised":
+        if payload.get("responses") and role != "quality_coordinator":
+            return ["only a quality coordinator links responses"]
+    elif action == "nc.action.added":
         if payload.get("document") == "" and payload.get("after_revno") != -1:
             return ["an action that names no document has after_revno -1"]
     elif action == "internal_audit.planned":
@@ -1991,6 +2053,12 @@ def capa_row_problems(office: str, action: str, subject: str, payload: dict[str,
         )
         if len(ids) != len({repr(i) for i in ids}):
             return ["a response id occurs twice"]
+        rule = payload.get("poor")
+        rating = rule.get("rating") if isinstance(rule, dict) else None
+        for r in responses if isinstance(responses, list) and rating is not None else []:
+            ratings = r.get("ratings") if isinstance(r, dict) else None
+            if isinstance(ratings, dict) and rating not in ratings:
+                return [f"a response lacks the rating {rating!r}"]
     elif action == "feedback.comments.erased":
         before, responses = payload.get("before"), payload.get("responses")
         if isinstance(before, str) and subject != f"{office}/FEEDBACK/ERASED/{before}":
@@ -3788,7 +3856,12 @@ def test_both_verifiers_reject_a_forged_capa_step(
             "quality_coordinator",
             "feedback.received",
             subject,
-            {"file_sha256": digest, "file_name": "x.csv", "responses": [again]},
+            {
+                "file_sha256": digest,
+                "file_name": "x.csv",
+                "poor": {"rating": "overall", "at_most": 2},
+                "responses": [again],
+            },
         )
         expected = f"{subject}: response {names.responses[0]} was received before"
         engine_says = "was already received in this chain"
@@ -3919,6 +3992,7 @@ def test_both_verifiers_reject_the_new_capa_forgeries(
     rules §7 gained: reassignment, actions reset by a reopening, the "audited" party, the kind
     of what an NC names, an item's ref, and independence at the finding."""
     from tests.test_audit_attacks import SOP1
+    from tests.test_capa_attacks import _today
 
     path, names, audit = capa_bundle
     s = qms_office.signers
@@ -3941,7 +4015,7 @@ def test_both_verifiers_reject_the_new_capa_forgeries(
             "type": "corrective",
             "description": "Second phone",
             "owner": "anita",
-            "due": "2099-01-01",
+            "due": _today(qms_office.office).isoformat(),
             "document": "",
             "after_revno": -1,
         }
@@ -3998,7 +4072,6 @@ def test_both_verifiers_reject_the_new_capa_forgeries(
         from qms_engine.documents.revisions import revise_document
         from qms_engine.people.users import grant_roles
         from tests.test_audit_attacks import _docx
-        from tests.test_capa_attacks import _today
 
         runtime, office = qms_office.runtime, qms_office.office
         grant_roles(runtime, office, actor=s["admin"], username="rakesh", roles=["author"])
@@ -4026,4 +4099,143 @@ def test_both_verifiers_reject_the_new_capa_forgeries(
         )
         expected = [f"event #{n}: {planned}#1: item 1: 'rakesh' is no longer independent of it"]
         engine_says = (f"item 1: 'rakesh' may no longer audit {SOP1}, having written",)
+    _both_reject(path, qms_office, expected, *engine_says)
+
+
+def _poor_received(path: Path, signer: Signer, office: str, key: str, overall: int) -> int:
+    """Append a feedback.received of one response ``key`` rated ``overall`` (poor at 2 or
+    less by the police station form's rule, which the payload states)."""
+    digest = (key * 4)[:64]
+    response = {
+        "id": key,
+        "time": _bodies(path)[-1]["time"],
+        "ratings": {"behaviour": 3, "action_taken": 3, "timeliness": 3, "overall": overall},
+        "comment_sha256": "00" * 32,
+    }
+    payload = {
+        "file_sha256": digest,
+        "file_name": "week.csv",
+        "poor": {"rating": "overall", "at_most": 2},
+        "responses": [response],
+    }
+    subject = f"{office}/FEEDBACK/{digest[:12]}"
+    return _append(path, signer, "quality_coordinator", "feedback.received", subject, payload)
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "poor response never linked",
+        "good response linked",
+        "responses linked by the clerk",
+        "finding before the audit",
+        "finding's NC by another, an observation",
+        "item in Arabic-Indic digits",
+        "erasure after itself",
+        "erasure before no date",
+        "due in 9999",
+        "audit before 2000",
+        "audit three years ahead",
+    ],
+)
+def test_both_verifiers_reject_the_forgeries_of_review_r3(
+    capa_bundle: tuple[Path, Any, str], qms_office: TestOffice, forgery: str
+) -> None:
+    """Each forgery, signed with a real key in a role its signer holds, breaks a rule §7
+    gained after review r3: poor responses held to an NC (and only they), linking by a
+    quality coordinator, a finding's date and its NC, ASCII item numbers, the erasure's date,
+    and the bounds of an action's due date and an audit's date."""
+    from datetime import date, timedelta
+
+    path, names, audit = capa_bundle
+    s, office = qms_office.signers, qms_office.office.code
+    qc = (s["quality_coordinator"], "quality_coordinator")
+    number = names.feedback.replace("/003", "/009")
+    today = _bodies(path)[-1]["time"][:10]
+    poor = "0011223344556677"
+    engine_says: tuple[str, ...]
+
+    def plan(day: str) -> int:
+        items = [{"ref": "7.5.3", "auditor": "audit", "area_owner": ""}]
+        payload = {"title": "t", "scope": "s", "date": day, "auditors": ["audit"], "items": items}
+        return _append(path, *qc, "internal_audit.planned", f"{audit}9", payload)
+
+    if forgery == "poor response never linked":
+        n = _poor_received(path, s["quality_coordinator"], office, poor, 1)
+        _poor_received(path, s["quality_coordinator"], office, "8899aabbccddeeff", 3)
+        expected = [
+            f"event #{n}: {office}/FEEDBACK/{(poor * 4)[:12]}: poor response {poor} is "
+            "linked to no nonconformity"
+        ]
+        engine_says = (f"response {poor} is poor by its form's rule, but no nonconformity",)
+    elif forgery == "good response linked":
+        good = names.responses[0]
+        n = _append(path, *qc, "nc.feedback.linked", names.feedback, {"responses": [good]})
+        expected = [f"event #{n}: {names.feedback}: response {good} is not poor"]
+        engine_says = (f"response {good} is not poor by its form's rule",)
+    elif forgery == "responses linked by the clerk":
+        _poor_received(path, s["quality_coordinator"], office, poor, 1)
+        raised = _raised(number, source="citizen_feedback", responses=[poor])
+        n = _append(path, s["clerk"], "clerk", "nc.raised", number, raised)
+        expected = [
+            f"event #{n}: rule 'raising nonconformities': only a quality coordinator links "
+            "responses"
+        ]
+        engine_says = ("only a quality coordinator raises an NC linking citizens' responses",)
+    elif forgery == "finding before the audit":
+        plan((date.fromisoformat(today) + timedelta(days=60)).isoformat())
+        finding = {"result": "conforms", "note": "", "nc": ""}
+        n = _append(path, s["auditor"], "auditor", "internal_audit.finding", f"{audit}9#1", finding)
+        expected = [f"event #{n}: {audit}9#1: recorded before the audit's date"]
+        engine_says = ("before the audit's date",)
+    elif forgery == "finding's NC by another, an observation":
+        finding = {"result": "nonconformity", "note": "Open register", "nc": number}
+        _append(path, s["auditor"], "auditor", "internal_audit.finding", f"{audit}#1", finding)
+        raised = _raised(number, source="internal_audit", severity="observation")
+        raised["finding"] = f"{audit}#1"
+        n = _append(path, s["clerk"], "clerk", "nc.raised", number, raised)
+        expected = [
+            f"event #{n}: {number}: raised by another than its finding's 'audit'",
+            f"event #{n}: {number}: a finding's NC of severity 'observation'",
+        ]
+        engine_says = ("raised by 'ramesh'", "a finding's nonconformity is major or minor")
+    elif forgery == "item in Arabic-Indic digits":
+        finding = {"result": "conforms", "note": "", "nc": ""}
+        n = _append(path, s["auditor"], "auditor", "internal_audit.finding", f"{audit}#١", finding)
+        expected = [f"event #{n}: {audit}#١: no item '١'"]
+        engine_says = ("the audit has no item '١'",)
+    elif forgery in ("erasure after itself", "erasure before no date"):
+        before = "2099-12-31" if "after" in forgery else "2025-12-32"
+        subject = f"{office}/FEEDBACK/ERASED/{before}"
+        erased = {"before": before, "responses": [names.responses[1]]}
+        n = _append(path, *qc, "feedback.comments.erased", subject, erased)
+        if "after" in forgery:
+            expected = [f"event #{n}: {subject}: before {before} is after the erasure"]
+            engine_says = (f"erases before {before}, later than the erasure itself",)
+        else:
+            expected = [f"event #{n}: {subject}: before {before!r} is no date"]
+            engine_says = (f"erases before {before!r}, which is not a date",)
+    elif forgery == "due in 9999":
+        step = {"transition": "reopen", "from": "implemented", "to": "planned", "comment": "No"}
+        _append(path, s["auditor"], "auditor", "nc.reopened", names.feedback, step, "reopened")
+        added = {
+            "type": "corrective",
+            "description": "Some day",
+            "owner": "anita",
+            "due": "9999-12-31",
+            "document": "",
+            "after_revno": -1,
+        }
+        n = _append(path, *qc, "nc.action.added", f"{names.feedback}#A2", added)
+        expected = [f"event #{n}: {names.feedback}#A2: due 9999-12-31 is more than 5 years ahead"]
+        engine_says = ("due 9999-12-31, more than 5 years after it was added",)
+    elif forgery == "audit before 2000":
+        n = plan("1999-12-31")
+        expected = [f"event #{n}: {audit}9: dated 1999-12-31, before 2000"]
+        engine_says = ("dated 1999-12-31, before 2000-01-01",)
+    else:
+        far = (date.fromisoformat(today) + timedelta(days=3 * 366)).isoformat()
+        n = plan(far)
+        expected = [f"event #{n}: {audit}9: dated {far}, more than 2 years ahead"]
+        engine_says = ("more than 2 years after it was planned",)
     _both_reject(path, qms_office, expected, *engine_says)

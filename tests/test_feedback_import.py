@@ -152,6 +152,44 @@ def test_an_export_goes_in_with_one_signed_event_and_nothing_personal(
     assert verify_office(qms_office.runtime, qms_office.office).problems == []
 
 
+def test_a_phone_number_in_the_file_s_name_is_not_signed(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """A clerk named the export after the caller: the chain (the import's file_name, and the
+    description of the NC its poor response raised) holds the name scrubbed like a comment,
+    with the form's rule of a poor response.  The importer is also an approver: the NC that
+    links the responses is still signed as quality coordinator, the one role that may."""
+    from qms_engine.people.users import grant_roles
+
+    office = qms_office.office
+    grant_roles(
+        qms_office.runtime,
+        office,
+        actor=qms_office.signers["admin"],
+        username="priya",
+        roles=["approver"],
+    )
+    path = export(
+        tmp_path, "Ramesh 98765 43210.csv", [response("24/11/2025 11:00:00", STATION, POOR, "")]
+    )
+    (station,) = importing(qms_office, path).stations
+    ((_, received),) = events_of(qms_office, "feedback.received")
+    assert received["file_name"] == "Ramesh [number removed].csv"
+    assert received["poor"] == {"rating": "overall", "at_most": 2}
+    ((_, raised),) = events_of(qms_office, "nc.raised")
+    assert "(from Ramesh [number removed].csv)" in str(raised["description"])
+    with qms_office.runtime.engine.connect() as connection:
+        payloads = str(
+            connection.execute(
+                select(EVENT_TABLE.c.payload, EVENT_TABLE.c.signer_role).where(
+                    EVENT_TABLE.c.action == "nc.raised"
+                )
+            ).all()
+        )
+    assert "98765" not in payloads and "quality_coordinator" in payloads
+    assert station.raised and verify_office(qms_office.runtime, office).ok
+
+
 def test_importing_again_imports_nothing_twice(qms_office: TestOffice, tmp_path: Path) -> None:
     """The same file again adds no event and no row; a later export that repeats the first
     rows and adds one imports only the new one."""

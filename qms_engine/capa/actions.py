@@ -36,6 +36,7 @@ from qms_engine.documents.revisions import load_document, spelt_number
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
+from qms_engine.rules.capa_terms import MAX_DUE_YEARS
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
@@ -145,10 +146,6 @@ def _document_floor(
         .where(REVISION_TABLE.c.document_id == document.id, STATE_TABLE.c.state == in_force)
     ).scalar_one()
     return document.number, -1 if current is None else int(current)
-
-
-MAX_DUE_YEARS = 5
-"""How far ahead an action may be due: a later date is a typo (9999-12-31), not a plan."""
 
 
 def _check_due(due: date, today: date, office: OfficeRef) -> None:

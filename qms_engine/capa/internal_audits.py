@@ -37,7 +37,7 @@ from qms_engine.clock import as_utc, local_today, utc_now, years_after, zone
 from qms_engine.documents.revisions import MAX_TITLE, named_author
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import ROLES_IN_OFFICE, find_user, load_actor, require_role
-from qms_engine.rules.capa_terms import FINDING_SEVERITIES
+from qms_engine.rules.capa_terms import EARLIEST_AUDIT, FINDING_SEVERITIES, MAX_AUDIT_YEARS
 from qms_engine.rules.roles import AUDITOR, QUALITY_COORDINATOR
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
@@ -360,12 +360,6 @@ def _next_serial(connection: Connection, office: OfficeRef, year: int) -> int:
             )
         ).scalar_one()
     )
-
-
-EARLIEST_AUDIT = dt.date(2000, 1, 1)
-"""No internal audit of this system is dated before it: an earlier date is a typo."""
-MAX_AUDIT_YEARS = 2
-"""How far ahead an audit may be planned (ISO 9001 audits follow a yearly programme)."""
 
 
 def _check_date(date: dt.date, office: OfficeRef) -> None:

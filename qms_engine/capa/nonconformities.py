@@ -47,6 +47,7 @@ from qms_engine.documents.transitions import may_take, workflow_step
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
+from qms_engine.rules.roles import QUALITY_COORDINATOR
 from qms_engine.rules.workflows import (
     AUDITED,
     IMPLEMENTER,
@@ -256,7 +257,10 @@ def raise_nc_in(
     workflow = runtime.plugins.registry.office_type(office.office_type).nc_workflow
     require_registered(connection, office, workflow, runtime.plugins.workflow_digest(workflow))
     role = require_role(
-        actor, RULES[events.NC_RAISED.action].roles or (), office, "raise nonconformities"
+        actor,
+        {QUALITY_COORDINATOR} if responses else RULES[events.NC_RAISED.action].roles or (),
+        office,
+        "raise nonconformities" + (" linking citizens' responses" if responses else ""),
     )
     initial = runtime.plugins.workflows[workflow].initial
     allotted = _next_serial(work, runtime, office)
@@ -490,7 +494,7 @@ def _reset_at(connection: Connection, nc: NcRow, workflow: WorkflowDefinition) -
 def _audited_id(connection: Connection, nc: NcRow) -> int | None:
     """The owner of the area whose audit finding (``AUDIT#n``) raised ``nc``, if any."""
     audit, _, n = nc.finding.rpartition("#")
-    if not audit or not n.isdigit():
+    if not audit or not (n.isascii() and n.isdigit()):
         return None
     owner: int | None = connection.execute(
         select(AUDIT_ITEM_TABLE.c.area_owner_id)

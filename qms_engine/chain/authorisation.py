@@ -229,7 +229,8 @@ def _shown(value: object) -> str:
 
 
 _RESPONSE_ID = re.compile(r"[0-9a-f]{16}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""ASCII digits only: ``\\d`` would take Devanagari ones (२०२६-…) as well."""
 _CLAUSE = re.compile(r"[0-9]+(?:\.[0-9]+)*(?: ?[A-Za-z])?")
 CLAUSE_WORDS = "an ISO clause (digits and dots, optionally a letter: 7.5.3, 8.5.1 a)"
 
@@ -257,7 +258,8 @@ def is_response_id(value: object) -> TypeGuard[str]:
 
 
 def is_iso_date(value: object) -> TypeGuard[str]:
-    """Whether ``value`` is a calendar date as the chain writes one, ``2026-11-29``."""
+    """Whether ``value`` is written as the chain writes a date, ``2026-11-29`` (ASCII digits;
+    whether it is a real day is the CAPA rules' check)."""
     return isinstance(value, str) and _DATE.fullmatch(value) is not None
 
 
@@ -314,6 +316,17 @@ def _is_response(value: object) -> bool:
     )
 
 
+def _is_poor_rule(value: object) -> bool:
+    """The form's rule of a poor response: a rating's name, and the highest poor value."""
+    return (
+        isinstance(value, Mapping)
+        and value.keys() == {"rating", "at_most"}
+        and _is_filled(value["rating"])
+        and type(value["at_most"]) is int
+        and 1 <= value["at_most"] <= 4
+    )
+
+
 _FILES = _list_of(_is_stored_file, "files (sha256, size, media_type, original_filename)")
 _TEXTS = _list_of(_is_text, "strings")
 _RESPONSE_IDS = _list_of(is_response_id, "response ids (16 hex digits)")
@@ -366,6 +379,7 @@ _FINDING_SHAPE: _Shape = {
 _FEEDBACK_SHAPE: _Shape = {
     "file_sha256": (is_sha256, _DIGEST_WORDS),
     "file_name": (_is_text, "a string"),
+    "poor": (_is_poor_rule, "an object {rating: a rating's name, at_most: an integer 1-4}"),
     "responses": _list_of(
         _is_response, "responses {id, time, ratings (1-5), comment_sha256}", filled=True
     ),
@@ -416,6 +430,29 @@ def _feedback_subject(attempt: Attempt) -> str | None:
         ids = [r.get("id") for r in responses if isinstance(r, Mapping)]
         if len(ids) != len(set(map(repr, ids))):
             return "a response is listed twice"
+    return None
+
+
+def _poor_rating_given(attempt: Attempt) -> str | None:
+    """Every response has the rating the form's poor rule reads."""
+    poor, responses = attempt.payload.get("poor"), attempt.payload.get("responses")
+    if not isinstance(poor, Mapping) or not isinstance(responses, list):
+        return None  # the shape check reports it
+    for response in responses:
+        ratings = response.get("ratings") if isinstance(response, Mapping) else None
+        if isinstance(ratings, Mapping) and poor.get("rating") not in ratings:
+            return f"response {response.get('id')!r} has no rating {poor.get('rating')!r}"
+    return None
+
+
+def _responses_linked_by_coordinator(attempt: Attempt) -> str | None:
+    """Citizens' responses are linked to a nonconformity by a quality coordinator only, when
+    it is raised as when they are linked later."""
+    if attempt.payload.get("responses") and attempt.role != QUALITY_COORDINATOR:
+        return (
+            f"only a quality coordinator raises an NC linking citizens' responses, not a "
+            f"{attempt.role!r}"
+        )
     return None
 
 
@@ -523,8 +560,9 @@ RULES: Mapping[str, Rule] = {
     events.NC_RAISED.action: Rule(
         "raising nonconformities",
         frozenset({QUALITY_COORDINATOR, APPROVER, AUDITOR, REVIEWER, AUTHOR_ROLE, CLERK, ADMIN}),
-        (_shaped(_NC_RAISED_SHAPE),),
-        "anyone holding a role in the office; in its workflow's initial state",
+        (_shaped(_NC_RAISED_SHAPE), _responses_linked_by_coordinator),
+        "anyone holding a role in the office; in its workflow's initial state; one that links "
+        "citizens' responses, a quality coordinator",
     ),
     events.NC_ACTION_ADDED.action: Rule(
         "planning actions",
@@ -569,8 +607,9 @@ RULES: Mapping[str, Rule] = {
     events.FEEDBACK_RECEIVED.action: Rule(
         "citizen feedback",
         frozenset({QUALITY_COORDINATOR}),
-        (_shaped(_FEEDBACK_SHAPE), _feedback_subject),
-        "a quality coordinator of the station; each response once in the chain",
+        (_shaped(_FEEDBACK_SHAPE), _feedback_subject, _poor_rating_given),
+        "a quality coordinator of the station; each response once in the chain; each poor one "
+        "linked to a nonconformity by the chain's end",
     ),
     events.FEEDBACK_ERASED.action: Rule(
         "erasing comments",

@@ -16,21 +16,24 @@ alone is checked here, against what the chain said before it:
   ``resets_actions``);
 - actions are numbered A1, A2 … per NC, added only while the NC's state accepts actions, owned
   by someone holding a role in the office and active, due no earlier than the day before the
-  event (UTC); a document action names a controlled document of this chain and the revision it
-  follows (its highest then), and is done when a later revision enters its workflow's in-force
-  state (by whoever wrote that revision and whoever took it there); any other action is marked
-  done once, by its owner, while the NC accepts actions; an action not done may be handed to
-  another owner (holding a role here, active) while the NC accepts actions;
-- citizens' responses are received once in the chain and linked to one NC only, raised from
-  feedback and still open; a response's comment is erased once, only after it was received,
-  and only when the response is older than the erasure's date (a day's grace for the
-  office's time zone);
+  event (UTC) and at most five years after it; a document action names a controlled
+  document of this chain and the revision it follows (its highest then), and is done when a
+  later revision enters its workflow's in-force state (by whoever wrote that revision and
+  whoever took it there); any other action is marked done once, by its owner, while the NC
+  accepts actions; an action not done may be handed to another owner (holding a role here,
+  active) while the NC accepts actions;
+- citizens' responses are received once in the chain, with the form's rule of a poor one;
+  every poor response, and no other, is linked to one NC, raised from feedback (by a quality
+  coordinator) and still open, by the chain's end; a response's comment is erased once, only
+  after it was received, and only when the response is older than the erasure's date, itself
+  no later than the erasure (a day's grace for the office's time zone);
 - an internal audit's auditors hold the auditor role here and are active, its area owners hold
   a role here, each item's ref is an ISO clause or a document of this chain, and no auditor
   audits a document they wrote, or whose revision in force they approved or made effective —
-  when the audit is planned, and again when the finding is recorded; each finding is recorded
-  once, by the item's auditor, and a nonconformity finding is followed at once by the
-  ``nc.raised`` of the NC it names.
+  when the audit is planned, and again when the finding is recorded; an audit is dated from
+  2000 to two years ahead; each finding is recorded once, by the item's auditor, not before
+  the audit's day, and a nonconformity finding is followed at once by the ``nc.raised`` of
+  the NC it names, raised by the same auditor, major or minor.
 
 State is kept per NC, action, audit, document and response (small), never per event.
 """
@@ -50,6 +53,13 @@ from qms_engine.chain.authorisation import (
     is_iso_date,
     nc_transition_shape,
     transition_problems,
+)
+from qms_engine.clock import years_after
+from qms_engine.rules.capa_terms import (
+    EARLIEST_AUDIT,
+    FINDING_SEVERITIES,
+    MAX_AUDIT_YEARS,
+    MAX_DUE_YEARS,
 )
 from qms_engine.rules.roles import AUDITOR
 from qms_engine.rules.workflows import AUDITED, IMPLEMENTER, NONCONFORMITY, WorkflowDefinition
@@ -74,8 +84,9 @@ CITIZEN_FEEDBACK = "citizen_feedback"
 INTERNAL_AUDIT = "internal_audit"
 NONCONFORMITY_FOUND = "nonconformity"  # a finding's result that raises an NC
 DUE_GRACE = timedelta(days=1)
-"""An action's due date is checked against the event's UTC date less a day: the write path
-compares it with the office's local date, which may be a day ahead of UTC."""
+"""Dates a person gives are checked against the event's UTC date with a day's grace (less a
+day for a lower bound, plus a day for an upper one): the write path compares them with the
+office's local date, which may be a day ahead of or behind UTC."""
 
 
 class ChainFacts(Protocol):
@@ -150,7 +161,13 @@ class CapaRules:
     """Response id → the UTC date of its ``time`` (None once its comment is erased)."""
     _days: dict[str, str] = field(default_factory=dict)
     """One copy of each date (a district's year of responses shares 365)."""
+    poor: dict[str, int] = field(default_factory=dict)
+    """Poor response id (by its form's rule) → the seq of the event that received it."""
+    receipts: dict[int, str] = field(default_factory=dict)
+    """The seq of a ``feedback.received`` with poor responses → its subject."""
     audits: dict[str, list[_Item]] = field(default_factory=dict)
+    audit_dates: dict[str, date | None] = field(default_factory=dict)
+    """Audit → the day it is planned for (None: no real date)."""
     in_force: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     """Document number → its revision in force, and who approved or made it so (took a
     transition into the in-force state, or the transition before one)."""
@@ -158,6 +175,8 @@ class CapaRules:
     """Revision → who took its latest transition."""
     finding: tuple[str, str] | None = None
     """(finding subject, NC number) of a nonconformity finding: its nc.raised comes next."""
+    found_by: str = ""
+    """Who recorded that finding (they raise its NC)."""
     time: str = ""
     """The time of the event being checked."""
 
@@ -189,12 +208,20 @@ class CapaRules:
         return None
 
     def finish(self, seq: int) -> None:
-        """At the end of the chain: a nonconformity finding left without its NC."""
+        """At the end of the chain: a nonconformity finding left without its NC, and each poor
+        response no NC links (reported at the event that received it)."""
         if self.finding is not None:
             finding, number = self.finding
             self.chain.problem(
                 seq, f"{finding}: a nonconformity finding naming {number}, never raised after it"
             )
+        for response, received in self.poor.items():
+            if not self.responses.get(response):
+                self.chain.problem(
+                    received,
+                    f"{self.receipts[received]}: response {response} is poor by its form's rule, "
+                    "but no nonconformity links it (by nc.raised or nc.feedback.linked)",
+                )
 
     def apply(
         self, seq: int, action: str, attempt: Attempt, finding: tuple[str, str] | None
@@ -235,7 +262,7 @@ class CapaRules:
         makers = current[1] if current is not None and current[0] == subject else set()
         makers |= {actor} | ({before} if before else set())
         self.in_force[document] = (subject, makers)
-        if not revno.isdigit():
+        if not _is_number(revno):
             return
         waiting = self.awaiting_revision.get(document, [])
         for key in [key for key in waiting if self.actions[key].after_revno < int(revno)]:
@@ -278,6 +305,17 @@ class CapaRules:
         named = str(payload.get("finding", ""))
         if named and (finding is None or finding[0] != named):
             problem(f"names finding {named!r}, which was not recorded just before it")
+        if finding is not None:
+            if attempt.actor != self.found_by:
+                problem(
+                    f"raised by {attempt.actor!r}; the nonconformity of finding {finding[0]} "
+                    f"is raised by whoever recorded it, {self.found_by!r}"
+                )
+            if payload.get("severity") not in FINDING_SEVERITIES:
+                problem(
+                    f"a finding's nonconformity is {' or '.join(FINDING_SEVERITIES)}, not "
+                    f"{payload.get('severity')!r} (an observation is a finding of its own)"
+                )
         ids = _texts(payload.get("responses"))
         if ids and source != CITIZEN_FEEDBACK:
             problem(f"links citizens' responses, but its source is {source!r}")
@@ -294,6 +332,8 @@ class CapaRules:
             elif linked:
                 problem(f"response {response} is already linked to {linked}")
             else:
+                if response not in self.poor:
+                    problem(f"response {response} is not poor by its form's rule: none is linked")
                 self.responses[response] = number
 
     def _feedback_linked(self, seq: int, attempt: Attempt) -> None:
@@ -398,14 +438,18 @@ class CapaRules:
     def _due(self, problem: _Reporter, due: object) -> None:
         if not is_iso_date(due):
             return  # the payload's shape is reported by its rule
-        try:
-            when = date.fromisoformat(str(due))
-            today = date.fromisoformat(self.time[:10])
-        except ValueError:
+        when, today = _day(due), _day(self.time[:10])
+        if when is None:
             problem(f"due {due!r} is not a date")
-            return
-        if when < today - DUE_GRACE:
+        elif today is None:
+            return  # the event's time is reported by the chain's checks
+        elif when < _shifted(today, -DUE_GRACE):
             problem(f"due {when.isoformat()}, already past when it was added ({today.isoformat()})")
+        elif when > _shifted(today, DUE_GRACE, MAX_DUE_YEARS):
+            problem(
+                f"due {when.isoformat()}, more than {MAX_DUE_YEARS} years after it was added "
+                f"({today.isoformat()})"
+            )
 
     def _document_action(self, problem: _Reporter, document: str, floor: object) -> None:
         """A document action names a controlled document of this chain and its revision in
@@ -478,21 +522,38 @@ class CapaRules:
 
     def _feedback_received(self, seq: int, attempt: Attempt) -> None:
         problem = self._reporter(seq, attempt.subject)
+        rule = attempt.payload.get("poor")
+        rating, at_most = (
+            (rule.get("rating"), rule.get("at_most")) if isinstance(rule, Mapping) else (None, 0)
+        )
         for response in attempt.payload.get("responses") or ():
             if not isinstance(response, Mapping) or not isinstance(response.get("id"), str):
                 continue  # the shape check reports it
             if response["id"] in self.responses:
                 problem(f"response {response['id']} was already received in this chain")
-            else:
-                self.responses[response["id"]] = ""
-                day = str(response.get("time", ""))[:10]
-                self.response_day[response["id"]] = self._days.setdefault(day, day)
+                continue
+            self.responses[response["id"]] = ""
+            day = str(response.get("time", ""))[:10]
+            self.response_day[response["id"]] = self._days.setdefault(day, day)
+            ratings = response.get("ratings")
+            given = ratings.get(rating) if isinstance(ratings, Mapping) else None
+            if type(given) is int and type(at_most) is int and given <= at_most:
+                self.poor[response["id"]] = seq
+                self.receipts[seq] = attempt.subject
 
     def _comments_erased(self, seq: int, attempt: Attempt) -> None:
         """Each response's comment erased once, received before, and older than the date
         (by its UTC day: the engine counts the day from midnight in the office's zone)."""
         problem = self._reporter(seq, attempt.subject)
-        before = attempt.payload.get("before")
+        before, today = attempt.payload.get("before"), _day(self.time[:10])
+        if is_iso_date(before):  # otherwise the shape check reports it
+            until = _day(before)
+            if until is None:
+                problem(f"erases before {before!r}, which is not a date")
+            elif today is not None and until > _shifted(today, DUE_GRACE):
+                problem(
+                    f"erases before {before}, later than the erasure itself ({today.isoformat()})"
+                )
         for response in _texts(attempt.payload.get("responses")):
             if response not in self.response_day:
                 problem(f"erases response {response}, never received in this chain")
@@ -512,6 +573,7 @@ class CapaRules:
         if number in self.audits:
             problem("the internal audit is planned a second time")
             return
+        self.audit_dates[number] = self._audit_date(problem, payload.get("date"))
         for auditor in _texts(payload.get("auditors")):
             if AUDITOR not in self.chain.roles.get(auditor, ()):
                 problem(f"{auditor!r} does not hold the auditor role in this office")
@@ -540,6 +602,25 @@ class CapaRules:
             for item in items
         ]
 
+    def _audit_date(self, problem: _Reporter, text: object) -> date | None:
+        """An audit's day: a real date from :data:`EARLIEST_AUDIT` to :data:`MAX_AUDIT_YEARS`
+        years after the event's (with a day's grace); None when it is none of these."""
+        if not is_iso_date(text):
+            return None  # the shape check reports it
+        day, today = _day(text), _day(self.time[:10])
+        if day is None:
+            problem(f"dated {text!r}, which is not a date")
+        elif day < EARLIEST_AUDIT:
+            problem(f"dated {text}, before {EARLIEST_AUDIT.isoformat()}")
+        elif today is not None and day > _shifted(today, DUE_GRACE, MAX_AUDIT_YEARS):
+            problem(
+                f"dated {text}, more than {MAX_AUDIT_YEARS} years after it was planned "
+                f"({today.isoformat()})"
+            )
+        else:
+            return day
+        return None
+
     def _own_work(self, document: str, auditor: str) -> str:
         """Why auditing ``document`` would be auditing one's own work ("" when it is not)."""
         for revision in self.chain.revisions_of.get(document, []):
@@ -558,10 +639,15 @@ class CapaRules:
         if items is None:
             problem("a finding of an internal audit that was never planned")
             return
-        if not (n.isdigit() and n[0] != "0" and int(n) <= len(items)):
+        if not (_is_number(n) and n[0] != "0" and int(n) <= len(items)):
             problem(f"the audit has no item {n!r} (items 1 to {len(items)})")
             return
         item = items[int(n) - 1]
+        planned, today = self.audit_dates.get(number), _day(self.time[:10])
+        if planned is not None and today is not None and today < _shifted(planned, -DUE_GRACE):
+            problem(
+                f"recorded on {today.isoformat()}, before the audit's date {planned.isoformat()}"
+            )
         if attempt.actor != item.auditor:
             problem(f"item {n} is {item.auditor!r}'s to audit, not {attempt.actor!r}'s")
         elif item.ref in self.chain.document_type and (
@@ -573,6 +659,7 @@ class CapaRules:
         item.recorded = True
         if payload.get("result") == NONCONFORMITY_FOUND:
             self.finding = (subject, str(payload.get("nc", "")))
+            self.found_by = attempt.actor
 
     def _item(self, finding: str) -> _Item:
         """The checklist item of ``finding`` (``AUDIT#n``), recorded just before."""
@@ -590,6 +677,31 @@ class CapaRules:
 
 class _Reporter(Protocol):
     def __call__(self, what: str, /) -> None: ...
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is a decimal number in ASCII digits (``int`` would read ``١`` too)."""
+    return text.isascii() and text.isdigit()
+
+
+def _day(text: object) -> date | None:
+    """The day a chain's date names (``YYYY-MM-DD``, ASCII digits), or None when it names
+    none (``2026-02-30``)."""
+    if not is_iso_date(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _shifted(day: date, by: timedelta, years: int = 0) -> date:
+    """``day`` moved by ``by`` and ``years`` ahead, held within the calendar (a forged year 1
+    or 9999 is a date out of bounds, not a crash)."""
+    try:
+        return years_after(day + by, years)
+    except (OverflowError, ValueError):
+        return date.max if by > timedelta(0) or years > 0 else date.min
 
 
 def _texts(value: object) -> list[str]:

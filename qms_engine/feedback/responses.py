@@ -41,6 +41,7 @@ from qms_engine.clock import to_utc_text
 from qms_engine.errors import ConfigurationError, QmsError
 from qms_engine.feedback.forms import Export, Problem, Response, read_export
 from qms_engine.feedback.poor_ratings import PoorGroup, poor_groups
+from qms_engine.feedback.privacy import scrub_comment
 from qms_engine.feedback.settings import feedback_settings
 from qms_engine.feedback.stations import Station, StationIndex, deployment_offices
 from qms_engine.people.permissions import load_actor, require_role
@@ -220,7 +221,7 @@ def _import_station(
         for some in batches(new, RESPONSES_PER_EVENT):
             kept = [_kept(r) for r in some]
             cut += sum(comment != r.comment for (comment, _), r in zip(kept, some, strict=True))
-            seqs.append(_receive(work, office, user, role, export, some, kept))
+            seqs.append(_receive(work, office, user, role, form, export, some, kept))
         groups = poor_groups(form, new, office.timezone)
         raised, linked = [], []
         for group in groups:
@@ -274,12 +275,14 @@ def _receive(
     office: OfficeRef,
     user: Actor,
     role: str,
+    form: FeedbackForm,
     export: Export,
     responses: Sequence[Response],
     kept: Sequence[tuple[str, str]],
 ) -> int:
     """One ``feedback.received`` event for ``responses`` (each comment only as its salted
-    digest) and their rows (the comment and salt); returns the event's seq."""
+    digest, the form's rule of a poor response with them, so the verifier holds every poor
+    one to its NC) and their rows (the comment and salt); returns the event's seq."""
     record = work.append(
         office,
         user,
@@ -287,7 +290,8 @@ def _receive(
         f"{office.code}/FEEDBACK/{export.sha256[:12]}",
         {
             "file_sha256": export.sha256,
-            "file_name": Path(export.file).name,
+            "file_name": shown_name(export),
+            "poor": {"rating": form.poor_rating, "at_most": form.poor_at_most},
             "responses": [
                 {
                     "id": r.response_id,
@@ -316,6 +320,12 @@ def _receive(
         ],
     )
     return record.seq
+
+
+def shown_name(export: Export) -> str:
+    """The export's file name as the chain records it: scrubbed like a comment, since a
+    clerk may have named the file after the caller (``Ramesh_9876543210.csv``)."""
+    return scrub_comment(Path(export.file).name)
 
 
 def _open_nc(work: UnitOfWork, runtime: Runtime, office: OfficeRef, group: PoorGroup) -> str | None:
@@ -362,7 +372,7 @@ def _raise(
     commented = sum(1 for r in members if r.comment)
     description = (
         f"{len(members)} citizen response(s) rated {form.label(form.poor_rating)} "
-        f"{form.poor_at_most} or less of 5 in {group.period} (from {Path(export.file).name}). "
+        f"{form.poor_at_most} or less of 5 in {group.period} (from {shown_name(export)}). "
         f"Their averages: {averages}. {commented} of them left a comment (see the linked "
         "responses)."
     )

@@ -6,6 +6,8 @@ Only constants: ``qms nc --help`` loads this module without the engine.
 
 from __future__ import annotations
 
+from datetime import date
+
 NC_SOURCES = (
     "internal_audit",
     "external_audit",
@@ -27,6 +29,15 @@ ACTION_TYPES = ("immediate", "corrective", "preventive", "improvement")
 
 FINDING_RESULTS = ("conforms", "observation", "nonconformity")
 """What a checklist item of an internal audit showed (``internal_audit.finding`` ``result``)."""
+
+MAX_DUE_YEARS = 5
+"""How far ahead an action may be due: a later date is a typo (9999-12-31), not a plan."""
+
+EARLIEST_AUDIT = date(2000, 1, 1)
+"""No internal audit of this system is dated before it: an earlier date is a typo."""
+
+MAX_AUDIT_YEARS = 2
+"""How far ahead an audit may be planned (ISO 9001 audits follow a yearly programme)."""
 
 
 def spoken(values: tuple[str, ...]) -> str:
