@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from qms_engine.audit.verify import verify_office
 from qms_engine.feedback.responses import required_form
@@ -129,3 +130,38 @@ def test_a_station_that_refuses_is_reported_and_the_others_are_erased(
     assert "Not erased in PS-TEST2: 'priya''s signing key" in done.stderr
     ((comment, salt, erased),) = comments(qms_office).values()
     assert (comment, salt) == ("", None) and erased is not None
+
+
+def test_comments_kept_too_long_are_a_task_for_the_quality_coordinator(
+    qms_office: TestOffice, tmp_path: Path
+) -> None:
+    """`qms tasks` reminds each quality coordinator (and nobody else) of comments kept longer
+    than the form's keep_days, overdue, with the erase command that blanks exactly those; once
+    run, the task is gone."""
+    from qms_engine.tasks import tasks_for
+
+    importing(
+        qms_office,
+        export(
+            tmp_path,
+            "form.csv",
+            [
+                response("15/01/2023 09:00:00", STATION, GOOD, "पुराना सुझाव"),
+                response("24/11/2025 10:40:46", STATION, GOOD, "अच्छा व्यवहार"),
+            ],
+        ),
+    )
+
+    def erasures(username: str) -> list[Any]:
+        listed = tasks_for(qms_office.runtime, qms_office.office, username).tasks
+        return [task for task in listed if task.kind == "feedback_erasure"]
+
+    (task,) = erasures("priya")
+    assert erasures("anita") == []  # an author erases nothing
+    assert task.overdue and task.title.startswith("1 citizens' comment(s) kept longer than 730")
+    form = required_form(qms_office.runtime, qms_office.office)
+    before = latest_allowed(form, qms_office.office).isoformat()
+    assert task.actions[0].command.endswith(f"feedback erase --before {before} --as priya")
+    done = run("-w", qms_office.root, *task.actions[0].command.split()[1:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert erasures("priya") == []

@@ -18,15 +18,15 @@ are still to be kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import RULES
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import from_utc_text, utc_now, zone
+from qms_engine.clock import day_start, from_utc_text, local_today
 from qms_engine.errors import InvalidInput, PermissionDenied, QmsError
 from qms_engine.feedback.responses import RESPONSES_PER_EVENT, required_form
 from qms_engine.feedback.stations import deployment_offices
@@ -62,11 +62,24 @@ class ErasureResult:
     the other offices are erased all the same."""
 
 
-def latest_allowed(form: FeedbackForm, office: OfficeRef) -> date:
-    """The latest ``--before`` date the form allows in ``office`` today: its local date less
-    ``keep_days``."""
-    today = utc_now().astimezone(zone(office.timezone)).date()
-    return today - timedelta(days=form.keep_days)
+def latest_allowed(form: FeedbackForm, office: OfficeRef, today: date | None = None) -> date:
+    """The latest ``--before`` date the form allows in ``office`` on ``today`` (default: its
+    local date now): that date less ``keep_days``."""
+    return (today or local_today(office.timezone)) - timedelta(days=form.keep_days)
+
+
+def erasable(office: OfficeRef, before: date) -> Select[tuple[str, datetime]]:
+    """The responses of ``office`` from before ``before`` (midnight in its zone) whose comment
+    is still kept, oldest first: what ``qms feedback erase --before`` blanks."""
+    return (
+        select(FEEDBACK_TABLE.c.response_id, FEEDBACK_TABLE.c.responded_at)
+        .where(
+            FEEDBACK_TABLE.c.office_id == office.id,
+            FEEDBACK_TABLE.c.erased_at.is_(None),
+            FEEDBACK_TABLE.c.responded_at < day_start(before, office.timezone),
+        )
+        .order_by(FEEDBACK_TABLE.c.responded_at, FEEDBACK_TABLE.c.id)
+    )
 
 
 def erase_comments(runtime: Runtime, *, before: date, actor: Signer) -> ErasureResult:
@@ -126,22 +139,11 @@ def _coordinated(runtime: Runtime, username: str) -> list[OfficeRef]:
 
 def _erase_in(runtime: Runtime, office: OfficeRef, actor: Signer, before: date) -> OfficeErasure:
     """One office's comments from before ``before`` (its midnight), in one transaction."""
-    start = datetime.combine(before, time(), tzinfo=zone(office.timezone)).astimezone(UTC)
     with runtime.unit_of_work() as work:
         work.lock(office)
         user = load_actor(work.connection, actor, office)
         role = require_role(user, _ROLES, office, "erase citizens' comments")
-        ids = list(
-            work.connection.execute(
-                select(FEEDBACK_TABLE.c.response_id)
-                .where(
-                    FEEDBACK_TABLE.c.office_id == office.id,
-                    FEEDBACK_TABLE.c.erased_at.is_(None),
-                    FEEDBACK_TABLE.c.responded_at < start,
-                )
-                .order_by(FEEDBACK_TABLE.c.responded_at, FEEDBACK_TABLE.c.id)
-            ).scalars()
-        )
+        ids = list(work.connection.execute(erasable(office, before)).scalars())
         seqs = []
         for some in batches(ids, RESPONSES_PER_EVENT):
             record = work.append(

@@ -41,7 +41,7 @@ class Task:
     user: str
     kind: str
     """``revision``, ``record``, ``adoption``, ``periodic_review``, ``quarantined``,
-    ``workflow``, ``nonconformity``, ``nc_action`` or ``audit_finding``."""
+    ``workflow``, ``nonconformity``, ``nc_action``, ``audit_finding`` or ``feedback_erasure``."""
     subject: str
     """``NUMBER#REV`` for a revision, ``FOLDER/NAME`` for an inbox file, a workflow's name, an
     NC's number, ``NC#A1`` for an action, ``AUDIT#3`` for an audit's checklist item."""

@@ -15,6 +15,7 @@ from qms_engine.runtime import Runtime
 from qms_engine.storage.models import USER_TABLE
 from qms_engine.tasks.capa import finding_tasks, nc_action_tasks, nc_tasks
 from qms_engine.tasks.documents import adoption_tasks, review_tasks, revision_tasks, workflow_tasks
+from qms_engine.tasks.feedback import erasure_tasks
 from qms_engine.tasks.inbox import inbox_tasks
 from qms_engine.tasks.model import Person, Scope, Task, TaskList, TaskSource, people_of
 
@@ -27,6 +28,7 @@ TASK_SOURCES: tuple[TaskSource, ...] = (
     nc_tasks,
     nc_action_tasks,
     finding_tasks,
+    erasure_tasks,
 )
 """Where tasks come from: one function per kind of work, each handed the office and the people
 whose queues are wanted."""
