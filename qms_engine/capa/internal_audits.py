@@ -29,11 +29,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, insert, select, update
 
 from qms_engine.capa.nonconformities import next_nc_number, raise_nc_in
+from qms_engine.capa.numbers import next_number
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import CLAUSE_WORDS, FINDING_RESULTS, is_iso_clause
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import as_utc, local_today, utc_now, years_after, zone
+from qms_engine.clock import as_utc, local_today, utc_now, years_after
 from qms_engine.documents.revisions import MAX_TITLE, named_author
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from qms_engine.people.permissions import ROLES_IN_OFFICE, find_user, load_actor, require_role
@@ -352,16 +353,6 @@ def _not_independent(
     return _own_work(connection, office, document, in_force).get(auditor, "")
 
 
-def _next_serial(connection: Connection, office: OfficeRef, year: int) -> int:
-    return 1 + int(
-        connection.execute(
-            select(func.coalesce(func.max(AUDIT_TABLE.c.serial), 0)).where(
-                AUDIT_TABLE.c.office_id == office.id, AUDIT_TABLE.c.serial_year == year
-            )
-        ).scalar_one()
-    )
-
-
 def _check_date(date: dt.date, office: OfficeRef) -> None:
     """An audit is dated from :data:`EARLIEST_AUDIT` to :data:`MAX_AUDIT_YEARS` years after
     the office's today."""
@@ -412,10 +403,9 @@ def plan_audit(
             for n, item in enumerate(items, 1)
         ]
         now = utc_now()
-        year = now.astimezone(zone(office.timezone)).year
-        serial = _next_serial(connection, office, year)
         numbering = runtime.plugins.registry.office_type(office.office_type).audit_numbering
-        number = numbering.format(office=office.code, year=year, serial=serial)
+        allotted = next_number(connection, AUDIT_TABLE, office, numbering, now)
+        number = allotted.number
         names = [person.username for person in people.values()]
         record = work.append(
             office,
@@ -436,8 +426,8 @@ def plan_audit(
             {
                 "office_id": office.id,
                 "number": number,
-                "serial_year": year,
-                "serial": serial,
+                "serial_year": allotted.year,
+                "serial": allotted.serial,
                 "title": title,
                 "scope": scope,
                 "audit_date": date,

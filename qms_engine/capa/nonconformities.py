@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select, update
 
 from qms_engine.capa.evidence import check_evidence, staged_evidence
+from qms_engine.capa.numbers import Numbered, next_number
 from qms_engine.capa.records import (
     ActionRow,
     NcRow,
@@ -41,7 +42,7 @@ from qms_engine.chain.authorisation import (
 from qms_engine.chain.canonical import JsonValue, canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import local_today, utc_now
+from qms_engine.clock import utc_now
 from qms_engine.documents.revisions import MAX_TITLE, spelt_number
 from qms_engine.documents.transitions import may_take, workflow_step
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
@@ -153,27 +154,11 @@ def _check_named(
     return wanted
 
 
-@dataclass(frozen=True)
-class _Serial:
-    number: str
-    serial: int
-    year: int
-
-
-def _next_serial(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> _Serial:
-    """The next NC's serial in ``office``: per calendar year of the office's local date."""
+def _next_serial(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> Numbered:
+    """The next NC's number in ``office``: a serial per calendar year of its local date."""
     work.lock(office)
-    office_type = runtime.plugins.registry.office_type(office.office_type)
-    year = local_today(office.timezone).year
-    serial = 1 + int(
-        work.connection.execute(
-            select(func.coalesce(func.max(NC_TABLE.c.serial), 0)).where(
-                NC_TABLE.c.office_id == office.id, NC_TABLE.c.serial_year == year
-            )
-        ).scalar_one()
-    )
-    number = office_type.nc_numbering.format(office=office.code, year=year, serial=serial)
-    return _Serial(number, serial, year)
+    numbering = runtime.plugins.registry.office_type(office.office_type).nc_numbering
+    return next_number(work.connection, NC_TABLE, office, numbering, utc_now())
 
 
 def next_nc_number(work: UnitOfWork, runtime: Runtime, office: OfficeRef) -> str:
