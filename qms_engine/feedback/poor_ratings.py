@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from qms_engine.clock import zone
+from qms_engine.clock import day_start, zone
 from qms_engine.feedback.forms import Response
 from qms_engine.registry.feedback_forms import FeedbackForm
 
@@ -30,14 +30,6 @@ class PoorGroup:
     end: datetime | None
     """The instant after the period (UTC)."""
     responses: tuple[Response, ...]
-
-
-def _bounds(first: date, after: date, timezone: str) -> tuple[datetime, datetime]:
-    tz = zone(timezone)
-    return (
-        datetime.combine(first, time(), tzinfo=tz).astimezone(UTC),
-        datetime.combine(after, time(), tzinfo=tz).astimezone(UTC),
-    )
 
 
 def _period(form: FeedbackForm, response: Response, timezone: str) -> tuple[str, date, date]:
@@ -65,6 +57,6 @@ def poor_groups(
         name, first, after = _period(form, response, timezone)
         groups.setdefault(name, (first, after, []))[2].append(response)
     return [
-        PoorGroup(name, *_bounds(first, after, timezone), tuple(members))
+        PoorGroup(name, day_start(first, timezone), day_start(after, timezone), tuple(members))
         for name, (first, after, members) in groups.items()
     ]
