@@ -34,7 +34,7 @@ from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import local_text, local_today, utc_now, years_after
 from qms_engine.documents.revisions import load_document, spelt_number
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
-from qms_engine.people.permissions import find_user, load_actor, require_role
+from qms_engine.people.permissions import find_member, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.capa_terms import MAX_DUE_YEARS
 from qms_engine.rules.workflows import WorkflowDefinition
@@ -42,9 +42,7 @@ from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     NC_ACTION_TABLE,
     REVISION_TABLE,
-    ROLE_TABLE,
     STATE_TABLE,
-    USER_TABLE,
 )
 
 
@@ -89,33 +87,26 @@ def _accepting(workflow: WorkflowDefinition, nc: NcRow, doing: str) -> None:
 def _owner(connection: Connection, office: OfficeRef, name: str) -> tuple[int, str]:
     """The id and name of an action's owner: a person (not a service) enrolled (holding a
     role) and active in ``office``."""
-    user_id, username = find_user(connection, name)
-    active, kind = connection.execute(
-        select(USER_TABLE.c.active, USER_TABLE.c.kind).where(USER_TABLE.c.id == user_id)
-    ).one()
-    if kind == "service":
+    member = find_member(connection, name, office)
+    username = member.username
+    if member.kind == "service":
         raise RuleViolation(
             f"{username!r} is a service account: an action's owner is a person who answers for it",
             hint="give a person of the office with --owner",
         )
-    if not active:
+    if not member.active:
         raise RuleViolation(
             f"{username!r} is deactivated: an action's owner must be someone who can act",
             hint="give another owner with --owner",
         )
-    enrolled = connection.execute(
-        select(ROLE_TABLE.c.role).where(
-            ROLE_TABLE.c.user_id == user_id, ROLE_TABLE.c.office_id == office.id
-        )
-    ).first()
-    if enrolled is None:
+    if not member.roles:
         raise RuleViolation(
             f"{username!r} holds no role in {office.code}: an action's owner must be enrolled "
             "in the NC's office",
             hint=f"give another owner, or an admin enrols them: qms --office {office.code} user "
             f"grant {username} ROLE --as ADMIN",
         )
-    return user_id, username
+    return member.id, username
 
 
 def _document_floor(

@@ -37,7 +37,11 @@ from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import as_utc, local_today, utc_now, years_after
 from qms_engine.documents.revisions import MAX_TITLE, named_author
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from qms_engine.people.permissions import ROLES_IN_OFFICE, find_user, load_actor, require_role
+from qms_engine.people.permissions import (
+    find_member,
+    load_actor,
+    require_role,
+)
 from qms_engine.rules.capa_terms import EARLIEST_AUDIT, FINDING_SEVERITIES, MAX_AUDIT_YEARS
 from qms_engine.rules.roles import AUDITOR, QUALITY_COORDINATOR
 from qms_engine.runtime import Runtime
@@ -164,23 +168,14 @@ def _check_plan(
             raise InvalidInput(f"item {n}: its reference is longer than {MAX_REF} characters")
 
 
-def _roles_in(connection: Connection, user_id: int, office: OfficeRef) -> set[str]:
-    return set(
-        connection.execute(ROLES_IN_OFFICE, {"user_id": user_id, "office_id": office.id}).scalars()
-    )
-
-
 def _auditor(connection: Connection, office: OfficeRef, name: str) -> _Person:
     """An auditor named in a plan: enrolled, active and an auditor of ``office``."""
-    user_id, username = find_user(connection, name)
-    active = connection.execute(
-        select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
-    ).scalar_one()
-    if not active:
+    member = find_member(connection, name, office)
+    username, roles = member.username, member.roles
+    if not member.active:
         raise RuleViolation(
             f"auditor {username!r} is deactivated and cannot audit", hint="name another auditor"
         )
-    roles = _roles_in(connection, user_id, office)
     if AUDITOR not in roles:
         raise RuleViolation(
             f"{username!r} does not hold the auditor role in {office.code} "
@@ -188,7 +183,7 @@ def _auditor(connection: Connection, office: OfficeRef, name: str) -> _Person:
             hint=f"an admin can grant it: qms --office {office.code} user grant {username} "
             "auditor --as ADMIN",
         )
-    return _Person(user_id, username)
+    return _Person(member.id, username)
 
 
 def _area_owner(connection: Connection, office: OfficeRef, n: int, name: str) -> _Person | None:
@@ -196,23 +191,21 @@ def _area_owner(connection: Connection, office: OfficeRef, n: int, name: str) ->
     if not name.strip():
         return None
     try:
-        user_id, username = find_user(connection, name)
+        member = find_member(connection, name, office)
     except NotFound as exc:
         raise NotFound(f"item {n}: area owner: {exc}", hint=exc.hint) from None
-    kind = connection.execute(
-        select(USER_TABLE.c.kind).where(USER_TABLE.c.id == user_id)
-    ).scalar_one()
-    if kind == "service":
+    username = member.username
+    if member.kind == "service":
         raise RuleViolation(
             f"item {n}: {username!r} is a service account, not the owner of an area",
             hint="name the person of this office whose area it is, or leave it out",
         )
-    if not _roles_in(connection, user_id, office):
+    if not member.roles:
         raise RuleViolation(
             f"item {n}: area owner {username!r} holds no role in {office.code}",
             hint="name the person of this office whose area it is, or leave it out",
         )
-    return _Person(user_id, username)
+    return _Person(member.id, username)
 
 
 @dataclass(frozen=True)

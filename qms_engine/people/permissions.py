@@ -7,6 +7,7 @@ so a role revoked or a key revoked a moment ago already counts.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select
 
@@ -64,6 +65,29 @@ def find_user(connection: Connection, name: str) -> tuple[int, str]:
         raise NotFound(f"no user {given!r}", hint="see `qms user list`")
     user_id, username = (exact or rows)[0]
     return int(user_id), str(username)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user someone names (an action's owner, an auditor, an area's owner) as the rules
+    about them need them: a person or a service, active or not, their roles in an office."""
+
+    id: int
+    username: str
+    kind: str
+    active: bool
+    roles: frozenset[str]
+
+
+def find_member(connection: Connection, name: str, office: OfficeRef) -> Member:
+    """The user called ``name`` (:func:`find_user`) with their kind, whether they are active,
+    and their roles in ``office`` (none: not enrolled there).  NotFound if there is none."""
+    user_id, username = find_user(connection, name)
+    kind, active = connection.execute(
+        select(USER_TABLE.c.kind, USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
+    ).one()
+    roles = connection.execute(ROLES_IN_OFFICE, {"user_id": user_id, "office_id": office.id})
+    return Member(user_id, username, str(kind), bool(active), frozenset(roles.scalars()))
 
 
 def load_actor(
