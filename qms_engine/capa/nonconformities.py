@@ -258,6 +258,7 @@ def raise_nc_in(
         "responses": list(linked),
         "finding": finding,
     }
+    now = utc_now()  # a row's time precedes the event that records it, as everywhere
     record = work.append(
         office,
         actor,
@@ -275,7 +276,6 @@ def raise_nc_in(
         },
         role=role,
     )
-    now = utc_now()
     connection.execute(
         insert(NC_TABLE),
         {
