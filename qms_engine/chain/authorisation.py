@@ -617,6 +617,9 @@ RULES: Mapping[str, Rule] = {
         (_shaped(_ERASED_SHAPE), _erasure_subject),
         "a quality coordinator; each response received before, and before the date, erased once",
     ),
+    # --- issue 13: custody rules ---
+    # --- issue 13: service and record-room rules ---
+    # --- issue 13: district rules ---
 }
 
 

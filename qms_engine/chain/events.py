@@ -57,6 +57,9 @@ FEEDBACK_RECEIVED = EventKind("feedback.received", "imported feedback")
 """Citizens' responses of one station from one form export (ISO 9001 9.1.2)."""
 FEEDBACK_ERASED = EventKind("feedback.comments.erased", "erased comments")
 """The comments (and salts) of responses older than the form's ``keep_days`` blanked."""
+# --- issue 13: custody of case property and files (chain/custody_rules.py) ---
+# --- issue 13: citizen-charter services and the record room (chain/service_rules.py) ---
+# --- issue 13: the district over its stations (chain/district_rules.py) ---
 
 TRANSITION_PREFIX = "document.revision."
 NC_TRANSITION_PREFIX = "nc."
@@ -128,6 +131,9 @@ FIXED_KINDS = {
         FINDING_RECORDED,
         FEEDBACK_RECEIVED,
         FEEDBACK_ERASED,
+        # issue 13 custody kinds
+        # issue 13 service and record-room kinds
+        # issue 13 district kinds
     )
 }
 

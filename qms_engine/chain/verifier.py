@@ -224,6 +224,9 @@ class _Rules:
 
     def __post_init__(self) -> None:
         self.capa = capa_rules.CapaRules(self)
+        # issue 13: custody rules set-up
+        # issue 13: services and record-room rules set-up
+        # issue 13: district rules set-up
 
     def problem(self, seq: int, what: str, rank: int = 2) -> None:
         self.report.problems.append(Problem(seq, what, rank))
@@ -327,6 +330,9 @@ class _Rules:
             self.report.blobs.update(
                 str(sha) for sha in events.named_files(action, payload) if is_sha256(sha)
             )  # evidence files: kept and exported like revisions' files
+        # issue 13: custody dispatch
+        # issue 13: services and record-room dispatch
+        # issue 13: district dispatch
         elif action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
@@ -585,6 +591,9 @@ class _Rules:
         if self.exclusive is not None:
             self._exclusive_done(self.report.events, self.exclusive)
         self.capa.finish(self.report.events)
+        # issue 13: custody finish
+        # issue 13: services and record-room finish
+        # issue 13: district finish
 
     def _exclusive_done(self, seq: int, exclusive: _Exclusive) -> None:
         """After an exclusive step, every other revision that was in its state is superseded."""

@@ -53,6 +53,7 @@ SUBCOMMANDS = {
     "user": "qms_engine.cli.users:user",
     "watch": "qms_engine.cli.inbox:watch_command",
     "wf": "qms_engine.cli.workflows:wf",
+    # issue 13: registers, custody, services, record room, district, check
 }
 
 

@@ -53,6 +53,9 @@ class DocumentTypeSpec:
     """Labels in dropped files (table cells, "Label: value" lines) → field names."""
     filename_patterns: tuple[str, ...] = ()
     """Regular expressions with named groups, matched against a dropped file's name (stem)."""
+    # --- issue 13: register rules (registers) ---
+    # --- issue 13: custody (custody) ---
+    # --- issue 13: desks and record classes (collectorate) ---
     compiled_patterns: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     """:attr:`filename_patterns`, compiled once when the plugin declares the type."""
 
@@ -100,6 +103,8 @@ class OfficeType:
     """Internal audit numbers; the serial counts per office per calendar year."""
     feedback: FeedbackForm | None = None
     """The citizen feedback form its stations use (``qms feedback import``), if any."""
+    # --- issue 13: services, desks, record classes (collectorate) ---
+    # --- issue 13: the offices a district oversees (district) ---
 
     def __post_init__(self) -> None:
         where = f"office type {self.code!r}"

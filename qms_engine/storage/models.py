@@ -448,6 +448,12 @@ def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
+# --- issue 13: register entries (registers) ---
+# --- issue 13: custody movements (custody) ---
+# --- issue 13: services and the record room (services, record_room) ---
+# --- issue 13: district (district) ---
+
+
 # The Core tables, for statements on the write path (no ORM unit-of-work overhead there).
 OFFICE_TABLE = _table(Office)
 USER_TABLE = _table(User)
@@ -470,3 +476,7 @@ NC_ACTION_TABLE = _table(NcAction)
 AUDIT_TABLE = _table(InternalAudit)
 AUDIT_ITEM_TABLE = _table(InternalAuditItem)
 FEEDBACK_TABLE = _table(FeedbackResponse)
+# issue 13 tables: registers
+# issue 13 tables: custody
+# issue 13 tables: services and record room
+# issue 13 tables: district

@@ -1,0 +1,1 @@
+"""The collectorate plugin's hook implementations (the entry point names this module)."""

@@ -1,0 +1,1 @@
+"""The SP office plugin's hook implementations (the entry point names this module)."""

@@ -1,0 +1,58 @@
+"""The words a user reads, in the office's language (English or Hindi).
+
+Messages are marked with :func:`_` where they are shown, or with :func:`N_` where they are
+defined (a table heading, a constant) and translated with :func:`_` when shown.  The catalogs
+are gettext catalogs under ``qms_engine/locale``, managed with Babel (``pybabel extract`` /
+``update`` / ``compile``, configured in ``babel.cfg``); tests/test_i18n.py fails when a marked
+message has no Hindi translation or a compiled catalog is out of date.  The language is chosen
+once per command (``--lang``, else ``[office] language`` in ``qms.toml``, else English) with
+:func:`set_language`.  Names and codes a user typed are never translated.
+"""
+
+from __future__ import annotations
+
+import gettext
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+DOMAIN = "qms"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"en": "English", "hi": "हिन्दी"}
+"""The languages the tool speaks: code → name."""
+DEFAULT_LANGUAGE = "en"
+
+_language: ContextVar[str] = ContextVar("qms_language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def set_language(language: str) -> None:
+    """Speak ``language`` (a code of :data:`LANGUAGES`) from now on in this context."""
+    if language not in LANGUAGES:
+        known = ", ".join(sorted(LANGUAGES))
+        raise ValueError(f"unknown language {language!r}; known: {known}")
+    _language.set(language)
+
+
+def current_language() -> str:
+    """The code of the language messages are shown in now."""
+    return _language.get()
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (itself when English or untranslated)."""
+    return _catalog(_language.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The singular or plural form for ``count``, in the current language."""
+    return _catalog(_language.get()).ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
+    """Mark ``message`` for translation where it is defined; :func:`_` translates it when shown."""
+    return message

