@@ -86,6 +86,7 @@ def _template(register: str) -> bytes:
     rows = [("Entry number", "ENTRYNO"), ("Date", "2026-11-24"), ("Officer", "SI Rakesh Verma")]
     if register == "MALKHANA":
         rows += [("Case No.", "CASENO/2026"), ("Seal No.", "SEALNO"), ("Items", "One mobile")]
+        rows += [("Depositing officer", "SI Rakesh Verma")]
     table = document.add_table(rows=0, cols=2)
     for label, value in rows:
         cells = table.add_row().cells
@@ -193,6 +194,7 @@ class Stamps:
 
 
 def new_workspace(root: Path) -> tuple[Runtime, IngestContext]:
+    os.environ["QMS_GD_DAY_BOOK"] = "off"  # a station filing scanned GD pages at any hour
     result = init_workspace(
         root,
         plugins=load_plugins(),

@@ -7,8 +7,14 @@ guide; the hooks themselves are specified in :mod:`qms_engine.extension.hookspec
 - :data:`hookimpl` marks a hook implementation (``@hookimpl``, ``@hookimpl(wrapper=True)``,
   ``@hookimpl(tryfirst=True)`` … as pluggy documents them).
 - Registering types: :class:`TypeRegistry` (handed to ``qms_register_types``),
-  :class:`OfficeType`, :class:`DocumentTypeSpec`, :class:`FeedbackForm` (a station's citizen
-  feedback form; :data:`DEFAULT_PERSONAL`, the personal columns every form drops, to extend).
+  :class:`OfficeType`, :class:`DocumentTypeSpec` (a register kept as a day book:
+  :class:`DayBook`), :class:`FeedbackForm` (a station's citizen
+  feedback form; :data:`DEFAULT_PERSONAL`, the personal columns every form drops, to extend),
+  and for an office with desks and a citizen charter :class:`Desk`, :class:`Service` and
+  :class:`RecordClass` (``OfficeType.desks``, ``.services``, ``.record_classes``).
+- A register's items that move (case property, files between desks): :class:`Custody`
+  (``DocumentTypeSpec.custody``), and :func:`custody_commands`, their ``move|where|out``
+  commands for ``qms_cli_commands``.
 - Values handed to hooks: :class:`Submission`, :class:`CommittedEvent`.
 - Ingestion steps (``qms_ingest_steps``): :class:`Step`, :class:`FunctionStep`,
   :class:`Intake`, :class:`IngestContext`, and the two ways a step stops a file:
@@ -29,9 +35,12 @@ from qms_engine.ingest.steps import (
     StepFailed,
     Transient,
 )
+from qms_engine.registry.charter import Desk, RecordClass, Service
+from qms_engine.registry.commands import custody_commands
+from qms_engine.registry.custody import Custody
 from qms_engine.registry.feedback_forms import DEFAULT_PERSONAL, FeedbackForm
 from qms_engine.registry.hook_values import CommittedEvent, Submission
-from qms_engine.registry.office_types import DocumentTypeSpec, OfficeType, TypeRegistry
+from qms_engine.registry.office_types import DayBook, DocumentTypeSpec, OfficeType, TypeRegistry
 from qms_engine.registry.plugin_set import HOOK_PROJECT as _HOOK_PROJECT
 
 hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
@@ -40,6 +49,9 @@ hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
 __all__ = [
     "DEFAULT_PERSONAL",
     "CommittedEvent",
+    "Custody",
+    "DayBook",
+    "Desk",
     "DocumentTypeSpec",
     "FeedbackForm",
     "FunctionStep",
@@ -47,11 +59,14 @@ __all__ = [
     "Intake",
     "OfficeType",
     "PluginError",
+    "RecordClass",
     "RuleViolation",
+    "Service",
     "Step",
     "StepFailed",
     "Submission",
     "Transient",
     "TypeRegistry",
+    "custody_commands",
     "hookimpl",
 ]

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from qms_engine.errors import ConfigurationError
+from qms_engine.i18n import _
 
 DEFAULT_TIMEZONE = "Asia/Kolkata"
 
@@ -38,7 +39,11 @@ def is_utc_text(text: str) -> bool:
 def from_utc_text(text: str) -> datetime:
     """Parse :func:`to_utc_text` output (exactly that form, so texts compare in time order)."""
     if _UTC_TEXT.fullmatch(text) is None:
-        raise ValueError(f"not a UTC timestamp of the form 2026-11-24T04:40:46.123456Z: {text!r}")
+        raise ValueError(
+            _("not a UTC timestamp of the form 2026-11-24T04:40:46.123456Z: {text}").format(
+                text=repr(text)
+            )
+        )
     return datetime.fromisoformat(text)  # also refuses a month 13; "Z" gives UTC
 
 
@@ -48,7 +53,8 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigurationError(
-            f"unknown time zone {name!r}", hint="use an IANA name such as 'Asia/Kolkata'"
+            _("unknown time zone {name}").format(name=repr(name)),
+            hint=_("use an IANA name such as 'Asia/Kolkata'"),
         ) from exc
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection
 
+from qms_engine.i18n import _
+
 
 class QmsError(Exception):
     """Base class: something the user asked for cannot be done; nothing was written."""
@@ -85,6 +87,12 @@ def known_value(
         return same_letters[0]
     close = difflib.get_close_matches(given, known, n=1) or same_letters
     raise InvalidInput(
-        f"no {what} {given!r} in {where} ({_plural(what)}: {', '.join(sorted(known)) or 'none'})",
-        hint=f"did you mean {close[0]!r}?" if close else None,
+        _("no {what} {given} in {where} ({plural}: {known})").format(
+            what=what,
+            given=repr(given),
+            where=where,
+            plural=_plural(what),
+            known=", ".join(sorted(known)) or _("none"),
+        ),
+        hint=_("did you mean {name}?").format(name=repr(close[0])) if close else None,
     )

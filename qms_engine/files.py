@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from qms_engine.errors import RuleViolation
+from qms_engine.i18n import _
 
 MEDIA_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".docx": (
@@ -30,7 +31,11 @@ MEDIA_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
     ".tif": ("image/tiff", (b"II*\x00", b"MM\x00*")),
     ".tiff": ("image/tiff", (b"II*\x00", b"MM\x00*")),
+    ".txt": ("text/plain; charset=utf-8", ()),  # a register entry's typed text (UTF-8)
 }
+TEXT_MEDIA_TYPE = MEDIA_TYPES[".txt"][0]
+MAX_TEXT_BYTES = 1024 * 1024
+"""The largest text file (a typed register entry) accepted, read whole to check its UTF-8."""
 HEAD_BYTES = 16
 CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .doc, or encrypted OOXML
 ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")  # the stream an encrypted OOXML file has
@@ -120,12 +125,16 @@ def _refuse_extension(name: str, extension: str, allowed: str, type_title: str) 
     kind = WORD_KINDS.get(extension)
     if kind is not None and ".docx" in allowed:
         return RuleViolation(
-            f"{name}: this is {kind} ({extension}); {type_title} accepts {allowed}",
-            hint=f"open it in Word and {SAVE_AS_DOCX}",
+            _("{name}: this is {kind} ({extension}); {type_title} accepts {allowed}").format(
+                name=name, kind=kind, extension=extension, type_title=type_title, allowed=allowed
+            ),
+            hint=_("open it in Word and {save_as_docx}").format(save_as_docx=SAVE_AS_DOCX),
         )
     return RuleViolation(
-        f"{name}: {extension or 'no extension'} files are not accepted for {type_title}",
-        hint=f"accepted: {allowed}",
+        _("{name}: {value} files are not accepted for {type_title}").format(
+            name=name, value=extension or _("no extension"), type_title=type_title
+        ),
+        hint=_("accepted: {allowed}").format(allowed=allowed),
     )
 
 
@@ -149,33 +158,62 @@ def check_content(name: str, extension: str, handle: BinaryIO, size: int) -> str
     saying what the file really is and what to do."""
     if size == 0:
         raise RuleViolation(
-            f"{name}: the file is empty (0 bytes)", hint="save it again, then retry"
+            _("{name}: the file is empty (0 bytes)").format(name=name),
+            hint=_("save it again, then retry"),
         )
     media_type, signatures = MEDIA_TYPES[extension]
     handle.seek(0)
+    if media_type == TEXT_MEDIA_TYPE:
+        return _utf8_text(name, handle, size)
     head = handle.read(HEAD_BYTES)
     if any(head.startswith(signature) for signature in signatures):
         return media_type
     if extension == ".docx" and head.startswith(CFB_SIGNATURE):
         if _is_encrypted_ooxml(handle):
             raise RuleViolation(
-                f"{name}: the document is password-protected (encrypted), so it cannot be read",
+                _(
+                    "{name}: the document is password-protected (encrypted), so it cannot be read"
+                ).format(name=name),
                 hint=REMOVE_PASSWORD,
             )
         raise RuleViolation(
-            f"{name}: this is an old Word 97-2003 document (.doc) renamed to .docx",
-            hint=f"open it in Word and {SAVE_AS_DOCX}",
+            _("{name}: this is an old Word 97-2003 document (.doc) renamed to .docx").format(
+                name=name
+            ),
+            hint=_("open it in Word and {save_as_docx}").format(save_as_docx=SAVE_AS_DOCX),
         )
     raise RuleViolation(
-        f"{name}: the content is not a real {extension} file (renamed or corrupt?)",
-        hint=f"open it in the program that made it and save it as {extension} again",
+        _("{name}: the content is not a real {extension} file (renamed or corrupt?)").format(
+            name=name, extension=extension
+        ),
+        hint=_("open it in the program that made it and save it as {extension} again").format(
+            extension=extension
+        ),
     )
+
+
+def _utf8_text(name: str, handle: BinaryIO, size: int) -> str:
+    """A text file is UTF-8 and small (a typed entry): it has no signature bytes to check."""
+    if size > MAX_TEXT_BYTES:
+        raise RuleViolation(
+            _("{name}: a text file may hold at most {max_text_bytes} bytes").format(
+                name=name, max_text_bytes=MAX_TEXT_BYTES
+            )
+        )
+    try:
+        handle.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise RuleViolation(
+            _("{name}: the text is not UTF-8").format(name=name),
+            hint=_("save it as UTF-8 text, then retry"),
+        ) from None
+    return TEXT_MEDIA_TYPE
 
 
 def inspect_file(path: Path, allowed_extensions: tuple[str, ...], type_title: str) -> FileFacts:
     """Refuse a missing, empty, disallowed or mislabelled file, naming it and what to do."""
     if not path.exists() and not path.is_symlink():
-        raise RuleViolation(f"{path}: no such file")
+        raise RuleViolation(_("{path}: no such file").format(path=path))
     extension = path.suffix.lower()
     allowed = ", ".join(allowed_extensions)
     try:
@@ -183,11 +221,12 @@ def inspect_file(path: Path, allowed_extensions: tuple[str, ...], type_title: st
             size = os.fstat(handle.fileno()).st_size
             if size == 0:
                 raise RuleViolation(
-                    f"{path.name}: the file is empty (0 bytes)", hint="save it again, then retry"
+                    _("{name}: the file is empty (0 bytes)").format(name=path.name),
+                    hint=_("save it again, then retry"),
                 )
             if extension not in allowed_extensions or extension not in MEDIA_TYPES:
                 raise _refuse_extension(path.name, extension, allowed, type_title)
             media_type = check_content(path.name, extension, handle, size)
     except NotRegularFile as exc:
-        raise RuleViolation(str(exc), hint="give the file itself") from None
+        raise RuleViolation(str(exc), hint=_("give the file itself")) from None
     return FileFacts(path, path.name, extension, media_type, size)

@@ -12,6 +12,8 @@ once per command (``--lang``, else ``[office] language`` in ``qms.toml``, else E
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -32,10 +34,24 @@ def _catalog(language: str) -> gettext.NullTranslations:
 
 def set_language(language: str) -> None:
     """Speak ``language`` (a code of :data:`LANGUAGES`) from now on in this context."""
+    _language.set(_known(language))
+
+
+@contextmanager
+def use_language(language: str) -> Iterator[None]:
+    """Speak ``language`` inside the ``with`` block, then the language spoken before."""
+    token = _language.set(_known(language))
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def _known(language: str) -> str:
     if language not in LANGUAGES:
         known = ", ".join(sorted(LANGUAGES))
         raise ValueError(f"unknown language {language!r}; known: {known}")
-    _language.set(language)
+    return language
 
 
 def current_language() -> str:
@@ -53,6 +69,13 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _catalog(_language.get()).ngettext(singular, plural, count)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
+def in_every_language(message: str) -> tuple[str, ...]:
+    """``message`` as each language says it (English first): for reading back a note that was
+    written in whichever language the office spoke then."""
+    said = (_catalog(language).gettext(message) for language in LANGUAGES)
+    return tuple(dict.fromkeys(said))
+
+
+def N_(message: str) -> str:  # the gettext name Babel extracts
     """Mark ``message`` for translation where it is defined; :func:`_` translates it when shown."""
     return message

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from document_store import BlobStore
 from qms_engine.chain.unit_of_work import OfficeRef, UnitOfWork, unit_of_work
 from qms_engine.errors import NotFound
+from qms_engine.i18n import _
 from qms_engine.registry.hook_values import CommittedEvent
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.storage.database import check_schema_current, create_db_engine
@@ -72,5 +73,8 @@ class Runtime:
         with Session(self.engine) as session:
             office = session.exec(select(Office).where(Office.code == code)).first()
         if office is None or office.id is None:
-            raise NotFound(f"no office {code!r} in this deployment", hint="see `qms office list`")
+            raise NotFound(
+                _("no office {code} in this deployment").format(code=repr(code)),
+                hint=_("see `qms office list`"),
+            )
         return OfficeRef(office.id, office.code, office.name, office.office_type, office.timezone)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from sqlalchemy import Table, func, select
 
 from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.documents.transitions import TransitionResult, take_transition
+from qms_engine.i18n import use_language
 from qms_engine.storage.models import (
     ACTION_TABLE,
     DOCUMENT_TABLE,
@@ -39,6 +40,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The police station's General Diary is a day book (opened and closed each day) unless a
+# deployment keeps it on paper.  The suite's offices file scanned GD pages from the inbox at any
+# hour, so they are made with the day book off; tests/test_registers*.py make offices with it on.
+os.environ["QMS_GD_DAY_BOOK"] = "off"
+
 
 @pytest.fixture(autouse=True)
 def _no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,6 +52,15 @@ def _no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
     out for a pipe (or the width a test sets itself), never wrapped to someone's terminal."""
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("LINES", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts in English (whatever ``QMS_LANG`` the developer has), and a
+    ``--lang hi`` a test ran does not outlive it."""
+    monkeypatch.delenv("QMS_LANG", raising=False)
+    with use_language("en"):
+        yield
 
 
 # Who takes each transition unless a test says otherwise.

@@ -1,10 +1,10 @@
 """An independent audit-bundle verifier, written from ``docs/audit-bundle.md`` alone.
 
-The verifier section below may use only ``json``, ``hashlib``, ``pathlib`` and the Ed25519 public
-key of ``cryptography``; it never imports the engine's canonical encoder or verifier.  The tests
-build a real bundle with the engine and check it with this verifier, so the document, not the
-engine's own code, is what is being tested.  (``qms_engine.chain.canonical`` is imported only to
-compare encoders byte for byte.)
+The verifier section below may use only ``json``, ``hashlib``, ``pathlib``, ``datetime`` and
+``zoneinfo`` (an office's local day) and the Ed25519 public key of ``cryptography``; it never
+imports the engine's canonical encoder or verifier. The tests build a real bundle with the engine
+and check it with this verifier, so the document, not the engine's own code, is what is being
+tested. (``qms_engine.chain.canonical`` is imported only to compare encoders byte for byte.)
 
 Besides links, hashes and signatures it applies the rules of §5–§7 as the document states them:
 key validity by chain position, temporary keys, the founding events, the roles held, the
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # for annotations only: the verifier imports nothing of the e
     from qms_engine.chain.canonical import JsonValue
     from qms_engine.chain.signing import Signer
     from qms_engine.testing import TestOffice
+    from tests.collectorate_fixtures import Collectorate
     from tests.conftest import Desk
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +130,42 @@ def _is_timestamp(text: object) -> bool:
 
 REPLACED = "document.revision.replaced"
 ADOPTED = "document.revision.adopted"
+_CLERK, _APPROVER, _QC = "clerk", "approver", "quality_coordinator"
+SERVICE_KINDS: dict[str, tuple[str, str, frozenset[str]]] = {
+    "service.charter.recorded": ("recorded charter", "citizen charter", frozenset({"admin"})),
+    "record_room.schedule.recorded": (
+        "recorded retention schedule",
+        "retention schedule",
+        frozenset({"admin"}),
+    ),
+    "service.application.received": (
+        "received application",
+        "receiving applications",
+        frozenset({_CLERK}),
+    ),
+    "service.application.disposed": (
+        "disposed application",
+        "disposing of applications",
+        frozenset({_CLERK, _APPROVER}),
+    ),
+    "record_room.record.deposited": (
+        "deposited record",
+        "depositing records",
+        frozenset({_CLERK}),
+    ),
+    "record_room.disposal.proposed": (
+        "proposed disposal list",
+        "proposing disposal lists",
+        frozenset({_CLERK, _QC}),
+    ),
+    "record_room.disposal.approved": (
+        "approved disposal list",
+        "approving disposal lists",
+        frozenset({_APPROVER}),
+    ),
+    "record_room.records.weeded": ("weeded records", "weeding records", frozenset({_CLERK, _QC})),
+}
+"""§6 and §7: each citizen-charter and record-room action's meaning, rule and roles."""
 
 # §6: the meaning each named action carries; any other action is a workflow transition.
 MEANINGS = {
@@ -159,6 +196,12 @@ MEANINGS = {
     "internal_audit.finding": "recorded finding",
     "feedback.received": "imported feedback",
     "feedback.comments.erased": "erased comments",
+    "custody.moved": "handed over",
+    "district.station.joined": "joined station",
+    "district.bundle.imported": "imported station bundle",
+    "district.checkpoint.witnessed": "witnessed checkpoint",
+    "district.sop.adopted": "adopted district SOP",
+    **{action: meaning for action, (meaning, _name, _roles) in SERVICE_KINDS.items()},
 }
 NC_PREFIX = "nc."
 
@@ -602,10 +645,115 @@ CAPA_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
 }
 
 
+# §6 custody payloads.
+CUSTODY_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "custody.moved": {
+        "from": _text,
+        "to": _text,
+        "received_by": _text,
+        "seal_intact": lambda value: value is True or value is False,
+        "expected_back": lambda value: value == "" or _date(value),
+        "order": _is_str,
+        "note": _is_str,
+    }
+}
+
+
+# §6 district payloads.
+def _seq(value: object) -> bool:
+    return _integer(value, 1)
+
+
+def _signature(value: object) -> bool:
+    return _is_hex(value, 128)
+
+
+DISTRICT_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "district.station.joined": {"name": _text, "office_type": _text},
+    "district.bundle.imported": {
+        "name": _text,
+        "office_type": _text,
+        "timezone": _text,
+        "from_seq": _seq,
+        "to_seq": _seq,
+        "head": _hex64,
+    },
+    "district.checkpoint.witnessed": {
+        "seq": _seq,
+        "head": _hex64,
+        "recorded_at": _text,
+        "key": _hex64,
+        "signature": _signature,
+        "witness_key": _hex64,
+        "witness_signature": _signature,
+    },
+    "district.sop.adopted": {
+        "district": _text,
+        "revno": _integer,
+        "sha256": _hex64,
+        "title": _text,
+    },
+}
+
+
+# §6 citizen-charter and record-room payloads.
+def _service(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"code", "title", "days", "desk"}
+        and _text(value["code"])
+        and _text(value["title"])
+        and _integer(value["days"], 1)
+        and _text(value["desk"])
+    )
+
+
+def _record_class(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"code", "title", "retention_years"}
+        and _text(value["code"])
+        and _text(value["title"])
+        and (value["retention_years"] is None or _integer(value["retention_years"]))
+    )
+
+
+_RECORDS = _array_of(_text, filled=True)
+SERVICE_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
+    "service.charter.recorded": {
+        "desks": _array_of(_object_of({"code": _text, "title": _text})),
+        "services": _array_of(_service),
+    },
+    "record_room.schedule.recorded": {"classes": _array_of(_record_class)},
+    "service.application.received": {
+        "service": _text,
+        "desk": _text,
+        "applicant": _text,
+        "received": _date,
+        "due": _date,
+    },
+    "service.application.disposed": {
+        "decision": _one_of("granted", "rejected"),
+        "disposed": _date,
+        "note": _is_str,
+    },
+    "record_room.record.deposited": {"class": _text, "closed": _date},
+    "record_room.disposal.proposed": {"records": _RECORDS},
+    "record_room.disposal.approved": {"comment": _is_str},
+    "record_room.records.weeded": {"on": _date, "records": _RECORDS},
+}
+
+
 def content_payload_problem(action: str, payload: dict[str, Any]) -> str | None:
     """§6 content and CAPA payloads: what is wrong with the payload (one problem), or None
     (``nc.`` stands for every NC transition)."""
-    members = CONTENT_PAYLOADS.get(action) or CAPA_PAYLOADS.get(action)
+    members = (
+        CONTENT_PAYLOADS.get(action)
+        or CAPA_PAYLOADS.get(action)
+        or CUSTODY_PAYLOADS.get(action)
+        or DISTRICT_PAYLOADS.get(action)
+        or SERVICE_PAYLOADS.get(action)
+    )
     if members is None:
         return None
     if set(payload) != set(members):
@@ -649,6 +797,18 @@ TABLE: dict[str, tuple[str, frozenset[str] | None]] = {
     "internal_audit.finding": ("audit findings", frozenset({"auditor"})),
     "feedback.received": ("citizen feedback", frozenset({"quality_coordinator"})),
     "feedback.comments.erased": ("erasing comments", frozenset({"quality_coordinator"})),
+    "custody.moved": ("custody", None),  # its roles: see the custody rules
+    "district.station.joined": ("district stations", frozenset({ADMIN})),
+    "district.bundle.imported": ("station bundles", frozenset({"quality_coordinator", ADMIN})),
+    "district.checkpoint.witnessed": (
+        "witnessed checkpoints",
+        frozenset({"quality_coordinator", ADMIN}),
+    ),
+    "district.sop.adopted": (
+        "adopting district SOPs",
+        frozenset({"quality_coordinator", "approver"}),
+    ),
+    **{action: (name, roles) for action, (_meaning, name, roles) in SERVICE_KINDS.items()},
 }
 
 # The format of a workflow definition (the header of workflows/sop-revision.toml).
@@ -892,6 +1052,27 @@ class SpecVerifier:
         self.awaited: tuple[str, str] | None = None  # (finding, NC) whose nc.raised comes next
         self.awaited_by = ""  # who recorded that finding
         self.raising: tuple[str, str] | None = None  # the awaited finding this event raises
+        # §7 register rules
+        self.zone = "Asia/Kolkata"  # the office's time zone (office.created)
+        self.time = ""  # the time of the event being applied
+        self.books: dict[str, dict[str, Any]] = {}  # type code → its type's payload
+        self.serials: dict[tuple[str, str], int] = {}  # (type, period) → last serial
+        self.last_entries: dict[str, tuple[str, str]] = {}  # day book → (day, entry) of its last
+        self.wanted_fields: dict[str, list[str]] = {}  # record → fields its revision 0 must give
+        # §7 custody rules
+        self.custody: dict[str, dict[str, Any]] = {}  # type code → its recorded custody
+        self.places: dict[str, str] = {}  # record number → its current place, once moved
+        # §7 district rules
+        self.joined: set[str] = set()  # stations joined from the same database
+        self.imported: dict[str, dict[str, Any]] = {}  # station → name, type, zone, held
+        self.witnessed: set[tuple[str, object]] = set()  # (station, seq) witnessed
+        self.adopted: dict[str, int] = {}  # district SOP → the revision adopted last
+        # §7 citizen-charter and record-room rules
+        self.charter: dict[str, tuple[int, str]] | None = None  # service → days, desk
+        self.schedule: dict[str, int | None] | None = None  # class → years (None: permanent)
+        self.applications: dict[str, dict[str, Any]] = {}  # number → received, disposed
+        self.kept: dict[str, dict[str, Any]] = {}  # record → class, closed, weeded
+        self.disposal_lists: dict[str, dict[str, Any]] = {}  # list → proposer, records, approved
 
     def problem(self, what: str) -> None:
         self.problems.append(what)
@@ -1233,6 +1414,10 @@ class SpecVerifier:
         if malformed is not None:
             found.append(f"malformed payload: {malformed}")
         found += capa_row_problems(self.office, action, subject, payload, role)
+        if action == "district.sop.adopted" and not subject.startswith(f"{payload['district']}/"):
+            found.append("not a document of the district it names")
+        if action == "custody.moved" and payload["from"] == payload["to"]:
+            found.append("from and to are the same place")
         if action == REPLACED and payload["sha256"] == payload["previous_sha256"]:
             found.append("the new file is the one it replaces")
         for what in found:
@@ -1363,6 +1548,9 @@ class SpecVerifier:
             body["subject"],
             body["payload"],
         )
+        if action in REGISTER_KINDS:
+            self.time = body["time"]
+            register_event(self, at, body)
         if action == "key.registered":
             if not _key_matches(payload):
                 self.problem(f"{at}: fingerprint is not that of the key")
@@ -1393,6 +1581,12 @@ class SpecVerifier:
             for file in payload.get("evidence", []):  # an NC's or an action's evidence (§9)
                 if isinstance(file, dict) and _hex64(file.get("sha256")):
                     self.blobs.add(file["sha256"])
+        elif action == "custody.moved":
+            custody_moved(self, f"{at}: {subject}", body)
+        elif action in DISTRICT_PAYLOADS:
+            district_event(self, f"{at}: {subject}", body)
+        elif action in SERVICE_PAYLOADS:
+            service_event(self, f"{at}: {subject}", body)
         elif action == "workflow.registered":
             self._register_workflow(at, subject, payload["definition"])
         elif action == "office.document_type.added":
@@ -1414,6 +1608,8 @@ class SpecVerifier:
                 self.problem(f"{at}: {subject}: append_only is neither true nor false")
             if append_only is not False:
                 self.append_only.add(code)
+            if "custody" in payload:
+                custody_recorded(self, f"{at}: {code}", code, payload["custody"])
         elif action == "document.created":
             self.documents.setdefault(subject, payload["type"])
         elif action in CREATIONS:
@@ -2066,6 +2262,264 @@ def capa_row_problems(
         if isinstance(responses, list) and len(responses) != len({repr(i) for i in responses}):
             return ["a response id occurs twice"]
     return []
+
+
+# §6 and §7 custody rules -----------------------------------------------------------------------
+_PLACE_LISTS = ("places", "returns", "final", "order_needed")
+
+
+def custody_recorded(verifier: SpecVerifier, at: str, code: str, custody: object) -> None:
+    """§6: a type's ``custody`` member; a malformed one is a problem, and no custody."""
+    if not (
+        isinstance(custody, dict)
+        and set(custody) == {"home", *_PLACE_LISTS}
+        and all(
+            isinstance(custody[name], list)
+            and all(isinstance(place, str) and place for place in custody[name])
+            for name in _PLACE_LISTS
+        )
+        and custody["home"] in custody["places"]
+        and custody["home"] not in custody["final"]
+        and all(set(custody[name]) <= set(custody["places"]) for name in _PLACE_LISTS)
+    ):
+        verifier.problem(f"{at}: a malformed custody member")
+        return
+    verifier.custody[code] = custody
+
+
+def custody_moved(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None:
+    """§7 custody rules, in their order; then the record's current place is ``to``."""
+    subject, payload, role = body["subject"], body["payload"], body["signer"]["role"]
+    places = verifier.places
+    code = verifier.documents.get(subject)
+    if code is None or code not in verifier.custody:
+        verifier.problem(f"{at}: not a record of a type with custody")
+        return
+    custody, found = verifier.custody[code], []
+    movers = {*verifier.types[code][1], "quality_coordinator"}
+    if role not in movers:
+        found.append(f"signed as {role!r}, not one of {sorted(movers)}")
+    current = places.get(subject, custody["home"])
+    if payload["from"] != current:
+        found.append(f"from {payload['from']!r}, but it is at {current!r}")
+    if current in custody["final"]:
+        found.append(f"it is at the final place {current!r}")
+    to = payload["to"]
+    if to not in custody["places"]:
+        found.append(f"{to!r} is not one of its places")
+    else:
+        if to == current:
+            found.append(f"it is at {to!r} already")
+        if to in custody["order_needed"] and not _text(payload["order"]):
+            found.append(f"a move to {to!r} without an order")
+        back, day = payload["expected_back"], body["time"][:10]
+        if to in custody["returns"]:
+            if not (
+                _date(back)
+                and _real_date(back)
+                and _day_before(day) <= back <= _days_after(day, 367)
+            ):
+                found.append(f"expected back {back!r}, not a day from the day before to 367 after")
+        elif back != "":
+            found.append(f"expected back {back!r} from a place it does not return from")
+        places[subject] = to
+    for what in found:
+        verifier.problem(f"{at}: {what}")
+
+
+def _days_after(day: str, days: int) -> str:
+    """``day`` (``YYYY-MM-DD``) and ``days`` more, by the calendar."""
+    for _ in range(days):
+        day = _day_after(day)
+    return day
+
+
+# §6 and §7 register rules ----------------------------------------------------------------------
+REGISTER_KINDS = (
+    "office.created",
+    "office.document_type.added",
+    "document.created",
+    *CREATIONS,
+)
+
+
+def register_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None:
+    """§7 register rules: the office's zone, each type's book rules, each record's facts, and
+    the fields its revision 0 gives."""
+    action, subject, payload = body["action"], body["subject"], body["payload"]
+    if action == "office.created":
+        verifier.zone = payload.get("timezone") or "Asia/Kolkata"
+    elif action == "office.document_type.added":
+        code = subject.rpartition("/")[2]
+        if code not in verifier.books:
+            verifier.books[code] = _book_rules(verifier, f"{at}: {code}", payload)
+    elif action == "document.created":
+        book = verifier.books.get(payload["type"])
+        if book is None or subject in verifier.documents:
+            return
+        wanted = list(book.get("required_fields") or {})
+        if "serial_period" in book or "day_book" in book or book.get("corrections") is True:
+            wanted += _record_facts(verifier, at, subject, payload, book)
+        if wanted:
+            verifier.wanted_fields[subject] = wanted
+    else:
+        number, _, revno = subject.partition("#")
+        awaited = verifier.wanted_fields.pop(number, None)
+        if awaited is not None and revno == "0":
+            given = payload["fields"] if isinstance(payload["fields"], dict) else {}
+            lacking = [n for n in awaited if not _filled(given.get(n))]
+            if lacking:
+                verifier.problem(f"{at}: {subject} lacks {', '.join(lacking)}")
+
+
+def _book_rules(verifier: SpecVerifier, at: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """§7: a type's register rules; a malformed member is a problem, and that rule absent."""
+    book = {k: payload[k] for k in ("serial_period", "corrections") if k in payload}
+    if book.get("serial_period", "year") not in ("year", "day"):
+        verifier.problem(f"{at}: serial_period is neither 'year' nor 'day'")
+        del book["serial_period"]
+    daybook = payload.get("day_book")
+    if isinstance(daybook, dict) and all(
+        isinstance(daybook.get(f"{name}_field"), str) for name in ("opening", "closing")
+    ):
+        book["day_book"] = daybook
+    elif daybook is not None:
+        verifier.problem(f"{at}: day_book lacks its opening and closing fields")
+    required = payload.get("required_fields", {})
+    if isinstance(required, dict):
+        book["required_fields"] = required
+    else:
+        verifier.problem(f"{at}: required_fields is not an object")
+    if not isinstance(book.get("corrections", False), bool):
+        verifier.problem(f"{at}: corrections is neither true nor false")
+    return book
+
+
+def _record_facts(
+    verifier: SpecVerifier, at: str, number: str, payload: dict[str, Any], book: dict[str, Any]
+) -> list[str]:
+    """The record's facts against its type's book; returns the day book field it must give."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    code, period, entry = payload["type"], payload.get("period"), payload.get("entry")
+    if not isinstance(period, str) or not isinstance(entry, str):
+        verifier.problem(f"{at}: {number} states no period and entry")
+        return []
+    moment = datetime.strptime(verifier.time, "%Y-%m-%dT%H:%M:%S.%f%z")
+    today = moment.astimezone(ZoneInfo(verifier.zone)).date().isoformat()
+    day, needs = today, []
+    daybook = book.get("day_book")
+    if not isinstance(daybook, dict):
+        if entry != "entry":
+            verifier.problem(f"{at}: {number} is a {entry!r} outside a day book")
+    elif not (
+        _date(payload.get("day"))
+        and _real_date(payload["day"])
+        and entry in ("opening", "entry", "closing")
+    ):
+        verifier.problem(f"{at}: {number} has no real day and kind")
+    else:
+        day = payload["day"]
+        last = verifier.last_entries.get(code)
+        open_day = last[0] if last and last[1] != "closing" else None
+        if not (day == today or (entry == "closing" and day < today)):
+            verifier.problem(f"{at}: {number} is dated {day}, written {today}")
+        if entry == "opening" and (open_day is not None or (last and last[0] >= day)):
+            verifier.problem(f"{at}: {number} opens {day} out of turn")
+        elif entry != "opening" and open_day != day:
+            verifier.problem(f"{at}: {number} is a {entry} of {day}, not open")
+        verifier.last_entries[code] = (day, entry)
+        if entry != "entry":
+            needs.append(daybook[f"{entry}_field"])
+    expect = {"year": day[:4], "day": day}.get(str(book.get("serial_period")), "")
+    if period != expect:
+        verifier.problem(f"{at}: {number} is in period {period!r}, not {expect!r}")
+    serial = payload["serial"]
+    if not _is_int(serial):
+        verifier.problem(f"{at}: {number} has no whole serial")
+    else:
+        before = verifier.serials.get((code, period), 0)
+        if serial != before + 1:
+            verifier.problem(f"{at}: {number} has serial {serial} after {before}")
+        verifier.serials[(code, period)] = max(before, serial)
+    if "corrects" in payload:
+        named = payload["corrects"]
+        if book.get("corrections") is not True or verifier.documents.get(str(named)) != code:
+            verifier.problem(f"{at}: {number} corrects {named!r}, no earlier {code} entry here")
+    return needs
+
+
+def witness_bytes(district: str, station: str, payload: dict[str, Any]) -> bytes:
+    """§8.1: the canonical statement the SP office key countersigns."""
+    return spec_canonical(
+        {
+            "v": 1,
+            "type": "qms-witness",
+            "district": district,
+            "station": station,
+            "seq": payload["seq"],
+            "head": payload["head"],
+            "time": payload["recorded_at"],
+            "signature": payload["signature"],
+        }
+    )
+
+
+def district_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None:
+    """§7 district rules: each failing condition is one problem."""
+    action, station, payload = body["action"], body["subject"], body["payload"]
+    found = []
+    if action == "district.sop.adopted":
+        revno, before = payload["revno"], verifier.adopted.get(station)
+        if _integer(revno):
+            if before is not None and revno <= before:
+                found.append(f"revision {revno} adopted after revision {before}")
+            verifier.adopted[station] = max(revno, before or 0)
+    elif action == "district.station.joined":
+        if station == verifier.office:
+            found.append("the district joins itself")
+        if station in verifier.joined or station in verifier.imported:
+            found.append("joined again, or joined after an import")
+        verifier.joined.add(station)
+    elif action == "district.bundle.imported":
+        if station in verifier.joined or station == verifier.office:
+            found.append("imported, but it is a station of this database")
+        else:
+            before = verifier.imported.get(station)
+            held = before["held"] if before else 0
+            first, last = payload["from_seq"], payload["to_seq"]
+            if first != held + 1 or not _integer(last) or last < held + 1:
+                found.append(f"imports #{first}–#{last} while #{held} are held")
+            facts = {k: payload[k] for k in ("name", "office_type", "timezone")}
+            if before is not None and facts != {k: before[k] for k in facts}:
+                found.append("name, office type or time zone changed")
+            top = last if _integer(last) else 0
+            verifier.imported[station] = {**facts, "held": max(held, top)}
+    else:
+        seq = payload["seq"]
+        if station not in verifier.joined and station not in verifier.imported:
+            found.append("not a station of this district")
+        elif (
+            station in verifier.imported
+            and _integer(seq)
+            and seq > verifier.imported[station]["held"]
+        ):
+            found.append(f"checkpoint #{seq} is beyond the events held")
+        if (station, seq) in verifier.witnessed:
+            found.append(f"checkpoint #{seq} witnessed again")
+        verifier.witnessed.add((station, seq))
+        key = verifier.keys.get(payload["witness_key"])
+        if key is None or key["purpose"] != "office" or key["ended_at"] is not None:
+            found.append("witness_key is not this office's key")
+        elif not _ed25519_ok(
+            key["public_key"],
+            payload["witness_signature"],
+            witness_bytes(verifier.office, station, payload),
+        ):
+            found.append("the witness signature does not verify")
+    for what in found:
+        verifier.problem(f"{at}: {what}")
 
 
 def spec_verify(path: Path, *, check_blobs: bool = True) -> SpecVerifier:
@@ -3582,8 +4036,13 @@ def test_both_verifiers_reject_a_register_record_revised(
     ramesh = _signers_by_name(qms_office)["ramesh"]
     gd = f"{_sop(path).partition('/')[0]}/GD/2026/00001"
     _append(
-        path, ramesh, "clerk", "document.created", gd, {"serial": 1, "title": "GD", "type": "GD"}
-    )
+        path,
+        ramesh,
+        "clerk",
+        "document.created",
+        gd,
+        {"serial": 1, "title": "GD", "type": "GD", "period": "2026", "entry": "entry"},
+    )  # GD numbers per year (its type's serial_period): its period and kind (§6)
     entry = {
         **_created(path, f"{_sop(path)}#1"),
         "state": "filed",
@@ -4239,3 +4698,732 @@ def test_both_verifiers_reject_the_forgeries_of_review_r3(
         expected = [f"event #{n}: {audit}9: dated {far}, more than 2 years ahead"]
         engine_says = ("more than 2 years after it was planned",)
     _both_reject(path, qms_office, expected, *engine_says)
+
+
+# --------------------------------------------------------------------------- custody (§6, §7)
+
+
+@pytest.fixture
+def custody_bundle(qms_office: TestOffice, desk: Desk, tmp_path: Path) -> tuple[Path, str, str]:
+    """A bundle whose malkhana entries moved through the engine: the first to court and
+    back, the second disposed of by an order.  Returns the bundle and both numbers."""
+    from datetime import timedelta
+
+    from qms_engine.clock import local_today
+    from qms_engine.custody import move
+
+    fields = {
+        "case_number": "112/2026",
+        "items": "मोटरसाइकिल",
+        "seal_number": "S-0457",
+        "depositing_officer": "SI Rakesh Verma",
+    }
+    returned, disposed = (
+        desk.file_record(title, type_code="MALKHANA", fields=fields)
+        for title in ("जब्त मोटरसाइकिल", "जब्त शराब")
+    )
+    runtime, signers = qms_office.runtime, qms_office.signers
+    back = local_today(qms_office.office.timezone) + timedelta(days=7)
+    for to, day in (("court", back), ("malkhana", None)):
+        move(
+            runtime,
+            number=returned,
+            actor=signers["clerk"],
+            to=to,
+            received_by="Court moharrir",
+            seal_intact=True,
+            expected_back=day,
+        )
+    move(
+        runtime,
+        number=disposed,
+        actor=signers["clerk"],
+        to="disposed",
+        received_by="नीलामी समिति",
+        seal_intact=False,
+        order="CJM order 45/2026",
+    )
+    return _export(qms_office, tmp_path / "custody"), returned, disposed
+
+
+def _moved(source: str, to: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "from": source,
+        "to": to,
+        "received_by": "HC Ramesh",
+        "seal_intact": True,
+        "expected_back": "",
+        "order": "",
+        "note": "",
+        **changes,
+    }
+
+
+def test_both_verifiers_accept_the_custody_history(
+    custody_bundle: tuple[Path, str, str], qms_office: TestOffice
+) -> None:
+    """Every hand-over the engine wrote passes both verifiers (§6 custody payloads, §7
+    custody rules), and the malkhana type's recorded custody is read from its event."""
+    path, _, _ = custody_bundle
+    _both_accept(path, qms_office)
+    verifier = spec_verify(path)
+    assert verifier.custody["MALKHANA"]["order_needed"] == ["disposed"]
+    assert sum(body["action"] == "custody.moved" for body in _bodies(path)) == 3
+
+
+@pytest.mark.parametrize(
+    ("which", "payload", "spec_says", "engine_says"),
+    [
+        ("returned", _moved("malkhana", "disposed"), "without an order", "needs the reference"),
+        ("returned", _moved("fsl", "court"), "but it is at 'malkhana'", "moved from 'fsl'"),
+        ("disposed", _moved("disposed", "court"), "final place", "nothing moves after it"),
+    ],
+    ids=["disposal without an order", "from the wrong place", "after disposal"],
+)
+def test_both_verifiers_reject_a_forged_hand_over(
+    custody_bundle: tuple[Path, str, str],
+    qms_office: TestOffice,
+    which: str,
+    payload: dict[str, Any],
+    spec_says: str,
+    engine_says: str,
+) -> None:
+    """The clerk's real key signs a disposal without an order, a move from where the item is
+    not, or a move of disposed property: both verifiers reject it, at that event."""
+    path, returned, disposed = custody_bundle
+    from datetime import date, timedelta
+
+    subject = returned if which == "returned" else disposed
+    if payload["to"] == "court":  # due back in five days: the one rule it keeps
+        payload = {**payload, "expected_back": (date.today() + timedelta(days=5)).isoformat()}
+    clerk = _signers_by_name(qms_office)["ramesh"]
+    n = _append(path, clerk, "clerk", "custody.moved", subject, payload)
+    problems = spec_verify(path).problems
+    assert len(problems) == 1 and spec_says in problems[0], problems
+    _both_reject(path, qms_office, [problems[0]], engine_says)
+    assert problems[0].startswith(f"event #{n}: "), problems
+
+
+# --------------------------------------------------------------------------- district (§7, §8.1)
+
+
+@pytest.fixture
+def district_bundle(qms_office: TestOffice, desk: Desk, tmp_path: Path) -> tuple[Path, Any]:
+    """An SP office added to the station's database, the station joined, a station checkpoint
+    witnessed by the SP office key; the SP office's bundle and its office key (unlocked)."""
+    from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
+    from qms_engine.district.stations import join_station
+    from qms_engine.district.witness import witness_checkpoints
+    from qms_engine.people.offices import add_office
+    from qms_engine.testing import TEST_PASSPHRASE
+
+    runtime, signers = qms_office.runtime, qms_office.signers
+    sp = add_office(
+        runtime,
+        actor=signers["admin"],
+        from_office=qms_office.office,
+        code="SP-SPEC",
+        name="पुलिस अधीक्षक कार्यालय",
+        office_type="sp_office",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    join_station(runtime, sp, actor=signers["admin"], station_code=qms_office.office.code)
+    desk.new_sop()
+    record_checkpoint(
+        runtime,
+        qms_office.office,
+        actor=signers["quality_coordinator"],
+        office_key=unlock_office_key(runtime, qms_office.office, TEST_PASSPHRASE),
+    )
+    office_key = unlock_office_key(runtime, sp, TEST_PASSPHRASE)
+    assert witness_checkpoints(runtime, sp, actor=signers["admin"], office_key=office_key)
+    return _export(qms_office, tmp_path / "district", sp), office_key
+
+
+def _witness(path: Path, key: Signer, station: str, seq: int, **changes: Any) -> dict[str, Any]:
+    """A witness payload for ``station``'s checkpoint at ``seq``, countersigned by ``key``."""
+    payload = {
+        "seq": seq,
+        "head": "ab" * 32,
+        "recorded_at": "2026-11-29T05:00:00.000000Z",
+        "key": "cd" * 32,
+        "signature": "ef" * 64,
+        "witness_key": key.fingerprint,
+        **changes,
+    }
+    office = _bodies(path)[0]["office"]
+    payload["witness_signature"] = key.sign(witness_bytes(office, station, payload)).hex()
+    return payload
+
+
+def _imported(first: int, last: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "name": "थाना दूरस्थ",
+        "office_type": "police_station",
+        "timezone": "Asia/Kolkata",
+        "from_seq": first,
+        "to_seq": last,
+        "head": "ab" * 32,
+        **changes,
+    }
+
+
+def test_both_verifiers_accept_a_district_and_its_witness(
+    district_bundle: tuple[Path, Any], qms_office: TestOffice
+) -> None:
+    """The joined station and the witness the engine wrote pass both verifiers; the witness
+    statement of §8.1, rebuilt from the payload alone, verifies with the SP office key."""
+    path, office_key = district_bundle
+    _both_accept(path, qms_office)
+    (witness,) = [b for b in _bodies(path) if b["action"] == "district.checkpoint.witnessed"]
+    statement = witness_bytes(witness["office"], witness["subject"], witness["payload"])
+    public = office_key.private_key.public_key().public_bytes_raw().hex()
+    assert _ed25519_ok(public, witness["payload"]["witness_signature"], statement)
+    assert witness["payload"]["witness_key"] == office_key.fingerprint
+
+
+def test_both_verifiers_accept_imports_that_extend_what_is_held(
+    district_bundle: tuple[Path, Any], qms_office: TestOffice
+) -> None:
+    path, office_key = district_bundle
+    admin = qms_office.signers["admin"]
+    _append(path, admin, "admin", "district.bundle.imported", "PS-FAR1", _imported(1, 5))
+    _append(path, admin, "admin", "district.bundle.imported", "PS-FAR1", _imported(6, 9))
+    witness = _witness(path, office_key, "PS-FAR1", 9)
+    _append(path, admin, "admin", "district.checkpoint.witnessed", "PS-FAR1", witness)
+    _both_accept(path, qms_office)
+
+
+@pytest.mark.parametrize(
+    ("forgery", "engine_says"),
+    [
+        ("rewinding import", "an import extends what is held"),
+        ("witness beyond the held", "the district holds only #5"),
+        ("personal countersignature", "not the office key of"),
+        ("unknown station", "not a station of this district"),
+        ("witnessed twice", "witnessed a second time"),
+        ("import of a joined station", "a bundle imported for a station of this database"),
+    ],
+)
+def test_both_verifiers_reject_a_forged_district_event(
+    district_bundle: tuple[Path, Any], qms_office: TestOffice, forgery: str, engine_says: str
+) -> None:
+    """Each forgery, signed with the SP admin's valid key, breaks one district rule (§7)."""
+    path, office_key = district_bundle
+    admin = qms_office.signers["admin"]
+    station = qms_office.office.code
+    joined_seq = next(
+        b["payload"]["seq"] for b in _bodies(path) if b["action"] == "district.checkpoint.witnessed"
+    )
+    _append(path, admin, "admin", "district.bundle.imported", "PS-FAR1", _imported(1, 5))
+    action, subject, payload = {
+        "rewinding import": ("district.bundle.imported", "PS-FAR1", _imported(1, 7)),
+        "witness beyond the held": (
+            "district.checkpoint.witnessed",
+            "PS-FAR1",
+            _witness(path, office_key, "PS-FAR1", 6),
+        ),
+        "personal countersignature": (
+            "district.checkpoint.witnessed",
+            "PS-FAR1",
+            _witness(path, admin, "PS-FAR1", 5),
+        ),
+        "unknown station": (
+            "district.checkpoint.witnessed",
+            "PS-NONE",
+            _witness(path, office_key, "PS-NONE", 1),
+        ),
+        "witnessed twice": (
+            "district.checkpoint.witnessed",
+            station,
+            _witness(path, office_key, station, joined_seq),
+        ),
+        "import of a joined station": ("district.bundle.imported", station, _imported(1, 3)),
+    }[forgery]
+    seq = _append(path, admin, "admin", action, subject, payload)
+    (problem,) = spec_verify(path).problems
+    assert problem.startswith(f"event #{seq}: "), problem
+    _both_reject(path, qms_office, [problem], engine_says)
+
+
+# §7 citizen-charter and record-room rules -----------------------------------------------------
+
+
+def _within_days(day: object, of: str, before: int | None, after: int) -> bool:
+    """A real ``YYYY-MM-DD`` ``day`` from ``before`` days before ``of`` (None: any day
+    before) to ``after`` days after it."""
+    return (
+        _date(day)
+        and _real_date(str(day))
+        and (before is None or _days_after(str(day), before) >= of)
+        and str(day) <= _days_after(of, after)
+    )
+
+
+def _service_charter(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    payload, found = body["payload"], []
+    if body["subject"] != verifier.office:
+        found.append("the subject is not the office's code")
+    services = [s for s in payload.get("services", []) if _service(s)]
+    desks = {d.get("code") for d in payload.get("desks", []) if isinstance(d, dict)}
+    found += [
+        f"service {s['code']} at an unlisted desk" for s in services if s["desk"] not in desks
+    ]
+    verifier.charter = {s["code"]: (s["days"], s["desk"]) for s in services}
+    return found
+
+
+def _retention_schedule(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    classes = [c for c in body["payload"].get("classes", []) if _record_class(c)]
+    verifier.schedule = {c["code"]: c["retention_years"] for c in classes}
+    return [] if body["subject"] == verifier.office else ["the subject is not the office's code"]
+
+
+def _application_received(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    number, payload, day = body["subject"], body["payload"], body["time"][:10]
+    if number in verifier.applications:
+        return ["received a second time"]
+    received = payload.get("received")
+    verifier.applications[number] = {"received": received, "disposed": False}
+    service = (verifier.charter or {}).get(payload.get("service"))
+    if service is None:
+        return ["a service of no charter recorded before it"]
+    found = []
+    days, desk = service
+    if payload.get("desk") != desk:
+        found.append(f"desk {payload.get('desk')!r}, not the service's {desk!r}")
+    if not _within_days(received, day, 31, 1):
+        found.append("received is not a day from 31 days before the event to the day after")
+    elif payload.get("due") != _days_after(str(received), days):
+        found.append(f"due is not received plus {days} days")
+    return found
+
+
+def _application_disposed(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    application = verifier.applications.get(body["subject"])
+    if application is None:
+        return ["never received"]
+    if application["disposed"]:
+        return ["disposed of a second time"]
+    application["disposed"] = True
+    disposed, day = body["payload"].get("disposed"), body["time"][:10]
+    if not (_within_days(disposed, day, None, 1) and str(application["received"]) <= disposed):
+        return ["disposed is before its receipt, after the event's next day, or no real date"]
+    return []
+
+
+def _record_deposited(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    number, payload = body["subject"], body["payload"]
+    if number in verifier.kept:
+        return ["deposited a second time"]
+    closed, record_class = payload.get("closed"), payload.get("class")
+    verifier.kept[number] = {"class": record_class, "closed": closed, "weeded": False}
+    found = []
+    if number not in verifier.documents:
+        found.append("no document of this chain")
+    if record_class not in (verifier.schedule or {}):
+        found.append(f"class {record_class!r} is in no schedule recorded before it")
+    if not _within_days(closed, body["time"][:10], None, 1):
+        found.append("closed is no real date, or after the event's next day")
+    return found
+
+
+def _unique(records: object) -> list[str]:
+    listed = [r for r in records if isinstance(r, str)] if isinstance(records, list) else []
+    return [] if len(set(listed)) == len(listed) else ["a record is listed twice"]
+
+
+def _disposal_proposed(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    number, records = body["subject"], body["payload"].get("records")
+    if number in verifier.disposal_lists:
+        return ["proposed a second time"]
+    listed = [r for r in records if isinstance(r, str)] if isinstance(records, list) else []
+    verifier.disposal_lists[number] = {
+        "proposer": body["actor"],
+        "records": set(listed),
+        "approved": False,
+    }
+    kept = verifier.kept
+    absent = [r for r in listed if r not in kept or kept[r]["weeded"]]
+    return _unique(records) + [f"{r} is not in the record room" for r in absent]
+
+
+def _disposal_approved(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    listed = verifier.disposal_lists.get(body["subject"])
+    if listed is None:
+        return ["no such list was proposed"]
+    found = ["approved a second time"] if listed["approved"] else []
+    if body["actor"] == listed["proposer"]:
+        found.append("approved by its proposer")
+    listed["approved"] = True
+    return found
+
+
+def _records_weeded(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
+    payload, listed = body["payload"], verifier.disposal_lists.get(body["subject"])
+    on, records = payload.get("on"), payload.get("records")
+    found = _unique(records)
+    if listed is None or not listed["approved"]:
+        found.append("no approved list")
+    if not _within_days(on, body["time"][:10], 1, 1):
+        found.append("on is not within a day of the event")
+    for record in [r for r in records if isinstance(r, str)] if isinstance(records, list) else []:
+        kept = verifier.kept.get(record)
+        if listed is not None and record not in listed["records"]:
+            found.append(f"{record} is not on the list")
+        if kept is None or kept["weeded"]:
+            found.append(f"{record} is not in the record room")
+            continue
+        kept["weeded"] = True
+        years = (verifier.schedule or {}).get(kept["class"])
+        if years is None:
+            found.append(f"{record} is of a permanent class")
+        elif not (_date(on) and _date(kept["closed"]) and _real_date(str(kept["closed"]))) or (
+            _ymd(str(on)) < _ymd(str(kept["closed"]), years)
+        ):
+            found.append(f"{record}: its {years} years from {kept['closed']} have not run out")
+    return found
+
+
+SERVICE_RULES: dict[str, Callable[[SpecVerifier, dict[str, Any]], list[str]]] = {
+    "service.charter.recorded": _service_charter,
+    "record_room.schedule.recorded": _retention_schedule,
+    "service.application.received": _application_received,
+    "service.application.disposed": _application_disposed,
+    "record_room.record.deposited": _record_deposited,
+    "record_room.disposal.proposed": _disposal_proposed,
+    "record_room.disposal.approved": _disposal_approved,
+    "record_room.records.weeded": _records_weeded,
+}
+
+
+def service_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None:
+    """§7 citizen-charter and record-room rules: each failing condition is one problem."""
+    for what in SERVICE_RULES[body["action"]](verifier, body):
+        verifier.problem(f"{at}: {what}")
+
+
+# --------------------------------------------------------------------------- services (§7)
+
+
+@pytest.fixture
+def collectorate(qms_database_url: str | None, tmp_path: Path) -> Iterator[Collectorate]:
+    """A collectorate's workspace (see tests/collectorate_fixtures.py), imported when used."""
+    from tests.collectorate_fixtures import open_collectorate
+
+    yield from open_collectorate(qms_database_url, tmp_path)
+
+
+@pytest.fixture
+def service_bundle(
+    collectorate: Collectorate, tmp_path: Path
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A collectorate's bundle, a year and a day on: files of classes E (two), D and A
+    deposited a year ago, the first class E one weeded through an approved list; an
+    application received and disposed of.  The quality coordinator holds the approver role
+    too.  Yields the bundle (inside the time travel) and the numbers, by name."""
+    from qms_engine.clock import local_today
+    from qms_engine.people.users import grant_roles
+    from qms_engine.record_room.room import approve, deposit, propose, weed
+    from qms_engine.services.applications import dispose_application, receive_application
+    from tests.collectorate_fixtures import later
+
+    col, s = collectorate, collectorate.signers
+    names: dict[str, str] = {}
+    classes = (("yearly", "E"), ("spare", "E"), ("three_years", "D"), ("permanent", "A"))
+    for name, record_class in classes:
+        names[name] = col.file(tmp_path, f"नस्ती {name}")
+        deposit(
+            col.runtime,
+            office=col.office,
+            actor=s["clerk2"],
+            number=names[name],
+            record_class=record_class,
+            closed=local_today(col.office.timezone),
+        )
+    grant_roles(col.runtime, col.office, actor=s["admin"], username="qc", roles=["approver"])
+    with later(years=1, days=1):
+        application = receive_application(
+            col.runtime, office=col.office, actor=s["clerk"], service="GRIEVANCE", applicant="x"
+        ).number
+        dispose_application(col.runtime, number=application, actor=s["clerk"], decision="granted")
+        listed = propose(
+            col.runtime, office=col.office, actor=s["clerk2"], records=[names["yearly"]]
+        )
+        approve(col.runtime, number=listed.number, actor=s["approver"])
+        weed(col.runtime, number=listed.number, actor=s["clerk2"])
+        names |= {"application": application, "list": listed.number}
+        from qms_engine.audit.bundle import export_bundle
+
+        path = tmp_path / "collectorate-bundle"
+        export_bundle(col.runtime, col.office, path, include_blobs=True)
+        yield path, names
+
+
+def test_both_verifiers_accept_the_collectorate_history(
+    service_bundle: tuple[Path, dict[str, str]],
+) -> None:
+    """The charter, the schedule and every step the engine wrote pass both verifiers (§6
+    service payloads, §7 service rules), and the spec verifier reads the charter's days."""
+    from qms_engine.audit.verify import verify_bundle
+
+    path, names = service_bundle
+    verifier = spec_verify(path)
+    assert verifier.problems == []
+    assert verify_bundle(path).problems == []
+    assert verifier.charter is not None and verifier.charter["INCOME_CERT"] == (15, "revenue")
+    assert verifier.kept[names["yearly"]]["weeded"] is True
+
+
+_Forged = tuple[str, str, str, dict[str, Any]]
+"""A forged event: the signer's key (of the collectorate's staff), action, subject, payload."""
+_LIST = "COL-BSR/DL/2027/099"
+
+
+def _proposal(records: list[str], who: str = "clerk2", number: str = _LIST) -> _Forged:
+    return (who, "record_room.disposal.proposed", number, {"records": records})
+
+
+def _approval(who: str = "approver", number: str = _LIST) -> _Forged:
+    return (who, "record_room.disposal.approved", number, {"comment": ""})
+
+
+def _weeding(records: list[str], day: str) -> _Forged:
+    return ("clerk2", "record_room.records.weeded", _LIST, {"on": day, "records": records})
+
+
+def _service_forgeries(names: dict[str, str], day: str) -> dict[str, list[_Forged]]:
+    """Forged event sequences; the last event of each breaks one rule."""
+    kept, spare, permanent = names["three_years"], names["spare"], names["permanent"]
+    application = {
+        "service": "INCOME_CERT",
+        "desk": "revenue",
+        "applicant": "x",
+        "received": day,
+        "due": _days_after(day, 60),
+    }
+    disposal = {"decision": "rejected", "disposed": day, "note": ""}
+    return {
+        "weeded before its retention": [
+            _proposal([kept]),
+            _approval(),
+            _weeding([kept], day),
+        ],
+        "weeded without approval": [_proposal([spare]), _weeding([spare], day)],
+        "a permanent record weeded": [
+            _proposal([permanent]),
+            _approval(),
+            _weeding([permanent], day),
+        ],
+        "approved by its proposer": [
+            _proposal([kept], who="coordinator"),
+            _approval(who="coordinator"),
+        ],
+        "due beyond the charter": [
+            ("clerk", "service.application.received", "COL-BSR/SVC/2027/00099", application)
+        ],
+        "disposed of twice": [
+            ("approver", "service.application.disposed", names["application"], disposal)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "engine_says"),
+    [
+        ("weeded before its retention", "before its retention of 3 years ends"),
+        ("weeded without approval", "without an approved disposal list"),
+        ("a permanent record weeded", "which is kept permanently"),
+        ("approved by its proposer", "'qc' proposed this disposal list"),
+        ("due beyond the charter", "the charter gives INCOME_CERT 15 days"),
+        ("disposed of twice", "disposed of a second time"),
+    ],
+)
+def test_both_verifiers_reject_a_forged_service_step(
+    service_bundle: tuple[Path, dict[str, str]],
+    collectorate: Collectorate,
+    case: str,
+    engine_says: str,
+) -> None:
+    """Each forgery, signed with the real keys of the people it names, is one problem at its
+    last event for both verifiers."""
+    from qms_engine.audit.verify import verify_bundle
+
+    path, names = service_bundle
+    day = _bodies(path)[-1]["time"][:10]
+    roles = {
+        "clerk": "clerk",
+        "clerk2": "clerk",
+        "approver": "approver",
+        "coordinator": "quality_coordinator",
+    }
+    for who, action, subject, payload in _service_forgeries(names, day)[case]:
+        role = "approver" if action.endswith(".approved") else roles[who]
+        n = _append(path, collectorate.signers[who], role, action, subject, payload)
+    problems = spec_verify(path).problems
+    assert len(problems) == 1 and problems[0].startswith(f"event #{n}: "), problems
+    engine = verify_bundle(path).problems
+    assert len(engine) == 1 and engine[0].startswith(f"event #{n}: "), engine
+    assert engine_says in engine[0], engine
+
+
+# --------------------------------------------------------------------------- registers (§6, §7)
+
+
+@pytest.fixture
+def register_bundle(
+    qms_office: TestOffice, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[Path, Signer]]:
+    """A day-book station's bundle: a day opened, an entry corrected, the day closed, a
+    malkhana entry with its required fields, an FIR and a cyber complaint; and its clerk."""
+    from tests.test_registers import day_book_station
+
+    for station in day_book_station(qms_office, monkeypatch):
+        yield _register_history(station, tmp_path / "registers"), station.clerk
+
+
+def _register_history(station: Any, path: Path) -> Path:
+    """Write the register history through the engine, then export it to ``path``."""
+    from qms_engine.audit.bundle import export_bundle
+    from qms_engine.registers.entries import write_entry
+    from tests.test_registers import MALKHANA_FIELDS
+
+    def write(code: str, text: str, **options: Any) -> str:
+        entry = write_entry(
+            station.runtime,
+            station.office,
+            actor=station.clerk,
+            type_code=code,
+            text=text,
+            **options,
+        )
+        return entry.number
+
+    write("GD", "रोज़नामचा खुला", kind="opening", fields={"custody": "कोई नहीं"})
+    wrong = write("GD", "गश्त पर दो सिपाही")
+    write("GD", "सुधार: तीन सिपाही", corrects=wrong)
+    write("MALKHANA", "जब्त मोटरसाइकिल", fields=MALKHANA_FIELDS)
+    write("FIR", "मोटरसाइकिल चोरी")
+    write("CYBER", "ऑनलाइन ठगी")
+    write("GD", "रोज़नामचा बंद", kind="closing", fields={"cash_balance": "1200"})
+    export_bundle(station.runtime, station.office, path, include_blobs=True)
+    return path
+
+
+def unsealed_revision(path: Path) -> dict[str, Any]:
+    """A malkhana record's revision 0 without a seal number (its file added to ``blobs/``)."""
+    memo = "चाकू, मुहर नहीं".encode()
+    return {
+        "sha256": _add_blob(path, memo),
+        "size": len(memo),
+        "media_type": "text/plain; charset=utf-8",
+        "original_filename": "malkhana-entry.txt",
+        "title": "x",
+        "reason": "Typed entry",
+        "fields": {"case_number": "1/2026", "items": "चाकू", "depositing_officer": "HC Yadav"},
+        "state": "filed",
+    }
+
+
+def _register_forgeries(path: Path) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+    """Each forgery: the events (action, subject, payload) the clerk signs (an empty payload:
+    :func:`unsealed_revision`'s)."""
+    created = [b for b in _bodies(path) if b["action"] == "document.created"]
+    gd = next(b for b in created if b["payload"]["type"] == "GD")
+    office, _, year, _ = gd["subject"].split("/")
+    day = gd["payload"]["day"]
+
+    def record(code: str, short: str, serial: int, **more: Any) -> tuple[str, str, dict[str, Any]]:
+        payload = {"type": code, "title": "x", "serial": serial, "period": year, "entry": "entry"}
+        return ("document.created", f"{office}/{short}/{year}/{serial:04d}", {**payload, **more})
+
+    return {
+        "a gap": [record("FIR", "FIR", 3)],
+        "a repeated serial": [
+            ("document.created", f"{office}/FIR/{year}/0001-B", record("FIR", "FIR", 1)[2])
+        ],
+        "another year's period": [
+            (
+                "document.created",
+                f"{office}/FIR/2019/0001",
+                record("FIR", "FIR", 1, period="2019")[2],
+            )
+        ],
+        "an entry after the closing": [
+            (
+                "document.created",
+                f"{office}/GD/{year}/00005",
+                {**record("GD", "GD", 5)[2], "day": day},
+            )
+        ],
+        "a correction of a later entry": [
+            record("CYBER", "CYB", 2, corrects=f"{office}/CYB/{year}/0003")
+        ],
+        "a correction of another register's entry": [
+            record("CYBER", "CYB", 2, corrects=gd["subject"])
+        ],
+        "a malkhana entry without its seal": [
+            record("MALKHANA", "MAL", 2),
+            ("document.revision.created", f"{office}/MAL/{year}/0002#0", {}),
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "engine_says"),
+    [
+        ("a gap", "skips serials 2–2"),
+        ("a repeated serial", "repeats serial 1"),
+        ("another year's period", "numbered in period '2019'"),
+        ("an entry after the closing", "which is not open"),
+        ("a correction of a later entry", "no earlier CYBER entry of this office"),
+        ("a correction of another register's entry", "no earlier CYBER entry of this office"),
+        ("a malkhana entry without its seal", "required field(s) seal_number"),
+    ],
+)
+def test_both_verifiers_reject_a_forged_register_entry(
+    register_bundle: tuple[Path, Signer], qms_office: TestOffice, case: str, engine_says: str
+) -> None:
+    """The history the engine wrote passes both verifiers; each forgery, signed with the
+    clerk's real key, is one problem at its last event for both (§7 register rules)."""
+    path, clerk = register_bundle
+    _both_accept(path, qms_office)
+    for action, subject, payload in _register_forgeries(path)[case]:
+        payload = payload or unsealed_revision(path)
+        n = _append(path, clerk, "clerk", action, subject, payload)
+    problems = spec_verify(path).problems
+    assert len(problems) == 1 and problems[0].startswith(f"event #{n}: "), problems
+    _both_reject(path, qms_office, problems, engine_says)
+
+
+def _adoption(revno: int, district: str = "SP-SPEC") -> dict[str, Any]:
+    return {"district": district, "revno": revno, "sha256": "ab" * 32, "title": "रात्रि गश्त"}
+
+
+@pytest.mark.parametrize(
+    ("subject", "second", "spec_says", "engine_says"),
+    [
+        ("SP-SPEC/SOP/001", _adoption(0), "adopted after revision 1", "never an older one"),
+        ("SP-SPEC/SOP/001", _adoption(1), "adopted after revision 1", "never an older one"),
+        ("PS-ELSE/SOP/001", _adoption(2), "not a document of the district", "is not a document"),
+    ],
+)
+def test_both_verifiers_hold_a_station_to_its_sop_adoptions(
+    qms_office: TestOffice,
+    tmp_path: Path,
+    subject: str,
+    second: dict[str, Any],
+    spec_says: str,
+    engine_says: str,
+) -> None:
+    """A station adopts a district SOP's revision once and never goes back (§7 district
+    rules); an adoption must name a document of the district it names."""
+    path = _export(qms_office, tmp_path / "station")
+    qc = qms_office.signers["quality_coordinator"]
+    adopt = "district.sop.adopted"
+    _append(path, qc, "quality_coordinator", adopt, "SP-SPEC/SOP/001", _adoption(1))
+    _both_accept(path, qms_office)
+    seq = _append(path, qc, "quality_coordinator", adopt, subject, second)
+    (problem,) = spec_verify(path).problems
+    assert problem.startswith(f"event #{seq}: ") and spec_says in problem, problem
+    _both_reject(path, qms_office, [problem], engine_says)

@@ -620,7 +620,7 @@ def test_an_action_row_marked_done_by_sql_is_caught(
         ),
         (
             "DELETE FROM nc_step WHERE transition = 'verify'",
-            "table nc_step, {closed} at event #82: the chain created it, the database lacks it "
+            "table nc_step, {closed} at event #86: the chain created it, the database lacks it "
             "(deleted)",
         ),
         (

@@ -33,7 +33,12 @@ LONG_TITLE = (
 # Spacing vowel signs (ा ि ी: category Mc, one cell each in a terminal), non-spacing ones and a
 # virama (ं े ् : none), conjuncts (प्र क्र त्र), a nukta (ज़).
 HINDI_TITLE = "मालखाना प्रबंधन की मानक संचालन प्रक्रिया — ज़ब्त माल का रिकॉर्ड और सत्यापन"
-FIELDS = {"case_number": "112/2026", "seal_number": "S-0457", "officer": "उप निरीक्षक राम प्रसाद"}
+FIELDS = {
+    "case_number": "112/2026",
+    "seal_number": "S-0457",
+    "items": "मोटरसाइकिल",
+    "depositing_officer": "उप निरीक्षक राम प्रसाद",
+}
 
 
 def show(office: TestOffice, *args: str, columns: int = 80) -> str:

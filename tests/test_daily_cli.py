@@ -102,7 +102,12 @@ def test_tasks_fit_80_columns_with_each_command_under_its_task(
     desk.file_record(
         "जब्त मोटरसाइकिल (seized motorcycle)",
         type_code="MALKHANA",
-        fields={"case_number": "112/2026", "seal_number": "S-0457"},
+        fields={
+            "case_number": "112/2026",
+            "seal_number": "S-0457",
+            "items": "मोटरसाइकिल",
+            "depositing_officer": "SI Verma",
+        },
     )
     (ingest_desk.context.inbox.root / "स्कैन-बिना-फ़ोल्डर-2026-11-29.pdf").write_bytes(
         pdf_bytes("stray")
@@ -194,7 +199,12 @@ def long_office(qms_office: TestOffice, desk: Desk) -> LongOffice:
         desk.docx("Seizure", "मोटरसाइकिल UP16 AB 1234"),
         type_code="MALKHANA",
         title="जब्त मोटरसाइकिल (seized motorcycle)",
-        fields={"case_number": "112/2026", "seal_number": "S-0457", "officer": "उप निरीक्षक"},
+        fields={
+            "case_number": "112/2026",
+            "seal_number": "S-0457",
+            "items": "मोटरसाइकिल",
+            "depositing_officer": "उप निरीक्षक",
+        },
     )
     return LongOffice(long, signers, sop, record)
 

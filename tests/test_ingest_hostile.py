@@ -40,8 +40,9 @@ from tests.ingest_fixtures import (
 sqlite_only = pytest.mark.parametrize("qms_backend", ["sqlite"], indirect=True)
 DEADLINE = 60.0  # seconds a real process is given before the test gives up on it
 LONG_NAME = "क" * 83 + ".pdf"  # 253 bytes: fits, but its .json / .receipt.json names do not
-SEALED = [("मुकदमा संख्या", "123/2026"), ("सील संख्या", "S-45")]
-UNSEALED = [("मुकदमा संख्या", "123/2026")]
+DEPOSIT = [("माल का विवरण", "मोबाइल फोन"), ("जमाकर्ता अधिकारी", "HC Yadav")]
+SEALED = [("मुकदमा संख्या", "123/2026"), ("सील संख्या", "S-45"), *DEPOSIT]
+UNSEALED = [("मुकदमा संख्या", "123/2026"), *DEPOSIT]
 
 
 def _docx_bytes(tmp_path: Path, name: str, rows: list[tuple[str, str]]) -> bytes:
@@ -108,7 +109,7 @@ def test_fields_and_type_of_a_filed_record_describe_the_stored_blob(
     dropped = desk.drop("MALKHANA", "m-2.docx", original)
     second_name = desk.root / "clerk-copy.docx"
     os.link(dropped, second_name)
-    changed = _docx_bytes(tmp_path, "b.docx", [("मुकदमा संख्या", "999/2026"), SEALED[1]])
+    changed = _docx_bytes(tmp_path, "b.docx", [("मुकदमा संख्या", "999/2026"), *SEALED[1:]])
 
     def clerk_edits(intake: Intake, _context: IngestContext) -> None:
         second_name.write_bytes(changed)
@@ -133,7 +134,9 @@ def test_a_read_ahead_of_other_bytes_is_not_trusted(
     """A worker that read the file before it changed (hard link) does not supply its fields."""
     desk = ingest_desk
     dropped = desk.drop("MALKHANA", "m-3.docx", _docx_bytes(tmp_path, "a.docx", SEALED))
-    desk.drop("MALKHANA", "m-4.docx", _docx_bytes(tmp_path, "c.docx", [*SEALED[:1], ("x", "y")]))
+    desk.drop(
+        "MALKHANA", "m-4.docx", _docx_bytes(tmp_path, "c.docx", [*SEALED[:1], *DEPOSIT, ("x", "y")])
+    )
     second_name = desk.root / "clerk-copy.docx"
     os.link(dropped, second_name)
     unsealed = _docx_bytes(tmp_path, "b.docx", UNSEALED)

@@ -170,12 +170,17 @@ def test_gd_docx_table_is_filed_signed_and_receipted(ingest_desk: IngestDesk) ->
 
 
 def test_malkhana_with_hindi_labels_is_filed(ingest_desk: IngestDesk) -> None:
-    """A malkhana entry labelled in Hindi (मुकदमा संख्या, सील संख्या) is filed with both fields."""
+    """A malkhana entry labelled in Hindi (मुकदमा संख्या, सील संख्या …) is filed with its fields."""
     desk = ingest_desk
     write_register_docx(
         desk.folder("MALKHANA") / "माल-45.docx",
         "मालखाना प्रविष्टि",
-        [("मुकदमा संख्या", "123/2026"), ("सील संख्या", "S-45"), ("माल का विवरण", "एक मोबाइल फोन")],
+        [
+            ("मुकदमा संख्या", "123/2026"),
+            ("सील संख्या", "S-45"),
+            ("माल का विवरण", "एक मोबाइल फोन"),
+            ("जमाकर्ता अधिकारी", "SI वर्मा"),
+        ],
     )
     (outcome,) = desk.run()
     number = f"PS-TEST1/MAL/{_today(desk).year}/0001"
@@ -185,6 +190,7 @@ def test_malkhana_with_hindi_labels_is_filed(ingest_desk: IngestDesk) -> None:
         "case_number": "123/2026",
         "seal_number": "S-45",
         "items": "एक मोबाइल फोन",
+        "depositing_officer": "SI वर्मा",
     }
     assert record["title"] == "मालखाना प्रविष्टि"
     receipt = _receipt(_day_folder(desk.inbox.processed / "MALKHANA") / "माल-45.docx")
@@ -198,7 +204,9 @@ def test_malkhana_without_seal_is_quarantined_then_fixed_with_a_sidecar(
     """No seal number → quarantined at "check the entry"; a sidecar + retry files it next run."""
     desk = ingest_desk
     write_register_docx(
-        desk.folder("MALKHANA") / "m-46.docx", "Malkhana entry", [("मुकदमा संख्या", "124/2026")]
+        desk.folder("MALKHANA") / "m-46.docx",
+        "Malkhana entry",
+        [("मुकदमा संख्या", "124/2026"), ("Items", "चाकू"), ("Depositing officer", "HC Yadav")],
     )
     (outcome,) = desk.run()
     assert (outcome.status, outcome.step) == ("quarantined", "check the entry")
@@ -208,7 +216,7 @@ def test_malkhana_without_seal_is_quarantined_then_fixed_with_a_sidecar(
     note = desk.error_note(held)
     assert note["File"] == "inbox/PS-TEST1/MALKHANA/m-46.docx"
     assert note["Refused at"] == "check the entry"
-    assert "'seal_number' is missing" in note["Problem"]
+    assert "the field seal_number" in note["Problem"]
     assert "case_number" not in note["Problem"]
     assert "sidecar" in note["What to do"]
     assert "qms inbox retry" in note["text"]
@@ -227,7 +235,12 @@ def test_malkhana_without_seal_is_quarantined_then_fixed_with_a_sidecar(
         f"PS-TEST1/MAL/{_today(desk).year}/0001",
     )
     (record,) = desk.records("MALKHANA")
-    assert record["fields"] == {"case_number": "124/2026", "seal_number": "S-9"}
+    assert record["fields"] == {
+        "case_number": "124/2026",
+        "items": "चाकू",
+        "depositing_officer": "HC Yadav",
+        "seal_number": "S-9",
+    }
     day = _day_folder(desk.inbox.processed / "MALKHANA")
     assert sorted(p.name for p in day.iterdir()) == [
         "m-46.docx",
@@ -682,23 +695,23 @@ def test_a_thousand_files_at_once(ingest_desk: IngestDesk, monkeypatch: pytest.M
 
 def test_retry_never_deletes_a_quarantined_file_named_like_a_note(ingest_desk: IngestDesk) -> None:
     """A refused file called ``a.error.txt`` comes back to the inbox on retry; nothing is lost."""
-    desk = ingest_desk
-    desk.drop("GD", "a.error.txt", b"the clerk's own text")
+    desk = ingest_desk  # SOP drafts are .docx or .pdf (a register takes typed .txt entries)
+    desk.drop("SOP-DRAFTS", "a.error.txt", b"the clerk's own text")
     (outcome,) = desk.run()
     assert outcome.status == "quarantined"
-    assert desk.inbox.retry() == [desk.inbox.root / "GD" / "a.error.txt"]
-    assert (desk.inbox.root / "GD" / "a.error.txt").read_bytes() == b"the clerk's own text"
+    assert desk.inbox.retry() == [desk.inbox.root / "SOP-DRAFTS" / "a.error.txt"]
+    assert (desk.inbox.root / "SOP-DRAFTS" / "a.error.txt").read_bytes() == b"the clerk's own text"
     assert files_below(desk.inbox.quarantine) == []
 
 
 def test_a_note_never_overwrites_a_quarantined_file(ingest_desk: IngestDesk) -> None:
     """``b.pdf.error.txt`` refused first, then ``b.pdf`` refused: both files survive."""
     desk = ingest_desk
-    desk.drop("GD", "b.pdf.error.txt", b"the clerk's own text")
+    desk.drop("SOP-DRAFTS", "b.pdf.error.txt", b"the clerk's own text")
     desk.run()
-    desk.drop("GD", "b.pdf", b"")
+    desk.drop("SOP-DRAFTS", "b.pdf", b"")
     desk.run()
-    texts = [p.read_bytes() for p in files_below(desk.inbox.quarantine / "GD")]
+    texts = [p.read_bytes() for p in files_below(desk.inbox.quarantine / "SOP-DRAFTS")]
     assert b"the clerk's own text" in texts
 
 

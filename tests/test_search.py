@@ -66,7 +66,8 @@ def pdf(path: Path) -> Path:
 def file_malkhana(desk: Desk, path: Path, **fields: str) -> str:
     """File a malkhana entry as the clerk; returns its number."""
     title = "ज़ब्त मोटरसाइकिल (seized motorcycle)"
-    return desk.file_record(title, type_code="MALKHANA", path=path, fields=fields)
+    deposit = {"items": "motorcycle", "depositing_officer": "SI Verma"}
+    return desk.file_record(title, type_code="MALKHANA", path=path, fields={**deposit, **fields})
 
 
 def docx_with_table(path: Path, rows: list[tuple[str, str]]) -> Path:

@@ -3,8 +3,11 @@
 Each check runs the real entry point (``qms_engine.cli.main``) in a fresh interpreter and then
 looks at ``sys.modules``: none of the heavy libraries (SQLAlchemy, Alembic, python-docx,
 cryptography, SQLModel, pydantic, watchdog, pluggy and the plugins, rich) may have been
-imported, nor any engine module beyond the command line itself.  Times are measured by
-bench/bench_startup.py, not here.
+imported, nor any engine module beyond the command line itself.  Only a listing of every
+command (the root help, a name that is no core command) loads the plugins, for the commands
+they add (``qms malkhana``): then pluggy, the plugins and the plugin API may be loaded, but
+still none of the other heavy libraries.  Times are measured by bench/bench_startup.py, not
+here.
 """
 
 from __future__ import annotations
@@ -35,13 +38,17 @@ HEAVY = (
     "sqlmodel",
     "watchdog",
 )
+PLUGIN_LOADING = ("pluggy", "qms_police_station", "qms_sp_office", "qms_collectorate")
+"""What listing every command may load, to ask the plugins for theirs (``qms_cli_commands``)."""
 # The engine modules help and --version may load besides qms_engine.cli.*: errors (for the
-# exit codes), clock (for the default time zone shown in `qms init --help`) and the words of
-# nonconformity records (the choices `qms nc --help` lists: constants only).
+# exit codes), i18n (for --lang: gettext only), clock (for the default time zone shown in
+# `qms init --help`) and the words of nonconformity records (the choices `qms nc --help`
+# lists: constants only).
 LIGHT_ENGINE = (
     "qms_engine",
     "qms_engine.clock",
     "qms_engine.errors",
+    "qms_engine.i18n",
     "qms_engine.rules",
     "qms_engine.rules.capa_terms",
 )
@@ -110,26 +117,53 @@ def _walk(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...
 COMMAND_PATHS = _walk(cli)
 
 
+def beyond_plugin_loading(imported: list[str]) -> list[str]:
+    """What of ``imported`` listing every command may not load: anything heavy but pluggy
+    and the plugins (engine modules are those of the plugin API, which loads no heavy one)."""
+    return [
+        name
+        for name in imported
+        if not name.startswith("qms_engine") and name.split(".")[0] not in PLUGIN_LOADING
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (["--version"], 0),
+        (["doc", "--help"], 0),
+        (["doc"], 2),
+        (["doc", "new", "--help"], 0),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
+)
+def test_help_and_version_load_no_heavy_module(args: list[str], exit_code: int) -> None:
+    """Alone in a fresh interpreter, --version and `doc`'s help stay light: a core command
+    never loads the plugins."""
+    [result] = probe(args)
+    assert result["exit"] == exit_code, result
+    assert result["output"].strip(), "nothing was printed"
+    assert not result["imported"], f"`qms {' '.join(args)}` imported {result['imported']}"
+
+
 @pytest.mark.parametrize(
     ("args", "exit_code"),
     [
         (["--help"], 0),
         (["-h"], 0),
         ([], 2),  # help, as a usage error
-        (["--version"], 0),
-        (["doc", "--help"], 0),
-        (["doc"], 2),
-        (["doc", "new", "--help"], 0),
         (["dco"], 2),  # "No such command"; its suggestions need every command's name
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
 )
-def test_help_and_version_load_no_heavy_module(args: list[str], exit_code: int) -> None:
-    """Alone in a fresh interpreter, the root help, --version and `doc`'s help stay light."""
+def test_listing_every_command_loads_only_the_plugins(args: list[str], exit_code: int) -> None:
+    """The root help (which lists the plugins' commands, `malkhana` among them) and a
+    mistyped command load the plugins for their commands, and nothing heavy besides."""
     [result] = probe(args)
     assert result["exit"] == exit_code, result
-    assert result["output"].strip(), "nothing was printed"
-    assert not result["imported"], f"`qms {' '.join(args)}` imported {result['imported']}"
+    assert "malkhana" in result["output"] or "Did you mean 'doc'?" in result["output"], result
+    beyond = beyond_plugin_loading(result["imported"])
+    assert not beyond, f"`qms {' '.join(args)}` imported {beyond}"
 
 
 def test_version_is_printed() -> None:
@@ -139,12 +173,24 @@ def test_version_is_printed() -> None:
 
 
 def test_every_command_help_loads_no_heavy_module() -> None:
-    """The --help of every command and group, nested ones included, stays light."""
+    """The --help of every core command and group, nested ones included, stays light; a
+    plugin's command's help loads the plugins, and nothing heavy besides."""
     assert {("init",), ("doc", "act"), ("audit", "verify"), ("wf", "show")} <= set(COMMAND_PATHS)
-    results = probe(*([*path, "--help"] for path in COMMAND_PATHS))
-    assert [r["args"][:-1] for r in results] == [list(path) for path in COMMAND_PATHS]
+    assert {("malkhana", "where"), ("malkhana", "out")} <= set(COMMAND_PATHS)
+    core = [path for path in COMMAND_PATHS if path[0] in SUBCOMMANDS]
+    added = [path for path in COMMAND_PATHS if path[0] not in SUBCOMMANDS]
+    results = probe(*([*path, "--help"] for path in core))
+    assert [r["args"][:-1] for r in results] == [list(path) for path in core]
     problems = {" ".join(r["args"]): r["imported"] for r in results if r["imported"]}
     assert not problems, f"these imported heavy or engine modules: {problems}"
+    plugins = probe(*([*path, "--help"] for path in added))
+    heavy = {
+        " ".join(r["args"]): beyond_plugin_loading(r["imported"])
+        for r in plugins
+        if beyond_plugin_loading(r["imported"])
+    }
+    assert not heavy, f"these imported heavy modules: {heavy}"
+    results += plugins
     failed = [r for r in results if r["exit"] != 0 or not r["output"].startswith("Usage: qms ")]
     assert not failed, failed
 
@@ -162,8 +208,13 @@ def test_lazy_map_lists_every_command_module_defines() -> None:
 
 
 def test_commands_attribute_still_lists_every_command() -> None:
-    """`cli.commands`, read by code that walks click groups directly, still holds them all."""
-    assert set(cli.commands) == set(SUBCOMMANDS)
+    """`cli.commands`, read by code that walks click groups directly, still holds them all:
+    the core ones and the plugins' (`qms malkhana`)."""
+    from qms_engine.extension.commands import plugin_commands
+
+    added = plugin_commands(SUBCOMMANDS)
+    assert "malkhana" in added
+    assert set(cli.commands) == set(SUBCOMMANDS) | set(added)
 
 
 def test_database_errors_are_recognised_without_importing_sqlalchemy_first() -> None:

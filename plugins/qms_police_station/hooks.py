@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from qms_engine.api import Submission, TypeRegistry, hookimpl
-from qms_police_station.office import POLICE_STATION
-from qms_police_station.rules import malkhana_problems
+import click
+
+from qms_engine.api import TypeRegistry, custody_commands, hookimpl
+from qms_police_station.office import police_station
+from qms_police_station.settings import from_environment
 
 
 @hookimpl
 def qms_register_types(registry: TypeRegistry) -> None:
-    """Register the police station office type."""
-    registry.add_office_type(POLICE_STATION)
+    """Register the police station office type, its General Diary as the settings say."""
+    registry.add_office_type(police_station(from_environment()))
 
 
 @hookimpl
-def qms_validate_submission(submission: Submission) -> list[str]:
-    """Apply the station's filing rules."""
-    if submission.office_type != POLICE_STATION.code:
-        return []
-    return malkhana_problems(submission)
+def qms_cli_commands() -> list[click.Command]:
+    """`qms malkhana move|where|out`: the chain of custody of case property."""
+    return [
+        custody_commands(
+            "malkhana",
+            register="MALKHANA",
+            help="Case property (मालखाना): hand it over to court, the FSL, back, or for "
+            "disposal by an order; where each item is and since when; what is out and overdue.",
+        )
+    ]

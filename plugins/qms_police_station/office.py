@@ -1,12 +1,51 @@
-"""What a police station keeps under control: its SOPs and registers (General Diary, malkhana,
-dak, arms, passport verification), as the project's domain notes describe them, and the
-citizen feedback form whose QR code hangs in the station."""
+"""What a police station keeps under control: its SOPs and registers (General Diary, FIR,
+malkhana, dak, arms, passport verification, cyber complaints, women help desk, visitors), as
+the project's domain notes describe them, and the citizen feedback form whose QR code hangs in
+the station.
+
+The General Diary is a day book (opened each day with the persons in custody, closed with the
+cash balance), corrected only by later entries; whether its entries are numbered per day or per
+year differs between state police rules, so it is a setting (:mod:`.settings`).
+"""
 
 from __future__ import annotations
 
-from qms_engine.api import DEFAULT_PERSONAL, DocumentTypeSpec, FeedbackForm, OfficeType
+from collections.abc import Mapping
 
-RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
+from qms_engine.api import (
+    DEFAULT_PERSONAL,
+    Custody,
+    DayBook,
+    DocumentTypeSpec,
+    FeedbackForm,
+    OfficeType,
+)
+from qms_police_station.settings import Settings
+
+RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".txt")
+MALKHANA_REQUIRED = {
+    "case_number": "the case/FIR number the property belongs to",
+    "items": "what is deposited (item description)",
+    "seal_number": "the number of the seal the property was deposited under",
+    "depositing_officer": "the officer who deposited it",
+}
+"""A malkhana entry is worthless in court without the case it belongs to, what was deposited,
+the seal it was deposited under and who deposited it."""
+MALKHANA_CUSTODY = Custody(
+    home="malkhana",
+    places=("malkhana", "court", "fsl", "disposed"),
+    returns=("court", "fsl"),
+    final=("disposed",),
+    order_needed=("disposed",),
+    titles={
+        "malkhana": "Malkhana (मालखाना)",
+        "court": "Court (न्यायालय)",
+        "fsl": "Forensic science laboratory (FSL)",
+        "disposed": "Disposed of by order (निस्तारित)",
+    },
+)
+"""Case property stays in the malkhana but when a court or the forensic lab has it (each due
+back on a stated day), until a court's order disposes of it (`qms malkhana move`)."""
 
 
 COMMON_LABELS = {
@@ -32,6 +71,10 @@ COMMON_LABELS = {
     "Items": "items",
     "Item list": "items",
     "माल का विवरण": "items",
+    "Depositing officer": "depositing_officer",
+    "Deposited by": "depositing_officer",
+    "जमाकर्ता अधिकारी": "depositing_officer",
+    "जमा करने वाला अधिकारी": "depositing_officer",
 }
 FILE_NAME_PATTERNS = (
     r"(?P<register>[A-Za-z]+)[ _-](?P<entry_number>\d+)[ _-](?P<date>\d{4}-\d{2}-\d{2}).*",
@@ -39,16 +82,31 @@ FILE_NAME_PATTERNS = (
 
 
 def _register(
-    code: str, title: str, numbering: str, inbox: str, retention_years: int | None
+    code: str,
+    title: str,
+    numbering: str,
+    inbox: str | None,
+    retention_years: int | None,
+    *,
+    serial_period: str = "year",
+    day_book: DayBook | None = None,
+    corrections: bool = False,
+    required_fields: Mapping[str, str] | None = None,
+    custody: Custody | None = None,
 ) -> DocumentTypeSpec:
-    """A register whose records are filed once, numbered per calendar year, never revised."""
+    """A register whose records are filed once, numbered without gaps (per calendar year
+    unless said otherwise), never revised."""
     return DocumentTypeSpec(
         code=code,
         title=title,
         workflow="record-filing",
         kind="register",
         numbering=numbering,
-        serial_per_year=True,
+        serial_period="day" if serial_period == "day" else "year",
+        day_book=day_book,
+        corrections=corrections,
+        required_fields=required_fields or {},
+        custody=custody,
         allowed_extensions=RECORD_FILES,
         review_period_days=None,
         retention_years=retention_years,
@@ -126,59 +184,110 @@ CITIZEN_FEEDBACK = FeedbackForm(
 """Poor overall satisfaction (1 or 2 of 5) opens one nonconformity per station and ISO week;
 comments are kept two years (730 days), then `qms feedback erase` blanks them."""
 
-POLICE_STATION = OfficeType(
-    code="police_station",
-    title="Police station (thana)",
-    document_types=(
-        DocumentTypeSpec(
-            code="SOP",
-            title="Standard operating procedure",
-            workflow="sop-revision",
-            numbering="{office}/SOP/{serial:03d}",
-            allowed_extensions=(".docx", ".pdf"),
-            review_period_days=365,
-            inbox_folder="SOP-DRAFTS",
+
+def police_station(settings: Settings) -> OfficeType:
+    """The police station office type, its General Diary as ``settings`` say."""
+    gd_numbering = (
+        "{office}/GD/{day}/{serial:03d}"
+        if settings.gd_numbering == "day"
+        else "{office}/GD/{year}/{serial:05d}"
+    )
+    return OfficeType(
+        code="police_station",
+        title="Police station (thana)",
+        document_types=(
+            DocumentTypeSpec(
+                code="SOP",
+                title="Standard operating procedure",
+                workflow="sop-revision",
+                numbering="{office}/SOP/{serial:03d}",
+                allowed_extensions=(".docx", ".pdf"),
+                review_period_days=365,
+                inbox_folder="SOP-DRAFTS",
+            ),
+            _register(
+                "GD",
+                "General Diary entry (roznamcha)",
+                gd_numbering,
+                "GD",
+                2,
+                serial_period=settings.gd_numbering,
+                day_book=DayBook(opening_field="custody", closing_field="cash_balance")
+                if settings.gd_day_book
+                else None,
+                corrections=True,
+            ),
+            _register(
+                "MALKHANA",
+                "Malkhana (case property) entry",
+                "{office}/MAL/{year}/{serial:04d}",
+                "MALKHANA",
+                None,
+                required_fields=MALKHANA_REQUIRED,
+                custody=MALKHANA_CUSTODY,
+            ),
+            _register(
+                "DAK", "Dak (correspondence) entry", "{office}/DAK/{year}/{serial:05d}", "DAK", 3
+            ),
+            _register(
+                "ARMS",
+                "Arms and ammunition register page",
+                "{office}/ARMS/{year}/{serial:04d}",
+                "ARMS",
+                10,
+            ),
+            _register(
+                "PASSPORT",
+                "Passport verification record",
+                "{office}/PV/{year}/{serial:05d}",
+                "PASSPORT",
+                3,
+            ),
+            *_NEW_REGISTERS,
         ),
-        _register(
-            "GD", "General Diary entry (roznamcha)", "{office}/GD/{year}/{serial:05d}", "GD", 2
-        ),
-        _register(
-            "MALKHANA",
-            "Malkhana (case property) entry",
-            "{office}/MAL/{year}/{serial:04d}",
-            "MALKHANA",
-            None,
-        ),
-        _register(
-            "DAK", "Dak (correspondence) entry", "{office}/DAK/{year}/{serial:05d}", "DAK", 3
-        ),
-        _register(
-            "ARMS",
-            "Arms and ammunition register page",
-            "{office}/ARMS/{year}/{serial:04d}",
-            "ARMS",
-            10,
-        ),
-        _register(
-            "PASSPORT",
-            "Passport verification record",
-            "{office}/PV/{year}/{serial:05d}",
-            "PASSPORT",
-            3,
-        ),
+        required_sops=REQUIRED_SOPS,
+        feedback=CITIZEN_FEEDBACK,
+    )
+
+
+_NEW_REGISTERS = (
+    _register(
+        "FIR", "First information report (FIR)", "{office}/FIR/{year}/{serial:04d}", None, None
     ),
-    required_sops=(
-        "Station office procedure",
-        "General Diary (GD) upkeep",
-        "Malkhana (case property) management",
-        "Dak (correspondence) handling",
-        "Arms and ammunition upkeep",
-        "Passport verification",
-        "CCTNS data entry",
-        "IGRS grievance handling",
-        "Cyber desk",
-        "Women help desk",
-        "Citizen charter",
+    _register(
+        "CYBER", "Cyber complaint", "{office}/CYB/{year}/{serial:04d}", None, 5, corrections=True
     ),
-    feedback=CITIZEN_FEEDBACK,
+    _register(
+        "WOMEN_DESK",
+        "Women help desk entry",
+        "{office}/WHD/{year}/{serial:04d}",
+        None,
+        5,
+        corrections=True,
+    ),
+    _register("VISITORS", "Visitors' register entry", "{office}/VIS/{year}/{serial:05d}", None, 1),
 )
+"""Registers kept as typed entries (``qms register write``): no inbox folder of their own."""
+
+REQUIRED_SOPS = (  # "English / हिन्दी": an SOP titled by either side counts
+    "Station office procedure / थाना कार्यालय प्रक्रिया",
+    "General Diary (GD) upkeep / सामान्य दैनिकी (रोज़नामचा) का रखरखाव",
+    "FIR registration / प्रथम सूचना रिपोर्ट (एफ़आईआर) का पंजीकरण",
+    "Investigation procedure / विवेचना प्रक्रिया",
+    "Complaint redress / शिकायत निवारण",
+    "Records management / अभिलेख प्रबंधन",
+    "Malkhana (case property) management / मालखाना प्रबंधन",
+    "Dak (correspondence) handling / डाक (पत्राचार) प्रबंधन",
+    "Arms and ammunition upkeep / शस्त्र एवं गोला-बारूद का रखरखाव",
+    "Passport verification / पासपोर्ट सत्यापन",
+    "CCTNS data entry / सीसीटीएनएस डेटा प्रविष्टि",
+    "IGRS grievance handling / आईजीआरएस शिकायत निस्तारण",
+    "Cyber desk / साइबर डेस्क",
+    "Women help desk / महिला हेल्प डेस्क",
+    "Citizen charter / नागरिक अधिकार-पत्र",
+    "Staff conduct / कर्मचारी आचरण",
+    "Emergency response / आपातकालीन कार्रवाई",
+)
+"""The SOPs an ISO 9001 audit of a station looks for: the sections the Noida SOP covered, and
+the processes Balaghat's stations standardised (investigation, complaint redress, records
+management, staff conduct) — see the project's domain notes."""

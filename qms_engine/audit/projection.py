@@ -51,6 +51,15 @@ What is compared:
 - the CAPA and feedback tables (``nonconformity``, ``nc_step``, ``nc_action``,
   ``internal_audit``, ``internal_audit_item``, ``feedback_response``): see
   :mod:`qms_engine.audit.capa_projection`.
+- the citizen-charter and record-room tables (``service_application``, ``record_room_record``,
+  ``disposal_list``): see :mod:`qms_engine.audit.service_projection`.
+- ``register_entry``: a register record's period, diary day, kind and the entry it corrects,
+  and its document's ``serial_year`` (the period's key): see
+  :mod:`qms_engine.audit.register_projection`.
+- ``custody_movement``: every hand-over of a register's item, field by field: see
+  :mod:`qms_engine.audit.custody_projection`.
+- ``district_station`` and ``district_event`` of an SP office: its stations and the events
+  it holds of each imported one: see :mod:`qms_engine.audit.district_projection`.
 - ``checkpoint``: no row the chain does not record (a recorded one that is missing is reported
   by :func:`qms_engine.audit.verify.verify_office`'s checkpoint check).
 - Rows whose parent row is gone (a revision without its document, a state or action without
@@ -80,6 +89,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, and_, bindparam, select
 
 from qms_engine.audit.capa_projection import CapaProjection
+from qms_engine.audit.custody_projection import CustodyProjection
+from qms_engine.audit.district_projection import DistrictProjection
+from qms_engine.audit.register_projection import RegisterProjection
 from qms_engine.audit.rows import (
     NO_BOUND,
     OPEN_END,
@@ -90,6 +102,7 @@ from qms_engine.audit.rows import Lines as _Lines
 from qms_engine.audit.rows import as_text as _text
 from qms_engine.audit.rows import keyed_digest as _content
 from qms_engine.audit.rows import within as _within
+from qms_engine.audit.service_projection import ServiceProjection
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.encoding import ChainEvent
@@ -296,6 +309,10 @@ class Projection:
         self._found: list[str] | None = None
         self._unprojected: list[str] = []
         self.capa = CapaProjection(office, self._salt, self._open_window)
+        self.services = ServiceProjection(office, self._open_window)
+        self.custody = CustodyProjection(office, self._open_window)
+        self.registers = RegisterProjection(office)
+        self.district = DistrictProjection(office)
         self._handlers: dict[str, Callable[[_Body, str], None]] = {
             events.OFFICE_CREATED.action: self._office_created,
             events.DOCUMENT_TYPE_ADDED.action: self._type_added,
@@ -316,6 +333,9 @@ class Projection:
             events.REVISION_SUPERSEDED.action: self._superseded,
             events.CHECKPOINT_RECORDED.action: self._checkpoint,
             **self.capa.handlers(),
+            **self.services.handlers(),
+            **self.custody.handlers(),
+            **self.district.handlers(),
         }
 
     # ------------------------------------------------------------------ reading the chain
@@ -435,6 +455,7 @@ class Projection:
 
     def _document_created(self, body: _Body, time: str) -> None:
         payload = body["payload"]
+        self.registers.created(body)
         self.documents.setdefault(
             str(body["subject"]),
             (
@@ -567,6 +588,10 @@ class Projection:
         found += self._receipts(connection)
         found += self._checkpoints(connection)
         found += self.capa.problems(connection)
+        found += self.services.problems(connection)
+        found += self.custody.problems(connection)
+        found += self.registers.problems(connection)
+        found += self.district.problems(connection)
         found += _orphans(connection)
         return found
 

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from document_store.hashing import copy_hashing
 from qms_engine.errors import InvalidInput
 from qms_engine.files import fsync_dir
+from qms_engine.i18n import _
 
 Progress = Callable[[str, int, int | None], None]
 """Called as ``progress(stage, done, total)`` on long work; ``total`` is None while unknown."""
@@ -32,19 +33,25 @@ def check_destination(destination: Path, what: str) -> None:
     destination = Path(os.path.abspath(destination))
     if Path.cwd().is_relative_to(destination):
         raise InvalidInput(
-            f"{destination} is the current folder (or holds it)",
-            hint=f"give a new folder for {what}, e.g. beside this one",
+            _("{destination} is the current folder (or holds it)").format(destination=destination),
+            hint=_("give a new folder for {what}, e.g. beside this one").format(what=what),
         )
     if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
-        raise InvalidInput(f"{destination} is not a folder", hint=f"give a new folder for {what}")
+        raise InvalidInput(
+            _("{destination} is not a folder").format(destination=destination),
+            hint=_("give a new folder for {what}").format(what=what),
+        )
     if not destination.parent.is_dir():  # never make folders nobody asked for
         raise InvalidInput(
-            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+            _("{parent} does not exist").format(parent=destination.parent),
+            hint=_("give a folder that exists, or make it"),
         )
     if destination.exists() and any(destination.iterdir()):
         raise InvalidInput(
-            f"{destination} exists and is not empty: nothing is ever overwritten",
-            hint=f"give a new or empty folder for {what}",
+            _("{destination} exists and is not empty: nothing is ever overwritten").format(
+                destination=destination
+            ),
+            hint=_("give a new or empty folder for {what}").format(what=what),
         )
 
 
@@ -55,7 +62,10 @@ def refuse_inside(destination: Path, places: Iterable[tuple[Path, str]], hint: s
     where = destination.resolve()
     for place, what in places:
         if where.is_relative_to(place.resolve()):
-            raise InvalidInput(f"{destination} lies inside {what}", hint=hint)
+            raise InvalidInput(
+                _("{destination} lies inside {what}").format(destination=destination, what=what),
+                hint=hint,
+            )
 
 
 @contextmanager
@@ -78,8 +88,11 @@ def staged_folder(destination: Path, what: str, *, private: bool = False) -> Ite
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
             raise InvalidInput(
-                f"{destination} was filled by someone else meanwhile: nothing is ever overwritten",
-                hint=f"give a new or empty folder for {what}",
+                _(
+                    "{destination} was filled by someone else meanwhile: nothing is "
+                    "ever overwritten"
+                ).format(destination=destination),
+                hint=_("give a new or empty folder for {what}").format(what=what),
             ) from None
         fsync_dir(destination.parent)
     except BaseException:

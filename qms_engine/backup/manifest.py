@@ -25,6 +25,7 @@ from document_store.hashing import sha256_file
 from qms_engine.backup.folders import Progress
 from qms_engine.clock import is_utc_text
 from qms_engine.errors import IntegrityError, InvalidInput
+from qms_engine.i18n import _
 
 FORMAT = "qms-backup"
 VERSION = 1
@@ -148,15 +149,19 @@ class Manifest:
         path = folder / MANIFEST
         if path.is_symlink() or not path.is_file():
             raise InvalidInput(
-                f"{folder} is not a backup: it has no {MANIFEST}",
-                hint="give the folder `qms backup` wrote (a backup that failed leaves none)",
+                _("{folder} is not a backup: it has no {manifest}").format(
+                    folder=folder, manifest=MANIFEST
+                ),
+                hint=_("give the folder `qms backup` wrote (a backup that failed leaves none)"),
             )
         if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise IntegrityError(f"{path}: larger than any manifest (damaged)")
+            raise IntegrityError(_("{path}: larger than any manifest (damaged)").format(path=path))
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise IntegrityError(f"{path}: not a valid manifest ({exc})") from None
+            raise IntegrityError(
+                _("{path}: not a valid manifest ({exc})").format(path=path, exc=exc)
+            ) from None
         return _Reader(path).manifest(data)
 
     def check_files(self, folder: Path, progress: Progress | None = None) -> None:
@@ -183,8 +188,10 @@ class Manifest:
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise IntegrityError(
-                f"the backup is damaged: {problems[0]}{more}; nothing was restored",
-                hint="restore from another copy of the backup",
+                _("the backup is damaged: {value}{more}; nothing was restored").format(
+                    value=problems[0], more=more
+                ),
+                hint=_("restore from another copy of the backup"),
             )
 
 
@@ -195,7 +202,9 @@ class _Reader:
         self.path = path
 
     def fail(self, field: str, wanted: str) -> IntegrityError:
-        return IntegrityError(f"{self.path}: {field} must be {wanted}")
+        return IntegrityError(
+            _("{path}: {field} must be {wanted}").format(path=self.path, field=field, wanted=wanted)
+        )
 
     def get(self, data: object, field: str, kind: type[T], *, optional: bool = False) -> T:
         where = field.rsplit(".", 1)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
 from qms_engine.errors import ConfigurationError, InvalidInput, QmsError
+from qms_engine.i18n import _
 
 TOOL_FOLDERS = "/usr/lib/postgresql/*/bin"
 """Where Debian and Ubuntu install each PostgreSQL version's tools, besides ``$PATH``."""
@@ -60,12 +61,17 @@ def find_tool(name: str, major: int, folders: Iterable[Path] | None = None) -> P
     )
     if not found:
         raise ConfigurationError(
-            f"{name} is not installed (looked on $PATH and in {TOOL_FOLDERS})", hint=install
+            _("{name} is not installed (looked on $PATH and in {tool_folders})").format(
+                name=name, tool_folders=TOOL_FOLDERS
+            ),
+            hint=install,
         )
     seen = ", ".join(f"{path} (PostgreSQL {version or '?'})" for path, version in found.items())
     raise ConfigurationError(
-        f"the database server runs PostgreSQL {major}, and no {name} of that version was "
-        f"found: {seen}",
+        _(
+            "the database server runs PostgreSQL {major}, and no {name} of "
+            "that version was found: {seen}"
+        ).format(major=major, name=name, seen=seen),
         hint=install,
     )
 
@@ -164,8 +170,10 @@ def require_empty(engine: Engine) -> None:
         more = f" and {len(found) - 1} more object(s)" if len(found) > 1 else ""
         shown = engine.url.render_as_string(hide_password=True)
         raise InvalidInput(
-            f"the database {shown} is not empty: it holds {kind.lower()} {name}{more}",
-            hint="restore into a new, empty database (createdb NAME) and give its URL",
+            _("the database {shown} is not empty: it holds {lower} {name}{more}").format(
+                shown=shown, lower=kind.lower(), name=name, more=more
+            ),
+            hint=_("restore into a new, empty database (createdb NAME) and give its URL"),
         )
 
 

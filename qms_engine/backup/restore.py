@@ -55,6 +55,7 @@ from qms_engine.backup.postgres import (
 )
 from qms_engine.backup.take import chain_heads, file_trees, kept_places
 from qms_engine.errors import ConfigurationError, IntegrityError, InvalidInput, QmsError
+from qms_engine.i18n import _
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import create_db_engine, read_snapshot
@@ -188,17 +189,23 @@ def _target(manifest: Manifest, database_url: str | None) -> Engine | None:
     if manifest.database.backend == "sqlite":
         if database_url:
             raise InvalidInput(
-                "this backup holds a SQLite database, which is restored inside the workspace: "
-                "--database-url is for PostgreSQL backups",
-                hint="leave out --database-url",
+                _(
+                    "this backup holds a SQLite database, which is restored inside "
+                    "the workspace: --database-url is for PostgreSQL backups"
+                ),
+                hint=_("leave out --database-url"),
             )
         return None
     if not database_url:
         raise InvalidInput(
-            "this backup holds a PostgreSQL database: give --database-url, the URL of an "
-            "empty database to restore it into",
-            hint="createdb qms_restored, then: qms restore DIR PATH "
-            "--database-url postgresql+psycopg://USER@HOST/qms_restored",
+            _(
+                "this backup holds a PostgreSQL database: give --database-url, "
+                "the URL of an empty database to restore it into"
+            ),
+            hint=_(
+                "createdb qms_restored, then: qms restore DIR PATH "
+                "--database-url postgresql+psycopg://USER@HOST/qms_restored"
+            ),
         )
     try:
         backend = make_url(database_url).get_backend_name()
@@ -206,8 +213,8 @@ def _target(manifest: Manifest, database_url: str | None) -> Engine | None:
         backend = None
     if backend != "postgresql":
         raise InvalidInput(
-            "--database-url names no PostgreSQL database, and this backup holds one",
-            hint="give postgresql+psycopg://USER@HOST/DATABASE of an empty database",
+            _("--database-url names no PostgreSQL database, and this backup holds one"),
+            hint=_("give postgresql+psycopg://USER@HOST/DATABASE of an empty database"),
         )
     engine = create_db_engine(database_url)
     return engine
@@ -226,12 +233,18 @@ def _lay_out(
         name = manifest.database.file
         target = staging / str(manifest.database.path)
         if copy_file(source / name, target) != manifest.files[name].sha256:
-            raise IntegrityError(f"{source / name}: changed while it was being restored")
+            raise IntegrityError(
+                _("{value}: changed while it was being restored").format(value=source / name)
+            )
     store = BlobStore(workspace.blob_dir)
     blobs = sorted(manifest.named_blobs + manifest.extra_blobs)
     for done, sha in enumerate(blobs, start=1):
         if store.put_file(source / blob_file(sha)).sha256 != sha:
-            raise IntegrityError(f"{source / blob_file(sha)}: changed while it was being restored")
+            raise IntegrityError(
+                _("{value}: changed while it was being restored").format(
+                    value=source / blob_file(sha)
+                )
+            )
         tell("blobs", done, len(blobs))
     return workspace
 
@@ -250,12 +263,20 @@ def _restore_files(runtime: Runtime, source: Path, manifest: Manifest, tell: Pro
         inside = any(target.is_relative_to(tree) for tree in trees) and target != database
         if not inside or os.path.lexists(target):  # or where the layout put its own file
             raise IntegrityError(
-                f"{source / MANIFEST}: {workspace_file(relative)} cannot be restored to "
-                f"{relative}: the manifest is not one `qms backup` wrote",
-                hint="restore from another copy of the backup",
+                _(
+                    "{value}: {workspace_file} cannot be restored to {relative}: the "
+                    "manifest is not one `qms backup` wrote"
+                ).format(
+                    value=source / MANIFEST,
+                    workspace_file=workspace_file(relative),
+                    relative=relative,
+                ),
+                hint=_("restore from another copy of the backup"),
             )
         if copy_file(source / workspace_file(relative), target) != entry.sha256:
-            raise IntegrityError(f"{source / workspace_file(relative)}: changed while restored")
+            raise IntegrityError(
+                _("{value}: changed while restored").format(value=source / workspace_file(relative))
+            )
         tell("files", done, len(files))
     moved = upgrade_layout(workspace)  # nothing to do once marked
     with runtime.engine.connect() as connection:
@@ -284,8 +305,10 @@ def _with_database_url(config: str, url: str, where: Path) -> str:
         table = None
     if not isinstance(table, dict) or table.get("database_url") != url:
         raise ConfigurationError(
-            f"{where}: cannot point its workspace.database_url at the restored database",
-            hint="the backup's qms.toml is laid out unusually; restore it by hand",
+            _("{where}: cannot point its workspace.database_url at the restored database").format(
+                where=where
+            ),
+            hint=_("the backup's qms.toml is laid out unusually; restore it by hand"),
         )
     return text
 
@@ -304,20 +327,28 @@ def _rebuild(
         runtime = Runtime.open(workspace, plugins)
     except ConfigurationError as exc:
         raise ConfigurationError(
-            f"{exc}; the backup was taken by qms-engine {manifest.engine_version} (schema "
-            f"{manifest.database.schema}); nothing was restored",
-            hint=f"restore it with qms-engine {manifest.engine_version}, then upgrade the "
-            "restored workspace with `qms db upgrade`",
+            _(
+                "{exc}; the backup was taken by qms-engine {engine_version} "
+                "(schema {schema}); nothing was restored"
+            ).format(
+                exc=exc, engine_version=manifest.engine_version, schema=manifest.database.schema
+            ),
+            hint=_(
+                "restore it with qms-engine {engine_version}, then upgrade the "
+                "restored workspace with `qms db upgrade`"
+            ).format(engine_version=manifest.engine_version),
         ) from exc
     try:
         with read_snapshot(runtime.engine) as connection:
             heads = chain_heads(connection)
         if heads != manifest.offices:
             raise IntegrityError(
-                "the restored database's offices and chain heads are not those the manifest "
-                "recorded: the database file does not belong to this backup; nothing was "
-                "restored",
-                hint="restore from another copy of the backup",
+                _(
+                    "the restored database's offices and chain heads are not those "
+                    "the manifest recorded: the database file does not belong to "
+                    "this backup; nothing was restored"
+                ),
+                hint=_("restore from another copy of the backup"),
             )
         moved = _restore_files(runtime, source, manifest, tell)
         results = tuple(_verify_office(runtime, head.code, jobs, tell) for head in manifest.offices)
@@ -328,9 +359,13 @@ def _rebuild(
     if failed:
         first = "; ".join(f"{r.office}: {r.problems[0]}" for r in failed)
         raise IntegrityError(
-            f"the restored workspace does not verify, so nothing was restored: {first}",
-            hint="the workspace did not verify when the backup was taken (`qms audit verify` "
-            "there says why); restore an earlier backup",
+            _("the restored workspace does not verify, so nothing was restored: {first}").format(
+                first=first
+            ),
+            hint=_(
+                "the workspace did not verify when the backup was taken (`qms "
+                "audit verify` there says why); restore an earlier backup"
+            ),
         )
     return _Rebuilt(timezone, tuple(moved), results)
 

@@ -63,6 +63,7 @@ from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import IntegrityError, PermissionDenied
 from qms_engine.files import NotRegularFile, open_regular
+from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -197,8 +198,11 @@ def _authorise_in(connection: Connection, actor: Signer, office: OfficeRef) -> N
         why = f"{user!r}'s key there was issued by an admin and signs nothing until replaced"
         hint = f"{user} chooses their own key there: {rotate}"
     raise PermissionDenied(
-        f"{user!r} may not take a backup in {code}: a backup copies every office's records, so "
-        f"it needs an admin or quality coordinator of every office; {why}",
+        _(
+            "{user} may not take a backup in {code}: a backup copies every "
+            "office's records, so it needs an admin or quality coordinator "
+            "of every office; {why}"
+        ).format(user=repr(user), code=code, why=why),
         hint=hint,
     )
 
@@ -334,9 +338,12 @@ def _copy_blobs(
     missing = sorted(named - set(present))
     if missing:
         raise IntegrityError(
-            f"blob {missing[0]} (and {len(missing) - 1} more), which the audit trail names, is "
-            f"missing from the blob store {store.objects_dir}: no backup was written",
-            hint="run `qms audit verify` to see what the workspace lacks",
+            _(
+                "blob {value} (and {value2} more), which the audit trail names, "
+                "is missing from the blob store {objects_dir}: no backup was "
+                "written"
+            ).format(value=missing[0], value2=len(missing) - 1, objects_dir=store.objects_dir),
+            hint=_("run `qms audit verify` to see what the workspace lacks"),
         )
     files = {}
     for done, sha in enumerate(present, start=1):
@@ -344,9 +351,11 @@ def _copy_blobs(
         digest = copy_file(store.path(sha), staging / name)
         if digest != sha:
             raise IntegrityError(
-                f"{store.path(sha)}: its content hashes to {digest[:16]}…: the blob is "
-                "damaged, and no backup was written",
-                hint="run `qms audit verify` to see what the workspace lacks",
+                _(
+                    "{path}: its content hashes to {value}…: the blob is damaged, "
+                    "and no backup was written"
+                ).format(path=store.path(sha), value=digest[:16]),
+                hint=_("run `qms audit verify` to see what the workspace lacks"),
             )
         files[name] = _entry(staging / name, digest)
         tell("blobs", done, len(present))

@@ -34,6 +34,7 @@ from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import local_text, local_today, utc_now, years_after
 from qms_engine.documents.revisions import load_document, spelt_number
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
+from qms_engine.i18n import _
 from qms_engine.people.permissions import find_member, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.capa_terms import MAX_DUE_YEARS
@@ -61,8 +62,10 @@ def parse_action(text: str) -> tuple[str, int]:
     digits = tail[1:] if tail[:1] in ("A", "a") else tail
     if not sep or not number or not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
         raise InvalidInput(
-            f"{text!r} does not name an action: give the NC's number, '#A' and the action's number",
-            hint="for example PS-KOT39/NC/2026/004#A1 (`qms nc show NC` lists its actions)",
+            _(
+                "{text} does not name an action: give the NC's number, '#A' and the action's number"
+            ).format(text=repr(text)),
+            hint=_("for example PS-KOT39/NC/2026/004#A1 (`qms nc show NC` lists its actions)"),
         )
     return number, int(digits)
 
@@ -79,8 +82,12 @@ def _accepting(workflow: WorkflowDefinition, nc: NcRow, doing: str) -> None:
         if workflow.states[step.target].accepts_actions
     ]
     raise RuleViolation(
-        f"{nc.number} is {nc.state}: actions are {doing} only while it is {' or '.join(accepting)}",
-        hint=f"qms nc act {nc.number} {back[0]} --comment WHY" if back else None,
+        _("{number} is {state}: actions are {doing} only while it is {accepting}").format(
+            number=nc.number, state=nc.state, doing=doing, accepting=" or ".join(accepting)
+        ),
+        hint=_("qms nc act {number} {value} --comment WHY").format(number=nc.number, value=back[0])
+        if back
+        else None,
     )
 
 
@@ -91,20 +98,28 @@ def _owner(connection: Connection, office: OfficeRef, name: str) -> tuple[int, s
     username = member.username
     if member.kind == "service":
         raise RuleViolation(
-            f"{username!r} is a service account: an action's owner is a person who answers for it",
-            hint="give a person of the office with --owner",
+            _(
+                "{username} is a service account: an action's owner is a person who answers for it"
+            ).format(username=repr(username)),
+            hint=_("give a person of the office with --owner"),
         )
     if not member.active:
         raise RuleViolation(
-            f"{username!r} is deactivated: an action's owner must be someone who can act",
-            hint="give another owner with --owner",
+            _("{username} is deactivated: an action's owner must be someone who can act").format(
+                username=repr(username)
+            ),
+            hint=_("give another owner with --owner"),
         )
     if not member.roles:
         raise RuleViolation(
-            f"{username!r} holds no role in {office.code}: an action's owner must be enrolled "
-            "in the NC's office",
-            hint=f"give another owner, or an admin enrols them: qms --office {office.code} user "
-            f"grant {username} ROLE --as ADMIN",
+            _(
+                "{username} holds no role in {code}: an action's owner must be "
+                "enrolled in the NC's office"
+            ).format(username=repr(username), code=office.code),
+            hint=_(
+                "give another owner, or an admin enrols them: qms --office "
+                "{code} user grant {username} ROLE --as ADMIN"
+            ).format(code=office.code, username=username),
         )
     return member.id, username
 
@@ -118,17 +133,21 @@ def _document_floor(
     document = load_document(connection, spelt_number(connection, number))
     if document.office.id != office.id:
         raise RuleViolation(
-            f"{number} belongs to {document.office.code}: an action of {office.code} asks only "
-            "for a revision of its own documents"
+            _(
+                "{number} belongs to {code}: an action of {code2} asks only for "
+                "a revision of its own documents"
+            ).format(number=number, code=document.office.code, code2=office.code)
         )
     spec = runtime.plugins.registry.office_type(office.office_type).document_type(
         document.type_code
     )
     if spec.kind != "document":
         raise RuleViolation(
-            f"{number} is a {spec.title} record: records are filed once and never revised, so "
-            "an action cannot ask for a revision of one",
-            hint="name a controlled document (an SOP …), or leave --document out",
+            _(
+                "{number} is a {title} record: records are filed once and never "
+                "revised, so an action cannot ask for a revision of one"
+            ).format(number=number, title=spec.title),
+            hint=_("name a controlled document (an SOP …), or leave --document out"),
         )
     in_force = runtime.plugins.workflows[spec.workflow].in_force_state
     current = connection.execute(
@@ -144,17 +163,25 @@ def _check_due(due: date, today: date, office: OfficeRef) -> None:
     years ahead."""
     if due < today:
         raise RuleViolation(
-            f"the due date {due.isoformat()} is in the past (today is {today.isoformat()} "
-            f"in {office.code})",
-            hint="give a due date from today on: --due YYYY-MM-DD",
+            _("the due date {due} is in the past (today is {today} in {code})").format(
+                due=due.isoformat(), today=today.isoformat(), code=office.code
+            ),
+            hint=_("give a due date from today on: --due YYYY-MM-DD"),
         )
     latest = years_after(today, MAX_DUE_YEARS)
     if due > latest:
         raise InvalidInput(
-            f"the due date {due.isoformat()} is more than {MAX_DUE_YEARS} years ahead (today "
-            f"is {today.isoformat()} in {office.code}; the latest allowed is "
-            f"{latest.isoformat()})",
-            hint="give the day it is really due: --due YYYY-MM-DD",
+            _(
+                "the due date {due} is more than {max_due_years} years ahead "
+                "(today is {today} in {code}; the latest allowed is {latest})"
+            ).format(
+                due=due.isoformat(),
+                max_due_years=MAX_DUE_YEARS,
+                today=today.isoformat(),
+                code=office.code,
+                latest=latest.isoformat(),
+            ),
+            hint=_("give the day it is really due: --due YYYY-MM-DD"),
         )
 
 
@@ -185,7 +212,10 @@ def _as_planner(
     user = load_actor(work.connection, actor, nc.office)
     _accepting(runtime.plugins.workflows[nc.workflow], nc, doing)
     role = require_role(
-        user, RULES[kind.action].roles or (), nc.office, f"{verb} actions of nonconformities"
+        user,
+        RULES[kind.action].roles or (),
+        nc.office,
+        _("{verb} actions of nonconformities").format(verb=verb),
     )
     return nc, user, role
 
@@ -207,7 +237,7 @@ def add_action(
     is the action done."""
     known_value("action type", type, ACTION_TYPES, "action types")
     if not description.strip():
-        raise RuleViolation("the action's description is empty", hint="give --description")
+        raise RuleViolation(_("the action's description is empty"), hint=_("give --description"))
     with runtime.unit_of_work() as work:
         connection = work.connection
         nc, user, role = _as_planner(
@@ -267,10 +297,12 @@ def _numbered(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
     """Action ``n`` of ``nc`` (``actions``: all of them), or a NotFound listing them."""
     found = [action for action in actions if action.n == n]
     if not found:
-        known = ", ".join(f"A{action.n}" for action in actions) or "none yet"
+        known = ", ".join(f"A{action.n}" for action in actions) or _("none yet")
         raise NotFound(
-            f"{nc.number} has no action A{n} (its actions: {known})",
-            hint=f"qms nc show {nc.number}",
+            _("{number} has no action A{n} (its actions: {known})").format(
+                number=nc.number, n=n, known=known
+            ),
+            hint=_("qms nc show {number}").format(number=nc.number),
         )
     return found[0]
 
@@ -280,8 +312,12 @@ def _not_done(nc: NcRow, action: ActionRow) -> ActionRow:
     if action.done_at is not None:
         how = f" (revision {action.fulfilled_by})" if action.fulfilled_by else ""
         raise RuleViolation(
-            f"{action.subject} was already done{how} by {action.done_by} on "
-            f"{local_text(action.done_at, nc.office.timezone)}"
+            _("{subject} was already done{how} by {done_by} on {local_text}").format(
+                subject=action.subject,
+                how=how,
+                done_by=action.done_by,
+                local_text=local_text(action.done_at, nc.office.timezone),
+            )
         )
     return action
 
@@ -291,9 +327,16 @@ def _open_action(nc: NcRow, actions: Sequence[ActionRow], n: int) -> ActionRow:
     action = _numbered(nc, actions, n)
     if action.document:
         raise RuleViolation(
-            f"{action.subject} asks for a revision of {action.document}: it is done when a "
-            f"revision after revision {action.after_revno} becomes effective, not by hand",
-            hint=f"qms doc revise {action.document} FILE --reason '{action.subject}: …'",
+            _(
+                "{subject} asks for a revision of {document}: it is done when a "
+                "revision after revision {after_revno} becomes effective, not by "
+                "hand"
+            ).format(
+                subject=action.subject, document=action.document, after_revno=action.after_revno
+            ),
+            hint=_("qms doc revise {document} FILE --reason '{subject}: …'").format(
+                document=action.document, subject=action.subject
+            ),
         )
     return _not_done(nc, action)
 
@@ -302,15 +345,19 @@ def _as_owner(user: Actor, action: ActionRow, office: OfficeRef) -> str:
     """The role the owner signs in (any they hold in the office); refused to anyone else."""
     if user.username != action.owner:
         raise PermissionDenied(
-            f"only the owner of {action.subject} ({action.owner}) may mark it done, not "
-            f"{user.username!r}",
-            hint=f"ask {action.owner}",
+            _("only the owner of {subject} ({owner}) may mark it done, not {username}").format(
+                subject=action.subject, owner=action.owner, username=repr(user.username)
+            ),
+            hint=_("ask {owner}").format(owner=action.owner),
         )
     if not user.roles:
         raise PermissionDenied(
-            f"{user.username!r} holds no role in {office.code} any more and cannot sign there",
-            hint=f"an admin grants one: qms --office {office.code} user grant {user.username} "
-            "ROLE --as ADMIN",
+            _("{username} holds no role in {code} any more and cannot sign there").format(
+                username=repr(user.username), code=office.code
+            ),
+            hint=_(
+                "an admin grants one: qms --office {code} user grant {username} ROLE --as ADMIN"
+            ).format(code=office.code, username=user.username),
         )
     return sorted(user.roles)[0]
 
@@ -328,7 +375,7 @@ def complete_action(
     number, n = parse_action(action)
     comment = comment.strip()
     if not comment:
-        raise RuleViolation("say what was done", hint="give --comment")
+        raise RuleViolation(_("say what was done"), hint=_("give --comment"))
     facts = check_evidence(evidence)
     with staged_evidence(runtime, facts) as staged, runtime.unit_of_work() as work:
         connection = work.connection
@@ -373,7 +420,7 @@ def reassign_action(
     number, n = parse_action(action)
     comment = comment.strip()
     if not comment:
-        raise RuleViolation("say why the action changes hands", hint="give --comment")
+        raise RuleViolation(_("say why the action changes hands"), hint=_("give --comment"))
     with runtime.unit_of_work() as work:
         connection = work.connection
         nc, user, role = _as_planner(
@@ -383,7 +430,10 @@ def reassign_action(
         owner_id, owner_name = _owner(connection, nc.office, owner)
         if owner_name == found.owner:
             raise RuleViolation(
-                f"{found.subject} is already {owner_name}'s", hint="name another owner: --owner"
+                _("{subject} is already {owner_name}'s").format(
+                    subject=found.subject, owner_name=owner_name
+                ),
+                hint=_("name another owner: --owner"),
             )
         record = work.append(
             nc.office,

@@ -25,6 +25,7 @@ from qms_engine.chain.unit_of_work import UnitOfWork
 from qms_engine.documents.handout import check_destination, stream_verified, write_verified
 from qms_engine.errors import InvalidInput, NotFound
 from qms_engine.files import MEDIA_TYPES, FileFacts, inspect_file
+from qms_engine.i18n import _
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import EVENT_TABLE
 
@@ -37,14 +38,17 @@ def _checked(path: Path) -> FileFacts:
     bad input (exit 2), each named; then checked as a revision's file is."""
     if not path.exists() and not path.is_symlink():
         raise NotFound(
-            f"evidence file {path}: no such file", hint="check the path after --evidence"
+            _("evidence file {path}: no such file").format(path=path),
+            hint=_("check the path after --evidence"),
         )
     try:
         return inspect_file(path, EVIDENCE_EXTENSIONS, "evidence")
     except OSError as exc:
         raise InvalidInput(
-            f"evidence file {path}: cannot be read ({exc.strerror})",
-            hint="give a file you may read, or copy it somewhere you can",
+            _("evidence file {path}: cannot be read ({strerror})").format(
+                path=path, strerror=exc.strerror
+            ),
+            hint=_("give a file you may read, or copy it somewhere you can"),
         ) from None
 
 
@@ -82,8 +86,8 @@ def staged_evidence(runtime: Runtime, facts: Sequence[FileFacts]) -> Iterator[St
         for blob, fact in zip(blobs, facts, strict=True):  # the same content twice: kept once
             stored = StoredFile(blob.sha256, fact.size, fact.media_type, fact.name)
             kept.setdefault(blob.sha256, (stored, blob))
-        files = [stored for stored, _ in kept.values()]
-        yield StagedEvidence(files, [blob for _, blob in kept.values()], runtime)
+        files = [stored for stored, _blob in kept.values()]
+        yield StagedEvidence(files, [blob for _stored, blob in kept.values()], runtime)
 
 
 def forget_evidence(runtime: Runtime, published: BlobInfo) -> None:
@@ -121,12 +125,18 @@ def _named(owner: str, files: Sequence[StoredFile], name: str | None) -> StoredF
     of its SHA-256); with no name, the only one."""
     listed = ", ".join(f"{f.original_filename} ({f.sha256[:12]})" for f in files)
     if not files:
-        raise NotFound(f"{owner} has no evidence files", hint=f"`qms nc show {owner}` lists them")
+        raise NotFound(
+            _("{owner} has no evidence files").format(owner=owner),
+            hint=_("`qms nc show {owner}` lists them").format(owner=owner),
+        )
     if name is None:
         if len(files) == 1:
             return files[0]
         raise InvalidInput(
-            f"{owner} has {len(files)} evidence files: {listed}", hint="say which: --name FILE_NAME"
+            _("{owner} has {count} evidence files: {listed}").format(
+                owner=owner, count=len(files), listed=listed
+            ),
+            hint=_("say which: --name FILE_NAME"),
         )
     wanted = name.strip()
     digits = wanted.lower()
@@ -136,10 +146,16 @@ def _named(owner: str, files: Sequence[StoredFile], name: str | None) -> StoredF
     if not found and len(digits) >= MIN_SHA_PREFIX and all(c in hexdigits for c in digits):
         found = [f for f in files if f.sha256.startswith(digits)]
     if not found:
-        raise NotFound(f"{owner} has no evidence file {name!r} (its files: {listed})")
+        raise NotFound(
+            _("{owner} has no evidence file {name} (its files: {listed})").format(
+                owner=owner, name=repr(name), listed=listed
+            )
+        )
     if len(found) > 1:
         raise InvalidInput(
-            f"{owner} has more than one evidence file called {name!r}: {listed}",
+            _("{owner} has more than one evidence file called {name}: {listed}").format(
+                owner=owner, name=repr(name), listed=listed
+            ),
             hint="give the start of its SHA-256 instead: --name " + found[0].sha256[:12],
         )
     return found[0]
@@ -155,17 +171,21 @@ def find_evidence(
         return HandedEvidence(nc.number, _named(nc.number, nc.evidence, name))
     actions = {row.n: row for row in actions_of(connection, nc)}
     if action not in actions:
-        known = ", ".join(f"A{n}" for n in actions) or "none yet"
+        known = ", ".join(f"A{n}" for n in actions) or _("none yet")
         raise NotFound(
-            f"{nc.number} has no action A{action} (its actions: {known})",
-            hint=f"qms nc show {nc.number}",
+            _("{number} has no action A{action} (its actions: {known})").format(
+                number=nc.number, action=action, known=known
+            ),
+            hint=_("qms nc show {number}").format(number=nc.number),
         )
     found = actions[action]
     return HandedEvidence(found.subject, _named(found.subject, found.evidence, name))
 
 
 def _what(handed: HandedEvidence) -> str:
-    return f"{handed.owner}: evidence file {handed.file.original_filename}"
+    return _("{owner}: evidence file {original_filename}").format(
+        owner=handed.owner, original_filename=handed.file.original_filename
+    )
 
 
 def export_evidence(

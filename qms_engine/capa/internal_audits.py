@@ -37,6 +37,7 @@ from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import as_utc, local_today, utc_now, years_after
 from qms_engine.documents.revisions import MAX_TITLE, named_author
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from qms_engine.i18n import _
 from qms_engine.people.permissions import (
     find_member,
     load_actor,
@@ -147,25 +148,35 @@ def _check_plan(
     title: str, scope: str, auditors: Sequence[str], items: Sequence[AuditItem]
 ) -> None:
     if not title:
-        raise InvalidInput("the audit's title is empty", hint="give --title")
+        raise InvalidInput(_("the audit's title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed")
+        raise InvalidInput(
+            _("the title is {count} characters; at most {max_title} are allowed").format(
+                count=len(title), max_title=MAX_TITLE
+            )
+        )
     if not scope:
         raise InvalidInput(
-            "the audit's scope is empty", hint="give --scope saying which processes it covers"
+            _("the audit's scope is empty"), hint=_("give --scope saying which processes it covers")
         )
     if not auditors:
-        raise InvalidInput("an audit needs at least one auditor", hint="give --auditor USER")
+        raise InvalidInput(_("an audit needs at least one auditor"), hint=_("give --auditor USER"))
     if not items:
         raise InvalidInput(
-            "an audit needs at least one checklist item",
-            hint='give --item "REF=AUDITOR[:AREA_OWNER]", e.g. --item "7.5.3=audit:priya"',
+            _("an audit needs at least one checklist item"),
+            hint=_('give --item "REF=AUDITOR[:AREA_OWNER]", e.g. --item "7.5.3=audit:priya"'),
         )
     for n, item in enumerate(items, 1):
         if not item.ref.strip():
-            raise InvalidInput(f"item {n}: its reference is empty (an ISO clause or a document)")
+            raise InvalidInput(
+                _("item {n}: its reference is empty (an ISO clause or a document)").format(n=n)
+            )
         if len(item.ref.strip()) > MAX_REF:
-            raise InvalidInput(f"item {n}: its reference is longer than {MAX_REF} characters")
+            raise InvalidInput(
+                _("item {n}: its reference is longer than {max_ref} characters").format(
+                    n=n, max_ref=MAX_REF
+                )
+            )
 
 
 def _auditor(connection: Connection, office: OfficeRef, name: str) -> _Person:
@@ -174,14 +185,20 @@ def _auditor(connection: Connection, office: OfficeRef, name: str) -> _Person:
     username, roles = member.username, member.roles
     if not member.active:
         raise RuleViolation(
-            f"auditor {username!r} is deactivated and cannot audit", hint="name another auditor"
+            _("auditor {username} is deactivated and cannot audit").format(username=repr(username)),
+            hint=_("name another auditor"),
         )
     if AUDITOR not in roles:
         raise RuleViolation(
-            f"{username!r} does not hold the auditor role in {office.code} "
-            f"(has: {', '.join(sorted(roles)) or 'none'})",
-            hint=f"an admin can grant it: qms --office {office.code} user grant {username} "
-            "auditor --as ADMIN",
+            _("{username} does not hold the auditor role in {code} (has: {value})").format(
+                username=repr(username),
+                code=office.code,
+                value=", ".join(sorted(roles)) or _("none"),
+            ),
+            hint=_(
+                "an admin can grant it: qms --office {code} user grant "
+                "{username} auditor --as ADMIN"
+            ).format(code=office.code, username=username),
         )
     return _Person(member.id, username)
 
@@ -193,17 +210,23 @@ def _area_owner(connection: Connection, office: OfficeRef, n: int, name: str) ->
     try:
         member = find_member(connection, name, office)
     except NotFound as exc:
-        raise NotFound(f"item {n}: area owner: {exc}", hint=exc.hint) from None
+        raise NotFound(
+            _("item {n}: area owner: {exc}").format(n=n, exc=exc), hint=exc.hint
+        ) from None
     username = member.username
     if member.kind == "service":
         raise RuleViolation(
-            f"item {n}: {username!r} is a service account, not the owner of an area",
-            hint="name the person of this office whose area it is, or leave it out",
+            _("item {n}: {username} is a service account, not the owner of an area").format(
+                n=n, username=repr(username)
+            ),
+            hint=_("name the person of this office whose area it is, or leave it out"),
         )
     if not member.roles:
         raise RuleViolation(
-            f"item {n}: area owner {username!r} holds no role in {office.code}",
-            hint="name the person of this office whose area it is, or leave it out",
+            _("item {n}: area owner {username} holds no role in {code}").format(
+                n=n, username=repr(username), code=office.code
+            ),
+            hint=_("name the person of this office whose area it is, or leave it out"),
         )
     return _Person(member.id, username)
 
@@ -237,8 +260,8 @@ def _document(connection: Connection, office: OfficeRef, ref: str) -> _Document 
         return _Document(*row)
     if ref.lower().startswith(f"{office.code.lower()}/"):
         raise NotFound(
-            f"no document numbered {ref!r} in {office.code}",
-            hint="see `qms doc list`; for an ISO clause give its number, e.g. 7.5.3",
+            _("no document numbered {ref} in {code}").format(ref=repr(ref), code=office.code),
+            hint=_("see `qms doc list`; for an ISO clause give its number, e.g. 7.5.3"),
         )
     return None
 
@@ -304,34 +327,50 @@ def _plan_item(
     named = auditors.get(item.auditor.strip().lower())
     if named is None:
         raise InvalidInput(
-            f"item {n} ({ref}): its auditor {item.auditor.strip()!r} is not one of the audit's "
-            f"auditors ({', '.join(a.username for a in auditors.values())})",
-            hint=f"add --auditor {item.auditor.strip()}, or name one of them for the item",
+            _(
+                "item {n} ({ref}): its auditor {strip} is not one of the audit's auditors ({items})"
+            ).format(
+                n=n,
+                ref=ref,
+                strip=repr(item.auditor.strip()),
+                items=", ".join(a.username for a in auditors.values()),
+            ),
+            hint=_("add --auditor {strip}, or name one of them for the item").format(
+                strip=item.auditor.strip()
+            ),
         )
     owner = _area_owner(connection, office, n, item.area_owner)
     instead = "name another of the audit's auditors for it"
     if owner is not None and owner.id == named.id:
         raise RuleViolation(
-            f"item {n} ({ref}): {named.username!r} owns that area and may not audit it: the "
-            "auditor of an area does not audit their own work",
+            _(
+                "item {n} ({ref}): {username} owns that area and may not audit "
+                "it: the auditor of an area does not audit their own work"
+            ).format(n=n, ref=ref, username=repr(named.username)),
             hint=instead,
         )
     document = _document(connection, office, ref)
     if document is None:
         if not is_iso_clause(ref):
             raise InvalidInput(
-                f"item {n}: {ref!r} is neither {CLAUSE_WORDS} nor the number of a document or "
-                f"record of {office.code}",
-                hint=f'give the clause (--item "7.5.3={named.username}") or the full number '
-                f'(--item "{office.code}/SOP/001={named.username}"); `qms doc list` shows '
-                "the numbers",
+                _(
+                    "item {n}: {ref} is neither {clause_words} nor the number of a "
+                    "document or record of {code}"
+                ).format(n=n, ref=repr(ref), clause_words=CLAUSE_WORDS, code=office.code),
+                hint=_(
+                    'give the clause (--item "7.5.3={username}") or the full number '
+                    '(--item "{code}/SOP/001={username}"); `qms doc list` shows the '
+                    "numbers"
+                ).format(username=named.username, code=office.code),
             )
         return _PlannedItem(n, ref, named, owner)
     why = _not_independent(connection, runtime, office, document, named.username)
     if why:
         raise RuleViolation(
-            f"item {n} ({document.number}): {named.username!r} {why} and may not audit it: the "
-            "auditor of an area does not audit their own work",
+            _(
+                "item {n} ({number}): {username} {why} and may not audit it: the "
+                "auditor of an area does not audit their own work"
+            ).format(n=n, number=document.number, username=repr(named.username), why=why),
             hint=instead,
         )
     return _PlannedItem(n, document.number, named, owner)
@@ -353,15 +392,25 @@ def _check_date(date: dt.date, office: OfficeRef) -> None:
     latest = years_after(today, MAX_AUDIT_YEARS)
     if date < EARLIEST_AUDIT:
         raise InvalidInput(
-            f"the audit's date {date.isoformat()} is before {EARLIEST_AUDIT.isoformat()}",
-            hint="give the day of the audit: --date YYYY-MM-DD",
+            _("the audit's date {date} is before {earliest_audit}").format(
+                date=date.isoformat(), earliest_audit=EARLIEST_AUDIT.isoformat()
+            ),
+            hint=_("give the day of the audit: --date YYYY-MM-DD"),
         )
     if date > latest:
         raise InvalidInput(
-            f"the audit's date {date.isoformat()} is more than {MAX_AUDIT_YEARS} years ahead "
-            f"(today is {today.isoformat()} in {office.code}; the latest allowed is "
-            f"{latest.isoformat()})",
-            hint="give the day of the audit: --date YYYY-MM-DD",
+            _(
+                "the audit's date {date} is more than {max_audit_years} years "
+                "ahead (today is {today} in {code}; the latest allowed is "
+                "{latest})"
+            ).format(
+                date=date.isoformat(),
+                max_audit_years=MAX_AUDIT_YEARS,
+                today=today.isoformat(),
+                code=office.code,
+                latest=latest.isoformat(),
+            ),
+            hint=_("give the day of the audit: --date YYYY-MM-DD"),
         )
 
 
@@ -386,7 +435,7 @@ def plan_audit(
         connection = work.connection
         work.lock(office)
         planner = load_actor(connection, actor, office)
-        role = require_role(planner, {QUALITY_COORDINATOR}, office, "plan internal audits")
+        role = require_role(planner, {QUALITY_COORDINATOR}, office, _("plan internal audits"))
         people: dict[str, _Person] = {}
         for name in auditors:
             person = _auditor(connection, office, name)
@@ -452,16 +501,22 @@ def plan_audit(
 def _check_finding(result: str, note: str, severity: str) -> None:
     if result not in FINDING_RESULTS:
         raise InvalidInput(
-            f"unknown finding {result!r}", hint=f"give --result {' | '.join(FINDING_RESULTS)}"
+            _("unknown finding {result}").format(result=repr(result)),
+            hint=_("give --result {finding_results}").format(
+                finding_results=" | ".join(FINDING_RESULTS)
+            ),
         )
     if result != CONFORMS and not note:
         raise InvalidInput(
-            f"a finding of {result} needs a note saying what was found", hint="give --note"
+            _("a finding of {result} needs a note saying what was found").format(result=result),
+            hint=_("give --note"),
         )
     if result == NONCONFORMITY and severity not in NC_SEVERITIES:
         raise InvalidInput(
-            f"unknown severity {severity!r} for a nonconformity",
-            hint=f"give --severity {' | '.join(NC_SEVERITIES)}",
+            _("unknown severity {severity} for a nonconformity").format(severity=repr(severity)),
+            hint=_("give --severity {nc_severities}").format(
+                nc_severities=" | ".join(NC_SEVERITIES)
+            ),
         )
 
 
@@ -515,8 +570,10 @@ def record_finding(
     _check_finding(result, note, severity)
     if len(nc_title.strip()) > MAX_TITLE:
         raise InvalidInput(
-            f"--nc-title is {len(nc_title.strip())} characters; at most {MAX_TITLE} are allowed",
-            hint="say it in a line: the note is the NC's description",
+            _("--nc-title is {count} characters; at most {max_title} are allowed").format(
+                count=len(nc_title.strip()), max_title=MAX_TITLE
+            ),
+            hint=_("say it in a line: the note is the NC's description"),
         )
     with runtime.engine.connect() as connection:
         office = runtime.office(load_audit(connection, audit).office)
@@ -526,7 +583,7 @@ def record_finding(
         found = load_audit(connection, audit)  # as it stands under the lock
         _on_or_after(found, office)
         auditor = load_actor(connection, actor, office)
-        role = require_role(auditor, {AUDITOR}, office, "record audit findings")
+        role = require_role(auditor, {AUDITOR}, office, _("record audit findings"))
         row = _item_for(found, item, auditor)
         _still_independent(connection, runtime, office, found, row)
         subject = f"{found.number}#{row.n}"
@@ -581,11 +638,17 @@ def _still_independent(
     why = _not_independent(connection, runtime, office, document, item.auditor) if document else ""
     if why:
         raise RuleViolation(
-            f"item {item.n} of {audit.number} ({item.ref}): {item.auditor!r} {why} since the "
-            "audit was planned, and may no longer record its finding: the auditor of an area "
-            "does not audit their own work",
-            hint="the quality coordinator plans the item again with another auditor: "
-            "qms internal-audit plan …",
+            _(
+                "item {n} of {number} ({ref}): {auditor} {why} since the audit "
+                "was planned, and may no longer record its finding: the auditor "
+                "of an area does not audit their own work"
+            ).format(
+                n=item.n, number=audit.number, ref=item.ref, auditor=repr(item.auditor), why=why
+            ),
+            hint=_(
+                "the quality coordinator plans the item again with another "
+                "auditor: qms internal-audit plan …"
+            ),
         )
 
 
@@ -594,9 +657,16 @@ def _on_or_after(audit: AuditRow, office: OfficeRef) -> None:
     today = local_today(office.timezone)
     if today < audit.date:
         raise RuleViolation(
-            f"{audit.number} is planned for {audit.date.isoformat()}: its findings are recorded "
-            f"from that day on (today is {today.isoformat()} in {office.code})",
-            hint="record the finding once the audit has taken place",
+            _(
+                "{number} is planned for {date}: its findings are recorded from "
+                "that day on (today is {today} in {code})"
+            ).format(
+                number=audit.number,
+                date=audit.date.isoformat(),
+                today=today.isoformat(),
+                code=office.code,
+            ),
+            hint=_("record the finding once the audit has taken place"),
         )
 
 
@@ -606,20 +676,38 @@ def _item_for(audit: AuditRow, n: int, auditor: Actor) -> ItemRow:
     row = items.get(n)
     if row is None:
         raise NotFound(
-            f"{audit.number} has no item {n} (items 1–{len(items)})",
-            hint=f"see `qms internal-audit show {audit.number}`",
+            _("{number} has no item {n} (items 1–{count})").format(
+                number=audit.number, n=n, count=len(items)
+            ),
+            hint=_("see `qms internal-audit show {number}`").format(number=audit.number),
         )
     if row.auditor != auditor.username:
         raise PermissionDenied(
-            f"item {n} of {audit.number} ({row.ref}) is audited by {row.auditor!r}: only they "
-            f"record its finding, not {auditor.username!r}",
-            hint=f"ask {row.auditor}",
+            _(
+                "item {n} of {number} ({ref}) is audited by {auditor}: only they "
+                "record its finding, not {username}"
+            ).format(
+                n=n,
+                number=audit.number,
+                ref=row.ref,
+                auditor=repr(row.auditor),
+                username=repr(auditor.username),
+            ),
+            hint=_("ask {auditor}").format(auditor=row.auditor),
         )
     if row.result is not None:
         raise RuleViolation(
-            f"item {n} of {audit.number} ({row.ref}) already has its finding ({row.result}, "
-            f"event #{row.recorded_seq}): one finding per item",
-            hint="a further problem found later is raised as an NC of its own: qms nc raise",
+            _(
+                "item {n} of {number} ({ref}) already has its finding ({result}, "
+                "event #{recorded_seq}): one finding per item"
+            ).format(
+                n=n,
+                number=audit.number,
+                ref=row.ref,
+                result=row.result,
+                recorded_seq=row.recorded_seq,
+            ),
+            hint=_("a further problem found later is raised as an NC of its own: qms nc raise"),
         )
     return row
 
@@ -707,7 +795,8 @@ def load_audit(connection: Connection, number: str) -> AuditRow:
     rows = connection.execute(_audits().where(AUDIT_TABLE.c.number == number.strip())).all()
     if not rows:
         raise NotFound(
-            f"no internal audit numbered {number!r}", hint="see `qms internal-audit list`"
+            _("no internal audit numbered {number}").format(number=repr(number)),
+            hint=_("see `qms internal-audit list`"),
         )
     return _rows(connection, rows)[0]
 

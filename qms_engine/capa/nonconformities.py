@@ -46,6 +46,7 @@ from qms_engine.clock import utc_now
 from qms_engine.documents.revisions import MAX_TITLE, spelt_number
 from qms_engine.documents.transitions import may_take, workflow_step
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
+from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.roles import QUALITY_COORDINATOR
@@ -101,23 +102,27 @@ class NcStep:
 def _check_fields(title: str, description: str, source: str, severity: str, clause: str) -> None:
     """What an NC must say: a title, a description, a known source and severity."""
     if not title.strip():
-        raise InvalidInput("the nonconformity's title is empty", hint="give --title")
+        raise InvalidInput(_("the nonconformity's title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
         raise InvalidInput(
-            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed",
-            hint="say it in a line; the details go in --description",
+            _("the title is {count} characters; at most {max_title} are allowed").format(
+                count=len(title), max_title=MAX_TITLE
+            ),
+            hint=_("say it in a line; the details go in --description"),
         )
     if not description.strip():
         raise InvalidInput(
-            "the nonconformity's description is empty: say what was found, where and when",
-            hint="give --description",
+            _("the nonconformity's description is empty: say what was found, where and when"),
+            hint=_("give --description"),
         )
     known_value("source", source, NC_SOURCES, "nonconformity sources")
     known_value("severity", severity, SEVERITIES, "nonconformity severities")
     if len(clause) > MAX_CLAUSE:
         raise InvalidInput(
-            f"the clause is {len(clause)} characters; at most {MAX_CLAUSE} are allowed",
-            hint="give the ISO clause (such as 7.5.3) or the SOP's number",
+            _("the clause is {count} characters; at most {max_clause} are allowed").format(
+                count=len(clause), max_clause=MAX_CLAUSE
+            ),
+            hint=_("give the ISO clause (such as 7.5.3) or the SOP's number"),
         )
 
 
@@ -137,19 +142,27 @@ def _check_named(
     found = {number: (code, found_kind) for number, code, found_kind in rows}
     for number in wanted:
         if number not in found:
-            raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
+            raise NotFound(
+                _("no document numbered {number}").format(number=repr(number)),
+                hint=_("see `qms doc list`"),
+            )
         code, found_kind = found[number]
         if code != office.code:
             raise RuleViolation(
-                f"{number} belongs to {code}: a nonconformity of {office.code} names only "
-                "its own documents and records"
+                _(
+                    "{number} belongs to {code}: a nonconformity of {code2} names "
+                    "only its own documents and records"
+                ).format(number=number, code=code, code2=office.code)
             )
         if found_kind != kind:
-            what = "a register record" if found_kind == "register" else "a controlled document"
+            message = (
+                _("{number} is a register record, not a controlled document")
+                if found_kind == "register"
+                else _("{number} is a controlled document, not a register record")
+            )
             raise InvalidInput(
-                f"{number} is {what}, not a "
-                f"{'register record' if kind == 'register' else 'controlled document'}",
-                hint="name documents with --document and register records with --record",
+                message.format(number=number),
+                hint=_("name documents with --document and register records with --record"),
             )
     return wanted
 
@@ -184,12 +197,18 @@ def _claim_responses(
     missing = [response for response in responses if response not in linked]
     if missing:
         raise NotFound(
-            f"{office.code} has no feedback response {', '.join(missing)}",
-            hint="import the feedback first: qms feedback import FILE",
+            _("{code} has no feedback response {missing}").format(
+                code=office.code, missing=", ".join(missing)
+            ),
+            hint=_("import the feedback first: qms feedback import FILE"),
         )
     taken = [f"{r} ({linked[r]})" for r in responses if linked[r] not in (None, number)]
     if taken:
-        raise RuleViolation(f"feedback already linked to another nonconformity: {', '.join(taken)}")
+        raise RuleViolation(
+            _("feedback already linked to another nonconformity: {taken}").format(
+                taken=", ".join(taken)
+            )
+        )
     for some in batches(responses):
         connection.execute(
             update(FEEDBACK_TABLE)
@@ -226,14 +245,16 @@ def raise_nc_in(
     clause = clause.strip()
     _check_fields(title, description, source, severity, clause)
     if responses and source != "citizen_feedback":
-        raise InvalidInput("only a nonconformity raised from citizen feedback names responses")
+        raise InvalidInput(_("only a nonconformity raised from citizen feedback names responses"))
     if finding and source != "internal_audit":
-        raise InvalidInput("only a nonconformity raised by an internal audit names a finding")
+        raise InvalidInput(_("only a nonconformity raised by an internal audit names a finding"))
     if actor.kind == "service":
         raise PermissionDenied(
-            f"{actor.username!r} is a service account: a nonconformity is raised by a person, "
-            "who answers for it",
-            hint="raise it as yourself: --as USER",
+            _(
+                "{username} is a service account: a nonconformity is raised by a "
+                "person, who answers for it"
+            ).format(username=repr(actor.username)),
+            hint=_("raise it as yourself: --as USER"),
         )
     work.lock(office)
     connection = work.connection
@@ -356,19 +377,29 @@ def link_feedback_in(
     work.lock(office)
     nc = load_nc(work.connection, number)
     if nc.office.id != office.id:
-        raise RuleViolation(f"{number} is a nonconformity of {nc.office.code}, not {office.code}")
+        raise RuleViolation(
+            _("{number} is a nonconformity of {code}, not {code2}").format(
+                number=number, code=nc.office.code, code2=office.code
+            )
+        )
     if nc.source != "citizen_feedback":
-        raise RuleViolation(f"{number} was not raised from citizen feedback ({nc.source})")
+        raise RuleViolation(
+            _("{number} was not raised from citizen feedback ({source})").format(
+                number=number, source=nc.source
+            )
+        )
     if runtime.plugins.workflows[nc.workflow].states[nc.state].terminal:
         raise RuleViolation(
-            f"{number} is {nc.state}: feedback is linked only to an open nonconformity",
-            hint="raise a new one",
+            _("{number} is {state}: feedback is linked only to an open nonconformity").format(
+                number=number, state=nc.state
+            ),
+            hint=_("raise a new one"),
         )
     wanted = list(dict.fromkeys(responses))
     if not wanted:
-        raise InvalidInput("no feedback responses to link")
+        raise InvalidInput(_("no feedback responses to link"))
     role = require_role(
-        actor, RULES[events.NC_FEEDBACK_LINKED.action].roles or (), office, "link feedback"
+        actor, RULES[events.NC_FEEDBACK_LINKED.action].roles or (), office, _("link feedback")
     )
     work.append(office, actor, events.NC_FEEDBACK_LINKED, number, {"responses": wanted}, role=role)
     _claim_responses(work.connection, office, number, wanted)
@@ -478,7 +509,7 @@ def _reset_at(connection: Connection, nc: NcRow, workflow: WorkflowDefinition) -
 
 def _audited_id(connection: Connection, nc: NcRow) -> int | None:
     """The owner of the area whose audit finding (``AUDIT#n``) raised ``nc``, if any."""
-    audit, _, n = nc.finding.rpartition("#")
+    audit, _hash, n = nc.finding.rpartition("#")
     if not audit or not (n.isascii() and n.isdigit()):
         return None
     owner: int | None = connection.execute(
@@ -493,26 +524,31 @@ def _open_to(workflow: WorkflowDefinition, standing: Standing, user: Actor) -> s
     """What ``user`` may do on the NC now instead (a hint): first of all, on an NC that
     accepts actions but has none, plan one."""
     if workflow.states[standing.nc.state].accepts_actions and not standing.actions:
-        return (
-            f"{standing.nc.number} has no action yet: plan one first, qms nc action add "
-            f"{standing.nc.number} --type TYPE --description WHAT --owner USER --due YYYY-MM-DD"
-        )
+        return _(
+            "{number} has no action yet: plan one first, qms nc action add "
+            "{number} --type TYPE --description WHAT --owner USER --due "
+            "YYYY-MM-DD"
+        ).format(number=standing.nc.number)
     mine = [
         step.name
         for step in workflow.transitions_from(standing.nc.state)
         if standing.may_take(step, user.id, user.username, user.roles)
     ]
     if mine:
-        return f"{user.username} may take now: {', '.join(mine)}"
-    return f"`qms wf show {workflow.name}` says who may take each transition"
+        return _("{username} may take now: {mine}").format(
+            username=user.username, mine=", ".join(mine)
+        )
+    return _("`qms wf show {name}` says who may take each transition").format(name=workflow.name)
 
 
 def refuse_if_finished(workflow: WorkflowDefinition, nc: NcRow) -> None:
     """A closed or cancelled NC takes nothing more: no transition, no action."""
     if workflow.states[nc.state].terminal:
         raise RuleViolation(
-            f"{nc.number} is {nc.state}: nothing more is done on it",
-            hint="if the problem is back, raise a new nonconformity: qms nc raise",
+            _("{number} is {state}: nothing more is done on it").format(
+                number=nc.number, state=nc.state
+            ),
+            hint=_("if the problem is back, raise a new nonconformity: qms nc raise"),
         )
 
 
@@ -525,11 +561,18 @@ def _check_source_state(
     refuse_if_finished(workflow, nc)
     if nc.state == step.target:
         raise RuleViolation(
-            f"{nc.number} is already {nc.state} (someone took {step.name!r} first?)",
-            hint=f"qms nc show {nc.number}",
+            _("{number} is already {state} (someone took {name} first?)").format(
+                number=nc.number, state=nc.state, name=repr(step.name)
+            ),
+            hint=_("qms nc show {number}").format(number=nc.number),
         )
     raise RuleViolation(
-        f"{nc.number} is {nc.state}; {step.name!r} needs it {' or '.join(step.sources)}",
+        _("{number} is {state}; {name} needs it {sources}").format(
+            number=nc.number,
+            state=nc.state,
+            name=repr(step.name),
+            sources=" or ".join(step.sources),
+        ),
         hint=_open_to(workflow, standing, user),
     )
 
@@ -546,23 +589,26 @@ def _refuse(step: Transition, standing: Standing, user_id: int, attempt: Attempt
         raise PermissionDenied(f"{standing.nc.number}: {message}")
     open_ones = [subject for subject, done in standing.actions if not done]
     earlier = (
-        f"the {standing.uncounted} action(s) planned before it was reopened no longer count; "
+        _("the {uncounted} action(s) planned before it was reopened no longer count; ").format(
+            uncounted=standing.uncounted
+        )
         if standing.uncounted and not standing.actions
         else ""
     )
     document = dict(standing.revising).get(open_ones[0]) if open_ones else None
     if document:
-        hint = (
-            f"{open_ones[0]} is done when a new revision of {document} is made effective: "
-            f"qms doc show {document}"
-        )
+        hint = _(
+            "{value} is done when a new revision of {document} is made "
+            "effective: qms doc show {document}"
+        ).format(value=open_ones[0], document=document)
     elif open_ones:
-        hint = (
-            f"each owner marks theirs done: qms nc action done {open_ones[0]} "
-            "--comment WHAT_WAS_DONE"
-        )
+        hint = _(
+            "each owner marks theirs done: qms nc action done {value} --comment WHAT_WAS_DONE"
+        ).format(value=open_ones[0])
     else:
-        hint = f"{earlier}plan one first: qms nc action add {standing.nc.number} …"
+        hint = _("{earlier}plan one first: qms nc action add {number} …").format(
+            earlier=earlier, number=standing.nc.number
+        )
     raise RuleViolation(f"{standing.nc.number}: {message}", hint=hint)
 
 
@@ -585,9 +631,14 @@ def take_nc_transition(
         user = load_actor(connection, actor, nc.office)
         standing = standing_of(connection, nc, workflow)
         _check_source_state(workflow, step, standing, user)
-        role = require_role(user, step.roles, nc.office, f"{step.name} nonconformities")
+        role = require_role(
+            user, step.roles, nc.office, _("{name} nonconformities").format(name=step.name)
+        )
         if step.comment_required and not comment:
-            raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
+            raise RuleViolation(
+                _("{name} needs a comment saying why").format(name=repr(step.name)),
+                hint=_("give --comment"),
+            )
         attempt = Attempt(nc.office.code, user.username, role, nc.number, {"comment": comment})
         _refuse(step, standing, user.id, attempt)
         target = workflow.states[step.target]

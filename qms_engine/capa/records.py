@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, from_utc_text, local_today
 from qms_engine.errors import NotFound
+from qms_engine.i18n import _
 from qms_engine.rules.workflows import WorkflowDefinition, workflow_from_record
 from qms_engine.storage.models import (
     ACTION_TABLE,
@@ -205,7 +206,10 @@ def load_nc(connection: Connection, number: str) -> NcRow:
     """The nonconformity ``number``, or a NotFound naming it."""
     row = connection.execute(_nc_query().where(NC_TABLE.c.number == number.strip())).first()
     if row is None:
-        raise NotFound(f"no nonconformity numbered {number!r}", hint="see `qms nc list`")
+        raise NotFound(
+            _("no nonconformity numbered {number}").format(number=repr(number)),
+            hint=_("see `qms nc list`"),
+        )
     return _nc_row(row)
 
 
@@ -429,8 +433,12 @@ def nc_history(connection: Connection, office: OfficeRef, number: str) -> list[N
     nc = load_nc(connection, number)
     if nc.office.id != office.id:
         raise NotFound(
-            f"{number} is a nonconformity of {nc.office.code}, not of {office.code}",
-            hint=f"qms --office {nc.office.code} nc show {number}",
+            _("{number} is a nonconformity of {code}, not of {code2}").format(
+                number=number, code=nc.office.code, code2=office.code
+            ),
+            hint=_("qms --office {code} nc show {number}").format(
+                code=nc.office.code, number=number
+            ),
         )
     fulfilled = [
         (action.fulfilled_by, action.done_seq)

@@ -24,6 +24,7 @@ from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
+from qms_engine.i18n import _
 from qms_engine.rules.capa_terms import ACTION_TYPES as ACTION_TYPES
 from qms_engine.rules.capa_terms import FINDING_RESULTS as FINDING_RESULTS
 from qms_engine.rules.capa_terms import NC_SOURCES as NC_SOURCES
@@ -38,6 +39,7 @@ from qms_engine.rules.roles import (
     REVIEWER,
 )
 from qms_engine.rules.roles import AUTHOR as AUTHOR_ROLE
+from qms_engine.rules.service_terms import DECISIONS
 from qms_engine.rules.workflows import AUDITED, AUTHOR, DONE, IMPLEMENTER, Transition
 
 
@@ -388,6 +390,51 @@ _ERASED_SHAPE: _Shape = {
     "before": (is_iso_date, "a date YYYY-MM-DD"),
     "responses": _list_of(is_response_id, "response ids", filled=True),
 }
+_HEX128 = re.compile(r"[0-9a-f]{128}")
+
+
+def _is_seq(value: object) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _is_signature(value: object) -> bool:
+    return isinstance(value, str) and _HEX128.fullmatch(value) is not None
+
+
+_SIGNATURE_WORDS = "an Ed25519 signature (128 lowercase hex digits)"
+_JOINED_SHAPE: _Shape = {
+    "name": (_is_filled, "a string, not empty"),
+    "office_type": (_is_filled, "a string, not empty"),
+}
+_IMPORTED_SHAPE: _Shape = {
+    **_JOINED_SHAPE,
+    "timezone": (_is_filled, "a string, not empty"),
+    "from_seq": (_is_seq, "an integer ≥ 1"),
+    "to_seq": (_is_seq, "an integer ≥ 1"),
+    "head": (is_sha256, _DIGEST_WORDS),
+}
+_WITNESSED_SHAPE: _Shape = {
+    "seq": (_is_seq, "an integer ≥ 1"),
+    "head": (is_sha256, _DIGEST_WORDS),
+    "recorded_at": (_is_filled, "the checkpoint's time"),
+    "key": (is_sha256, "the station office key's fingerprint"),
+    "signature": (_is_signature, _SIGNATURE_WORDS),
+    "witness_key": (is_sha256, "the SP office key's fingerprint"),
+    "witness_signature": (_is_signature, _SIGNATURE_WORDS),
+}
+_ADOPTED_SHAPE: _Shape = {
+    "district": (_is_filled, "the district's office code"),
+    "revno": (_is_size, "an integer ≥ 0"),
+    "sha256": (is_sha256, _DIGEST_WORDS),
+    "title": (_is_filled, "a string, not empty"),
+}
+
+
+def _district_document(attempt: Attempt) -> str | None:
+    district = attempt.payload.get("district")
+    if isinstance(district, str) and not attempt.subject.startswith(f"{district}/"):
+        return f"{attempt.subject!r} is not a document of district {district!r}"
+    return None
 
 
 def _document_action_floor(attempt: Attempt) -> str | None:
@@ -462,6 +509,110 @@ def _erasure_subject(attempt: Attempt) -> str | None:
         return f"the subject must be {attempt.office}/FEEDBACK/ERASED/ and payload.before"
     if isinstance(responses, list) and len(responses) != len(set(map(repr, responses))):
         return "a response is listed twice"
+    return None
+
+
+# issue 13: the payloads of the citizen-charter and record-room events
+
+
+def _is_desk(value: object) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and value.keys() == {"code", "title"}
+        and _is_filled(value["code"])
+        and _is_filled(value["title"])
+    )
+
+
+def _is_service(value: object) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and value.keys() == {"code", "title", "days", "desk"}
+        and _is_filled(value["code"])
+        and _is_filled(value["title"])
+        and type(value["days"]) is int
+        and value["days"] > 0
+        and _is_filled(value["desk"])
+    )
+
+
+def _is_record_class(value: object) -> bool:
+    if not isinstance(value, Mapping) or value.keys() != {"code", "title", "retention_years"}:
+        return False
+    years = value["retention_years"]
+    return (
+        _is_filled(value["code"])
+        and _is_filled(value["title"])
+        and (years is None or (type(years) is int and years >= 0))
+    )
+
+
+def _is_unique_list(value: object) -> bool:
+    return isinstance(value, list) and len(value) == len(set(map(repr, value)))
+
+
+def _subject_is_office(attempt: Attempt) -> str | None:
+    if attempt.subject != attempt.office:
+        return f"the subject must be the office's code {attempt.office!r}"
+    return None
+
+
+def _listed_once(attempt: Attempt) -> str | None:
+    if not _is_unique_list(attempt.payload.get("records")):
+        return "a record is listed twice"
+    return None
+
+
+_CHARTER_SHAPE: _Shape = {
+    "desks": _list_of(_is_desk, "desks {code, title}"),
+    "services": _list_of(_is_service, "services {code, title, days (an integer > 0), desk}"),
+}
+_SCHEDULE_SHAPE: _Shape = {
+    "classes": _list_of(
+        _is_record_class, "record classes {code, title, retention_years (≥ 0, or null)}"
+    ),
+}
+_APPLICATION_SHAPE: _Shape = {
+    "service": (_is_filled, "a service code"),
+    "desk": (_is_filled, "a desk code"),
+    "applicant": (_is_filled, "a string, not empty"),
+    "received": (is_iso_date, "a date YYYY-MM-DD"),
+    "due": (is_iso_date, "a date YYYY-MM-DD"),
+}
+_DISPOSED_SHAPE: _Shape = {
+    "decision": _one_of(DECISIONS),
+    "disposed": (is_iso_date, "a date YYYY-MM-DD"),
+    "note": (_is_text, "a string"),
+}
+_DEPOSITED_SHAPE: _Shape = {
+    "class": (_is_filled, "a record class code"),
+    "closed": (is_iso_date, "a date YYYY-MM-DD"),
+}
+_RECORD_LIST = _list_of(_is_filled, "record numbers", filled=True)
+_PROPOSED_SHAPE: _Shape = {"records": _RECORD_LIST}
+_APPROVED_SHAPE: _Shape = {"comment": (_is_text, "a string")}
+_WEEDED_SHAPE: _Shape = {"on": (is_iso_date, "a date YYYY-MM-DD"), "records": _RECORD_LIST}
+
+
+_CUSTODY_SHAPE: _Shape = {
+    "from": (_is_filled, "a place, not empty"),
+    "to": (_is_filled, "a place, not empty"),
+    "received_by": (_is_filled, "who received it, not empty"),
+    "seal_intact": (lambda value: type(value) is bool, "true or false"),
+    "expected_back": (
+        lambda value: value == "" or is_iso_date(value),
+        "a date YYYY-MM-DD, or empty",
+    ),
+    "order": (_is_text, "a string"),
+    "note": (_is_text, "a string"),
+}
+
+
+def _custody_consistent(attempt: Attempt) -> str | None:
+    """An item is handed over to another place than the one it leaves."""
+    before, after = attempt.payload.get("from"), attempt.payload.get("to")
+    if isinstance(before, str) and before == after:
+        return _("moved from {place!r} to the same place").format(place=before)
     return None
 
 
@@ -618,8 +769,94 @@ RULES: Mapping[str, Rule] = {
         "a quality coordinator; each response received before, and before the date, erased once",
     ),
     # --- issue 13: custody rules ---
+    events.CUSTODY_MOVED.action: Rule(
+        "custody",
+        None,
+        (_shaped(_CUSTODY_SHAPE), _custody_consistent),
+        "a creator role of the register type (a clerk, the malkhana moharrir) or a quality "
+        "coordinator; from where the item is, to another place of its type, never after a final "
+        "place; with an order to a place that needs one, and the day it is due back (within a "
+        "year) to a place it returns from",
+    ),
     # --- issue 13: service and record-room rules ---
+    events.CHARTER_RECORDED.action: Rule(
+        "citizen charter",
+        _ADMIN,
+        (_shaped(_CHARTER_SHAPE), _subject_is_office),
+        "an admin: the desks and services (each with its time limit in days) now in force",
+    ),
+    events.SCHEDULE_RECORDED.action: Rule(
+        "retention schedule",
+        _ADMIN,
+        (_shaped(_SCHEDULE_SHAPE), _subject_is_office),
+        "an admin: the record classes and their retention in years (null: permanent)",
+    ),
+    events.APPLICATION_RECEIVED.action: Rule(
+        "receiving applications",
+        frozenset({CLERK}),
+        (_shaped(_APPLICATION_SHAPE),),
+        "a clerk; once; a service of the charter in force, at its desk, due its days after "
+        "the day received",
+    ),
+    events.APPLICATION_DISPOSED.action: Rule(
+        "disposing of applications",
+        frozenset({CLERK, APPROVER}),
+        (_shaped(_DISPOSED_SHAPE),),
+        "a clerk or an approver; once, for an application received, not before its receipt",
+    ),
+    events.RECORD_DEPOSITED.action: Rule(
+        "depositing records",
+        frozenset({CLERK}),
+        (_shaped(_DEPOSITED_SHAPE),),
+        "a clerk; once; a record of this chain, in a class of the retention schedule",
+    ),
+    events.DISPOSAL_PROPOSED.action: Rule(
+        "proposing disposal lists",
+        frozenset({CLERK, QUALITY_COORDINATOR}),
+        (_shaped(_PROPOSED_SHAPE), _listed_once),
+        "a clerk or a quality coordinator; records deposited and not weeded",
+    ),
+    events.DISPOSAL_APPROVED.action: Rule(
+        "approving disposal lists",
+        frozenset({APPROVER}),
+        (_shaped(_APPROVED_SHAPE),),
+        "an approver who did not propose the list; once",
+    ),
+    events.RECORDS_WEEDED.action: Rule(
+        "weeding records",
+        frozenset({CLERK, QUALITY_COORDINATOR}),
+        (_shaped(_WEEDED_SHAPE), _listed_once),
+        "a clerk or a quality coordinator; only records of the approved list, each once, each "
+        "past its class's retention on the day weeded (a permanent class never)",
+    ),
     # --- issue 13: district rules ---
+    events.STATION_JOINED.action: Rule(
+        "district stations",
+        _ADMIN,
+        (_shaped(_JOINED_SHAPE),),
+        "an admin of the SP office; each station once, never one whose bundles it imports",
+    ),
+    events.BUNDLE_IMPORTED.action: Rule(
+        "station bundles",
+        frozenset({QUALITY_COORDINATOR, ADMIN}),
+        (_shaped(_IMPORTED_SHAPE),),
+        "a quality coordinator or an admin of the SP office; each import extends the events "
+        "held of the station (from_seq = held + 1), never rewrites or shortens them",
+    ),
+    events.CHECKPOINT_WITNESSED.action: Rule(
+        "witnessed checkpoints",
+        frozenset({QUALITY_COORDINATOR, ADMIN}),
+        (_shaped(_WITNESSED_SHAPE),),
+        "a quality coordinator or an admin of the SP office, countersigned by its office key; "
+        "each station checkpoint once, of a station of the district (held, if imported)",
+    ),
+    events.SOP_ADOPTED.action: Rule(
+        "adopting district SOPs",
+        frozenset({QUALITY_COORDINATOR, APPROVER}),
+        (_shaped(_ADOPTED_SHAPE), _district_document),
+        "a quality coordinator or an approver of the station; a district document, each "
+        "revision once and never an older one than adopted before",
+    ),
 }
 
 

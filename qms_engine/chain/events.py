@@ -58,8 +58,32 @@ FEEDBACK_RECEIVED = EventKind("feedback.received", "imported feedback")
 FEEDBACK_ERASED = EventKind("feedback.comments.erased", "erased comments")
 """The comments (and salts) of responses older than the form's ``keep_days`` blanked."""
 # --- issue 13: custody of case property and files (chain/custody_rules.py) ---
+CUSTODY_MOVED = EventKind("custody.moved", "handed over")
+"""A register's item (case property, a file) handed over from one place to another: the signer
+hands it over, ``received_by`` takes it, with the seal's state, and the day it is due back or
+the order that disposes of it."""
 # --- issue 13: citizen-charter services and the record room (chain/service_rules.py) ---
+CHARTER_RECORDED = EventKind("service.charter.recorded", "recorded charter")
+"""The office's desks and citizen-charter services with their time limits, as in force."""
+APPLICATION_RECEIVED = EventKind("service.application.received", "received application")
+"""A citizen's application for a charter service: received on a day, due days later."""
+APPLICATION_DISPOSED = EventKind("service.application.disposed", "disposed application")
+SCHEDULE_RECORDED = EventKind("record_room.schedule.recorded", "recorded retention schedule")
+"""The record classes of the office's record room and how long each is kept."""
+RECORD_DEPOSITED = EventKind("record_room.record.deposited", "deposited record")
+DISPOSAL_PROPOSED = EventKind("record_room.disposal.proposed", "proposed disposal list")
+DISPOSAL_APPROVED = EventKind("record_room.disposal.approved", "approved disposal list")
+RECORDS_WEEDED = EventKind("record_room.records.weeded", "weeded records")
+"""Records of an approved disposal list destroyed (weeded), each past its retention."""
 # --- issue 13: the district over its stations (chain/district_rules.py) ---
+STATION_JOINED = EventKind("district.station.joined", "joined station")
+"""An office of the same deployment becomes one of the district's stations (SP chain)."""
+BUNDLE_IMPORTED = EventKind("district.bundle.imported", "imported station bundle")
+"""A station's verified audit bundle taken in: its events up to ``to_seq`` (SP chain)."""
+CHECKPOINT_WITNESSED = EventKind("district.checkpoint.witnessed", "witnessed checkpoint")
+"""The SP office key countersigns a station's checkpoint (SP chain)."""
+SOP_ADOPTED = EventKind("district.sop.adopted", "adopted district SOP")
+"""A station adopts a revision of its district's SOP, naming its file's SHA-256 (station chain)."""
 
 TRANSITION_PREFIX = "document.revision."
 NC_TRANSITION_PREFIX = "nc."
@@ -132,8 +156,21 @@ FIXED_KINDS = {
         FEEDBACK_RECEIVED,
         FEEDBACK_ERASED,
         # issue 13 custody kinds
+        CUSTODY_MOVED,
         # issue 13 service and record-room kinds
+        CHARTER_RECORDED,
+        APPLICATION_RECEIVED,
+        APPLICATION_DISPOSED,
+        SCHEDULE_RECORDED,
+        RECORD_DEPOSITED,
+        DISPOSAL_PROPOSED,
+        DISPOSAL_APPROVED,
+        RECORDS_WEEDED,
         # issue 13 district kinds
+        STATION_JOINED,
+        BUNDLE_IMPORTED,
+        CHECKPOINT_WITNESSED,
+        SOP_ADOPTED,
     )
 }
 

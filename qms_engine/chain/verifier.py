@@ -28,7 +28,15 @@ What it checks, in chain order, reporting each problem with the event's sequence
 - every transition names the revision's current file (``payload.sha256``), so a signature of
   approval binds the exact file approved, even after a draft's file was replaced;
 - nonconformities, their actions, internal audits and citizens' feedback follow their rules
-  (:mod:`qms_engine.chain.capa_rules`); document types use revision workflows.
+  (:mod:`qms_engine.chain.capa_rules`); document types use revision workflows;
+- register records are numbered without gaps in their period, day books are opened and closed
+  in order, corrections name an earlier entry of the same register, required fields are given
+  (:mod:`qms_engine.chain.register_rules`);
+- every hand-over of a register's item (``custody.moved``) follows the places its type recorded
+  (:mod:`qms_engine.chain.custody_rules`);
+- citizen-charter applications are due the recorded charter's days after receipt and disposed
+  of once, and records are weeded only through an approved disposal list, past their class's
+  retention (:mod:`qms_engine.chain.service_rules`).
 """
 
 from __future__ import annotations
@@ -40,7 +48,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from qms_engine.chain import capa_rules, events
+from qms_engine.chain import (
+    capa_rules,
+    custody_rules,
+    district_rules,
+    events,
+    register_rules,
+    service_rules,
+)
 from qms_engine.chain.authorisation import (
     Attempt,
     event_problems,
@@ -221,12 +236,26 @@ class _Rules:
     """No event may be dated later than the verification (beyond a small clock difference)."""
     capa: capa_rules.CapaRules = field(init=False)
     """Nonconformities, actions, internal audits and feedback (:mod:`.capa_rules`)."""
+    registers: register_rules.RegisterRules = field(init=False)
+    """Numbering, day books, corrections and required fields (:mod:`.register_rules`)."""
+    custody: custody_rules.CustodyRules = field(init=False)
+    """Hand-overs of register items: case property, files (:mod:`.custody_rules`)."""
+    weeded: set[str] = field(default_factory=set)
+    """Records the record room weeded (:mod:`.service_rules` adds, custody rules read)."""
+    services: service_rules.ServiceRules = field(init=False)
+    """Citizen-charter applications and the record room (:mod:`.service_rules`)."""
+    district: district_rules.DistrictRules = field(init=False)
+    """An SP office's stations, imported bundles and witnesses (:mod:`.district_rules`)."""
 
     def __post_init__(self) -> None:
         self.capa = capa_rules.CapaRules(self)
+        self.registers = register_rules.RegisterRules(self)
         # issue 13: custody rules set-up
+        self.custody = custody_rules.CustodyRules(self)
         # issue 13: services and record-room rules set-up
+        self.services = service_rules.ServiceRules(self)
         # issue 13: district rules set-up
+        self.district = district_rules.DistrictRules(self)
 
     def problem(self, seq: int, what: str, rank: int = 2) -> None:
         self.report.problems.append(Problem(seq, what, rank))
@@ -325,14 +354,22 @@ class _Rules:
         rule_problems = event_problems(action, attempt)
         for problem in rule_problems:
             self.problem(seq, problem)
+        if action in register_rules.KINDS:
+            self.registers.apply(seq, action, attempt, time)
         if action in capa_rules.KINDS:
             self.capa.apply(seq, action, attempt, finding)
             self.report.blobs.update(
                 str(sha) for sha in events.named_files(action, payload) if is_sha256(sha)
             )  # evidence files: kept and exported like revisions' files
         # issue 13: custody dispatch
+        elif action in custody_rules.KINDS:
+            self.custody.apply(seq, action, attempt, time)
         # issue 13: services and record-room dispatch
+        elif action in service_rules.KINDS:
+            self.services.apply(seq, action, attempt, time)
         # issue 13: district dispatch
+        elif action in district_rules.KINDS:
+            self.district.apply(seq, action, attempt)
         elif action == events.KEY_REGISTERED.action:
             self._register_key(seq, actor, payload, time)
         elif action in (events.KEY_RETIRED.action, events.KEY_REVOKED.action):
@@ -367,6 +404,7 @@ class _Rules:
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
             self.type_kind[code] = str(payload.get("kind", ""))
+            self.custody.type_added(seq, code, payload)  # issue 13: custody (CUS)
             self._append_only(seq, code, payload)
             if role != ADMIN:
                 self.new_type = (code, actor)
@@ -591,9 +629,11 @@ class _Rules:
         if self.exclusive is not None:
             self._exclusive_done(self.report.events, self.exclusive)
         self.capa.finish(self.report.events)
+        self.registers.finish(self.report.events)
         # issue 13: custody finish
         # issue 13: services and record-room finish
         # issue 13: district finish
+        self.district.finish(self.report.events)
 
     def _exclusive_done(self, seq: int, exclusive: _Exclusive) -> None:
         """After an exclusive step, every other revision that was in its state is superseded."""

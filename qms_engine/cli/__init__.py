@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, NoReturn, TypeGuard
 import click
 
 from qms_engine import __version__
-from qms_engine.cli.context import AppContext, error_console
+from qms_engine.cli.context import AppContext, error_console, language_option
 from qms_engine.cli.lazy import LazyGroup
 from qms_engine.errors import QmsError
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
@@ -54,12 +55,19 @@ SUBCOMMANDS = {
     "watch": "qms_engine.cli.inbox:watch_command",
     "wf": "qms_engine.cli.workflows:wf",
     # issue 13: registers, custody, services, record room, district, check
+    "register": "qms_engine.cli.registers:register",
+    "service": "qms_engine.cli.services:service",
+    "record-room": "qms_engine.cli.record_room:record_room",
+    "custody": "qms_engine.cli.custody:custody",
+    "district": "qms_engine.cli.district:district",
+    "check": "qms_engine.cli.check:check",
 }
 
 
 @click.group(
     cls=LazyGroup,
     lazy_commands=SUBCOMMANDS,
+    plugin_commands="qms_engine.extension.commands:plugin_commands",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="qms")
@@ -71,6 +79,7 @@ SUBCOMMANDS = {
     help="Workspace folder (default: $QMS_WORKSPACE, else the current folder or a parent).",
 )
 @click.option("--office", metavar="CODE", help="Office to work in (default: the workspace's).")
+@language_option
 @click.pass_context
 def cli(context: click.Context, workspace: Path | None, office: str | None) -> None:
     """ISO 9001:2015 document control for police stations, SP offices and collectorates.
@@ -98,14 +107,14 @@ def _not_utf8(args: list[str]) -> str | None:
     Python hands undecodable bytes over as lone surrogates, which would fail much later (on
     writing to the database or the terminal); they are refused here, before anything is done.
     """
-    named = [(f"argument {n}", arg) for n, arg in enumerate(args, 1)]
+    named = [(_("argument {number}").format(number=n), arg) for n, arg in enumerate(args, 1)]
     named += [(f"${name}", value) for name, value in os.environ.items() if name.startswith("QMS_")]
     for where, value in named:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            return f"{where} ({shown!r}) is not valid UTF-8"
+            return _("{where} ({text}) is not valid UTF-8").format(where=where, text=repr(shown))
     return None
 
 
@@ -117,9 +126,9 @@ def _fail(as_json: bool, message: str, hint: str | None, exit_code: int) -> NoRe
     else:
         from rich.text import Text
 
-        error_console().print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+        error_console().print(Text.assemble((_("Error: "), "bold red"), message), soft_wrap=True)
         if hint:
-            error_console().print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+            error_console().print(Text.assemble((_("Hint: "), "yellow"), hint), soft_wrap=True)
     sys.exit(exit_code)
 
 
@@ -134,14 +143,14 @@ def main() -> None:
     try:
         bad = _not_utf8(args)
         if bad:
-            _fail(as_json, bad, "give names, titles and comments as UTF-8 text", 2)
+            _fail(as_json, bad, _("give names, titles and comments as UTF-8 text"), 2)
         returned = cli.main(args, standalone_mode=False)
         if isinstance(returned, int) and returned:  # a command's ctx.exit(N)
             sys.exit(returned)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        _fail(as_json, "Aborted.", None, 1)
+        _fail(as_json, _("Aborted."), None, 1)
     except click.ClickException as exc:
         if as_json:
             _fail(True, exc.format_message(), None, exc.exit_code)
@@ -150,16 +159,17 @@ def main() -> None:
     except QmsError as exc:
         _fail(as_json, str(exc), exc.hint, exc.exit_code)
     except KeyboardInterrupt:
-        _fail(as_json, "Interrupted (Ctrl-C).", None, 130)
+        _fail(as_json, _("Interrupted (Ctrl-C)."), None, 130)
     except UnicodeEncodeError as exc:  # text that did not come from a valid UTF-8 source
-        _fail(as_json, f"text that is not valid UTF-8 cannot be used: {exc.reason}", None, 2)
+        message = _("text that is not valid UTF-8 cannot be used: {reason}")
+        _fail(as_json, message.format(reason=exc.reason), None, 2)
     except Exception as exc:
         if not _database_unavailable(exc):
             raise
         reason = str(exc.orig)
         hint = (
-            "another qms command is writing to the database; try again when it is done"
+            _("another qms command is writing to the database; try again when it is done")
             if "locked" in reason or "busy" in reason
             else None
         )
-        _fail(as_json, f"the database is unavailable: {reason}", hint, 7)
+        _fail(as_json, _("the database is unavailable: {reason}").format(reason=reason), hint, 7)

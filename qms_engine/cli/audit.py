@@ -26,6 +26,7 @@ from qms_engine.cli.context import (
 )
 from qms_engine.cli.views import print_log, write_log_csv
 from qms_engine.errors import IntegrityError
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,7 +86,7 @@ def log(
     from qms_engine.audit.log import LogQuery, read_log
 
     if as_csv and as_json:
-        raise click.UsageError("--csv and --json: choose one")
+        raise click.UsageError(_("--csv and --json: choose one"))
     if limit is None:
         limit = 0 if as_csv else 20
     office = app.office()
@@ -108,17 +109,19 @@ def log(
         print_log(
             events,
             office,
-            title=f"Audit log of {office.code} ({office.name})",
-            empty=f"No events in {office.code}'s log{_filters_text(query)}.",
+            title=_("Audit log of {code} ({name})").format(code=office.code, name=office.name),
+            empty=_filters_text(office.code, query),
         )
 
 
-def _filters_text(query: LogQuery) -> str:
-    """`` match --user …`` as typed, for the sentence an empty log prints."""
+def _filters_text(code: str, query: LogQuery) -> str:
+    """The sentence an empty log prints, with the filters given (``--user …``) as typed."""
     given = filters_given(
         user=query.user, document=query.document, since=query.since, until=query.until
     )
-    return f" match {given}" if given else ""
+    if given:
+        return _("No events in {code}'s log match {filters}.").format(code=code, filters=given)
+    return _("No events in {code}'s log.").format(code=code)
 
 
 @click.group()
@@ -136,23 +139,36 @@ def _report(results: list[AuditResult], as_json: bool) -> None:
         print_json([{**r.__dict__, "ok": r.ok} for r in results])
     else:
         for result in results:
-            blobs = f"{result.blobs} blobs" if result.blobs_checked else "blobs NOT checked"
-            checked = (
-                f"{result.events} events, {result.checkpoints} checkpoints, "
-                f"{result.codes} codes, {blobs}"
+            blobs = (
+                _("{count} blobs").format(count=result.blobs)
+                if result.blobs_checked
+                else _("blobs NOT checked")
+            )
+            checked = _("{events} events, {checkpoints} checkpoints, {codes} codes, {blobs}")
+            checked = checked.format(
+                events=result.events,
+                checkpoints=result.checkpoints,
+                codes=result.codes,
+                blobs=blobs,
             )
             if result.ok:
-                console().print(f"{result.office}: OK — {checked}")
+                console().print(
+                    _("{office}: OK — {checked}").format(office=result.office, checked=checked)
+                )
                 continue
             console().print(
-                f"{result.office}: FAILED — {checked}; {len(result.problems)} problem(s)"
+                _("{office}: FAILED — {checked}; {count} problem(s)").format(
+                    office=result.office, checked=checked, count=len(result.problems)
+                )
             )
-            console().print(f"  first: {result.problems[0]}", markup=False)
+            console().print(_("  first: {problem}").format(problem=result.problems[0]))
             for problem in result.problems[1:20]:
-                console().print(f"  also:  {problem}", markup=False)
+                console().print(_("  also:  {problem}").format(problem=problem))
     failed = [r.office for r in results if not r.ok]
     if failed:
-        raise IntegrityError(f"verification failed for {', '.join(failed)}")
+        raise IntegrityError(
+            _("verification failed for {offices}").format(offices=", ".join(failed))
+        )
 
 
 @audit.command("verify")
@@ -196,11 +212,12 @@ def audit_verify(
     """
     from qms_engine.audit.checkpoints import codes_by_office
     from qms_engine.audit.verify import verify_bundle, verify_office
+    from qms_engine.district.verify import verify_overseen
     from qms_engine.people.offices import list_offices
 
     if bundle is not None:
         with progress_bars() as bar:
-            task = bar.add_task(f"Verifying {bundle.name}", total=None)
+            task = bar.add_task(_("Verifying {name}").format(name=bundle.name), total=None)
             result = verify_bundle(
                 bundle,
                 jobs=jobs,
@@ -218,7 +235,7 @@ def audit_verify(
     results = []
     for office in offices:
         with progress_bars() as bar:
-            task = bar.add_task(f"Verifying {office.code}", total=None)
+            task = bar.add_task(_("Verifying {name}").format(name=office.code), total=None)
             results.append(
                 verify_office(
                     runtime,
@@ -230,6 +247,7 @@ def audit_verify(
                     on_head=_total_of(bar, task),
                 )
             )
+        results.extend(verify_overseen(runtime, office))  # a district: its stations too
     _report(results, as_json)
 
 
@@ -257,8 +275,10 @@ def audit_checkpoint(
     if as_json:
         print_json({**record.__dict__, "code": record.code})
         return
-    console().print(f"Checkpoint of {office.code} at event #{record.seq}.")
-    console().print("Write this code in the register, or send it to the SP office:")
+    console().print(
+        _("Checkpoint of {code} at event #{seq}.").format(code=office.code, seq=record.seq)
+    )
+    console().print(_("Write this code in the register, or send it to the SP office:"))
     console().print(bold(f"  {record.code}"))
 
 
@@ -286,10 +306,19 @@ def audit_export(app: AppContext, out: Path, blobs: bool, as_json: bool) -> None
         print_json(summary)
         return
     console().print(
-        f"Wrote {summary.path}: {summary.events} events, {summary.keys} keys, "
-        f"{summary.checkpoints} checkpoints, {summary.blobs} blobs"
+        _(
+            "Wrote {path}: {events} events, {keys} keys, {checkpoints} checkpoints, {blobs} blobs"
+        ).format(
+            path=summary.path,
+            events=summary.events,
+            keys=summary.keys,
+            checkpoints=summary.checkpoints,
+            blobs=summary.blobs,
+        )
     )
-    console().print(f"Verify offline with: qms audit verify --bundle {summary.path}")
+    console().print(
+        _("Verify offline with: qms audit verify --bundle {path}").format(path=summary.path)
+    )
 
 
 COMMANDS = [log, audit]

@@ -21,6 +21,7 @@ from qms_engine.cli.context import (
     progress_bars,
     signer_option,
 )
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -54,7 +55,9 @@ def _local(utc_text: str, timezone: str) -> str:
 def _print_notes(notes: tuple[FileNote, ...]) -> None:
     """The workspace files not copied as they were, each with why."""
     if notes:
-        console().print(f"{len(notes)} workspace file(s) not in the backup as they were:")
+        console().print(
+            _("{count} workspace file(s) not in the backup as they were:").format(count=len(notes))
+        )
     for note in notes:
         console().print(f"  {note.path}: {note.note}")
 
@@ -88,18 +91,33 @@ def backup(app: AppContext, directory: Path, signer: Signer, as_json: bool) -> N
         print_json(summary)
         return
     console().print(
-        f"Backed up to {summary.path}: {summary.backend} database, {summary.named_blobs} "
-        f"blobs (+{summary.extra_blobs} stored since the snapshot), "
-        f"{summary.workspace_files} files of the inbox and its folders, "
-        f"{summary.bytes:,} bytes; snapshot at {_local(summary.created_at, app.office().timezone)}"
+        _(
+            "Backed up to {path}: {backend} database, {blobs} blobs (+{extra} stored since the "
+            "snapshot), {files} files of the inbox and its folders, {size} bytes; snapshot at "
+            "{moment}"
+        ).format(
+            path=summary.path,
+            backend=summary.backend,
+            blobs=summary.named_blobs,
+            extra=summary.extra_blobs,
+            files=summary.workspace_files,
+            size=f"{summary.bytes:,}",
+            moment=_local(summary.created_at, app.office().timezone),
+        )
     )
     for office in summary.offices:
-        console().print(f"  {office.code}: chain head #{office.seq} {office.hash[:16]}…")
+        console().print(
+            _("  {code}: chain head #{seq} {hash}…").format(
+                code=office.code, seq=office.seq, hash=office.hash[:16]
+            )
+        )
     _print_notes(summary.notes)
     into = " --database-url URL" if summary.backend == "postgresql" else ""
-    console().print(f"Restore with: qms restore {summary.path} NEW-FOLDER{into}")
+    console().print(
+        _("Restore with: qms restore {path} NEW-FOLDER{into}").format(path=summary.path, into=into)
+    )
     if into:
-        console().print("  (URL: a new, empty PostgreSQL database, e.g. made with createdb)")
+        console().print(_("  (URL: a new, empty PostgreSQL database, e.g. made with createdb)"))
 
 
 @click.command("restore")
@@ -148,23 +166,40 @@ def restore(source: Path, path: Path, database_url: str | None, jobs: int, as_js
         )
         return
     console().print(
-        f"Restored {source} (snapshot of {_local(summary.created_at, summary.timezone)}) to "
-        f"{summary.path}: {summary.backend} database {summary.database}, {summary.blobs} blobs, "
-        f"{summary.workspace_files} files of the inbox and its folders"
+        _(
+            "Restored {source} (snapshot of {moment}) to {path}: {backend} database {database}, "
+            "{blobs} blobs, {files} files of the inbox and its folders"
+        ).format(
+            source=source,
+            moment=_local(summary.created_at, summary.timezone),
+            path=summary.path,
+            backend=summary.backend,
+            database=summary.database,
+            blobs=summary.blobs,
+            files=summary.workspace_files,
+        )
     )
     for result in summary.verification:
         console().print(
-            f"  {result.office}: verified — {result.events} events, "
-            f"{result.checkpoints} checkpoints, {result.blobs} blobs"
+            _(
+                "  {office}: verified — {events} events, {checkpoints} checkpoints, {blobs} blobs"
+            ).format(
+                office=result.office,
+                events=result.events,
+                checkpoints=result.checkpoints,
+                blobs=result.blobs,
+            )
         )
     for line in summary.moved:
         console().print(line)
     _print_notes(summary.notes)
-    console().print(f"Use it with: qms -w {summary.path} …")
+    console().print(_("Use it with: qms -w {path} …").format(path=summary.path))
     if os.environ.get("QMS_DATABASE_URL"):
         console().print(
-            "Note: $QMS_DATABASE_URL is set, and overrides the database_url of the restored "
-            "qms.toml: unset it to work on the restored database."
+            _(
+                "Note: $QMS_DATABASE_URL is set, and overrides the database_url of the restored "
+                "qms.toml: unset it to work on the restored database."
+            )
         )
 
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import click
 
+from qms_engine.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from qms_engine.chain.unit_of_work import OfficeRef
     from qms_engine.cli.tables import Column
     from qms_engine.runtime import Runtime
+    from qms_engine.storage.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -122,11 +125,20 @@ class AppContext:
         if self._runtime is None:
             from qms_engine.extension.manager import load_plugins
             from qms_engine.runtime import Runtime
-            from qms_engine.storage.workspace import Workspace
 
-            self._runtime = Runtime.open(Workspace.find(self.workspace_path), load_plugins())
+            self._runtime = Runtime.open(self.workspace(), load_plugins())
             click.get_current_context().call_on_close(self._runtime.close)
         return self._runtime
+
+    def workspace(self) -> Workspace:
+        """The workspace (--workspace, $QMS_WORKSPACE or the folders above); from now on the
+        command speaks its office's language, unless --lang chose one."""
+        from qms_engine.storage.workspace import Workspace
+
+        workspace = Workspace.find(self.workspace_path)
+        if _LANGUAGE_CHOSEN not in click.get_current_context().meta:
+            set_language(workspace.language)
+        return workspace
 
     def office(self) -> OfficeRef:
         """The office chosen with --office, or the workspace's own."""
@@ -160,15 +172,17 @@ class Passphrase:
             yield
         except WrongPassphrase as exc:
             raise WrongPassphrase(
-                f"{exc}: {self.what}, read from {self.origin}",
-                hint=f"give it with {self.how}; nothing was written",
+                _("{error}: {what}, read from {origin}").format(
+                    error=exc, what=self.what, origin=self.origin
+                ),
+                hint=_("give it with {how}; nothing was written").format(how=self.how),
             ) from None
 
     def check_new(self) -> None:
         """Refuse a new passphrase that breaks the rules (a usage error, exit 2)."""
         from qms_engine.chain.signing import check_passphrase
 
-        check_passphrase(self.text, self.what, hint=f"give it with {self.how}")
+        check_passphrase(self.text, self.what, hint=_("give it with {how}").format(how=self.how))
 
 
 def read_passphrase(
@@ -178,27 +192,38 @@ def read_passphrase(
     that order); a file's final line break is not part of it."""
     from qms_engine.errors import InvalidInput
 
-    how = f"{option} FILE or ${env}"
+    how = _("{option} FILE or ${env}").format(option=option, env=env)
     if file is not None:
         try:
             text = file.read_text(encoding="utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
             raise InvalidInput(
-                f"{what}: the file {file} is not UTF-8 text",
-                hint="save it as UTF-8 (plain text) and try again",
+                _("{what}: the file {file} is not UTF-8 text").format(what=what, file=file),
+                hint=_("save it as UTF-8 (plain text) and try again"),
             ) from None
         except OSError as exc:
-            raise InvalidInput(f"{what}: cannot read the file {file}: {exc.strerror}") from None
+            raise InvalidInput(
+                _("{what}: cannot read the file {file}: {reason}").format(
+                    what=what, file=file, reason=exc.strerror
+                )
+            ) from None
         if not text:
-            raise InvalidInput(f"{what}: the file {file} is empty", hint=f"give it with {how}")
-        return Passphrase(text, what, f"the file {file}", how)
+            raise InvalidInput(
+                _("{what}: the file {file} is empty").format(what=what, file=file),
+                hint=_("give it with {how}").format(how=how),
+            )
+        return Passphrase(text, what, _("the file {file}").format(file=file), how)
     if os.environ.get(env):
         return Passphrase(os.environ[env], what, f"${env}", how)
     if sys.stdin.isatty():
         prompt = what[:1].upper() + what[1:]
         text = str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
-        return Passphrase(text, what, "the prompt", how)
-    raise click.UsageError(f"{what} is needed and none was given (no terminal to ask): use {how}")
+        return Passphrase(text, what, _("the prompt"), how)
+    raise click.UsageError(
+        _("{what} is needed and none was given (no terminal to ask): use {how}").format(
+            what=what, how=how
+        )
+    )
 
 
 _PASSPHRASE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -235,7 +260,7 @@ def actor_passphrase_option(function: F, as_help: str = SIGNING_ACTOR) -> F:
     def wrapper(*args: Any, passphrase_file: Path | None, **kwargs: Any) -> Any:
         kwargs["passphrase"] = read_passphrase(
             passphrase_file,
-            what=f"the actor's passphrase ({kwargs['actor']})",
+            what=_("the actor's passphrase ({actor})").format(actor=kwargs["actor"]),
             option="--passphrase-file",
             env="QMS_PASSPHRASE",
         )
@@ -280,7 +305,7 @@ def office_passphrase_option(function: F) -> F:
         office = click.get_current_context().ensure_object(AppContext).office()
         kwargs["office_passphrase"] = read_passphrase(
             office_passphrase_file,
-            what=f"the office key's passphrase ({office.code})",
+            what=_("the office key's passphrase ({code})").format(code=office.code),
             option="--office-passphrase-file",
             env="QMS_OFFICE_PASSPHRASE",
         )
@@ -326,7 +351,7 @@ def new_passphrase_option(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             passphrase = read_passphrase(
                 kwargs.pop(f"{dest}_file"),
-                what=f"the new passphrase for {key}",
+                what=_("the new passphrase for {key}").format(key=_(key)),
                 option=flag,
                 env=env,
                 confirm=True,
@@ -365,12 +390,14 @@ def _unreal_day(text: str) -> str | None:
     2026 has 28 days"), or None if it is one."""
     year, month, day = (int(part) for part in text.split("-"))
     if year < 1:
-        return "the calendar starts with year 1"
+        return _("the calendar starts with year 1")
     if not 1 <= month <= 12:
-        return f"there is no month {month}"
+        return _("there is no month {month}").format(month=month)
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
-        return f"{calendar.month_name[month]} {year} has {days} days"
+        return _("{month} {year} has {days} days").format(
+            month=calendar.month_name[month], year=year, days=days
+        )
     return None
 
 
@@ -379,7 +406,8 @@ def _bad_day(value: str, ctx: click.Context | None, param: click.Parameter | Non
     text = value.strip()
     head = text[:10]
     if _DAY.fullmatch(head) and (why := _unreal_day(head)):
-        raise click.BadParameter(f"{head!r} is not a real date (YYYY-MM-DD): {why}", ctx, param)
+        message = _("{day} is not a real date (YYYY-MM-DD): {why}")
+        raise click.BadParameter(message.format(day=repr(head), why=why), ctx, param)
 
 
 def day_only(
@@ -394,7 +422,9 @@ def day_only(
         _bad_day(text, ctx, param)
         return date.fromisoformat(text)
     raise click.BadParameter(
-        f"{value!r} is not a day: give YYYY-MM-DD, e.g. 2026-11-24", ctx, param
+        _("{value} is not a day: give YYYY-MM-DD, e.g. 2026-11-24").format(value=repr(value)),
+        ctx,
+        param,
     )
 
 
@@ -417,8 +447,10 @@ def day_or_moment(
     except ValueError:
         pass
     raise click.BadParameter(
-        f"{value!r} is neither a day (YYYY-MM-DD, e.g. 2026-11-24) nor an ISO timestamp "
-        "(e.g. 2026-11-24T10:30 or 2026-11-24T10:30+05:30)",
+        _(
+            "{value} is neither a day (YYYY-MM-DD, e.g. 2026-11-24) nor an ISO timestamp "
+            "(e.g. 2026-11-24T10:30 or 2026-11-24T10:30+05:30)"
+        ).format(value=repr(value)),
         ctx,
         param,
     )
@@ -430,6 +462,35 @@ def filters_given(**values: object) -> str:
     return " ".join(
         f"--{name.replace('_', '-')} {value}" for name, value in values.items() if value is not None
     )
+
+
+_LANGUAGE_CHOSEN = "qms.language_chosen"
+
+
+def _choose_language(
+    context: click.Context, _parameter: click.Parameter, value: str | None
+) -> None:
+    """Speak ``value`` from now on; when not given, English until the workspace's
+    ``[office] language`` is read (a subcommand's own ``--lang`` left out keeps the root's)."""
+    if value is not None:
+        set_language(value)
+        context.meta[_LANGUAGE_CHOSEN] = value
+    elif _LANGUAGE_CHOSEN not in context.meta:
+        set_language(DEFAULT_LANGUAGE)
+
+
+def language_option(function: F) -> F:
+    """``--lang``: the language of every message, chosen before a subcommand is loaded."""
+    return click.option(
+        "--lang",
+        type=click.Choice(sorted(LANGUAGES)),
+        envvar="QMS_LANG",
+        is_eager=True,
+        expose_value=False,
+        callback=_choose_language,
+        help="Language of messages: en (English) or hi (हिन्दी) "
+        "(default: $QMS_LANG, else the office's [office] language in qms.toml, else en).",
+    )(function)
 
 
 def json_option(function: F) -> F:
@@ -453,13 +514,19 @@ def write_output(
     standard output (``to_stream``, where --json has no room); a place that cannot be written
     is bad input naming it.  Say what was written with :func:`say_written`."""
     if _to_stdout(output) and as_json:
-        raise click.UsageError("-o - writes the file to standard output: --json has no room there")
+        raise click.UsageError(
+            _("-o - writes the file to standard output: --json has no room there")
+        )
     from qms_engine.errors import InvalidInput
 
     try:
         return to_stream(sys.stdout.buffer) if _to_stdout(output) else to_file(output)
     except OSError as exc:
-        raise InvalidInput(f"-o {output}: cannot write there: {exc.strerror}") from None
+        raise InvalidInput(
+            _("-o {output}: cannot write there: {reason}").format(
+                output=output, reason=exc.strerror
+            )
+        ) from None
 
 
 def output_options(function: F) -> F:
@@ -482,7 +549,7 @@ def say_written(output: Path, what: str) -> None:
     went to standard output (``what`` is user text: its control characters are shown as �)."""
     from qms_engine.cli.tables import clean_text
 
-    where = "standard output" if _to_stdout(output) else str(output)
+    where = _("standard output") if _to_stdout(output) else str(output)
     say = error_console() if _to_stdout(output) else console()
     say.print(clean_text(f"{where}: {what}"), soft_wrap=True)
 
@@ -526,7 +593,7 @@ def print_table(
     rows = list(rows)
     width = output_width()
     if not rows:
-        console().print(Text(empty or f"{title}: none."), soft_wrap=True)
+        console().print(Text(empty or _("{title}: none.").format(title=title)), soft_wrap=True)
         return
     lines = render_table(columns, rows, width, below=below)
     # Text, never markup; soft_wrap: the lines are laid out already, rich neither wraps nor crops.

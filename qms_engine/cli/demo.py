@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
+from qms_engine.cli.check import print_readiness
 from qms_engine.cli.context import console
 from qms_engine.cli.nc import print_nc
+from qms_engine.cli.registers import print_entries
 from qms_engine.cli.search import print_search_results
 from qms_engine.cli.tasks import print_tasks
 from qms_engine.cli.views import print_log, print_master_list
+from qms_engine.i18n import _
 
 
 @click.command("demo")
@@ -22,14 +25,18 @@ from qms_engine.cli.views import print_log, print_master_list
 )
 def demo(directory: Path, database_url: str | None) -> None:
     """Build a demo workspace in DIRECTORY (default ./qms-demo): users, SOPs through review,
-    approval, issue and revision, a malkhana entry, citizen feedback whose poor ratings raise a
+    approval, issue and revision, a day of the General Diary with a correction, an FIR, case
+    property sent to the laboratory, citizen feedback whose poor ratings raise a
     nonconformity taken to closure; then the master list, the audit log, the nonconformity's
-    signed history, what two people have to do (`qms tasks`) and a search for a Hindi phrase."""
+    signed history, what two people have to do (`qms tasks`), a search for a Hindi phrase and
+    what an ISO 9001 audit would still find missing (`qms check readiness`)."""
     from qms_engine.capa.records import actions_of, load_nc, nc_history
     from qms_engine.chain.reader import tail_events
     from qms_engine.demo import build_demo
     from qms_engine.documents.master_list import list_documents
     from qms_engine.extension.manager import load_plugins
+    from qms_engine.registers.entries import list_entries
+    from qms_engine.reports.readiness import office_readiness
     from qms_engine.runtime import Runtime
     from qms_engine.search.query import search
     from qms_engine.storage.workspace import Workspace
@@ -44,12 +51,14 @@ def demo(directory: Path, database_url: str | None) -> None:
         print_master_list(
             list_documents(runtime, office=office),
             {office.code: office.timezone},
-            title="Master list",
-            empty="No documents.",
+            title=_("Master list"),
+            empty=_("No documents."),
         )
         with runtime.engine.connect() as connection:
             events = tail_events(connection, office.id, 12)
-        print_log(events, office, title="Audit log (newest 12)", empty="No events.")
+        print_log(events, office, title=_("Audit log (newest 12)"), empty=_("No events."))
+        console().print("\n$ qms register list GD")
+        print_entries("GD", list_entries(runtime, office, "GD", None))
         console().print(f"\n$ qms nc show {result.feedback.nc}")
         with runtime.engine.connect() as connection:
             nc = load_nc(connection, result.feedback.nc)
@@ -59,9 +68,16 @@ def demo(directory: Path, database_url: str | None) -> None:
             print_tasks(tasks_for(runtime, office, username))
         console().print(f"\n$ qms search '{DEMO_SEARCH}'")
         print_search_results(search(runtime, office, DEMO_SEARCH))
+        console().print("\n$ qms check readiness")
+        print_readiness(office_readiness(runtime, office))
     finally:
         runtime.close()
-    console().print(f"\nTry: cd {result.root} && qms doc show {result.gd_sop}")
+    console().print(
+        "\n"
+        + _("Try: cd {root} && qms doc show {number}").format(
+            root=result.root, number=result.gd_sop
+        )
+    )
     console().print(_passphrase_note())
 
 
@@ -73,12 +89,12 @@ def _passphrase_note() -> str:
     """How to continue the tour as the demo's people: the passphrase they all share."""
     from qms_engine.demo import DEMO_PASSPHRASE, PEOPLE
 
-    people = ", ".join(["admin", *(username for username, _, _ in PEOPLE)])
-    return (
-        f"Every demo user ({people}) and the office key have the passphrase "
-        f"{DEMO_PASSPHRASE!r} (a demo, not a deployment). To carry on as them:\n"
-        f"  export QMS_PASSPHRASE={DEMO_PASSPHRASE} QMS_OFFICE_PASSPHRASE={DEMO_PASSPHRASE}"
-    )
+    people = ", ".join(["admin", *(person[0] for person in PEOPLE)])
+    return _(
+        "Every demo user ({people}) and the office key have the passphrase "
+        "{passphrase} (a demo, not a deployment). To carry on as them:\n"
+        "  export QMS_PASSPHRASE={plain} QMS_OFFICE_PASSPHRASE={plain}"
+    ).format(people=people, passphrase=repr(DEMO_PASSPHRASE), plain=DEMO_PASSPHRASE)
 
 
 COMMANDS = [demo]

@@ -25,6 +25,7 @@ from qms_engine.cli.context import (
 from qms_engine.cli.tables import Column
 from qms_engine.cli.views import act_name, print_document, print_master_list
 from qms_engine.errors import InvalidInput
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -38,7 +39,9 @@ def _fields(values: tuple[str, ...]) -> dict[str, str]:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
             raise InvalidInput(
-                f"--field {value!r} must look like NAME=VALUE, e.g. case_number=12/2026"
+                _("--field {value} must look like NAME=VALUE, e.g. case_number=12/2026").format(
+                    value=repr(value)
+                )
             )
         fields[key.strip()] = text.strip()
     return fields
@@ -102,8 +105,12 @@ def doc_new(
         print_json(revision)
     else:
         console().print(
-            f"{revision.number} revision {revision.revno} created ({revision.state}), "
-            f"sha256 {revision.sha256}"
+            _("{number} revision {revno} created ({state}), sha256 {sha256}").format(
+                number=revision.number,
+                revno=revision.revno,
+                state=revision.state,
+                sha256=revision.sha256,
+            )
         )
 
 
@@ -133,7 +140,11 @@ def doc_revise(
     if as_json:
         print_json(revision)
     else:
-        console().print(f"{revision.number} revision {revision.revno} created ({revision.state})")
+        console().print(
+            _("{number} revision {revno} created ({state})").format(
+                number=revision.number, revno=revision.revno, state=revision.state
+            )
+        )
 
 
 @doc.command("replace")
@@ -168,8 +179,12 @@ def doc_replace(
         print_json(revision)
     else:
         console().print(
-            f"{revision.number} revision {revision.revno} ({revision.state}): file replaced, "
-            f"sha256 {revision.sha256}"
+            _("{number} revision {revno} ({state}): file replaced, sha256 {sha256}").format(
+                number=revision.number,
+                revno=revision.revno,
+                state=revision.state,
+                sha256=revision.sha256,
+            )
         )
 
 
@@ -211,13 +226,22 @@ def doc_act(
         print_json(result)
         return
     console().print(
-        f"{result.number} revision {result.revno}: {result.from_state} → "
-        f"{result.to_state} (event #{result.event_seq})"
+        _("{number} revision {revno}: {before} → {after} (event #{seq})").format(
+            number=result.number,
+            revno=result.revno,
+            before=result.from_state,
+            after=result.to_state,
+            seq=result.event_seq,
+        )
     )
     for old in result.superseded:
-        console().print(f"{result.number} revision {old}: superseded")
+        console().print(
+            _("{number} revision {revno}: superseded").format(number=result.number, revno=old)
+        )
     if result.review_due is not None:
-        console().print(f"next periodic review due {result.review_due.isoformat()}")
+        console().print(
+            _("next periodic review due {day}").format(day=result.review_due.isoformat())
+        )
 
 
 @doc.command("adopt")
@@ -238,7 +262,11 @@ def doc_adopt(app: AppContext, number: str, signer: Signer, as_json: bool) -> No
     if as_json:
         print_json(revision)
         return
-    console().print(f"{revision.number} revision {revision.revno}: authored by {signer.username}")
+    console().print(
+        _("{number} revision {revno}: authored by {username}").format(
+            number=revision.number, revno=revision.revno, username=signer.username
+        )
+    )
 
 
 @doc.command("show")
@@ -272,15 +300,17 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
         print_json(entries)
         return
     print_table(
-        f"Signed history of {number} (times in {timezone}; UTC under --json)",
+        _("Signed history of {number} (times in {timezone}; UTC under --json)").format(
+            number=number, timezone=timezone
+        ),
         [
             "#",
-            "Rev",
-            "When",
-            Column("Action", fold=True),
-            Column("Signed by, as", fold=True),
-            Column("Meaning", fold=True),
-            "Signature, key",
+            _("Rev"),
+            _("When"),
+            Column(_("Action"), fold=True),
+            Column(_("Signed by, as"), fold=True),
+            Column(_("Meaning"), fold=True),
+            _("Signature, key"),
         ],
         [
             (
@@ -288,9 +318,13 @@ def doc_history(app: AppContext, number: str, as_json: bool) -> None:
                 e.subject.partition("#")[2] or "–",
                 when(e.recorded_at, timezone),
                 act_name(e.action, e.transition),
-                f"{e.signer} ({e.username}) as {e.role}",
+                _("{signer} ({username}) as {role}").format(
+                    signer=e.signer, username=e.username, role=e.role
+                ),
                 e.meaning,
-                f"{'verified' if e.signature_valid else 'INVALID'} {e.key_fingerprint[:12]}",
+                (_("verified {key}") if e.signature_valid else _("INVALID {key}")).format(
+                    key=e.key_fingerprint[:12]
+                ),
             )
             for e in entries
         ],
@@ -337,12 +371,14 @@ def doc_list(
         print_json(documents)
         return
     given = filters_given(type=type_code, state=state, kind=kind)
-    where = f"in {office.code}" if office else "in any office"
+    where = _("in {office}").format(office=office.code) if office else _("in any office")
     print_master_list(
         documents,
         {o.code: o.timezone for o in list_offices(app.runtime)},
-        title=f"Master list of documents {where}",
-        empty=f"No documents {where} match {given}." if given else f"No documents {where} yet.",
+        title=_("Master list of documents {where}").format(where=where),
+        empty=_("No documents {where} match {filters}.").format(where=where, filters=given)
+        if given
+        else _("No documents {where} yet.").format(where=where),
     )
 
 
@@ -400,12 +436,16 @@ def doc_get(
         return
     notes = [revision.state]
     if not revision.current:
-        notes.append("NOT the revision in force")
+        notes.append(_("NOT the revision in force"))
     if revision.replaced:
-        notes.append(f"its earlier file {revision.sha256[:12]}, replaced since")
+        notes.append(
+            _("its earlier file {sha256}, replaced since").format(sha256=revision.sha256[:12])
+        )
     say_written(
         output,
-        f"{revision.number} revision {revision.revno} ({', '.join(notes)}), sha256 verified",
+        _("{number} revision {revno} ({notes}), sha256 verified").format(
+            number=revision.number, revno=revision.revno, notes=", ".join(notes)
+        ),
     )
 
 
@@ -439,14 +479,16 @@ def doc_due(app: AppContext, within_days: int, as_json: bool) -> None:
         )
         return
     print_table(
-        f"Reviews due within {within_days} days",
-        ["Number", "Title", "Due", "Status"],
+        _("Reviews due within {days} days").format(days=within_days),
+        [_("Number"), _("Title"), _("Due"), _("Status")],
         [
             (
                 d.summary.number,
                 d.summary.title,
                 d.summary.review_due,
-                f"OVERDUE by {-d.days_left} days" if d.overdue else f"in {d.days_left} days",
+                _("OVERDUE by {days} days").format(days=-d.days_left)
+                if d.overdue
+                else _("in {days} days").format(days=d.days_left),
             )
             for d in due
         ],

@@ -22,6 +22,7 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.cli.tables import Column
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -58,15 +59,23 @@ def feedback_qr(app: AppContext, office: str | None, output: Path, as_json: bool
 
     made = station_qr(app.runtime, office=office or app.office_code, path=output)
     for warning in made.warnings:
-        error_console().print(f"Warning: {warning}", soft_wrap=True)
+        error_console().print(_("Warning: {warning}").format(warning=warning), soft_wrap=True)
     if as_json:
         print_json(made)
         return
     console().print(
         bold(
             str(made.path),
-            f": QR code ({made.kind.upper()}, version {made.version}, error correction "
-            f"{made.error}) for {made.office} → {made.url}",
+            _(
+                ": QR code ({kind}, version {version}, error correction {error}) "
+                "for {office} → {url}"
+            ).format(
+                kind=made.kind.upper(),
+                version=made.version,
+                error=made.error,
+                office=made.office,
+                url=made.url,
+            ),
         ),
         soft_wrap=True,
     )
@@ -115,35 +124,59 @@ def _print_import(result: ImportResult) -> None:
     """The import in sentences: what went in per station, what was dropped, what was refused."""
     console().print(
         bold(
-            f"Imported {result.imported} response(s) from {result.file}",
-            f" ({result.encoding}); {result.already} already imported, {result.refused} "
-            f"refused, of {result.rows} row(s).",
+            _("Imported {count} response(s) from {file}").format(
+                count=result.imported, file=result.file
+            ),
+            _(
+                " ({encoding}); {already} already imported, {refused} refused, of {rows} row(s)."
+            ).format(
+                encoding=result.encoding,
+                already=result.already,
+                refused=result.refused,
+                rows=result.rows,
+            ),
         ),
         soft_wrap=True,
     )
     if result.personal_columns:
         dropped = ", ".join(result.personal_columns)
-        console().print(f"Dropped unread (personal): {dropped}.", soft_wrap=True)
+        console().print(
+            _("Dropped unread (personal): {columns}.").format(columns=dropped), soft_wrap=True
+        )
     if result.ignored_columns:
         unused = ", ".join(result.ignored_columns)
-        console().print(f"Not used by the form (not read): {unused}.", soft_wrap=True)
+        console().print(
+            _("Not used by the form (not read): {columns}.").format(columns=unused),
+            soft_wrap=True,
+        )
     for warning in result.warnings:
-        error_console().print(f"Warning: {warning}", soft_wrap=True)
+        error_console().print(_("Warning: {warning}").format(warning=warning), soft_wrap=True)
     if result.comments_cut:
         console().print(
-            f"Cut {result.comments_cut} comment(s) longer than {result.comment_limit:,} "
-            "characters to that length.",
+            _("Cut {count} comment(s) longer than {limit} characters to that length.").format(
+                count=result.comments_cut, limit=f"{result.comment_limit:,}"
+            ),
             soft_wrap=True,
         )
     for station in result.stations:
-        ncs = [f"raised {n}" for n in station.raised] + [f"joined {n}" for n in station.linked]
-        poor = f"; {station.poor} poor: {', '.join(ncs)}" if station.poor else ""
+        ncs = [_("raised {number}").format(number=n) for n in station.raised] + [
+            _("joined {number}").format(number=n) for n in station.linked
+        ]
+        poor = (
+            _("; {count} poor: {ncs}").format(count=station.poor, ncs=", ".join(ncs))
+            if station.poor
+            else ""
+        )
         console().print(
-            f"{station.office}: {station.imported} new, {station.already} already imported{poor}",
+            _("{office}: {new} new, {already} already imported{poor}").format(
+                office=station.office, new=station.imported, already=station.already, poor=poor
+            ),
             soft_wrap=True,
         )
     if result.problems:
-        error_console().print(f"Refused {result.refused} row(s):", soft_wrap=True)
+        error_console().print(
+            _("Refused {count} row(s):").format(count=result.refused), soft_wrap=True
+        )
         for problem in result.problems:
             error_console().print(f"  {problem}", soft_wrap=True)
 
@@ -179,15 +212,20 @@ def feedback_erase(app: AppContext, before: date, as_json: bool, signer: Signer)
     else:
         console().print(
             bold(
-                f"Erased the comments of {result.erased} response(s)",
-                f" from before {before.isoformat()}.",
+                _("Erased the comments of {count} response(s)").format(count=result.erased),
+                _(" from before {day}.").format(day=before.isoformat()),
             ),
             soft_wrap=True,
         )
         for office in result.offices:
-            console().print(f"{office.office}: {office.erased} erased", soft_wrap=True)
+            console().print(
+                _("{office}: {count} erased").format(office=office.office, count=office.erased),
+                soft_wrap=True,
+            )
         for problem in result.problems:
-            error_console().print(f"Not erased in {problem}", soft_wrap=True)
+            error_console().print(
+                _("Not erased in {problem}").format(problem=problem), soft_wrap=True
+            )
     if result.problems:
         click.get_current_context().exit(1)
 
@@ -229,7 +267,8 @@ def feedback_summary_command(
 
     if chart is not None and chart.suffix.lower() != ".png":
         raise InvalidInput(
-            f"--chart {chart}: the chart is a PNG", hint="give a name ending in .png"
+            _("--chart {chart}: the chart is a PNG").format(chart=chart),
+            hint=_("give a name ending in .png"),
         )
     summary = feedback_summary(
         app.runtime, office=office or app.office_code, since=since, until=until
@@ -241,25 +280,32 @@ def feedback_summary_command(
         return
     _print_summary(summary)
     if chart is not None:
-        console().print(f"Chart: {chart}", soft_wrap=True)
+        console().print(_("Chart: {chart}").format(chart=chart), soft_wrap=True)
 
 
 def _print_summary(summary: FeedbackSummary) -> None:
     """One row per station; the averages one per line, so that a form with many ratings still
     fits the terminal."""
     print_table(
-        f"Citizen feedback, {summary.period} (poor: {summary.labels[summary.poor_rating]} ≤ "
-        f"{summary.poor_at_most})",
+        _("Citizen feedback, {period} (poor: {rating} ≤ {at_most})").format(
+            period=summary.period,
+            rating=summary.labels[summary.poor_rating],
+            at_most=summary.poor_at_most,
+        ),
         [
-            Column("Station", fold=True),
-            "Responses",
-            Column("Average rating (1 to 5)", fold=True),
-            "NCs",
+            Column(_("Station"), fold=True),
+            _("Responses"),
+            Column(_("Average rating (1 to 5)"), fold=True),
+            _("NCs"),
         ],
         [
             (
                 f"{station.office}\n{station.name}",
-                f"{station.responses}\n{station.poor} poor ({station.poor_share:.0%})",
+                _("{responses}\n{poor} poor ({share})").format(
+                    responses=station.responses,
+                    poor=station.poor,
+                    share=f"{station.poor_share:.0%}",
+                ),
                 "\n".join(
                     f"{station.averages[r]:.2f}  {summary.labels[r]}"
                     if r in station.averages

@@ -25,6 +25,7 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.errors import PermissionDenied, RuleViolation
+from qms_engine.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,10 +48,17 @@ STYLES = {
 }
 TAILS = {  # what follows the file's name on its line
     "filed": " → {number}",
-    "duplicate": "  duplicate of {number}, set aside",
-    "quarantined": "  quarantined at “{step}”: {problem}",
-    "waiting": "  waiting, will retry: {problem}",
-    "left": "  left for a run that may file it: {problem}",
+    "duplicate": N_("  duplicate of {number}, set aside"),
+    "quarantined": N_("  quarantined at “{step}”: {problem}"),
+    "waiting": N_("  waiting, will retry: {problem}"),
+    "left": N_("  left for a run that may file it: {problem}"),
+}
+WORDS = {  # the outcomes as the status line counts them
+    "filed": N_("filed"),
+    "duplicate": N_("duplicate"),
+    "quarantined": N_("quarantined"),
+    "waiting": N_("waiting"),
+    "left": N_("left"),
 }
 
 
@@ -95,12 +103,12 @@ class _Tally:
 
         local = as_utc(now).astimezone(zone(self.zones.get(outcome.office, self.default_zone)))
         if outcome.office == NO_OFFICE:
-            name = f"(no office) {outcome.file}"
+            name = _("(no office) {file}").format(file=outcome.file)
         elif self.many:
             name = f"{outcome.office}/{outcome.file}"
         else:
             name = outcome.file
-        tail = TAILS[outcome.status].format_map(outcome.__dict__)
+        tail = _(TAILS[outcome.status]).format_map(outcome.__dict__)
         return Text.assemble(local.strftime("%H:%M:%S  "), name, (tail, STYLES[outcome.status]))
 
     def line(self, runner: Runner | None = None) -> Text:
@@ -109,14 +117,16 @@ class _Tally:
         those settling too, on one line however narrow the terminal (cut with …)."""
         from rich.text import Text
 
-        parts = [f"filed {self.counts['filed']}"]
+        parts = [f"{_(WORDS['filed'])} {self.counts['filed']}"]
         if runner is not None:
-            parts.append(f"{self.recent.count()} in the last minute")
+            parts.append(_("{count} in the last minute").format(count=self.recent.count()))
         parts += [
-            f"{key} {count}" for key, count in self.counts.items() if key != "filed" and count
+            f"{_(WORDS[key])} {count}"
+            for key, count in self.counts.items()
+            if key != "filed" and count
         ]
         if runner is not None and runner.pending():
-            parts.append(f"settling {runner.pending()}")
+            parts.append(_("settling {count}").format(count=runner.pending()))
         if runner is None:
             return Text(" · ".join(parts))
         return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
@@ -128,13 +138,13 @@ def _watching(context: IngestContext) -> str:
     from qms_engine.ingest.inbox import NO_OFFICE
 
     folders = [f"inbox/{code}/" for code in sorted(context.offices)]
-    served = ", ".join(folders[:-1]) + (" and " if len(folders) > 1 else "") + folders[-1]
-    said = f"Watching {served} (Ctrl-C to stop)…"
+    served = ", ".join(folders[:-1]) + (_(" and ") if len(folders) > 1 else "") + folders[-1]
+    said = _("Watching {folders} (Ctrl-C to stop)…").format(folders=served)
     if NO_OFFICE in context.covers:
-        said += (
-            "\nA file outside every office's folder (straight in inbox/, say) goes to "
-            f"quarantine/{NO_OFFICE}/ with a note."
-        )
+        said += "\n" + _(
+            "A file outside every office's folder (straight in inbox/, say) goes to "
+            "quarantine/{folder}/ with a note."
+        ).format(folder=NO_OFFICE)
     return said
 
 
@@ -142,11 +152,17 @@ def _stopped(context: IngestContext, start_again: str) -> PermissionDenied:
     """The error of a run that stopped filing in offices where its key ended: why, that their
     files wait in the inbox, and how to start again (``start_again``: the command's words)."""
     ended = context.ended.values()
-    whose = "its" if len(context.ended) == 1 else "their"
+    wait = ngettext(
+        "its files wait in the inbox, neither filed nor quarantined",
+        "their files wait in the inbox, neither filed nor quarantined",
+        len(context.ended),
+    )
     return PermissionDenied(
-        f"stopped filing in {', '.join(context.ended)}: "
-        + "; ".join(why.problem for why in ended)
-        + f"; {whose} files wait in the inbox, neither filed nor quarantined",
+        _("stopped filing in {offices}: {problems}; {wait}").format(
+            offices=", ".join(context.ended),
+            problems="; ".join(why.problem for why in ended),
+            wait=wait,
+        ),
         hint="; ".join(dict.fromkeys(f"{start_again} {why.restart}" for why in ended)),
     )
 
@@ -160,7 +176,9 @@ def _context(app: AppContext, signer: Signer) -> IngestContext:
     inbox = open_inbox(app.runtime, say=error_console().print)
     context = IngestContext(app.runtime, signer, inbox, only=app.office_code)
     for code, reason in context.not_served.items():
-        error_console().print(f"not serving {code}'s inbox: {reason}")
+        error_console().print(
+            _("not serving {code}'s inbox: {reason}").format(code=code, reason=reason)
+        )
     return context
 
 
@@ -244,11 +262,21 @@ def watch_command(
         told_how = tally.show if display is not None else error_console().print
         for code in context.not_served.keys() - told:  # an office added while it runs
             told.add(code)
-            told_how(Text(f"not serving {code}'s inbox: {context.not_served[code]}"))
+            told_how(
+                Text(
+                    _("not serving {code}'s inbox: {reason}").format(
+                        code=code, reason=context.not_served[code]
+                    )
+                )
+            )
         for code in context.ended.keys() - told if context.offices else ():  # others go on
             told.add(code)  # (with none left, the watcher stops with an error saying why)
-            why = context.ended[code].told("restart `qms watch`")
-            told_how(Text(f"not serving {code}'s inbox any more: {why}"))
+            why = context.ended[code].told(_("restart `qms watch`"))
+            told_how(
+                Text(
+                    _("not serving {code}'s inbox any more: {reason}").format(code=code, reason=why)
+                )
+            )
         line = tally.line(current)
         if display is not None and shown[-1:] != [line]:  # redrawn only when it changed
             shown[:] = [line]
@@ -260,9 +288,9 @@ def watch_command(
     if not as_json:
         error_console().print(tally.line())
     if not context.offices:  # every office's key ended: nothing left to serve
-        raise _stopped(context, "restart `qms watch`")
+        raise _stopped(context, _("restart `qms watch`"))
     if stopped_by and stopped_by[0] == signal.SIGINT:  # Ctrl-C: the shell's convention, 128 + 2
-        error_console().print("Stopped (Ctrl-C).")
+        error_console().print(_("Stopped (Ctrl-C)."))
         click.get_current_context().exit(130)
 
 
@@ -309,11 +337,13 @@ def ingest_command(
     if not as_json:
         console().print(tally.line())
     if context.ended:  # its key ended meanwhile: those offices' files wait in the inbox
-        raise _stopped(context, "run `qms ingest` again")
+        raise _stopped(context, _("run `qms ingest` again"))
     if tally.counts["quarantined"] or tally.counts["waiting"]:
         raise RuleViolation(
-            f"{tally.counts['quarantined']} file(s) quarantined, {tally.counts['waiting']} waiting",
-            hint="see quarantine/<OFFICE>/<REGISTER>/*.error.txt, fix, then `qms inbox retry`",
+            _("{quarantined} file(s) quarantined, {waiting} waiting").format(
+                quarantined=tally.counts["quarantined"], waiting=tally.counts["waiting"]
+            ),
+            hint=_("see quarantine/<OFFICE>/<REGISTER>/*.error.txt, fix, then `qms inbox retry`"),
         )
 
 
@@ -324,19 +354,23 @@ def _not_taken(context: IngestContext, path: Path) -> str | None:
     inbox = context.inbox
     if not path.is_relative_to(inbox.root):
         example = f"inbox/{inbox.default_office}/GD/"
-        return (
-            f"is not inside the inbox ({inbox.root}); copy the file into "
-            f"inbox/<OFFICE>/<REGISTER>/ first, e.g. {example}"
-        )
+        return _(
+            "is not inside the inbox ({root}); copy the file into "
+            "inbox/<OFFICE>/<REGISTER>/ first, e.g. {example}"
+        ).format(root=inbox.root, example=example)
     office = inbox.office_of(path)
     if office is None or office in context.covers:
         return None
     if office == NO_OFFICE:
-        return "lies outside every office's folder: run without --office to quarantine it"
+        return _("lies outside every office's folder: run without --office to quarantine it")
     why = context.not_served.get(office)
     if why is None:
-        return f"is in {office}'s inbox: use --office {office} (or no --office)"
-    return f"is in {office}'s inbox, which {context.signer.username} does not serve: {why}"
+        return _("is in {office}'s inbox: use --office {office} (or no --office)").format(
+            office=office
+        )
+    return _("is in {office}'s inbox, which {username} does not serve: {reason}").format(
+        office=office, username=context.signer.username, reason=why
+    )
 
 
 @click.group()
@@ -363,21 +397,21 @@ def inbox_status(app: AppContext, as_json: bool) -> None:
         print_json(counts)
         return
     print_table(
-        "Inbox",
+        _("Inbox"),
         [
-            "Office",
-            "Folder",
-            "Pending",
-            "Being filed",  # two short lines: the table fits 80 columns
-            "Quarantined",
-            "Filed",
-            "Duplicates",
-            "Ignored",
+            _("Office"),
+            _("Folder"),
+            _("Pending"),
+            _("Being filed"),  # two short lines: the table fits 80 columns
+            _("Quarantined"),
+            _("Filed"),
+            _("Duplicates"),
+            _("Ignored"),
         ],
         [
             (
-                "(no office)" if office == NO_OFFICE else office,
-                "(loose files)" if folder == UNSORTED else folder,
+                _("(no office)") if office == NO_OFFICE else office,
+                _("(loose files)") if folder == UNSORTED else folder,
                 row["pending"],
                 row["in_progress"],
                 row["quarantined"],
@@ -407,19 +441,23 @@ def inbox_retry(app: AppContext, names: tuple[str, ...]) -> None:
     folders = open_inbox(app.runtime, say=error_console().print)
     moved = folders.retry(list(names) or None, only)
     for path in moved:
-        console().print(f"back in the inbox: {path}")
+        console().print(_("back in the inbox: {path}").format(path=path))
     if moved:
         console().print(
-            f"{len(moved)} file(s) will be processed again by `qms watch` or `qms ingest`."
+            _("{count} file(s) will be processed again by `qms watch` or `qms ingest`.").format(
+                count=len(moved)
+            )
         )
     stay = folders.quarantined(only) if not names else []  # a named one was refused above
     if stay:
         console().print(
-            f"{len(stay)} file(s) stay in quarantine: they fit no register or office; move each "
-            "into the right inbox folder yourself (its .error.txt says which)."
+            _(
+                "{count} file(s) stay in quarantine: they fit no register or office; move each "
+                "into the right inbox folder yourself (its .error.txt says which)."
+            ).format(count=len(stay))
         )
     if not moved and not stay:
-        console().print("No file is in quarantine.")
+        console().print(_("No file is in quarantine."))
 
 
 COMMANDS = [watch_command, ingest_command, inbox]

@@ -22,6 +22,7 @@ from qms_engine.cli.context import (
 )
 from qms_engine.cli.tables import Column, wrap
 from qms_engine.errors import InvalidInput
+from qms_engine.i18n import _
 from qms_engine.rules.capa_terms import FINDING_RESULTS, FINDING_SEVERITIES
 
 if TYPE_CHECKING:
@@ -38,11 +39,11 @@ def _items(values: tuple[str, ...]) -> list[AuditItem]:
     items = []
     for value in values:
         ref, sep, people = value.rpartition("=")
-        auditor, _, owner = people.partition(":")
+        auditor, _colon, owner = people.partition(":")
         if not sep or not ref.strip() or not auditor.strip():
             raise InvalidInput(
-                f"--item {value!r} must look like {ITEM_FORM}",
-                hint='e.g. --item "7.5.3=audit:priya" or --item "PS-KOT39/SOP/001=audit"',
+                _("--item {value} must look like {form}").format(value=repr(value), form=ITEM_FORM),
+                hint=_('e.g. --item "7.5.3=audit:priya" or --item "PS-KOT39/SOP/001=audit"'),
             )
         items.append(AuditItem(ref.strip(), auditor.strip(), owner.strip()))
     return items
@@ -116,7 +117,9 @@ def plan(
         print_json(planned)
         return
     console().print(
-        f"{planned.number} planned with {planned.items} item(s) (event #{planned.event_seq})"
+        _("{number} planned with {count} item(s) (event #{seq})").format(
+            number=planned.number, count=planned.items, seq=planned.event_seq
+        )
     )
 
 
@@ -154,7 +157,7 @@ def finding(
     from qms_engine.capa.internal_audits import record_finding
 
     if result != "nonconformity" and (severity or nc_title):
-        raise click.UsageError("--severity and --nc-title go with --result nonconformity only")
+        raise click.UsageError(_("--severity and --nc-title go with --result nonconformity only"))
     recorded = record_finding(
         app.runtime,
         audit=audit,
@@ -168,8 +171,12 @@ def finding(
     if as_json:
         print_json(recorded)
         return
-    raised = f"; raised {recorded.nc}" if recorded.nc else ""
-    console().print(f"{recorded.subject}: {recorded.result}{raised} (event #{recorded.event_seq})")
+    raised = _("; raised {number}").format(number=recorded.nc) if recorded.nc else ""
+    console().print(
+        _("{subject}: {result}{raised} (event #{seq})").format(
+            subject=recorded.subject, result=recorded.result, raised=raised, seq=recorded.event_seq
+        )
+    )
 
 
 def _print_audit(audit: AuditRow) -> None:
@@ -177,28 +184,35 @@ def _print_audit(audit: AuditRow) -> None:
     tz, width = audit.timezone, output_width()
     heading = "\n".join(wrap(f"{audit.number} — {audit.title}", width, fold=True))
     console().print(bold(audit.number, heading.removeprefix(audit.number)), soft_wrap=True)
-    about = (
-        f"Scope: {audit.scope}\nAudit on {audit.date.isoformat()} by "
-        f"{', '.join(audit.auditors)}; planned by {audit.planned_by} on "
-        f"{when(audit.planned_at, tz)} (event #{audit.event_seq}). Times in {tz}."
+    about = _(
+        "Scope: {scope}\nAudit on {day} by {auditors}; planned by {planner} on {moment} "
+        "(event #{seq}). Times in {timezone}."
+    ).format(
+        scope=audit.scope,
+        day=audit.date.isoformat(),
+        auditors=", ".join(audit.auditors),
+        planner=audit.planned_by,
+        moment=when(audit.planned_at, tz),
+        seq=audit.event_seq,
+        timezone=tz,
     )
     console().print("\n".join(wrap(about, width, fold=True)), soft_wrap=True)
     print_table(
-        "Checklist",
+        _("Checklist"),
         [
             "#",
-            "Ref",
-            "Auditor (area owner)",
-            "Finding, NC",
-            Column("Note", fold=True),
-            Column("Recorded", fold=True),
+            _("Ref"),
+            _("Auditor (area owner)"),
+            _("Finding, NC"),
+            Column(_("Note"), fold=True),
+            Column(_("Recorded"), fold=True),
         ],
         [
             (
                 item.n,
                 item.ref,
                 item.auditor + (f"\n({item.area_owner})" if item.area_owner else ""),
-                "\n".join(filter(None, (item.result or "(to record)", item.nc))),
+                "\n".join(filter(None, (item.result or _("(to record)"), item.nc))),
                 item.note,
                 when(item.recorded_at, tz),
             )
@@ -238,21 +252,28 @@ def list_command(app: AppContext, as_json: bool) -> None:
         print_json(audits)
         return
     print_table(
-        f"Internal audits of {office.code}",
-        ["Number", Column("Title", fold=True), "Date", "Auditors", "Findings"],
+        _("Internal audits of {code}").format(code=office.code),
+        [_("Number"), Column(_("Title"), fold=True), _("Date"), _("Auditors"), _("Findings")],
         [
             (
                 a.number,
                 a.title,
                 a.date.isoformat(),
                 ", ".join(a.auditors),
-                f"{len(a.items) - len(a.open_items)} of {len(a.items)}",
+                _("{done} of {total}").format(
+                    done=len(a.items) - len(a.open_items), total=len(a.items)
+                ),
             )
             for a in audits
         ],
-        empty=f"No internal audits in {office.code} yet.",
+        empty=_("No internal audits in {code} yet.").format(code=office.code),
         below=[
-            [f"  raised {item.nc} (item {item.n})" for item in a.items if item.nc] for a in audits
+            [
+                _("  raised {number} (item {n})").format(number=item.nc, n=item.n)
+                for item in a.items
+                if item.nc
+            ]
+            for a in audits
         ],
     )
 

@@ -21,6 +21,7 @@ from qms_engine.cli.context import (
     when,
 )
 from qms_engine.cli.tables import Column
+from qms_engine.i18n import N_, _
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -33,7 +34,7 @@ def key() -> None:
 
 @key.command("rotate")
 @click.argument("username")
-@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the new key")
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", N_("the new key"))
 @signer_option
 @pass_app
 def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Signer) -> None:
@@ -48,7 +49,11 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
     fingerprint = rotate(
         app.runtime, app.office(), actor=signer, username=username, new_passphrase=new_passphrase
     )
-    console().print(f"{username} now signs with key {fingerprint[:16]}…")
+    console().print(
+        _("{username} now signs with key {fingerprint}…").format(
+            username=username, fingerprint=fingerprint[:16]
+        )
+    )
 
 
 @key.command("passphrase")
@@ -57,7 +62,7 @@ def key_rotate(app: AppContext, username: str, new_passphrase: str, signer: Sign
     "Whose passphrase changes (default: $QMS_USER): yours, proved by the current one given "
     "with --passphrase-file or $QMS_PASSPHRASE; nothing is signed.",
 )
-@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "your key")
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", N_("your key"))
 @pass_app
 def key_passphrase(
     app: AppContext, actor: str, passphrase: Passphrase, new_passphrase: str
@@ -80,7 +85,11 @@ def key_passphrase(
         fingerprint = change_passphrase(
             app.runtime, username=actor, passphrase=passphrase.text, new_passphrase=new_passphrase
         )
-    console().print(f"{actor}'s key {fingerprint[:16]}… now opens with the new passphrase.")
+    console().print(
+        _("{actor}'s key {fingerprint}… now opens with the new passphrase.").format(
+            actor=actor, fingerprint=fingerprint[:16]
+        )
+    )
 
 
 @key.command("revoke")
@@ -93,7 +102,9 @@ def key_revoke(app: AppContext, username: str, reason: str, signer: Signer) -> N
     from qms_engine.people.keys import revoke
 
     revoke(app.runtime, app.office(), actor=signer, username=username, reason=reason)
-    console().print(f"Revoked {username}'s key: {reason}")
+    console().print(
+        _("Revoked {username}'s key: {reason}").format(username=username, reason=reason)
+    )
 
 
 @key.command("list")
@@ -136,8 +147,14 @@ def key_list(app: AppContext, as_json: bool) -> None:
         return
     tz = app.office().timezone
     print_table(
-        "Signing keys",
-        ["Owner", Column("Fingerprint", fold=True), "Valid from", "Valid until", "Revoked"],
+        _("Signing keys"),
+        [
+            _("Owner"),
+            Column(_("Fingerprint"), fold=True),
+            _("Valid from"),
+            _("Valid until"),
+            _("Revoked"),
+        ],
         [
             (
                 k["owner"],

@@ -7,10 +7,15 @@ commands is asked for (running it, showing its help, or listing the commands in 
 The command modules themselves import only click at the top and the engine inside each command,
 so even listing every command stays cheap.  See the click documentation, "Lazily Loading
 Subcommands".
+
+Plugins add commands too (``qms malkhana …``, the ``qms_cli_commands`` hook), loaded from
+``plugin_commands`` (``"package.module:function"``) only when every command must be known: a
+listing (``qms --help``) or a name that is no core command.  A core command never loads them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -21,8 +26,15 @@ import click
 class LazyGroup(click.Group):
     """A group given ``lazy_commands``: command name → ``"package.module:attribute"``."""
 
-    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lazy_commands: Mapping[str, str],
+        plugin_commands: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._lazy = dict(lazy_commands)
+        self._plugins = plugin_commands
         super().__init__(*args, **kwargs)
 
     @property
@@ -34,6 +46,7 @@ class LazyGroup(click.Group):
         """
         for name in list(self._lazy):
             self._load(name)
+        self._load_plugins()
         return self._loaded
 
     @commands.setter
@@ -41,14 +54,32 @@ class LazyGroup(click.Group):
         self._loaded = value
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """Every subcommand's name, sorted, without importing any of them."""
+        """Every subcommand's name, sorted: the core ones without importing any of them, and
+        the plugins' (a broken plugin's are left out here: `qms plugins` reports it)."""
+        from qms_engine.errors import PluginError
+
+        with contextlib.suppress(PluginError):
+            self._load_plugins()
         return sorted({*self._loaded, *self._lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The subcommand ``cmd_name``, importing its module on first use; None if unknown."""
         if cmd_name in self._lazy:
             self._load(cmd_name)
+        elif cmd_name not in self._loaded:
+            self._load_plugins()
         return self._loaded.get(cmd_name)
+
+    def _load_plugins(self) -> None:
+        """Add the plugins' commands (once)."""
+        if self._plugins is None:
+            return
+        module_name, _, attribute = self._plugins.partition(":")
+        found = getattr(importlib.import_module(module_name), attribute)(
+            {*self._lazy, *self._loaded}
+        )
+        self._plugins = None
+        self._loaded.update(found)
 
     def _load(self, name: str) -> None:
         module_name, _, attribute = self._lazy[name].partition(":")

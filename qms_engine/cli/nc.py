@@ -37,6 +37,7 @@ from qms_engine.cli.context import (
 from qms_engine.cli.tables import Column, shell_lines, wrap
 from qms_engine.cli.views import act_name
 from qms_engine.clock import local_today
+from qms_engine.i18n import _
 from qms_engine.rules.capa_terms import ACTION_TYPES, NC_SOURCES, SEVERITIES, spoken
 
 if TYPE_CHECKING:
@@ -147,7 +148,11 @@ def nc_raise(
     if as_json:
         print_json(raised)
         return
-    console().print(f"{raised.number} raised ({raised.state}), event #{raised.event_seq}")
+    console().print(
+        _("{number} raised ({state}), event #{seq}").format(
+            number=raised.number, state=raised.state, seq=raised.event_seq
+        )
+    )
 
 
 @nc.command("act")
@@ -186,8 +191,13 @@ def nc_act(
         print_json(step)
         return
     console().print(
-        f"{step.number}: {step.from_state} → {step.to_state} ({step.transition}), "
-        f"event #{step.event_seq}"
+        _("{number}: {before} → {after} ({transition}), event #{seq}").format(
+            number=step.number,
+            before=step.from_state,
+            after=step.to_state,
+            transition=step.transition,
+            seq=step.event_seq,
+        )
     )
 
 
@@ -285,10 +295,20 @@ def nc_action_add(
     if as_json:
         print_json(_action_result(app, added.subject, added.event_seq))
         return
-    target = f", done once a new revision of {document} is effective" if document else ""
+    target = (
+        _(", done once a new revision of {document} is effective").format(document=document)
+        if document
+        else ""
+    )
     console().print(
-        f"{added.subject} planned: {action_type}, owner {owner}, due {due.isoformat()}"
-        f"{target} (event #{added.event_seq})"
+        _("{subject} planned: {type}, owner {owner}, due {due}{target} (event #{seq})").format(
+            subject=added.subject,
+            type=action_type,
+            owner=owner,
+            due=due.isoformat(),
+            target=target,
+            seq=added.event_seq,
+        )
     )
 
 
@@ -332,7 +352,9 @@ def nc_action_done(
     if as_json:
         print_json(_action_result(app, done.subject, done.event_seq))
         return
-    console().print(f"{done.subject} done (event #{done.event_seq})")
+    console().print(
+        _("{subject} done (event #{seq})").format(subject=done.subject, seq=done.event_seq)
+    )
 
 
 @nc_action.command("reassign")
@@ -363,7 +385,11 @@ def nc_action_reassign(
     if as_json:
         print_json(moved)
         return
-    console().print(f"{moved.subject} now owned by {owner} (event #{moved.event_seq})")
+    console().print(
+        _("{subject} now owned by {owner} (event #{seq})").format(
+            subject=moved.subject, owner=owner, seq=moved.event_seq
+        )
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -430,7 +456,7 @@ def _list_states(app: AppContext, office: OfficeRef, states: Sequence[str]) -> l
     name = runtime.plugins.registry.office_type(office.office_type).nc_workflow
     workflow = runtime.plugins.workflows[name]
     if states:
-        where = f"the workflow {name}"
+        where = _("the workflow {name}").format(name=name)
         return [known_value("state", state, workflow.states, where) for state in states]
     return [state for state, spec in workflow.states.items() if not spec.terminal]
 
@@ -464,7 +490,7 @@ def nc_list(
     from qms_engine.errors import known_value
 
     if all_states and states:
-        raise click.UsageError("give --state or --all-states, not both")
+        raise click.UsageError(_("give --state or --all-states, not both"))
     if source is not None:
         source = known_value("source", source, NC_SOURCES, "nonconformity sources")
     if severity is not None:
@@ -477,22 +503,32 @@ def nc_list(
         print_json([_nc_json(row) for row in rows])
         return
     given = filters_given(state=" --state ".join(states) or None, source=source, severity=severity)
-    which = "" if all_states or states else "open "
+    only_open = not (all_states or states)
+    if only_open:
+        title = _("Open nonconformities of {code}")
+        empty = _("No open nonconformities in {code} match {filters}.")
+        none = _("No open nonconformities in {code}.")
+    else:
+        title = _("Nonconformities of {code}")
+        empty = _("No nonconformities in {code} match {filters}.")
+        none = _("No nonconformities in {code}.")
     print_table(
-        f"Open nonconformities of {office.code}" if which else f"Nonconformities of {office.code}",
-        ["Number", Column("Title", fold=True), "State, severity", "Raised"],
+        title.format(code=office.code),
+        [_("Number"), Column(_("Title"), fold=True), _("State, severity"), _("Raised")],
         [
             (
                 row.number,
                 row.title,
                 f"{row.state}\n{row.severity}",
-                f"{when(row.raised_at, office.timezone)}\nby {row.raised_by}",
+                _("{moment}\nby {user}").format(
+                    moment=when(row.raised_at, office.timezone), user=row.raised_by
+                ),
             )
             for row in rows
         ],
-        empty=f"No {which}nonconformities in {office.code} match {given}."
+        empty=empty.format(code=office.code, filters=given)
         if given
-        else f"No {which}nonconformities in {office.code}.",
+        else none.format(code=office.code),
     )
 
 
@@ -500,7 +536,7 @@ def evidence_command(owner: str, file: StoredFile, files: Sequence[StoredFile]) 
     """The command that hands out ``file``, evidence of ``owner`` (an NC, or its action
     ``NC#A1``) beside ``files``: named when there are several (by its SHA-256 when another
     has its name)."""
-    number, _, action = owner.partition("#")
+    number, _hash, action = owner.partition("#")
     names = [f.original_filename for f in files]
     name = file.original_filename if names.count(file.original_filename) == 1 else file.sha256[:12]
     which = ("--name", name) if len(files) > 1 else ()
@@ -513,20 +549,22 @@ def evidence_command(owner: str, file: StoredFile, files: Sequence[StoredFile]) 
 def _links(row: NcRow) -> list[tuple[str, str, str]]:
     """What the NC names: documents, records, evidence files (with the command that hands
     each out), feedback and the audit finding that raised it."""
-    links = [("Document", number, "") for number in row.documents]
-    links += [("Record", number, "") for number in row.records]
+    links = [(_("Document"), number, "") for number in row.documents]
+    links += [(_("Record"), number, "") for number in row.records]
     links += [
         (
-            "Evidence",
-            f"{file.original_filename}\n{file.size:,} bytes, sha256 {file.sha256[:12]}",
+            _("Evidence"),
+            _("{name}\n{size} bytes, sha256 {sha256}").format(
+                name=file.original_filename, size=f"{file.size:,}", sha256=file.sha256[:12]
+            ),
             evidence_command(row.number, file, row.evidence),
         )
         for file in row.evidence
     ]
     if row.responses:
-        links.append(("Feedback", " ".join(row.responses), ""))
+        links.append((_("Feedback"), " ".join(row.responses), ""))
     if row.finding:
-        links.append(("Finding", row.finding, ""))
+        links.append((_("Finding"), row.finding, ""))
     return links
 
 
@@ -534,25 +572,41 @@ def _action_state(action: ActionRow, nc: NcRow, today: date) -> str:
     """Done (when, by whom, which event; a document action: the revision that did it), or
     never done (the NC was closed or cancelled), open, or overdue."""
     if action.done_at is not None:
-        how = f"{action.fulfilled_by} effective" if action.fulfilled_by else "done"
+        how = (
+            _("{revision} effective").format(revision=action.fulfilled_by)
+            if action.fulfilled_by
+            else _("done")
+        )
         at = when(action.done_at, nc.office.timezone)
-        return f"{how} {at} by {action.done_by} (#{action.done_seq})"
+        return _("{how} {moment} by {user} (#{seq})").format(
+            how=how, moment=at, user=action.done_by, seq=action.done_seq
+        )
     if nc.closed_at is not None:
-        return f"not done: NC {nc.state}"
+        return _("not done: NC {state}").format(state=nc.state)
     if action.due < today:
-        return f"OVERDUE by {(today - action.due).days} days"
-    return "open"
+        return _("OVERDUE by {days} days").format(days=(today - action.due).days)
+    return _("open")
 
 
 def _action_what(action: ActionRow) -> str:
     """The action's description, the document it asks to revise, what its owner said."""
     lines = [action.description]
     if action.document:
-        after = f"after revision {action.after_revno}" if action.after_revno >= 0 else "any"
-        lines.append(f"revise {action.document} ({after}, made effective)")
+        after = (
+            _("after revision {revno}").format(revno=action.after_revno)
+            if action.after_revno >= 0
+            else _("any")
+        )
+        lines.append(
+            _("revise {document} ({after}, made effective)").format(
+                document=action.document, after=after
+            )
+        )
     if action.done_comment:
-        lines.append(f"done: {action.done_comment}")
-    lines += [f"evidence: {file.original_filename}" for file in action.evidence]
+        lines.append(_("done: {comment}").format(comment=action.done_comment))
+    lines += [
+        _("evidence: {names}").format(names=file.original_filename) for file in action.evidence
+    ]
     return "\n".join(lines)
 
 
@@ -578,24 +632,33 @@ def _event_details(event: NcEvent) -> str:
     if "result" in data:
         parts.append(f"{data['result']}: {data['note']}" if data.get("note") else data["result"])
     if "severity" in data and "source" in data:
-        parts.append(f"{data['severity']}, from {data['source']}")
+        parts.append(
+            _("{severity}, from {source}").format(severity=data["severity"], source=data["source"])
+        )
     if data.get("from") and data.get("to"):
         parts.append(f"{data['from']} → {data['to']}")
     if "owner" in data and "due" in data:
         parts.append(
-            f"{data['type']}: {data['description']}; owner {data['owner']}, due {data['due']}"
+            _("{type}: {description}; owner {owner}, due {due}").format(
+                type=data["type"],
+                description=data["description"],
+                owner=data["owner"],
+                due=data["due"],
+            )
         )
         if data.get("document"):
-            parts.append(f"revise {data['document']}")
+            parts.append(_("revise {document}").format(document=data["document"]))
     elif "owner" in data:
-        parts.append(f"new owner {data['owner']}")
+        parts.append(_("new owner {owner}").format(owner=data["owner"]))
     if data.get("comment"):
-        parts.append(f"comment: {data['comment']}")
+        parts.append(_("comment: {comment}").format(comment=data["comment"]))
     files = data.get("evidence") or []
     if files:
-        parts.append("evidence: " + ", ".join(str(f["original_filename"]) for f in files))
+        names = ", ".join(str(f["original_filename"]) for f in files)
+        parts.append(_("evidence: {names}").format(names=names))
     if data.get("responses"):
-        parts.append("feedback: " + " ".join(map(str, data["responses"])))
+        responses = " ".join(map(str, data["responses"]))
+        parts.append(_("feedback: {responses}").format(responses=responses))
     return "; ".join(parts)
 
 
@@ -606,32 +669,43 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
     width = output_width()
     heading = "\n".join(wrap(f"{row.number} — {row.title}", width, fold=True))
     console().print(bold(row.number, heading.removeprefix(row.number)), soft_wrap=True)
-    clause = f", clause {row.clause}" if row.clause else ""
-    status = f"{row.state} since {when(row.state_entered_at, tz)}"
-    facts = (
-        f"{row.severity} nonconformity of {row.office.code} from {row.source}{clause}; raised "
-        f"by {row.raised_by} on {when(row.raised_at, tz)}; {status}. Times in {tz}."
+    clause = _(", clause {clause}").format(clause=row.clause) if row.clause else ""
+    status = _("{state} since {moment}").format(
+        state=row.state, moment=when(row.state_entered_at, tz)
+    )
+    facts = _(
+        "{severity} nonconformity of {office} from {source}{clause}; raised by {user} on "
+        "{moment}; {status}. Times in {timezone}."
+    ).format(
+        severity=row.severity,
+        office=row.office.code,
+        source=row.source,
+        clause=clause,
+        user=row.raised_by,
+        moment=when(row.raised_at, tz),
+        status=status,
+        timezone=tz,
     )
     console().print("\n".join(wrap(facts, width)), soft_wrap=True)
     console().print("\n".join(wrap(row.description, width, fold=True)), soft_wrap=True)
     links = _links(row)
     if links:
         print_table(
-            "Links",
-            ["Kind", Column("What", fold=True)],
-            [(kind, what) for kind, what, _ in links],
-            below=[shell_lines(command, width) if command else [] for _, _, command in links],
+            _("Links"),
+            [_("Kind"), Column(_("What"), fold=True)],
+            [(link[0], link[1]) for link in links],
+            below=[shell_lines(link[2], width) if link[2] else [] for link in links],
         )
     today = local_today(tz)
     print_table(
-        "Actions",
+        _("Actions"),
         [
-            "Action",
-            "Type",
-            "Owner",
-            "Due",
-            Column("Done", fold=True),
-            Column("What", fold=True),
+            _("Action"),
+            _("Type"),
+            _("Owner"),
+            _("Due"),
+            Column(_("Done"), fold=True),
+            Column(_("What"), fold=True),
         ],
         [
             (
@@ -644,9 +718,9 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
             )
             for a in actions
         ],
-        empty="Actions: none."
+        empty=_("Actions: none.")
         if row.closed_at is not None
-        else f"Actions: none yet (qms nc action add {row.number} …).",
+        else _("Actions: none yet (qms nc action add {number} …).").format(number=row.number),
         below=[
             [
                 line
@@ -657,8 +731,14 @@ def print_nc(row: NcRow, actions: Sequence[ActionRow], history: Sequence[NcEvent
         ],
     )
     print_table(
-        "Signed history",
-        ["#", "When", "Who, as", Column("What", fold=True), Column("Details", fold=True)],
+        _("Signed history"),
+        [
+            "#",
+            _("When"),
+            _("Who, as"),
+            Column(_("What"), fold=True),
+            Column(_("Details"), fold=True),
+        ],
         [
             (
                 e.seq,
@@ -754,8 +834,11 @@ def nc_evidence(
         return
     say_written(
         output,
-        f"{handed.file.original_filename}, evidence of {handed.owner} "
-        f"({handed.file.size:,} bytes), sha256 verified",
+        _("{name}, evidence of {owner} ({size} bytes), sha256 verified").format(
+            name=handed.file.original_filename,
+            owner=handed.owner,
+            size=f"{handed.file.size:,}",
+        ),
     )
 
 
@@ -820,16 +903,20 @@ def nc_overdue(
     for office, today, late in report:
         if late:
             print_table(
-                f"Overdue actions of {office.code} ({office.name}) on {today.isoformat()}",
-                ["Action", "Days", "Due", "Owner", Column("What", fold=True)],
+                _("Overdue actions of {code} ({name}) on {day}").format(
+                    code=office.code, name=office.name, day=today.isoformat()
+                ),
+                [_("Action"), _("Days"), _("Due"), _("Owner"), Column(_("What"), fold=True)],
                 [
                     (a.subject, (today - a.due).days, a.due.isoformat(), a.owner, a.description)
                     for a in late
                 ],
             )
-    clear = [office.code for office, _, late in report if not late]
+    clear = [office.code for office, _day, late in report if not late]
     if clear:
-        console().print(f"Nothing overdue in {', '.join(clear)}.", soft_wrap=True)
+        console().print(
+            _("Nothing overdue in {offices}.").format(offices=", ".join(clear)), soft_wrap=True
+        )
 
 
 COMMANDS = [nc]

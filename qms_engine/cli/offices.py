@@ -21,9 +21,11 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.clock import DEFAULT_TIMEZONE
+from qms_engine.i18n import LANGUAGES, N_, _, set_language
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
+    from qms_engine.chain.unit_of_work import OfficeRef, UnitOfWork
 
 
 @click.command()
@@ -42,10 +44,16 @@ if TYPE_CHECKING:
     help="Database (default: SQLite inside the workspace; or $QMS_DATABASE_URL).",
 )
 @new_passphrase_option(
-    "--admin-passphrase-file", "QMS_ADMIN_PASSPHRASE", "the admin's key", "admin_passphrase"
+    "--admin-passphrase-file", "QMS_ADMIN_PASSPHRASE", N_("the admin's key"), "admin_passphrase"
 )
 @new_passphrase_option(
-    "--office-passphrase-file", "QMS_OFFICE_PASSPHRASE", "the office key", "office_passphrase"
+    "--office-passphrase-file", "QMS_OFFICE_PASSPHRASE", N_("the office key"), "office_passphrase"
+)
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(sorted(LANGUAGES)),
+    help="The office's language, written to qms.toml ([office] language): en or hi.",
 )
 def init(
     path: Path,
@@ -58,6 +66,7 @@ def init(
     database_url: str | None,
     admin_passphrase: str,
     office_passphrase: str,
+    language: str | None,
 ) -> None:
     """Create a workspace at PATH: qms.toml, database, blob store, inbox folders, keys.
 
@@ -68,6 +77,8 @@ def init(
     from qms_engine.extension.manager import load_plugins
     from qms_engine.people.bootstrap import init_workspace
 
+    if language is not None:
+        set_language(language)
     result = init_workspace(
         path,
         plugins=load_plugins(),
@@ -80,12 +91,18 @@ def init(
         office_passphrase=office_passphrase,
         timezone=timezone,
         database_url=database_url,
+        language=language,
     )
-    console().print(f"Created workspace {result.workspace.root}")
-    console().print(f"  office   {result.office.code} — {result.office.name} ({office_type})")
-    console().print(f"  admin    {admin}")
+    console().print(_("Created workspace {root}").format(root=result.workspace.root))
+    office = result.office
+    console().print(
+        _("  office   {code} — {name} ({office_type})").format(
+            code=office.code, name=office.name, office_type=office_type
+        )
+    )
+    console().print(_("  admin    {admin}").format(admin=admin))
     for folder in result.inbox_folders:
-        console().print(f"  inbox    {folder}")
+        console().print(_("  inbox    {folder}").format(folder=folder))
 
 
 @click.group()
@@ -98,18 +115,21 @@ def db() -> None:
 def db_upgrade(app: AppContext) -> None:
     """Bring an older workspace's database up to date (back it up first)."""
     from qms_engine.storage.database import create_db_engine, upgrade
-    from qms_engine.storage.workspace import Workspace
 
-    workspace = Workspace.find(app.workspace_path)
+    workspace = app.workspace()
     engine = create_db_engine(workspace.database_url)
     try:
         before, after = upgrade(engine)
     finally:
         engine.dispose()
     if before == after:
-        console().print(f"Database already at the newest schema ({after}).")
+        console().print(_("Database already at the newest schema ({after}).").format(after=after))
     else:
-        console().print(f"Database upgraded from {before or 'empty'} to {after}.")
+        console().print(
+            _("Database upgraded from {before} to {after}.").format(
+                before=before or _("empty"), after=after
+            )
+        )
 
 
 @click.group()
@@ -129,8 +149,8 @@ def office_list(app: AppContext, as_json: bool) -> None:
         print_json([o.model_dump() for o in offices])
         return
     print_table(
-        "Offices",
-        ["Code", "Name", "Type", "Time zone"],
+        _("Offices"),
+        [_("Code"), _("Name"), _("Type"), _("Time zone")],
         [(o.code, o.name, o.office_type, o.timezone) for o in offices],
     )
 
@@ -140,8 +160,16 @@ def office_list(app: AppContext, as_json: bool) -> None:
 @click.option("--type", "office_type", required=True, help="Office type, e.g. police_station.")
 @click.option("--name", required=True, help="Office name as written.")
 @click.option("--timezone", default=DEFAULT_TIMEZONE, show_default=True, help="Office time zone.")
+@click.option(
+    "--district",
+    metavar="SP-CODE",
+    help="Make the new office a station of this district (SP office); you must be its admin.",
+)
 @new_passphrase_option(
-    "--office-passphrase-file", "QMS_OFFICE_PASSPHRASE", "the new office's key", "office_passphrase"
+    "--office-passphrase-file",
+    "QMS_OFFICE_PASSPHRASE",
+    N_("the new office's key"),
+    "office_passphrase",
 )
 @signer_option
 @pass_app
@@ -151,6 +179,7 @@ def office_add(
     office_type: str,
     name: str,
     timezone: str,
+    district: str | None,
     office_passphrase: str,
     signer: Signer,
 ) -> None:
@@ -161,7 +190,15 @@ def office_add(
     each has chosen its own key there (qms key rotate ingest --as ingest) and the watcher has
     been restarted.
     """
+    from qms_engine.district.stations import join_in
     from qms_engine.people.offices import add_office
+
+    runtime = app.runtime
+    sp = runtime.office(district) if district else None
+
+    def join(work: UnitOfWork, office: OfficeRef) -> object:
+        assert sp is not None  # given only with --district
+        return join_in(work, runtime, sp, actor=signer, station=office)
 
     told: list[str] = []
     office = add_office(
@@ -174,10 +211,19 @@ def office_add(
         office_passphrase=office_passphrase,
         timezone=timezone,
         say=told.append,
+        also=join if sp is not None else None,
     )
-    console().print(f"Added office {office.code} — {office.name}; use --office {office.code}")
+    console().print(
+        _("Added office {code} — {name}; use --office {code}").format(
+            code=office.code, name=office.name
+        )
+    )
     for line in told:
         console().print(f"  {line}")
+    if sp is not None:
+        console().print(
+            _("  {code} is a station of {district}").format(code=office.code, district=sp.code)
+        )
 
 
 @office.command("passphrase")
@@ -187,7 +233,7 @@ def office_add(
     "is signed.",
 )
 @office_passphrase_option
-@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the office key")
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", N_("the office key"))
 @pass_app
 def office_passphrase(
     app: AppContext, signer: Signer, office_passphrase: Passphrase, new_passphrase: str
@@ -213,7 +259,9 @@ def office_passphrase(
             new_passphrase=new_passphrase,
         )
     console().print(
-        f"Office {office.code}'s key {fingerprint[:16]}… now opens with the new passphrase."
+        _("Office {code}'s key {fingerprint}… now opens with the new passphrase.").format(
+            code=office.code, fingerprint=fingerprint[:16]
+        )
     )
 
 

@@ -6,6 +6,7 @@ import click
 
 from qms_engine.cli.context import json_option, print_json, print_table
 from qms_engine.cli.tables import Column
+from qms_engine.i18n import _
 
 
 @click.command("plugins")
@@ -34,8 +35,13 @@ def plugins_command(as_json: bool) -> None:
         print_json(rows)
         return
     print_table(
-        "Plugins",
-        ["Plugin", Column("Module", fold=True), Column("Hooks", fold=True), "Office types"],
+        _("Plugins"),
+        [
+            _("Plugin"),
+            Column(_("Module"), fold=True),
+            Column(_("Hooks"), fold=True),
+            _("Office types"),
+        ],
         [
             (r["name"], r["module"], ", ".join(r["hooks"]), ", ".join(r["office_types"]))
             for r in rows

@@ -21,6 +21,7 @@ from qms_engine.cli.context import (
     when,
 )
 from qms_engine.cli.tables import wrap
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from qms_engine.search.query import SearchHit, SearchResults
@@ -40,7 +41,9 @@ def _show_hit(hit: SearchHit, timezone: str) -> None:
     from rich.text import Text
 
     width = output_width()
-    said = f"{hit.number}  rev {hit.revno}  {hit.type_code}  {hit.state}  "
+    said = _("{number}  rev {revno}  {type}  {state}  ").format(
+        number=hit.number, revno=hit.revno, type=hit.type_code, state=hit.state
+    )
     heading = "\n".join(wrap(said + when(hit.created_at, timezone), width))
     console().print(bold(hit.number, heading.removeprefix(hit.number)), soft_wrap=True)
     shown = [hit.title] if hit.snippet == hit.title else [hit.title, hit.snippet]
@@ -59,11 +62,15 @@ def print_search_results(results: SearchResults, filters: str = "") -> None:
     from rich.text import Text
 
     if not results.hits:
-        among = f" among the revisions that match {filters}" if filters else ""
-        console().print(
-            Text(f"Nothing in {results.office} matches {results.query!r}{among}."),
-            soft_wrap=True,
+        among = (
+            _(" among the revisions that match {filters}").format(filters=filters)
+            if filters
+            else ""
         )
+        said = _("Nothing in {office} matches {query}{among}.").format(
+            office=results.office, query=repr(results.query), among=among
+        )
+        console().print(Text(said), soft_wrap=True)
     for hit in results.hits:
         _show_hit(hit, results.timezone)
 
@@ -115,14 +122,14 @@ def search_command(
     from qms_engine.search.query import search
 
     if text is None and not reindex:
-        raise click.UsageError("give the words to search for (or --reindex)")
+        raise click.UsageError(_("give the words to search for (or --reindex)"))
     if reindex:
         count = rebuild(app.runtime.engine, app.runtime.store)
         if text is None:
             if as_json:
                 print_json({"reindexed": count})
             else:
-                console().print(f"Indexed {count} revisions.")
+                console().print(_("Indexed {count} revisions.").format(count=count))
             return
     results = search(
         app.runtime,
@@ -136,8 +143,10 @@ def search_command(
     )
     if results.unindexed and not as_json:
         error_console().print(
-            f"Warning: {results.unindexed} revisions of {results.office} are not in the search "
-            "index yet (filed before it existed); run `qms search --reindex`.",
+            _(
+                "Warning: {count} revisions of {office} are not in the search index yet (filed "
+                "before it existed); run `qms search --reindex`."
+            ).format(count=results.unindexed, office=results.office),
             soft_wrap=True,
         )
     if as_json:

@@ -17,6 +17,7 @@ from qms_engine.cli.context import (
     when,
 )
 from qms_engine.cli.tables import cell_width, shell_lines, wrap
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from qms_engine.tasks import Task, TaskList
@@ -29,7 +30,7 @@ def _what(task: Task) -> str:
     as its numbers need, never wider for one unbroken word."""
     subject = task.subject
     if task.kind == "quarantined":
-        folder, _, name = subject.rpartition("/")
+        folder, _slash, name = subject.rpartition("/")
         subject = f"{folder}/\n{name}" if folder else name
     widest = max(cell_width(line) for line in subject.split("\n"))
     title = " ".join(
@@ -47,7 +48,9 @@ def _row(task: Task, timezone: str, everyone: bool, with_due: bool) -> list[str]
         _what(task),
     ]
     if with_due:
-        row.insert(0, f"OVERDUE {task.due}" if task.overdue else str(task.due or ""))
+        row.insert(
+            0, _("OVERDUE {day}").format(day=task.due) if task.overdue else str(task.due or "")
+        )
     if everyone:
         row.insert(0, task.user)
     return row
@@ -57,23 +60,26 @@ def print_tasks(result: TaskList) -> None:
     """A queue as a table, one row per task with the command of each thing to do under it
     (across the whole width, wrapped between words), or a sentence when empty."""
     everyone = result.user is None
-    whose = "anyone's" if everyone else "your"
     with_due = any(task.due for task in result.tasks)
     columns = [
-        *(["Who"] if everyone else []),
-        *(["Due"] if with_due else []),
-        "Since",
-        "Kind",
-        "What",  # never folded: a document number stays whole
+        *([_("Who")] if everyone else []),
+        *([_("Due")] if with_due else []),
+        _("Since"),
+        _("Kind"),
+        _("What"),  # never folded: a document number stays whole
     ]
     width = output_width()
+    if everyone:
+        title = _("Everyone's tasks in {office}").format(office=result.office)
+        empty = _("Nothing needs anyone's action in {office}.").format(office=result.office)
+    else:
+        title = _("Tasks for {user} in {office}").format(user=result.user, office=result.office)
+        empty = _("Nothing needs your action in {office}.").format(office=result.office)
     print_table(
-        f"Everyone's tasks in {result.office}"
-        if everyone
-        else f"Tasks for {result.user} in {result.office}",
+        title,
         columns,
         [_row(task, result.timezone, everyone, with_due) for task in result.tasks],
-        empty=f"Nothing needs {whose} action in {result.office}.",
+        empty=empty,
         below=[_below(task, result.timezone, width) for task in result.tasks],
     )
 
@@ -86,7 +92,10 @@ def _below(task: Task, timezone: str, width: int) -> list[str]:
         back = task.returned
         said = f": {back.comment}" if back.comment else ""
         notes.insert(
-            0, f"sent back by {back.by} ({back.transition}) on {when(back.at, timezone)}{said}"
+            0,
+            _("sent back by {user} ({transition}) on {moment}{said}").format(
+                user=back.by, transition=back.transition, moment=when(back.at, timezone), said=said
+            ),
         )
     lines = [f"  {line}" for note in notes for line in wrap(note, width - 2, fold=True)]
     return lines + [line for action in task.actions for line in shell_lines(action.command, width)]

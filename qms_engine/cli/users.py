@@ -17,6 +17,7 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.cli.tables import Column
+from qms_engine.i18n import N_, _
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -42,7 +43,7 @@ def user() -> None:
     is_flag=True,
     help="A service actor (e.g. the ingester run by `qms watch`), not a person.",
 )
-@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", "the new user's key")
+@new_passphrase_option("--new-passphrase-file", "QMS_NEW_PASSPHRASE", N_("the new user's key"))
 @signer_option
 @pass_app
 def user_add(
@@ -75,9 +76,16 @@ def user_add(
         kind="service" if service else "person",
     )
     console().print(
-        f"Added {username} ({full_name}) in {office.code}: {', '.join(sorted(roles))}\n"
-        f"Before signing anything, {username} chooses their own key: "
-        f"qms key rotate {username} --as {username}"
+        _(
+            "Added {username} ({full_name}) in {office}: {roles}\n"
+            "Before signing anything, {username} chooses their own key: "
+            "qms key rotate {username} --as {username}"
+        ).format(
+            username=username,
+            full_name=full_name,
+            office=office.code,
+            roles=", ".join(sorted(roles)),
+        )
     )
 
 
@@ -91,7 +99,7 @@ def user_grant(app: AppContext, username: str, roles: tuple[str, ...], signer: S
     from qms_engine.people.users import grant_roles
 
     added = grant_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
-    console().print(f"Granted: {', '.join(added) or 'nothing new'}")
+    console().print(_("Granted: {roles}").format(roles=", ".join(added) or _("nothing new")))
 
 
 @user.command("revoke")
@@ -104,7 +112,7 @@ def user_revoke(app: AppContext, username: str, roles: tuple[str, ...], signer: 
     from qms_engine.people.users import revoke_roles
 
     removed = revoke_roles(app.runtime, app.office(), actor=signer, username=username, roles=roles)
-    console().print(f"Revoked: {', '.join(removed) or 'nothing held'}")
+    console().print(_("Revoked: {roles}").format(roles=", ".join(removed) or _("nothing held")))
 
 
 @user.command("deactivate")
@@ -117,7 +125,7 @@ def user_deactivate(app: AppContext, username: str, reason: str, signer: Signer)
     from qms_engine.people.users import deactivate_user
 
     deactivate_user(app.runtime, app.office(), actor=signer, username=username, reason=reason)
-    console().print(f"Deactivated {username}")
+    console().print(_("Deactivated {username}").format(username=username))
 
 
 @user.command("list")
@@ -132,10 +140,16 @@ def user_list(app: AppContext, as_json: bool) -> None:
         print_json(users)
         return
     print_table(
-        "Users",
-        ["User", Column("Name", fold=True), "Kind", "Active", Column("Roles", fold=True)],
+        _("Users"),
         [
-            (u.username, u.full_name, u.kind, "yes" if u.active else "no", ", ".join(u.roles))
+            _("User"),
+            Column(_("Name"), fold=True),
+            _("Kind"),
+            _("Active"),
+            Column(_("Roles"), fold=True),
+        ],
+        [
+            (u.username, u.full_name, u.kind, _("yes") if u.active else _("no"), ", ".join(u.roles))
             for u in users
         ],
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from qms_engine.cli.context import bold, console, output_width, print_table, when
 from qms_engine.cli.tables import Column, wrap
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,7 +40,7 @@ def print_master_list(
     """
     print_table(
         title,
-        ["Number", Column("Title", fold=True), "Latest", "In force, review due"],
+        [_("Number"), Column(_("Title"), fold=True), _("Latest"), _("In force, review due")],
         [
             (
                 d.number,
@@ -49,10 +50,13 @@ def print_master_list(
                     filter(
                         None,
                         (
-                            f"{d.effective_revno} since {day(d.effective_since, zones[d.office])}"
+                            _("{revno} since {day}").format(
+                                revno=d.effective_revno,
+                                day=day(d.effective_since, zones[d.office]),
+                            )
                             if d.effective_revno is not None
                             else "",
-                            f"review {d.review_due}" if d.review_due else "",
+                            _("review {day}").format(day=d.review_due) if d.review_due else "",
                         ),
                     )
                 ),
@@ -76,12 +80,23 @@ def _details(entry: HistoryEntry) -> str:
     parts = []
     if data.get("from") and data.get("to"):
         parts.append(f"{data['from']} → {data['to']}")
-    for key, label in (("comment", "comment"), ("reason", "reason"), ("original_filename", "file")):
+    labels = (
+        ("comment", _("comment")),
+        ("reason", _("reason")),
+        ("original_filename", _("file")),
+        ("received_by", _("received by")),  # a custody hand-over (custody.moved)
+        ("expected_back", _("due back")),
+        ("order", _("order")),
+        ("note", _("note")),
+    )
+    for key, label in labels:
         if data.get(key):
             parts.append(f"{label}: {data[key]}")
+    if data.get("seal_intact") is not None:
+        parts.append(_("seal intact") if data["seal_intact"] else _("seal broken"))
     parts.extend(f"{name}: {value}" for name, value in (data.get("fields") or {}).items())
     if data.get("by_revision") is not None:
-        parts.append(f"by revision {data['by_revision']}")
+        parts.append(_("by revision {revno}").format(revno=data["by_revision"]))
     return "; ".join(parts)
 
 
@@ -92,22 +107,42 @@ def print_document(detail: DocumentDetail) -> None:
     heading = "\n".join(wrap(f"{summary.number} — {summary.title}", output_width(), fold=True))
     console().print(bold(summary.number, heading.removeprefix(summary.number)), soft_wrap=True)
     in_force = (
-        f"revision {summary.effective_revno} in force since {when(summary.effective_since, tz)}"
+        _("revision {revno} in force since {moment}").format(
+            revno=summary.effective_revno, moment=when(summary.effective_since, tz)
+        )
         if summary.effective_revno is not None
-        else "no revision in force"
+        else _("no revision in force")
     )
-    review = f", review due {summary.review_due}" if summary.review_due else ""
+    review = _(", review due {day}").format(day=summary.review_due) if summary.review_due else ""
     console().print(
-        f"{summary.type_code} {summary.kind} of {summary.office}; latest revision "
-        f"{summary.latest_revno} ({summary.latest_state}); {in_force}{review}. "
-        f"Times in {tz}."
+        _(
+            "{type} {kind} of {office}; latest revision {revno} ({state}); {in_force}{review}. "
+            "Times in {timezone}."
+        ).format(
+            type=summary.type_code,
+            kind=summary.kind,
+            office=summary.office,
+            revno=summary.latest_revno,
+            state=summary.latest_state,
+            in_force=in_force,
+            review=review,
+            timezone=tz,
+        )
     )
     fields = [(r.revno, name, value) for r in detail.revisions for name, value in r.fields.items()]
     if fields:
-        print_table("Fields", ["Rev", "Field", Column("Value", fold=True)], fields)
+        print_table(_("Fields"), [_("Rev"), _("Field"), Column(_("Value"), fold=True)], fields)
     print_table(
-        "Revisions",
-        ["Rev", "State", Column("Title", fold=True), "Author", "Created", "Review due", "SHA-256"],
+        _("Revisions"),
+        [
+            _("Rev"),
+            _("State"),
+            Column(_("Title"), fold=True),
+            _("Author"),
+            _("Created"),
+            _("Review due"),
+            "SHA-256",
+        ],
         [
             (
                 r.revno,
@@ -124,19 +159,19 @@ def print_document(detail: DocumentDetail) -> None:
     corrected = [r for r in detail.revisions if len(r.files) > 1]
     if corrected:
         print_table(
-            "Files of drafts corrected in place",
+            _("Files of drafts corrected in place"),
             [
-                "Rev",
+                _("Rev"),
                 "SHA-256",
-                "When",
-                "Who",
-                Column("File", fold=True),
-                Column("Reason", fold=True),
+                _("When"),
+                _("Who"),
+                Column(_("File"), fold=True),
+                Column(_("Reason"), fold=True),
             ],
             [
                 (
                     r.revno,
-                    f.sha256[:12] + ("" if f.sha256 == r.sha256 else "\n(replaced)"),
+                    f.sha256[:12] + ("" if f.sha256 == r.sha256 else "\n" + _("(replaced)")),
                     when(f.recorded_at, tz),
                     f.by,
                     f.original_filename,
@@ -147,8 +182,15 @@ def print_document(detail: DocumentDetail) -> None:
             ],
         )
     print_table(
-        "History",
-        ["Rev", "#", "When", "Who", Column("What", fold=True), Column("Details", fold=True)],
+        _("History"),
+        [
+            _("Rev"),
+            "#",
+            _("When"),
+            _("Who"),
+            Column(_("What"), fold=True),
+            Column(_("Details"), fold=True),
+        ],
         [
             (
                 "–" if e.revno is None else e.revno,
@@ -169,7 +211,13 @@ def print_log(events: Sequence[Event], office: OfficeRef, *, title: str, empty: 
 
     print_table(
         title,
-        ["#", "When", Column("Who, as", fold=True), Column("What", fold=True), "Subject"],
+        [
+            "#",
+            _("When"),
+            Column(_("Who, as"), fold=True),
+            Column(_("What"), fold=True),
+            _("Subject"),
+        ],
         [
             (
                 e.seq,

@@ -19,6 +19,7 @@ from qms_engine.cli.context import (
 )
 from qms_engine.cli.tables import Column, wrap
 from qms_engine.errors import NotFound
+from qms_engine.i18n import N_, _
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -43,25 +44,28 @@ def wf_list(as_json: bool) -> None:
         )
         return
     print_table(
-        "Workflows",
-        ["Name", Column("Title", fold=True), Column("Defined in", fold=True)],
+        _("Workflows"),
+        [_("Name"), Column(_("Title"), fold=True), Column(_("Defined in"), fold=True)],
         [(w.name, w.title, w.source) for w in workflows.values()],
     )
 
 
 _ACTIONS = {
-    "planned": "needs an action planned",
-    "done": "needs every action done",
+    "planned": N_("needs an action planned"),
+    "done": N_("needs every action done"),
 }
 """A nonconformity transition's ``actions`` condition, in words."""
 
 _PARTIES = {
-    ("revision", "author"): "whoever wrote the revision",
-    ("nonconformity", "author"): "whoever raised the NC",
-    ("nonconformity", "implementer"): "whoever did one of the NC's actions (marked it done, or "
-    "wrote or made effective the revision it asked for)",
-    ("nonconformity", "audited"): "the owner of the area whose internal audit finding raised "
-    "the NC",
+    ("revision", "author"): N_("whoever wrote the revision"),
+    ("nonconformity", "author"): N_("whoever raised the NC"),
+    ("nonconformity", "implementer"): N_(
+        "whoever did one of the NC's actions (marked it done, or wrote or made effective the "
+        "revision it asked for)"
+    ),
+    ("nonconformity", "audited"): N_(
+        "the owner of the area whose internal audit finding raised the NC"
+    ),
 }
 """What a ``by`` / ``not_by`` entry that is not a transition means, by the workflow's subject
 (any other entry: whoever took that transition)."""
@@ -71,7 +75,7 @@ def _legend(workflow: WorkflowDefinition) -> list[str]:
     """The parties the transitions' rules name, each with what it means."""
     named = dict.fromkeys(n for t in workflow.transitions.values() for n in (*t.by, *t.not_by))
     return [
-        f"{name}: {_PARTIES[workflow.subject, name]}"
+        f"{name}: {_(_PARTIES[workflow.subject, name])}"
         for name in named
         if (workflow.subject, name) in _PARTIES
     ]
@@ -87,22 +91,28 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
 
     workflows = load_plugins().workflows
     if name not in workflows:
-        raise NotFound(f"no workflow {name!r} (loaded: {', '.join(sorted(workflows))})")
+        raise NotFound(
+            _("no workflow {name} (loaded: {loaded})").format(
+                name=repr(name), loaded=", ".join(sorted(workflows))
+            )
+        )
     workflow = workflows[name]
     if as_json:
         print_json(workflow)
         return
-    moves = "nonconformities (CAPA)" if workflow.subject == "nonconformity" else "revisions"
+    moves = _("nonconformities (CAPA)") if workflow.subject == "nonconformity" else _("revisions")
     console().print(
         bold(
             workflow.name,
-            f" — {workflow.title}\nMoves: {moves}; initial state: {workflow.initial}",
+            _(" — {title}\nMoves: {moves}; initial state: {initial}").format(
+                title=workflow.title, moves=moves, initial=workflow.initial
+            ),
         ),
         soft_wrap=True,
     )
     print_table(
-        "States",
-        ["State", "Title", "Notes"],
+        _("States"),
+        [_("State"), _("Title"), _("Notes")],
         [
             (
                 s.name,
@@ -110,12 +120,15 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                 ", ".join(
                     note
                     for flag, note in (
-                        (s.open, "open"),
-                        (s.terminal, "terminal"),
-                        (bool(s.exclusive), f"one at a time (others → {s.exclusive})"),
-                        (s.starts_review_clock, "review clock starts"),
-                        (s.in_force, "in force"),
-                        (s.accepts_actions, "accepts actions (added, marked done)"),
+                        (s.open, _("open")),
+                        (s.terminal, _("terminal")),
+                        (
+                            bool(s.exclusive),
+                            _("one at a time (others → {state})").format(state=s.exclusive),
+                        ),
+                        (s.starts_review_clock, _("review clock starts")),
+                        (s.in_force, _("in force")),
+                        (s.accepts_actions, _("accepts actions (added, marked done)")),
                     )
                     if flag
                 ),
@@ -124,8 +137,8 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
         ],
     )
     print_table(
-        "Transitions",
-        ["Transition", "From → to", "Roles", "Meaning", "Rules"],
+        _("Transitions"),
+        [_("Transition"), _("From → to"), _("Roles"), _("Meaning"), _("Rules")],
         [
             (
                 t.name,
@@ -136,12 +149,14 @@ def wf_show(app: AppContext, name: str, as_json: bool) -> None:
                     filter(
                         None,
                         (
-                            "comment required" if t.comment_required else "",
-                            f"only by {', '.join(t.by)}" if t.by else "",
-                            f"not by {', '.join(t.not_by)}" if t.not_by else "",
-                            _ACTIONS.get(t.actions or "", ""),
-                            "earlier actions no longer count" if t.resets_actions else "",
-                            "restarts review clock"
+                            _("comment required") if t.comment_required else "",
+                            _("only by {parties}").format(parties=", ".join(t.by)) if t.by else "",
+                            _("not by {parties}").format(parties=", ".join(t.not_by))
+                            if t.not_by
+                            else "",
+                            _(_ACTIONS[t.actions]) if t.actions in _ACTIONS else "",
+                            _("earlier actions no longer count") if t.resets_actions else "",
+                            _("restarts review clock")
                             if t.target in t.sources
                             and workflow.states[t.target].starts_review_clock
                             else "",
@@ -176,9 +191,9 @@ def wf_register(app: AppContext, names: tuple[str, ...], as_json: bool, signer: 
         print_json({"registered": registered})
         return
     console().print(
-        f"Registered: {', '.join(registered)}"
+        _("Registered: {names}").format(names=", ".join(registered))
         if registered
-        else "Nothing to register: the installed definitions are the ones in force."
+        else _("Nothing to register: the installed definitions are the ones in force.")
     )
 
 

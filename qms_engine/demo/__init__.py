@@ -12,7 +12,8 @@ from pathlib import Path
 
 from qms_engine.demo.capa import FeedbackScene, citizen_feedback
 from qms_engine.demo.documents import draft_sop, step, write_sop
-from qms_engine.documents.revisions import create_document, replace_revision_file, revise_document
+from qms_engine.demo.registers import StationDay, station_day
+from qms_engine.documents.revisions import replace_revision_file, revise_document
 from qms_engine.extension.manager import load_plugins
 from qms_engine.people.bootstrap import init_workspace
 from qms_engine.people.keys import rotate, unlock
@@ -31,7 +32,7 @@ PEOPLE = (
     ("ramesh", "Constable Ramesh Kumar (malkhana clerk)", (roles.CLERK,)),
     ("kverma", "SI Kavita Verma (internal auditor)", (roles.AUDITOR,)),
 )
-GD_TITLE = "General Diary upkeep"
+GD_TITLE = "General Diary (GD) upkeep"
 GD_RULES = (  # the GD SOP's first issue; each later file adds to these
     "Open the GD at 00:01 daily; the first entry lists persons in custody.",
     "Never tear out a page; strike through mistakes and sign the correction.",
@@ -40,22 +41,22 @@ GD_RULES = (  # the GD SOP's first issue; each later file adds to these
 
 @dataclass(frozen=True)
 class DemoResult:
-    """The workspace folder, the numbers of the SOPs and the register record it filed."""
+    """The workspace folder, the numbers of the SOPs and of the register entries it wrote."""
 
     root: Path
     gd_sop: str
     malkhana_sop: str
     waiting_sop: str  # submitted, waiting for review and approval
-    malkhana_entry: str  # filed, waiting for verification
+    books: StationDay  # a day of the General Diary, an FIR, case property sent to the FSL
     feedback: FeedbackScene  # poor citizen feedback, its NC taken to closure
 
 
 def build_demo(
     root: Path, say: Callable[[str], None], *, database_url: str | None = None
 ) -> DemoResult:
-    """Create the workspace at ``root`` (on ``database_url``, else SQLite inside it) and take
-        SOPs through their lifecycle, then poor citizen feedback through its nonconformity to
-    closure."""
+    """Create the workspace at ``root`` (on ``database_url``, else SQLite inside it), take SOPs
+    through their lifecycle, write a day of the station's registers, then take poor citizen
+    feedback through its nonconformity to closure."""
     result = init_workspace(
         root,
         plugins=load_plugins(),
@@ -105,7 +106,7 @@ def build_demo(
             say,
             signers["asharma"],
             drafts / "मालखाना-प्रबंधन.docx",
-            "मालखाना प्रबंधन की मानक संचालन प्रक्रिया",
+            "मालखाना प्रबंधन / Malkhana (case property) management",
             [
                 "प्रत्येक प्रविष्टि में मुकदमा संख्या और सील संख्या लिखी जाए।",
                 "न्यायालय या विधि-विज्ञान प्रयोगशाला भेजी गई हर वस्तु का संचलन दर्ज हो।",
@@ -160,28 +161,15 @@ def build_demo(
             say,
             signers["asharma"],
             drafts / "शिकायत-पंजीकरण.docx",
-            "शिकायत पंजीकरण (Registering a citizen's complaint)",
+            "शिकायत निवारण / Complaint redress",
             [
                 "हर शिकायत उसी दिन रजिस्टर में दर्ज हो और शिकायतकर्ता को पावती दी जाए।",
                 "Every complaint is entered the day it is made and the citizen gets a receipt.",
             ],
         )
         step(runtime, say, complaints.number, "submit", signers["asharma"])
-        entry = create_document(
-            runtime,
-            office,
-            actor=signers["ramesh"],
-            type_code="MALKHANA",
-            title="जब्त मोटरसाइकिल (seized motorcycle)",
-            path=write_sop(
-                drafts / "malkhana-entry.docx",
-                "Malkhana entry",
-                ["मुकदमा संख्या 112/2026, सील संख्या S-0457: मोटरसाइकिल UP16 AB 1234."],
-            ),
-            fields={"case_number": "112/2026", "seal_number": "S-0457", "officer": "SI Verma"},
-        )
-        say(f"{entry.number} filed by ramesh (case 112/2026, seal S-0457)")
+        books = station_day(runtime, office, say, signers)
         feedback = citizen_feedback(runtime, office, say, signers, root / "feedback")
     finally:
         runtime.close()
-    return DemoResult(root, gd.number, malkhana.number, complaints.number, entry.number, feedback)
+    return DemoResult(root, gd.number, malkhana.number, complaints.number, books, feedback)

@@ -19,6 +19,7 @@ from typing import IO, BinaryIO
 from document_store import BlobNotFound
 from document_store.hashing import copy_hashing
 from qms_engine.errors import IntegrityError, InvalidInput
+from qms_engine.i18n import _
 from qms_engine.runtime import Runtime
 
 STREAM_IN_MEMORY = 16 * 1024 * 1024
@@ -27,7 +28,8 @@ STREAM_IN_MEMORY = 16 * 1024 * 1024
 
 def _exists(destination: Path) -> InvalidInput:
     return InvalidInput(
-        f"{destination}: the file exists", hint="choose another name, or add --force to replace it"
+        _("{destination}: the file exists").format(destination=destination),
+        hint=_("choose another name, or add --force to replace it"),
     )
 
 
@@ -35,15 +37,19 @@ def check_destination(destination: Path, force: bool) -> None:
     """Where a file may be written: a new file (or, with ``force``, an ordinary existing
     one) in a folder that exists."""
     if destination.is_dir():
-        raise InvalidInput(f"{destination} is a folder", hint="give a file name with -o")
+        raise InvalidInput(
+            _("{destination} is a folder").format(destination=destination),
+            hint=_("give a file name with -o"),
+        )
     if destination.is_symlink() or (destination.exists() and not destination.is_file()):
         raise InvalidInput(  # never replace a link, a device or a pipe by the exported file
-            f"{destination} is not a regular file",
-            hint="give the name of a new (or an ordinary existing) file",
+            _("{destination} is not a regular file").format(destination=destination),
+            hint=_("give the name of a new (or an ordinary existing) file"),
         )
     if not destination.parent.is_dir():  # never make folders the user did not ask for
         raise InvalidInput(
-            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+            _("{parent} does not exist").format(parent=destination.parent),
+            hint=_("give a folder that exists, or make it"),
         )
     if destination.exists() and not force:
         raise _exists(destination)
@@ -56,16 +62,20 @@ def _verified_copy(runtime: Runtime, sha256: str, what: str, out: IO[bytes]) -> 
         blob = runtime.store.open(sha256)
     except BlobNotFound:
         raise IntegrityError(
-            f"{what}: its content ({sha256[:16]}…) is missing from the blob store",
-            hint="restore the blob store from backup and run `qms audit verify`",
+            _("{what}: its content ({value}…) is missing from the blob store").format(
+                what=what, value=sha256[:16]
+            ),
+            hint=_("restore the blob store from backup and run `qms audit verify`"),
         ) from None
     with blob:
         actual, _size = copy_hashing(blob, out.write)
     if actual != sha256:
         raise IntegrityError(
-            f"{what}: stored content hashes to {actual}, expected {sha256}: the blob store "
-            "was altered",
-            hint="restore the blob store from backup and run `qms audit verify`",
+            _(
+                "{what}: stored content hashes to {actual}, expected {sha256}: "
+                "the blob store was altered"
+            ).format(what=what, actual=actual, sha256=sha256),
+            hint=_("restore the blob store from backup and run `qms audit verify`"),
         )
 
 

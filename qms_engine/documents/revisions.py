@@ -25,8 +25,15 @@ from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
-from qms_engine.clock import from_utc_text, utc_now, zone
+from qms_engine.clock import from_utc_text, utc_now
 from qms_engine.documents.handout import check_destination, stream_verified, write_verified
+from qms_engine.documents.register_entries import (
+    ENTRY,
+    next_entry,
+    record_entry,
+    required_field_problems,
+    rules_in_force,
+)
 from qms_engine.errors import (
     InvalidInput,
     NotFound,
@@ -34,6 +41,7 @@ from qms_engine.errors import (
     RuleViolation,
 )
 from qms_engine.files import FileFacts, inspect_file
+from qms_engine.i18n import _
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
@@ -103,7 +111,10 @@ def load_document(connection: Connection, number: str) -> DocumentRef:
     """The document ``number`` with its office and type, or a clear NotFound."""
     rows = _DOCUMENT.rows(connection, number=number)
     if not rows:
-        raise NotFound(f"no document numbered {number!r}", hint="see `qms doc list`")
+        raise NotFound(
+            _("no document numbered {number}").format(number=repr(number)),
+            hint=_("see `qms doc list`"),
+        )
     doc_id, doc_number, type_code, workflow, review_days, *office = rows[0]
     return DocumentRef(doc_id, doc_number, OfficeRef(*office), type_code, workflow, review_days)
 
@@ -125,13 +136,15 @@ def _spec(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSp
 
 def _check_text(title: str, reason: str) -> None:
     if not title.strip():
-        raise RuleViolation("the title is empty", hint="give --title")
+        raise RuleViolation(_("the title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
         raise RuleViolation(
-            f"the title is {len(title)} characters; at most {MAX_TITLE} are allowed"
+            _("the title is {count} characters; at most {max_title} are allowed").format(
+                count=len(title), max_title=MAX_TITLE
+            )
         )
     if not reason.strip():
-        raise RuleViolation("the reason for the change is empty", hint="give --reason")
+        raise RuleViolation(_("the reason for the change is empty"), hint=_("give --reason"))
 
 
 def forget_blob(runtime: Runtime, published: BlobInfo) -> None:
@@ -171,7 +184,10 @@ def plugin_problems(
     title: str,
     fields: Mapping[str, Any],
 ) -> list[str]:
-    """What the office's plugins object to in a new revision or record (empty: nothing)."""
+    """What is wrong with a new revision or record (empty: nothing): the type's required
+    fields first (the engine's rule, checked again by the verifier), then what the office's
+    plugins object to."""
+    required = required_field_problems(spec, fields, facts.name)
     submission = Submission(
         office.code,
         office.office_type,
@@ -183,7 +199,7 @@ def plugin_problems(
         title,
         dict(fields),
     )
-    return [
+    return required + [
         problem
         for result in runtime.plugins.call("qms_validate_submission", submission=submission)
         for problem in result or ()
@@ -272,11 +288,15 @@ def create_document(
     reason: str = "Initial issue",
     fields: Mapping[str, Any] | None = None,
     allow_duplicate: bool = False,
+    kind: str = ENTRY,
+    corrects: str | None = None,
 ) -> RevisionRef:
     """A new document (or register record) numbered by its type's scheme, at revision 0.
 
     Content already filed under the same type in the office is refused, naming the record it
-    repeats, unless ``allow_duplicate`` (the inbox sets such files aside the same way)."""
+    repeats, unless ``allow_duplicate`` (the inbox sets such files aside the same way).
+    ``kind`` and ``corrects``: a register entry's place in its day book and the earlier entry
+    it corrects (see :func:`write_new_document`)."""
     fields = dict(fields or {})
     _check_text(title, reason)
     spec = _spec(runtime, office, type_code)
@@ -289,7 +309,9 @@ def create_document(
         work.lock(office)
         author = load_actor(work.connection, actor, office)
         _person_writes_documents(author, spec)
-        role = require_role(author, spec.creator_roles, office, f"create {spec.title} records")
+        role = require_role(
+            author, spec.creator_roles, office, _("create {title} records").format(title=spec.title)
+        )
         if not allow_duplicate:
             _refuse_duplicate(
                 work.connection, office, spec, staged.sha256, path, runtime.plugins.workflows
@@ -306,6 +328,8 @@ def create_document(
             title=title,
             reason=reason,
             fields=fields,
+            kind=kind,
+            corrects=corrects,
         )
         work.before_commit(staged.commit, undo=partial(forget_blob, runtime))
     return revision
@@ -386,9 +410,17 @@ def _refuse_duplicate(
     copy = filed_copy(connection, office, spec.code, sha256, workflows)
     if copy is not None:
         raise RuleViolation(
-            f"{path.name} repeats {copy.number} revision {copy.revno} ({copy.state}): the same "
-            f"content is already filed as a {spec.title}",
-            hint="to file it again all the same, add --allow-duplicate",
+            _(
+                "{name} repeats {number} revision {revno} ({state}): the same "
+                "content is already filed as a {title}"
+            ).format(
+                name=path.name,
+                number=copy.number,
+                revno=copy.revno,
+                state=copy.state,
+                title=spec.title,
+            ),
+            hint=_("to file it again all the same, add --allow-duplicate"),
         )
 
 
@@ -406,44 +438,57 @@ def write_new_document(
     reason: str,
     fields: Mapping[str, Any],
     source: Mapping[str, Any] | None = None,
+    kind: str = ENTRY,
+    corrects: str | None = None,
 ) -> RevisionRef:
     """Number and insert a document with its revision 0 and events, inside ``work``.
 
     The caller has checked the file and the author's role, and stages the blob.  ``source``
     (where an ingested file came from) makes the revision's event ``document.revision.filed``.
+    A register's rules (:mod:`.register_entries`) number it in its period and place it in its
+    day book (``kind``: opening, entry or closing) and link the entry it ``corrects``.
     """
     if source is not None:
         _files_a_draft_for_its_author(author, spec, source)
     type_id = document_type_id(work, office, spec, by=author, role=role)
+    spec = rules_in_force(work.connection, office, spec)
     now = utc_now()
-    year = now.astimezone(zone(office.timezone)).year if spec.serial_per_year else 0
-    serial = (
-        1
-        + work.connection.execute(
-            select(func.coalesce(func.max(DOCUMENT_TABLE.c.serial), 0)).where(
-                DOCUMENT_TABLE.c.document_type_id == type_id, DOCUMENT_TABLE.c.serial_year == year
-            )
-        ).scalar_one()
+    entry = next_entry(
+        work.connection,
+        office,
+        spec,
+        type_id,
+        now=now,
+        entry=kind,
+        corrects=corrects,
+        fields=fields,
     )
-    number = spec.format_number(office.code, serial, year)
+    number = spec.format_number(office.code, entry.serial, entry.year, entry.numbered_day)
     document_id = work.connection.execute(
         insert(DOCUMENT_TABLE).returning(DOCUMENT_TABLE.c.id),
         {
             "office_id": office.id,
             "document_type_id": type_id,
-            "serial_year": year,
-            "serial": serial,
+            "serial_year": entry.period_key,
+            "serial": entry.serial,
             "number": number,
             "title": title,
             "created_at": now,
         },
     ).scalar_one()
+    if spec.register_rules:
+        record_entry(work.connection, document_id, entry)
     work.append(
         office,
         author,
         events.DOCUMENT_CREATED,
         number,
-        {"type": spec.code, "title": title, "serial": serial},
+        {
+            "type": spec.code,
+            "title": title,
+            "serial": entry.serial,
+            **(entry.payload() if spec.register_rules else {}),
+        },
         role=role,
         allowed_roles=spec.creator_roles,
     )
@@ -489,8 +534,10 @@ def revise_document(
     spec = _spec(runtime, document.office, document.type_code)
     if spec.append_only:
         raise RuleViolation(
-            f"{number}: {spec.title} records are append-only and are never revised",
-            hint="file a new record that refers to this one (a correction entry)",
+            _("{number}: {title} records are append-only and are never revised").format(
+                number=number, title=spec.title
+            ),
+            hint=_("file a new record that refers to this one (a correction entry)"),
         )
     title = title or latest
     _check_text(title, reason)
@@ -504,18 +551,27 @@ def revise_document(
         work.lock(document.office)
         author = load_actor(work.connection, actor, document.office)
         _person_writes_documents(author, spec)
-        role = require_role(author, spec.creator_roles, document.office, f"revise {spec.title}s")
+        role = require_role(
+            author,
+            spec.creator_roles,
+            document.office,
+            _("revise {title}s").format(title=spec.title),
+        )
         revisions = revision_rows(work.connection, document)
         for row in revisions:
             if row.state in open_states:
                 raise RuleViolation(
-                    f"{number} already has an open revision {row.revno} ({row.state})",
-                    hint="finish or reject it before starting another revision",
+                    _("{number} already has an open revision {revno} ({state})").format(
+                        number=number, revno=row.revno, state=row.state
+                    ),
+                    hint=_("finish or reject it before starting another revision"),
                 )
             if row.sha256 == staged.sha256:
                 raise RuleViolation(
-                    f"{path.name} is identical to revision {row.revno} of {number}",
-                    hint="a revision must change the document",
+                    _("{name} is identical to revision {revno} of {number}").format(
+                        name=path.name, revno=row.revno, number=number
+                    ),
+                    hint=_("a revision must change the document"),
                 )
         revision = _write_revision(
             work,
@@ -539,8 +595,10 @@ def _person_writes_documents(author: Actor, spec: DocumentTypeSpec) -> None:
     drafts only through the inbox, naming the person who wrote them."""
     if author.kind == "service" and spec.kind == "document":
         raise PermissionDenied(
-            f"{author.username!r} is a service: it files {spec.title} drafts only through the "
-            "inbox, naming their author"
+            _(
+                "{username} is a service: it files {title} drafts only through "
+                "the inbox, naming their author"
+            ).format(username=repr(author.username), title=spec.title)
         )
 
 
@@ -555,14 +613,20 @@ def _files_a_draft_for_its_author(
     named = source.get("author")
     if filer.kind != "service":
         raise PermissionDenied(
-            f"{filer.username!r} is no service: {spec.title} drafts are filed from the inbox by "
-            "the inbox service only",
-            hint="file your own draft with `qms doc new`, or run the watcher as the inbox service",
+            _(
+                "{username} is no service: {title} drafts are filed from the "
+                "inbox by the inbox service only"
+            ).format(username=repr(filer.username), title=spec.title),
+            hint=_(
+                "file your own draft with `qms doc new`, or run the watcher as the inbox service"
+            ),
         )
     if not named or named == filer.username:
         raise PermissionDenied(
-            f"a {spec.title} draft filed from the inbox must name its author, someone other "
-            f"than {filer.username!r}"
+            _(
+                "a {title} draft filed from the inbox must name its author, "
+                "someone other than {username}"
+            ).format(title=spec.title, username=repr(filer.username))
         )
 
 
@@ -576,18 +640,26 @@ def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionR
         work.lock(document.office)
         user = load_actor(connection, actor, document.office)
         spec = _spec(runtime, document.office, document.type_code)
-        role = require_role(user, spec.creator_roles, document.office, f"author {spec.title}s")
+        role = require_role(
+            user, spec.creator_roles, document.office, _("author {title}s").format(title=spec.title)
+        )
         row = revision_rows(connection, document)[-1]  # the newest
         subject = f"{number}#{row.revno}"
         if row.author_kind != "service":
-            raise RuleViolation(f"{subject} already has its human author")
+            raise RuleViolation(_("{subject} already has its human author").format(subject=subject))
         named = named_author(connection, document.office, subject)
         if named != user.username:
             raise PermissionDenied(
-                f"{subject} was filed naming {named!r} as its author: only they may sign for it"
+                _(
+                    "{subject} was filed naming {named} as its author: only they may sign for it"
+                ).format(subject=subject, named=repr(named))
             )
         if user.id == row.author_id:
-            raise PermissionDenied(f"{subject} was filed by {named!r}, who cannot also author it")
+            raise PermissionDenied(
+                _("{subject} was filed by {named}, who cannot also author it").format(
+                    subject=subject, named=repr(named)
+                )
+            )
         connection.execute(
             update(REVISION_TABLE).where(REVISION_TABLE.c.id == row.id).values(author_id=user.id)
         )
@@ -672,11 +744,17 @@ def _draft_to_replace(
     chosen = [d for d in drafts if (d.revno == revno if revno is not None else d.state == initial)]
     if revno is not None and not chosen:
         known = ", ".join(str(d.revno) for d in drafts)
-        raise NotFound(f"{document.number} has no revision {revno} (revisions: {known})")
+        raise NotFound(
+            _("{number} has no revision {revno} (revisions: {known})").format(
+                number=document.number, revno=revno, known=known
+            )
+        )
     if len(chosen) > 1:
         raise RuleViolation(
-            f"{document.number}: revisions {[d.revno for d in chosen]} are all {initial}",
-            hint="choose one with --rev N",
+            _("{number}: revisions {value} are all {initial}").format(
+                number=document.number, value=[d.revno for d in chosen], initial=initial
+            ),
+            hint=_("choose one with --rev N"),
         )
     if chosen and chosen[0].state == initial:
         return chosen[0]
@@ -686,11 +764,16 @@ def _draft_to_replace(
         & {t.name for t in workflow.transitions.values() if t.target == initial}
     )
     raise RuleViolation(
-        f"{document.number}: only a revision in {initial} can have its file replaced, "
-        f"but {described}",
-        hint=f"it must first be returned to {initial} ({', '.join(back)})"
+        _(
+            "{number}: only a revision in {initial} can have its file replaced, but {described}"
+        ).format(number=document.number, initial=initial, described=described),
+        hint=_("it must first be returned to {initial} ({back})").format(
+            initial=initial, back=", ".join(back)
+        )
         if back
-        else f"start a new revision instead: qms doc revise {document.number} FILE",
+        else _("start a new revision instead: qms doc revise {number} FILE").format(
+            number=document.number
+        ),
     )
 
 
@@ -713,15 +796,17 @@ def replace_revision_file(
     the old one, which stays in the blob store.
     """
     if not reason.strip():
-        raise RuleViolation("the reason for the replacement is empty", hint="give --reason")
+        raise RuleViolation(_("the reason for the replacement is empty"), hint=_("give --reason"))
     with runtime.engine.connect() as connection:
         document = load_document(connection, number)
         drafts = revision_rows(connection, document)
     spec = _spec(runtime, document.office, document.type_code)
     if spec.kind == "register" or spec.append_only:
         raise RuleViolation(
-            f"{number}: {spec.title} records are filed once and never replaced",
-            hint="file a new record that refers to this one (a correction entry)",
+            _("{number}: {title} records are filed once and never replaced").format(
+                number=number, title=spec.title
+            ),
+            hint=_("file a new record that refers to this one (a correction entry)"),
         )
     draft = _draft_to_replace(runtime, document, drafts, revno)
     subject = f"{number}#{draft.revno}"
@@ -739,27 +824,40 @@ def replace_revision_file(
         draft = _draft_to_replace(runtime, document, drafts, draft.revno)  # still a draft?
         if awaits_adoption(draft.author_kind, spec.kind):
             raise RuleViolation(
-                f"{subject} was filed from the inbox: the author it names must first sign for it",
-                hint=f"qms doc adopt {number} --as AUTHOR",
+                _(
+                    "{subject} was filed from the inbox: the author it names must first sign for it"
+                ).format(subject=subject),
+                hint=_("qms doc adopt {number} --as AUTHOR").format(number=number),
             )
         if draft.author_id != author.id:
             raise PermissionDenied(
-                f"only the author of {subject} may replace its file, not {author.username!r}"
+                _("only the author of {subject} may replace its file, not {username}").format(
+                    subject=subject, username=repr(author.username)
+                )
             )
         role = require_role(
-            author, spec.creator_roles, document.office, f"replace {spec.title} drafts"
+            author,
+            spec.creator_roles,
+            document.office,
+            _("replace {title} drafts").format(title=spec.title),
         )
         for other in drafts:
             if other.sha256 == staged.sha256 and other.id == draft.id:
                 raise RuleViolation(
-                    f"{path.name} is the file {subject} has already",
-                    hint="a replacement must change the file",
+                    _("{name} is the file {subject} has already").format(
+                        name=path.name, subject=subject
+                    ),
+                    hint=_("a replacement must change the file"),
                 )
             if other.sha256 == staged.sha256:
                 raise RuleViolation(
-                    f"{path.name} is identical to revision {other.revno} of {number} "
-                    f"({other.state}): every revision has a file of its own",
-                    hint=f"change it from revision {other.revno}'s before putting it in place",
+                    _(
+                        "{name} is identical to revision {revno} of {number} ({state}): "
+                        "every revision has a file of its own"
+                    ).format(name=path.name, revno=other.revno, number=number, state=other.state),
+                    hint=_("change it from revision {revno}'s before putting it in place").format(
+                        revno=other.revno
+                    ),
                 )
         work.connection.execute(
             update(REVISION_TABLE)
@@ -871,9 +969,13 @@ def _earlier_file(
     wanted = prefix.strip().lower()
     if len(wanted) < MIN_FILE_PREFIX or not all(c in "0123456789abcdef" for c in wanted):
         raise InvalidInput(
-            f"--file {prefix!r} is not the start of a SHA-256: give at least "
-            f"{MIN_FILE_PREFIX} hex digits",
-            hint=f"`qms doc show {document.number}` lists each revision's files",
+            _(
+                "--file {prefix} is not the start of a SHA-256: give at least "
+                "{min_file_prefix} hex digits"
+            ).format(prefix=repr(prefix), min_file_prefix=MIN_FILE_PREFIX),
+            hint=_("`qms doc show {number}` lists each revision's files").format(
+                number=document.number
+            ),
         )
     revisions = {row.revno: row for row in rows}
     files = revision_files(connection, document)
@@ -889,14 +991,20 @@ def _earlier_file(
             for revno in revisions
             for file in files.get(revno, [])
         )
-        raise NotFound(f"{document.number} has no file {prefix!r} (files: {known or 'none'})")
+        raise NotFound(
+            _("{number} has no file {prefix} (files: {value})").format(
+                number=document.number, prefix=repr(prefix), value=known or _("none")
+            )
+        )
     if len(found) > 1:
         raise InvalidInput(
-            f"--file {prefix!r} starts more than one file of {document.number}: "
+            _("--file {prefix} starts more than one file of {number}: ").format(
+                prefix=repr(prefix), number=document.number
+            )
             + ", ".join(f"{sha[:16]} (revision {revno})" for revno, sha in sorted(found)),
-            hint="give more of its digits",
+            hint=_("give more of its digits"),
         )
-    (revno, _), file = next(iter(found.items()))
+    (revno, _sha256), file = next(iter(found.items()))
     return revisions[revno], file
 
 
@@ -912,15 +1020,21 @@ def _handed_out(
         rows = [row for row in every if revno is None or row.revno == revno]
         if not rows:
             known = ", ".join(str(row.revno) for row in every)
-            raise NotFound(f"{number} has no revision {revno} (revisions: {known})")
+            raise NotFound(
+                _("{number} has no revision {revno} (revisions: {known})").format(
+                    number=number, revno=revno, known=known
+                )
+            )
         if file is not None:
             row, earlier = _earlier_file(connection, document, rows, file)
             sha256, size = earlier.sha256, earlier.size
         elif revno is None and not current:
             described = ", ".join(f"revision {row.revno} is {row.state}" for row in rows)
             raise RuleViolation(
-                f"{number} has no {in_force} revision ({described})",
-                hint="to hand out a revision that is not in force, ask for it: --rev N",
+                _("{number} has no {in_force} revision ({described})").format(
+                    number=number, in_force=in_force, described=described
+                ),
+                hint=_("to hand out a revision that is not in force, ask for it: --rev N"),
             )
         else:
             row = rows[0] if revno is not None else current[-1]

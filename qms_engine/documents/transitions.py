@@ -35,6 +35,7 @@ from qms_engine.documents.revisions import (
     revision_rows,
 )
 from qms_engine.errors import NotFound, PermissionDenied, RuleViolation, known_value
+from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.workflows import AUTHOR, Transition, WorkflowDefinition
@@ -110,11 +111,13 @@ def _open_to(
         }
     )
     if mine:
-        return f"{user.username} may take now: {', '.join(mine)}"
-    return (
-        f"nothing {user.username} may take on it now; `qms wf show {workflow.name}` says who "
-        "may take each transition"
-    )
+        return _("{username} may take now: {mine}").format(
+            username=user.username, mine=", ".join(mine)
+        )
+    return _(
+        "nothing {username} may take on it now; `qms wf show {name}` "
+        "says who may take each transition"
+    ).format(username=user.username, name=workflow.name)
 
 
 def _pick_revision(
@@ -130,7 +133,9 @@ def _pick_revision(
     states = {r.revno: r.state for r in revisions}
     if revno is not None:
         if revno not in states:
-            raise NotFound(f"{document.number} has no revision {revno}")
+            raise NotFound(
+                _("{number} has no revision {revno}").format(number=document.number, revno=revno)
+            )
         candidates = [revno] if states[revno] in transition.sources else []
     else:
         candidates = [rev for rev, state in states.items() if state in transition.sources]
@@ -138,21 +143,33 @@ def _pick_revision(
         return candidates[0]
     if len(candidates) > 1:
         raise RuleViolation(
-            f"{document.number}: revisions {candidates} can all take {transition.name!r}",
-            hint="choose one with --rev N",
+            _("{number}: revisions {candidates} can all take {name}").format(
+                number=document.number, candidates=candidates, name=repr(transition.name)
+            ),
+            hint=_("choose one with --rev N"),
         )
     latest = revno if revno is not None else max(states)
     if states[latest] == transition.target:
         raise RuleViolation(
-            f"{document.number}: revision {latest} is already {transition.target} "
-            f"(someone took {transition.name!r} first?)",
-            hint="see `qms doc show` for what is left to do",
+            _(
+                "{number}: revision {latest} is already {target} (someone took {name} first?)"
+            ).format(
+                number=document.number,
+                latest=latest,
+                target=transition.target,
+                name=repr(transition.name),
+            ),
+            hint=_("see `qms doc show` for what is left to do"),
         )
     considered = [r for r in revisions if revno is None or r.revno == revno]
     described = ", ".join(f"revision {r.revno} is {r.state}" for r in considered)
     raise RuleViolation(
-        f"{document.number}: {transition.name!r} needs a revision in "
-        f"{' or '.join(transition.sources)}, but {described}",
+        _("{number}: {name} needs a revision in {sources}, but {described}").format(
+            number=document.number,
+            name=repr(transition.name),
+            sources=" or ".join(transition.sources),
+            described=described,
+        ),
         hint=instead(considered),
     )
 
@@ -194,18 +211,29 @@ def _refuse_unless_named(
     for entry in step.by:
         if entry == AUTHOR:
             found = [row[0] for row in _AUTHOR.rows(connection, user_id=revision.author_id)]
-            whom.append(f"its author ({', '.join(found)})")
+            whom.append(_("its author ({found})").format(found=", ".join(found)))
         else:
             found = [
                 row[0]
                 for row in _TAKERS.rows(connection, revision_id=revision.id, transition=entry)
             ]
-            whom.append(f"whoever took {entry!r} on it ({', '.join(found) or 'nobody yet'})")
+            whom.append(
+                _("whoever took {entry} on it ({value})").format(
+                    entry=repr(entry), value=", ".join(found) or _("nobody yet")
+                )
+            )
         names += found
     if user.username not in names:
         raise PermissionDenied(
-            f"only {' or '.join(whom)} may {step.name} {subject}, not {user.username!r}",
-            hint=f"ask {' or '.join(dict.fromkeys(names))}" if names else None,
+            _("only {whom} may {name} {subject}, not {username}").format(
+                whom=" or ".join(whom),
+                name=step.name,
+                subject=subject,
+                username=repr(user.username),
+            ),
+            hint=_("ask {items}").format(items=" or ".join(dict.fromkeys(names)))
+            if names
+            else None,
         )
 
 
@@ -282,19 +310,26 @@ def take_transition(
         chosen = next(r for r in revisions if r.revno == picked)
         if awaits_adoption(chosen.author_kind, _kind(runtime, document)):
             raise RuleViolation(
-                f"{number}#{chosen.revno} was filed from the inbox: the author it names must "
-                "first sign for it",
-                hint=f"qms doc adopt {number} --as AUTHOR",
+                _(
+                    "{number}#{revno} was filed from the inbox: the author it names "
+                    "must first sign for it"
+                ).format(number=number, revno=chosen.revno),
+                hint=_("qms doc adopt {number} --as AUTHOR").format(number=number),
             )
         _refuse_unless_named(connection, step, chosen, user, f"{number}#{chosen.revno}")
         role = require_role(
             user,
             step.roles,
             document.office,
-            f"{step.name} revisions of {document.type_code} documents",
+            _("{name} revisions of {type_code} documents").format(
+                name=step.name, type_code=document.type_code
+            ),
         )
         if step.comment_required and not comment:
-            raise RuleViolation(f"{step.name!r} needs a comment saying why", hint="give --comment")
+            raise RuleViolation(
+                _("{name} needs a comment saying why").format(name=repr(step.name)),
+                hint=_("give --comment"),
+            )
         refused = transition_problems(
             step,
             Attempt(document.office.code, user.username, role, number, {"comment": comment}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
 import pluggy
 
 from qms_engine.registry.attribution import ListOf
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 hookspec = pluggy.HookspecMarker(HOOK_PROJECT)
 
 RESULTS = {
+    "qms_cli_commands": ListOf((click.Command,), "click commands (click.Command)"),
     "qms_validate_submission": ListOf((str,), "problems (str)"),
     "qms_workflow_dirs": ListOf((str, Path), "folders (str or Path)"),
 }
@@ -59,6 +61,23 @@ def qms_workflow_dirs() -> list[Path]:
 
     :returns: a list of folders, ``str`` or ``Path`` (may be empty; anything else is a
         ``PluginError`` naming the plugin).  Workflow names must be unique across plugins.
+    """
+
+
+@hookspec
+def qms_cli_commands() -> list[click.Command]:
+    """Top-level commands the plugin adds to ``qms`` (``qms malkhana where ITEM``).
+
+    Called once per ``qms`` run, and only when the command line must know every command: the
+    root ``qms --help``, or a command name that is not a core one.  A core command, and its
+    ``--help``, never load the plugins.  Import the engine inside the commands, not at the
+    top of the module, so ``qms --help`` stays quick.
+
+    :returns: a list of ``click.Command`` (groups too), each named; a name that is a core
+        command's or another plugin's, or anything but a list of click commands, is a
+        ``PluginError`` naming the plugin.  A register whose items move
+        (``DocumentTypeSpec.custody``) gets its ``move|where|out`` group from
+        ``qms_engine.api.custody_commands(name, register=CODE, help=...)``.
     """
 
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 from qms_engine.errors import ConfigurationError
 from qms_engine.feedback.summary import FeedbackSummary, StationSummary
+from qms_engine.i18n import _
 
 FONT_FILE = "NotoSansDevanagari-Regular.ttf"
 LATIN_FONT_FILE = "NotoSans-Regular.ttf"
@@ -65,10 +66,14 @@ def check_shaping() -> None:
     """Refuse to draw when this Pillow cannot shape Devanagari (no libraqm)."""
     if not features.check("raqm"):
         raise ConfigurationError(
-            "this Pillow has no libraqm, so it cannot join Hindi letters into conjuncts: the "
-            "chart's Hindi labels would be drawn wrong",
-            hint="reinstall Pillow from its wheel (pip install --force-reinstall Pillow), which "
-            "includes libraqm, or install the system's libraqm",
+            _(
+                "this Pillow has no libraqm, so it cannot join Hindi letters "
+                "into conjuncts: the chart's Hindi labels would be drawn wrong"
+            ),
+            hint=_(
+                "reinstall Pillow from its wheel (pip install --force-reinstall "
+                "Pillow), which includes libraqm, or install the system's libraqm"
+            ),
         )
 
 
@@ -172,7 +177,9 @@ def draw_chart(summary: FeedbackSummary) -> bytes:
         draw,
         MARGIN,
         y,
-        f"Average rating (1 to 5) per station, {summary.period}; poor: {poor}",
+        _("Average rating (1 to 5) per station, {period}; poor: {poor}").format(
+            period=summary.period, poor=poor
+        ),
         TEXT_SIZE,
         fill="#555555",
     )

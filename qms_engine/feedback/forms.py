@@ -40,6 +40,7 @@ from qms_engine.errors import InvalidInput
 from qms_engine.feedback.identity import ResponseIds
 from qms_engine.feedback.privacy import quoted, scrub_comment
 from qms_engine.feedback.stations import Station, StationIndex
+from qms_engine.i18n import _
 from qms_engine.registry.feedback_forms import (
     COMMENT,
     RATING_SCALE,
@@ -167,8 +168,8 @@ def read_export(
     data = _read(path, name)
     if data.startswith(b"PK\x03\x04"):
         raise InvalidInput(
-            f"{name} is a spreadsheet (.xlsx or .ods), not a CSV file",
-            hint="in Google Sheets: File → Download → Comma-separated values (.csv)",
+            _("{name} is a spreadsheet (.xlsx or .ods), not a CSV file").format(name=name),
+            hint=_("in Google Sheets: File → Download → Comma-separated values (.csv)"),
         )
     encoding, python_codec = _encoding(data, name)
     sha256 = hashlib.sha256(data).hexdigest()
@@ -177,8 +178,8 @@ def read_export(
     rows = len(table.rows)
     if not rows:
         raise InvalidInput(
-            f"{name} has a header but no responses",
-            hint="download the export again once responses have come in; nothing was imported",
+            _("{name} has a header but no responses").format(name=name),
+            hint=_("download the export again once responses have come in; nothing was imported"),
         )
     times, responses, problems = _responses(table, form, stations, name, now or utc_now())
     return Export(
@@ -206,10 +207,13 @@ def _read(path: Path, name: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot read {name}: {strerror}").format(name=name, strerror=exc.strerror)
+        ) from None
     if not data:
         raise InvalidInput(
-            f"{name} is empty", hint="download the form's responses as CSV and try again"
+            _("{name} is empty").format(name=name),
+            hint=_("download the form's responses as CSV and try again"),
         )
     return data
 
@@ -220,7 +224,9 @@ def _encoding(data: bytes, name: str) -> tuple[str, str]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         if _undecodable(data, "utf-16") is not None:
             raise InvalidInput(
-                f"{name}: the file is UTF-16 text (it starts so) but is damaged",
+                _("{name}: the file is UTF-16 text (it starts so) but is damaged").format(
+                    name=name
+                ),
                 hint=_SAVE_AS_CSV,
             )
         return "UTF-16", "utf-16"
@@ -231,15 +237,19 @@ def _encoding(data: bytes, name: str) -> tuple[str, str]:
     line = data.count(b"\n", 0, bad) + 1
     if max(data.decode("utf-8", errors="ignore"), default="") >= "\u0800":
         raise InvalidInput(
-            f"{name}: line {line} is not valid UTF-8, though the file holds UTF-8 text (Hindi) "
-            "elsewhere: the file is damaged",
+            _(
+                "{name}: line {line} is not valid UTF-8, though the file holds "
+                "UTF-8 text (Hindi) elsewhere: the file is damaged"
+            ).format(name=name, line=line),
             hint=_SAVE_AS_CSV,
         )
     if _undecodable(data, "cp1252") is None:
         return "Windows-1252", "cp1252"
     raise InvalidInput(
-        f"{name}: line {line}: the file is neither UTF-8 nor Windows-1252 text",
-        hint="save it as CSV UTF-8 (Excel: Save As → CSV UTF-8); nothing was imported",
+        _("{name}: line {line}: the file is neither UTF-8 nor Windows-1252 text").format(
+            name=name, line=line
+        ),
+        hint=_("save it as CSV UTF-8 (Excel: Save As → CSV UTF-8); nothing was imported"),
     )
 
 
@@ -260,8 +270,8 @@ def _table(data: bytes, codec: str, name: str, form: FeedbackForm) -> _Table:
         found = next(((line, row, cells) for line, row, cells in records if _filled(cells)), None)
         if found is None:
             raise InvalidInput(
-                f"{name} is empty (blank lines only)",
-                hint="download the form's responses as CSV and try again",
+                _("{name} is empty (blank lines only)").format(name=name),
+                hint=_("download the form's responses as CSV and try again"),
             )
         header_line, header_row, header = found
         fields, personal, ignored, warnings = _match_header(
@@ -331,7 +341,10 @@ def _records(
             return
         except csv.Error as exc:
             raise InvalidInput(
-                f"{name}: {_place(line, row + 1)}: not readable as CSV ({exc})", hint=_SAVE_AS_CSV
+                _("{name}: {place}: not readable as CSV ({exc})").format(
+                    name=name, place=_place(line, row + 1), exc=exc
+                ),
+                hint=_SAVE_AS_CSV,
             ) from None
         row += 1
         yield line, row, cells
@@ -342,7 +355,7 @@ def _columns_found(data: bytes, codec: str, delimiter: str, form: FeedbackForm) 
     wanted = _wanted(form)
     try:
         records = _records(data, codec, delimiter, "")
-        header = next((cells for _, _, cells in records if _filled(cells)), [])
+        header = next((cells for _line, _row, cells in records if _filled(cells)), [])
     except InvalidInput:
         return 0
     return len({wanted[key] for key in map(loose_key, header) if key in wanted})
@@ -379,9 +392,17 @@ def _match_header(
             )
         elif field in fields:
             raise InvalidInput(
-                f"{where}: columns {fields[field] + 1} ({header[fields[field]]!r}) and "
-                f"{index + 1} ({cell!r}) both hold {field!r}",
-                hint="delete or rename one of them; nothing was imported",
+                _(
+                    "{where}: columns {value} ({value2}) and {value3} ({cell}) both hold {field}"
+                ).format(
+                    where=where,
+                    value=fields[field] + 1,
+                    value2=repr(header[fields[field]]),
+                    value3=index + 1,
+                    cell=repr(cell),
+                    field=repr(field),
+                ),
+                hint=_("delete or rename one of them; nothing was imported"),
             )
         else:
             fields[field] = index
@@ -389,17 +410,25 @@ def _match_header(
     if missing:
         expected = "; ".join(f"{f}: {' or '.join(map(repr, form.columns[f]))}" for f in missing)
         raise InvalidInput(
-            f"{where}: the header has no column for {', '.join(missing)} (headers found: "
-            f"{', '.join(map(repr, header))}; cells split at commas, semicolons or tabs)",
-            hint=f"name the columns as the form does ({expected}), or add the headers to "
-            "qms.toml [feedback.columns]; nothing was imported",
+            _(
+                "{where}: the header has no column for {missing} (headers found: "
+                "{items}; cells split at commas, semicolons or tabs)"
+            ).format(where=where, missing=", ".join(missing), items=", ".join(map(repr, header))),
+            hint=_(
+                "name the columns as the form does ({expected}), or add the "
+                "headers to qms.toml [feedback.columns]; nothing was imported"
+            ).format(expected=expected),
         )
     if COMMENT in form.columns and COMMENT not in fields:
         example = ignored[0] if ignored else "Comments"
         warnings.append(
-            f"{where}: no column is the comment ({' or '.join(map(repr, form.columns[COMMENT]))})"
-            f", so no comment is imported — if one is, add its header to qms.toml: "
-            f'[feedback.columns] comment = ["{example}"]'
+            _(
+                "{where}: no column is the comment ({items}), so no comment is "
+                "imported — if one is, add its header to qms.toml: "
+                '[feedback.columns] comment = ["{example}"]'
+            ).format(
+                where=where, items=" or ".join(map(repr, form.columns[COMMENT])), example=example
+            )
         )
     return fields, tuple(personal), tuple(ignored), warnings
 
@@ -417,9 +446,12 @@ def _lost_letters(header: Sequence[str], rows: Sequence[_Row], name: str) -> lis
             return []
         where = f"from {_place(first.line, first.row)} on"
     return [
-        f"{name}: question marks stand where letters were ({where}): the file was saved as "
-        "ANSI text (Excel's “CSV (Comma delimited)”), which loses Hindi — save the sheet as "
-        "“CSV UTF-8 (Comma delimited)” and import that file"
+        _(
+            "{name}: question marks stand where letters were ({where}): the "
+            "file was saved as ANSI text (Excel's “CSV (Comma delimited)”), "
+            "which loses Hindi — save the sheet as “CSV UTF-8 (Comma "
+            "delimited)” and import that file"
+        ).format(name=name, where=where)
     ]
 
 
@@ -435,7 +467,9 @@ def _responses(
         if row.width != table.width:  # cells shifted: any of them may hold anything
             problems.append(
                 row.problem(
-                    f"the row has {row.width} cells, the header has {table.width}",
+                    _("the row has {width} cells, the header has {width2}").format(
+                        width=row.width, width2=table.width
+                    ),
                     "a comma in a comment outside quotes? correct the row in the sheet, or "
                     "download the export again as CSV",
                 )
@@ -464,8 +498,10 @@ def _station_problem(row: _Row, why: str) -> Problem:
     cell = scrub_comment(row.cells[STATION])[:40] or "NAME"
     return row.problem(
         why,
-        f"correct it in the sheet, or name its office in qms.toml: [feedback.stations] "
-        f'"{cell}" = "OFFICE-CODE"',
+        _(
+            "correct it in the sheet, or name its office in qms.toml: "
+            '[feedback.stations] "{cell}" = "OFFICE-CODE"'
+        ).format(cell=cell),
     )
 
 
@@ -480,7 +516,9 @@ def _ratings(row: _Row, form: FeedbackForm, found: list[Problem]) -> dict[str, i
         what = (
             f"{form.label(rating)} is empty"
             if not cell
-            else f"{form.label(rating)} is {quoted(cell)}, not a whole number 1–5"
+            else _("{label} is {quoted}, not a whole number 1–5").format(
+                label=form.label(rating), quoted=quoted(cell)
+            )
         )
         found.append(row.problem(what, "correct it in the sheet (1 worst … 5 best)"))
     return ratings
@@ -535,7 +573,9 @@ class _Times:
         if moment.year < EARLIEST_YEAR:
             found.append(
                 row.problem(
-                    f"the time {quoted(cell)} is before {EARLIEST_YEAR}",
+                    _("the time {quoted} is before {earliest_year}").format(
+                        quoted=quoted(cell), earliest_year=EARLIEST_YEAR
+                    ),
                     "correct it in the sheet (an empty date?)",
                 )
             )
@@ -545,8 +585,10 @@ class _Times:
         if _after(moment, self.now):
             found.append(
                 row.problem(
-                    f"the time {quoted(cell)} is in the future",
-                    f"check the order of day and month (read as {self.chosen})",
+                    _("the time {quoted} is in the future").format(quoted=quoted(cell)),
+                    _("check the order of day and month (read as {chosen})").format(
+                        chosen=self.chosen
+                    ),
                 )
             )
             return None
@@ -558,14 +600,17 @@ class _Times:
             return "the time is empty"
         offset = _OFFSET.search(cell)
         if offset and _offset(offset) is None:
-            return (
-                f"the time {quoted(cell)} has no real zone: {offset.group().strip()!r} is not "
-                "between GMT-12:00 and GMT+14:00"
-            )
+            return _(
+                "the time {quoted} has no real zone: {strip} is not between GMT-12:00 and GMT+14:00"
+            ).format(quoted=quoted(cell), strip=repr(offset.group().strip()))
         if self.chosen is None:
             known = "; ".join(self.known)
-            return f"the time {quoted(cell)} is in none of the form's formats ({known})"
-        return f"the time {quoted(cell)} is not in the file's format ({self.chosen})"
+            return _("the time {quoted} is in none of the form's formats ({known})").format(
+                quoted=quoted(cell), known=known
+            )
+        return _("the time {quoted} is not in the file's format ({chosen})").format(
+            quoted=quoted(cell), chosen=self.chosen
+        )
 
 
 def _ways(formats: Sequence[str], readings: Mapping[str, Sequence[datetime | None]]) -> list[str]:
@@ -604,11 +649,23 @@ def _two_ways(
     one, other = pairs[index]
     row = rows[index]
     return InvalidInput(
-        f"{name}: the file's times read two ways, e.g. {_place(row.line, row.row)}: "
-        f"{quoted(row.cells[TIME])} is {_day(one)} ({first}) or {_day(other)} ({second})",
-        hint="say which order of day and month the sheet writes, in qms.toml:  [feedback]  "
-        "day_first = true  (or false); a plugin's form may say it (FeedbackForm "
-        "day_first); nothing was imported",
+        _(
+            "{name}: the file's times read two ways, e.g. {place}: {quoted} "
+            "is {day} ({first}) or {day2} ({second})"
+        ).format(
+            name=name,
+            place=_place(row.line, row.row),
+            quoted=quoted(row.cells[TIME]),
+            day=_day(one),
+            first=first,
+            day2=_day(other),
+            second=second,
+        ),
+        hint=_(
+            "say which order of day and month the sheet writes, in qms.toml: "
+            " [feedback]  day_first = true  (or false); a plugin's form may "
+            "say it (FeedbackForm day_first); nothing was imported"
+        ),
     )
 
 
@@ -617,11 +674,19 @@ def _day(moment: datetime | None) -> str:
 
 
 def _read_as_configured(name: str, day_first: bool, chosen: str, other: str) -> str:
-    return (
-        f"{name}: every time in the file reads two ways; they were read {_order(day_first)} "
-        f"({chosen}) as configured (qms.toml [feedback] day_first, else the office type's form), "
-        f"not {_order(not day_first)} ({other}) — if the sheet writes the {_order(not day_first)}, "
-        f"set day_first = {str(not day_first).lower()} in qms.toml before the next import"
+    return _(
+        "{name}: every time in the file reads two ways; they were read "
+        "{order} ({chosen}) as configured (qms.toml [feedback] "
+        "day_first, else the office type's form), not {order2} ({other}) "
+        "— if the sheet writes the {order2}, set day_first = {lower} in "
+        "qms.toml before the next import"
+    ).format(
+        name=name,
+        order=_order(day_first),
+        chosen=chosen,
+        order2=_order(not day_first),
+        other=other,
+        lower=str(not day_first).lower(),
     )
 
 
@@ -638,11 +703,21 @@ def _check_not_future(
     for row, moment in zip(rows, moments, strict=True):
         if moment is not None and moment.year >= EARLIEST_YEAR and _after(moment, now):
             raise InvalidInput(
-                f"{name}: {_place(row.line, row.row)}: read {_order(day_first)} as configured "
-                f"({chosen}), the time {quoted(row.cells[TIME])} is {_day(moment)}, in the "
-                "future",
-                hint=f"if the sheet writes the {_order(not day_first)}, set day_first = "
-                f"{'false' if day_first else 'true'} in qms.toml [feedback]; nothing was imported",
+                _(
+                    "{name}: {place}: read {order} as configured ({chosen}), the "
+                    "time {quoted} is {day}, in the future"
+                ).format(
+                    name=name,
+                    place=_place(row.line, row.row),
+                    order=_order(day_first),
+                    chosen=chosen,
+                    quoted=quoted(row.cells[TIME]),
+                    day=_day(moment),
+                ),
+                hint=_(
+                    "if the sheet writes the {order}, set day_first = {value} in "
+                    "qms.toml [feedback]; nothing was imported"
+                ).format(order=_order(not day_first), value="false" if day_first else "true"),
             )
 
 

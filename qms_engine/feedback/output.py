@@ -11,19 +11,28 @@ import secrets
 from pathlib import Path
 
 from qms_engine.errors import InvalidInput
+from qms_engine.i18n import _
 
 
 def write_image(target: Path, data: bytes, option: str) -> None:
     """Put ``data`` at ``target`` (replacing an ordinary file there); ``option`` is how the
     user named it (``-o``, ``--chart``) for the error messages."""
     if target.is_dir():
-        raise InvalidInput(f"{option} {target}: is a folder", hint="give a file name")
+        raise InvalidInput(
+            _("{option} {target}: is a folder").format(option=option, target=target),
+            hint=_("give a file name"),
+        )
     if target.is_symlink() or (target.exists() and not target.is_file()):
-        raise InvalidInput(f"{option} {target}: is not a regular file", hint="give a new name")
+        raise InvalidInput(
+            _("{option} {target}: is not a regular file").format(option=option, target=target),
+            hint=_("give a new name"),
+        )
     if not target.parent.is_dir():  # never make folders the user did not ask for
         raise InvalidInput(
-            f"{option} {target}: the folder {target.parent} does not exist",
-            hint="give a folder that exists, or make it",
+            _("{option} {target}: the folder {parent} does not exist").format(
+                option=option, target=target, parent=target.parent
+            ),
+            hint=_("give a folder that exists, or make it"),
         )
     temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
@@ -34,7 +43,11 @@ def write_image(target: Path, data: bytes, option: str) -> None:
         os.replace(temp, target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        raise InvalidInput(f"{option} {target}: cannot write there: {exc.strerror}") from None
+        raise InvalidInput(
+            _("{option} {target}: cannot write there: {strerror}").format(
+                option=option, target=target, strerror=exc.strerror
+            )
+        ) from None
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

@@ -17,6 +17,7 @@ import segno
 from qms_engine.errors import ConfigurationError, InvalidInput
 from qms_engine.feedback.output import write_image
 from qms_engine.feedback.settings import feedback_settings
+from qms_engine.i18n import _
 from qms_engine.runtime import Runtime
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -62,8 +63,10 @@ def station_qr(runtime: Runtime, *, office: str | None, path: Path) -> StationQr
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise InvalidInput(
-            f"-o {path}: the QR code is written as PNG or SVG, from the file's suffix",
-            hint="give a name ending in .png (to print) or .svg (to design a poster)",
+            _("-o {path}: the QR code is written as PNG or SVG, from the file's suffix").format(
+                path=path
+            ),
+            hint=_("give a name ending in .png (to print) or .svg (to design a poster)"),
         )
     code = runtime.office(office).code
     settings = feedback_settings(runtime.workspace)
@@ -72,9 +75,11 @@ def station_qr(runtime: Runtime, *, office: str | None, path: Path) -> StationQr
         made = qr_code(url)
     except segno.DataOverflowError:
         raise ConfigurationError(
-            f"{settings.source}: feedback.url: the address for {code} is {len(url)} characters, "
-            "too long for a QR code",
-            hint="give a shorter address in qms.toml (the form's short link, forms.gle/…)",
+            _(
+                "{source}: feedback.url: the address for {code} is {count} "
+                "characters, too long for a QR code"
+            ).format(source=settings.source, code=code, count=len(url)),
+            hint=_("give a shorter address in qms.toml (the form's short link, forms.gle/…)"),
         ) from None
     write_image(path, qr_image(made, kind), "-o")
     return StationQr(

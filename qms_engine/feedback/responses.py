@@ -44,6 +44,7 @@ from qms_engine.feedback.poor_ratings import PoorGroup, poor_groups
 from qms_engine.feedback.privacy import scrub_comment
 from qms_engine.feedback.settings import feedback_settings
 from qms_engine.feedback.stations import Station, StationIndex, deployment_offices
+from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.registry.feedback_forms import FeedbackForm
 from qms_engine.runtime import Runtime
@@ -122,10 +123,13 @@ def required_form(runtime: Runtime, office: OfficeRef) -> FeedbackForm:
     office_type = runtime.plugins.registry.office_type(office.office_type)
     if office_type.feedback is None:
         raise ConfigurationError(
-            f"{office.code} is a {office_type.title}, whose plugin declares no citizen "
-            "feedback form",
-            hint=f"feedback is kept for stations only: take {office.code}'s rows out of the "
-            "file, or correct their station",
+            _("{code} is a {title}, whose plugin declares no citizen feedback form").format(
+                code=office.code, title=office_type.title
+            ),
+            hint=_(
+                "feedback is kept for stations only: take {code}'s rows out of "
+                "the file, or correct their station"
+            ).format(code=office.code),
         )
     return office_type.feedback
 
@@ -158,7 +162,9 @@ def import_feedback(
             refusal = _refusal(code, len(responses), exc)
             failed.append(refusal)
             hint = getattr(exc, "hint", None) or (
-                f"nothing of {code} was imported; correct this and import the file again"
+                _("nothing of {code} was imported; correct this and import the file again").format(
+                    code=code
+                )
             )
             problems.append(_station_refused(code, responses, refusal.reason, hint))
             refused += len(responses)
@@ -185,7 +191,9 @@ def import_feedback(
 def _refusal(code: str, rows: int, error: QmsError | DBAPIError) -> StationRefused:
     if isinstance(error, QmsError):
         return StationRefused(code, rows, str(error), error.exit_code)
-    return StationRefused(code, rows, f"the database refused the import: {error.orig}", 7)
+    return StationRefused(
+        code, rows, _("the database refused the import: {orig}").format(orig=error.orig), 7
+    )
 
 
 def _station_refused(code: str, responses: Sequence[Response], why: str, hint: str) -> Problem:
@@ -212,7 +220,7 @@ def _import_station(
         work.lock(office)
         user = load_actor(work.connection, actor, office)
         rule = RULES[events.FEEDBACK_RECEIVED.action]
-        role = require_role(user, rule.roles or (), office, "import citizen feedback")
+        role = require_role(user, rule.roles or (), office, _("import citizen feedback"))
         stored = _stored(work.connection, office, [r.response_id for r in responses])
         new = [r for r in responses if r.response_id not in stored]
         if not new:
@@ -220,7 +228,7 @@ def _import_station(
         seqs, cut = [], 0
         for some in batches(new, RESPONSES_PER_EVENT):
             kept = [_kept(r) for r in some]
-            cut += sum(comment != r.comment for (comment, _), r in zip(kept, some, strict=True))
+            cut += sum(comment != r.comment for (comment, _blob), r in zip(kept, some, strict=True))
             seqs.append(_receive(work, office, user, role, form, export, some, kept))
         groups = poor_groups(form, new, office.timezone)
         raised, linked = [], []

@@ -30,6 +30,7 @@ from qms_engine.clock import day_start, from_utc_text, local_today
 from qms_engine.errors import InvalidInput, PermissionDenied, QmsError
 from qms_engine.feedback.responses import RESPONSES_PER_EVENT, required_form
 from qms_engine.feedback.stations import deployment_offices
+from qms_engine.i18n import _
 from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.registry.feedback_forms import FeedbackForm
 from qms_engine.runtime import Runtime
@@ -92,10 +93,14 @@ def erase_comments(runtime: Runtime, *, before: date, actor: Signer) -> ErasureR
     offices = _coordinated(runtime, actor.username)
     if not offices:
         raise PermissionDenied(
-            f"{actor.username!r} is a quality coordinator of no office with a feedback form, "
-            "so erases no comments",
-            hint="a station's admin grants it: qms --office CODE user grant "
-            f"{actor.username} quality_coordinator --as ADMIN",
+            _(
+                "{username} is a quality coordinator of no office with a "
+                "feedback form, so erases no comments"
+            ).format(username=repr(actor.username)),
+            hint=_(
+                "a station's admin grants it: qms --office CODE user grant "
+                "{username} quality_coordinator --as ADMIN"
+            ).format(username=actor.username),
         )
     forms = [(office, required_form(runtime, office)) for office in offices]
     latest, strictest, keep = min(
@@ -104,9 +109,15 @@ def erase_comments(runtime: Runtime, *, before: date, actor: Signer) -> ErasureR
     )
     if before > latest:
         raise InvalidInput(
-            f"--before {before.isoformat()}: {strictest.code} keeps comments {keep} days, so the "
-            f"latest date allowed is {latest.isoformat()}",
-            hint=f"give --before {latest.isoformat()} or earlier; nothing was erased",
+            _(
+                "--before {before}: {code} keeps comments {keep} days, so the "
+                "latest date allowed is {latest}"
+            ).format(
+                before=before.isoformat(), code=strictest.code, keep=keep, latest=latest.isoformat()
+            ),
+            hint=_("give --before {latest} or earlier; nothing was erased").format(
+                latest=latest.isoformat()
+            ),
         )
     done, problems = [], []
     for office in offices:
@@ -121,7 +132,7 @@ def erase_comments(runtime: Runtime, *, before: date, actor: Signer) -> ErasureR
 def _coordinated(runtime: Runtime, username: str) -> list[OfficeRef]:
     """The offices with a feedback form where ``username`` holds a role that may erase."""
     with runtime.engine.connect() as connection:
-        user_id, _ = find_user(connection, username)
+        user_id, _name = find_user(connection, username)
         held = set(
             connection.execute(
                 select(ROLE_TABLE.c.office_id).where(
@@ -142,7 +153,7 @@ def _erase_in(runtime: Runtime, office: OfficeRef, actor: Signer, before: date) 
     with runtime.unit_of_work() as work:
         work.lock(office)
         user = load_actor(work.connection, actor, office)
-        role = require_role(user, _ROLES, office, "erase citizens' comments")
+        role = require_role(user, _ROLES, office, _("erase citizens' comments"))
         ids = list(work.connection.execute(erasable(office, before)).scalars())
         seqs = []
         for some in batches(ids, RESPONSES_PER_EVENT):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qms_engine.errors import ConfigurationError
+from qms_engine.i18n import _
 from qms_engine.registry.feedback_forms import FeedbackForm, loose_key
 from qms_engine.storage.workspace import Workspace, read_config
 
@@ -50,16 +51,17 @@ class FeedbackSettings:
         """The form's address for ``office_code``, or an error saying how to configure it."""
         if self.url is None:
             raise ConfigurationError(
-                f"{self.source}: no feedback.url: the address of the feedback form is not "
-                "configured",
-                hint='add to qms.toml:  [feedback]  url = "https://…/form?station={office}"',
+                _(
+                    "{source}: no feedback.url: the address of the feedback form is not configured"
+                ).format(source=self.source),
+                hint=_('add to qms.toml:  [feedback]  url = "https://…/form?station={office}"'),
             )
         return self.url.format(office=office_code)  # checked: {office} is its only field
 
     def url_warnings(self) -> list[str]:
         """What may be wrong with a configured URL that still works."""
         if self.url is None or any(
-            name == "office" for _, name, _, _ in string.Formatter().parse(self.url)
+            name == "office" for _text, name, _spec, _conv in string.Formatter().parse(self.url)
         ):
             return []
         return [
@@ -81,7 +83,9 @@ class FeedbackSettings:
         try:
             return dataclasses.replace(form, **changes)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"{self.source}: feedback.columns: {exc}") from None
+            raise ConfigurationError(
+                _("{source}: feedback.columns: {exc}").format(source=self.source, exc=exc)
+            ) from None
 
 
 def feedback_settings(workspace: Workspace) -> FeedbackSettings:
@@ -89,17 +93,23 @@ def feedback_settings(workspace: Workspace) -> FeedbackSettings:
     path = workspace.config_path
     table = read_config(path).get("feedback", {})
     if not isinstance(table, dict):
-        raise ConfigurationError(f"{path}: feedback must be a table ([feedback])")
+        raise ConfigurationError(
+            _("{path}: feedback must be a table ([feedback])").format(path=path)
+        )
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigurationError(
-            f"{path}: unknown key(s) {unknown} in [feedback] (allowed: {sorted(_KEYS)})"
+            _("{path}: unknown key(s) {unknown} in [feedback] (allowed: {allowed})").format(
+                path=path, unknown=unknown, allowed=sorted(_KEYS)
+            )
         )
     day_first = table.get("day_first")
     if day_first not in (None, True, False):
         raise ConfigurationError(
-            f"{path}: feedback.day_first must be true (24/11/2026) or false (11/24/2026), got "
-            f"{day_first!r}"
+            _(
+                "{path}: feedback.day_first must be true (24/11/2026) or false "
+                "(11/24/2026), got {day_first}"
+            ).format(path=path, day_first=repr(day_first))
         )
     return FeedbackSettings(
         path,
@@ -115,7 +125,9 @@ def _url(path: Path, url: object) -> str | None:
         return None
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise ConfigurationError(
-            f"{path}: feedback.url must be a web address (https://…), got {url!r}"
+            _("{path}: feedback.url must be a web address (https://…), got {url}").format(
+                path=path, url=repr(url)
+            )
         )
     try:
         fields = [
@@ -124,19 +136,21 @@ def _url(path: Path, url: object) -> str | None:
             + (f"!{conversion}" if conversion else "")
             + (f":{spec}" if spec else "")
             + "}"
-            for _, name, spec, conversion in string.Formatter().parse(url)
+            for _text, name, spec, conversion in string.Formatter().parse(url)
             if name is not None
         ]
     except ValueError as exc:
         raise ConfigurationError(
-            f"{path}: feedback.url {url!r}: {exc}", hint="write a literal brace as {{ or }}"
+            _("{path}: feedback.url {url}: {exc}").format(path=path, url=repr(url), exc=exc),
+            hint=_("write a literal brace as {{ or }}"),
         ) from None
     wrong = sorted(set(fields) - {"{office}"})
     if wrong:
         raise ConfigurationError(
-            f"{path}: feedback.url may use only {{office}} (the office code), not "
-            f"{', '.join(wrong)}",
-            hint="write {office} as it is, and a literal brace as {{ or }}",
+            _("{path}: feedback.url may use only {{office}} (the office code), not {wrong}").format(
+                path=path, wrong=", ".join(wrong)
+            ),
+            hint=_("write {office} as it is, and a literal brace as {{ or }}"),
         )
     return url
 
@@ -146,15 +160,20 @@ def _stations(path: Path, stations: object) -> dict[str, str]:
         isinstance(value, str) and value for value in stations.values()
     ):
         raise ConfigurationError(
-            f"{path}: feedback.stations must be a table of names and office codes, e.g. "
-            '[feedback.stations]  "Kotwali" = "PS-KOT39"'
+            _(
+                "{path}: feedback.stations must be a table of names and office "
+                'codes, e.g. [feedback.stations]  "Kotwali" = "PS-KOT39"'
+            ).format(path=path)
         )
     for alias, code in stations.items():
         if not loose_key(alias):
             raise ConfigurationError(
-                f"{path}: feedback.stations: {alias!r} = {code!r}: the name has no letter or "
-                "digit, so it would stand for every empty or punctuation-only station cell",
-                hint="remove it: a row without its station is reported, to be corrected",
+                _(
+                    "{path}: feedback.stations: {alias} = {code}: the name has no "
+                    "letter or digit, so it would stand for every empty or "
+                    "punctuation-only station cell"
+                ).format(path=path, alias=repr(alias), code=repr(code)),
+                hint=_("remove it: a row without its station is reported, to be corrected"),
             )
     return dict(stations)
 
@@ -162,15 +181,19 @@ def _stations(path: Path, stations: object) -> dict[str, str]:
 def _columns(path: Path, columns: object) -> dict[str, tuple[str, ...]]:
     if not isinstance(columns, dict):
         raise ConfigurationError(
-            f"{path}: feedback.columns must be a table of fields and header lists, e.g. "
-            '[feedback.columns]  overall = ["Satisfaction (1-5)"]'
+            _(
+                "{path}: feedback.columns must be a table of fields and header "
+                'lists, e.g. [feedback.columns]  overall = ["Satisfaction (1-5)"]'
+            ).format(path=path)
         )
     found = {}
     for name, variants in columns.items():
         listed = [variants] if isinstance(variants, str) else variants
         if not isinstance(listed, list) or not all(isinstance(v, str) and v for v in listed):
             raise ConfigurationError(
-                f"{path}: feedback.columns.{name} must be a header or a list of headers"
+                _("{path}: feedback.columns.{name} must be a header or a list of headers").format(
+                    path=path, name=name
+                )
             )
         found[name] = tuple(listed)
     return found

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.errors import ConfigurationError
 from qms_engine.feedback.privacy import quoted
+from qms_engine.i18n import _
 from qms_engine.registry.feedback_forms import loose_key
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import OFFICE_TABLE
@@ -55,21 +56,28 @@ class StationIndex:
             known = folded.get(code.strip().casefold())
             if known is None:
                 raise ConfigurationError(
-                    f"{where}: {alias!r} = {code!r}: there is no office {code!r}",
-                    hint=f"offices: {', '.join(sorted(self.by_code)) or 'none'}",
+                    _("{where}: {alias} = {code}: there is no office {code}").format(
+                        where=where, alias=repr(alias), code=repr(code)
+                    ),
+                    hint=_("offices: {value}").format(
+                        value=", ".join(sorted(self.by_code)) or _("none")
+                    ),
                 )
             key = loose_key(alias)
             if codes.get(key, known) != known:
                 raise ConfigurationError(
-                    f"{where}: {alias!r} = {code!r}: {alias!r} is the code of another office, "
-                    f"{codes[key]}",
-                    hint="remove the alias: an office's code always names that office",
+                    _(
+                        "{where}: {alias} = {code}: {alias} is the code of another office, {value}"
+                    ).format(where=where, alias=repr(alias), code=repr(code), value=codes[key]),
+                    hint=_("remove the alias: an office's code always names that office"),
                 )
             if given.setdefault(key, alias) != alias and self._keys[key] != {known}:
                 raise ConfigurationError(
-                    f"{where}: {given[key]!r} and {alias!r} are one name to the import (case, "
-                    "spaces and punctuation aside) but name different offices",
-                    hint="keep one of them",
+                    _(
+                        "{where}: {value} and {alias} are one name to the import (case, "
+                        "spaces and punctuation aside) but name different offices"
+                    ).format(where=where, value=repr(given[key]), alias=repr(alias)),
+                    hint=_("keep one of them"),
                 )
             self._keys[key] = {known}  # an alias decides, whatever else matches
 

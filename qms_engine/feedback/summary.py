@@ -19,6 +19,7 @@ from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import day_start
 from qms_engine.errors import InvalidInput
 from qms_engine.feedback.stations import deployment_offices
+from qms_engine.i18n import _
 from qms_engine.registry.feedback_forms import FeedbackForm
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import FEEDBACK_TABLE
@@ -58,10 +59,14 @@ class FeedbackSummary:
     def period(self) -> str:
         """The period in words: "2025-11-01 to 2025-11-30", "from 2025-11-01", "all time"."""
         if self.since and self.until:
-            return f"{self.since} to {self.until}"
+            return _("{since} to {until}").format(since=self.since, until=self.until)
         if self.since or self.until:
-            return f"from {self.since}" if self.since else f"until {self.until}"
-        return "all time"
+            return (
+                _("from {since}").format(since=self.since)
+                if self.since
+                else _("until {until}").format(until=self.until)
+            )
+        return _("all time")
 
 
 def feedback_summary(
@@ -74,8 +79,10 @@ def feedback_summary(
     """Summarise ``office``'s feedback (default: every office whose type has a form)."""
     if since is not None and until is not None and since > until:
         raise InvalidInput(
-            f"the period's start ({since}) is after its end ({until})",
-            hint="give --since an earlier day than --until",
+            _("the period's start ({since}) is after its end ({until})").format(
+                since=since, until=until
+            ),
+            hint=_("give --since an earlier day than --until"),
         )
     chosen = [runtime.office(office)] if office else _offices_with_forms(runtime)
     forms = {ref.code: _form(runtime, ref) for ref in chosen}
@@ -84,7 +91,7 @@ def feedback_summary(
         raise InvalidInput(
             "no office here has a citizen feedback form"
             + (f" ({office}'s office type declares none)" if office else ""),
-            hint="feedback forms come with office-type plugins (police_station has one)",
+            hint=_("feedback forms come with office-type plugins (police_station has one)"),
         )
     ratings = tuple(dict.fromkeys(r for f in forms.values() if f for r in f.ratings))
     stations = tuple(

@@ -39,6 +39,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from qms_engine.files import NotRegularFile, open_regular
+from qms_engine.i18n import N_, _
 from qms_engine.ingest.inbox import sidecar_of
 from qms_engine.search.text import CENTRAL_DIRECTORY_BYTES_PER_ENTRY, central_directory_extent
 
@@ -54,14 +55,14 @@ CHUNK = 64 * 1024
 MAX_READ_AHEAD_BYTES = 256 * 1024 * 1024  # larger files are read from the staged blob instead
 SPOOL_BYTES = 16 * 1024 * 1024  # a worker's snapshot stays in memory up to this size
 
-SAVE_AS_DOCX = (
+SAVE_AS_DOCX = N_(
     "open it in Word or LibreOffice and save it as Word Document (.docx), then drop it again"
 )
-CALL_ADMIN = (
+CALL_ADMIN = N_(
     "do not open it; move it aside and contact the system administrator, "
     "who should check where it came from"
 )
-PASSWORD_ADVICE = (
+PASSWORD_ADVICE = N_(
     "remove the password (in Word: File > Info > Protect Document > Encrypt with Password, "
     "clear it), save it as Word Document (.docx), then drop it again"
 )
@@ -202,11 +203,15 @@ class _FieldCollector:
 
 
 def _not_a_docx(name: str, why: str) -> ExtractionError:
-    return ExtractionError(f"{name} is not a Word .docx document ({why})", SAVE_AS_DOCX)
+    return ExtractionError(
+        _("{name} is not a Word .docx document ({why})").format(name=name, why=why), _(SAVE_AS_DOCX)
+    )
 
 
 def _bomb(name: str, why: str) -> ExtractionError:
-    return ExtractionError(f"{name} looks like a ZIP bomb: {why}", CALL_ADMIN)
+    return ExtractionError(
+        _("{name} looks like a ZIP bomb: {why}").format(name=name, why=why), _(CALL_ADMIN)
+    )
 
 
 def _size(count: int) -> str:
@@ -220,10 +225,14 @@ def _refuse_non_zip(name: str, handle: IO[bytes]) -> ExtractionError:
     size = handle.seek(0, 2)
     if name.startswith("~$") and size < 4096:
         return ExtractionError(
-            f"{name} is not a Word .docx document (it is the lock file Word keeps beside a "
-            "document while it is open, not a ZIP package)",
-            "nothing to file: close the document in Word and the lock file disappears; "
-            "drop the document itself",
+            _(
+                "{name} is not a Word .docx document (it is the lock file Word "
+                "keeps beside a document while it is open, not a ZIP package)"
+            ).format(name=name),
+            _(
+                "nothing to file: close the document in Word and the lock file "
+                "disappears; drop the document itself"
+            ),
         )
     if head == CFB_SIGNATURE:
         handle.seek(0)
@@ -234,21 +243,30 @@ def _refuse_non_zip(name: str, handle: IO[bytes]) -> ExtractionError:
                 break
             if ENCRYPTED_PACKAGE in seen[-len(ENCRYPTED_PACKAGE) :] + chunk:
                 return ExtractionError(
-                    f"{name} is password-protected (Word encrypted the whole document)",
-                    PASSWORD_ADVICE,
+                    _("{name} is password-protected (Word encrypted the whole document)").format(
+                        name=name
+                    ),
+                    _(PASSWORD_ADVICE),
                 )
             seen = chunk
         return _not_a_docx(
-            name, "it is not a ZIP package but an older Word 97-2003 .doc or other OLE file"
+            name, _("it is not a ZIP package but an older Word 97-2003 .doc or other OLE file")
         )
     if head.startswith(b"PK"):
         return ExtractionError(
-            f"{name} is not a readable Word .docx document (the ZIP package is incomplete or "
-            "damaged: it has no central directory; it may not have finished copying)",
-            "if it was still being copied, drop it again once the copy has finished; otherwise "
-            + SAVE_AS_DOCX,
+            _(
+                "{name} is not a readable Word .docx document (the ZIP package "
+                "is incomplete or damaged: it has no central directory; it may "
+                "not have finished copying)"
+            ).format(name=name),
+            _(
+                "if it was still being copied, drop it again once the copy has finished; "
+                "otherwise {advice}"
+            ).format(advice=_(SAVE_AS_DOCX)),
         )
-    return _not_a_docx(name, "it is not a ZIP package; it may be a renamed .doc, a PDF, or damaged")
+    return _not_a_docx(
+        name, _("it is not a ZIP package; it may be a renamed .doc, a PDF, or damaged")
+    )
 
 
 def _main_part(archive: zipfile.ZipFile) -> tuple[str | None, bool]:
@@ -304,21 +322,33 @@ def _read_bounded(
     if actual > declared:
         raise _bomb(
             name,
-            f"part {info.filename!r} declares {_size(declared)} uncompressed but holds more "
-            "(its headers lie)",
+            _(
+                "part {filename} declares {size} uncompressed but holds more (its headers lie)"
+            ).format(filename=repr(info.filename), size=_size(declared)),
         )
     if actual > cap:
-        raise _bomb(name, f"its parts decompress to more than {_size(budget)} in total")
+        raise _bomb(
+            name, _("its parts decompress to more than {size} in total").format(size=_size(budget))
+        )
     if actual < declared:
-        raise _damaged(name, info, f"it holds {_size(actual)}, not the {_size(declared)} declared")
+        raise _damaged(
+            name,
+            info,
+            _("it holds {size}, not the {size2} declared").format(
+                size=_size(actual), size2=_size(declared)
+            ),
+        )
     if crc != info.CRC:
-        raise _damaged(name, info, "its CRC-32 checksum does not match")
+        raise _damaged(name, info, _("its CRC-32 checksum does not match"))
     return actual
 
 
 def _damaged(name: str, info: zipfile.ZipInfo, why: str) -> ExtractionError:
     return ExtractionError(
-        f"{name} is damaged: its part {info.filename!r} cannot be read ({why})", SAVE_AS_DOCX
+        _("{name} is damaged: its part {filename} cannot be read ({why})").format(
+            name=name, filename=repr(info.filename), why=why
+        ),
+        _(SAVE_AS_DOCX),
     )
 
 
@@ -329,36 +359,58 @@ def _check_package(name: str, handle: IO[bytes], limits: ZipLimits) -> bool:
         raise _refuse_non_zip(name, handle)
     entries, directory = extent
     if entries > limits.max_entries:
-        raise _bomb(name, f"it has {entries:,} entries (limit {limits.max_entries:,})")
+        raise _bomb(
+            name,
+            _("it has {entries:,} entries (limit {max_entries:,})").format(
+                entries=entries, max_entries=limits.max_entries
+            ),
+        )
     if directory > max(limits.max_entries, 1) * CENTRAL_DIRECTORY_BYTES_PER_ENTRY:
         raise _bomb(
             name,
-            f"its table of contents is {_size(directory)}, too big for "
-            f"{limits.max_entries:,} entries (limit on entries)",
+            _(
+                "its table of contents is {size}, too big for {max_entries:,} "
+                "entries (limit on entries)"
+            ).format(size=_size(directory), max_entries=limits.max_entries),
         )
     try:
         handle.seek(0)
         archive = zipfile.ZipFile(handle)
     except Exception as exc:
         raise ExtractionError(
-            f"{name} is not a readable Word .docx document (the ZIP package is damaged: "
-            f"{type(exc).__name__}: {_short(exc)})",
-            SAVE_AS_DOCX,
+            _(
+                "{name} is not a readable Word .docx document (the ZIP package "
+                "is damaged: {name2}: {short})"
+            ).format(name=name, name2=type(exc).__name__, short=_short(exc)),
+            _(SAVE_AS_DOCX),
         ) from None
     with archive:
         members = archive.infolist()
         if len(members) > limits.max_entries:
-            raise _bomb(name, f"it has {len(members):,} entries (limit {limits.max_entries:,})")
+            raise _bomb(
+                name,
+                _("it has {count:,} entries (limit {max_entries:,})").format(
+                    count=len(members), max_entries=limits.max_entries
+                ),
+            )
         if any(info.flag_bits & 0x1 for info in members):
-            raise ExtractionError(f"{name} is password-protected (encrypted ZIP)", PASSWORD_ADVICE)
+            raise ExtractionError(
+                _("{name} is password-protected (encrypted ZIP)").format(name=name),
+                _(PASSWORD_ADVICE),
+            )
         total = 0
         for info in members:
             total += info.file_size
             if info.file_size > limits.max_member_uncompressed:
                 raise _bomb(
                     name,
-                    f"part {info.filename!r} declares {_size(info.file_size)} uncompressed "
-                    f"(limit per part {_size(limits.max_member_uncompressed)})",
+                    _(
+                        "part {filename} declares {size} uncompressed (limit per part {size2})"
+                    ).format(
+                        filename=repr(info.filename),
+                        size=_size(info.file_size),
+                        size2=_size(limits.max_member_uncompressed),
+                    ),
                 )
             if info.file_size >= SMALL_MEMBER and info.file_size > limits.max_ratio * max(
                 info.compress_size, 1
@@ -366,25 +418,32 @@ def _check_package(name: str, handle: IO[bytes], limits: ZipLimits) -> bool:
                 ratio = info.file_size // max(info.compress_size, 1)
                 raise _bomb(
                     name,
-                    f"part {info.filename!r} expands {ratio:,} times when decompressed "
-                    f"(limit on compression ratio {limits.max_ratio:,})",
+                    _(
+                        "part {filename} expands {ratio:,} times when decompressed "
+                        "(limit on compression ratio {max_ratio:,})"
+                    ).format(filename=repr(info.filename), ratio=ratio, max_ratio=limits.max_ratio),
                 )
         if total > limits.max_total_uncompressed:
             raise _bomb(
                 name,
-                f"its parts declare {_size(total)} uncompressed in total "
-                f"(limit {_size(limits.max_total_uncompressed)})",
+                _("its parts declare {size} uncompressed in total (limit {size2})").format(
+                    size=_size(total), size2=_size(limits.max_total_uncompressed)
+                ),
             )
         names = {info.filename for info in members}
         if "[Content_Types].xml" not in names:
             raise _not_a_docx(
                 name,
-                "the ZIP package has no [Content_Types].xml; it may be another kind of ZIP "
-                "file renamed to .docx",
+                _(
+                    "the ZIP package has no [Content_Types].xml; it may be another "
+                    "kind of ZIP file renamed to .docx"
+                ),
             )
         main, strict = _main_part(archive)
         if main is not None and main not in names:
-            raise _not_a_docx(name, f"its main document part {main!r} is missing")
+            raise _not_a_docx(
+                name, _("its main document part {main} is missing").format(main=repr(main))
+            )
         budget = limits.max_total_uncompressed
         # The main part first: it is what python-docx parses, and what a bomb would target.
         for info in sorted(members, key=lambda info: info.filename != main):
@@ -517,8 +576,10 @@ def extract_docx(
             return read_docx(handle, path.name, labels, limits)
     except OSError as exc:
         raise ExtractionError(
-            f"{path.name} could not be opened ({type(exc).__name__}: {_short(exc)})",
-            "check that the file is still there and readable, then drop it again",
+            _("{name} could not be opened ({name2}: {short})").format(
+                name=path.name, name2=type(exc).__name__, short=_short(exc)
+            ),
+            _("check that the file is still there and readable, then drop it again"),
         ) from None
 
 
@@ -542,29 +603,37 @@ def read_docx(
         except Exception as exc:
             if strict:
                 raise ExtractionError(
-                    f"{name} is saved as Strict Open XML (ISO/IEC 29500 Strict, "
-                    f"namespace {WORD_STRICT_MAIN}), which this system cannot read",
-                    "open it in Word and use Save As with the type "
-                    '"Word Document (.docx)" (not "Strict Open XML Document"), '
-                    "then drop it again",
+                    _(
+                        "{name} is saved as Strict Open XML (ISO/IEC 29500 Strict, "
+                        "namespace {word_strict_main}), which this system cannot read"
+                    ).format(name=name, word_strict_main=WORD_STRICT_MAIN),
+                    _(
+                        'open it in Word and use Save As with the type "Word Document '
+                        '(.docx)" (not "Strict Open XML Document"), then drop it again'
+                    ),
                 ) from None
             raise ExtractionError(
-                f"{name} could not be read as a Word document "
-                f"({type(exc).__name__}: {_short(exc)})",
-                SAVE_AS_DOCX,
+                _("{name} could not be read as a Word document ({name2}: {short})").format(
+                    name=name, name2=type(exc).__name__, short=_short(exc)
+                ),
+                _(SAVE_AS_DOCX),
             ) from None
         return _read(document, labels)
     except ExtractionError:
         raise
     except OSError as exc:
         raise ExtractionError(
-            f"{name} could not be opened ({type(exc).__name__}: {_short(exc)})",
-            "check that the file is still there and readable, then drop it again",
+            _("{name} could not be opened ({name2}: {short})").format(
+                name=name, name2=type(exc).__name__, short=_short(exc)
+            ),
+            _("check that the file is still there and readable, then drop it again"),
         ) from None
     except Exception as exc:  # a malformed document must quarantine one file, not the inbox
         raise ExtractionError(
-            f"{name} could not be read as a Word document ({type(exc).__name__}: {_short(exc)})",
-            SAVE_AS_DOCX,
+            _("{name} could not be read as a Word document ({name2}: {short})").format(
+                name=name, name2=type(exc).__name__, short=_short(exc)
+            ),
+            _(SAVE_AS_DOCX),
         ) from None
 
 
@@ -614,9 +683,12 @@ def read_ahead_docx(path: Path, labels: Mapping[str, str] = _NO_LABELS) -> ReadA
 
 def _sidecar_error(sidecar: Path, why: str) -> ExtractionError:
     return ExtractionError(
-        f"the sidecar {sidecar.name} {why}",
-        f"correct {sidecar.name} (a JSON object of field names to text, numbers or true/false, "
-        'e.g. {"case_number": "123/2026"}), or remove it, then drop the file again',
+        _("the sidecar {name} {why}").format(name=sidecar.name, why=why),
+        _(
+            "correct {name} (a JSON object of field names to text, numbers "
+            'or true/false, e.g. {{"case_number": "123/2026"}}), or remove '
+            "it, then drop the file again"
+        ).format(name=sidecar.name),
     )
 
 
@@ -624,7 +696,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"field {key!r} appears more than once")
+            raise ValueError(_("field {key} appears more than once").format(key=repr(key)))
         result[key] = value
     return result
 
@@ -638,7 +710,7 @@ def _printable(text: str) -> str:
 
 
 def _reject_constant(constant: str) -> None:
-    raise ValueError(f"{constant} is not a number")
+    raise ValueError(_("{constant} is not a number").format(constant=constant))
 
 
 def sidecar_fields(path: Path) -> dict[str, str]:
@@ -656,12 +728,16 @@ def sidecar_fields(path: Path) -> dict[str, str]:
         with open_regular(sidecar) as handle:
             data = handle.read(MAX_SIDECAR_BYTES + 1)
     except NotRegularFile:
-        raise _sidecar_error(sidecar, "is not a regular file") from None
+        raise _sidecar_error(sidecar, _("is not a regular file")) from None
     except OSError as exc:
-        why = f"cannot be read ({type(exc).__name__}: {_short(exc)})"
+        why = _("cannot be read ({name}: {short})").format(
+            name=type(exc).__name__, short=_short(exc)
+        )
         raise _sidecar_error(sidecar, why) from None
     if len(data) > MAX_SIDECAR_BYTES:
-        raise _sidecar_error(sidecar, f"is larger than {_size(MAX_SIDECAR_BYTES)}")
+        raise _sidecar_error(
+            sidecar, _("is larger than {size}").format(size=_size(MAX_SIDECAR_BYTES))
+        )
     try:
         parsed = json.loads(
             data.decode("utf-8-sig"),
@@ -669,26 +745,39 @@ def sidecar_fields(path: Path) -> dict[str, str]:
             parse_constant=_reject_constant,
         )
     except UnicodeDecodeError:
-        raise _sidecar_error(sidecar, "is not UTF-8 text") from None
+        raise _sidecar_error(sidecar, _("is not UTF-8 text")) from None
     except ValueError as exc:  # json.JSONDecodeError, duplicate keys, NaN, huge integers
-        raise _sidecar_error(sidecar, f"is not valid JSON ({_short(exc)})") from None
+        raise _sidecar_error(
+            sidecar, _("is not valid JSON ({short})").format(short=_short(exc))
+        ) from None
     except RecursionError:
-        raise _sidecar_error(sidecar, "is nested too deeply") from None
+        raise _sidecar_error(sidecar, _("is nested too deeply")) from None
     if not isinstance(parsed, dict):
-        raise _sidecar_error(sidecar, f"must hold a JSON object, not {type(parsed).__name__}")
+        raise _sidecar_error(
+            sidecar, _("must hold a JSON object, not {name}").format(name=type(parsed).__name__)
+        )
     if len(parsed) > MAX_FIELDS:
-        raise _sidecar_error(sidecar, f"has {len(parsed):,} fields (at most {MAX_FIELDS})")
+        raise _sidecar_error(
+            sidecar,
+            _("has {count:,} fields (at most {max_fields})").format(
+                count=len(parsed), max_fields=MAX_FIELDS
+            ),
+        )
     fields: dict[str, str] = {}
     for key, value in parsed.items():
         if not key.strip():
-            raise _sidecar_error(sidecar, "has a field with an empty name")
+            raise _sidecar_error(sidecar, _("has a field with an empty name"))
         for text in (key, value):
             if isinstance(text, str) and _has_surrogate(text):
                 raise _sidecar_error(
                     sidecar,
-                    f"has an invalid character in {'the field name' if text is key else 'field'} "
-                    f"{_printable(key)!r} (a lone UTF-16 surrogate escape such as \\ud800, "
-                    "which is no character at all)",
+                    _(
+                        "has an invalid character in {value} {printable} (a lone UTF-16 "
+                        "surrogate escape such as \\ud800, which is no character at all)"
+                    ).format(
+                        value="the field name" if text is key else "field",
+                        printable=repr(_printable(key)),
+                    ),
                 )
         if isinstance(value, bool):
             text = "true" if value else "false"
@@ -696,10 +785,16 @@ def sidecar_fields(path: Path) -> dict[str, str]:
             text = str(value)
         else:
             kind = "null" if value is None else type(value).__name__
-            raise _sidecar_error(sidecar, f"gives field {key!r} a {kind} value (not text)")
+            raise _sidecar_error(
+                sidecar,
+                _("gives field {key} a {kind} value (not text)").format(key=repr(key), kind=kind),
+            )
         if len(text) > MAX_VALUE_CHARS:
             raise _sidecar_error(
-                sidecar, f"gives field {key!r} {len(text):,} characters (at most {MAX_VALUE_CHARS})"
+                sidecar,
+                _("gives field {key} {count:,} characters (at most {max_value_chars})").format(
+                    key=repr(key), count=len(text), max_value_chars=MAX_VALUE_CHARS
+                ),
             )
         fields[key] = text
     return fields

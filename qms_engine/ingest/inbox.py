@@ -36,11 +36,15 @@ from typing import NamedTuple
 from qms_engine.clock import as_utc, to_utc_text, utc_now, zone
 from qms_engine.errors import NotFound, RuleViolation
 from qms_engine.files import fsync_dir, open_regular
+from qms_engine.i18n import N_, _, in_every_language
 from qms_engine.storage.inbox_layout import LAYOUT_MARK
 from qms_engine.storage.workspace import Workspace
 
 CLAIM_FILE = "claim.json"
-WRONG_FOLDER = "Then move it into the right inbox folder yourself."
+WRONG_FOLDER = N_("Then move it into the right inbox folder yourself.")
+PROBLEM = N_("Problem:")
+"""The label of the line of a quarantine note that says what is wrong (read back by
+:func:`quarantined_files`, in any language the note was written in)."""
 RECEIPT_SUFFIX, DUPLICATE_SUFFIX, ERROR_SUFFIX = ".receipt.json", ".duplicate.txt", ".error.txt"
 MAX_NAME_BYTES = 255
 UNSORTED = "UNSORTED"
@@ -471,22 +475,24 @@ class Inbox:
         it back to where it was dropped (and ``qms inbox retry`` leaves it for a person).
         """
         then = (
-            WRONG_FOLDER
+            _(WRONG_FOLDER)
             if wrong_folder
-            else "Then run `qms inbox retry`, or drop the fixed file into "
-            f"inbox/{claim.office}/{claim.folder}/."
+            else _(
+                "Then run `qms inbox retry`, or drop the fixed file into inbox/{office}/{folder}/."
+            ).format(office=claim.office, folder=claim.folder)
         )
         now = utc_now()
         local = as_utc(now).astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
-        text = (
-            f"File:        inbox/{claim.source}\n"
-            f"Refused at:  {step}\n"
-            f"Problem:     {problem}\n"
-            f"What to do:  {advice}\n"
-            f"When:        {local} ({timezone})\n"
-            f"When (UTC):  {to_utc_text(now)}\n"
-            f"{then}"
-        )
+        lines = [
+            (_("File:"), f"inbox/{claim.source}"),
+            (_("Refused at:"), step),
+            (_(PROBLEM), problem),
+            (_("What to do:"), advice),
+            (_("When:"), f"{local} ({timezone})"),
+            (_("When (UTC):"), to_utc_text(now)),
+        ]
+        width = max(len(label) for label, _value in lines) + 2
+        text = "".join(f"{label.ljust(width)}{value}\n" for label, value in lines) + then
         folder = self.quarantine / claim.office / claim.folder
         return self._settle(claim, folder, ERROR_SUFFIX, text)
 
@@ -621,11 +627,13 @@ def quarantined_files(workspace: Workspace, office: str | None = None) -> list[Q
                 if original == note or not note.exists():
                     continue
                 text = _read(note)
+                labels = in_every_language(PROBLEM)
                 problem = next(
                     (
-                        line.removeprefix("Problem:").strip()
+                        line.removeprefix(label).strip()
                         for line in text.splitlines()
-                        if line.startswith("Problem:")
+                        for label in labels
+                        if line.startswith(label)
                     ),
                     "",
                 )
@@ -637,7 +645,7 @@ def quarantined_files(workspace: Workspace, office: str | None = None) -> list[Q
                         original,
                         problem,
                         since,
-                        WRONG_FOLDER not in text,
+                        not any(said in text for said in in_every_language(WRONG_FOLDER)),
                     )
                 )
     return found
@@ -655,20 +663,27 @@ def _check_names(names: list[str], held: list[Quarantined], office: str | None) 
     unknown = ", ".join(repr(name) for name in names if name not in known)
     where = f"in {office}'s quarantine" if office is not None else "in quarantine"
     if unknown and not known:
-        raise NotFound(f"no file {where} is called {unknown}: no file is {where}")
+        raise NotFound(
+            _("no file {where} is called {unknown}: no file is {where}").format(
+                where=where, unknown=unknown
+            )
+        )
     if unknown:
         more = f" and {len(known) - MAX_LISTED} more" if len(known) > MAX_LISTED else ""
         raise NotFound(
-            f"no file {where} is called {unknown}; quarantined: "
-            f"{', '.join(known[:MAX_LISTED])}{more}",
-            hint="name one of these, or give no name to retry every quarantined file",
+            _("no file {where} is called {unknown}; quarantined: {items}{more}").format(
+                where=where, unknown=unknown, items=", ".join(known[:MAX_LISTED]), more=more
+            ),
+            hint=_("name one of these, or give no name to retry every quarantined file"),
         )
     retriable = {item.path.name for item in held if item.retriable}
     stuck = ", ".join(repr(name) for name in names if name not in retriable)
     if stuck:
         raise RuleViolation(
-            f"{stuck} fits no register or office: put back, it would be refused again",
-            hint="move it into the right inbox folder yourself (its .error.txt says which)",
+            _("{stuck} fits no register or office: put back, it would be refused again").format(
+                stuck=stuck
+            ),
+            hint=_("move it into the right inbox folder yourself (its .error.txt says which)"),
         )
 
 

@@ -21,6 +21,7 @@ from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_text
 from qms_engine.errors import PermissionDenied, QmsError
+from qms_engine.i18n import _
 from qms_engine.ingest.inbox import Inbox, Quarantined
 from qms_engine.people.permissions import load_actor
 from qms_engine.runtime import Runtime
@@ -61,7 +62,11 @@ def open_inbox(runtime: Runtime, say: Say | None = None) -> Inbox:
             continue
         made = office_folders(runtime.workspace, office.code, spec.inbox_folders)
         if made:
-            tell(f"made inbox/{office.code}/ ({', '.join(p.name for p in made)})")
+            tell(
+                _("made inbox/{code}/ ({items})").format(
+                    code=office.code, items=", ".join(p.name for p in made)
+                )
+            )
     return Inbox(runtime.workspace, [office.code for office in offices])
 
 
@@ -89,18 +94,21 @@ def served_offices(
                 refused[office.code] = f"{denied}" + (f"; {denied.hint}" if denied.hint else "")
                 continue
             if not actor.roles:
-                refused[office.code] = (
-                    f"{signer.username!r} holds no role in {office.code}; an admin there can "
-                    f"grant them: qms --office {office.code} user grant {signer.username} "
-                    "clerk author"
+                refused[office.code] = _(
+                    "{username} holds no role in {code}; an admin there can grant "
+                    "them: qms --office {code} user grant {username2} clerk author"
+                ).format(
+                    username=repr(signer.username), code=office.code, username2=signer.username
                 )
                 continue
             served[office.code] = office
     if not served:
         why = "; ".join(f"{code}: {reason}" for code, reason in refused.items())
         raise PermissionDenied(
-            f"{signer.username!r} may file into no office's inbox ({why})",
-            hint="run the watcher as the inbox service user, enrolled where it files",
+            _("{username} may file into no office's inbox ({why})").format(
+                username=repr(signer.username), why=why
+            ),
+            hint=_("run the watcher as the inbox service user, enrolled where it files"),
         )
     return served, refused
 
@@ -137,9 +145,13 @@ def ended_in(runtime: Runtime, signer: Signer, offices: Iterable[OfficeRef]) -> 
                     continue
                 if not actor.roles:
                     ended[office.code] = Ended(
-                        f"{signer.username!r} no longer holds a role in {office.code}",
-                        f"once an admin there has granted one again: qms --office {office.code} "
-                        f"user grant {signer.username} clerk author",
+                        _("{username} no longer holds a role in {code}").format(
+                            username=repr(signer.username), code=office.code
+                        ),
+                        _(
+                            "once an admin there has granted one again: qms --office {code} "
+                            "user grant {username} clerk author"
+                        ).format(code=office.code, username=signer.username),
                     )
     except DBAPIError:
         return {}
@@ -157,7 +169,7 @@ def _why_ended(
     ).scalar()
     if active is False:
         return Ended(
-            f"{user!r} was deactivated",
+            _("{user} was deactivated").format(user=repr(user)),
             "as another inbox service user (an admin enrols one: qms user add … --service)",
         )
     key = connection.execute(
@@ -166,14 +178,24 @@ def _why_ended(
         )
     ).first()
     if key is None or key.valid_until is None:
-        return Ended(str(refused), f"once that is put right ({refused.hint or 'ask an admin'})")
+        return Ended(
+            str(refused),
+            _("once that is put right ({value})").format(value=refused.hint or _("ask an admin")),
+        )
     at = local_text(key.valid_until, office.timezone)
     if key.revoked_reason:
         return Ended(
-            f"the key of {user!r} in {office.code} was revoked at {at} ({key.revoked_reason})",
-            f"once an admin has issued a new key (qms key rotate {user} --as ADMIN), with its "
-            "passphrase",
+            _("the key of {user} in {code} was revoked at {at} ({revoked_reason})").format(
+                user=repr(user), code=office.code, at=at, revoked_reason=key.revoked_reason
+            ),
+            _(
+                "once an admin has issued a new key (qms key rotate {user} --as "
+                "ADMIN), with its passphrase"
+            ).format(user=user),
         )
     return Ended(
-        f"the key of {user!r} in {office.code} was replaced at {at}", "with its new passphrase"
+        _("the key of {user} in {code} was replaced at {at}").format(
+            user=repr(user), code=office.code, at=at
+        ),
+        _("with its new passphrase"),
     )

@@ -44,6 +44,7 @@ from qms_engine.documents.revisions import (
 )
 from qms_engine.errors import NotFound, PermissionDenied, QmsError, RuleViolation
 from qms_engine.files import FileFacts, NotRegularFile, check_content, inspect_file, open_regular
+from qms_engine.i18n import _
 from qms_engine.ingest.extract import (
     Extracted,
     ExtractionError,
@@ -96,8 +97,8 @@ def _check_type(intake: Intake, context: IngestContext) -> None:
     if intake.claim.path.is_symlink():
         raise StepFailed(
             "check file type",
-            "it is a link to a file, not the file itself",
-            "copy the file itself into the inbox",
+            _("it is a link to a file, not the file itself"),
+            _("copy the file itself into the inbox"),
         )
     try:
         intake.facts = inspect_file(
@@ -120,20 +121,26 @@ def _hash_and_stage(intake: Intake, context: IngestContext) -> None:
             intake.staged = context.runtime.store.stage(handle, max_bytes=MAX_FILE_BYTES)
     except NotRegularFile as refused:
         raise StepFailed(
-            "store the file", str(refused), "copy the file itself into the inbox"
+            "store the file", str(refused), _("copy the file itself into the inbox")
         ) from refused
     except BlobTooLarge as refused:
         raise StepFailed(
-            "store the file", str(refused), "split the scan into smaller files (under 2 GiB each)"
+            "store the file",
+            str(refused),
+            _("split the scan into smaller files (under 2 GiB each)"),
         ) from refused
     except OSError as trouble:
         if trouble.errno not in TRANSIENT_ERRNOS:
             raise StepFailed(
                 "store the file",
-                f"cannot read the file: {trouble}",
-                "check the file, then drop it again",
+                _("cannot read the file: {trouble}").format(trouble=trouble),
+                _("check the file, then drop it again"),
             ) from trouble
-        raise Transient(f"reading or storing {intake.claim.relative}: {trouble}") from trouble
+        raise Transient(
+            _("reading or storing {relative}: {trouble}").format(
+                relative=intake.claim.relative, trouble=trouble
+            )
+        ) from trouble
     except StoreError as trouble:
         raise Transient(str(trouble)) from trouble
     intake.sha256 = intake.staged.sha256
@@ -241,13 +248,21 @@ def _find_author(intake: Intake, context: IngestContext) -> None:
             if author is not None:
                 intake.author = author  # the stored name, which the filing event carries
                 return
-    tried = f" ({', '.join(map(repr, named))} is no enrolled author here)" if named else ""
+    tried = (
+        _(" ({items} is no enrolled author here)").format(items=", ".join(map(repr, named)))
+        if named
+        else ""
+    )
     raise StepFailed(
         "find the author",
-        f"a {intake.spec.title} draft must name the person who wrote it{tried}",
-        f"put it in inbox/{intake.office.code}/{intake.claim.folder}/<your user name>/, or "
-        f"add a sidecar "
-        f'{intake.claim.path.name}.json saying {{"author": "<your user name>"}}, and drop it again',
+        _("a {title} draft must name the person who wrote it{tried}").format(
+            title=intake.spec.title, tried=tried
+        ),
+        _(
+            "put it in inbox/{code}/{folder}/<your user name>/, or add a "
+            'sidecar {name}.json saying {{"author": "<your user name>"}}, '
+            "and drop it again"
+        ).format(code=intake.office.code, folder=intake.claim.folder, name=intake.claim.path.name),
     )
 
 
@@ -273,8 +288,10 @@ def _validate(intake: Intake, context: IngestContext) -> None:
         raise StepFailed(
             "check the entry",
             "; ".join(problems),
-            "correct the entry (or add a <file>.json sidecar with the missing "
-            "fields) and drop it again",
+            _(
+                "correct the entry (or add a <file>.json sidecar with the "
+                "missing fields) and drop it again"
+            ),
         )
 
 
@@ -305,7 +322,10 @@ def _record(intake: Intake, context: IngestContext) -> None:
             work.lock(office)
             actor = _signer(work.connection, context, office)
             role = require_role(
-                actor, intake.spec.creator_roles, office, f"file {intake.spec.title} records"
+                actor,
+                intake.spec.creator_roles,
+                office,
+                _("file {title} records").format(title=intake.spec.title),
             )
             if intake.duplicate_of is None:
                 revision = write_new_document(
@@ -463,7 +483,7 @@ def process_claim(
         return Outcome("waiting", name, problem=str(trouble), office=claim.office)
     except DBAPIError as trouble:
         _discard(intake)
-        problem = f"the database is unavailable: {trouble.orig}"
+        problem = _("the database is unavailable: {orig}").format(orig=trouble.orig)
         return Outcome("waiting", name, problem=problem, office=claim.office)
     return _put_away(intake, context)
 
@@ -478,7 +498,9 @@ def _leave(claim: Claim, context: IngestContext, *, fresh: bool) -> Outcome:
     context.check_signer()
     ended = context.ended.get(claim.office)
     if ended is None:
-        problem = f"{context.signer.username!r} was refused in {claim.office}; trying again"
+        problem = _("{username} was refused in {office}; trying again").format(
+            username=repr(context.signer.username), office=claim.office
+        )
         return Outcome("waiting", name, problem=problem, office=claim.office)
     moved = claim.path
     if fresh:
@@ -505,13 +527,15 @@ def office_for(claim: Claim, context: IngestContext) -> OfficeRef:
     where = (
         "it was dropped straight into inbox/"
         if claim.folder == UNSORTED
-        else f"inbox/{claim.folder}/ is no office of this workspace"
+        else _("inbox/{folder}/ is no office of this workspace").format(folder=claim.folder)
     )
     raise StepFailed(
         FIND_OFFICE,
-        f"{where} (offices: {codes})",
-        "move it into its office's register folder, inbox/<OFFICE>/<REGISTER>/ "
-        "(`qms inbox status` lists them)",
+        _("{where} (offices: {codes})").format(where=where, codes=codes),
+        _(
+            "move it into its office's register folder, "
+            "inbox/<OFFICE>/<REGISTER>/ (`qms inbox status` lists them)"
+        ),
     )
 
 
@@ -524,9 +548,11 @@ def _run(step: Step, intake: Intake, context: IngestContext) -> None:
     except Exception as error:
         raise StepFailed(
             step.name,
-            f"unexpected error: {error!r}",
-            "tell the system administrator (the error is in logs/ingest.jsonl); once fixed, "
-            "run `qms inbox retry`",
+            _("unexpected error: {error}").format(error=repr(error)),
+            _(
+                "tell the system administrator (the error is in "
+                "logs/ingest.jsonl); once fixed, run `qms inbox retry`"
+            ),
         ) from error
 
 
@@ -542,8 +568,10 @@ def _put_away(intake: Intake, context: IngestContext) -> Outcome:
         if intake.duplicate_of is not None:
             moved = context.inbox.set_aside(
                 intake.claim,
-                f"Identical to {intake.duplicate_of}, already filed in "
-                f"{intake.spec.title}; this copy was not filed again (SHA-256 {sha}).",
+                _(
+                    "Identical to {duplicate_of}, already filed in {title}; this "
+                    "copy was not filed again (SHA-256 {sha})."
+                ).format(duplicate_of=intake.duplicate_of, title=intake.spec.title, sha=sha),
                 _today(intake.office),
             )
             return Outcome(
@@ -553,7 +581,7 @@ def _put_away(intake: Intake, context: IngestContext) -> Outcome:
             intake.claim, _receipt(intake, context), _today(intake.office)
         )
     except OSError as trouble:  # filed; only the move is pending: finished on the next pass
-        problem = f"moving the original: {trouble}"
+        problem = _("moving the original: {trouble}").format(trouble=trouble)
         return Outcome("waiting", name, intake.number, sha, problem=problem, office=office)
     return Outcome("filed", name, intake.number, sha, moved_to=str(moved), office=office)
 
@@ -566,8 +594,10 @@ def register_for(runtime: Runtime, office: OfficeRef, folder: str) -> DocumentTy
     known = ", ".join(s.inbox_folder for s in office_type.document_types if s.inbox_folder)
     raise StepFailed(
         FIND_REGISTER,
-        f"inbox/{office.code}/{folder}/ is not a register folder",
-        f"drop the file into one of inbox/{office.code}/: {known}",
+        _("inbox/{code}/{folder}/ is not a register folder").format(
+            code=office.code, folder=folder
+        ),
+        _("drop the file into one of inbox/{code}/: {known}").format(code=office.code, known=known),
     )
 
 

@@ -11,6 +11,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from qms_engine.i18n import _
+
 if TYPE_CHECKING:
     # Only annotations need these (dataclasses keep them as strings), so importing the plugin
     # API loads neither SQLAlchemy, cryptography nor python-docx (tests/test_startup.py).
@@ -122,7 +124,10 @@ class IngestContext:
         if name in self.inbox.offices or not office_exists(self.runtime, name):
             return False
         self.not_served.setdefault(
-            name, f"{name} was added after this watcher started: restart it to serve {name} too"
+            name,
+            _("{name} was added after this watcher started: restart it to serve {name} too").format(
+                name=name
+            ),
         )
         return True
 

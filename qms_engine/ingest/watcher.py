@@ -44,6 +44,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from qms_engine.errors import RuleViolation
+from qms_engine.i18n import _, current_language, set_language
 from qms_engine.ingest.extract import read_ahead_docx
 from qms_engine.ingest.inbox import NO_OFFICE, Claim, is_ignored, is_sidecar
 from qms_engine.ingest.pipeline import Outcome, office_for, process_claim, register_for
@@ -57,14 +58,16 @@ PR_SET_PDEATHSIG = 1
 ORPHAN_CHECK_SECONDS = 0.5
 
 
-def _end_with_parent(parent: int) -> None:
-    """Worker initializer: a reader must not outlive the watcher that started it.
+def _end_with_parent(parent: int, language: str) -> None:
+    """Worker initializer: a reader speaks the language of the watcher that started it (its
+    refusals become quarantine notes), and must not outlive it.
 
     On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), even by
     SIGKILL; a thread checking the parent's pid covers other systems and the moment before the
     request took effect.  With every worker gone, multiprocessing's resource tracker (which
     waits for the last holder of its pipe) ends too.
     """
+    set_language(language)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
@@ -90,7 +93,7 @@ def document_readers(jobs: int) -> Iterator[Executor | None]:
         jobs,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_end_with_parent,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), current_language()),
     ) as pool:
         yield pool
 
@@ -117,8 +120,10 @@ def _office_lock(folder: Path, code: str) -> Iterator[None]:
         holder = handle.read().strip() or "another process"
         handle.close()
         raise RuleViolation(
-            f"another `qms watch` is already running for {code}'s inbox ({holder})",
-            hint="stop it first, or let it do the work",
+            _("another `qms watch` is already running for {code}'s inbox ({holder})").format(
+                code=code, holder=holder
+            ),
+            hint=_("stop it first, or let it do the work"),
         ) from None
     handle.seek(0)
     handle.truncate()
@@ -307,7 +312,7 @@ def ingest_once(runner: Runner, paths: Iterable[Path], *, attempts: int = 5) -> 
     while runner.pending():
         runner.take(runner.settled())
         runner.sleep(min(0.05, runner.settle))
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         if not runner.waiting_claims():
             break
         runner.sleep(runner.next_retry_in())

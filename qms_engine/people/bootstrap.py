@@ -11,6 +11,7 @@ from qms_engine.chain.signing import generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef
 from qms_engine.clock import DEFAULT_TIMEZONE
 from qms_engine.errors import ConfigurationError
+from qms_engine.i18n import LANGUAGES, _
 from qms_engine.people.offices import create_office
 from qms_engine.people.users import enroll
 from qms_engine.registry.plugin_set import PluginSet
@@ -48,6 +49,7 @@ def init_workspace(
     office_passphrase: str,
     timezone: str = DEFAULT_TIMEZONE,
     database_url: str | None = None,
+    language: str | None = None,
     plugins: PluginSet,
 ) -> InitResult:
     """Create a workspace: schema (by migration), office and its key, admin, blobs, inbox.
@@ -57,20 +59,33 @@ def init_workspace(
     """
     root = root.resolve()
     if (root / CONFIG_NAME).exists():
-        raise ConfigurationError(f"{root} is already a workspace ({CONFIG_NAME} exists)")
+        raise ConfigurationError(
+            _("{root} is already a workspace ({config_name} exists)").format(
+                root=root, config_name=CONFIG_NAME
+            )
+        )
+    if language is not None and language not in LANGUAGES:
+        raise ConfigurationError(
+            _("unknown language {language}").format(language=repr(language)),
+            hint=_("choose one of: {languages}").format(languages=", ".join(LANGUAGES)),
+        )
     spec = plugins.registry.office_type(office_type)
     url = resolve_database_url(database_url or DEFAULT_DATABASE, root)
     staged = Workspace(root, office_code, url, root / "blobs", root / "inbox")
     database = sqlite_path(url)
     if database is not None and not database.resolve().is_relative_to(root):
         raise ConfigurationError(
-            f"the SQLite database {database} would lie outside the workspace {root}",
-            hint="keep it inside, e.g. sqlite:///qms.sqlite3 (the default), or use PostgreSQL",
+            _("the SQLite database {database} would lie outside the workspace {root}").format(
+                database=database, root=root
+            ),
+            hint=_("keep it inside, e.g. sqlite:///qms.sqlite3 (the default), or use PostgreSQL"),
         )
     if database is not None and database.exists():
         raise ConfigurationError(
-            f"{database} already exists: `qms init` makes a new database",
-            hint="choose another folder or --database-url, or remove the old file",
+            _("{database} already exists: `qms init` makes a new database").format(
+                database=database
+            ),
+            hint=_("choose another folder or --database-url, or remove the old file"),
         )
     # What this init makes, so that a failure removes it again and leaves no half-made
     # workspace (a database, a blob store) behind.
@@ -98,7 +113,7 @@ def init_workspace(
         )
         upgrade_layout(staged)  # an empty inbox: only marked as one folder per office
         folders = office_folders(staged, office_code, spec.inbox_folders)
-        workspace = Workspace.write_config(root, office_code, database_url)
+        workspace = Workspace.write_config(root, office_code, database_url, language)
     except BaseException:
         made.undo()
         raise

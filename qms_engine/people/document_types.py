@@ -6,6 +6,8 @@ adds a type the office did not have yet.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, select
 
 from qms_engine.chain import events
@@ -14,6 +16,25 @@ from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.registry.office_types import DocumentTypeSpec
 from qms_engine.rules import roles
 from qms_engine.storage.models import TYPE_TABLE
+
+
+def register_rules(spec: DocumentTypeSpec) -> dict[str, Any]:
+    """The register rules of ``spec`` its ``office.document_type.added`` event records, where
+    they differ from the defaults (so types without them record what they always did); the
+    verifier holds the type's records to these."""
+    rules: dict[str, Any] = {}
+    if spec.serial_period is not None:
+        rules["serial_period"] = spec.serial_period
+    if spec.day_book is not None:
+        rules["day_book"] = {
+            "opening_field": spec.day_book.opening_field,
+            "closing_field": spec.day_book.closing_field,
+        }
+    if spec.corrections:
+        rules["corrections"] = True
+    if spec.required_fields:
+        rules["required_fields"] = dict(spec.required_fields)
+    return rules
 
 
 def document_type_id(
@@ -50,6 +71,8 @@ def document_type_id(
         "review_period_days": spec.review_period_days,
         "creator_roles": sorted(spec.creator_roles),
         "append_only": spec.append_only,
+        **register_rules(spec),
+        **({"custody": spec.custody.record()} if spec.custody else {}),
     }
     work.append(
         office,

@@ -33,6 +33,7 @@ from qms_engine.chain.signing import (
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
 from qms_engine.errors import InvalidInput, PermissionDenied, RuleViolation
+from qms_engine.i18n import _
 from qms_engine.people.permissions import find_user, load_actor, require_role
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -173,8 +174,10 @@ def _sealed_key(runtime: Runtime, name: str) -> tuple[str, Any]:
         row = connection.execute(_CURRENT_KEY, {"user_id": user_id}).first()
     if row is None:
         raise PermissionDenied(
-            f"{username!r} has no valid signing key (the key was revoked)",
-            hint="an admin can issue one: qms key rotate USER --as ADMIN",
+            _("{username} has no valid signing key (the key was revoked)").format(
+                username=repr(username)
+            ),
+            hint=_("an admin can issue one: qms key rotate USER --as ADMIN"),
         )
     return username, row
 
@@ -192,7 +195,7 @@ def sealed_office_key(runtime: Runtime, office: OfficeRef) -> Any:
     with runtime.engine.connect() as connection:
         row = connection.execute(_SEALED.where(KEY_TABLE.c.office_id == office.id)).first()
     if row is None:
-        raise PermissionDenied(f"office {office.code} has no valid office key")
+        raise PermissionDenied(_("office {code} has no valid office key").format(code=office.code))
     return row
 
 
@@ -215,9 +218,13 @@ def change_passphrase(
         ).first()
     if own is None:
         raise PermissionDenied(
-            f"{username}'s signing key was issued by an admin, who knows its passphrase: a new "
-            "passphrase would not make it yours",
-            hint=f"choose a key of your own: qms key rotate {username} --as {username}",
+            _(
+                "{username}'s signing key was issued by an admin, who knows its "
+                "passphrase: a new passphrase would not make it yours"
+            ).format(username=username),
+            hint=_("choose a key of your own: qms key rotate {username} --as {username}").format(
+                username=username
+            ),
         )
     return _reseal(runtime, row, private_key, passphrase, new_passphrase, f"{username}'s")
 
@@ -234,7 +241,7 @@ def change_office_passphrase(
     """
     with runtime.engine.connect() as connection:
         person = load_actor(connection, actor, office)
-    require_role(person, {roles.ADMIN}, office, "change the office key's passphrase")
+    require_role(person, {roles.ADMIN}, office, _("change the office key's passphrase"))
     row = sealed_office_key(runtime, office)
     owner = f"office {office.code}"
     private_key = open_envelope(row.envelope, row.fingerprint, passphrase, owner)
@@ -257,7 +264,7 @@ def _reseal(
     """
     check_passphrase(new_passphrase, "the new passphrase")
     if normal(new_passphrase) == normal(passphrase):
-        raise InvalidInput("the new passphrase is the same as the current one")
+        raise InvalidInput(_("the new passphrase is the same as the current one"))
     envelope = seal(private_key, row.fingerprint, new_passphrase)
     with write_transaction(runtime.engine) as connection:
         changed = connection.execute(
@@ -271,9 +278,11 @@ def _reseal(
         ).rowcount
     if changed != 1:
         raise RuleViolation(
-            f"{whose} signing key changed meanwhile (rotated, revoked or given another "
-            "passphrase); nothing was written",
-            hint="try again with the passphrase that opens it now",
+            _(
+                "{whose} signing key changed meanwhile (rotated, revoked or "
+                "given another passphrase); nothing was written"
+            ).format(whose=whose),
+            hint=_("try again with the passphrase that opens it now"),
         )
     return str(row.fingerprint)
 
@@ -396,7 +405,7 @@ def revoke(
 ) -> None:
     """An admin revokes a user's key at once (lost or compromised); it signs nothing more."""
     if not reason.strip():
-        raise RuleViolation("give a --reason for revoking a key")
+        raise RuleViolation(_("give a --reason for revoking a key"))
     with runtime.unit_of_work() as work:
         work.lock(office)
         load_actor(work.connection, actor, office)
@@ -404,5 +413,7 @@ def revoke(
         by = admin_everywhere(work, actor, offices, f"revoke {username}'s key")
         key = current_key(work, user_id)
         if key is None:
-            raise RuleViolation(f"{username!r} has no valid key to revoke")
+            raise RuleViolation(
+                _("{username} has no valid key to revoke").format(username=repr(username))
+            )
         _end_key(work, offices, by, username, key, reason, roles.ADMIN)

@@ -15,11 +15,13 @@ from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork, genesis_head
 from qms_engine.clock import DEFAULT_TIMEZONE, utc_now, zone
 from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.i18n import _
 from qms_engine.people.document_types import document_type_id
 from qms_engine.people.keys import register_key
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.users import grant
 from qms_engine.people.workflow_registrations import register_workflow
+from qms_engine.registry.charter import declared_events
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
@@ -47,15 +49,18 @@ def create_office(
     """
     if not _OFFICE_CODE.match(code):
         raise InvalidInput(
-            f"office code {code!r} is not allowed: use 2–32 capitals, digits and '-', e.g. PS-KOT39"
+            _(
+                "office code {code} is not allowed: use 2–32 capitals, digits "
+                "and '-', e.g. PS-KOT39"
+            ).format(code=repr(code))
         )
     if not name.strip():
-        raise InvalidInput("the office name is empty")
+        raise InvalidInput(_("the office name is empty"))
     spec = plugins.registry.office_type(office_type)
     zone(timezone)
     connection = work.connection
     if connection.execute(select(OFFICE_TABLE.c.id).where(OFFICE_TABLE.c.code == code)).first():
-        raise RuleViolation(f"office {code!r} already exists")
+        raise RuleViolation(_("office {code} already exists").format(code=repr(code)))
     office_id = connection.execute(
         insert(OFFICE_TABLE).returning(OFFICE_TABLE.c.id),
         {
@@ -86,6 +91,9 @@ def create_office(
         )
     for doc_type in spec.document_types:
         document_type_id(work, office, doc_type, by=admin)
+    # issue 13: the citizen charter and the retention schedule the office type declares
+    for kind, payload in declared_events(spec.desks, spec.services, spec.record_classes):
+        work.append(office, admin, kind, code, payload, role=roles.ADMIN)
     return office
 
 
@@ -100,6 +108,7 @@ def add_office(
     office_passphrase: str,
     timezone: str = DEFAULT_TIMEZONE,
     say: Callable[[str], None] | None = None,
+    also: Callable[[UnitOfWork, OfficeRef], object] | None = None,
 ) -> OfficeRef:
     """An admin of an existing office adds another office to the deployment (e.g. a station
     under an SP office); they become its first admin and sign its founding events.
@@ -108,7 +117,9 @@ def add_office(
     service users of ``from_office`` are enrolled there with the same roles, so ``qms watch``
     can serve it once each has chosen its own key there (the key an admin announced for them
     signs nothing else) and the watcher is restarted.  ``say`` hears, as lines for the person
-    at the terminal, what was moved, made and enrolled.
+    at the terminal, what was moved, made and enrolled.  ``also`` is called in the same
+    transaction once the office exists (e.g. to make it a district's station): if it fails,
+    no office is added.
     """
     tell = say or (lambda _line: None)
     for line in upgrade_layout(runtime.workspace):  # before a second office's folder appears
@@ -117,7 +128,7 @@ def add_office(
     with runtime.unit_of_work() as work:
         work.lock(from_office)
         admin = load_actor(work.connection, actor, from_office)
-        require_role(admin, {roles.ADMIN}, from_office, "add offices")
+        require_role(admin, {roles.ADMIN}, from_office, _("add offices"))
         its_admin = replace(admin, roles=frozenset({roles.ADMIN}))
 
         def founder(office: OfficeRef) -> Actor:
@@ -143,15 +154,23 @@ def add_office(
             office_key=office_key,
         )
         services = _enrol_services(work, from_office, office, its_admin)
+        if also is not None:
+            also(work, office)
     spec = runtime.plugins.registry.office_type(office_type)
     made = office_folders(runtime.workspace, code, spec.inbox_folders)
     if made:
-        tell(f"inbox folders: inbox/{code}/ ({', '.join(p.name for p in made)})")
+        tell(
+            _("inbox folders: inbox/{code}/ ({items})").format(
+                code=code, items=", ".join(p.name for p in made)
+            )
+        )
     for username, held in services.items():
         tell(
-            f"inbox service {username} enrolled in {code} as {', '.join(held)}; to file here it "
-            f"chooses its own key (qms key rotate {username} --as {username}), then `qms watch` "
-            "is restarted"
+            _(
+                "inbox service {username} enrolled in {code} as {held}; to file "
+                "here it chooses its own key (qms key rotate {username} --as "
+                "{username}), then `qms watch` is restarted"
+            ).format(username=username, code=code, held=", ".join(held))
         )
     return office
 

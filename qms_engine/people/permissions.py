@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef
 from qms_engine.errors import NotFound, PermissionDenied
+from qms_engine.i18n import _
 from qms_engine.storage.database import Prepared
 from qms_engine.storage.models import KEY_REGISTRATION_TABLE, KEY_TABLE, ROLE_TABLE, USER_TABLE
 
@@ -60,9 +61,14 @@ def find_user(connection: Connection, name: str) -> tuple[int, str]:
     exact = [row for row in rows if row.username == given]
     if len(rows) > 1 and not exact:  # only an old deployment can hold both 'ASharma' and 'asharma'
         names = ", ".join(sorted(repr(row.username) for row in rows))
-        raise NotFound(f"{given!r} could be any of {names}", hint="type the name exactly")
+        raise NotFound(
+            _("{given} could be any of {names}").format(given=repr(given), names=names),
+            hint=_("type the name exactly"),
+        )
     if not rows:
-        raise NotFound(f"no user {given!r}", hint="see `qms user list`")
+        raise NotFound(
+            _("no user {given}").format(given=repr(given)), hint=_("see `qms user list`")
+        )
     user_id, username = (exact or rows)[0]
     return int(user_id), str(username)
 
@@ -101,35 +107,59 @@ def load_actor(
         connection, username=signer.username, fingerprint=signer.fingerprint, office_id=office.id
     )
     if not rows:
-        raise NotFound(f"no user {signer.username!r}", hint="see `qms user list`")
-    user_id, full_name, kind, active, key_owner, valid_until, revoked_reason, own, _ = rows[0]
+        raise NotFound(
+            _("no user {username}").format(username=repr(signer.username)),
+            hint=_("see `qms user list`"),
+        )
+    user_id, full_name, kind, active, key_owner, valid_until, revoked_reason, own, _role = rows[0]
     if not active:
-        raise PermissionDenied(f"user {signer.username!r} is deactivated and cannot act")
+        raise PermissionDenied(
+            _("user {username} is deactivated and cannot act").format(
+                username=repr(signer.username)
+            )
+        )
     if key_owner != user_id or valid_until is not None:
-        why = f"was revoked ({revoked_reason})" if revoked_reason else "is no longer valid"
-        issue = (
-            f"an admin issues a new one: qms --office {office.code} key rotate {signer.username}"
+        why = (
+            _("was revoked ({revoked_reason})").format(revoked_reason=revoked_reason)
+            if revoked_reason
+            else _("is no longer valid")
+        )
+        issue = _("an admin issues a new one: qms --office {code} key rotate {username}").format(
+            code=office.code, username=signer.username
         )
         raise PermissionDenied(
-            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… {why}",
+            _("{username}'s signing key {value}… {why}").format(
+                username=repr(signer.username), value=signer.fingerprint[:16], why=why
+            ),
             hint=issue
             if revoked_reason
-            else f"if {signer.username!r} chose a newer key, give its passphrase; if it is lost, "
+            else _("if {username} chose a newer key, give its passphrase; if it is lost, ").format(
+                username=repr(signer.username)
+            )
             + issue,
         )
     if own is None:
         raise PermissionDenied(
-            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… is not registered in "
-            f"{office.code}'s audit trail",
-            hint=f"an admin of {office.code} grants a role there: "
-            f"qms --office {office.code} user grant {signer.username} ROLE --as ADMIN",
+            _("{username}'s signing key {value}… is not registered in {code}'s audit trail").format(
+                username=repr(signer.username), value=signer.fingerprint[:16], code=office.code
+            ),
+            hint=_(
+                "an admin of {code} grants a role there: qms --office {code} "
+                "user grant {username} ROLE --as ADMIN"
+            ).format(code=office.code, username=signer.username),
         )
     if not own and not own_key_change:
         raise PermissionDenied(
-            f"{signer.username!r}'s signing key {signer.fingerprint[:16]}… was issued by an "
-            f"admin in {office.code}: it signs nothing until {signer.username!r} has chosen "
-            "their own key",
-            hint=f"qms --office {office.code} key rotate {signer.username} --as {signer.username}",
+            _(
+                "{username}'s signing key {value}… was issued by an admin in "
+                "{code}: it signs nothing until {username} has chosen their own "
+                "key"
+            ).format(
+                username=repr(signer.username), value=signer.fingerprint[:16], code=office.code
+            ),
+            hint=_("qms --office {code} key rotate {username} --as {username}").format(
+                code=office.code, username=signer.username
+            ),
         )
     roles = frozenset(row[-1] for row in rows if row[-1] is not None)
     return Actor(user_id, signer.username, full_name, kind, roles, signer)
@@ -144,11 +174,17 @@ def require_role(actor: Actor, allowed: Collection[str], office: OfficeRef, doin
     """Refuse unless ``actor`` holds one of ``allowed`` in ``office``; returns the role used."""
     held = sorted(actor.roles & set(allowed))
     if not held:
-        has = ", ".join(sorted(actor.roles)) or "none"
+        has = ", ".join(sorted(actor.roles)) or _("none")
         raise PermissionDenied(
-            f"{actor.username!r} may not {doing} in {office.code}: needs role "
-            f"{' or '.join(sorted(allowed))} (has: {has})",
-            hint=f"an admin can grant it: qms --office {office.code} user grant {actor.username} "
-            f"{_role_to_grant(allowed)} --as ADMIN",
+            _("{username} may not {doing} in {code}: needs role {allowed} (has: {has})").format(
+                username=repr(actor.username),
+                doing=doing,
+                code=office.code,
+                allowed=" or ".join(sorted(allowed)),
+                has=has,
+            ),
+            hint=_(
+                "an admin can grant it: qms --office {code} user grant {username} {role} --as ADMIN"
+            ).format(code=office.code, username=actor.username, role=_role_to_grant(allowed)),
         )
     return held[0]

@@ -22,6 +22,7 @@ from qms_engine.chain.signing import NewKey, Signer, generate_key
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.clock import utc_now
 from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.i18n import _
 from qms_engine.people.keys import admin_everywhere, announce_key, offices_of, register_key
 from qms_engine.people.permissions import (
     ROLES_IN_OFFICE,
@@ -45,7 +46,11 @@ def check_roles(runtime: Runtime, roles: Iterable[str]) -> list[str]:
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in known]
     if unknown:
-        raise InvalidInput(f"unknown role(s) {unknown} (known: {', '.join(sorted(known))})")
+        raise InvalidInput(
+            _("unknown role(s) {unknown} (known: {known})").format(
+                unknown=unknown, known=", ".join(sorted(known))
+            )
+        )
     return wanted
 
 
@@ -66,18 +71,23 @@ def enroll(
     """
     if not _USERNAME.fullmatch(username):
         raise InvalidInput(
-            f"user name {username!r} is not allowed: use 2–64 lowercase ASCII letters, digits, "
-            "'.', '-' or '_', starting with a letter",
-            hint="the full name (--name) may be written in any script",
+            _(
+                "user name {username} is not allowed: use 2–64 lowercase ASCII "
+                "letters, digits, '.', '-' or '_', starting with a letter"
+            ).format(username=repr(username)),
+            hint=_("the full name (--name) may be written in any script"),
         )
     if not full_name.strip():
-        raise RuleViolation("the full name is empty: it is printed beside every signature")
+        raise RuleViolation(_("the full name is empty: it is printed beside every signature"))
     connection = work.connection
     taken = connection.execute(
         select(USER_TABLE.c.username).where(func.lower(USER_TABLE.c.username) == username)
     ).first()
     if taken is not None:  # compared without case: an older 'ASharma' blocks 'asharma'
-        raise RuleViolation(f"user {taken[0]!r} already exists", hint="see `qms user grant`")
+        raise RuleViolation(
+            _("user {value} already exists").format(value=repr(taken[0])),
+            hint=_("see `qms user grant`"),
+        )
     user_id = connection.execute(
         insert(USER_TABLE).returning(USER_TABLE.c.id),
         {
@@ -164,7 +174,7 @@ def add_user(
     """An admin enrolls a person (or service) with roles in ``office`` and a new signing key."""
     wanted = check_roles(runtime, roles)
     if not wanted and kind == "person":
-        raise RuleViolation("give the new user at least one --role")
+        raise RuleViolation(_("give the new user at least one --role"))
     key = generate_key(passphrase)
     with runtime.unit_of_work() as work:
         admin = _admin(work, actor, office, "add users")
@@ -192,7 +202,11 @@ def grant_roles(
             select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id)
         ).scalar()
         if not active:
-            raise RuleViolation(f"{username!r} is deactivated: a deactivated user gets no roles")
+            raise RuleViolation(
+                _("{username} is deactivated: a deactivated user gets no roles").format(
+                    username=repr(username)
+                )
+            )
         added = [role for role in wanted if role not in _roles_of(work, user_id, office)]
         for role in added:
             grant(work, office, by=admin, user_id=user_id, username=username, role=role)
@@ -208,7 +222,7 @@ def revoke_roles(
         admin = _admin(work, actor, office, "revoke roles")
         user_id, username = find_user(work.connection, username)
         if username == actor.username and ADMIN in wanted:
-            raise RuleViolation("you cannot revoke your own admin role; ask another admin")
+            raise RuleViolation(_("you cannot revoke your own admin role; ask another admin"))
         removed = [role for role in wanted if role in _roles_of(work, user_id, office)]
         for role in removed:
             work.connection.execute(
@@ -229,12 +243,12 @@ def deactivate_user(
 ) -> None:
     """An admin deactivates a user: they can no longer act; their history stays."""
     if not reason.strip():
-        raise RuleViolation("give a --reason for deactivating a user")
+        raise RuleViolation(_("give a --reason for deactivating a user"))
     with runtime.unit_of_work() as work:
         _admin(work, actor, office, "deactivate users")
         user_id, username = find_user(work.connection, username)
         if username == actor.username:
-            raise RuleViolation("you cannot deactivate yourself; ask another admin")
+            raise RuleViolation(_("you cannot deactivate yourself; ask another admin"))
         offices = offices_of(work, user_id, office)
         admins = admin_everywhere(work, actor, offices, f"deactivate {username}")
         work.connection.execute(

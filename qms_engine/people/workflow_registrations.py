@@ -17,6 +17,7 @@ from qms_engine.chain import events
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import Actor, OfficeRef, UnitOfWork
 from qms_engine.errors import NotFound, RuleViolation
+from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.rules import roles
 from qms_engine.rules.workflows import WorkflowDefinition
@@ -84,8 +85,12 @@ def require_registered(connection: Connection, office: OfficeRef, name: str, dig
         "files or a plugin changed)"
     )
     raise RuleViolation(
-        f"workflow {name!r} {why} for office {office.code}",
-        hint=f"an admin reviews and registers it: qms wf register {name} --as ADMIN",
+        _("workflow {name} {why} for office {code}").format(
+            name=repr(name), why=why, code=office.code
+        ),
+        hint=_("an admin reviews and registers it: qms wf register {name} --as ADMIN").format(
+            name=name
+        ),
     )
 
 
@@ -108,13 +113,13 @@ def register_workflows(
     unknown = [name for name in wanted if name not in plugins.workflows]
     if unknown:
         raise NotFound(
-            f"no installed workflow {', '.join(map(repr, unknown))}",
-            hint=f"installed: {', '.join(sorted(plugins.workflows))}",
+            _("no installed workflow {items}").format(items=", ".join(map(repr, unknown))),
+            hint=_("installed: {workflows}").format(workflows=", ".join(sorted(plugins.workflows))),
         )
     with runtime.unit_of_work() as work:
         work.lock(office)
         admin = load_actor(work.connection, actor, office)
-        require_role(admin, {roles.ADMIN}, office, "register workflows")
+        require_role(admin, {roles.ADMIN}, office, _("register workflows"))
         return [
             name
             for name in wanted

@@ -29,8 +29,8 @@ from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Tex
 from sqlalchemy.dialects import postgresql
 
 from document_store import BlobStore
-from qms_engine.files import open_regular
-from qms_engine.search.text import UnreadableText, docx_text, normalise, words
+from qms_engine.files import MAX_TEXT_BYTES, TEXT_MEDIA_TYPE, open_regular
+from qms_engine.search.text import MAX_TEXT_CHARS, UnreadableText, docx_text, normalise, words
 from qms_engine.storage.database import write_transaction
 from qms_engine.storage.models import DOCUMENT_TABLE, REVISION_TABLE, SEARCH_INDEX
 
@@ -103,11 +103,14 @@ def _entries(rows: Iterable[Any]) -> Iterator[_Entry]:
 
 
 def file_text(path: Path | None, media_type: str) -> str:
-    """The text of a stored or submitted .docx, or "" (another kind of file, or unreadable)."""
-    if path is None or media_type != DOCX_MEDIA_TYPE:
+    """The text of a stored or submitted .docx or text file (a typed register entry), or ""
+    (another kind of file, or unreadable)."""
+    if path is None or media_type not in (DOCX_MEDIA_TYPE, TEXT_MEDIA_TYPE):
         return ""
     try:
         with open_regular(path) as handle:
+            if media_type == TEXT_MEDIA_TYPE:
+                return handle.read(MAX_TEXT_BYTES).decode("utf-8", "replace")[:MAX_TEXT_CHARS]
             return docx_text(handle)
     except (OSError, UnreadableText) as exc:
         log.warning("%s: its text is not indexed (%s)", path.name, exc)

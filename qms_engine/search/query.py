@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, day_start
 from qms_engine.errors import InvalidInput
+from qms_engine.i18n import _
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import POSTGRES_INDEX
 from qms_engine.search.snippets import Snippet, snippet
@@ -209,10 +210,14 @@ def search(
     the office's days ``since`` … ``until`` (both included) on which they were written."""
     terms = parse_query(text)
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"--limit {limit} is out of range", hint=f"give 1 to {MAX_LIMIT}")
+        raise InvalidInput(
+            _("--limit {limit} is out of range").format(limit=limit),
+            hint=_("give 1 to {max_limit}").format(max_limit=MAX_LIMIT),
+        )
     if since is not None and until is not None and since > until:
         raise InvalidInput(
-            f"--since {since} is after --until {until}", hint="give the earlier day as --since"
+            _("--since {since} is after --until {until}").format(since=since, until=until),
+            hint=_("give the earlier day as --since"),
         )
     type_code, state = runtime.plugins.document_filters(
         [office.office_type], office.code, type_code, state

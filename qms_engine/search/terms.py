@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qms_engine.errors import InvalidInput
+from qms_engine.i18n import _
 from qms_engine.search.text import lexemes, nukta_spellings, without_nukta
 
 MAX_TERMS = 32
@@ -70,11 +71,15 @@ def parse_query(text: str) -> list[Term]:
             terms.append(Term(found, prefix=chunk.rstrip().endswith("*")))
     if not terms:
         raise InvalidInput(
-            f"nothing to search for in {text!r}",
-            hint="give a word or a number, e.g. qms search मालखाना or qms search 112/2026",
+            _("nothing to search for in {text}").format(text=repr(text)),
+            hint=_("give a word or a number, e.g. qms search मालखाना or qms search 112/2026"),
         )
     if len(terms) > MAX_TERMS:
-        raise InvalidInput(f"the search has {len(terms)} words; at most {MAX_TERMS} are allowed")
+        raise InvalidInput(
+            _("the search has {count} words; at most {max_terms} are allowed").format(
+                count=len(terms), max_terms=MAX_TERMS
+            )
+        )
     return terms
 
 

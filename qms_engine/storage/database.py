@@ -21,6 +21,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from qms_engine.errors import ConfigurationError
+from qms_engine.i18n import _
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -83,8 +84,8 @@ def create_db_engine(url: str, *, create: bool = False) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigurationError(
-            f"database URL {url!r} is not valid",
-            hint="use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db",
+            _("database URL {url} is not valid").format(url=repr(url)),
+            hint=_("use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db"),
         ) from exc
     shown = parsed.render_as_string(hide_password=True)
     try:
@@ -92,9 +93,11 @@ def create_db_engine(url: str, *, create: bool = False) -> Engine:
             database = _sqlite_file(parsed)
             if database is not None and not create and not database.is_file():
                 raise ConfigurationError(
-                    f"the SQLite database {database} does not exist",
-                    hint="check database_url in qms.toml or $QMS_DATABASE_URL; "
-                    "`qms init` creates a new workspace",
+                    _("the SQLite database {database} does not exist").format(database=database),
+                    hint=_(
+                        "check database_url in qms.toml or $QMS_DATABASE_URL; `qms init` "
+                        "creates a new workspace"
+                    ),
                 )
             engine = create_engine(parsed)
             _configure_sqlite(engine)
@@ -102,18 +105,21 @@ def create_db_engine(url: str, *, create: bool = False) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError as exc:
         raise ConfigurationError(
-            f"database URL {shown!r} names an unknown database or driver",
-            hint="use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db",
+            _("database URL {shown} names an unknown database or driver").format(shown=repr(shown)),
+            hint=_("use sqlite:///path/to/qms.sqlite3 or postgresql+psycopg://user@host/db"),
         ) from exc
     except ImportError as exc:
         postgres = parsed.get_backend_name() == "postgresql"
         raise ConfigurationError(
-            f"database URL {shown!r} needs the Python driver {exc.name or parsed.drivername!r}, "
-            "which is not installed",
-            hint="pip install 'qms-engine[postgres]' (the psycopg driver), and use a "
-            "postgresql+psycopg://… URL"
+            _(
+                "database URL {shown} needs the Python driver {value}, which is not installed"
+            ).format(shown=repr(shown), value=repr(exc.name or parsed.drivername)),
+            hint=_(
+                "pip install 'qms-engine[postgres]' (the psycopg driver), and "
+                "use a postgresql+psycopg://… URL"
+            )
             if postgres
-            else "install that driver",
+            else _("install that driver"),
         ) from exc
 
 
@@ -171,7 +177,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             command.upgrade(_alembic_config(connection), "head")
             after = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise ConfigurationError(f"cannot open the database: {exc.orig}") from exc
+        raise ConfigurationError(
+            _("cannot open the database: {orig}").format(orig=exc.orig)
+        ) from exc
     return before, after or ""
 
 
@@ -185,8 +193,10 @@ def check_schema_current(engine: Engine) -> None:
         head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
     if current != head:
         raise ConfigurationError(
-            f"the database schema is at {current or 'nothing'}, this qms-engine needs {head}",
-            hint="run `qms db upgrade` (after a backup) to bring it up to date",
+            _("the database schema is at {value}, this qms-engine needs {head}").format(
+                value=current or _("nothing"), head=head
+            ),
+            hint=_("run `qms db upgrade` (after a backup) to bring it up to date"),
         )
 
 

@@ -21,6 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from qms_engine.files import fsync_dir
+from qms_engine.i18n import _
 from qms_engine.storage.workspace import Workspace
 
 LAYOUT_MARK = ".per-office"
@@ -90,7 +91,7 @@ def office_folders(workspace: Workspace, code: str, folders: Iterable[str]) -> l
     upgrade would move the new office's folder into the workspace's own office.
     """
     if not is_per_office(workspace):
-        raise AssertionError("upgrade_layout() first: the inbox is still shared")
+        raise AssertionError(_("upgrade_layout() first: the inbox is still shared"))
     made = []
     for folder in folders:
         path = workspace.inbox_dir / code / folder

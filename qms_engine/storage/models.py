@@ -449,9 +449,169 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 # --- issue 13: register entries (registers) ---
+class RegisterEntry(SQLModel, table=True):
+    """The register facts of a record whose type has register rules (``document.created``
+    says them): the period its serial counts in, its place in a day book, the entry it
+    corrects.  The record itself is its document and revision 0, never changed."""
+
+    __tablename__ = "register_entry"
+
+    document_id: int = Field(foreign_key="document.id", primary_key=True)
+    period: str = Field(max_length=10)
+    """``2026`` or ``2026-11-29`` (office-local), or empty when the serial never restarts."""
+    day: str | None = Field(default=None, max_length=10)
+    """The diary day of a day book's entry (office-local date)."""
+    entry: str = Field(max_length=8)
+    """``opening``, ``closing`` or ``entry``."""
+    corrects_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+
+
 # --- issue 13: custody movements (custody) ---
+
+
+class CustodyMovement(SQLModel, table=True):
+    """One hand-over of a register's item (``custody.moved``): from where, to where, who
+    received it, the seal, the day it is due back or the order disposing of it.  Insert-only:
+    where an item is now is its latest movement (or its type's home, never moved)."""
+
+    __tablename__ = "custody_movement"
+    __table_args__ = (UniqueConstraint("office_id", "event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    from_place: str = Field(max_length=32)
+    to_place: str = Field(max_length=32)
+    received_by: str
+    seal_intact: bool
+    expected_back: date | None = Field(default=None, sa_column=Column(IsoDate(), nullable=True))
+    order_ref: str = Field(sa_column=Column(Text, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    moved_by: int = Field(foreign_key="app_user.id")
+    moved_at: datetime = Field(sa_column=_utc_column())
+    event_seq: int
+
+
 # --- issue 13: services and the record room (services, record_room) ---
+class ServiceApplication(SQLModel, table=True):
+    """A citizen's application for a charter service: received, due, disposed of (once)."""
+
+    __tablename__ = "service_application"
+    __table_args__ = (UniqueConstraint("office_id", "serial_year", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    number: str = Field(unique=True, max_length=128)
+    serial_year: int
+    serial: int
+    service: str = Field(max_length=32)
+    desk: str = Field(max_length=32, index=True)
+    applicant: str = Field(sa_column=Column(Text, nullable=False))
+    received: date = Field(sa_column=Column(IsoDate(), nullable=False))
+    due: date = Field(sa_column=Column(IsoDate(), nullable=False))
+    received_by: int = Field(foreign_key="app_user.id")
+    received_at: datetime = Field(sa_column=_utc_column())
+    event_seq: int
+    decision: str | None = Field(default=None, max_length=16)
+    disposed_on: date | None = Field(default=None, sa_column=Column(IsoDate(), nullable=True))
+    disposed_by: int | None = Field(default=None, foreign_key="app_user.id")
+    disposed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    disposed_seq: int | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RecordRoomRecord(SQLModel, table=True):
+    """A record (a closed file) kept in the record room under a record class, until weeded."""
+
+    __tablename__ = "record_room_record"
+    __table_args__ = (UniqueConstraint("office_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    number: str = Field(max_length=128)
+    record_class: str = Field(max_length=32)
+    closed_on: date = Field(sa_column=Column(IsoDate(), nullable=False))
+    deposited_by: int = Field(foreign_key="app_user.id")
+    deposited_at: datetime = Field(sa_column=_utc_column())
+    event_seq: int
+    weeded_on: date | None = Field(default=None, sa_column=Column(IsoDate(), nullable=True))
+    weeded_list: str | None = Field(default=None, max_length=128)
+    weeded_seq: int | None = None
+
+
+class DisposalList(SQLModel, table=True):
+    """A list of records proposed for weeding, approved by someone other than its proposer."""
+
+    __tablename__ = "disposal_list"
+    __table_args__ = (UniqueConstraint("office_id", "serial_year", "serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    number: str = Field(unique=True, max_length=128)
+    serial_year: int
+    serial: int
+    records: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON list
+    proposed_by: int = Field(foreign_key="app_user.id")
+    proposed_at: datetime = Field(sa_column=_utc_column())
+    event_seq: int
+    approved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    approved_seq: int | None = None
+    approval_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 # --- issue 13: district (district) ---
+
+
+class DistrictStation(SQLModel, table=True):
+    """A station of a district (SP office): an office of this database (``office_id``), or one
+    seen through its audit bundles, whose events are held in ``district_event``.  A projection
+    of the SP chain's ``district.station.joined`` / ``district.bundle.imported`` events."""
+
+    __tablename__ = "district_station"
+    __table_args__ = (UniqueConstraint("district_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    district_id: int = Field(foreign_key="office.id", index=True)
+    code: str = Field(max_length=64)
+    name: str
+    office_type: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    """The station's office in this database (a shared deployment); None when imported."""
+    events: int = 0
+    """How many of an imported station's events the district holds (0 for a shared one)."""
+    head_hash: str = Field(default="", max_length=64)
+    event_seq: int
+    """The SP chain's event that joined it, or its latest import."""
+
+
+class DistrictEvent(SQLModel, table=True):
+    """One event of an imported station's chain, exactly as its bundle held it: the canonical
+    body, its hash and signature (so the district re-verifies it at any time)."""
+
+    __tablename__ = "district_event"
+
+    station_id: int = Field(foreign_key="district_station.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    action: str = Field(max_length=96)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    hash: str = Field(max_length=64)
+    signature: str = Field(max_length=128)
+
+
+class DistrictCheckpoint(SQLModel, table=True):
+    """A checkpoint an imported station's bundle listed (its office key's signed statement),
+    kept for witnessing; checked against the held events and the station key when used."""
+
+    __tablename__ = "district_checkpoint"
+
+    station_id: int = Field(foreign_key="district_station.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    head_hash: str = Field(max_length=64)
+    recorded_at: str = Field(max_length=32)
+    key_fingerprint: str = Field(max_length=64)
+    signature: str = Field(max_length=128)
 
 
 # The Core tables, for statements on the write path (no ORM unit-of-work overhead there).
@@ -477,6 +637,14 @@ AUDIT_TABLE = _table(InternalAudit)
 AUDIT_ITEM_TABLE = _table(InternalAuditItem)
 FEEDBACK_TABLE = _table(FeedbackResponse)
 # issue 13 tables: registers
+REGISTER_ENTRY_TABLE = _table(RegisterEntry)
 # issue 13 tables: custody
+CUSTODY_TABLE = _table(CustodyMovement)
 # issue 13 tables: services and record room
+APPLICATION_TABLE = _table(ServiceApplication)
+RECORD_ROOM_TABLE = _table(RecordRoomRecord)
+DISPOSAL_LIST_TABLE = _table(DisposalList)
 # issue 13 tables: district
+DISTRICT_STATION_TABLE = _table(DistrictStation)
+DISTRICT_EVENT_TABLE = _table(DistrictEvent)
+DISTRICT_CHECKPOINT_TABLE = _table(DistrictCheckpoint)

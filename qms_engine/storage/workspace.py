@@ -3,6 +3,8 @@
 Lookup order: ``--workspace``, then ``QMS_WORKSPACE``, then the current folder and its parents.
 The database URL comes from ``QMS_DATABASE_URL`` if set, else from ``qms.toml``; a relative
 SQLite path is relative to the workspace folder, so a workspace can be moved or copied whole.
+The office's language (``[office] language = "hi"``) is the one its messages are shown in
+unless ``--lang`` says otherwise.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 
 from qms_engine.errors import ConfigurationError
+from qms_engine.i18n import DEFAULT_LANGUAGE, LANGUAGES, _
 
 CONFIG_NAME = "qms.toml"
 DEFAULT_DATABASE = "sqlite:///qms.sqlite3"
 _KEYS = {"office", "database_url", "blob_store", "inbox"}
+_OFFICE_KEYS = {"language"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Workspace:
     database_url: str
     blob_dir: Path
     inbox_dir: Path
+    language: str = DEFAULT_LANGUAGE
+    """The code of the language the office reads (``[office] language``)."""
 
     @property
     def config_path(self) -> Path:
@@ -78,8 +84,10 @@ class Workspace:
         if named is not None:
             if not (named / CONFIG_NAME).is_file():
                 raise ConfigurationError(
-                    f"{named} is not a qms workspace (no {CONFIG_NAME})",
-                    hint="create one with `qms init PATH --office-type … --office-code …`",
+                    _("{named} is not a qms workspace (no {config_name})").format(
+                        named=named, config_name=CONFIG_NAME
+                    ),
+                    hint=_("create one with `qms init PATH --office-type … --office-code …`"),
                 )
             return cls.load(named)
         here = (start or Path.cwd()).resolve()
@@ -87,8 +95,10 @@ class Workspace:
             if (folder / CONFIG_NAME).is_file():
                 return cls.load(folder)
         raise ConfigurationError(
-            f"no qms workspace in {here} or any folder above it",
-            hint="cd into a workspace, pass --workspace PATH, set QMS_WORKSPACE, or run `qms init`",
+            _("no qms workspace in {here} or any folder above it").format(here=here),
+            hint=_(
+                "cd into a workspace, pass --workspace PATH, set QMS_WORKSPACE, or run `qms init`"
+            ),
         )
 
     @classmethod
@@ -104,22 +114,24 @@ class Workspace:
         data = read_config(path)
         table = data.get("workspace")
         if not isinstance(table, dict):
-            raise ConfigurationError(f"{path}: missing [workspace] table")
-        unknown = set(table) - _KEYS
-        if unknown:
-            raise ConfigurationError(
-                f"{path}: unknown key(s) {sorted(unknown)} in [workspace] "
-                f"(allowed: {sorted(_KEYS)})"
-            )
+            raise ConfigurationError(_("{path}: missing [workspace] table").format(path=path))
+        _only_keys(path, "workspace", table, _KEYS)
         for key in _KEYS:
             if key in table and not isinstance(table[key], str):
-                raise ConfigurationError(f"{path}: workspace.{key} must be a string")
+                raise ConfigurationError(
+                    _("{path}: workspace.{key} must be a string").format(path=path, key=key)
+                )
             if "\x00" in table.get(key, ""):  # no path or URL holds one (Path.resolve raises)
-                raise ConfigurationError(f"{path}: workspace.{key} holds a NUL character (\\u0000)")
+                raise ConfigurationError(
+                    _("{path}: workspace.{key} holds a NUL character (\\u0000)").format(
+                        path=path, key=key
+                    )
+                )
         if "office" not in table:
             raise ConfigurationError(
-                f"{path}: workspace.office (the default office code) is missing"
+                _("{path}: workspace.office (the default office code) is missing").format(path=path)
             )
+        language = _language(data, path)
         from_env = bool(os.environ.get("QMS_DATABASE_URL"))
         url_source = "$QMS_DATABASE_URL" if from_env else f"{path}: workspace.database_url"
         url = os.environ.get("QMS_DATABASE_URL") or table.get("database_url", DEFAULT_DATABASE)
@@ -128,8 +140,10 @@ class Workspace:
             make_url(database_url).get_dialect()
         except (ConfigurationError, NoSuchModuleError) as exc:
             raise ConfigurationError(
-                f"{url_source}: {url!r} names no known database",
-                hint="use sqlite:///qms.sqlite3 or postgresql+psycopg://user@host/db",
+                _("{url_source}: {url} names no known database").format(
+                    url_source=url_source, url=repr(url)
+                ),
+                hint=_("use sqlite:///qms.sqlite3 or postgresql+psycopg://user@host/db"),
             ) from exc
         workspace = cls(
             root=root,
@@ -143,6 +157,7 @@ class Workspace:
                 _inside(root, table.get("inbox", "inbox"), f"{path}: workspace.inbox"),
                 f"{path}: workspace.inbox",
             ),
+            language=language,
         )
         places = [
             (f"{path}: workspace.blob_store", workspace.blob_dir),
@@ -158,15 +173,22 @@ class Workspace:
             for other_name, other in places[n + 1 :]:
                 if place.is_relative_to(other) or other.is_relative_to(place):
                     raise ConfigurationError(
-                        f"{name} ({place}) and {other_name} ({other}) overlap",
-                        hint="the inbox, the blob store and the database each need a place of "
-                        "their own inside the workspace",
+                        _("{name} ({place}) and {other_name} ({other}) overlap").format(
+                            name=name, place=place, other_name=other_name, other=other
+                        ),
+                        hint=_(
+                            "the inbox, the blob store and the database each need a place of "
+                            "their own inside the workspace"
+                        ),
                     )
         return workspace
 
     @classmethod
-    def write_config(cls, root: Path, office_code: str, database_url: str | None) -> Workspace:
-        """Write a new ``qms.toml`` (refusing to overwrite one) and return the workspace."""
+    def write_config(
+        cls, root: Path, office_code: str, database_url: str | None, language: str | None = None
+    ) -> Workspace:
+        """Write a new ``qms.toml`` (refusing to overwrite one) and return the workspace; the
+        ``[office]`` table only when a language is given."""
         path = root / CONFIG_NAME
         lines = [
             "# qms-engine workspace. See `qms --help`.",
@@ -177,12 +199,45 @@ class Workspace:
             'inbox = "inbox"',
             "",
         ]
+        if language is not None:
+            lines += ["[office]", f'language = "{language}"  # {LANGUAGES[language]}', ""]
         try:
             with path.open("x", encoding="utf-8") as handle:
                 handle.write("\n".join(lines))
         except FileExistsError:
-            raise ConfigurationError(f"{path} already exists: this folder is a workspace") from None
+            raise ConfigurationError(
+                _("{path} already exists: this folder is a workspace").format(path=path)
+            ) from None
         return cls.load(root)
+
+
+def _only_keys(path: Path, name: str, table: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse a key of the ``[name]`` table that qms does not know (a typo would be ignored)."""
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigurationError(
+            _("{path}: unknown key(s) {unknown} in [{table}] (allowed: {allowed})").format(
+                path=path, unknown=sorted(unknown), table=name, allowed=sorted(allowed)
+            )
+        )
+
+
+def _language(data: dict[str, Any], path: Path) -> str:
+    """The ``[office] language`` of a ``qms.toml`` (English when not set)."""
+    table = data.get("office", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(_("{path}: office must be a table ([office])").format(path=path))
+    _only_keys(path, "office", table, _OFFICE_KEYS)
+    language = table.get("language", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        known = ", ".join(f'"{code}" ({name})' for code, name in LANGUAGES.items())
+        raise ConfigurationError(
+            _("{path}: office.language = {language} is not a language qms speaks").format(
+                path=path, language=repr(language)
+            ),
+            hint=_("write one of {known}").format(known=known),
+        )
+    return str(language)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -192,14 +247,19 @@ def read_config(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigurationError(
-            f"{path} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+            _("{path} is not UTF-8 text (byte {start})").format(path=path, start=exc.start),
+            hint=_("save it as UTF-8"),
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
     except RecursionError:
-        raise ConfigurationError(f"{path}: nested too deeply to be a qms.toml") from None
+        raise ConfigurationError(
+            _("{path}: nested too deeply to be a qms.toml").format(path=path)
+        ) from None
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigurationError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
 
 
 def _inside(root: Path, value: str, where: str) -> Path:
@@ -208,9 +268,14 @@ def _inside(root: Path, value: str, where: str) -> Path:
     place = (root / value).resolve()
     if place == root or not place.is_relative_to(root):
         raise ConfigurationError(
-            f"{where} = {value!r} is not inside the workspace {root}",
-            hint="give a path inside the workspace folder, as `qms init` writes it "
-            '(blob_store = "blobs", inbox = "inbox", sqlite:///qms.sqlite3)',
+            _("{where} = {value} is not inside the workspace {root}").format(
+                where=where, value=repr(value), root=root
+            ),
+            hint=_(
+                "give a path inside the workspace folder, as `qms init` writes "
+                'it (blob_store = "blobs", inbox = "inbox", '
+                "sqlite:///qms.sqlite3)"
+            ),
         )
     return place
 
@@ -219,8 +284,8 @@ def _folder(place: Path, where: str) -> Path:
     """``place``, unless something that is no folder is already there."""
     if place.exists() and not place.is_dir():
         raise ConfigurationError(
-            f"{where}: {place} is a file, not a folder",
-            hint="name a folder (it is made if missing)",
+            _("{where}: {place} is a file, not a folder").format(where=where, place=place),
+            hint=_("name a folder (it is made if missing)"),
         )
     return place
 
@@ -241,7 +306,9 @@ def resolve_database_url(url: str, root: Path) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:
-        raise ConfigurationError(f"database URL {url!r} is not valid: {exc}") from exc
+        raise ConfigurationError(
+            _("database URL {url} is not valid: {exc}").format(url=repr(url), exc=exc)
+        ) from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         database = Path(parsed.database or "")
         if not database.is_absolute():

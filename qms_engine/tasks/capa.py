@@ -15,6 +15,7 @@ from qms_engine.capa.nonconformities import Standing, standing_of
 from qms_engine.capa.records import ActionRow, NcRow, actions_of, list_ncs
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import ACTION_TYPES, RULES
+from qms_engine.i18n import _
 from qms_engine.rules.roles import AUDITOR, QUALITY_COORDINATOR
 from qms_engine.rules.workflows import IMPLEMENTER, Transition, WorkflowDefinition
 from qms_engine.storage.models import (
@@ -100,11 +101,13 @@ def _stuck(scope: Scope, nc: NcRow, step: Transition, people: Sequence[Person]) 
     coordinators, saying whom an admin must give which role."""
     role = AUDITOR if AUDITOR in step.roles else step.roles[-1]
     who = (
-        "someone who implemented none of its actions"
+        _("someone who implemented none of its actions")
         if IMPLEMENTER in step.not_by
-        else "someone who may take it"
+        else _("someone who may take it")
     )
-    note = f"nobody may {step.name} it: grant the {role} role to {who}"
+    note = _("nobody may {name} it: grant the {role} role to {who}").format(
+        name=step.name, role=role, who=who
+    )
     grant = scope.command("user", "grant", "USER", role, "--as", "ADMIN", office_wide=True)
     for person in people:
         if QUALITY_COORDINATOR in person.roles:
@@ -159,7 +162,7 @@ def nc_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
                 nc.state,
                 actions,
                 nc.state_entered_at,
-                note="no action planned yet: add one" if plans else "",
+                note=_("no action planned yet: add one") if plans else "",
             )
         onward = [step for step in steps if _moves_on(workflow, nc.state, step)]
         if onward and not unplanned:
@@ -216,7 +219,9 @@ def _carry_out(scope: Scope, action: ActionRow, person: Person) -> tuple[Action,
     for revision in _newer_revisions(scope, action.document, action.after_revno):
         workflow = workflows.get(revision.workflow)
         if workflow is not None and revision.state in workflow.open_states():
-            return follow, f"revision {revision.revno} is under way ({revision.state})"
+            return follow, _("revision {revno} is under way ({state})").format(
+                revno=revision.revno, state=revision.state
+            )
     creators = _creators(scope, action.document)
     if not person.roles & set(creators):
         names = sorted(
@@ -224,9 +229,15 @@ def _carry_out(scope: Scope, action: ActionRow, person: Person) -> tuple[Action,
             for p in people_of(scope.connection, scope.office, None)
             if p.roles & set(creators)
         )
-        ask = f"ask {', '.join(names)}" if names else "an admin grants one to someone"
+        ask = (
+            _("ask {names}").format(names=", ".join(names))
+            if names
+            else _("an admin grants one to someone")
+        )
         roles = " or ".join(creators)
-        return follow, f"revising {action.document} needs the {roles} role, which you lack: {ask}"
+        return follow, _(
+            "revising {document} needs the {roles} role, which you lack: {ask}"
+        ).format(document=action.document, roles=roles, ask=ask)
     reason = f"{action.subject}: WHAT_CHANGED"
     command = scope.command(
         "doc", "revise", action.document, "FILE", "--reason", reason, "--as", person.username
@@ -270,7 +281,9 @@ def _reassign(
             person.username,
             "nc_action",
             action.subject,
-            f"{action.description} (owner {action.owner} can no longer act)",
+            _("{description} (owner {owner} can no longer act)").format(
+                description=action.description, owner=action.owner
+            ),
             nc.state,
             (Action("reassign", command),),
             action.added_at,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from qms_engine.feedback.retention import erasable, latest_allowed
+from qms_engine.i18n import _
 from qms_engine.rules.roles import QUALITY_COORDINATOR
 from qms_engine.tasks.model import Action, Person, Scope, Task
 
@@ -22,9 +23,8 @@ def erasure_tasks(scope: Scope, people: Sequence[Person]) -> Iterable[Task]:
     rows = scope.connection.execute(erasable(scope.office, before)).all()
     if not rows:
         return
-    title = (
-        f"{len(rows)} citizens' comment(s) kept longer than {office_type.feedback.keep_days} "
-        "days: erase them"
+    title = _("{count} citizens' comment(s) kept longer than {keep_days} days: erase them").format(
+        count=len(rows), keep_days=office_type.feedback.keep_days
     )
     for person in coordinators:
         command = scope.command(

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import local_today
 from qms_engine.errors import PermissionDenied
+from qms_engine.i18n import _
 from qms_engine.people.permissions import find_user
 from qms_engine.rules.roles import ADMIN, QUALITY_COORDINATOR
 from qms_engine.runtime import Runtime
@@ -43,7 +44,9 @@ def _asker(connection: Connection, office: OfficeRef, username: str) -> Person:
     user_id, username = find_user(connection, username)
     active = connection.execute(select(USER_TABLE.c.active).where(USER_TABLE.c.id == user_id))
     if not active.scalar_one():
-        raise PermissionDenied(f"user {username!r} is deactivated and cannot act")
+        raise PermissionDenied(
+            _("user {username} is deactivated and cannot act").format(username=repr(username))
+        )
     found = people_of(connection, office, user_id)
     return found[0] if found else Person(user_id, username, frozenset())
 
@@ -69,9 +72,14 @@ def tasks_for(
         asker = _asker(connection, office, username)
         if everyone and not asker.roles & COORDINATORS:
             raise PermissionDenied(
-                f"{asker.username!r} may not see everyone's tasks in {office.code}: needs role "
-                f"{' or '.join(sorted(COORDINATORS))}",
-                hint="`qms tasks` without --all shows your own",
+                _(
+                    "{username} may not see everyone's tasks in {code}: needs role {coordinators}"
+                ).format(
+                    username=repr(asker.username),
+                    code=office.code,
+                    coordinators=" or ".join(sorted(COORDINATORS)),
+                ),
+                hint=_("`qms tasks` without --all shows your own"),
             )
         people = people_of(connection, office, None) if everyone else [asker]
         scope = Scope(runtime, office, connection, today)
