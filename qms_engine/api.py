@@ -20,6 +20,10 @@ guide; the hooks themselves are specified in :mod:`qms_engine.extension.hookspec
   :class:`Intake`, :class:`IngestContext`, and the two ways a step stops a file:
   :class:`StepFailed` (quarantine it, with advice) and :class:`Transient` (try again later).
 - Errors a plugin may raise: :class:`PluginError`, :class:`RuleViolation`.
+- The words a person reads: :func:`N_` marks a title (a document type's, an office type's, a
+  place's, desk's, service's or record class's, a required SOP's, a feedback label) so the
+  catalog can hold its Hindi; the engine translates it where it shows it.  It returns its
+  argument unchanged, so what the chain records is the plugin's own text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import pluggy
 
 from qms_engine.errors import PluginError, RuleViolation
+from qms_engine.i18n import N_
 from qms_engine.ingest.steps import (
     FunctionStep,
     IngestContext,
@@ -48,6 +53,7 @@ hookimpl = pluggy.HookimplMarker(_HOOK_PROJECT)
 
 __all__ = [
     "DEFAULT_PERSONAL",
+    "N_",
     "CommittedEvent",
     "Custody",
     "DayBook",

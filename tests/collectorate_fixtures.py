@@ -59,6 +59,39 @@ class Collectorate:
         )
         return made.number
 
+    def to_record_room(self, number: str) -> str:
+        """Hand file ``number`` over to the record room (where it must be to be deposited)."""
+        from qms_engine.custody.movements import move
+
+        move(
+            self.runtime,
+            number=number,
+            actor=self.signers["clerk"],
+            to="record_room",
+            received_by="Record keeper Harish",
+            seal_intact=True,
+        )
+        return number
+
+    def sop(self, path: Path) -> str:
+        """A draft SOP (a controlled document, never deposited) from the .docx ``path``,
+        written by the clerk made an author; its number."""
+        from qms_engine.people.users import grant_roles
+
+        grant_roles(
+            self.runtime, self.office, actor=self.signers["admin"], username="sunita",
+            roles=["author"],
+        )  # fmt: skip
+        made = create_document(
+            self.runtime, self.office, actor=self.signers["clerk"], type_code="SOP",
+            title="Office procedure", path=path,
+        )  # fmt: skip
+        return made.number
+
+    def closed_file(self, tmp_path: Path, title: str = "भूमि विवाद नस्ती") -> str:
+        """A FILE record filed and handed over to the record room; its number."""
+        return self.to_record_room(self.file(tmp_path, title))
+
 
 @pytest.fixture
 def collectorate(qms_database_url: str | None, tmp_path: Path) -> Iterator[Collectorate]:

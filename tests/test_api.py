@@ -33,6 +33,7 @@ PINNED = [
     "FunctionStep",
     "IngestContext",
     "Intake",
+    "N_",
     "OfficeType",
     "PluginError",
     "RecordClass",

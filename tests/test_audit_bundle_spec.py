@@ -163,6 +163,11 @@ SERVICE_KINDS: dict[str, tuple[str, str, frozenset[str]]] = {
         "approving disposal lists",
         frozenset({_APPROVER}),
     ),
+    "record_room.disposal.rejected": (
+        "rejected disposal list",
+        "rejecting disposal lists",
+        frozenset({_APPROVER}),
+    ),
     "record_room.records.weeded": ("weeded records", "weeding records", frozenset({_CLERK, _QC})),
 }
 """§6 and §7: each citizen-charter and record-room action's meaning, rule and roles."""
@@ -740,6 +745,7 @@ SERVICE_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
     "record_room.record.deposited": {"class": _text, "closed": _date},
     "record_room.disposal.proposed": {"records": _RECORDS},
     "record_room.disposal.approved": {"comment": _is_str},
+    "record_room.disposal.rejected": {"comment": _text},
     "record_room.records.weeded": {"on": _date, "records": _RECORDS},
 }
 
@@ -1059,6 +1065,7 @@ class SpecVerifier:
         self.serials: dict[tuple[str, str], int] = {}  # (type, period) → last serial
         self.last_entries: dict[str, tuple[str, str]] = {}  # day book → (day, entry) of its last
         self.wanted_fields: dict[str, list[str]] = {}  # record → fields its revision 0 must give
+        self.unfiled: tuple[str, int] | None = None  # register record whose revision 0 is next
         # §7 custody rules
         self.custody: dict[str, dict[str, Any]] = {}  # type code → its recorded custody
         self.places: dict[str, str] = {}  # record number → its current place, once moved
@@ -1071,7 +1078,8 @@ class SpecVerifier:
         self.charter: dict[str, tuple[int, str]] | None = None  # service → days, desk
         self.schedule: dict[str, int | None] | None = None  # class → years (None: permanent)
         self.applications: dict[str, dict[str, Any]] = {}  # number → received, disposed
-        self.kept: dict[str, dict[str, Any]] = {}  # record → class, closed, weeded
+        self.kept: dict[str, dict[str, Any]] = {}  # record → class, closed, years, weeded
+        self.created_on: dict[str, str] = {}  # record → the local day it was created
         self.disposal_lists: dict[str, dict[str, Any]] = {}  # list → proposer, records, approved
 
     def problem(self, what: str) -> None:
@@ -1094,6 +1102,8 @@ class SpecVerifier:
             self.problem(
                 f"event #{self.count}: finding {self.awaited[0]} has no nc.raised after it"
             )
+        if self.unfiled is not None:
+            self.problem(f"event #{self.unfiled[1] + 1}: {self.unfiled[0]} has no revision 0")
         for key, at in self.poor.items():  # §7: every poor response linked by the end
             if not self.received[key]:
                 self.problem(f"{at}: poor response {key} is linked to no nonconformity")
@@ -1612,6 +1622,7 @@ class SpecVerifier:
                 custody_recorded(self, f"{at}: {code}", code, payload["custody"])
         elif action == "document.created":
             self.documents.setdefault(subject, payload["type"])
+            self.created_on.setdefault(subject, _local_day(self))  # §7 service rules
         elif action in CREATIONS:
             if _hex64(payload["sha256"]):  # B holds SHA-256 digests only (§13 rule 9)
                 self.blobs.add(payload["sha256"])
@@ -2296,6 +2307,8 @@ def custody_moved(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None
         verifier.problem(f"{at}: not a record of a type with custody")
         return
     custody, found = verifier.custody[code], []
+    if verifier.kept.get(subject, {}).get("weeded"):
+        found.append("moved after it was weeded")
     movers = {*verifier.types[code][1], "quality_coordinator"}
     if role not in movers:
         found.append(f"signed as {role!r}, not one of {sorted(movers)}")
@@ -2317,14 +2330,19 @@ def custody_moved(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None
             if not (
                 _date(back)
                 and _real_date(back)
-                and _day_before(day) <= back <= _days_after(day, 367)
+                and _day_before(day) <= back <= _day_after(_year_after(day))
             ):
-                found.append(f"expected back {back!r}, not a day from the day before to 367 after")
+                found.append(f"expected back {back!r}: not from the day before to a year on")
         elif back != "":
             found.append(f"expected back {back!r} from a place it does not return from")
         places[subject] = to
     for what in found:
         verifier.problem(f"{at}: {what}")
+
+
+def _year_after(day: str) -> str:
+    """The same day (``YYYY-MM-DD``) a year later; from 29 February, the 28th."""
+    return "{:04d}-{:02d}-{:02d}".format(*_ymd(day, 1))
 
 
 def _days_after(day: str, days: int) -> str:
@@ -2347,6 +2365,12 @@ def register_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> Non
     """§7 register rules: the office's zone, each type's book rules, each record's facts, and
     the fields its revision 0 gives."""
     action, subject, payload = body["action"], body["subject"], body["payload"]
+    if verifier.unfiled is not None:
+        record, seq = verifier.unfiled
+        verifier.unfiled = None
+        if not (action in CREATIONS and subject == f"{record}#0" and verifier.count == seq + 1):
+            verifier.wanted_fields.pop(record, None)
+            verifier.problem(f"event #{seq + 1}: {record} has no revision 0")
     if action == "office.created":
         verifier.zone = payload.get("timezone") or "Asia/Kolkata"
     elif action == "office.document_type.added":
@@ -2358,23 +2382,29 @@ def register_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> Non
         if book is None or subject in verifier.documents:
             return
         wanted = list(book.get("required_fields") or {})
-        if "serial_period" in book or "day_book" in book or book.get("corrections") is True:
+        ruled = "serial_period" in book or "day_book" in book or book.get("corrections") is True
+        if ruled:
             wanted += _record_facts(verifier, at, subject, payload, book)
         if wanted:
             verifier.wanted_fields[subject] = wanted
+        if ruled or wanted:
+            verifier.unfiled = (subject, verifier.count)
     else:
         number, _, revno = subject.partition("#")
         awaited = verifier.wanted_fields.pop(number, None)
         if awaited is not None and revno == "0":
             given = payload["fields"] if isinstance(payload["fields"], dict) else {}
-            lacking = [n for n in awaited if not _filled(given.get(n))]
+            lacking = [n for n in awaited if not _shows_something(given.get(n))]
             if lacking:
                 verifier.problem(f"{at}: {subject} lacks {', '.join(lacking)}")
 
 
 def _book_rules(verifier: SpecVerifier, at: str, payload: dict[str, Any]) -> dict[str, Any]:
     """§7: a type's register rules; a malformed member is a problem, and that rule absent."""
-    book = {k: payload[k] for k in ("serial_period", "corrections") if k in payload}
+    members = ("serial_period", "corrections", "numbering")
+    book: dict[str, Any] = {k: payload[k] for k in members if k in payload}
+    if not _number_form(book.get("numbering", "")):
+        verifier.problem(f"{at}: numbering {book.pop('numbering')!r} is no number form")
     if book.get("serial_period", "year") not in ("year", "day"):
         verifier.problem(f"{at}: serial_period is neither 'year' nor 'day'")
         del book["serial_period"]
@@ -2443,11 +2473,43 @@ def _record_facts(
         if serial != before + 1:
             verifier.problem(f"{at}: {number} has serial {serial} after {before}")
         verifier.serials[(code, period)] = max(before, serial)
+        if "numbering" in book:
+            parts = {"office": verifier.office, "type": code, "serial": serial}
+            parts |= {"year": int(period[:4]) if period[:4].isdigit() else 0}
+            parts |= {"day": period if len(period) == 10 else ""}
+            if number != book["numbering"].format(**parts):
+                verifier.problem(f"{at}: {number} is not serial {serial} in its numbering")
     if "corrects" in payload:
         named = payload["corrects"]
         if book.get("corrections") is not True or verifier.documents.get(str(named)) != code:
             verifier.problem(f"{at}: {number} corrects {named!r}, no earlier {code} entry here")
     return needs
+
+
+def _shows_something(value: object) -> bool:
+    """§7: a required field is given unless absent, null, or a string of nothing visible:
+    only characters of the Unicode categories Cc, Cf, Zs, Zl and Zp."""
+    import unicodedata
+
+    if isinstance(value, str):
+        return any(unicodedata.category(c) not in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in value)
+    return value is not None
+
+
+def _number_form(form: object) -> bool:
+    """§6: a ``numbering`` is a str.format form naming only office, type, serial, year and
+    day, each with at most a three-character format (``{serial:04d}``)."""
+    import string
+
+    if not isinstance(form, str):
+        return False
+    try:
+        fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(form) if n is not None]
+        form.format(office="O", type="T", serial=7, year=2026, day="2026-01-01")
+    except (ValueError, TypeError):
+        return False
+    names = {"office", "type", "serial", "year", "day"}
+    return all(n in names and c is None and len(s or "") <= 3 for n, s, c in fields)
 
 
 def witness_bytes(district: str, station: str, payload: dict[str, Any]) -> bytes:
@@ -2486,13 +2548,13 @@ def district_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> Non
         if station in verifier.joined or station == verifier.office:
             found.append("imported, but it is a station of this database")
         else:
-            before = verifier.imported.get(station)
-            held = before["held"] if before else 0
+            earlier = verifier.imported.get(station)
+            held = earlier["held"] if earlier else 0
             first, last = payload["from_seq"], payload["to_seq"]
             if first != held + 1 or not _integer(last) or last < held + 1:
                 found.append(f"imports #{first}–#{last} while #{held} are held")
             facts = {k: payload[k] for k in ("name", "office_type", "timezone")}
-            if before is not None and facts != {k: before[k] for k in facts}:
+            if earlier is not None and facts != {k: earlier[k] for k in facts}:
                 found.append("name, office type or time zone changed")
             top = last if _integer(last) else 0
             verifier.imported[station] = {**facts, "held": max(held, top)}
@@ -4706,7 +4768,8 @@ def test_both_verifiers_reject_the_forgeries_of_review_r3(
 @pytest.fixture
 def custody_bundle(qms_office: TestOffice, desk: Desk, tmp_path: Path) -> tuple[Path, str, str]:
     """A bundle whose malkhana entries moved through the engine: the first to court and
-    back, the second disposed of by an order.  Returns the bundle and both numbers."""
+    back, the second disposed of by an order; an SOP filed before them (its first record,
+    :func:`_sop`).  Returns the bundle and both numbers."""
     from datetime import timedelta
 
     from qms_engine.clock import local_today
@@ -4718,6 +4781,7 @@ def custody_bundle(qms_office: TestOffice, desk: Desk, tmp_path: Path) -> tuple[
         "seal_number": "S-0457",
         "depositing_officer": "SI Rakesh Verma",
     }
+    desk.new_sop("मालखाना प्रबंधन")
     returned, disposed = (
         desk.file_record(title, type_code="MALKHANA", fields=fields)
         for title in ("जब्त मोटरसाइकिल", "जब्त शराब")
@@ -4777,8 +4841,25 @@ def test_both_verifiers_accept_the_custody_history(
         ("returned", _moved("malkhana", "disposed"), "without an order", "needs the reference"),
         ("returned", _moved("fsl", "court"), "but it is at 'malkhana'", "moved from 'fsl'"),
         ("disposed", _moved("disposed", "court"), "final place", "nothing moves after it"),
+        ("returned", _moved("malkhana", "court"), "signed as 'author'", "handed over as 'author'"),
+        (
+            "returned",
+            _moved("malkhana", "fsl", expected_back="a year and two days"),
+            "not from the day before to a year on",
+            "more than a year after it went",
+        ),
+        ("returned", _moved("malkhana", "thana"), "'thana' is not one of its places", "'thana'"),
+        ("sop", _moved("malkhana", "court"), "not a record of a type with custody", "keeps no"),
     ],
-    ids=["disposal without an order", "from the wrong place", "after disposal"],
+    ids=[
+        "disposal without an order",
+        "from the wrong place",
+        "after disposal",
+        "wrong role",
+        "due back after a year",
+        "unknown place",
+        "a type without custody",
+    ],
 )
 def test_both_verifiers_reject_a_forged_hand_over(
     custody_bundle: tuple[Path, str, str],
@@ -4788,16 +4869,24 @@ def test_both_verifiers_reject_a_forged_hand_over(
     spec_says: str,
     engine_says: str,
 ) -> None:
-    """The clerk's real key signs a disposal without an order, a move from where the item is
-    not, or a move of disposed property: both verifiers reject it, at that event."""
+    """A real key signs a disposal without an order, a move from where the item is not, a
+    move of disposed property, a move by an author, one due back more than a year on, one
+    to a place the register lacks, or one of an SOP: both verifiers reject it, at that event."""
     path, returned, disposed = custody_bundle
-    from datetime import date, timedelta
+    from datetime import UTC, datetime, timedelta
 
-    subject = returned if which == "returned" else disposed
+    from qms_engine.clock import years_after
+
+    subject = {"returned": returned, "disposed": disposed, "sop": _sop(path)}[which]
+    today = datetime.now(UTC).date()
     if payload["to"] == "court":  # due back in five days: the one rule it keeps
-        payload = {**payload, "expected_back": (date.today() + timedelta(days=5)).isoformat()}
-    clerk = _signers_by_name(qms_office)["ramesh"]
-    n = _append(path, clerk, "clerk", "custody.moved", subject, payload)
+        payload = {**payload, "expected_back": (today + timedelta(days=5)).isoformat()}
+    if payload["expected_back"] == "a year and two days":  # beyond a day's grace
+        late = years_after(today, 1) + timedelta(days=2)
+        payload = {**payload, "expected_back": late.isoformat()}
+    role = "author" if spec_says.startswith("signed as") else "clerk"
+    signer = _signers_by_name(qms_office)["anita" if role == "author" else "ramesh"]
+    n = _append(path, signer, role, "custody.moved", subject, payload)
     problems = spec_verify(path).problems
     assert len(problems) == 1 and spec_says in problems[0], problems
     _both_reject(path, qms_office, [problems[0]], engine_says)
@@ -4949,15 +5038,39 @@ def test_both_verifiers_reject_a_forged_district_event(
 # §7 citizen-charter and record-room rules -----------------------------------------------------
 
 
-def _within_days(day: object, of: str, before: int | None, after: int) -> bool:
+def _within_days(day: object, of: str, before: int | None) -> bool:
     """A real ``YYYY-MM-DD`` ``day`` from ``before`` days before ``of`` (None: any day
-    before) to ``after`` days after it."""
+    before) to ``of``."""
     return (
         _date(day)
         and _real_date(str(day))
         and (before is None or _days_after(str(day), before) >= of)
-        and str(day) <= _days_after(of, after)
+        and str(day) <= of
     )
+
+
+def _local_day(verifier: SpecVerifier) -> str:
+    """The event's local day: the date of its ``time`` in the office's zone (§7)."""
+    return _office_day(verifier.time, verifier.zone)
+
+
+def _office_day(time: str, zone: str = "Asia/Kolkata") -> str:
+    """The date of UTC ``time`` in ``zone``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%S.%f%z")
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _kept_until(closed: str, years: int) -> tuple[int, int, int]:
+    """``closed`` plus ``years`` years: a 29 February's retention ends on 1 March."""
+    import calendar
+
+    year, month, day = _ymd(closed, years)
+    if closed[5:] == "02-29" and years:
+        return (year, 2, 29) if calendar.isleap(year) else (year, 3, 1)
+    return (year, month, day)
 
 
 def _service_charter(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
@@ -4976,11 +5089,16 @@ def _service_charter(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
 def _retention_schedule(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
     classes = [c for c in body["payload"].get("classes", []) if _record_class(c)]
     verifier.schedule = {c["code"]: c["retention_years"] for c in classes}
+    for kept in verifier.kept.values():  # never shorter than at its deposit
+        if not kept["weeded"] and kept["class"] in verifier.schedule:
+            given = verifier.schedule[kept["class"]]
+            held = kept["years"]
+            kept["years"] = None if held is None or given is None else max(held, given)
     return [] if body["subject"] == verifier.office else ["the subject is not the office's code"]
 
 
 def _application_received(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
-    number, payload, day = body["subject"], body["payload"], body["time"][:10]
+    number, payload, day = body["subject"], body["payload"], _local_day(verifier)
     if number in verifier.applications:
         return ["received a second time"]
     received = payload.get("received")
@@ -4992,8 +5110,8 @@ def _application_received(verifier: SpecVerifier, body: dict[str, Any]) -> list[
     days, desk = service
     if payload.get("desk") != desk:
         found.append(f"desk {payload.get('desk')!r}, not the service's {desk!r}")
-    if not _within_days(received, day, 31, 1):
-        found.append("received is not a day from 31 days before the event to the day after")
+    if not _within_days(received, day, 30):
+        found.append("received is not a day from 30 days before the event's local day to it")
     elif payload.get("due") != _days_after(str(received), days):
         found.append(f"due is not received plus {days} days")
     return found
@@ -5006,9 +5124,9 @@ def _application_disposed(verifier: SpecVerifier, body: dict[str, Any]) -> list[
     if application["disposed"]:
         return ["disposed of a second time"]
     application["disposed"] = True
-    disposed, day = body["payload"].get("disposed"), body["time"][:10]
-    if not (_within_days(disposed, day, None, 1) and str(application["received"]) <= disposed):
-        return ["disposed is before its receipt, after the event's next day, or no real date"]
+    disposed, day = body["payload"].get("disposed"), _local_day(verifier)
+    if disposed != day or str(application["received"]) > disposed:
+        return ["disposed is not the event's local day, or is before its receipt"]
     return []
 
 
@@ -5017,14 +5135,24 @@ def _record_deposited(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]
     if number in verifier.kept:
         return ["deposited a second time"]
     closed, record_class = payload.get("closed"), payload.get("class")
-    verifier.kept[number] = {"class": record_class, "closed": closed, "weeded": False}
+    years = (verifier.schedule or {}).get(record_class)
+    verifier.kept[number] = {"class": record_class, "closed": closed, "years": years}
+    verifier.kept[number]["weeded"] = False
     found = []
-    if number not in verifier.documents:
+    type_code = verifier.documents.get(number)
+    if type_code is None:
         found.append("no document of this chain")
+    elif type_code not in verifier.registers:
+        found.append("not a register record")
+    elif type_code in verifier.custody:
+        place = verifier.places.get(number, verifier.custody[type_code]["home"])
+        if place != "record_room":
+            found.append(f"its custody place is {place!r}, not 'record_room'")
     if record_class not in (verifier.schedule or {}):
         found.append(f"class {record_class!r} is in no schedule recorded before it")
-    if not _within_days(closed, body["time"][:10], None, 1):
-        found.append("closed is no real date, or after the event's next day")
+    created = verifier.created_on.get(number, "0000-00-00")
+    if not _within_days(closed, _local_day(verifier), None) or str(closed) < created:
+        found.append("closed is no real date, before the record's creation or after the event")
     return found
 
 
@@ -5038,24 +5166,36 @@ def _disposal_proposed(verifier: SpecVerifier, body: dict[str, Any]) -> list[str
     if number in verifier.disposal_lists:
         return ["proposed a second time"]
     listed = [r for r in records if isinstance(r, str)] if isinstance(records, list) else []
+    kept = verifier.kept
+    open_lists = {
+        r
+        for other in verifier.disposal_lists.values()
+        if not other["rejected"]
+        for r in other["records"]
+        if r in kept and not kept[r]["weeded"]
+    }
     verifier.disposal_lists[number] = {
         "proposer": body["actor"],
         "records": set(listed),
         "approved": False,
+        "rejected": False,
     }
-    kept = verifier.kept
     absent = [r for r in listed if r not in kept or kept[r]["weeded"]]
-    return _unique(records) + [f"{r} is not in the record room" for r in absent]
+    return (
+        _unique(records)
+        + [f"{r} is not in the record room" for r in absent]
+        + [f"{r} is on another open list" for r in listed if r in open_lists and r not in absent]
+    )
 
 
 def _disposal_approved(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
     listed = verifier.disposal_lists.get(body["subject"])
     if listed is None:
         return ["no such list was proposed"]
-    found = ["approved a second time"] if listed["approved"] else []
+    found = ["decided a second time"] if listed["approved"] or listed["rejected"] else []
     if body["actor"] == listed["proposer"]:
-        found.append("approved by its proposer")
-    listed["approved"] = True
+        found.append("decided by its proposer")
+    listed["rejected" if body["action"].endswith("rejected") else "approved"] = True
     return found
 
 
@@ -5063,10 +5203,10 @@ def _records_weeded(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
     payload, listed = body["payload"], verifier.disposal_lists.get(body["subject"])
     on, records = payload.get("on"), payload.get("records")
     found = _unique(records)
-    if listed is None or not listed["approved"]:
+    if listed is None or not listed["approved"] or listed["rejected"]:
         found.append("no approved list")
-    if not _within_days(on, body["time"][:10], 1, 1):
-        found.append("on is not within a day of the event")
+    if on != _local_day(verifier):
+        found.append("on is not the event's local day")
     for record in [r for r in records if isinstance(r, str)] if isinstance(records, list) else []:
         kept = verifier.kept.get(record)
         if listed is not None and record not in listed["records"]:
@@ -5075,11 +5215,11 @@ def _records_weeded(verifier: SpecVerifier, body: dict[str, Any]) -> list[str]:
             found.append(f"{record} is not in the record room")
             continue
         kept["weeded"] = True
-        years = (verifier.schedule or {}).get(kept["class"])
+        years = kept["years"]
         if years is None:
             found.append(f"{record} is of a permanent class")
         elif not (_date(on) and _date(kept["closed"]) and _real_date(str(kept["closed"]))) or (
-            _ymd(str(on)) < _ymd(str(kept["closed"]), years)
+            _ymd(str(on)) < _kept_until(str(kept["closed"]), years)
         ):
             found.append(f"{record}: its {years} years from {kept['closed']} have not run out")
     return found
@@ -5093,12 +5233,14 @@ SERVICE_RULES: dict[str, Callable[[SpecVerifier, dict[str, Any]], list[str]]] = 
     "record_room.record.deposited": _record_deposited,
     "record_room.disposal.proposed": _disposal_proposed,
     "record_room.disposal.approved": _disposal_approved,
+    "record_room.disposal.rejected": _disposal_approved,
     "record_room.records.weeded": _records_weeded,
 }
 
 
 def service_event(verifier: SpecVerifier, at: str, body: dict[str, Any]) -> None:
     """§7 citizen-charter and record-room rules: each failing condition is one problem."""
+    verifier.time = body["time"]
     for what in SERVICE_RULES[body["action"]](verifier, body):
         verifier.problem(f"{at}: {what}")
 
@@ -5116,12 +5258,14 @@ def collectorate(qms_database_url: str | None, tmp_path: Path) -> Iterator[Colle
 
 @pytest.fixture
 def service_bundle(
-    collectorate: Collectorate, tmp_path: Path
+    collectorate: Collectorate, tmp_path: Path, make_docx: Callable[..., Path]
 ) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A collectorate's bundle, a year and a day on: files of classes E (two), D and A
-    deposited a year ago, the first class E one weeded through an approved list; an
-    application received and disposed of.  The quality coordinator holds the approver role
-    too.  Yields the bundle (inside the time travel) and the numbers, by name."""
+    """A collectorate's bundle, a year and a day on: files of classes E (three), D and A
+    deposited a year ago, the first class E one weeded through an approved list; a file
+    handed to the record room but not deposited, one still at the dak desk, a draft SOP; an
+    application received a year ago and still open, one received and disposed of.  The
+    quality coordinator holds the approver role too.  Yields the bundle (inside the time
+    travel) and the numbers, by name."""
     from qms_engine.clock import local_today
     from qms_engine.people.users import grant_roles
     from qms_engine.record_room.room import approve, deposit, propose, weed
@@ -5130,9 +5274,18 @@ def service_bundle(
 
     col, s = collectorate, collectorate.signers
     names: dict[str, str] = {}
-    classes = (("yearly", "E"), ("spare", "E"), ("three_years", "D"), ("permanent", "A"))
+    classes = (
+        ("yearly", "E"), ("spare", "E"), ("spare2", "E"), ("three_years", "D"), ("permanent", "A")
+    )  # fmt: skip
+    names["undeposited"] = col.closed_file(tmp_path, "नस्ती undeposited")
+    names["at_desk"] = col.file(tmp_path, "नस्ती at_desk")
+    names["sop"] = col.sop(make_docx("sop.docx", "Office procedure"))
+    waiting = receive_application(
+        col.runtime, office=col.office, actor=s["clerk"], service="INCOME_CERT", applicant="y"
+    )
+    names |= {"open_application": waiting.number, "open_received": waiting.received.isoformat()}
     for name, record_class in classes:
-        names[name] = col.file(tmp_path, f"नस्ती {name}")
+        names[name] = col.closed_file(tmp_path, f"नस्ती {name}")
         deposit(
             col.runtime,
             office=col.office,
@@ -5188,8 +5341,16 @@ def _approval(who: str = "approver", number: str = _LIST) -> _Forged:
     return (who, "record_room.disposal.approved", number, {"comment": ""})
 
 
+def _rejection(who: str = "approver", comment: str = "फ़ाइल 7 वाद में है") -> _Forged:
+    return (who, "record_room.disposal.rejected", _LIST, {"comment": comment})
+
+
 def _weeding(records: list[str], day: str) -> _Forged:
     return ("clerk2", "record_room.records.weeded", _LIST, {"on": day, "records": records})
+
+
+def _deposit(number: str, closed: str) -> _Forged:
+    return ("clerk2", "record_room.record.deposited", number, {"class": "E", "closed": closed})
 
 
 def _service_forgeries(names: dict[str, str], day: str) -> dict[str, list[_Forged]]:
@@ -5203,6 +5364,9 @@ def _service_forgeries(names: dict[str, str], day: str) -> dict[str, list[_Forge
         "due": _days_after(day, 60),
     }
     disposal = {"decision": "rejected", "disposed": day, "note": ""}
+    received = names["open_application"]
+    shortened = {"classes": [{"code": "D", "title": "d", "retention_years": 0}]}
+    hand_over = _moved("record_room", "revenue")
     return {
         "weeded before its retention": [
             _proposal([kept]),
@@ -5225,6 +5389,43 @@ def _service_forgeries(names: dict[str, str], day: str) -> dict[str, list[_Forge
         "disposed of twice": [
             ("approver", "service.application.disposed", names["application"], disposal)
         ],
+        "a weeded file handed over": [("clerk", "custody.moved", names["yearly"], hand_over)],
+        "closed before its creation": [_deposit(names["undeposited"], "2000-01-01")],
+        "deposited from a desk": [_deposit(names["at_desk"], day)],
+        "an SOP deposited": [_deposit(names["sop"], day)],
+        "a record of no document": [_deposit("COL-BSR/FILE/2026/09999", day)],
+        "a backdated disposal": [
+            (
+                "clerk",
+                "service.application.disposed",
+                received,
+                disposal | {"disposed": names["open_received"]},
+            )
+        ],
+        "weeded on the next day": [
+            _proposal([spare]),
+            _approval(),
+            _weeding([spare], _days_after(day, 1)),
+        ],
+        "a shortened schedule": [
+            ("admin", "record_room.schedule.recorded", "COL-BSR", shortened),
+            _proposal([kept]),
+            _approval(),
+            _weeding([kept], day),
+        ],
+        "on two open lists": [_proposal([spare]), _proposal([spare], number=_LIST + "0")],
+        "rejected by its proposer": [
+            _proposal([kept], who="coordinator"),
+            _rejection(who="coordinator"),
+        ],
+        "weeded after a rejection": [_proposal([spare]), _rejection(), _weeding([spare], day)],
+        "a rejection without a reason": [_proposal([spare]), _rejection(comment=" ")],
+        "weeds a record not on the list": [
+            _proposal([spare]),
+            _approval(),
+            _weeding([spare, names["spare2"]], day),
+        ],
+        "approved twice": [_proposal([spare]), _approval(), _approval()],
     }
 
 
@@ -5237,6 +5438,20 @@ def _service_forgeries(names: dict[str, str], day: str) -> dict[str, list[_Forge
         ("approved by its proposer", "'qc' proposed this disposal list"),
         ("due beyond the charter", "the charter gives INCOME_CERT 15 days"),
         ("disposed of twice", "disposed of a second time"),
+        ("a weeded file handed over", "moved after the record room weeded it"),
+        ("closed before its creation", "not from the day it was created"),
+        ("deposited from a desk", "its custody says it is at dak"),
+        ("an SOP deposited", "a controlled document of type SOP"),
+        ("a record of no document", "no document of this chain has that number"),
+        ("a backdated disposal", "disposed of on the day it is recorded"),
+        ("weeded on the next day", "the day weeded is the day recorded"),
+        ("a shortened schedule", "before its retention of 3 years ends"),
+        ("on two open lists", "which is on open disposal list"),
+        ("rejected by its proposer", "'qc' proposed this disposal list"),
+        ("weeded after a rejection", "without an approved disposal list"),
+        ("a rejection without a reason", "the reason, not empty"),
+        ("weeds a record not on the list", "not on the list"),
+        ("approved twice", "already approved or rejected"),
     ],
 )
 def test_both_verifiers_reject_a_forged_service_step(
@@ -5250,15 +5465,16 @@ def test_both_verifiers_reject_a_forged_service_step(
     from qms_engine.audit.verify import verify_bundle
 
     path, names = service_bundle
-    day = _bodies(path)[-1]["time"][:10]
+    day = _office_day(_bodies(path)[-1]["time"])
     roles = {
+        "admin": "admin",
         "clerk": "clerk",
         "clerk2": "clerk",
         "approver": "approver",
         "coordinator": "quality_coordinator",
     }
     for who, action, subject, payload in _service_forgeries(names, day)[case]:
-        role = "approver" if action.endswith(".approved") else roles[who]
+        role = "approver" if action.endswith((".approved", ".rejected")) else roles[who]
         n = _append(path, collectorate.signers[who], role, action, subject, payload)
     problems = spec_verify(path).problems
     assert len(problems) == 1 and problems[0].startswith(f"event #{n}: "), problems
@@ -5310,6 +5526,10 @@ def _register_history(station: Any, path: Path) -> Path:
     return path
 
 
+UNSEALED = {"case_number": "1/2026", "items": "चाकू", "depositing_officer": "HC Yadav"}
+"""A malkhana record's fields without a seal number."""
+
+
 def unsealed_revision(path: Path) -> dict[str, Any]:
     """A malkhana record's revision 0 without a seal number (its file added to ``blobs/``)."""
     memo = "चाकू, मुहर नहीं".encode()
@@ -5320,14 +5540,15 @@ def unsealed_revision(path: Path) -> dict[str, Any]:
         "original_filename": "malkhana-entry.txt",
         "title": "x",
         "reason": "Typed entry",
-        "fields": {"case_number": "1/2026", "items": "चाकू", "depositing_officer": "HC Yadav"},
+        "fields": UNSEALED,
         "state": "filed",
     }
 
 
 def _register_forgeries(path: Path) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
-    """Each forgery: the events (action, subject, payload) the clerk signs (an empty payload:
-    :func:`unsealed_revision`'s)."""
+    """Each forgery: the events (action, subject, payload) the clerk signs (a revision's
+    payload over :func:`unsealed_revision`'s); a record is followed by its revision 0, as the
+    engine writes it, unless the forgery is its absence."""
     created = [b for b in _bodies(path) if b["action"] == "document.created"]
     gd = next(b for b in created if b["payload"]["type"] == "GD")
     office, _, year, _ = gd["subject"].split("/")
@@ -5337,60 +5558,93 @@ def _register_forgeries(path: Path) -> dict[str, list[tuple[str, str, dict[str, 
         payload = {"type": code, "title": "x", "serial": serial, "period": year, "entry": "entry"}
         return ("document.created", f"{office}/{short}/{year}/{serial:04d}", {**payload, **more})
 
+    def filed(created: tuple[str, str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+        return [created, ("document.revision.created", f"{created[1]}#0", {"fields": {}})]
+
     return {
-        "a gap": [record("FIR", "FIR", 3)],
-        "a repeated serial": [
-            ("document.created", f"{office}/FIR/{year}/0001-B", record("FIR", "FIR", 1)[2])
-        ],
-        "another year's period": [
+        "a gap": filed(record("FIR", "FIR", 3)),
+        "a repeated serial": [record("FIR", "FIR", 1)],
+        "another year's period": filed(
             (
                 "document.created",
                 f"{office}/FIR/2019/0001",
                 record("FIR", "FIR", 1, period="2019")[2],
             )
-        ],
-        "an entry after the closing": [
+        ),
+        "an entry after the closing": filed(
             (
                 "document.created",
                 f"{office}/GD/{year}/00005",
                 {**record("GD", "GD", 5)[2], "day": day},
             )
-        ],
-        "a correction of a later entry": [
+        ),
+        "a correction of a later entry": filed(
             record("CYBER", "CYB", 2, corrects=f"{office}/CYB/{year}/0003")
-        ],
-        "a correction of another register's entry": [
+        ),
+        "a correction of another register's entry": filed(
             record("CYBER", "CYB", 2, corrects=gd["subject"])
-        ],
+        ),
         "a malkhana entry without its seal": [
             record("MALKHANA", "MAL", 2),
             ("document.revision.created", f"{office}/MAL/{year}/0002#0", {}),
         ],
+        "a malkhana seal of zero-width spaces": [
+            record("MALKHANA", "MAL", 2),
+            (
+                "document.revision.created",
+                f"{office}/MAL/{year}/0002#0",
+                {"fields": {**UNSEALED, "seal_number": " \u200b\u2060 "}},
+            ),
+        ],
+        "a number not its serial": filed(
+            ("document.created", f"{office}/FIR/{year}/0099", record("FIR", "FIR", 2)[2])
+        ),
+        "another register's number": filed(
+            ("document.created", f"{office}/CYB/{year}/0002", record("FIR", "FIR", 2)[2])
+        ),
+        "a record without its revision 0": [
+            record("MALKHANA", "MAL", 2),
+            *filed(record("FIR", "FIR", 2)),
+        ],
+        "a record without its revision 0, last": [record("MALKHANA", "MAL", 2)],
     }
 
 
 @pytest.mark.parametrize(
-    ("case", "engine_says"),
+    ("case", "at", "engine_says"),
     [
-        ("a gap", "skips serials 2–2"),
-        ("a repeated serial", "repeats serial 1"),
-        ("another year's period", "numbered in period '2019'"),
-        ("an entry after the closing", "which is not open"),
-        ("a correction of a later entry", "no earlier CYBER entry of this office"),
-        ("a correction of another register's entry", "no earlier CYBER entry of this office"),
-        ("a malkhana entry without its seal", "required field(s) seal_number"),
+        ("a gap", -2, "skips serials 2–2"),
+        ("a repeated serial", -1, "created a second time"),
+        ("another year's period", -2, "numbered in period '2019'"),
+        ("an entry after the closing", -2, "which is not open"),
+        ("a correction of a later entry", -2, "no earlier CYBER entry of this office"),
+        ("a correction of another register's entry", -2, "no earlier CYBER entry of this office"),
+        ("a malkhana entry without its seal", -1, "required field(s) seal_number"),
+        ("a malkhana seal of zero-width spaces", -1, "required field(s) seal_number"),
+        ("a number not its serial", -2, "is numbered PS-GD1/FIR/"),
+        ("another register's number", -2, "is numbered PS-GD1/FIR/"),
+        ("a record without its revision 0", -2, "created without its revision 0"),
+        ("a record without its revision 0, last", 0, "created without its revision 0"),
     ],
 )
 def test_both_verifiers_reject_a_forged_register_entry(
-    register_bundle: tuple[Path, Signer], qms_office: TestOffice, case: str, engine_says: str
+    register_bundle: tuple[Path, Signer],
+    qms_office: TestOffice,
+    case: str,
+    at: int,
+    engine_says: str,
 ) -> None:
     """The history the engine wrote passes both verifiers; each forgery, signed with the
-    clerk's real key, is one problem at its last event for both (§7 register rules)."""
+    clerk's real key, is one problem for both, at the event it forged (``at``: its index in
+    the forgery; 0 after the last: the event that should have followed) (§7 register rules)."""
     path, clerk = register_bundle
     _both_accept(path, qms_office)
+    seqs = []
     for action, subject, payload in _register_forgeries(path)[case]:
-        payload = payload or unsealed_revision(path)
-        n = _append(path, clerk, "clerk", action, subject, payload)
+        if action != "document.created":
+            payload = {**unsealed_revision(path), **payload}
+        seqs.append(_append(path, clerk, "clerk", action, subject, payload))
+    n = seqs[at] if at else seqs[-1] + 1
     problems = spec_verify(path).problems
     assert len(problems) == 1 and problems[0].startswith(f"event #{n}: "), problems
     _both_reject(path, qms_office, problems, engine_says)

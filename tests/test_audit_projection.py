@@ -240,8 +240,11 @@ def test_a_realistic_life_in_two_offices_projects_exactly(
         assert differences(qms_office, office) == []
 
 
-def test_the_demo_workspace_projects_exactly(tmp_path: Path) -> None:
+def test_the_demo_workspace_projects_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The workspace `qms demo` builds verifies with its tables exactly the chain's projection."""
+    monkeypatch.setenv("QMS_GD_DAY_BOOK", "on")  # as `qms demo` makes it (conftest: off)
     built = build_demo(tmp_path / "demo", lambda _line: None)
     runtime = Runtime.open(Workspace.load(built.root), load_plugins())
     try:

@@ -22,8 +22,8 @@ from sqlalchemy import delete, func, select, update
 
 from qms_engine.api import Custody, hookimpl
 from qms_engine.audit.verify import verify_office
-from qms_engine.cli import SUBCOMMANDS, cli
 from qms_engine.chain.custody_rules import move_problems
+from qms_engine.cli import SUBCOMMANDS, cli
 from qms_engine.clock import local_today, years_after
 from qms_engine.custody import Movement, move, out, out_overdue, recorded_custody, where
 from qms_engine.errors import (
@@ -321,8 +321,9 @@ def test_malkhana_commands_come_from_the_plugin(qms_office: TestOffice, item: st
     overdue = qms(qms_office, "malkhana", "out", "--overdue", "--on", later, "--json")
     assert overdue.exit_code == 0, overdue.output
     assert [entry["number"] for entry in json.loads(overdue.stdout)] == [item]
-    implied = qms(qms_office, "malkhana", "out", "--on", later, "--json")  # --on: overdue
-    assert json.loads(implied.stdout) == json.loads(overdue.stdout)
+    for day, listed in ((later, [item]), (due.isoformat(), [])):  # --on implies --overdue
+        implied = qms(qms_office, "malkhana", "out", "--on", day, "--json")
+        assert [entry["number"] for entry in json.loads(implied.stdout)] == listed, day
     none = qms(qms_office, "malkhana", "out", "--overdue")
     assert none.exit_code == 0 and "none" in none.stdout.lower(), none.output
     where_text = qms(qms_office, "malkhana", "where", item)
@@ -417,24 +418,68 @@ class _Adds:
         return self.value
 
 
+class _Raises:
+    """A plugin whose ``qms_cli_commands`` fails."""
+
+    @hookimpl
+    def qms_cli_commands(self) -> object:
+        raise RuntimeError("कमांड टूटी")
+
+
 @pytest.mark.parametrize(
-    ("value", "fragment"),
+    ("plugin", "fragment"),
     [
-        ("malkhana", "plugin 'odd'"),
-        ([click.Command("doc")], "plugin 'odd': command 'doc' is a core command's name"),
+        (_Adds("malkhana"), "plugin 'odd'"),
+        (_Adds([click.Command("doc")]), "plugin 'odd': command 'doc' is a core command's name"),
         (
-            [click.Command("malkhana")],
+            _Adds([click.Command("thana"), click.Command("malkhana")]),
             "plugin 'odd': command 'malkhana' is added by plugin 'police_station' too",
         ),
+        (_Raises(), "plugin 'odd': qms_cli_commands failed: RuntimeError('कमांड टूटी')"),
     ],
-    ids=["not a list of commands", "a core command's name", "another plugin's name"],
+    ids=["not a list of commands", "a core command's name", "another plugin's name", "raises"],
 )
-def test_a_plugin_s_commands_are_checked(value: object, fragment: str) -> None:
+def test_a_plugin_s_commands_are_checked(plugin: object, fragment: str) -> None:
     """What a plugin's `qms_cli_commands` returns must be click commands with names of their
-    own; otherwise a PluginError names the plugin."""
-    with pytest.raises(PluginError) as refused:
-        plugin_commands(SUBCOMMANDS, extra_plugins=[("odd", _Adds(value))])
-    assert fragment in str(refused.value)
+    own: otherwise a PluginError names the plugin, none of its commands is added, and the
+    other plugins' still are."""
+    found = plugin_commands(SUBCOMMANDS, extra_plugins=[("odd", plugin)])
+    assert fragment in str(found.problems["odd"])
+    assert isinstance(found.problems["odd"], PluginError)
+    assert "odd" not in found.owners.values() and "thana" not in found.commands
+    assert found.owners["malkhana"] == "police_station"
+
+
+BROKEN_PLUGIN = """
+from qms_engine.api import hookimpl
+
+@hookimpl
+def qms_cli_commands():
+    raise RuntimeError("कमांड टूटी")
+"""
+
+
+def test_a_broken_plugin_leaves_out_only_its_commands(tmp_path: Path) -> None:
+    """An installed plugin whose `qms_cli_commands` raises: `qms --help` still lists every
+    other command and says on stderr which plugin is left out; `qms plugins` reports why."""
+    (tmp_path / "qms_broken_cli.py").write_text(BROKEN_PLUGIN, encoding="utf-8")
+    info = tmp_path / "qms_broken_cli-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: qms-broken-cli\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[qms_engine.plugins]\nbroken = qms_broken_cli\n")
+    env = {**PASSPHRASES, "PYTHONPATH": str(tmp_path)}
+    listed = run("--help", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "malkhana" in listed.stdout and "Traceback" not in listed.stderr
+    assert "plugin 'broken': qms_cli_commands failed: RuntimeError" in listed.stderr
+    report = run("plugins", "--json", env=env)
+    assert report.returncode == 0, report.stderr
+    rows = {row["name"]: row for row in json.loads(report.stdout)}
+    assert "qms_cli_commands failed" in rows["broken"]["problem"]
+    assert rows["police_station"]["commands"] == ["malkhana"]
+    assert rows["police_station"]["problem"] is None
+    text = run("plugins", env=env)
+    assert "broken: its commands are left out: plugin 'broken'" in " ".join(text.stdout.split())
 
 
 def test_plugin_commands_join_the_root_group() -> None:

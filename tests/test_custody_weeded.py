@@ -20,6 +20,7 @@ from tests.collectorate_fixtures import Collectorate, collectorate, later, refus
 from tests.test_audit_attacks import History
 from tests.test_capa_attacks import assert_caught
 from tests.test_collectorate_attacks import Made, forge, hist
+from tests.test_custody_attacks import moved
 
 __all__ = ["collectorate", "hist"]  # the fixtures, imported for pytest
 
@@ -28,7 +29,7 @@ def test_a_weeded_file_is_not_handed_over(collectorate: Collectorate, tmp_path: 
     """A class E file (a year) weeded a year and a day on: a hand-over to a desk is refused
     (exit 5), through the engine and `qms custody move`."""
     col, s = collectorate, collectorate.signers
-    number = col.file(tmp_path, "डाक नस्ती")
+    number = col.closed_file(tmp_path, "डाक नस्ती")
     today = local_today(col.office.timezone)
     deposit(
         col.runtime, office=col.office, actor=s["clerk2"], number=number, record_class="E",
@@ -55,14 +56,6 @@ def test_a_hand_over_after_weeding_is_caught(hist: tuple[History, Made], tmp_pat
     """The clerk's own key signs a hand-over of the weeded file from the dak to the revenue
     desk: the chain says it was moved after the record room weeded it."""
     history, made = hist
-    payload = {
-        "from": "dak",
-        "to": "revenue",
-        "received_by": "राजस्व पटल",
-        "seal_intact": True,
-        "expected_back": "",
-        "order": "",
-        "note": "",
-    }
+    payload = moved("revenue", "record_room", received_by="राजस्व पटल")
     seq = forge(history, "clerk", events.CUSTODY_MOVED, made.yearly, **payload)
     assert_caught(history, tmp_path, seq, "moved after the record room weeded it")

@@ -5,19 +5,21 @@ engine and through `qms district …`."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from qms_engine.audit.checkpoints import record_checkpoint, unlock_office_key
 from qms_engine.audit.verify import verify_bundle, verify_office
 from qms_engine.capa.actions import add_action
 from qms_engine.capa.nonconformities import take_nc_transition
 from qms_engine.chain import events
 from qms_engine.cli import cli
-from qms_engine.clock import local_today
+from qms_engine.clock import local_today, zone
 from qms_engine.district.imports import import_bundle
 from qms_engine.district.sops import adopt_sop, sop_status
 from qms_engine.district.stations import join_station
@@ -29,12 +31,14 @@ from qms_engine.district.views import (
     open_ncs,
     overdue_reviews,
 )
+from qms_engine.district.witness import StationsNotWitnessed
 from qms_engine.documents.revisions import create_document, revise_document
 from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import IntegrityError, NotFound, PermissionDenied, RuleViolation
 from qms_engine.feedback.responses import import_feedback
-from qms_engine.storage.models import DISTRICT_EVENT_TABLE, EVENT_TABLE
-from qms_engine.testing import TestOffice, staff_member
+from qms_engine.people.offices import add_office
+from qms_engine.storage.models import DISTRICT_EVENT_TABLE, DISTRICT_STATION_TABLE, EVENT_TABLE
+from qms_engine.testing import TEST_PASSPHRASE, TestOffice, staff_member
 from tests.conftest import Desk
 from tests.district_fixtures import (
     SP_CODE,
@@ -125,6 +129,15 @@ def test_a_shorter_bundle_is_refused_naming_the_event(
     ):
         own_district.take(export(qms_office, tmp_path / "b2"))
     assert _events(own_district) == written and _held(own_district) == held
+    checked = verify_station(
+        own_district.runtime, own_district.office, STATION, bundle=tmp_path / "b2"
+    )
+    assert [p for p in checked.problems if f"but the district holds #{held}" in p], checked
+    sp = ("-w", own_district.root, "--office", SP_CODE)
+    own_district.runtime.engine.dispose()
+    failed = run(*sp, "district", "verify", STATION, "--bundle", tmp_path / "b2")
+    assert failed.returncode == 6, failed.stdout + failed.stderr
+    assert f"ends at event #{held - 1}" in failed.stdout, failed.stdout
 
 
 def test_a_rewritten_bundle_is_refused_naming_the_first_event_that_differs(
@@ -142,6 +155,11 @@ def test_a_rewritten_bundle_is_refused_naming_the_first_event_that_differs(
     with pytest.raises(IntegrityError, match=f"event #{held - 1} of the bundle differs"):
         own_district.take(bundle)
     assert _held(own_district) == held
+    checked = verify_station(own_district.runtime, own_district.office, STATION, bundle=bundle)
+    assert checked.problems == [
+        f"{STATION}: event #{held - 1} of the bundle differs from the district's record (the "
+        "district holds another event there): the station's chain was rewritten"
+    ]
 
 
 def test_a_bundle_that_does_not_verify_is_refused(
@@ -338,8 +356,10 @@ def test_the_district_commands_end_to_end(
     status = json.loads(_invoke(*sp, "district", "status", "--json"))
     assert status[0]["station"] == STATION and status[0]["verified"] is True
     assert "Cyber desk" in _invoke(*sp, "district", "master-list")
-    for view in ("nc", "reviews", "feedback"):
-        assert isinstance(json.loads(_invoke(*sp, "district", view, "--json")), list)
+    for view in ("nc", "reviews"):
+        assert json.loads(_invoke(*sp, "district", view, "--json")) == []
+    (figures,) = json.loads(_invoke(*sp, "district", "feedback", "--json"))
+    assert (figures["station"], figures["responses"], figures["poor"]) == (STATION, 0, 0)
     cut_chain(qms_office, record.seq - 1)
     cut = export(qms_office, tmp_path / "b2")
     own_district.runtime.engine.dispose()
@@ -457,3 +477,147 @@ def test_district_sop_commands(
         *ws, "--office", STATION, "district", "sop", "adopt", f"{SP_CODE}/SOP/009", "--as", "priya"
     )
     assert refused.returncode == 5 and "no revision in force" in refused.stderr, refused.stderr
+
+
+def test_a_station_that_does_not_verify_does_not_block_witnessing_the_others(
+    desk: Desk, qms_office: TestOffice, shared_district: District
+) -> None:
+    """One station rewritten after its witness: the other station's checkpoint is witnessed
+    all the same, then exit 6 names the station refused (engine and `qms district witness`)."""
+    desk.new_sop()
+    record = checkpoint(qms_office)
+    assert [w.seq for w in shared_district.witness()] == [record.seq]
+    cut_chain(qms_office, record.seq - 1)
+    desk.new_sop("Arms and ammunition upkeep")
+    checkpoint(qms_office)
+    other = add_office(
+        qms_office.runtime,
+        actor=shared_district.admin,
+        from_office=qms_office.office,
+        code="PS-NEW2",
+        name="थाना नया",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    join_station(
+        shared_district.runtime,
+        shared_district.office,
+        actor=shared_district.admin,
+        station_code="PS-NEW2",
+    )
+    other_key = unlock_office_key(qms_office.runtime, other, TEST_PASSPHRASE)
+    first = record_checkpoint(
+        qms_office.runtime, other, actor=shared_district.admin, office_key=other_key
+    )
+    with pytest.raises(StationsNotWitnessed, match=f"1 station.*{STATION}: not witnessed") as e:
+        shared_district.witness()
+    assert [(w.station, w.seq) for w in e.value.done] == [("PS-NEW2", first.seq)]
+    assert e.value.exit_code == 6
+    second = record_checkpoint(
+        qms_office.runtime, other, actor=shared_district.admin, office_key=other_key
+    )
+    sp = ("-w", qms_office.root, "--office", SP_CODE)
+    refused = run(*sp, "district", "witness", "--as", "admin")
+    assert refused.returncode == 6, refused.stdout + refused.stderr
+    assert second.code in refused.stdout and STATION in refused.stderr, refused.stdout
+
+
+def test_the_views_of_a_shared_station_agree_with_its_own_lists(
+    desk: Desk, qms_office: TestOffice, shared_district: District, tmp_path: Path
+) -> None:
+    """For a station of the SP office's own database, `qms district master-list|nc|reviews|
+    feedback --json` give the figures the station's own `doc list`, `nc list` and `feedback
+    summary` give."""
+    number = desk.new_sop("Citizen charter")
+    desk.issue(number)
+    draft = desk.new_sop("बीट गश्त (beat patrol)")
+    sheet = write_csv(
+        tmp_path / "responses.csv",
+        [response(station=STATION), response(station=STATION, ratings=("2", "1", "2", "1"))],
+    )
+    import_feedback(qms_office.runtime, path=sheet, actor=qms_office.signers["quality_coordinator"])
+    ws = ("-w", qms_office.root)
+    sp = (*ws, "--office", SP_CODE)
+    assert _shared_views(qms_office, sp) == _own_lists(qms_office, ws)
+    assert [d["number"] for d in json.loads(_invoke(*sp, "district", "master-list", "--json"))] == [
+        number,
+        draft,
+    ]
+    with shared_district.runtime.engine.begin() as connection:  # the copy is no longer read:
+        connection.execute(update(DISTRICT_STATION_TABLE).values(timezone="Etc/GMT+12"))
+    assert _shared_views(qms_office, sp) == _own_lists(qms_office, ws)
+    sp_check = verify_office(shared_district.runtime, shared_district.office)
+    assert any("district_station" in p and "timezone" in p for p in sp_check.problems), sp_check
+
+
+_DOC_FIELDS = ("number", "type_code", "title", "latest_revno", "latest_state")
+
+
+def _own_lists(station: TestOffice, ws: tuple[str | Path, ...]) -> dict[str, Any]:
+    """The station's figures from its own `doc list`, `nc list` and `feedback summary`."""
+
+    def local_date(time: str) -> str:
+        moment = datetime.fromisoformat(time)
+        return moment.astimezone(zone(station.office.timezone)).date().isoformat()
+
+    (figures,) = json.loads(_invoke(*ws, "feedback", "summary", "--json"))["stations"]
+    return {
+        "documents": [
+            tuple(d[k] for k in (*_DOC_FIELDS, "review_due"))
+            for d in json.loads(_invoke(*ws, "doc", "list", "--json"))
+        ],
+        "ncs": [
+            (*(n[k] for k in ("number", "title", "severity", "state")), local_date(n["raised_at"]))
+            for n in json.loads(_invoke(*ws, "nc", "list", "--json"))
+        ],
+        "feedback": [(figures["responses"], figures["poor"], figures["averages"])],
+    }
+
+
+def _shared_views(station: TestOffice, sp: tuple[str | Path, ...]) -> dict[str, Any]:
+    """The same figures from the district's views of the station (values, not only types)."""
+    views = {
+        view: json.loads(_invoke(*sp, "district", view, "--json"))
+        for view in ("master-list", "nc", "feedback", "reviews")
+    }
+    assert views["reviews"] == []  # nothing is due for review yet
+    assert [n["overdue_actions"] for n in views["nc"]] == [[]]  # no action is due
+    assert {row["station"] for view in views.values() for row in view} == {station.office.code}
+    return {
+        "documents": [
+            (e["number"], e["type"], e["title"], e["revno"], e["state"], e["review_due"])
+            for e in views["master-list"]
+        ],
+        "ncs": [
+            (n["number"], n["title"], n["severity"], n["state"], n["raised_on"])
+            for n in views["nc"]
+        ],
+        "feedback": [(f["responses"], f["poor"], f["averages"]) for f in views["feedback"]],
+    }
+
+
+def test_a_district_sop_number_is_asked_for_in_its_form(
+    qms_office: TestOffice, shared_district: District
+) -> None:
+    """`qms district sop adopt SOP001` is refused with exit 2 naming the form; the station's own
+    SOP number is refused with a hint to type the district's; nothing is written."""
+    ws = ("-w", qms_office.root)
+    before = _events(shared_district)
+    wrong = run(*ws, "district", "sop", "adopt", "SOP001", "--as", "priya")
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert "SOP001: not a district SOP number" in wrong.stderr
+    assert "DISTRICT/SOP/NNN" in wrong.stderr, wrong.stderr
+    own = run(*ws, "district", "sop", "adopt", f"{STATION}/SOP/001", "--as", "priya")
+    assert own.returncode == 5, own.stdout + own.stderr
+    assert f"{STATION}/SOP/001 is {STATION}'s own SOP" in own.stderr
+    assert "type the district's number" in own.stderr, own.stderr
+    assert _events(shared_district) == before
+
+
+def test_an_empty_folder_is_not_a_bundle(own_district: District, tmp_path: Path) -> None:
+    """`qms district import EMPTY_FOLDER`: exit 2 (not a bundle), not 6 (a bad one)."""
+    (tmp_path / "empty").mkdir()
+    sp = ("-w", own_district.root, "--office", SP_CODE)
+    refused = run(*sp, "district", "import", tmp_path / "empty", "--as", "spadmin")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "holds no manifest.json, so it is not an audit bundle" in refused.stderr

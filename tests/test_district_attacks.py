@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from qms_engine.audit.bundle import export_bundle
 from qms_engine.audit.verify import verify_bundle, verify_office
@@ -19,6 +19,7 @@ from qms_engine.chain.district_rules import witness_statement
 from qms_engine.chain.events import EventKind
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.district.imports import witnessed_of
 from qms_engine.district.verify import verify_station
 from qms_engine.errors import IntegrityError
 from qms_engine.people.permissions import load_actor
@@ -28,6 +29,7 @@ from qms_engine.storage.models import (
     CHECKPOINT_TABLE,
     DISTRICT_EVENT_TABLE,
     DISTRICT_STATION_TABLE,
+    EVENT_TABLE,
 )
 from qms_engine.testing import TestOffice
 from tests.conftest import Desk
@@ -304,3 +306,89 @@ def test_an_older_district_sop_adopted_again_is_caught(
     forge(runtime, station, qc, qc_role, events.SOP_ADOPTED, number, adopted(1))
     seq = forge(runtime, station, qc, qc_role, events.SOP_ADOPTED, number, adopted(0))
     assert_fails_at(runtime, station, tmp_path, seq, "never an older one")
+
+
+# --------------------------------------------------------------------------- witnessing again
+
+
+def _sp_events(district: District) -> list[str]:
+    """The SP chain's actions, in order."""
+    with district.runtime.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(EVENT_TABLE.c.action)
+                .where(EVENT_TABLE.c.office_id == district.office.id)
+                .order_by(EVENT_TABLE.c.seq)
+            ).scalars()
+        )
+
+
+def test_a_station_checkpoint_forking_from_a_witnessed_one_is_refused_naming_both_heads(
+    desk: Desk, qms_office: TestOffice, shared_district: District, tmp_path: Path
+) -> None:
+    """Cut below the witnessed checkpoint and written on with valid keys until a new
+    checkpoint falls on the witnessed event: `qms district witness` exits 6 naming both heads,
+    and records nothing (not even the station's other new checkpoint)."""
+    seq = witnessed_station(desk, qms_office, shared_district, tmp_path)
+    (witnessed,) = witnessed_of_station(shared_district)
+    cut_chain(qms_office, seq - 1)
+    checkpoint(qms_office)  # at #seq-1, recorded as event #seq
+    fork = checkpoint(qms_office)
+    assert fork.seq == seq and fork.head_hash != witnessed["head"]
+    before = _sp_events(shared_district)
+    sp = ("-w", qms_office.root, "--office", SP_CODE)
+    refused = run(*sp, "district", "witness", "--as", "admin")
+    assert refused.returncode == 6, refused.stdout + refused.stderr
+    assert witnessed["head"][:16] in refused.stderr and fork.head_hash[:16] in refused.stderr
+    assert "forked" in refused.stderr, refused.stderr
+    assert _sp_events(shared_district) == before
+
+
+def test_a_station_rewritten_since_its_witness_is_not_witnessed_again(
+    desk: Desk, qms_office: TestOffice, shared_district: District, tmp_path: Path
+) -> None:
+    """Cut below the witnessed checkpoint, written on with valid keys, a new checkpoint at
+    another event: the earlier witness is checked against the chain first, so the district
+    does not countersign the rewritten chain."""
+    seq = witnessed_station(desk, qms_office, shared_district, tmp_path)
+    cut_chain(qms_office, seq - 1)
+    desk.new_sop("Arms and ammunition upkeep")
+    assert checkpoint(qms_office).seq > seq
+    before = _sp_events(shared_district)
+    with pytest.raises(IntegrityError, match=f"event #{seq} now hashes to"):
+        shared_district.witness()
+    assert _sp_events(shared_district) == before
+
+
+def witnessed_of_station(district: District) -> list[Any]:
+    """The witness payloads of the SP chain for the test station."""
+    with district.runtime.engine.connect() as connection:
+        return list(witnessed_of(connection, district.office, STATION).values())
+
+
+def test_a_held_event_body_edited_at_the_district_is_caught(
+    desk: Desk, qms_office: TestOffice, own_district: District, tmp_path: Path
+) -> None:
+    """An insider at the district rewrites the title in the body of an event it holds of a
+    station (hash and signature left as they were): `qms audit verify` of the SP office fails
+    (exit 6) naming the station's event, and so does `qms district verify`."""
+    desk.new_sop("Women help desk")
+    own_district.take(export(qms_office, tmp_path / "b1"))
+    with own_district.runtime.engine.begin() as connection:
+        seq, body = connection.execute(
+            select(DISTRICT_EVENT_TABLE.c.seq, DISTRICT_EVENT_TABLE.c.body).where(
+                DISTRICT_EVENT_TABLE.c.action == events.DOCUMENT_CREATED.action
+            )
+        ).one()
+        assert "Women help desk" in body
+        connection.execute(
+            update(DISTRICT_EVENT_TABLE)
+            .where(DISTRICT_EVENT_TABLE.c.seq == seq)
+            .values(body=body.replace("Women help desk", "Men help desk"))
+        )
+    own_district.runtime.engine.dispose()
+    sp = ("-w", own_district.root, "--office", SP_CODE)
+    for command in (("audit", "verify", "--no-blobs"), ("district", "verify", STATION)):
+        done = run(*sp, *command)
+        assert done.returncode == 6, done.stdout + done.stderr
+        assert f"event #{seq}" in done.stdout and STATION in done.stdout, done.stdout

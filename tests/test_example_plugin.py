@@ -111,7 +111,8 @@ def test_the_example_is_installed_as_a_package_of_its_own(outpost_plugin: Path) 
 
 
 def test_qms_plugins_lists_the_example(outpost_plugin: Path) -> None:
-    """`qms plugins` finds the example through its entry point, with its hooks and type."""
+    """`qms plugins` finds the example through its entry point, with its hooks, its type
+    and its command."""
     rows = {row["name"]: row for row in json.loads(ok("plugins", "--json"))}
     assert rows["police_outpost"] == {
         "name": "police_outpost",
@@ -123,6 +124,8 @@ def test_qms_plugins_lists_the_example(outpost_plugin: Path) -> None:
             "qms_workflow_dirs",
         ],
         "office_types": ["police_outpost"],
+        "commands": ["complaint"],
+        "problem": None,
     }
 
 

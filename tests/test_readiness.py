@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -22,23 +23,30 @@ import time_machine
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
+from qms_engine import i18n
 from qms_engine.capa.nonconformities import raise_nc, take_nc_transition
 from qms_engine.cli import cli
 from qms_engine.clock import local_today, utc_now
-from qms_engine.demo import build_demo
-from qms_engine.documents.master_list import document_detail, list_documents
-from qms_engine.documents.revisions import adopt_revision
+from qms_engine.demo import GD_TITLE, OFFICE_CODE, OFFICE_NAME, PEOPLE, build_demo
+from qms_engine.demo.registers import FSL_DAYS
+from qms_engine.district.sops import adopt_sop
+from qms_engine.documents.master_list import document_detail
+from qms_engine.documents.revisions import adopt_revision, create_document, revise_document
+from qms_engine.documents.transitions import take_transition
 from qms_engine.errors import NotFound
 from qms_engine.extension.manager import load_plugins
 from qms_engine.registers.entries import write_entry
+from qms_engine.reports.findings import Finding
 from qms_engine.reports.readiness import OfficeReadiness, office_readiness, title_keys
+from qms_engine.rules import roles
 from qms_engine.runtime import Runtime
 from qms_engine.services.applications import receive_application
 from qms_engine.storage.models import DOCUMENT_TABLE
 from qms_engine.storage.workspace import Workspace
-from qms_engine.testing import TestOffice
+from qms_engine.testing import TestOffice, staff_member
 from tests.collectorate_fixtures import Collectorate, collectorate
 from tests.conftest import Desk
+from tests.district_fixtures import District, shared_district
 from tests.ingest_fixtures import (
     IngestDesk,
     ingest_desk_fixture,  # noqa: F401  (the ingest_desk fixture)
@@ -48,7 +56,7 @@ from tests.test_custody import _to_court
 from tests.test_inbox_authors import drop_draft
 from tests.test_registers import MALKHANA_FIELDS, day_book_station
 
-__all__ = ["collectorate"]  # the fixture, imported for pytest
+__all__ = ["collectorate", "shared_district"]  # the fixtures, imported for pytest
 
 
 def required(office: TestOffice) -> tuple[str, ...]:
@@ -70,6 +78,14 @@ def check(workspace: TestOffice | Path, *args: str, lang: str = "en") -> Result:
     return CliRunner().invoke(cli, argv, env={**PASSPHRASES, "COLUMNS": "200"})
 
 
+def run_printed(root: Path, command: str, **placeholders: str) -> Result:
+    """A finding's command run as printed (in-process, on the workspace at ``root``), only its
+    placeholders (``FILE``, ``TEXT`` …) filled in."""
+    program, *words = (placeholders.get(word, word) for word in shlex.split(command))
+    assert program == "qms"
+    return CliRunner().invoke(cli, ["-w", str(root), *words], env=PASSPHRASES)
+
+
 def readiness_json(office: TestOffice) -> Any:
     """The --json report of an office that is not ready (exit 5)."""
     result = check(office, "--json")
@@ -77,16 +93,20 @@ def readiness_json(office: TestOffice) -> Any:
     return json.loads(result.stdout)
 
 
-def test_fresh_office_lacks_every_required_sop(qms_office: TestOffice) -> None:
+def test_fresh_office_lacks_every_required_sop(
+    qms_office: TestOffice, make_docx: Callable[..., Path]
+) -> None:
     """A new station has written none of its required SOPs: each is a 7.5.1 finding with the
-    command that starts it, and nothing else is missing; `--json` says the same, exit 5."""
+    command that starts it (run as printed, it drafts the SOP), and nothing else is missing;
+    `--json` says the same, exit 5."""
     titles = required(qms_office)
     assert titles  # the plugin requires some
     report = office_readiness(qms_office.runtime, qms_office.office)
     assert not report.ready
     assert found(report) == [("sop_missing", "7.5.1", title) for title in titles]
     first = report.findings[0]
-    assert first.command == f"qms --office PS-TEST1 doc new FILE --type SOP --title '{titles[0]}'"
+    new_sop = f"qms --office PS-TEST1 doc new FILE --type SOP --title {shlex.quote(titles[0])}"
+    assert first.command == f"{new_sop} --as anita"  # the first author by user name
     assert first.what == "no SOP with this title has been written"
 
     document = readiness_json(qms_office)
@@ -99,6 +119,11 @@ def test_fresh_office_lacks_every_required_sop(qms_office: TestOffice) -> None:
     )
     assert [(f["kind"], f["clause"], f["subject"]) for f in office["findings"]] == found(report)
     assert office["findings"][0]["command"] == first.command
+
+    drafted = run_printed(qms_office.root, first.command, FILE=str(make_docx("a.docx", titles[0])))
+    assert drafted.exit_code == 0, drafted.output
+    report = office_readiness(qms_office.runtime, qms_office.office)
+    assert found(report)[0] == ("sop_not_effective", "7.5.2", titles[0])
 
 
 def test_effective_sops_leave_the_list_and_a_draft_is_not_enough(desk: Desk) -> None:
@@ -133,6 +158,81 @@ def test_titles_match_without_case_space_or_normal_form() -> None:
     assert not title_keys("Cyber desk") & title_keys("Cyber desk procedure")
 
 
+def test_every_required_sop_is_titled_in_english_and_hindi(qms_office: TestOffice) -> None:
+    """The police station, collectorate and SP office plugins title each SOP they require
+    "English / हिन्दी", so that an SOP written under either title counts."""
+    registry = qms_office.runtime.plugins.registry
+    for code in ("police_station", "collectorate", "sp_office"):
+        titles = registry.office_type(code).required_sops
+        assert titles and all(side(t, "en") and side(t, "hi") for t in titles), code
+
+
+def test_an_sop_titled_only_in_hindi_counts(desk: Desk) -> None:
+    """An SOP titled only in Hindi, in force, satisfies the requirement; the report shows each
+    required SOP by its title in the report's language, its command the same in both."""
+    office = desk.office
+    malkhana = next(t for t in required(office) if t.startswith("Malkhana"))
+    desk.issue(desk.new_sop(f"  {side(malkhana, 'hi')} "))
+    report = office_readiness(office.runtime, office.office)
+    assert malkhana not in [subject for _kind, _clause, subject in found(report)]
+    assert len(report.findings) == len(required(office)) - 1
+
+    first = report.findings[0].subject
+    english, hindi = (check(office, lang=lang).stdout.splitlines() for lang in ("en", "hi"))
+    assert side(first, "en") in english[3] and side(first, "hi") not in english[3]
+    assert side(first, "hi") in hindi[3] and side(first, "en") not in hindi[3]
+    assert english[4] == hindi[4] == f"  {report.findings[0].command}"
+
+
+def test_a_district_sop_the_station_adopted_counts(
+    desk: Desk, qms_office: TestOffice, shared_district: District
+) -> None:
+    """A station that adopted its district's SOP in force (`qms district sop adopt`) has that
+    SOP: it is not missing.  Once the district revises it, the station's adoption is behind (a
+    7.5.2 finding) until it adopts the revision in force, which the printed command does."""
+    runtime, sp, admin = shared_district.runtime, shared_district.office, shared_district.admin
+    author, approver, coordinator = (
+        staff_member(runtime, sp, admin, f"sp{role[:4]}", f"SP {role}", [role])
+        for role in ("author", "approver", "quality_coordinator")
+    )
+    conduct = next(t for t in required(qms_office) if t.startswith("Staff conduct"))
+
+    def issue(revised: str | None = None) -> str:
+        path = desk.docx(side(conduct, "hi"))
+        if revised is None:
+            number = create_document(
+                runtime, sp, actor=author, type_code="SOP", title=side(conduct, "hi"), path=path
+            ).number
+        else:
+            number = revised
+            revise_document(runtime, actor=author, number=number, path=path, reason="रिवीजन")
+        for step, who in (("submit", author), ("approve", approver)):
+            take_transition(runtime, number=number, transition=step, actor=who)
+        take_transition(runtime, number=number, transition="make_effective", actor=coordinator)
+        return number
+
+    def conduct_findings() -> list[Finding]:
+        report = office_readiness(runtime, qms_office.office)
+        return [f for f in report.findings if f.subject == conduct]
+
+    number = issue()
+    assert [f.kind for f in conduct_findings()] == ["sop_missing"]  # not adopted yet
+    adopt_sop(
+        runtime, qms_office.office, actor=qms_office.signers["quality_coordinator"], number=number
+    )
+    assert conduct_findings() == []
+
+    issue(number)
+    (behind,) = conduct_findings()
+    assert (behind.kind, behind.clause) == ("sop_not_effective", "7.5.2")
+    assert behind.what == f"{number} rev 0 adopted from the district, which has rev 1 in force"
+    who = qms_office.username("approver2")  # the first by name of those who may adopt
+    assert behind.command == f"qms --office PS-TEST1 district sop adopt {number} --as {who}"
+    adopted = run_printed(qms_office.root, behind.command)
+    assert adopted.exit_code == 0, adopted.output
+    assert conduct_findings() == []
+
+
 @pytest.fixture
 def overdue(desk: Desk) -> Iterator[str]:
     """A required SOP made effective now, then a trip 400 days on: its review is overdue."""
@@ -156,8 +256,13 @@ def test_overdue_review_is_found_with_the_command_that_confirms_it(
     assert late > 0
     assert (finding.clause, finding.subject) == ("7.5.2", overdue)
     assert finding.what == f"review was due on {due.isoformat()}, {late} days overdue"
-    assert finding.command == f"qms doc act {overdue} confirm_review --rev 0 --comment WHY"
+    who = qms_office.username("approver2")  # the first by name of those who may confirm it
+    command = f"qms doc act {overdue} confirm_review --rev 0 --comment WHY --as {who}"
+    assert finding.command == command
     assert required(qms_office)[0] not in [f.subject for f in report.findings]
+    confirmed = run_printed(qms_office.root, command)
+    assert confirmed.exit_code == 0, confirmed.output
+    assert found(office_readiness(qms_office.runtime, qms_office.office), "review_overdue") == []
 
 
 def test_open_major_nc_is_found_until_it_is_cancelled(qms_office: TestOffice) -> None:
@@ -288,7 +393,9 @@ def test_table_in_english_and_hindi(qms_office: TestOffice) -> None:
     finding, subject, what is missing) with its command under it, and a count; in Hindi every
     heading and line is Hindi, while numbers, codes, titles and commands stay as they are."""
     titles = required(qms_office)
-    command = f"qms --office PS-TEST1 doc new FILE --type SOP --title '{titles[0]}'"
+    command = (
+        f"qms --office PS-TEST1 doc new FILE --type SOP --title {shlex.quote(titles[0])} --as anita"
+    )
     english = check(qms_office)
     assert english.exit_code == 5, english.output
     day = office_readiness(qms_office.runtime, qms_office.office).today.isoformat()
@@ -316,34 +423,71 @@ def test_table_in_english_and_hindi(qms_office: TestOffice) -> None:
 def test_demo_workspace_report_in_english_and_hindi(
     tmp_path: Path, qms_database_url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The demo station (`qms demo`) has four SOPs, none under a title the police station
-    requires ("General Diary upkeep" is not "General Diary (GD) upkeep"), so every required SOP
-    is missing; nothing else is: its SOPs were written by people, not filed by the inbox, their
-    reviews fall due a year on, its one nonconformity (minor) is closed, every file is in place
-    and its registers have no gap.  Both languages say exactly that, with the same commands."""
+    """The demo station (`qms demo`) has its General Diary and malkhana SOPs in force under
+    required titles (the malkhana one titled Hindi first), its complaint-redress SOP waiting in
+    review, and a front-desk SOP no station requires.  So the report is: every other required
+    SOP missing, the complaint SOP not yet in force, and nothing else — its SOPs were written by
+    people, their reviews fall due a year on, its one nonconformity (minor) is closed, every file
+    is in place, its GD day is closed and its registers have no gap, and the case property at
+    the FSL is due back in FSL_DAYS days (a finding only the day after).  Both languages say
+    exactly that, with the same commands."""
     monkeypatch.setenv("QMS_GD_DAY_BOOK", "on")  # as `qms demo` makes it (conftest: off)
-    new_sop = "qms --office PS-KOT39 doc new FILE --type SOP"
     demo = build_demo(tmp_path / "demo", lambda line: None, database_url=qms_database_url)
     runtime = Runtime.open(Workspace.load(demo.root), load_plugins())
     try:
         office = runtime.office()
         titles = runtime.plugins.registry.office_type(office.office_type).required_sops
-        sops = [d.title for d in list_documents(runtime, office=office, type_code="SOP")]
+        sops = {n: document_detail(runtime, n).summary for n in (demo.gd_sop, demo.malkhana_sop)}
+        waiting = document_detail(runtime, demo.waiting_sop).summary
+        later = utc_now() + timedelta(days=FSL_DAYS + 1)
+        with time_machine.travel(later, tick=True):
+            back_late = found(office_readiness(runtime, office), "custody_overdue")
     finally:
         runtime.close()
-    assert len(sops) == 4 and not {key for t in sops for key in title_keys(t)} & {
-        key for t in titles for key in title_keys(t)
-    }
-    expected = [  # --json: the same shape for scripts in every language
-        {
-            "kind": "sop_missing",
-            "clause": "7.5.1",
-            "subject": title,
-            "what": "no SOP with this title has been written",
-            "command": f"{new_sop} --title {shlex.quote(title)}",
-        }
-        for title in titles
-    ]
+    assert sops[demo.gd_sop].title == GD_TITLE
+    assert all(summary.effective_revno is not None for summary in sops.values())
+    assert back_late == [("custody_overdue", "8.5.3", demo.books.malkhana)]
+
+    def follows(required: str, title: str) -> bool:
+        return bool(sides(required) & sides(title))
+
+    in_force = [t for t in titles if any(follows(t, sop.title) for sop in sops.values())]
+    reviewed = [t for t in titles if follows(t, waiting.title)]
+    assert len(in_force) == 2 and len(reviewed) == 1  # each demo SOP under a required title
+    author = min(name for name, _full, granted in PEOPLE if roles.AUTHOR in granted)
+    new_sop = f"qms --office {OFFICE_CODE} doc new FILE --type SOP"
+    not_yet = "{number} rev {revno} is {state}: not yet approved and in force"
+    missing = "no SOP with this title has been written"
+
+    def expected(say: Callable[[str], str]) -> list[dict[str, str]]:
+        """Each finding as --json gives it, its "what" as ``say`` words it."""
+        return [
+            {
+                "kind": "sop_not_effective",
+                "clause": "7.5.2",
+                "subject": title,
+                "what": say(not_yet).format(
+                    number=waiting.number, revno=waiting.latest_revno, state=waiting.latest_state
+                ),
+                "command": f"qms doc show {waiting.number}",
+            }
+            if title in reviewed
+            else {
+                "kind": "sop_missing",
+                "clause": "7.5.1",
+                "subject": title,
+                "what": say(missing),
+                "command": f"{new_sop} --title {shlex.quote(title)} --as {author}",
+            }
+            for title in titles
+            if title not in in_force
+        ]
+
+    def hindi(message: str) -> str:
+        with i18n.use_language("hi"):
+            translated = i18n._(message)
+        assert translated != message, f"no Hindi for {message!r}"
+        return translated
 
     def report(lang: str, *args: str) -> Result:
         result = check(demo.root, *args, lang=lang)
@@ -352,19 +496,38 @@ def test_demo_workspace_report_in_english_and_hindi(
 
     (english,) = json.loads(report("en", "--json").stdout)["offices"]
     assert (english["office"], english["ready"], english["findings"]) == (
-        "PS-KOT39",
+        OFFICE_CODE,
         False,
-        expected,
+        expected(str),
     )
-    (hindi,) = json.loads(report("hi", "--json").stdout)["offices"]
-    in_hindi = [{**f, "what": "इस शीर्षक की कोई एसओपी नहीं लिखी गई है"} for f in expected]
-    assert hindi["findings"] == in_hindi
-    assert (
-        report("en").stdout.splitlines()[-1] == f"{len(titles)} things an audit would find missing."
-    )
+    (in_hindi,) = json.loads(report("hi", "--json").stdout)["offices"]
+    assert in_hindi["findings"] == expected(hindi)
+    count = len(titles) - len(in_force)
+    table = report("en").stdout.splitlines()
+    first = expected(str)[0]
+    assert table[3].startswith(f"{first['clause']}   Required SOP missing  ")
+    assert side(first["subject"], "en") in table[3]
+    assert side(first["subject"], "hi") not in table[3]
+    assert table[4] == f"  {first['command']}"
+    assert table[-1] == f"{count} things an audit would find missing."
     table = report("hi").stdout.splitlines()
-    assert table[0].endswith("को PS-KOT39 (कोतवाली सेक्टर 39) के ISO 9001 ऑडिट में क्या कमी मिलेगी")
-    assert table[-1] == f"ऑडिट में {len(titles)} कमियाँ मिलेंगी।"
+    assert table[0].endswith(f"को {OFFICE_CODE} ({OFFICE_NAME}) के ISO 9001 ऑडिट में क्या कमी मिलेगी")
+    assert side(first["subject"], "hi") in table[3]
+    assert side(first["subject"], "en") not in table[3]
+    assert table[4] == f"  {first['command']}"
+    assert table[-1] == f"ऑडिट में {count} कमियाँ मिलेंगी।"
+
+
+def side(title: str, lang: str) -> str:
+    """The Hindi (``hi``) or English side of a bilingual "English / हिन्दी" title."""
+    (hindi,) = [part for part in title.split(" / ") if re.search("[\u0900-\u097f]", part)]
+    (english,) = [part for part in title.split(" / ") if part != hindi]
+    return hindi if lang == "hi" else english
+
+
+def sides(title: str) -> set[str]:
+    """Each side of a bilingual title, as a reader compares them (letter case aside)."""
+    return {part.strip().casefold() for part in title.split(" / ")}
 
 
 @pytest.fixture
@@ -420,8 +583,14 @@ def test_register_gaps_are_found_with_what_mends_them(
     assert serial.command == "qms --office PS-GD1 audit verify"
     assert day.what == f"the GD of {opened.day} was not closed"
     assert day.command == (
-        "qms --office PS-GD1 register write GD --closing --field cash_balance=VALUE --text TEXT"
+        "qms --office PS-GD1 register write GD --closing --field cash_balance=VALUE --text TEXT "
+        f"--as {office.username('clerk')}"
     )
+    with time_machine.travel(utc_now() + timedelta(days=2), tick=True):
+        closed = run_printed(office.root, day.command, VALUE="₹ 0", TEXT="रोज़नामचा बंद (देर से)")
+        assert closed.exit_code == 0, closed.output
+        report = office_readiness(runtime, office.office)
+    assert found(report, "register_gap") == [("register_gap", "7.5.3", "DAK")]
 
 
 def test_case_property_out_past_its_return_is_found(desk: Desk) -> None:
@@ -460,4 +629,10 @@ def test_a_service_past_its_charter_time_limit_is_found(collectorate: Collectora
     due = report.today - timedelta(days=1)
     assert (finding.clause, finding.subject) == ("8.2.2", number)
     assert finding.what == f"INCOME_CERT at desk revenue: due on {due}, not disposed of"
-    assert finding.command == f"qms service dispose {number} DECISION"
+    first = collectorate.signers["approver"].username  # of the clerks and approvers, by name
+    assert finding.command == f"qms service dispose {number} DECISION --as {first}"
+    with time_machine.travel(utc_now() + timedelta(days=16), tick=True):
+        disposed = run_printed(collectorate.root, finding.command, DECISION="granted")
+        assert disposed.exit_code == 0, disposed.output
+        report = office_readiness(collectorate.runtime, collectorate.office)
+    assert found(report, "service_overdue") == []

@@ -144,9 +144,43 @@ def test_forged_gap_in_the_numbers(book: History, tmp_path: Path) -> None:
 
 
 def test_repeated_serial(book: History, tmp_path: Path) -> None:
-    """A second FIR with the last one's serial (under another number) is caught."""
-    seq = _forge(book, f"{_number('FIR', 1)}-B", _record("FIR", 1, entry="entry"))
-    assert_both_fail_at(book, tmp_path, seq, "repeats serial 1")
+    """A second FIR with the last one's serial (so its number) is caught."""
+    seq = _forge(book, _number("FIR", 1), _record("FIR", 1, entry="entry"))
+    assert_both_fail_at(book, tmp_path, seq, "created a second time")
+
+
+@pytest.mark.parametrize(
+    ("number", "serial", "says"),
+    [
+        ("FIR/YEAR/0099", 2, "is numbered {FIR}, not {subject}"),
+        ("CYB/YEAR/0002", 2, "is numbered {FIR}, not {subject}"),
+        ("FIR/YEAR/0001-B", 1, "repeats serial 1"),
+    ],
+)
+def test_number_not_its_serial(
+    book: History, tmp_path: Path, number: str, serial: int, says: str
+) -> None:
+    """A record whose number is not its serial and period in its type's recorded numbering
+    (another serial, another register's form, a repeated serial under a made-up number) is
+    caught."""
+    subject = f"{OFFICE}/{number.replace('YEAR', _year())}"
+    seq = _forge(book, subject, _record("FIR", serial, entry="entry"))
+    _forge(book, f"{subject}#0", _typed_revision({}), "document.revision.created")
+    says = says.format(FIR=_number("FIR", serial), subject=subject)
+    assert_both_fail_at(book, tmp_path, seq, says)
+
+
+@pytest.mark.parametrize("then", ["another record", "nothing"])
+def test_record_created_without_its_revision_0(book: History, tmp_path: Path, then: str) -> None:
+    """A register record whose next event is not its revision 0 (a record with no file and
+    none of its required fields) is caught at that next event, or at the chain's end."""
+    created = _forge(book, _number("MAL", 2), _record("MALKHANA", 2, entry="entry"))
+    if then == "another record":
+        _forge(book, _number("FIR", 2), _record("FIR", 2, entry="entry"))
+        _forge(book, f"{_number('FIR', 2)}#0", _typed_revision({}), "document.revision.created")
+    assert_both_fail_at(
+        book, tmp_path, created + 1, f"{_number('MAL', 2)}: created without its revision 0"
+    )
 
 
 def test_entry_after_the_days_closing(book: History, tmp_path: Path) -> None:
@@ -209,26 +243,29 @@ def test_correction_of_an_entry_not_earlier_or_not_here(
     assert_both_fail_at(book, tmp_path, seq, "no earlier CYBER entry of this office")
 
 
-def test_malkhana_entry_without_its_seal(book: History, tmp_path: Path) -> None:
-    """A malkhana record whose first revision lacks the seal number is caught."""
+def _typed_revision(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sha256": "cd" * 32,
+        "size": 5,
+        "media_type": "text/plain; charset=utf-8",
+        "original_filename": "malkhana-entry.txt",
+        "title": "x",
+        "reason": "Typed entry",
+        "fields": fields,
+        "state": "filed",
+    }
+
+
+@pytest.mark.parametrize("seal", [None, "", " \t", "\u200b", "\ufeff\u2060\u00a0"])
+def test_malkhana_entry_without_its_seal(book: History, tmp_path: Path, seal: str | None) -> None:
+    """A malkhana record whose first revision lacks the seal number, or gives one of nothing
+    visible (spaces, zero-width or format characters), is caught."""
     number = _number("MAL", 2)
     _forge(book, number, _record("MALKHANA", 2, entry="entry"))
     fields = {k: v for k, v in MALKHANA_FIELDS.items() if k != "seal_number"}
-    seq = _forge(
-        book,
-        f"{number}#0",
-        {
-            "sha256": "cd" * 32,
-            "size": 5,
-            "media_type": "text/plain; charset=utf-8",
-            "original_filename": "malkhana-entry.txt",
-            "title": "x",
-            "reason": "Typed entry",
-            "fields": fields,
-            "state": "filed",
-        },
-        "document.revision.created",
-    )
+    if seal is not None:
+        fields["seal_number"] = seal
+    seq = _forge(book, f"{number}#0", _typed_revision(fields), "document.revision.created")
     assert_both_fail_at(book, tmp_path, seq, "without its required field(s) seal_number")
 
 

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,29 +87,31 @@ def day_book_station(
     monkeypatch.setenv("QMS_GD_NUMBERING", numbering)
     runtime = Runtime.open(Workspace.load(office.root), load_plugins())
     try:
-        admin = office.signers["admin"]
-        station = add_office(
-            runtime,
-            actor=admin,
-            from_office=office.office,
-            code=STATION,
-            name="थाना रोज़नामचा",
-            office_type="police_station",
-            office_passphrase=TEST_PASSPHRASE,
-        )
-        grant_roles(runtime, station, actor=admin, username="ramesh", roles=["clerk"])
-        keys.rotate(
-            runtime,
-            station,
-            actor=office.signers["clerk"],
-            username="ramesh",
-            new_passphrase=TEST_PASSPHRASE,
-        )
-        clerk = keys.unlock(runtime, "ramesh", TEST_PASSPHRASE)
+        station, clerk = add_station(runtime, office, STATION, office.signers["clerk"])
         signers = {**office.signers, "clerk": clerk}
         yield Station(runtime, station, clerk, signers, office.root)
     finally:
         runtime.close()
+
+
+def add_station(
+    runtime: Runtime, office: TestOffice, code: str, ramesh: Signer
+) -> tuple[OfficeRef, Signer]:
+    """A police station ``code`` added by the admin, where Ramesh (signing as ``ramesh``) is
+    clerk and has chosen his own key; and his signer."""
+    admin = office.signers["admin"]
+    station = add_office(
+        runtime,
+        actor=admin,
+        from_office=office.office,
+        code=code,
+        name="थाना रोज़नामचा",
+        office_type="police_station",
+        office_passphrase=TEST_PASSPHRASE,
+    )
+    grant_roles(runtime, station, actor=admin, username="ramesh", roles=["clerk"])
+    keys.rotate(runtime, station, actor=ramesh, username="ramesh", new_passphrase=TEST_PASSPHRASE)
+    return station, keys.unlock(runtime, "ramesh", TEST_PASSPHRASE)
 
 
 @pytest.fixture
@@ -221,6 +223,7 @@ def test_a_malkhana_entry_needs_its_required_fields(station: Station) -> None:
     message = str(refused.value)
     assert "the field items (what is deposited (item description)) is required" in message
     assert "the field seal_number" in message and "--field seal_number=" in message
+    assert message.startswith("the field"), message  # not the typed text's file name
     number = create_malkhana(station)
     assert number == f"{STATION}/MAL/{_year()}/0001"
     station.verify_ok()
@@ -241,6 +244,10 @@ def test_the_inbox_quarantines_a_malkhana_entry_without_its_seal(
     (outcome,) = desk.run()
     assert (outcome.status, outcome.step) == ("quarantined", "check the entry"), outcome
     assert "the field seal_number" in (outcome.problem or "")
+    assert "a line “Seal number: …” (labels: Seal number, Seal No., सील संख्या)" in (
+        outcome.problem or ""
+    )
+    assert "--field" not in (outcome.problem or "")
     (quarantined,) = desk.quarantined("MALKHANA")
     assert "seal_number" in desk.error_note(quarantined)["Problem"]
     desk.check_sound()
@@ -281,6 +288,103 @@ def test_a_late_closing_and_numbering_per_day(day_numbered: Station) -> None:
         with station.runtime.engine.connect() as connection:
             assert gaps(connection, station.office) == []
         station.verify_ok()
+
+
+def test_an_entry_is_dated_by_its_events_time_across_midnight(station: Station) -> None:
+    """An entry's day and period are those of the time its event is stamped with, also when
+    the clock stepped back over midnight or New Year (the event keeps the previous time):
+    numbered in the day and year it is recorded in, and the chain verifies."""
+    ist = zone("Asia/Kolkata")
+    year = utc_now().astimezone(ist).year + 1
+    midnight = datetime(year, 1, 1, tzinfo=ist)
+    with time_machine.travel(midnight + timedelta(seconds=5), tick=False):
+        opening = station.open_day()
+        first = write_entry(
+            station.runtime, station.office, actor=station.clerk, type_code="FIR", text="चोरी"
+        )
+    with time_machine.travel(midnight - timedelta(seconds=2), tick=False):
+        entry = station.write("गश्त")
+        second = write_entry(
+            station.runtime, station.office, actor=station.clerk, type_code="FIR", text="ठगी"
+        )
+    day = midnight.date().isoformat()
+    assert (opening.day, entry.day, entry.number) == (day, day, f"{STATION}/GD/{year}/00002")
+    assert (first.number, second.number) == (
+        f"{STATION}/FIR/{year}/0001",
+        f"{STATION}/FIR/{year}/0002",
+    )
+    with time_machine.travel(midnight + timedelta(minutes=1)):
+        station.verify_ok()
+
+
+def _plugin_now_declares(
+    runtime: Runtime, spec: DocumentTypeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The police station type as a later plugin version would declare it: with ``spec``."""
+    police = runtime.plugins.registry.office_types["police_station"]
+    types = tuple(spec if t.code == spec.code else t for t in police.document_types)
+    monkeypatch.setitem(
+        runtime.plugins.registry.office_types,
+        "police_station",
+        replace(police, document_types=types),
+    )
+
+
+def test_the_required_fields_the_chain_recorded_stay_required(
+    station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later plugin version that no longer requires a field the office's chain recorded as
+    required is not followed: the record is refused by name (the verifier would report it),
+    nothing written; fields the plugin adds are required too."""
+    create_malkhana(station)
+    malkhana = station.runtime.plugins.registry.office_types["police_station"].document_type(
+        "MALKHANA"
+    )
+    fewer = {k: v for k, v in malkhana.required_fields.items() if k != "items"}
+    newer = replace(malkhana, required_fields={**fewer, "photo": "photograph reference"})
+    _plugin_now_declares(station.runtime, newer, monkeypatch)
+    given = {k: v for k, v in MALKHANA_FIELDS.items() if k != "items"}
+    with pytest.raises(RuleViolation) as refused:
+        create_malkhana(station, **given, photo="P-1")
+    assert "the field items (what is deposited (item description)) is required" in str(
+        refused.value
+    )
+    with pytest.raises(RuleViolation, match="the field photo"):
+        create_malkhana(station, **MALKHANA_FIELDS)
+    assert (
+        create_malkhana(station, **MALKHANA_FIELDS, photo="P-1") == f"{STATION}/MAL/{_year()}/0002"
+    )
+    station.verify_ok()
+
+
+def test_a_serial_period_the_chain_did_not_record_is_refused(
+    qms_office: TestOffice, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An office whose GD was recorded with its book rules but numbered without a period is
+    not numbered per year because a later plugin says so: refused, naming both."""
+    registry = station.runtime.plugins.registry
+    police = registry.office_types["police_station"]
+    gd = police.document_type("GD")
+    plain = replace(gd, serial_period=None, numbering="{office}/{type}/{serial:05d}")
+    _plugin_now_declares(station.runtime, plain, monkeypatch)
+    other, clerk = add_station(station.runtime, qms_office, "PS-GD2", station.clerk)
+
+    def open_day() -> Entry:
+        return write_entry(
+            station.runtime,
+            other,
+            actor=clerk,
+            type_code="gd",
+            text="खुला",
+            fields={"custody": "none"},
+            kind="opening",
+        )
+
+    assert open_day().number == "PS-GD2/GD/00001"
+    monkeypatch.setitem(registry.office_types, "police_station", police)
+    with pytest.raises(ConfigurationError, match="serial never restarts\\), but the installed"):
+        write_entry(station.runtime, other, actor=clerk, type_code="GD", text="गश्त")
+    assert [e.number for e in list_entries(station.runtime, other, "Gd")] == ["PS-GD2/GD/00001"]
 
 
 def test_gaps_lists_serials_missing_from_the_tables(station: Station) -> None:
@@ -333,6 +437,35 @@ def test_register_commands(station: Station) -> None:
         0,
         "No gaps: every serial is there and every past day is closed.",
     )
+
+
+def test_register_commands_keep_the_terminal_safe(station: Station, tmp_path: Path) -> None:
+    """Typed text and fields with control characters are refused (exit 2, naming the option);
+    a filed text file holding some is shown with them made harmless; --opening with --closing
+    is a usage error; a register's code is taken in any letter case."""
+    base = ["--workspace", str(station.root), "--office", STATION]
+    auth = ["--as", "ramesh"]
+    env = {"QMS_PASSPHRASE": TEST_PASSPHRASE}
+    write = [*base, "register", "write", "gd"]
+    both = [*write, "--opening", "--closing", "--text", "x", "--field", "custody=none"]
+    assert run(*both, "--field", "cash_balance=1", *auth, env=env).returncode == 2
+    opened = run(*write, "--opening", "--text", "खुला", "--field", "custody=none", *auth, env=env)
+    assert opened.returncode == 0, opened.stderr
+    for option in (
+        ["--text", "ok\n\x1b[2J\x1b[31mFAKE"],
+        ["--text", "x", "--field", "n=\u202eabc"],
+    ):
+        refused = run(*write, *option, *auth, env=env)
+        assert refused.returncode == 2 and "control characters" in refused.stderr, refused
+    page = tmp_path / "page.txt"
+    page.write_text("गश्त\n\x1b]0;pwned\x07 \x1b[31mred", encoding="utf-8")
+    filed = run(*base, "doc", "new", str(page), "--type", "GD", "--title", "पृष्ठ", *auth, env=env)
+    assert filed.returncode == 0, filed.stderr
+    shown = run(*base, "register", "show", f"{STATION}/GD/{_year()}/00002")
+    assert shown.returncode == 0 and "गश्त" in shown.stdout
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    listed = run(*base, "register", "list", "Gd", "--json")
+    assert len(json.loads(listed.stdout)) == 2
 
 
 def test_an_office_keeps_the_numbering_its_chain_recorded(

@@ -5,6 +5,7 @@ CLI, on SQLite and PostgreSQL, and verified from the chain."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -80,7 +81,7 @@ def test_a_service_past_its_time_limit_is_listed_per_desk(collectorate: Collecto
         shown = cli(collectorate, "service", "overdue")
         assert shown.exit_code == 0, shown.output
         assert "Desk revenue" in shown.output and late in shown.output
-        assert "1 days late" in shown.output
+        assert "1 day late" in shown.output and "1 days" not in shown.output
         as_json = cli(collectorate, "service", "overdue", "--desk", "arms", "--json")
         assert json.loads(as_json.output) == {}
         whole = json.loads(cli(collectorate, "service", "overdue", "--json").output)
@@ -194,3 +195,87 @@ def test_a_plugin_declaring_a_bad_charter_is_refused(declared: dict[str, Any], s
     )
     with pytest.raises(PluginError, match=says):
         TypeRegistry().add_office_type(office_type)
+
+
+def test_a_disposal_is_dated_the_day_it_is_recorded(collectorate: Collectorate) -> None:
+    """Sixty days on, a certified copy (7 days) disposed of is recorded as disposed of that
+    day, 53 days late: there is no backdating it (`--on` is no option: exit 2)."""
+    number = _apply(collectorate, "CERTIFIED_COPY")
+    with later(days=60):
+        today = local_today(collectorate.office.timezone)
+        code, said = refused(
+            collectorate, "service", "dispose", number, "granted",
+            "--on", (today - timedelta(days=59)).isoformat(), "--as", "adm",
+        )  # fmt: skip
+        assert code == 2 and "--on" in said, said
+        done = cli(collectorate, "service", "dispose", number, "granted", "--as", "adm")
+        assert done.exit_code == 0, done.output
+        assert f"granted on {today.isoformat()} (53 days late)" in done.output, done.output
+        assert verify_office(collectorate.runtime, collectorate.office).problems == []
+
+
+def test_a_changed_charter_leaves_earlier_applications_due_as_they_were(
+    collectorate: Collectorate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin cuts the income certificate to 5 days and an admin records the charter
+    again: an application received before stays due in 15 days (not overdue on day 6), one
+    received after is due in 5; both verify."""
+    before = receive_application(
+        collectorate.runtime, office=collectorate.office, actor=collectorate.signers["clerk"],
+        service="INCOME_CERT", applicant="x",
+    )  # fmt: skip
+    registry = collectorate.runtime.plugins.registry
+    spec = registry.office_type("collectorate")
+    services = tuple(replace(s, days=5) if s.code == "INCOME_CERT" else s for s in spec.services)
+    monkeypatch.setitem(registry.office_types, "collectorate", replace(spec, services=services))
+    assert record_declarations(
+        collectorate.runtime, office=collectorate.office, actor=collectorate.signers["admin"]
+    ) == ["service.charter.recorded"]
+    after = receive_application(
+        collectorate.runtime, office=collectorate.office, actor=collectorate.signers["clerk"],
+        service="INCOME_CERT", applicant="y",
+    )  # fmt: skip
+    assert (after.due - after.received, before.due - before.received) == (
+        timedelta(days=5),
+        timedelta(days=15),
+    )
+    with later(days=6):
+        with collectorate.runtime.engine.connect() as connection:
+            late = overdue(
+                connection, collectorate.office, local_today(collectorate.office.timezone)
+            )
+        assert [a.number for a in late["revenue"]] == [after.number]
+        assert verify_office(collectorate.runtime, collectorate.office).problems == []
+
+
+def test_one_line_fields_refuse_line_breaks_and_control_characters(
+    collectorate: Collectorate,
+) -> None:
+    """An applicant's name or a disposal note holding a line break or a control character is
+    refused (exit 2), naming the option; nothing is written."""
+    code, said = refused(
+        collectorate, "service", "apply", "INCOME_CERT", "--applicant", "रामलाल\nदूसरी पंक्ति",
+        "--as", "sunita",
+    )  # fmt: skip
+    assert code == 2 and "--applicant holds a line break" in said, said
+    number = _apply(collectorate, "GRIEVANCE")
+    with pytest.raises(InvalidInput, match="--note holds a line break"):
+        dispose_application(
+            collectorate.runtime, number=number, actor=collectorate.signers["approver"],
+            decision="granted", note="ok\x1b[2J",
+        )  # fmt: skip
+    assert [
+        row["number"]
+        for row in json.loads(cli(collectorate, "service", "list", "--open", "--json").output)
+    ] == [number]
+
+
+def test_an_office_without_a_charter_says_how_to_record_one(qms_office: TestOffice) -> None:
+    """A police station has no charter recorded: receiving an application is refused, with
+    the hint to have an admin record it."""
+    with pytest.raises(RuleViolation, match="no citizen charter recorded") as refusal:
+        receive_application(
+            qms_office.runtime, office=qms_office.office, actor=qms_office.signers["clerk"],
+            service="INCOME_CERT", applicant="x",
+        )  # fmt: skip
+    assert refusal.value.hint == "an admin records it: qms service charter --as ADMIN"

@@ -212,7 +212,7 @@ def test_commands_attribute_still_lists_every_command() -> None:
     the core ones and the plugins' (`qms malkhana`)."""
     from qms_engine.extension.commands import plugin_commands
 
-    added = plugin_commands(SUBCOMMANDS)
+    added = plugin_commands(SUBCOMMANDS).commands
     assert "malkhana" in added
     assert set(cli.commands) == set(SUBCOMMANDS) | set(added)
 

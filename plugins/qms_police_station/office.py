@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from qms_engine.api import (
     DEFAULT_PERSONAL,
+    N_,
     Custody,
     DayBook,
     DocumentTypeSpec,
@@ -24,10 +25,10 @@ from qms_police_station.settings import Settings
 
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".txt")
 MALKHANA_REQUIRED = {
-    "case_number": "the case/FIR number the property belongs to",
-    "items": "what is deposited (item description)",
-    "seal_number": "the number of the seal the property was deposited under",
-    "depositing_officer": "the officer who deposited it",
+    "case_number": N_("the case/FIR number the property belongs to"),
+    "items": N_("what is deposited (item description)"),
+    "seal_number": N_("the number of the seal the property was deposited under"),
+    "depositing_officer": N_("the officer who deposited it"),
 }
 """A malkhana entry is worthless in court without the case it belongs to, what was deposited,
 the seal it was deposited under and who deposited it."""
@@ -38,10 +39,10 @@ MALKHANA_CUSTODY = Custody(
     final=("disposed",),
     order_needed=("disposed",),
     titles={
-        "malkhana": "Malkhana (मालखाना)",
-        "court": "Court (न्यायालय)",
-        "fsl": "Forensic science laboratory (FSL)",
-        "disposed": "Disposed of by order (निस्तारित)",
+        "malkhana": N_("Malkhana (मालखाना)"),
+        "court": N_("Court (न्यायालय)"),
+        "fsl": N_("Forensic science laboratory (FSL)"),
+        "disposed": N_("Disposed of by order (निस्तारित)"),
     },
 )
 """Case property stays in the malkhana but when a court or the forensic lab has it (each due
@@ -159,10 +160,10 @@ CITIZEN_FEEDBACK = FeedbackForm(
         "comment": ("Comments / सुझाव", "Comments", "Suggestions", "सुझाव", "टिप्पणी"),
     },
     labels={
-        "behaviour": "Behaviour / व्यवहार",
-        "action_taken": "Action taken / कार्यवाही",
-        "timeliness": "Timeliness / समयबद्धता",
-        "overall": "Overall satisfaction / संतुष्टि",
+        "behaviour": N_("Behaviour / व्यवहार"),
+        "action_taken": N_("Action taken / कार्यवाही"),
+        "timeliness": N_("Timeliness / समयबद्धता"),
+        "overall": N_("Overall satisfaction / संतुष्टि"),
     },
     personal=(*DEFAULT_PERSONAL, "Name / नाम", "Mobile number / मोबाइल नंबर", "Address / पता"),
     # An Indian sheet writes the day first; the form's own CSV download writes the year first.
@@ -194,11 +195,11 @@ def police_station(settings: Settings) -> OfficeType:
     )
     return OfficeType(
         code="police_station",
-        title="Police station (thana)",
+        title=N_("Police station (thana)"),
         document_types=(
             DocumentTypeSpec(
                 code="SOP",
-                title="Standard operating procedure",
+                title=N_("Standard operating procedure"),
                 workflow="sop-revision",
                 numbering="{office}/SOP/{serial:03d}",
                 allowed_extensions=(".docx", ".pdf"),
@@ -207,7 +208,7 @@ def police_station(settings: Settings) -> OfficeType:
             ),
             _register(
                 "GD",
-                "General Diary entry (roznamcha)",
+                N_("General Diary entry (roznamcha)"),
                 gd_numbering,
                 "GD",
                 2,
@@ -219,7 +220,7 @@ def police_station(settings: Settings) -> OfficeType:
             ),
             _register(
                 "MALKHANA",
-                "Malkhana (case property) entry",
+                N_("Malkhana (case property) entry"),
                 "{office}/MAL/{year}/{serial:04d}",
                 "MALKHANA",
                 None,
@@ -227,18 +228,22 @@ def police_station(settings: Settings) -> OfficeType:
                 custody=MALKHANA_CUSTODY,
             ),
             _register(
-                "DAK", "Dak (correspondence) entry", "{office}/DAK/{year}/{serial:05d}", "DAK", 3
+                "DAK",
+                N_("Dak (correspondence) entry"),
+                "{office}/DAK/{year}/{serial:05d}",
+                "DAK",
+                3,
             ),
             _register(
                 "ARMS",
-                "Arms and ammunition register page",
+                N_("Arms and ammunition register page"),
                 "{office}/ARMS/{year}/{serial:04d}",
                 "ARMS",
                 10,
             ),
             _register(
                 "PASSPORT",
-                "Passport verification record",
+                N_("Passport verification record"),
                 "{office}/PV/{year}/{serial:05d}",
                 "PASSPORT",
                 3,
@@ -252,41 +257,48 @@ def police_station(settings: Settings) -> OfficeType:
 
 _NEW_REGISTERS = (
     _register(
-        "FIR", "First information report (FIR)", "{office}/FIR/{year}/{serial:04d}", None, None
+        "FIR", N_("First information report (FIR)"), "{office}/FIR/{year}/{serial:04d}", None, None
     ),
     _register(
-        "CYBER", "Cyber complaint", "{office}/CYB/{year}/{serial:04d}", None, 5, corrections=True
+        "CYBER",
+        N_("Cyber complaint"),
+        "{office}/CYB/{year}/{serial:04d}",
+        None,
+        5,
+        corrections=True,
     ),
     _register(
         "WOMEN_DESK",
-        "Women help desk entry",
+        N_("Women help desk entry"),
         "{office}/WHD/{year}/{serial:04d}",
         None,
         5,
         corrections=True,
     ),
-    _register("VISITORS", "Visitors' register entry", "{office}/VIS/{year}/{serial:05d}", None, 1),
+    _register(
+        "VISITORS", N_("Visitors' register entry"), "{office}/VIS/{year}/{serial:05d}", None, 1
+    ),
 )
 """Registers kept as typed entries (``qms register write``): no inbox folder of their own."""
 
 REQUIRED_SOPS = (  # "English / हिन्दी": an SOP titled by either side counts
-    "Station office procedure / थाना कार्यालय प्रक्रिया",
-    "General Diary (GD) upkeep / सामान्य दैनिकी (रोज़नामचा) का रखरखाव",
-    "FIR registration / प्रथम सूचना रिपोर्ट (एफ़आईआर) का पंजीकरण",
-    "Investigation procedure / विवेचना प्रक्रिया",
-    "Complaint redress / शिकायत निवारण",
-    "Records management / अभिलेख प्रबंधन",
-    "Malkhana (case property) management / मालखाना प्रबंधन",
-    "Dak (correspondence) handling / डाक (पत्राचार) प्रबंधन",
-    "Arms and ammunition upkeep / शस्त्र एवं गोला-बारूद का रखरखाव",
-    "Passport verification / पासपोर्ट सत्यापन",
-    "CCTNS data entry / सीसीटीएनएस डेटा प्रविष्टि",
-    "IGRS grievance handling / आईजीआरएस शिकायत निस्तारण",
-    "Cyber desk / साइबर डेस्क",
-    "Women help desk / महिला हेल्प डेस्क",
-    "Citizen charter / नागरिक अधिकार-पत्र",
-    "Staff conduct / कर्मचारी आचरण",
-    "Emergency response / आपातकालीन कार्रवाई",
+    N_("Station office procedure / थाना कार्यालय प्रक्रिया"),
+    N_("General Diary (GD) upkeep / सामान्य दैनिकी (रोज़नामचा) का रखरखाव"),
+    N_("FIR registration / प्रथम सूचना रिपोर्ट (एफ़आईआर) का पंजीकरण"),
+    N_("Investigation procedure / विवेचना प्रक्रिया"),
+    N_("Complaint redress / शिकायत निवारण"),
+    N_("Records management / अभिलेख प्रबंधन"),
+    N_("Malkhana (case property) management / मालखाना प्रबंधन"),
+    N_("Dak (correspondence) handling / डाक (पत्राचार) प्रबंधन"),
+    N_("Arms and ammunition upkeep / शस्त्र एवं गोला-बारूद का रखरखाव"),
+    N_("Passport verification / पासपोर्ट सत्यापन"),
+    N_("CCTNS data entry / सीसीटीएनएस डेटा प्रविष्टि"),
+    N_("IGRS grievance handling / आईजीआरएस शिकायत निस्तारण"),
+    N_("Cyber desk / साइबर डेस्क"),
+    N_("Women help desk / महिला हेल्प डेस्क"),
+    N_("Citizen charter / नागरिक अधिकार-पत्र"),
+    N_("Staff conduct / कर्मचारी आचरण"),
+    N_("Emergency response / आपातकालीन कार्रवाई"),
 )
 """The SOPs an ISO 9001 audit of a station looks for: the sections the Noida SOP covered, and
 the processes Balaghat's stations standardised (investigation, complaint redress, records

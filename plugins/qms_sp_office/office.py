@@ -5,7 +5,7 @@ oversees (police stations)."""
 
 from __future__ import annotations
 
-from qms_engine.api import DocumentTypeSpec, OfficeType
+from qms_engine.api import N_, DocumentTypeSpec, OfficeType
 
 RECORD_FILES = (".docx", ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -30,38 +30,38 @@ def _register(code: str, title: str, numbering: str, retention_years: int) -> Do
 
 SP_OFFICE = OfficeType(
     code="sp_office",
-    title="SP office (district police)",
+    title=N_("SP office (district police)"),
     document_types=(
         DocumentTypeSpec(
             code="SOP",
-            title="Standard operating procedure (district; stations adopt it)",
+            title=N_("Standard operating procedure (district; stations adopt it)"),
             workflow="sop-revision",
             numbering="{office}/SOP/{serial:03d}",
             allowed_extensions=(".docx", ".pdf"),
             review_period_days=365,
             inbox_folder="SOP-DRAFTS",
         ),
-        _register("DAK", "Dak (correspondence) entry", "{office}/DAK/{year}/{serial:05d}", 3),
+        _register("DAK", N_("Dak (correspondence) entry"), "{office}/DAK/{year}/{serial:05d}", 3),
         _register(
             "COMPLAINT",
-            "Public grievance (IGRS) received at the district",
+            N_("Public grievance (IGRS) received at the district"),
             "{office}/CMP/{year}/{serial:05d}",
             3,
         ),
         _register(
             "DIRECTION",
-            "Direction to a station in-charge (after an inspection or poor feedback)",
+            N_("Direction to a station in-charge (after an inspection or poor feedback)"),
             "{office}/DIR/{year}/{serial:04d}",
             5,
         ),
     ),
     required_sops=(  # "English / हिन्दी": an SOP titled by either side counts
-        "District office procedure / ज़िला कार्यालय प्रक्रिया",
-        "Supervision and inspection of police stations / थानों का पर्यवेक्षण एवं निरीक्षण",
-        "Citizen feedback monitoring / नागरिक प्रतिक्रिया (फ़ीडबैक) की निगरानी",
-        "Public grievance (IGRS) redressal / जन शिकायत (आईजीआरएस) निवारण",
-        "Dak (correspondence) handling / डाक (पत्राचार) प्रबंधन",
-        "Crime review meeting / अपराध समीक्षा गोष्ठी",
+        N_("District office procedure / ज़िला कार्यालय प्रक्रिया"),
+        N_("Supervision and inspection of police stations / थानों का पर्यवेक्षण एवं निरीक्षण"),
+        N_("Citizen feedback monitoring / नागरिक प्रतिक्रिया (फ़ीडबैक) की निगरानी"),
+        N_("Public grievance (IGRS) redressal / जन शिकायत (आईजीआरएस) निवारण"),
+        N_("Dak (correspondence) handling / डाक (पत्राचार) प्रबंधन"),
+        N_("Crime review meeting / अपराध समीक्षा गोष्ठी"),
     ),
     oversees=("police_station",),
 )

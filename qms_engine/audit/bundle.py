@@ -34,6 +34,7 @@ from qms_engine.chain.reader import load_events
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import is_utc_text, to_utc_text, utc_now
 from qms_engine.errors import IntegrityError, InvalidInput, RuleViolation
+from qms_engine.i18n import N_, _
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import KEY_TABLE, USER_TABLE
@@ -98,13 +99,20 @@ def export_bundle(
     ``progress`` is called with the number of events written, batch by batch.
     """
     if destination.is_symlink() or (destination.exists() and not destination.is_dir()):
-        raise InvalidInput(f"{destination} is not a folder", hint="choose a new --out")
+        raise InvalidInput(
+            _("{destination} is not a folder").format(destination=destination),
+            hint=_("choose a new --out"),
+        )
     if not destination.parent.is_dir():  # never make folders the auditor did not ask for
         raise InvalidInput(
-            f"{destination.parent} does not exist", hint="give a folder that exists, or make it"
+            _("{parent} does not exist").format(parent=destination.parent),
+            hint=_("give a folder that exists, or make it"),
         )
     if destination.exists() and any(destination.iterdir()):
-        raise RuleViolation(f"{destination} exists and is not empty", hint="choose a new --out")
+        raise RuleViolation(
+            _("{destination} exists and is not empty").format(destination=destination),
+            hint=_("choose a new --out"),
+        )
     staging = destination.with_name(destination.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -186,17 +194,19 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name, value in pairs:
         if name in found:
-            raise _Refused(f"member name {name!r} occurs twice in one object")
+            raise _Refused(_("member name {name!r} occurs twice in one object").format(name=name))
         found[name] = value
     return found
 
 
 def _no_float(text: str) -> Any:
-    raise _Refused(f"number {text} is not an integer (a bundle holds no floats)")
+    raise _Refused(
+        _("number {text} is not an integer (a bundle holds no floats)").format(text=text)
+    )
 
 
 def _no_constant(text: str) -> Any:
-    raise _Refused(f"{text} is not JSON")
+    raise _Refused(_("{text} is not JSON").format(text=text))
 
 
 _DECODER = json.JSONDecoder(
@@ -219,9 +229,13 @@ def _text(data: bytes, where: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise IntegrityError(f"{where}: not UTF-8 (byte {exc.start + 1})") from None
+        raise IntegrityError(
+            _("{where}: not UTF-8 (byte {start})").format(where=where, start=exc.start + 1)
+        ) from None
     if text.startswith("\ufeff"):
-        raise IntegrityError(f"{where}: begins with a byte-order mark; bundle files have none")
+        raise IntegrityError(
+            _("{where}: begins with a byte-order mark; bundle files have none").format(where=where)
+        )
     return text
 
 
@@ -230,7 +244,11 @@ def _check_depth(text: str, where: str) -> None:
         return  # every bracket, even those in strings, could not nest deeper than allowed
     depth = _depth(text)
     if depth > MAX_DEPTH:
-        raise IntegrityError(f"{where}: JSON nested {depth} levels deep (at most {MAX_DEPTH})")
+        raise IntegrityError(
+            _("{where}: JSON nested {depth} levels deep (at most {MAX_DEPTH})").format(
+                where=where, depth=depth, MAX_DEPTH=MAX_DEPTH
+            )
+        )
 
 
 def _decode(text: str, where: str, position: int = 0) -> tuple[Any, int]:
@@ -239,7 +257,9 @@ def _decode(text: str, where: str, position: int = 0) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, position)
     except json.JSONDecodeError as exc:
         raise IntegrityError(
-            f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            _("{where}: not valid JSON: {msg} (line {lineno}, column {colno})").format(
+                where=where, msg=exc.msg, lineno=exc.lineno, colno=exc.colno
+            )
         ) from None
     except (_Refused, ValueError, RecursionError) as exc:  # ValueError: a 5,000-digit integer
         raise IntegrityError(f"{where}: {exc}") from None
@@ -258,7 +278,9 @@ def _json_file(data: bytes, where: str) -> Any:
     value, end = _decode(text, where, _skip_space(text, 0))
     if _skip_space(text, end) != len(text):
         line = text.count("\n", 0, end) + 1
-        raise IntegrityError(f"{where}: line {line}: more data after the JSON value")
+        raise IntegrityError(
+            _("{where}: line {line}: more data after the JSON value").format(where=where, line=line)
+        )
     return value
 
 
@@ -268,7 +290,7 @@ def _json_entries(data: bytes, where: str) -> Iterator[tuple[str, Any]]:
     _check_depth(text, where)
     position = _skip_space(text, 0)
     if not text.startswith("[", position):
-        raise IntegrityError(f"{where}: not a JSON array")
+        raise IntegrityError(_("{where}: not a JSON array").format(where=where))
     position, number, line, counted = _skip_space(text, position + 1), 0, 1, 0
     if text.startswith("]", position):
         position += 1
@@ -276,7 +298,9 @@ def _json_entries(data: bytes, where: str) -> Iterator[tuple[str, Any]]:
         while True:
             number += 1
             line, counted = line + text.count("\n", counted, position), position
-            entry = f"{where}: entry {number} (line {line})"
+            entry = _("{where}: entry {number} (line {line})").format(
+                where=where, number=number, line=line
+            )
             value, position = _decode(text, entry, position)
             yield entry, value
             position = _skip_space(text, position)
@@ -287,10 +311,16 @@ def _json_entries(data: bytes, where: str) -> Iterator[tuple[str, Any]]:
                 break
             else:
                 line = text.count("\n", 0, position) + 1
-                raise IntegrityError(f"{where}: line {line}: expected ',' or ']' after {entry}")
+                raise IntegrityError(
+                    _("{where}: line {line}: expected ',' or ']' after {entry}").format(
+                        where=where, line=line, entry=entry
+                    )
+                )
     if _skip_space(text, position) != len(text):
         line = text.count("\n", 0, position) + 1
-        raise IntegrityError(f"{where}: line {line}: more data after the JSON array")
+        raise IntegrityError(
+            _("{where}: line {line}: more data after the JSON array").format(where=where, line=line)
+        )
 
 
 # --------------------------------------------------------------------------- field rules
@@ -313,11 +343,11 @@ def _is_hex128(value: object) -> bool:
 
 
 _Rule = tuple[Callable[[object], bool], str]
-_SHA256: _Rule = (is_sha256, "64 lowercase hex digits")
-_TEXT: _Rule = (_is_text, "a non-empty string")
-_TIME: _Rule = (_is_time, "a timestamp like 2026-11-24T05:04:46.469396Z")
-_COUNT: _Rule = (_is_int, "an integer ≥ 0")
-_OBJECT: _Rule = (lambda v: isinstance(v, dict), "an object")
+_SHA256: _Rule = (is_sha256, N_("64 lowercase hex digits"))
+_TEXT: _Rule = (_is_text, N_("a non-empty string"))
+_TIME: _Rule = (_is_time, N_("a timestamp like 2026-11-24T05:04:46.469396Z"))
+_COUNT: _Rule = (_is_int, N_("an integer ≥ 0"))
+_OBJECT: _Rule = (lambda v: isinstance(v, dict), N_("an object"))
 
 
 def _fields(
@@ -331,23 +361,33 @@ def _fields(
     a member of ``optional`` may also be present, but only with the value given there."""
     optional = optional or {}
     if not isinstance(value, dict):
-        raise IntegrityError(f"{where}: not a JSON object")
+        raise IntegrityError(_("{where}: not a JSON object").format(where=where))
     missing = sorted(set(rules) - set(value))
     if missing:
-        raise IntegrityError(f"{where}: member {missing[0]!r} is missing")
+        raise IntegrityError(
+            _("{where}: member {missing!r} is missing").format(where=where, missing=missing[0])
+        )
     for name, item in value.items():
         if name in rules:
             check, meaning = rules[name]
             if not check(item):
-                raise IntegrityError(f"{where}: {name!r} must be {meaning}, not {item!r:.80}")
+                raise IntegrityError(
+                    _("{where}: {name!r} must be {meaning}, not {item!r:.80}").format(
+                        where=where, name=name, meaning=_(meaning), item=item
+                    )
+                )
         elif name in optional:
             if item != optional[name]:
                 raise IntegrityError(
-                    f"{where}: {name!r} is {item!r:.80}; a bundle's names are fixed, and it "
-                    f"may only be {optional[name]!r} (nothing outside the bundle is read)"
+                    _(
+                        "{where}: {name!r} is {item!r:.80}; a bundle's names are fixed, and it "
+                        "may only be {optional!r} (nothing outside the bundle is read)"
+                    ).format(where=where, name=name, item=item, optional=optional[name])
                 )
         else:
-            raise IntegrityError(f"{where}: unknown member {name!r}")
+            raise IntegrityError(
+                _("{where}: unknown member {name!r}").format(where=where, name=name)
+            )
     return value
 
 
@@ -355,10 +395,10 @@ _KEY_RULES: dict[str, _Rule] = {
     "fingerprint": _SHA256,
     "public_key": _SHA256,
     "owner": _TEXT,
-    "purpose": (lambda v: v in ("user", "office"), '"user" or "office"'),
+    "purpose": (lambda v: v in ("user", "office"), N_('"user" or "office"')),
     "valid_from": _TIME,
-    "valid_until": (lambda v: v is None or _is_time(v), "null or a timestamp"),
-    "revoked_reason": (lambda v: v is None or isinstance(v, str), "null or a string"),
+    "valid_until": (lambda v: v is None or _is_time(v), N_("null or a timestamp")),
+    "revoked_reason": (lambda v: v is None or isinstance(v, str), N_("null or a string")),
 }
 
 
@@ -382,8 +422,10 @@ def _open_regular(path: Path, *, folder: int | None = None) -> BinaryIO:
     """Open a bundle member for reading: a regular file, never through a symbolic link."""
     if folder is None and path.is_symlink():
         raise IntegrityError(
-            f"{path}: a symbolic link; a bundle holds only regular files "
-            "(nothing outside the bundle folder is read)"
+            _(
+                "{path}: a symbolic link; a bundle holds only regular files (nothing "
+                "outside the bundle folder is read)"
+            ).format(path=path)
         )
     try:
         if folder is not None:
@@ -391,15 +433,17 @@ def _open_regular(path: Path, *, folder: int | None = None) -> BinaryIO:
         else:
             descriptor = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
-        raise IntegrityError(f"{path}: missing from the bundle") from None
+        raise IntegrityError(_("{path}: missing from the bundle").format(path=path)) from None
     except OSError as exc:  # ELOOP: a symbolic link (O_NOFOLLOW)
         raise IntegrityError(
-            f"{path}: cannot be read as a regular file ({exc.strerror or exc}); a bundle holds "
-            "only regular files, no symbolic links"
+            _(
+                "{path}: cannot be read as a regular file ({value}); a bundle holds "
+                "only regular files, no symbolic links"
+            ).format(path=path, value=exc.strerror or exc)
         ) from None
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise IntegrityError(f"{path}: not a regular file")
+            raise IntegrityError(_("{path}: not a regular file").format(path=path))
         return os.fdopen(descriptor, "rb")
     except BaseException:
         os.close(descriptor)
@@ -410,7 +454,11 @@ def _read_capped(path: Path, limit: int) -> bytes:
     with _open_regular(path) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise IntegrityError(f"{path}: larger than {limit:,} bytes, the most a bundle allows")
+        raise IntegrityError(
+            _("{path}: larger than {limit:,} bytes, the most a bundle allows").format(
+                path=path, limit=limit
+            )
+        )
     return data
 
 
@@ -443,11 +491,15 @@ def read_manifest(path: Path) -> Manifest:
     where = str(path)
     value = _json_file(_read_capped(path, MAX_MANIFEST_BYTES), where)
     if not isinstance(value, dict):
-        raise IntegrityError(f"{where}: not a JSON object")
+        raise IntegrityError(_("{where}: not a JSON object").format(where=where))
     if value.get("format") != FORMAT or not (
         type(value.get("version")) is int and value["version"] == VERSION
     ):
-        raise IntegrityError(f"{where}: not a {FORMAT} version {VERSION} manifest")
+        raise IntegrityError(
+            _("{where}: not a {FORMAT} version {VERSION} manifest").format(
+                where=where, FORMAT=FORMAT, VERSION=VERSION
+            )
+        )
     top = _fields(
         value,
         where,
@@ -459,7 +511,7 @@ def read_manifest(path: Path) -> Manifest:
             "events": _OBJECT,
             "keys": _OBJECT,
             "checkpoints": _OBJECT,
-            "blobs": (lambda v: v is None or isinstance(v, dict), "null or an object"),
+            "blobs": (lambda v: v is None or isinstance(v, dict), _("null or an object")),
         },
     )
     office = _fields(
@@ -500,11 +552,17 @@ def read_manifest(path: Path) -> Manifest:
 def _event_line(raw: bytes, where: str) -> ChainEvent:
     """One line of ``events.jsonl``: exactly the canonical bytes of {body, hash, signature}."""
     if len(raw) > MAX_LINE_BYTES:
-        raise IntegrityError(f"{where}: longer than {MAX_LINE_BYTES:,} bytes")
+        raise IntegrityError(
+            _("{where}: longer than {MAX_LINE_BYTES:,} bytes").format(
+                where=where, MAX_LINE_BYTES=MAX_LINE_BYTES
+            )
+        )
     if not raw.endswith(b"\n"):
         raise IntegrityError(
-            f"{where} is not a whole event (no newline at its end): the file is truncated or "
-            "damaged"
+            _(
+                "{where} is not a whole event (no newline at its end): the file is "
+                "truncated or damaged"
+            ).format(where=where)
         )
     data = raw[:-1]
     text = _text(data, where)
@@ -513,38 +571,52 @@ def _event_line(raw: bytes, where: str) -> ChainEvent:
         value, end = _DECODER.raw_decode(text)
     except json.JSONDecodeError as exc:
         raise IntegrityError(
-            f"{where} is not a whole event ({exc.msg}, column {exc.colno}): the file is "
-            "truncated or damaged"
+            _(
+                "{where} is not a whole event ({msg}, column {colno}): the file is "
+                "truncated or damaged"
+            ).format(where=where, msg=exc.msg, colno=exc.colno)
         ) from None
     except (_Refused, ValueError, RecursionError) as exc:
         raise IntegrityError(f"{where}: {exc}") from None
     if end != len(text):
         raise IntegrityError(
-            f"{where}: {text[end]!r} after the event (column {end + 1}): a line holds one "
-            "event in canonical form, with no spaces and no CR before its newline"
+            _(
+                "{where}: {text!r} after the event (column {end}): a line holds one "
+                "event in canonical form, with no spaces and no CR before its newline"
+            ).format(where=where, text=text[end], end=end + 1)
         )
     if not isinstance(value, dict) or set(value) != {"body", "hash", "signature"}:
         members = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise IntegrityError(
-            f"{where}: an event line is an object with exactly body, hash and signature, "
-            f"not {members}"
+            _(
+                "{where}: an event line is an object with exactly body, hash and "
+                "signature, not {members}"
+            ).format(where=where, members=members)
         )
     if not is_sha256(value["hash"]):
-        raise IntegrityError(f"{where}: 'hash' must be 64 lowercase hex digits")
+        raise IntegrityError(
+            _("{where}: 'hash' must be 64 lowercase hex digits").format(where=where)
+        )
     if not _is_hex128(value["signature"]):
-        raise IntegrityError(f"{where}: 'signature' must be 128 lowercase hex digits")
+        raise IntegrityError(
+            _("{where}: 'signature' must be 128 lowercase hex digits").format(where=where)
+        )
     try:
         canonical = canonical_bytes(value)
     except (TypeError, ValueError) as exc:
-        raise IntegrityError(f"{where}: cannot be encoded canonically ({exc})") from None
+        raise IntegrityError(
+            _("{where}: cannot be encoded canonically ({exc})").format(where=where, exc=exc)
+        ) from None
     if canonical != data:
         at = next(
             (i for i, (a, b) in enumerate(zip(canonical, data, strict=False)) if a != b),
             min(len(canonical), len(data)),
         )
         raise IntegrityError(
-            f"{where}: not in canonical form (first difference at byte {at + 1}): each line "
-            "must be exactly the canonical encoding of its event"
+            _(
+                "{where}: not in canonical form (first difference at byte {at}): each "
+                "line must be exactly the canonical encoding of its event"
+            ).format(where=where, at=at + 1)
         )
     return ChainEvent(value["body"], value["hash"], value["signature"])
 
@@ -560,8 +632,10 @@ class BlobFolder:
                 self._descriptor = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
             except OSError as exc:  # ELOOP: swapped for a symbolic link since it was checked
                 raise IntegrityError(
-                    f"{path}: cannot be opened as a folder ({exc.strerror}); a bundle holds no "
-                    "symbolic links"
+                    _(
+                        "{path}: cannot be opened as a folder ({strerror}); a bundle holds no "
+                        "symbolic links"
+                    ).format(path=path, strerror=exc.strerror)
                 ) from None
 
     def close(self) -> None:
@@ -584,11 +658,19 @@ class BlobFolder:
             for entry in sorted(entries, key=lambda e: e.name):
                 where = self.path / entry.name
                 if entry.is_symlink():
-                    problems.append(f"{where}: a symbolic link, not a blob (it is not followed)")
+                    problems.append(
+                        _("{where}: a symbolic link, not a blob (it is not followed)").format(
+                            where=where
+                        )
+                    )
                 elif not entry.is_file(follow_symlinks=False):
-                    problems.append(f"{where}: not a regular file, so not a blob")
+                    problems.append(
+                        _("{where}: not a regular file, so not a blob").format(where=where)
+                    )
                 elif not is_sha256(entry.name):
-                    problems.append(f"{where}: not named by a SHA-256, so not a blob")
+                    problems.append(
+                        _("{where}: not named by a SHA-256, so not a blob").format(where=where)
+                    )
                 else:
                     names.add(entry.name)
         return names, problems
@@ -606,22 +688,34 @@ class BundleReader:
     def __init__(self, path: Path) -> None:
         self.path = path
         if not path.is_dir():
-            raise IntegrityError(f"{path}: not a folder, so not an audit bundle")
+            raise IntegrityError(
+                _("{path}: not a folder, so not an audit bundle").format(path=path)
+            )
         if not (path / MANIFEST).exists() and not (path / MANIFEST).is_symlink():
-            raise IntegrityError(f"{path}: no {MANIFEST}: not an audit bundle, or it is incomplete")
+            raise IntegrityError(
+                _("{path}: no {MANIFEST}: not an audit bundle, or it is incomplete").format(
+                    path=path, MANIFEST=MANIFEST
+                )
+            )
         self.manifest = read_manifest(path / MANIFEST)
         self.office = self.manifest.office
         blobs = path / BLOBS
         present = blobs.exists() or blobs.is_symlink()
         if present and (blobs.is_symlink() or not blobs.is_dir()):
-            raise IntegrityError(f"{blobs}: not a folder (a bundle holds no symbolic links)")
+            raise IntegrityError(
+                _("{blobs}: not a folder (a bundle holds no symbolic links)").format(blobs=blobs)
+            )
         if self.manifest.blobs is None and present:
             raise IntegrityError(
-                f"{path / MANIFEST}: says the bundle holds no blobs, but {blobs} is present"
+                _("{path}: says the bundle holds no blobs, but {blobs} is present").format(
+                    path=path / MANIFEST, blobs=blobs
+                )
             )
         if self.manifest.blobs is not None and not present:
             raise IntegrityError(
-                f"{blobs}: missing from the bundle (the manifest says {self.manifest.blobs} blobs)"
+                _("{blobs}: missing from the bundle (the manifest says {blobs2} blobs)").format(
+                    blobs=blobs, blobs2=self.manifest.blobs
+                )
             )
 
     def _checked(self, name: str, expected: str, limit: int) -> bytes:
@@ -630,8 +724,10 @@ class BundleReader:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise IntegrityError(
-                f"{path}: SHA-256 is {actual[:16]}…, the manifest says {expected[:16]}…: the "
-                "file was altered or truncated"
+                _(
+                    "{path}: SHA-256 is {actual}…, the manifest says {expected}…: the file "
+                    "was altered or truncated"
+                ).format(path=path, actual=actual[:16], expected=expected[:16])
             )
         return data
 
@@ -643,20 +739,24 @@ class BundleReader:
             actual = _digest(handle)
             if actual != expected:
                 raise IntegrityError(
-                    f"{path}: SHA-256 is {actual[:16]}…, the manifest says {expected[:16]}…: "
-                    "the file was altered or truncated"
+                    _(
+                        "{path}: SHA-256 is {actual}…, the manifest says {expected}…: the file "
+                        "was altered or truncated"
+                    ).format(path=path, actual=actual[:16], expected=expected[:16])
                 )
             handle.seek(0)
             digest, count = hashlib.sha256(), 0
             while raw := handle.readline(MAX_LINE_BYTES + 1):
                 count += 1
                 digest.update(raw)
-                yield _event_line(raw, f"{path}: line {count}")
+                yield _event_line(raw, _("{path}: line {count}").format(path=path, count=count))
         if digest.hexdigest() != expected:
-            raise IntegrityError(f"{path}: changed while it was being read")
+            raise IntegrityError(_("{path}: changed while it was being read").format(path=path))
         if count != self.manifest.events:
             raise IntegrityError(
-                f"{path}: {count} events, the manifest says {self.manifest.events}: truncated"
+                _("{path}: {count} events, the manifest says {events}: truncated").format(
+                    path=path, count=count, events=self.manifest.events
+                )
             )
 
     def keys(self) -> list[dict[str, Any]]:
@@ -670,7 +770,10 @@ class BundleReader:
     def checkpoints(self) -> list[CheckpointRecord]:
         """The checkpoints recorded for the office."""
         data = self._checked(CHECKPOINTS, self.manifest.checkpoints_sha256, MAX_LIST_BYTES)
-        office: _Rule = (lambda v: v == self.office, f"this bundle's office {self.office!r}")
+        office: _Rule = (
+            lambda v: v == self.office,
+            _("this bundle's office {office!r}").format(office=self.office),
+        )
         rules: dict[str, _Rule] = {
             "office": office,
             "seq": ((lambda v: _is_int(v, 1)), "an integer ≥ 1"),

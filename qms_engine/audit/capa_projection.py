@@ -34,6 +34,7 @@ from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.comments import comment_sha256
 from qms_engine.chain.unit_of_work import OfficeRef
+from qms_engine.i18n import _
 from qms_engine.storage.models import (
     AUDIT_ITEM_TABLE,
     AUDIT_TABLE,
@@ -313,7 +314,7 @@ class CapaProjection:
         )
 
     def _finding(self, body: _Body, time: str) -> None:
-        number, _, n = str(body["subject"]).rpartition("#")
+        number, _sep, n = str(body["subject"]).rpartition("#")
         audit = self.audits.get(number)
         if audit is None or not (n.isascii() and n.isdigit()) or not 0 < int(n) <= len(audit.items):
             return
@@ -378,7 +379,12 @@ class CapaProjection:
         try:
             chain = texts.read(json.loads(str(payload)))
         except (KeyError, TypeError, ValueError) as exc:
-            lines.uncompared(row, f"event #{seq} does not state {', '.join(texts.columns)} ({exc})")
+            lines.uncompared(
+                row,
+                _("event #{seq} does not state {join} ({exc})").format(
+                    seq=seq, join=", ".join(texts.columns), exc=exc
+                ),
+            )
             return
         for name, value, database in zip(texts.columns, chain, stored, strict=True):
             if value != database:
@@ -419,7 +425,9 @@ class CapaProjection:
             (number, seq): step for number, nc in self.ncs.items() for seq, step in nc.steps.items()
         }
         for row in connection.execute(_STEPS, {"office_id": self.office.id}):
-            name = f"{row.number} at event #{row.event_seq}"
+            name = _("{number} at event #{event_seq}").format(
+                number=row.number, event_seq=row.event_seq
+            )
             step = expected.pop((row.number, row.event_seq), None)
             if step is None:
                 lines.inserted(name)
@@ -434,7 +442,7 @@ class CapaProjection:
             )
             lines.time(name, "at", slot[0], row.at)
         for number, seq in expected:
-            lines.deleted(f"{number} at event #{seq}")
+            lines.deleted(_("{number} at event #{seq}").format(number=number, seq=seq))
         return lines.taken()
 
     def _actions(self, connection: Connection) -> list[str]:
@@ -528,7 +536,9 @@ class CapaProjection:
                 continue
             owner = row.area_owner
             if owner is None and row.area_owner_id is not None:
-                owner = f"user id {row.area_owner_id}"  # a user who does not exist
+                owner = _("user id {area_owner_id}").format(
+                    area_owner_id=row.area_owner_id
+                )  # a user who does not exist
             for name, chain, database in (
                 ("ref", item.ref, row.ref),
                 ("auditor", item.auditor, row.auditor),
@@ -594,7 +604,12 @@ class CapaProjection:
                 lines.differs(key, "erased_at", None, row.erased_at)
             return
         if row.comment != "":
-            lines.differs(key, "comment", "", f"{len(row.comment)} characters (not erased)")
+            lines.differs(
+                key,
+                "comment",
+                "",
+                _("{count} characters (not erased)").format(count=len(row.comment)),
+            )
         if row.comment_salt is not None:
             lines.differs(key, "comment_salt", None, row.comment_salt)
         lines.time(key, "erased_at", response.erased[0], row.erased_at)
@@ -625,11 +640,15 @@ def _orphans(connection: Connection) -> list[str]:
     for table, statement in (("nc_step", _ORPHAN_STEPS), ("nc_action", _ORPHAN_ACTIONS)):
         for (nc_id,) in connection.execute(statement):
             found.append(
-                f"table {table}, row of nonconformity id {nc_id}: its NC is gone (deleted)"
+                _(
+                    "table {table}, row of nonconformity id {nc_id}: its NC is gone (deleted)"
+                ).format(table=table, nc_id=nc_id)
             )
     for (audit_id,) in connection.execute(_ORPHAN_ITEMS):
         found.append(
-            f"table internal_audit_item, row of audit id {audit_id}: its audit is gone (deleted)"
+            _(
+                "table internal_audit_item, row of audit id {audit_id}: its audit is gone (deleted)"
+            ).format(audit_id=audit_id)
         )
     return found
 

@@ -29,6 +29,7 @@ from qms_engine.chain.signing import Signer, open_envelope, verify_signature
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import to_utc_text, utc_now
 from qms_engine.errors import InvalidInput, RuleViolation
+from qms_engine.i18n import N_, _
 from qms_engine.people.keys import sealed_office_key
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.runtime import Runtime
@@ -44,10 +45,10 @@ _OFFICE = re.compile(r"^[A-Z0-9-]+$")
 _LEGACY = re.compile(r"^[0-9A-F]{16}$")
 _DIGITS = re.compile(r"^[0-9]{1,18}$")  # an event number, not an arbitrary integer
 EXAMPLE = "PS-KOT39#40:WZG27-P822P-P3ST"
-_SHAPE = (
-    f"a checkpoint code looks like {EXAMPLE}: the office, '#', the event number, ':', then "
-    f"{HASH_CHARACTERS + 1} letters and digits (letter case, spaces and the hyphens between "
-    "groups do not matter)"
+_SHAPE = N_(
+    "a checkpoint code looks like {example}: the office, '#', the event "
+    "number, ':', then {characters} letters and digits (letter case, "
+    "spaces and the hyphens between groups do not matter)"
 )
 
 
@@ -147,9 +148,15 @@ class PaperCode:
 
 def _malformed(text: str, why: str) -> InvalidInput:
     return InvalidInput(
-        f"{text!r} is not a checkpoint code ({why}); {_SHAPE}",
-        hint="codes written before check characters, like "
-        "PS-KOT39#40:e7e0-23d9-0215-ac3c, are accepted too",
+        _("{text!r} is not a checkpoint code ({why}); {SHAPE}").format(
+            text=text,
+            why=why,
+            SHAPE=_(_SHAPE).format(example=EXAMPLE, characters=HASH_CHARACTERS + 1),
+        ),
+        hint=_(
+            "codes written before check characters, like "
+            "PS-KOT39#40:e7e0-23d9-0215-ac3c, are accepted too"
+        ),
     )
 
 
@@ -159,24 +166,34 @@ def parse_code(text: str) -> PaperCode:
     office, hash_sign, rest = compact.partition("#")
     seq_text, colon, body = rest.partition(":")
     if not (hash_sign and colon and _OFFICE.match(office)):
-        raise _malformed(text, "it needs OFFICE#NUMBER:CODE")
+        raise _malformed(text, _("it needs OFFICE#NUMBER:CODE"))
     seq_text, body = seq_text.translate(_READ_AS), body.replace("-", "")
     if not _DIGITS.match(seq_text) or int(seq_text) == 0:
-        raise _malformed(text, f"the event number {seq_text!r} is not a number from 1 up")
+        raise _malformed(
+            text,
+            _("the event number {seq_text!r} is not a number from 1 up").format(seq_text=seq_text),
+        )
     if _LEGACY.match(body):
         return PaperCode(text, office, int(seq_text), body.lower(), legacy=True)
     body = body.translate(_READ_AS)
     strangers = sorted(set(body) - set(ALPHABET))
     if strangers:
-        raise _malformed(text, f"{', '.join(map(repr, strangers))} cannot appear after ':'")
+        raise _malformed(
+            text, _("{join} cannot appear after ':'").format(join=", ".join(map(repr, strangers)))
+        )
     if len(body) != HASH_CHARACTERS + 1:
         raise _malformed(
-            text, f"it has {len(body)} characters after ':', not {HASH_CHARACTERS + 1}"
+            text,
+            _("it has {count} characters after ':', not {HASH_CHARACTERS}").format(
+                count=len(body), HASH_CHARACTERS=HASH_CHARACTERS + 1
+            ),
         )
     if _interim(_checked(seq_text, body)):
         raise InvalidInput(
-            f"checkpoint code {text!r} is mistyped: its check character does not match",
-            hint="copy it again from the register; nothing was compared with the chain",
+            _("checkpoint code {text!r} is mistyped: its check character does not match").format(
+                text=text
+            ),
+            hint=_("copy it again from the register; nothing was compared with the chain"),
         )
     return PaperCode(text, office, int(seq_text), body[:-1])
 
@@ -189,10 +206,13 @@ def codes_by_office(codes: Iterable[str], offices: Collection[str]) -> dict[str,
         paper = parse_code(text)
         if paper.office not in read:
             raise InvalidInput(
-                f"checkpoint code {text!r} is for office {paper.office}, not "
-                + " or ".join(offices),
-                hint=f"check the office part of the code, or verify {paper.office} "
-                f"(qms --office {paper.office} audit verify --code …)",
+                _("checkpoint code {text!r} is for office {office}, not {offices}").format(
+                    text=text, office=paper.office, offices=" or ".join(offices)
+                ),
+                hint=_(
+                    "check the office part of the code, or verify {office} (qms --office "
+                    "{office} audit verify --code …)"
+                ).format(office=paper.office),
             )
         read[paper.office].append(paper)
     return read
@@ -216,11 +236,13 @@ def record_checkpoint(
             person,
             RULES[events.CHECKPOINT_RECORDED.action].roles or (),
             office,
-            "record checkpoints",
+            _("record checkpoints"),
         )
         seq, head = work.head(office)
         if seq == 0:
-            raise RuleViolation(f"office {office.code} has no events to checkpoint yet")
+            raise RuleViolation(
+                _("office {code} has no events to checkpoint yet").format(code=office.code)
+            )
         now = to_utc_text(utc_now())
         signature = office_key.sign(statement_bytes(office.code, seq, head, now)).hex()
         record = CheckpointRecord(office.code, seq, head, now, office_key.fingerprint, signature)
@@ -274,26 +296,37 @@ def checkpoint_problems(
     hash_at_seq: str | None,
 ) -> list[str]:
     """What is wrong with the chain (or the checkpoint) seen against one checkpoint."""
-    where = f"checkpoint {checkpoint.code}"
+    where = _("checkpoint {code}").format(code=checkpoint.code)
     public = office_public_keys.get(checkpoint.key_fingerprint)
     problems = []
     if public is None:
         problems.append(
-            f"{where}: signed by {checkpoint.key_fingerprint[:16]}…, not an office key "
-            "registered in the chain"
+            _(
+                "{where}: signed by {key_fingerprint}…, not an office key registered in the chain"
+            ).format(where=where, key_fingerprint=checkpoint.key_fingerprint[:16])
         )
     elif not _signed_by(public, checkpoint):
-        problems.append(f"{where}: the office key's signature does not verify")
+        problems.append(
+            _("{where}: the office key's signature does not verify").format(where=where)
+        )
     if chain_length < checkpoint.seq:
         problems.append(
-            f"{where}: the chain ends at #{chain_length} but had {checkpoint.seq} "
-            "events when the checkpoint was taken: its tail was removed"
+            _(
+                "{where}: the chain ends at #{chain_length} but had {seq} events when "
+                "the checkpoint was taken: its tail was removed"
+            ).format(where=where, chain_length=chain_length, seq=checkpoint.seq)
         )
     elif hash_at_seq != checkpoint.head_hash:
         problems.append(
-            f"{where}: event #{checkpoint.seq} now hashes to "
-            f"{(hash_at_seq or '')[:16]}…, not {checkpoint.head_hash[:16]}…: the chain "
-            "was rewritten"
+            _(
+                "{where}: event #{seq} now hashes to {value}…, not {head_hash}…: the "
+                "chain was rewritten"
+            ).format(
+                where=where,
+                seq=checkpoint.seq,
+                value=(hash_at_seq or "")[:16],
+                head_hash=checkpoint.head_hash[:16],
+            )
         )
     return problems
 

@@ -62,6 +62,7 @@ class DistrictProjection:
         self.stations[str(body["subject"])] = {
             "name": payload["name"],
             "office_type": payload["office_type"],
+            "timezone": "",  # a shared station's is its office row's
             "office_code": body["subject"],
             "events": 0,
             "head_hash": "",

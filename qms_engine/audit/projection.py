@@ -108,6 +108,7 @@ from qms_engine.chain.canonical import canonical_text
 from qms_engine.chain.encoding import ChainEvent
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import zone
+from qms_engine.i18n import _
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.storage.models import (
     ACTION_TABLE,
@@ -387,8 +388,10 @@ class Projection:
                 self.capa.transition(body, time)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             self._unprojected.append(  # the verifier reports the payload; never passed over
-                f"event #{body.get('seq')} ({action}): its payload cannot be projected "
-                f"({exc!r}), so the rows it wrote are not compared with it"
+                _(
+                    "event #{seq} ({action}): its payload cannot be projected ({exc!r}), "
+                    "so the rows it wrote are not compared with it"
+                ).format(seq=body.get("seq"), action=action, exc=exc)
             )
         self._previous = (action, subject, self._lower)
         self._previous_time = time if later else previous
@@ -596,7 +599,7 @@ class Projection:
         return found
 
     def _whose(self, office: str) -> str:
-        return "" if office == self.office.code else f"chain of {office}"
+        return "" if office == self.office.code else _("chain of {office}").format(office=office)
 
     def _read_other_chains(self, connection: Connection) -> None:
         for row in connection.execute(_OTHER_FACTS, {"office_id": self.office.id}):
@@ -614,15 +617,17 @@ class Projection:
                 if row.code not in self.facts.founded:
                     lines.inserted(
                         row.code,
-                        "its own chain has no office.created event (an office inserted, or its "
-                        "chain emptied or cut)",
+                        _(
+                            "its own chain has no office.created event (an office inserted, or its "
+                            "chain emptied or cut)"
+                        ),
                     )
                 continue
             seen = True
             if self.founding is None:
                 lines.inserted(
                     row.code,
-                    "its chain has no office.created event (the chain is empty or was cut)",
+                    _("its chain has no office.created event (the chain is empty or was cut)"),
                 )
                 continue
             for name, chain, database in zip(
@@ -661,7 +666,7 @@ class Projection:
             periods[row.code] = row.review_period_days if period is UNKNOWN else period
         for code in expected:
             lines.deleted(f"{self.office.code}/{code}")
-        for code, (_, _, _, period) in self.types.items():
+        for code, (*_ignored, period) in self.types.items():
             periods.setdefault(code, period)
         return periods, lines.taken()
 
@@ -692,7 +697,7 @@ class Projection:
             missing.discard(name)
             enrolled = facts.users.get(name)
             if enrolled is None:
-                lines.inserted(name, "no office's chain enrolled this user (inserted)")
+                lines.inserted(name, _("no office's chain enrolled this user (inserted)"))
                 continue
             if name not in self.people:
                 continue  # another office's chain concerns them: its verification compares
@@ -721,13 +726,23 @@ class Projection:
         lines = _Lines("user_role")
         expected = set(self.roles)
         for row in connection.execute(_ROLES, {"office_id": self.office.id}):
-            who = row.username if row.username is not None else f"user id {row.user_id}"
+            who = (
+                row.username
+                if row.username is not None
+                else _("user id {user_id}").format(user_id=row.user_id)
+            )
             if (row.username, row.role) in expected:
                 expected.discard((row.username, row.role))
             else:
-                lines.inserted(f"{who} as {row.role} in {self.office.code}")
+                lines.inserted(
+                    _("{who} as {role} in {code}").format(
+                        who=who, role=row.role, code=self.office.code
+                    )
+                )
         for name, role in expected:
-            lines.deleted(f"{name} as {role} in {self.office.code}")
+            lines.deleted(
+                _("{name} as {role} in {code}").format(name=name, role=role, code=self.office.code)
+            )
         return lines.taken()
 
     def _keys(self, connection: Connection) -> list[str]:
@@ -740,7 +755,7 @@ class Projection:
             name = f"{key_id[:16]}…"
             registered = facts.keys.get(key_id)
             if registered is None:
-                lines.inserted(name, "no office's chain registered this key (inserted)")
+                lines.inserted(name, _("no office's chain registered this key (inserted)"))
                 continue
             if key_id not in self.keys_here:
                 continue  # registered and ended in other chains only: they compare it
@@ -805,7 +820,8 @@ class Projection:
                     number,
                     "document_type",
                     type_code,
-                    database_type or f"type id {type_id} (not of this office)",
+                    database_type
+                    or _("type id {type_id} (not of this office)").format(type_id=type_id),
                 )
             if _content(self._salt, (name, number_serial)) != content:
                 _document_differences(connection, self.office, number, (name, number_serial), lines)
@@ -916,7 +932,14 @@ class Projection:
             last_seq = seq
             lower = before if before is not None and event_time > before else NO_BOUND
             if not _within(at, (lower, event_time)):
-                lines.time(f"{number}#{revno} at event #{seq}", "at", (lower, event_time), at)
+                lines.time(
+                    _("{number}#{revno} at event #{seq}").format(
+                        number=number, revno=revno, seq=seq
+                    ),
+                    "at",
+                    (lower, event_time),
+                    at,
+                )
         recorded = set()
         for (number, revno), (count, digest) in tallies.items():
             key = f"{number}#{revno}"
@@ -963,7 +986,8 @@ class Projection:
         for row in connection.execute(_CHECKPOINTS, {"office_id": self.office.id}):
             if (row.seq, row.head_hash, row.signature) not in self.checkpoints:
                 lines.inserted(
-                    f"{self.office.code}#{row.seq}", "no event of the chain records it (inserted)"
+                    f"{self.office.code}#{row.seq}",
+                    _("no event of the chain records it (inserted)"),
                 )
         return lines.taken()
 
@@ -1031,7 +1055,7 @@ def _document_differences(
                 if value != database:
                     lines.differs(number, name, value, database)
             return
-    lines.uncompared(number, "no document.created event of it is stored")
+    lines.uncompared(number, _("no document.created event of it is stored"))
 
 
 def _content_differences(
@@ -1056,7 +1080,7 @@ def _content_differences(
             lines.uncompared(key, _unreadable(seq, action, exc))
             return
     if chain is None:
-        lines.uncompared(key, "no event creating it is stored")
+        lines.uncompared(key, _("no event creating it is stored"))
         return
     for name, value, database in zip(_REVISION_FIELDS, chain, stored, strict=True):
         if value != database:
@@ -1064,7 +1088,9 @@ def _content_differences(
 
 
 def _unreadable(seq: int, action: str, exc: Exception) -> str:
-    return f"event #{seq} ({action}) lacks or garbles {exc} in its payload"
+    return _("event #{seq} ({action}) lacks or garbles {exc} in its payload").format(
+        seq=seq, action=action, exc=exc
+    )
 
 
 def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:
@@ -1080,9 +1106,17 @@ def _review_due(effective_at: str, period: Any, timezone: str) -> str | None:
 
 def _key_owner(row: Any) -> str:
     if row.user_id is not None:
-        return f"user {row.username}" if row.username is not None else f"user id {row.user_id}"
+        return (
+            f"user {row.username}"
+            if row.username is not None
+            else _("user id {user_id}").format(user_id=row.user_id)
+        )
     if row.office_id is not None:
-        return f"office {row.code}" if row.code is not None else f"office id {row.office_id}"
+        return (
+            f"office {row.code}"
+            if row.code is not None
+            else _("office id {office_id}").format(office_id=row.office_id)
+        )
     return "nobody"
 
 
@@ -1098,7 +1132,7 @@ def _is_transition(action: Any, payload: Any) -> bool:
 
 def _action_differences(connection: Connection, office: OfficeRef, key: str, lines: _Lines) -> None:
     """One revision's ``revision_action`` rows against its transition events, event by event."""
-    number, _, revno = key.rpartition("#")
+    number, _sep, revno = key.rpartition("#")
     chain: dict[int, tuple[Any, Any]] = {}
     for seq, action, actor, payload in connection.execute(
         _SUBJECT_EVENTS, {"office_id": office.id, "subject": key}
@@ -1111,17 +1145,19 @@ def _action_differences(connection: Connection, office: OfficeRef, key: str, lin
     seen: set[int] = set()
     rows = connection.execute(_ACTION_ROWS, {"number": number, "revno": int(revno)})
     for seq, transition, actor in rows:
-        name = f"{key} at event #{seq}"
+        name = _("{key} at event #{seq}").format(key=key, seq=seq)
         expected = chain.get(seq)
         if seq in seen:
-            lines.inserted(name, "another row already records that event (inserted)")
+            lines.inserted(name, _("another row already records that event (inserted)"))
         elif expected is None:
             exists = connection.execute(_EVENT_EXISTS, {"office_id": office.id, "seq": seq})
             lines.inserted(
                 name,
-                f"event #{seq} is no transition of {key} (inserted)"
+                _("event #{seq} is no transition of {key} (inserted)").format(seq=seq, key=key)
                 if exists.first() is not None
-                else f"the chain has no event #{seq} (inserted, or the chain was cut)",
+                else _("the chain has no event #{seq} (inserted, or the chain was cut)").format(
+                    seq=seq
+                ),
             )
         else:
             if expected[0] != transition:
@@ -1131,7 +1167,7 @@ def _action_differences(connection: Connection, office: OfficeRef, key: str, lin
         seen.add(seq)
     for seq in chain:
         if seq not in seen:
-            lines.deleted(f"{key} at event #{seq}")
+            lines.deleted(_("{key} at event #{seq}").format(key=key, seq=seq))
 
 
 def _orphans(connection: Connection) -> list[str]:
@@ -1140,8 +1176,10 @@ def _orphans(connection: Connection) -> list[str]:
     found = []
     for row in connection.execute(_ORPHAN_REVISIONS):
         found.append(
-            f"table revision, id {row.id} (revision {row.revno} of document id "
-            f"{row.document_id}): its document is gone (deleted)"
+            _(
+                "table revision, id {id} (revision {revno} of document id "
+                "{document_id}): its document is gone (deleted)"
+            ).format(id=row.id, revno=row.revno, document_id=row.document_id)
         )
     for table, rows in (
         ("revision_state", connection.execute(_ORPHAN_STATES)),
@@ -1149,8 +1187,10 @@ def _orphans(connection: Connection) -> list[str]:
     ):
         for row in rows:
             found.append(
-                f"table {table}, row of revision id {row.revision_id}: its revision is gone "
-                "(deleted)"
+                _(
+                    "table {table}, row of revision id {revision_id}: its revision is gone "
+                    "(deleted)"
+                ).format(table=table, revision_id=row.revision_id)
             )
     return found
 

@@ -13,6 +13,7 @@ from sqlalchemy import String, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from qms_engine.clock import is_utc_text
+from qms_engine.i18n import N_, _
 
 NO_BOUND = ""
 """A window's missing lower bound (sorts before every time)."""
@@ -37,12 +38,12 @@ def quote(value: Any) -> str:
 def describe(window: Window) -> str:
     low, high = window
     if low == NO_BOUND and high == OPEN_END:
-        return "any time"
+        return _("any time")
     if low == NO_BOUND:
-        return f"at or before {high}"
+        return _("at or before {high}").format(high=high)
     if high == OPEN_END:
-        return f"at or after {low}"
-    return f"between {low} and {high}"
+        return _("at or after {low}").format(low=low)
+    return _("between {low} and {high}").format(low=low, high=high)
 
 
 def within(value: Any, window: Window) -> bool:
@@ -58,7 +59,7 @@ def keyed_digest(salt: int, values: tuple[Any, ...]) -> int:
         return hash((salt, repr(values)))
 
 
-NOT_CREATED = "no event of the chain created it (inserted, or the chain was cut)"
+NOT_CREATED = N_("no event of the chain created it (inserted, or the chain was cut)")
 
 
 class Lines:
@@ -69,29 +70,48 @@ class Lines:
         self.found: list[str] = []
 
     def differs(self, row: str, name: str, chain: Any, database: Any, whose: str = "") -> None:
-        self.found.append(
-            f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
-            f"{quote(chain)}, database says {quote(database)}"
-        )
+        self._says(row, name, quote(chain), database, whose)
 
     def time(self, row: str, name: str, window: Window, database: Any, whose: str = "") -> None:
         if not within(database, window):
-            self.found.append(
-                f"table {self.table}, {row}, field {name}: {whose or 'chain'} says "
-                f"{describe(window)}, database says {quote(database)}"
+            self._says(row, name, describe(window), database, whose)
+
+    def _says(self, row: str, name: str, said: str, database: Any, whose: str) -> None:
+        """What the chain (or ``whose`` record) says of a field, against the database's value."""
+        self.found.append(
+            _(
+                "table {table}, {row}, field {name}: {whose} says {said}, database says {database}"
+            ).format(
+                table=self.table,
+                row=row,
+                name=name,
+                whose=whose or _("chain"),
+                said=said,
+                database=quote(database),
             )
+        )
 
     def deleted(self, row: str) -> None:
         self.found.append(
-            f"table {self.table}, {row}: the chain created it, the database lacks it (deleted)"
+            _("table {table}, {row}: the chain created it, the database lacks it (deleted)").format(
+                table=self.table, row=row
+            )
         )
 
     def inserted(self, row: str, why: str = NOT_CREATED) -> None:
-        self.found.append(f"table {self.table}, {row}: in the database, but {why}")
+        self.found.append(
+            _("table {table}, {row}: in the database, but {why}").format(
+                table=self.table, row=row, why=_(why)
+            )
+        )
 
     def uncompared(self, row: str, why: str) -> None:
         """A row that cannot be compared with the chain: never passed over in silence."""
-        self.found.append(f"table {self.table}, {row}: cannot be compared with the chain: {why}")
+        self.found.append(
+            _("table {table}, {row}: cannot be compared with the chain: {why}").format(
+                table=self.table, row=row, why=why
+            )
+        )
 
     def taken(self) -> list[str]:
         return sorted(self.found)

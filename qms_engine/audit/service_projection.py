@@ -8,9 +8,10 @@ only in the transaction that appends their event, so the chain alone says what t
 (an application, a deposit or a list inserted by SQL), every row it created that is gone, and
 every field that differs: an application's service, desk, applicant, days received and due,
 its decision and day disposed; a record's class, day closed and its weeding (a record marked
-weeded by one UPDATE, or a weeding wiped); a list's records, proposer and approver.  Times
-(``received_at``, ``disposed_at``, ``deposited_at``, ``proposed_at``, ``approved_at``) must
-lie between the events around their own.  The rows are few (one per application, record or
+weeded by one UPDATE, or a weeding wiped); a list's records, proposer, approver (or
+rejecter) and whether it was rejected.  Times (``received_at``, ``disposed_at``,
+``deposited_at``, ``proposed_at``, ``approved_at``) must lie between the events around their
+own.  The rows are few (one per application, record or
 list), so their values are kept as they are.
 """
 
@@ -62,6 +63,7 @@ class ServiceProjection:
             events.RECORDS_WEEDED.action: self._weeded,
             events.DISPOSAL_PROPOSED.action: self._proposed,
             events.DISPOSAL_APPROVED.action: self._approved,
+            events.DISPOSAL_REJECTED.action: self._rejected,
         }
 
     # ------------------------------------------------------------------ reading the chain
@@ -122,15 +124,20 @@ class ServiceProjection:
             "event_seq": body["seq"],
         }
         row |= dict.fromkeys(("approved_by", "approved_seq", "approval_comment"))
+        row["rejected"] = False
         self._new("disposal_list", body, row, "proposed_at")
 
-    def _approved(self, body: _Body, time: str) -> None:
+    def _approved(self, body: _Body, time: str, *, rejected: bool = False) -> None:
         values = {
             "approved_by": body["actor"],
             "approved_seq": body["seq"],
             "approval_comment": body["payload"]["comment"],
+            "rejected": rejected,
         }
         self._update("disposal_list", body["subject"], values, "approved_at")
+
+    def _rejected(self, body: _Body, time: str) -> None:
+        self._approved(body, time, rejected=True)
 
     # ------------------------------------------------------------------ comparing
 
@@ -223,6 +230,7 @@ _LISTS = (
         as_text(DISPOSAL_LIST_TABLE.c.approved_at).label("approved_at"),
         DISPOSAL_LIST_TABLE.c.approved_seq,
         DISPOSAL_LIST_TABLE.c.approval_comment,
+        DISPOSAL_LIST_TABLE.c.rejected,
     )
     .outerjoin(_PROPOSER, _PROPOSER.c.id == DISPOSAL_LIST_TABLE.c.proposed_by)
     .outerjoin(_APPROVER, _APPROVER.c.id == DISPOSAL_LIST_TABLE.c.approved_by)

@@ -31,6 +31,7 @@ from qms_engine.chain.reader import stored_chain
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
 from qms_engine.errors import IntegrityError
+from qms_engine.i18n import _
 from qms_engine.runtime import Runtime
 from qms_engine.storage.database import read_snapshot
 from qms_engine.storage.models import HEAD_TABLE, KEY_TABLE, OFFICE_TABLE, USER_TABLE
@@ -70,11 +71,17 @@ def _around_chain(
     for key_id, info in report.keys.items():
         entry = listed.get(key_id)
         if entry is None:
-            result.problems.append(f"key list: key {key_id[:16]}… of {info.owner!r} is missing")
+            result.problems.append(
+                _("key list: key {key_id}… of {owner!r} is missing").format(
+                    key_id=key_id[:16], owner=info.owner
+                )
+            )
         elif entry.get("public_key") != info.public_key or entry.get("owner") != info.owner:
             result.problems.append(
-                f"key list: key {key_id[:16]}… differs from the chain's "
-                "key.registered event (altered key list)"
+                _(
+                    "key list: key {key_id}… differs from the chain's key.registered event "
+                    "(altered key list)"
+                ).format(key_id=key_id[:16])
             )
     office_keys = {k: i.public_key for k, i in report.keys.items() if i.purpose == "office"}
     for checkpoint in checkpoints:
@@ -87,21 +94,27 @@ def _around_chain(
     for event_seq, seq, head, signature in report.checkpoints:
         if (seq, head, signature) not in listed_checkpoints:
             result.problems.append(
-                f"event #{event_seq} records a checkpoint at #{seq} that is missing from the "
-                "checkpoint list: it was deleted or altered"
+                _(
+                    "event #{event_seq} records a checkpoint at #{seq} that is missing "
+                    "from the checkpoint list: it was deleted or altered"
+                ).format(event_seq=event_seq, seq=seq)
             )
     result.checkpoints = len(checkpoints)
     for code in codes:
         result.codes += 1
         if report.events < code.seq:
             result.problems.append(
-                f"code {code.text}: the chain ends at #{report.events}: its tail was removed"
+                _("code {text}: the chain ends at #{events}: its tail was removed").format(
+                    text=code.text, events=report.events
+                )
             )
         elif not code.matches(report.hashes_at.get(code.seq, "")):
             result.problems.append(
-                f"code {code.text}: event #{code.seq} no longer matches: the chain was rewritten"
+                _("code {text}: event #{seq} no longer matches: the chain was rewritten").format(
+                    text=code.text, seq=code.seq
+                )
                 + (
-                    " (or the code, written before codes had a check character, was mistyped)"
+                    _(" (or the code, written before codes had a check character, was mistyped)")
                     if code.legacy
                     else ""
                 )
@@ -142,18 +155,22 @@ class _Founding:
         """What differs between the chain's office name and time zone and those of ``where``."""
         if self.seq is None:
             return [
-                f"{where}: the chain has no office.created event for {self.code}, so the "
-                "office's name and time zone are not covered by it"
+                _(
+                    "{where}: the chain has no office.created event for {code}, so the "
+                    "office's name and time zone are not covered by it"
+                ).format(where=where, code=self.code)
             ]
         found = []
         for what, claimed, signed in (
-            ("name", name, self.name),
-            ("time zone", timezone, self.timezone),
+            (_("name"), name, self.name),
+            (_("time zone"), timezone, self.timezone),
         ):
             if claimed != signed:
                 found.append(
-                    f"{where}: office {what} {claimed!r} is not the chain's {signed!r} "
-                    f"(office.created, event #{self.seq}): altered"
+                    _(
+                        "{where}: office {what} {claimed!r} is not the chain's {signed!r} "
+                        "(office.created, event #{seq}): altered"
+                    ).format(where=where, what=what, claimed=claimed, signed=signed, seq=self.seq)
                 )
         return found
 
@@ -203,10 +220,14 @@ def verify_office(
     _around_chain(result, report, keys, checkpoints, papers)
     if (head.seq, head.hash) != (report.events, report.head_hash):
         result.problems.append(
-            f"chain head says #{head.seq} ({head.hash[:16]}…) but the log ends "
-            f"at #{report.events}: events were removed from the end"
+            _(
+                "chain head says #{seq} ({hash}…) but the log ends at #{events}: "
+                "events were removed from the end"
+            ).format(seq=head.seq, hash=head.hash[:16], events=report.events)
         )
-    result.problems.extend(founding.problems(f"office {office.code}", row.name, row.timezone))
+    result.problems.extend(
+        founding.problems(_("office {code}").format(code=office.code), row.name, row.timezone)
+    )
     if not result.problems:  # the tables are held to a chain that verified (audit/projection.py)
         result.problems.extend(differences)
     if check_blobs:
@@ -234,7 +255,11 @@ def _named_blobs(shas: Iterable[object], problems: list[str]) -> list[str]:
         if is_sha256(sha):
             named.append(str(sha))
         else:
-            problems.append(f"a revision names blob {sha!r:.80}, which is not a SHA-256 digest")
+            problems.append(
+                _("a revision names blob {sha!r:.80}, which is not a SHA-256 digest").format(
+                    sha=sha
+                )
+            )
     return sorted(named)
 
 
@@ -245,13 +270,17 @@ def _check_blobs(shas: Iterable[object], locate: Callable[[str], Path], problems
         checked += 1
         if not path.is_file():
             problems.append(
-                f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
+                _("blob {sha}…: missing (a revision points at content that is gone)").format(
+                    sha=sha[:16]
+                )
             )
             continue
         actual = sha256_file(path)
         if actual != sha:
             problems.append(
-                f"blob {sha[:16]}…: content hashes to {actual[:16]}…: replaced or damaged"
+                _("blob {sha}…: content hashes to {actual}…: replaced or damaged").format(
+                    sha=sha[:16], actual=actual[:16]
+                )
             )
     return checked
 
@@ -264,7 +293,9 @@ def _check_bundle_blobs(shas: Iterable[object], folder: BlobFolder, problems: li
     for sha in named:
         if sha not in present:
             problems.append(
-                f"blob {sha[:16]}…: missing (a revision points at content that is gone)"
+                _("blob {sha}…: missing (a revision points at content that is gone)").format(
+                    sha=sha[:16]
+                )
             )
             continue
         try:
@@ -274,11 +305,15 @@ def _check_bundle_blobs(shas: Iterable[object], folder: BlobFolder, problems: li
             continue
         if actual != sha:
             problems.append(
-                f"blob {sha[:16]}…: content hashes to {actual[:16]}…: replaced or damaged"
+                _("blob {sha}…: content hashes to {actual}…: replaced or damaged").format(
+                    sha=sha[:16], actual=actual[:16]
+                )
             )
     for extra in sorted(present - set(named)):
         problems.append(
-            f"{folder.path / extra}: no revision in the chain names this blob (an extra file)"
+            _("{path}: no revision in the chain names this blob (an extra file)").format(
+                path=folder.path / extra
+            )
         )
     return len(named)
 
@@ -315,14 +350,18 @@ def verify_bundle(
         return AuditResult(path.name, problems=[str(exc)], blobs_checked=False)
     except (KeyError, TypeError, ValueError, RecursionError) as exc:  # a flaw, not a crash
         return AuditResult(
-            path.name, problems=[f"{path}: damaged bundle ({exc!r})"], blobs_checked=False
+            path.name,
+            problems=[_("{path}: damaged bundle ({exc!r})").format(path=path, exc=exc)],
+            blobs_checked=False,
         )
     manifest = reader.manifest
     result = AuditResult(reader.office)
     _around_chain(result, report, keys, checkpoints, papers)
     if manifest.head != report.head_hash:
         result.problems.append(
-            f"{path / MANIFEST}: head {manifest.head[:16]}… is not the last event's hash"
+            _("{path}: head {head}… is not the last event's hash").format(
+                path=path / MANIFEST, head=manifest.head[:16]
+            )
         )
     result.problems.extend(
         founding.problems(str(path / MANIFEST), manifest.office_name, manifest.timezone)
@@ -341,15 +380,19 @@ def verify_bundle(
         if named:
             result.blobs_checked = False
             result.problems.append(
-                f"{path}: blobs NOT checked: the chain names {len(named)} revision file(s), and "
-                "the bundle was exported without them (export with --blobs, or verify with "
-                "--no-blobs to check everything but the files' content)"
+                _(
+                    "{path}: blobs NOT checked: the chain names {count} revision file(s), "
+                    "and the bundle was exported without them (export with --blobs, or "
+                    "verify with --no-blobs to check everything but the files' content)"
+                ).format(path=path, count=len(named))
             )
         return result
     with folder:
         result.blobs = _check_bundle_blobs(report.blobs, folder, result.problems)
     if manifest.blobs != result.blobs:
         result.problems.append(
-            f"{path / MANIFEST}: says {manifest.blobs} blobs, the chain names {result.blobs}"
+            _("{path}: says {blobs} blobs, the chain names {blobs2}").format(
+                path=path / MANIFEST, blobs=manifest.blobs, blobs2=result.blobs
+            )
         )
     return result

@@ -356,7 +356,7 @@ def _plan_item(
                 _(
                     "item {n}: {ref} is neither {clause_words} nor the number of a "
                     "document or record of {code}"
-                ).format(n=n, ref=repr(ref), clause_words=CLAUSE_WORDS, code=office.code),
+                ).format(n=n, ref=repr(ref), clause_words=_(CLAUSE_WORDS), code=office.code),
                 hint=_(
                     'give the clause (--item "7.5.3={username}") or the full number '
                     '(--item "{code}/SOP/001={username}"); `qms doc list` shows the '

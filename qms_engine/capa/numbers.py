@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table
 
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import zone
+from qms_engine.storage.serials import next_serial
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,7 @@ class Numbered:
 def next_number(
     connection: Connection, table: Table, office: OfficeRef, numbering: str, now: datetime
 ) -> Numbered:
-    """The next number of ``table`` (with ``office_id``, ``serial_year`` and ``serial``
-    columns) in ``office`` at ``now``; read under the office's chain lock, so that two writers
-    never get the same one."""
-    year = now.astimezone(zone(office.timezone)).year
-    serial = 1 + int(
-        connection.execute(
-            select(func.coalesce(func.max(table.c.serial), 0)).where(
-                table.c.office_id == office.id, table.c.serial_year == year
-            )
-        ).scalar_one()
-    )
+    """The next number of ``table`` in ``office`` at ``now``, in the office type's scheme
+    (the serial: :func:`~qms_engine.storage.serials.next_serial`)."""
+    serial, year = next_serial(connection, table, office.id, office.timezone, now)
     return Numbered(numbering.format(office=office.code, year=year, serial=serial), serial, year)

@@ -24,7 +24,7 @@ from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
-from qms_engine.i18n import _
+from qms_engine.i18n import N_, _
 from qms_engine.rules.capa_terms import ACTION_TYPES as ACTION_TYPES
 from qms_engine.rules.capa_terms import FINDING_RESULTS as FINDING_RESULTS
 from qms_engine.rules.capa_terms import NC_SOURCES as NC_SOURCES
@@ -80,18 +80,26 @@ class Rule:
         allowed = self.roles if self.roles is not None else attempt.allowed_roles
         found = []
         if allowed is None:
-            found.append("the roles allowed here are unknown (what it acts on is not in the chain)")
+            found.append(
+                _("the roles allowed here are unknown (what it acts on is not in the chain)")
+            )
         elif attempt.role not in allowed and not attempt.founding:
-            found.append(f"signed as {attempt.role!r}; allowed: {', '.join(sorted(allowed))}")
+            found.append(
+                _("signed as {role!r}; allowed: {join}").format(
+                    role=attempt.role, join=", ".join(sorted(allowed))
+                )
+            )
         found += [problem for check in self.conditions if (problem := check(attempt))]
-        return [f"rule {self.name!r}: {problem}" for problem in found]
+        return [
+            _("rule {name!r}: {problem}").format(name=_(self.name), problem=problem)
+            for problem in found
+        ]
 
 
 def _own_key_as_key_holder(attempt: Attempt) -> str | None:
     if attempt.role == KEY_HOLDER and attempt.subject != attempt.actor:
-        return (
-            f"{attempt.actor!r} may act as key holder only on their own key, "
-            f"not {attempt.subject!r}'s"
+        return _("{actor!r} may act as key holder only on their own key, not {subject!r}'s").format(
+            actor=attempt.actor, subject=attempt.subject
         )
     return None
 
@@ -99,7 +107,9 @@ def _own_key_as_key_holder(attempt: Attempt) -> str | None:
 def _owner_is_subject(attempt: Attempt) -> str | None:
     owner = attempt.payload.get("owner")
     if owner != attempt.subject:
-        return f"the key's owner {owner!r} is not the event's subject {attempt.subject!r}"
+        return _("the key's owner {owner!r} is not the event's subject {subject!r}").format(
+            owner=owner, subject=attempt.subject
+        )
     return None
 
 
@@ -107,42 +117,46 @@ def _known_purpose(attempt: Attempt) -> str | None:
     purpose = attempt.payload.get("purpose")
     if purpose == "office":
         if attempt.subject != attempt.office or attempt.role != ADMIN:
-            return "only an admin registers an office key, and only for this office"
+            return _("only an admin registers an office key, and only for this office")
         return None
     if purpose != "user":
-        return f"unknown key purpose {purpose!r} (user or office)"
+        return _("unknown key purpose {purpose!r} (user or office)").format(purpose=purpose)
     return None
 
 
 def _not_to_themselves(attempt: Attempt) -> str | None:
     if attempt.subject == attempt.actor and not attempt.founding:
-        return f"{attempt.actor!r} may not do this to themselves (another admin must)"
+        return _("{actor!r} may not do this to themselves (another admin must)").format(
+            actor=attempt.actor
+        )
     return None
 
 
 def _founding_only_for_themselves(attempt: Attempt) -> str | None:
     if attempt.founding and attempt.subject != attempt.actor:
-        return "while an office is founded, its founder acts only for themselves"
+        return _("while an office is founded, its founder acts only for themselves")
     return None
 
 
 def _definition_hashed(attempt: Attempt) -> str | None:
     definition = attempt.payload.get("definition")
     if not isinstance(definition, Mapping) or definition.get("name") != attempt.subject:
-        return f"the payload must hold the definition of workflow {attempt.subject!r}"
+        return _("the payload must hold the definition of workflow {subject!r}").format(
+            subject=attempt.subject
+        )
     try:
         digest = canonical_sha256(dict(definition))
     except (TypeError, ValueError) as exc:
-        return f"the definition is not canonical JSON ({exc})"
+        return _("the definition is not canonical JSON ({exc})").format(exc=exc)
     if digest != attempt.payload.get("sha256"):
-        return "the payload's sha256 is not that of its definition"
+        return _("the payload's sha256 is not that of its definition")
     return None
 
 
 def _replaces_another_file(attempt: Attempt) -> str | None:
     before, after = attempt.payload.get("previous_sha256"), attempt.payload.get("sha256")
     if isinstance(after, str) and after == before:
-        return "the new file is the one it replaces"
+        return _("the new file is the one it replaces")
     return None
 
 
@@ -177,25 +191,28 @@ def _is_source(value: object) -> bool:
     return all(isinstance(value.get(name), str) for name in ("claim", "file", "inbox"))
 
 
-_DIGEST_WORDS = "a SHA-256 (64 lowercase hex digits)"
+_DIGEST_WORDS = N_("a SHA-256 (64 lowercase hex digits)")
 _FILE_SHAPE: _Shape = {
     "sha256": (is_sha256, _DIGEST_WORDS),
-    "size": (_is_size, "an integer ≥ 0"),
-    "media_type": (_is_text, "a string"),
-    "original_filename": (_is_text, "a string"),
-    "reason": (_is_text, "a string"),
+    "size": (_is_size, N_("an integer ≥ 0")),
+    "media_type": (_is_text, N_("a string")),
+    "original_filename": (_is_text, N_("a string")),
+    "reason": (_is_text, N_("a string")),
 }
 _CREATED_SHAPE: _Shape = {
     **_FILE_SHAPE,
-    "title": (_is_text, "a string"),
-    "state": (_is_text, "a string"),
-    "fields": (_is_object, "an object"),
+    "title": (_is_text, N_("a string")),
+    "state": (_is_text, N_("a string")),
+    "fields": (_is_object, N_("an object")),
 }
 _FILED_SHAPE: _Shape = {
     **_CREATED_SHAPE,
     "source": (
         _is_source,
-        "an object of strings claim, file, inbox and, naming a draft's author, author (not empty)",
+        N_(
+            "an object of strings claim, file, inbox and, naming a draft's author, "
+            "author (not empty)"
+        ),
     ),
 }
 _REPLACED_SHAPE: _Shape = {**_FILE_SHAPE, "previous_sha256": (is_sha256, _DIGEST_WORDS)}
@@ -210,16 +227,18 @@ def _shaped(shape: _Shape) -> Condition:
         missing = sorted(shape.keys() - payload.keys())
         extra = sorted(payload.keys() - shape.keys())
         wrong = [
-            f"{name!r} must be {words}, not {_shown(payload[name])}"
+            _("{name!r} must be {words}, not {payload}").format(
+                name=name, words=_(words), payload=_shown(payload[name])
+            )
             for name, (fits, words) in shape.items()
             if name in payload and not fits(payload[name])
         ]
         found = [
-            *([f"lacks {', '.join(map(repr, missing))}"] if missing else []),
-            *([f"unknown {', '.join(map(repr, extra))}"] if extra else []),
+            *([_("lacks {names}").format(names=", ".join(map(repr, missing)))] if missing else []),
+            *([_("unknown {names}").format(names=", ".join(map(repr, extra)))] if extra else []),
             *wrong,
         ]
-        return f"malformed payload: {'; '.join(found)}" if found else None
+        return _("malformed payload: {join}").format(join="; ".join(found)) if found else None
 
     return check
 
@@ -234,7 +253,7 @@ _RESPONSE_ID = re.compile(r"[0-9a-f]{16}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 """ASCII digits only: ``\\d`` would take Devanagari ones (२०२६-…) as well."""
 _CLAUSE = re.compile(r"[0-9]+(?:\.[0-9]+)*(?: ?[A-Za-z])?")
-CLAUSE_WORDS = "an ISO clause (digits and dots, optionally a letter: 7.5.3, 8.5.1 a)"
+CLAUSE_WORDS = N_("an ISO clause (digits and dots, optionally a letter: 7.5.3, 8.5.1 a)")
 
 
 def _one_of(values: Collection[str]) -> tuple[Callable[[object], bool], str]:
@@ -333,61 +352,64 @@ _FILES = _list_of(_is_stored_file, "files (sha256, size, media_type, original_fi
 _TEXTS = _list_of(_is_text, "strings")
 _RESPONSE_IDS = _list_of(is_response_id, "response ids (16 hex digits)")
 _NC_RAISED_SHAPE: _Shape = {
-    "title": (_is_filled, "a string, not empty"),
-    "description": (_is_filled, "a string, not empty"),
+    "title": (_is_filled, N_("a string, not empty")),
+    "description": (_is_filled, N_("a string, not empty")),
     "source": _one_of(NC_SOURCES),
     "severity": _one_of(SEVERITIES),
-    "clause": (_is_text, "a string"),
+    "clause": (_is_text, N_("a string")),
     "documents": _TEXTS,
     "records": _TEXTS,
     "evidence": _FILES,
     "responses": _RESPONSE_IDS,
-    "finding": (_is_text, "a string"),
-    "workflow": (_is_filled, "a string, not empty"),
-    "state": (_is_filled, "a string, not empty"),
+    "finding": (_is_text, N_("a string")),
+    "workflow": (_is_filled, N_("a string, not empty")),
+    "state": (_is_filled, N_("a string, not empty")),
 }
 _NC_TRANSITION_SHAPE: _Shape = {
-    "transition": (_is_filled, "a string, not empty"),
-    "from": (_is_text, "a string"),
-    "to": (_is_text, "a string"),
-    "comment": (_is_text, "a string"),
+    "transition": (_is_filled, N_("a string, not empty")),
+    "from": (_is_text, N_("a string")),
+    "to": (_is_text, N_("a string")),
+    "comment": (_is_text, N_("a string")),
 }
 _ACTION_ADDED_SHAPE: _Shape = {
     "type": _one_of(ACTION_TYPES),
-    "description": (_is_filled, "a string, not empty"),
-    "owner": (_is_filled, "a user name"),
-    "due": (is_iso_date, "a date YYYY-MM-DD"),
-    "document": (_is_text, "a document number, or empty"),
-    "after_revno": (_is_revno_floor, "an integer ≥ -1"),
+    "description": (_is_filled, N_("a string, not empty")),
+    "owner": (_is_filled, N_("a user name")),
+    "due": (is_iso_date, N_("a date YYYY-MM-DD")),
+    "document": (_is_text, N_("a document number, or empty")),
+    "after_revno": (_is_revno_floor, N_("an integer ≥ -1")),
 }
-_ACTION_DONE_SHAPE: _Shape = {"comment": (_is_filled, "a string, not empty"), "evidence": _FILES}
+_ACTION_DONE_SHAPE: _Shape = {
+    "comment": (_is_filled, N_("a string, not empty")),
+    "evidence": _FILES,
+}
 _REASSIGNED_SHAPE: _Shape = {
-    "owner": (_is_filled, "a user name"),
-    "comment": (_is_filled, "a string, not empty"),
+    "owner": (_is_filled, N_("a user name")),
+    "comment": (_is_filled, N_("a string, not empty")),
 }
 _LINKED_SHAPE: _Shape = {"responses": _list_of(is_response_id, "response ids", filled=True)}
 _AUDIT_SHAPE: _Shape = {
-    "title": (_is_filled, "a string, not empty"),
-    "scope": (_is_filled, "a string, not empty"),
-    "date": (is_iso_date, "a date YYYY-MM-DD"),
+    "title": (_is_filled, N_("a string, not empty")),
+    "scope": (_is_filled, N_("a string, not empty")),
+    "date": (is_iso_date, N_("a date YYYY-MM-DD")),
     "auditors": _list_of(_is_filled, "user names", filled=True),
     "items": _list_of(_is_audit_item, "items {ref, auditor, area_owner}", filled=True),
 }
 _FINDING_SHAPE: _Shape = {
     "result": _one_of(FINDING_RESULTS),
-    "note": (_is_text, "a string"),
-    "nc": (_is_text, "an NC number, or empty"),
+    "note": (_is_text, N_("a string")),
+    "nc": (_is_text, N_("an NC number, or empty")),
 }
 _FEEDBACK_SHAPE: _Shape = {
     "file_sha256": (is_sha256, _DIGEST_WORDS),
-    "file_name": (_is_text, "a string"),
-    "poor": (_is_poor_rule, "an object {rating: a rating's name, at_most: an integer 1-4}"),
+    "file_name": (_is_text, N_("a string")),
+    "poor": (_is_poor_rule, N_("an object {rating: a rating's name, at_most: an integer 1-4}")),
     "responses": _list_of(
         _is_response, "responses {id, time, ratings (1-5), comment_sha256}", filled=True
     ),
 }
 _ERASED_SHAPE: _Shape = {
-    "before": (is_iso_date, "a date YYYY-MM-DD"),
+    "before": (is_iso_date, N_("a date YYYY-MM-DD")),
     "responses": _list_of(is_response_id, "response ids", filled=True),
 }
 _HEX128 = re.compile(r"[0-9a-f]{128}")
@@ -401,39 +423,41 @@ def _is_signature(value: object) -> bool:
     return isinstance(value, str) and _HEX128.fullmatch(value) is not None
 
 
-_SIGNATURE_WORDS = "an Ed25519 signature (128 lowercase hex digits)"
+_SIGNATURE_WORDS = N_("an Ed25519 signature (128 lowercase hex digits)")
 _JOINED_SHAPE: _Shape = {
-    "name": (_is_filled, "a string, not empty"),
-    "office_type": (_is_filled, "a string, not empty"),
+    "name": (_is_filled, N_("a string, not empty")),
+    "office_type": (_is_filled, N_("a string, not empty")),
 }
 _IMPORTED_SHAPE: _Shape = {
     **_JOINED_SHAPE,
-    "timezone": (_is_filled, "a string, not empty"),
-    "from_seq": (_is_seq, "an integer ≥ 1"),
-    "to_seq": (_is_seq, "an integer ≥ 1"),
+    "timezone": (_is_filled, N_("a string, not empty")),
+    "from_seq": (_is_seq, N_("an integer ≥ 1")),
+    "to_seq": (_is_seq, N_("an integer ≥ 1")),
     "head": (is_sha256, _DIGEST_WORDS),
 }
 _WITNESSED_SHAPE: _Shape = {
-    "seq": (_is_seq, "an integer ≥ 1"),
+    "seq": (_is_seq, N_("an integer ≥ 1")),
     "head": (is_sha256, _DIGEST_WORDS),
-    "recorded_at": (_is_filled, "the checkpoint's time"),
-    "key": (is_sha256, "the station office key's fingerprint"),
+    "recorded_at": (_is_filled, N_("the checkpoint's time")),
+    "key": (is_sha256, N_("the station office key's fingerprint")),
     "signature": (_is_signature, _SIGNATURE_WORDS),
-    "witness_key": (is_sha256, "the SP office key's fingerprint"),
+    "witness_key": (is_sha256, N_("the SP office key's fingerprint")),
     "witness_signature": (_is_signature, _SIGNATURE_WORDS),
 }
 _ADOPTED_SHAPE: _Shape = {
-    "district": (_is_filled, "the district's office code"),
-    "revno": (_is_size, "an integer ≥ 0"),
+    "district": (_is_filled, N_("the district's office code")),
+    "revno": (_is_size, N_("an integer ≥ 0")),
     "sha256": (is_sha256, _DIGEST_WORDS),
-    "title": (_is_filled, "a string, not empty"),
+    "title": (_is_filled, N_("a string, not empty")),
 }
 
 
 def _district_document(attempt: Attempt) -> str | None:
     district = attempt.payload.get("district")
     if isinstance(district, str) and not attempt.subject.startswith(f"{district}/"):
-        return f"{attempt.subject!r} is not a document of district {district!r}"
+        return _("{subject!r} is not a document of district {district!r}").format(
+            subject=attempt.subject, district=district
+        )
     return None
 
 
@@ -441,7 +465,7 @@ def _document_action_floor(attempt: Attempt) -> str | None:
     """A document action names the revision after which it counts; any other names none."""
     document, floor = attempt.payload.get("document"), attempt.payload.get("after_revno")
     if document == "" and floor != -1:
-        return "an action that names no document counts after no revision (after_revno −1)"
+        return _("an action that names no document counts after no revision (after_revno −1)")
     return None
 
 
@@ -454,29 +478,35 @@ def _auditor_independent(attempt: Attempt) -> str | None:
         if not isinstance(item, Mapping):
             continue
         if item.get("auditor") not in auditors:
-            return f"item {n}: its auditor {item.get('auditor')!r} is not one of the auditors"
+            return _("item {n}: its auditor {auditor!r} is not one of the auditors").format(
+                n=n, auditor=item.get("auditor")
+            )
         if item.get("auditor") == item.get("area_owner"):
-            return f"item {n}: {item.get('auditor')!r} would audit their own area"
+            return _("item {n}: {auditor!r} would audit their own area").format(
+                n=n, auditor=item.get("auditor")
+            )
     return None
 
 
 def _finding_consistent(attempt: Attempt) -> str | None:
     result, note, nc = (attempt.payload.get(k) for k in ("result", "note", "nc"))
     if (result == "nonconformity") != _is_filled(nc):
-        return "a finding names the NC it raised exactly when it is a nonconformity"
+        return _("a finding names the NC it raised exactly when it is a nonconformity")
     if result != "conforms" and not _is_filled(note):
-        return f"a finding of {result!r} needs a note saying what was found"
+        return _("a finding of {result!r} needs a note saying what was found").format(result=result)
     return None
 
 
 def _feedback_subject(attempt: Attempt) -> str | None:
     digest, responses = attempt.payload.get("file_sha256"), attempt.payload.get("responses")
     if isinstance(digest, str) and attempt.subject != f"{attempt.office}/FEEDBACK/{digest[:12]}":
-        return f"the subject must be {attempt.office}/FEEDBACK/ and the file's first 12 hex digits"
+        return _(
+            "the subject must be {office}/FEEDBACK/ and the file's first 12 hex digits"
+        ).format(office=attempt.office)
     if isinstance(responses, list):
         ids = [r.get("id") for r in responses if isinstance(r, Mapping)]
         if len(ids) != len(set(map(repr, ids))):
-            return "a response is listed twice"
+            return _("a response is listed twice")
     return None
 
 
@@ -488,7 +518,9 @@ def _poor_rating_given(attempt: Attempt) -> str | None:
     for response in responses:
         ratings = response.get("ratings") if isinstance(response, Mapping) else None
         if isinstance(ratings, Mapping) and poor.get("rating") not in ratings:
-            return f"response {response.get('id')!r} has no rating {poor.get('rating')!r}"
+            return _("response {id!r} has no rating {rating!r}").format(
+                id=response.get("id"), rating=poor.get("rating")
+            )
     return None
 
 
@@ -496,19 +528,20 @@ def _responses_linked_by_coordinator(attempt: Attempt) -> str | None:
     """Citizens' responses are linked to a nonconformity by a quality coordinator only, when
     it is raised as when they are linked later."""
     if attempt.payload.get("responses") and attempt.role != QUALITY_COORDINATOR:
-        return (
-            f"only a quality coordinator raises an NC linking citizens' responses, not a "
-            f"{attempt.role!r}"
-        )
+        return _(
+            "only a quality coordinator raises an NC linking citizens' responses, not a {role!r}"
+        ).format(role=attempt.role)
     return None
 
 
 def _erasure_subject(attempt: Attempt) -> str | None:
     before, responses = attempt.payload.get("before"), attempt.payload.get("responses")
     if isinstance(before, str) and attempt.subject != f"{attempt.office}/FEEDBACK/ERASED/{before}":
-        return f"the subject must be {attempt.office}/FEEDBACK/ERASED/ and payload.before"
+        return _("the subject must be {office}/FEEDBACK/ERASED/ and payload.before").format(
+            office=attempt.office
+        )
     if isinstance(responses, list) and len(responses) != len(set(map(repr, responses))):
-        return "a response is listed twice"
+        return _("a response is listed twice")
     return None
 
 
@@ -553,13 +586,13 @@ def _is_unique_list(value: object) -> bool:
 
 def _subject_is_office(attempt: Attempt) -> str | None:
     if attempt.subject != attempt.office:
-        return f"the subject must be the office's code {attempt.office!r}"
+        return _("the subject must be the office's code {office!r}").format(office=attempt.office)
     return None
 
 
 def _listed_once(attempt: Attempt) -> str | None:
     if not _is_unique_list(attempt.payload.get("records")):
-        return "a record is listed twice"
+        return _("a record is listed twice")
     return None
 
 
@@ -573,38 +606,39 @@ _SCHEDULE_SHAPE: _Shape = {
     ),
 }
 _APPLICATION_SHAPE: _Shape = {
-    "service": (_is_filled, "a service code"),
-    "desk": (_is_filled, "a desk code"),
-    "applicant": (_is_filled, "a string, not empty"),
-    "received": (is_iso_date, "a date YYYY-MM-DD"),
-    "due": (is_iso_date, "a date YYYY-MM-DD"),
+    "service": (_is_filled, N_("a service code")),
+    "desk": (_is_filled, N_("a desk code")),
+    "applicant": (_is_filled, N_("a string, not empty")),
+    "received": (is_iso_date, N_("a date YYYY-MM-DD")),
+    "due": (is_iso_date, N_("a date YYYY-MM-DD")),
 }
 _DISPOSED_SHAPE: _Shape = {
     "decision": _one_of(DECISIONS),
-    "disposed": (is_iso_date, "a date YYYY-MM-DD"),
-    "note": (_is_text, "a string"),
+    "disposed": (is_iso_date, N_("a date YYYY-MM-DD")),
+    "note": (_is_text, N_("a string")),
 }
 _DEPOSITED_SHAPE: _Shape = {
-    "class": (_is_filled, "a record class code"),
-    "closed": (is_iso_date, "a date YYYY-MM-DD"),
+    "class": (_is_filled, N_("a record class code")),
+    "closed": (is_iso_date, N_("a date YYYY-MM-DD")),
 }
 _RECORD_LIST = _list_of(_is_filled, "record numbers", filled=True)
 _PROPOSED_SHAPE: _Shape = {"records": _RECORD_LIST}
-_APPROVED_SHAPE: _Shape = {"comment": (_is_text, "a string")}
-_WEEDED_SHAPE: _Shape = {"on": (is_iso_date, "a date YYYY-MM-DD"), "records": _RECORD_LIST}
+_APPROVED_SHAPE: _Shape = {"comment": (_is_text, N_("a string"))}
+_REJECTED_SHAPE: _Shape = {"comment": (_is_filled, N_("the reason, not empty"))}
+_WEEDED_SHAPE: _Shape = {"on": (is_iso_date, N_("a date YYYY-MM-DD")), "records": _RECORD_LIST}
 
 
 _CUSTODY_SHAPE: _Shape = {
-    "from": (_is_filled, "a place, not empty"),
-    "to": (_is_filled, "a place, not empty"),
-    "received_by": (_is_filled, "who received it, not empty"),
-    "seal_intact": (lambda value: type(value) is bool, "true or false"),
+    "from": (_is_filled, N_("a place, not empty")),
+    "to": (_is_filled, N_("a place, not empty")),
+    "received_by": (_is_filled, N_("who received it, not empty")),
+    "seal_intact": (lambda value: type(value) is bool, N_("true or false")),
     "expected_back": (
         lambda value: value == "" or is_iso_date(value),
-        "a date YYYY-MM-DD, or empty",
+        N_("a date YYYY-MM-DD, or empty"),
     ),
-    "order": (_is_text, "a string"),
-    "note": (_is_text, "a string"),
+    "order": (_is_text, N_("a string")),
+    "note": (_is_text, N_("a string")),
 }
 
 
@@ -626,151 +660,151 @@ _ADMIN_OR_HOLDER = frozenset({ADMIN, KEY_HOLDER})
 
 RULES: Mapping[str, Rule] = {
     events.KEY_REGISTERED.action: Rule(
-        "key registration",
+        N_("key registration"),
         _ADMIN_OR_HOLDER,
         (*_KEY_RULES, _known_purpose),
         "an admin (for a user, or the office key once), or a user for their own new key",
     ),
     events.KEY_RETIRED.action: Rule(
-        "key retirement",
+        N_("key retirement"),
         _ADMIN_OR_HOLDER,
         _KEY_RULES,
         "an admin, or the key's owner replacing it",
     ),
     events.KEY_REVOKED.action: Rule(
-        "key revocation", _ADMIN, (_owner_is_subject,), "an admin, with a reason"
+        N_("key revocation"), _ADMIN, (_owner_is_subject,), "an admin, with a reason"
     ),
     events.OFFICE_CREATED.action: Rule(
-        "office creation", _ADMIN, (), "the admin who founds the office"
+        N_("office creation"), _ADMIN, (), "the admin who founds the office"
     ),
     events.DOCUMENT_TYPE_ADDED.action: Rule(
-        "document types",
+        N_("document types"),
         None,
         (),
         "an admin, or whoever first files a type a plugin added later (in a creator role)",
     ),  # allowed_roles: see type_adders
     events.WORKFLOW_REGISTERED.action: Rule(
-        "workflow registration",
+        N_("workflow registration"),
         _ADMIN,
         (_definition_hashed,),
         "an admin: the definition, and its SHA-256, every later event of the office is held to",
     ),
     events.USER_CREATED.action: Rule(
-        "enrolment",
+        N_("enrolment"),
         _ADMIN,
         (_not_to_themselves, _founding_only_for_themselves),
         "an admin, for someone else (the founder enrols themselves once)",
     ),
     events.USER_ROLE_GRANTED.action: Rule(
-        "role grants",
+        N_("role grants"),
         _ADMIN,
         (_not_to_themselves, _founding_only_for_themselves),
         "an admin, to someone else: nobody grants a role to themselves (the founder aside)",
     ),
-    events.USER_ROLE_REVOKED.action: Rule("role revocation", _ADMIN, (), "an admin"),
+    events.USER_ROLE_REVOKED.action: Rule(N_("role revocation"), _ADMIN, (), "an admin"),
     events.USER_DEACTIVATED.action: Rule(
-        "deactivation", _ADMIN, (_not_to_themselves,), "an admin, for someone else"
+        N_("deactivation"), _ADMIN, (_not_to_themselves,), "an admin, for someone else"
     ),
     events.DOCUMENT_CREATED.action: Rule(
-        "document creation", None, (), "a creator role of the document type"
+        N_("document creation"), None, (), "a creator role of the document type"
     ),
     events.REVISION_CREATED.action: Rule(
-        "revisions", None, (_shaped(_CREATED_SHAPE),), "a creator role of the document type"
+        N_("revisions"), None, (_shaped(_CREATED_SHAPE),), "a creator role of the document type"
     ),
     events.RECORD_FILED.action: Rule(
-        "record filing", None, (_shaped(_FILED_SHAPE),), "a creator role of the register type"
+        N_("record filing"), None, (_shaped(_FILED_SHAPE),), "a creator role of the register type"
     ),
     events.REVISION_ADOPTED.action: Rule(
-        "adoption",
+        N_("adoption"),
         None,
         (),
         "the human author a draft filed from the inbox names, in a creator role of its type",
     ),
     events.REVISION_REPLACED.action: Rule(
-        "file replacement",
+        N_("file replacement"),
         None,
         (_shaped(_REPLACED_SHAPE), _replaces_another_file),
         "the revision's author, in a creator role of its type, while it is in its workflow's "
         "initial state (never a register record)",
     ),
     events.DUPLICATE_SET_ASIDE.action: Rule(
-        "duplicates", None, (), "a creator role of the register type (the ingest service)"
+        N_("duplicates"), None, (), "a creator role of the register type (the ingest service)"
     ),
     events.REVISION_SUPERSEDED.action: Rule(
-        "supersession",
+        N_("supersession"),
         None,
         (),
         "whoever takes the transition into an exclusive state, in the same transaction",
     ),
     events.CHECKPOINT_RECORDED.action: Rule(
-        "checkpoints",
+        N_("checkpoints"),
         frozenset({QUALITY_COORDINATOR, ADMIN}),
         (),
         "a quality coordinator or an admin",
     ),
     events.NC_RAISED.action: Rule(
-        "raising nonconformities",
+        N_("raising nonconformities"),
         frozenset({QUALITY_COORDINATOR, APPROVER, AUDITOR, REVIEWER, AUTHOR_ROLE, CLERK, ADMIN}),
         (_shaped(_NC_RAISED_SHAPE), _responses_linked_by_coordinator),
         "anyone holding a role in the office; in its workflow's initial state; one that links "
         "citizens' responses, a quality coordinator",
     ),
     events.NC_ACTION_ADDED.action: Rule(
-        "planning actions",
+        N_("planning actions"),
         frozenset({QUALITY_COORDINATOR, APPROVER}),
         (_shaped(_ACTION_ADDED_SHAPE), _document_action_floor),
         "a quality coordinator or an approver, while the NC accepts actions; the owner enrolled, "
         "the due date not past",
     ),
     events.NC_ACTION_DONE.action: Rule(
-        "implementing actions",
+        N_("implementing actions"),
         None,
         (_shaped(_ACTION_DONE_SHAPE),),
         "the action's owner, in any role they hold, once, while the NC accepts actions (a "
         "document action is done by its revision becoming effective instead)",
     ),
     events.NC_ACTION_REASSIGNED.action: Rule(
-        "reassigning actions",
+        N_("reassigning actions"),
         frozenset({QUALITY_COORDINATOR, APPROVER}),
         (_shaped(_REASSIGNED_SHAPE),),
         "a quality coordinator or an approver, saying why, while the NC accepts actions and the "
         "action is not done; the new owner enrolled and active",
     ),
     events.NC_FEEDBACK_LINKED.action: Rule(
-        "linking feedback",
+        N_("linking feedback"),
         frozenset({QUALITY_COORDINATOR}),
         (_shaped(_LINKED_SHAPE),),
         "a quality coordinator, to an open NC raised from citizen feedback",
     ),
     events.AUDIT_PLANNED.action: Rule(
-        "planning internal audits",
+        N_("planning internal audits"),
         frozenset({QUALITY_COORDINATOR}),
         (_shaped(_AUDIT_SHAPE), _auditor_independent),
         "a quality coordinator; no auditor audits their own area or a document they wrote, "
         "approved or made effective",
     ),
     events.FINDING_RECORDED.action: Rule(
-        "audit findings",
+        N_("audit findings"),
         frozenset({AUDITOR}),
         (_shaped(_FINDING_SHAPE), _finding_consistent),
         "the item's auditor, once; a nonconformity finding raises its NC in the next event",
     ),
     events.FEEDBACK_RECEIVED.action: Rule(
-        "citizen feedback",
+        N_("citizen feedback"),
         frozenset({QUALITY_COORDINATOR}),
         (_shaped(_FEEDBACK_SHAPE), _feedback_subject, _poor_rating_given),
         "a quality coordinator of the station; each response once in the chain; each poor one "
         "linked to a nonconformity by the chain's end",
     ),
     events.FEEDBACK_ERASED.action: Rule(
-        "erasing comments",
+        N_("erasing comments"),
         frozenset({QUALITY_COORDINATOR}),
         (_shaped(_ERASED_SHAPE), _erasure_subject),
         "a quality coordinator; each response received before, and before the date, erased once",
     ),
     # --- issue 13: custody rules ---
     events.CUSTODY_MOVED.action: Rule(
-        "custody",
+        N_("custody"),
         None,
         (_shaped(_CUSTODY_SHAPE), _custody_consistent),
         "a creator role of the register type (a clerk, the malkhana moharrir) or a quality "
@@ -780,50 +814,56 @@ RULES: Mapping[str, Rule] = {
     ),
     # --- issue 13: service and record-room rules ---
     events.CHARTER_RECORDED.action: Rule(
-        "citizen charter",
+        N_("citizen charter"),
         _ADMIN,
         (_shaped(_CHARTER_SHAPE), _subject_is_office),
         "an admin: the desks and services (each with its time limit in days) now in force",
     ),
     events.SCHEDULE_RECORDED.action: Rule(
-        "retention schedule",
+        N_("retention schedule"),
         _ADMIN,
         (_shaped(_SCHEDULE_SHAPE), _subject_is_office),
         "an admin: the record classes and their retention in years (null: permanent)",
     ),
     events.APPLICATION_RECEIVED.action: Rule(
-        "receiving applications",
+        N_("receiving applications"),
         frozenset({CLERK}),
         (_shaped(_APPLICATION_SHAPE),),
         "a clerk; once; a service of the charter in force, at its desk, due its days after "
         "the day received",
     ),
     events.APPLICATION_DISPOSED.action: Rule(
-        "disposing of applications",
+        N_("disposing of applications"),
         frozenset({CLERK, APPROVER}),
         (_shaped(_DISPOSED_SHAPE),),
         "a clerk or an approver; once, for an application received, not before its receipt",
     ),
     events.RECORD_DEPOSITED.action: Rule(
-        "depositing records",
+        N_("depositing records"),
         frozenset({CLERK}),
         (_shaped(_DEPOSITED_SHAPE),),
         "a clerk; once; a record of this chain, in a class of the retention schedule",
     ),
     events.DISPOSAL_PROPOSED.action: Rule(
-        "proposing disposal lists",
+        N_("proposing disposal lists"),
         frozenset({CLERK, QUALITY_COORDINATOR}),
         (_shaped(_PROPOSED_SHAPE), _listed_once),
         "a clerk or a quality coordinator; records deposited and not weeded",
     ),
     events.DISPOSAL_APPROVED.action: Rule(
-        "approving disposal lists",
+        N_("approving disposal lists"),
         frozenset({APPROVER}),
         (_shaped(_APPROVED_SHAPE),),
         "an approver who did not propose the list; once",
     ),
+    events.DISPOSAL_REJECTED.action: Rule(
+        N_("rejecting disposal lists"),
+        frozenset({APPROVER}),
+        (_shaped(_REJECTED_SHAPE),),
+        "an approver who did not propose the list, saying why; once (its records are free again)",
+    ),
     events.RECORDS_WEEDED.action: Rule(
-        "weeding records",
+        N_("weeding records"),
         frozenset({CLERK, QUALITY_COORDINATOR}),
         (_shaped(_WEEDED_SHAPE), _listed_once),
         "a clerk or a quality coordinator; only records of the approved list, each once, each "
@@ -831,27 +871,27 @@ RULES: Mapping[str, Rule] = {
     ),
     # --- issue 13: district rules ---
     events.STATION_JOINED.action: Rule(
-        "district stations",
+        N_("district stations"),
         _ADMIN,
         (_shaped(_JOINED_SHAPE),),
         "an admin of the SP office; each station once, never one whose bundles it imports",
     ),
     events.BUNDLE_IMPORTED.action: Rule(
-        "station bundles",
+        N_("station bundles"),
         frozenset({QUALITY_COORDINATOR, ADMIN}),
         (_shaped(_IMPORTED_SHAPE),),
         "a quality coordinator or an admin of the SP office; each import extends the events "
         "held of the station (from_seq = held + 1), never rewrites or shortens them",
     ),
     events.CHECKPOINT_WITNESSED.action: Rule(
-        "witnessed checkpoints",
+        N_("witnessed checkpoints"),
         frozenset({QUALITY_COORDINATOR, ADMIN}),
         (_shaped(_WITNESSED_SHAPE),),
         "a quality coordinator or an admin of the SP office, countersigned by its office key; "
         "each station checkpoint once, of a station of the district (held, if imported)",
     ),
     events.SOP_ADOPTED.action: Rule(
-        "adopting district SOPs",
+        N_("adopting district SOPs"),
         frozenset({QUALITY_COORDINATOR, APPROVER}),
         (_shaped(_ADOPTED_SHAPE), _district_document),
         "a quality coordinator or an approver of the station; a district document, each "
@@ -872,7 +912,11 @@ def event_problems(action: str, attempt: Attempt) -> list[str]:
     :func:`transition_problems`)."""
     rule = RULES.get(action)
     if rule is None:
-        return [f"no authorisation rule for action {action!r}: no one may sign it"]
+        return [
+            _("no authorisation rule for action {action!r}: no one may sign it").format(
+                action=action
+            )
+        ]
     return rule.problems(attempt)
 
 
@@ -900,37 +944,55 @@ def transition_problems(
         is_author if entry == AUTHOR else took(entry) for entry in transition.by
     ):
         whom = " or ".join(_whom(entry, what) for entry in transition.by)
-        found.append(f"only {whom} may {transition.name} this {what}, not {attempt.actor!r}")
+        found.append(
+            _("only {whom} may {name} this {what}, not {actor!r}").format(
+                whom=whom, name=transition.name, what=what, actor=attempt.actor
+            )
+        )
     if attempt.role not in transition.roles:
         found.append(
-            f"{transition.name!r} needs role {' or '.join(transition.roles)}, not {attempt.role!r}"
+            _("{name!r} needs role {join}, not {role!r}").format(
+                name=transition.name, join=" or ".join(transition.roles), role=attempt.role
+            )
         )
     comment = attempt.payload.get("comment")
     if transition.comment_required and not (isinstance(comment, str) and comment.strip()):
-        found.append(f"{transition.name!r} needs a comment saying why")
+        found.append(_("{name!r} needs a comment saying why").format(name=transition.name))
     for rule in transition.not_by:
         if rule == AUTHOR:
             if is_author:
-                did = "wrote this revision" if what == "revision" else f"raised this {what}"
+                did = (
+                    _("wrote this revision")
+                    if what == "revision"
+                    else _("raised this {what}").format(what=what)
+                )
                 found.append(
-                    f"{attempt.actor!r} {did} and may not {transition.name} it: "
-                    "segregation of duties needs another person"
+                    _(
+                        "{actor!r} {did} and may not {name} it: segregation of duties needs "
+                        "another person"
+                    ).format(actor=attempt.actor, did=did, name=transition.name)
                 )
         elif took(rule):
             did = {
-                IMPLEMENTER: "implemented one of its actions",
-                AUDITED: "owns the area audited, whose finding raised it,",
-            }.get(rule, f"took {rule!r} on this {what}")
+                IMPLEMENTER: _("implemented one of its actions"),
+                AUDITED: _("owns the area audited, whose finding raised it,"),
+            }.get(rule, _("took {rule!r} on this {what}").format(rule=rule, what=what))
             found.append(
-                f"{attempt.actor!r} {did} and may not also {transition.name} it: "
-                "segregation of duties needs another person"
+                _(
+                    "{actor!r} {did} and may not also {name} it: segregation of duties "
+                    "needs another person"
+                ).format(actor=attempt.actor, did=did, name=transition.name)
             )
     open_actions = [subject for subject, done in actions if not done]
     if transition.actions is not None and not actions:
-        found.append(f"{transition.name!r} needs at least one action (none is planned)")
+        found.append(
+            _("{name!r} needs at least one action (none is planned)").format(name=transition.name)
+        )
     elif transition.actions == DONE and open_actions:
         found.append(
-            f"{transition.name!r} needs every action done; still open: {', '.join(open_actions)}"
+            _("{name!r} needs every action done; still open: {join}").format(
+                name=transition.name, join=", ".join(open_actions)
+            )
         )
     return found
 
@@ -938,9 +1000,9 @@ def transition_problems(
 def _whom(entry: str, what: str) -> str:
     """Who a ``by`` entry names, in words."""
     if entry == AUTHOR:
-        return "its author" if what == "revision" else "whoever raised it"
+        return _("its author") if what == "revision" else _("whoever raised it")
     if entry == IMPLEMENTER:
-        return "whoever implemented one of its actions"
+        return _("whoever implemented one of its actions")
     if entry == AUDITED:
-        return "the owner of the area audited"
-    return f"whoever took {entry!r} on it"
+        return _("the owner of the area audited")
+    return _("whoever took {entry!r} on it").format(entry=entry)

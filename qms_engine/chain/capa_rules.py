@@ -55,6 +55,7 @@ from qms_engine.chain.authorisation import (
     transition_problems,
 )
 from qms_engine.clock import years_after
+from qms_engine.i18n import _
 from qms_engine.rules.capa_terms import (
     EARLIEST_AUDIT,
     FINDING_SEVERITIES,
@@ -202,8 +203,11 @@ class CapaRules:
             return expected
         self.chain.problem(
             seq,
-            f"{finding}: a nonconformity finding naming {number}, but the next event is not "
-            f"its nc.raised (source {INTERNAL_AUDIT!r}, finding {finding!r})",
+            _(
+                "{finding}: a nonconformity finding naming {number}, but the next "
+                "event is not its nc.raised (source {INTERNAL_AUDIT!r}, finding "
+                "{finding!r})"
+            ).format(finding=finding, number=number, INTERNAL_AUDIT=INTERNAL_AUDIT),
         )
         return None
 
@@ -213,14 +217,19 @@ class CapaRules:
         if self.finding is not None:
             finding, number = self.finding
             self.chain.problem(
-                seq, f"{finding}: a nonconformity finding naming {number}, never raised after it"
+                seq,
+                _(
+                    "{finding}: a nonconformity finding naming {number}, never raised after it"
+                ).format(finding=finding, number=number),
             )
         for response, received in self.poor.items():
             if not self.responses.get(response):
                 self.chain.problem(
                     received,
-                    f"{self.receipts[received]}: response {response} is poor by its form's rule, "
-                    "but no nonconformity links it (by nc.raised or nc.feedback.linked)",
+                    _(
+                        "{receipts}: response {response} is poor by its form's rule, but no "
+                        "nonconformity links it (by nc.raised or nc.feedback.linked)"
+                    ).format(receipts=self.receipts[received], response=response),
                 )
 
     def apply(
@@ -251,7 +260,7 @@ class CapaRules:
     def revision_moved(self, subject: str, actor: str, in_force: bool) -> None:
         """A revision's transition (into the in-force state or not): who made it so, and the
         document actions it fulfils."""
-        document, _, revno = subject.partition("#")
+        document, _sep, revno = subject.partition("#")
         before = self.last_actor.get(subject)
         self.last_actor[subject] = actor
         current = self.in_force.get(document)
@@ -278,47 +287,79 @@ class CapaRules:
         number, payload = attempt.subject, attempt.payload
         problem = self._reporter(seq, number)
         if number in self.ncs:
-            problem("the nonconformity is raised a second time")
+            problem(_("the nonconformity is raised a second time"))
             return
         name, state = str(payload.get("workflow", "")), payload.get("state")
         workflow = self.chain.workflows.get(name)
         if workflow is None:
-            problem(f"raised under workflow {name!r}, never registered in this chain")
+            problem(
+                _("raised under workflow {name!r}, never registered in this chain").format(
+                    name=name
+                )
+            )
         elif workflow.subject != NONCONFORMITY:
-            problem(f"workflow {name!r} moves {workflow.subject}s, not nonconformities")
+            problem(
+                _("workflow {name!r} moves {subject}s, not nonconformities").format(
+                    name=name, subject=workflow.subject
+                )
+            )
         elif state != workflow.initial:
             problem(
-                f"raised in state {state!r}; workflow {name!r} starts every nonconformity in "
-                f"{workflow.initial!r}"
+                _(
+                    "raised in state {state!r}; workflow {name!r} starts every "
+                    "nonconformity in {initial!r}"
+                ).format(state=state, name=name, initial=workflow.initial)
             )
         source = str(payload.get("source", ""))
         for member, kind in (("documents", "document"), ("records", "register")):
             for cited in _texts(payload.get(member)):
                 type_code = self.chain.document_type.get(cited)
                 if type_code is None:
-                    problem(f"its {member} name {cited!r}, no document of this chain")
+                    problem(
+                        _("its {member} name {cited!r}, no document of this chain").format(
+                            member=member, cited=cited
+                        )
+                    )
                 elif self.chain.type_kind.get(type_code) != kind:
                     problem(
-                        f"its {member} name {cited!r}, a {type_code} of kind "
-                        f"{self.chain.type_kind.get(type_code)!r}, not {kind!r}"
+                        _(
+                            "its {member} name {cited!r}, a {type_code} of kind {get!r}, not "
+                            "{kind!r}"
+                        ).format(
+                            member=member,
+                            cited=cited,
+                            type_code=type_code,
+                            get=self.chain.type_kind.get(type_code),
+                            kind=kind,
+                        )
                     )
         named = str(payload.get("finding", ""))
         if named and (finding is None or finding[0] != named):
-            problem(f"names finding {named!r}, which was not recorded just before it")
+            problem(
+                _("names finding {named!r}, which was not recorded just before it").format(
+                    named=named
+                )
+            )
         if finding is not None:
             if attempt.actor != self.found_by:
                 problem(
-                    f"raised by {attempt.actor!r}; the nonconformity of finding {finding[0]} "
-                    f"is raised by whoever recorded it, {self.found_by!r}"
+                    _(
+                        "raised by {actor!r}; the nonconformity of finding {finding} is raised "
+                        "by whoever recorded it, {found_by!r}"
+                    ).format(actor=attempt.actor, finding=finding[0], found_by=self.found_by)
                 )
             if payload.get("severity") not in FINDING_SEVERITIES:
                 problem(
-                    f"a finding's nonconformity is {' or '.join(FINDING_SEVERITIES)}, not "
-                    f"{payload.get('severity')!r} (an observation is a finding of its own)"
+                    _(
+                        "a finding's nonconformity is {join}, not {severity!r} (an observation "
+                        "is a finding of its own)"
+                    ).format(join=" or ".join(FINDING_SEVERITIES), severity=payload.get("severity"))
                 )
         ids = _texts(payload.get("responses"))
         if ids and source != CITIZEN_FEEDBACK:
-            problem(f"links citizens' responses, but its source is {source!r}")
+            problem(
+                _("links citizens' responses, but its source is {source!r}").format(source=source)
+            )
         self._link(problem, number, ids)
         audited = self._item(finding[0]).area_owner if finding is not None else ""
         self.ncs[number] = _Nc(name, str(state or ""), attempt.actor, source, audited)
@@ -328,12 +369,24 @@ class CapaRules:
         for response in ids:
             linked = self.responses.get(response)
             if linked is None:
-                problem(f"response {response} was never received in this chain")
+                problem(
+                    _("response {response} was never received in this chain").format(
+                        response=response
+                    )
+                )
             elif linked:
-                problem(f"response {response} is already linked to {linked}")
+                problem(
+                    _("response {response} is already linked to {linked}").format(
+                        response=response, linked=linked
+                    )
+                )
             else:
                 if response not in self.poor:
-                    problem(f"response {response} is not poor by its form's rule: none is linked")
+                    problem(
+                        _(
+                            "response {response} is not poor by its form's rule: none is linked"
+                        ).format(response=response)
+                    )
                 self.responses[response] = number
 
     def _feedback_linked(self, seq: int, attempt: Attempt) -> None:
@@ -341,14 +394,22 @@ class CapaRules:
         problem = self._reporter(seq, number)
         nc = self.ncs.get(number)
         if nc is None:
-            problem("feedback linked to a nonconformity that was never raised")
+            problem(_("feedback linked to a nonconformity that was never raised"))
             return
         if nc.source != CITIZEN_FEEDBACK:
-            problem(f"feedback linked to a nonconformity from {nc.source!r}, not from feedback")
+            problem(
+                _("feedback linked to a nonconformity from {source!r}, not from feedback").format(
+                    source=nc.source
+                )
+            )
         workflow = self.chain.workflows.get(nc.workflow)
         state = workflow.states.get(nc.state) if workflow is not None else None
         if state is not None and state.terminal:
-            problem(f"feedback linked while it is {nc.state!r} (only to an open nonconformity)")
+            problem(
+                _("feedback linked while it is {state!r} (only to an open nonconformity)").format(
+                    state=nc.state
+                )
+            )
         self._link(problem, number, _texts(attempt.payload.get("responses")))
 
     def transition(self, seq: int, action: str, attempt: Attempt) -> None:
@@ -360,29 +421,53 @@ class CapaRules:
             problem(malformed)
         name = payload.get("transition")
         if not isinstance(name, str):
-            problem(f"{action!r} changes a nonconformity without naming its transition")
+            problem(
+                _("{action!r} changes a nonconformity without naming its transition").format(
+                    action=action
+                )
+            )
             return
         nc = self.ncs.get(number)
         if nc is None:
-            problem(f"{name!r} on a nonconformity that was never raised")
+            problem(_("{name!r} on a nonconformity that was never raised").format(name=name))
             return
         before, after = payload.get("from"), payload.get("to")
         if nc.state != before:
-            problem(f"{name!r} recorded from {before!r}, but the nonconformity was {nc.state!r}")
+            problem(
+                _("{name!r} recorded from {before!r}, but the nonconformity was {state!r}").format(
+                    name=name, before=before, state=nc.state
+                )
+            )
         nc.state = str(after or "")
         workflow = self.chain.workflows.get(nc.workflow)
         if workflow is None or workflow.subject != NONCONFORMITY:
-            problem(f"no registered nonconformity workflow {nc.workflow!r} governs it")
+            problem(
+                _("no registered nonconformity workflow {workflow!r} governs it").format(
+                    workflow=nc.workflow
+                )
+            )
             return
         try:
             step = workflow.transition(name)
         except LookupError:
-            problem(f"workflow {workflow.name!r} has no transition {name!r}")
+            problem(
+                _("workflow {name!r} has no transition {name2!r}").format(
+                    name=workflow.name, name2=name
+                )
+            )
             return
         if action != events.nc_transition(step.meaning).action:
-            problem(f"{name!r} is recorded as {action!r}, not as its meaning {step.meaning!r}")
+            problem(
+                _("{name!r} is recorded as {action!r}, not as its meaning {meaning!r}").format(
+                    name=name, action=action, meaning=step.meaning
+                )
+            )
         if before not in step.sources or after != step.target:
-            problem(f"{name!r} goes {step.sources}→{step.target}, recorded {before}→{after}")
+            problem(
+                _("{name!r} goes {sources}→{target}, recorded {before}→{after}").format(
+                    name=name, sources=step.sources, target=step.target, before=before, after=after
+                )
+            )
         for found in transition_problems(
             step,
             attempt,
@@ -401,20 +486,26 @@ class CapaRules:
     def _action_added(self, seq: int, attempt: Attempt) -> None:
         key, payload = attempt.subject, attempt.payload
         problem = self._reporter(seq, key)
-        number, _, n = key.rpartition("#")
+        number, _sep, n = key.rpartition("#")
         nc = self.ncs.get(number)
         if nc is None:
-            problem("an action of a nonconformity that was never raised")
+            problem(_("an action of a nonconformity that was never raised"))
             return
         if key in self.actions or n != f"A{len(nc.actions) + 1}":
             problem(
-                f"numbered {n!r}, but A{len(nc.actions) + 1} comes next (an NC's actions are "
-                "numbered A1, A2 … as they are added)"
+                _(
+                    "numbered {n!r}, but A{count} comes next (an NC's actions are numbered "
+                    "A1, A2 … as they are added)"
+                ).format(n=n, count=len(nc.actions) + 1)
             )
             if key in self.actions:
                 return
         if not self._accepts_actions(nc):
-            problem(f"action added while the nonconformity is {nc.state!r}, which takes none")
+            problem(
+                _("action added while the nonconformity is {state!r}, which takes none").format(
+                    state=nc.state
+                )
+            )
         owner = str(payload.get("owner", ""))
         self._able_owner(problem, owner)
         self._due(problem, payload.get("due"))
@@ -431,24 +522,34 @@ class CapaRules:
         """An action's owner holds a role in this office and is active (whether they are a
         service, the chain cannot tell)."""
         if not self.chain.roles.get(owner):
-            problem(f"its owner {owner!r} holds no role in this office")
+            problem(_("its owner {owner!r} holds no role in this office").format(owner=owner))
         elif owner in self.chain.inactive:
-            problem(f"its owner {owner!r} was deactivated")
+            problem(_("its owner {owner!r} was deactivated").format(owner=owner))
 
     def _due(self, problem: _Reporter, due: object) -> None:
         if not is_iso_date(due):
             return  # the payload's shape is reported by its rule
         when, today = _day(due), _day(self.time[:10])
         if when is None:
-            problem(f"due {due!r} is not a date")
+            problem(_("due {due!r} is not a date").format(due=due))
         elif today is None:
             return  # the event's time is reported by the chain's checks
         elif when < _shifted(today, -DUE_GRACE):
-            problem(f"due {when.isoformat()}, already past when it was added ({today.isoformat()})")
+            problem(
+                _("due {isoformat}, already past when it was added ({isoformat2})").format(
+                    isoformat=when.isoformat(), isoformat2=today.isoformat()
+                )
+            )
         elif when > _shifted(today, DUE_GRACE, MAX_DUE_YEARS):
             problem(
-                f"due {when.isoformat()}, more than {MAX_DUE_YEARS} years after it was added "
-                f"({today.isoformat()})"
+                _(
+                    "due {isoformat}, more than {MAX_DUE_YEARS} years after it was added "
+                    "({isoformat2})"
+                ).format(
+                    isoformat=when.isoformat(),
+                    MAX_DUE_YEARS=MAX_DUE_YEARS,
+                    isoformat2=today.isoformat(),
+                )
             )
 
     def _document_action(self, problem: _Reporter, document: str, floor: object) -> None:
@@ -457,16 +558,28 @@ class CapaRules:
         fulfils the action (a draft already under way counts)."""
         type_code = self.chain.document_type.get(document)
         if type_code is None:
-            problem(f"asks for a revision of {document!r}, no document of this chain")
+            problem(
+                _("asks for a revision of {document!r}, no document of this chain").format(
+                    document=document
+                )
+            )
             return
         if self.chain.type_kind.get(type_code) != "document":
-            problem(f"asks for a revision of {document!r}, a {type_code} record (never revised)")
+            problem(
+                _(
+                    "asks for a revision of {document!r}, a {type_code} record (never revised)"
+                ).format(document=document, type_code=type_code)
+            )
         current = self.in_force.get(document)
         in_force = int(current[0].rpartition("#")[2]) if current is not None else -1
         if floor != in_force:
             problem(
-                f"counts after revision {floor!r} of {document}, but its revision in force was "
-                f"{in_force if in_force >= 0 else 'none (−1)'}"
+                _(
+                    "counts after revision {floor!r} of {document}, but its revision in "
+                    "force was {value}"
+                ).format(
+                    floor=floor, document=document, value=in_force if in_force >= 0 else "none (−1)"
+                )
             )
 
     def _action_done(self, seq: int, attempt: Attempt) -> None:
@@ -474,22 +587,32 @@ class CapaRules:
         problem = self._reporter(seq, key)
         action = self.actions.get(key)
         if action is None:
-            problem("marked done, but the action was never added")
+            problem(_("marked done, but the action was never added"))
             return
         if action.document:
             problem(
-                f"a document action is done only when a revision of {action.document} after "
-                f"revision {action.after_revno} becomes effective, never by an event"
+                _(
+                    "a document action is done only when a revision of {document} after "
+                    "revision {after_revno} becomes effective, never by an event"
+                ).format(document=action.document, after_revno=action.after_revno)
             )
             return
         if action.done:
-            problem("the action is marked done a second time")
+            problem(_("the action is marked done a second time"))
             return
         if attempt.actor != action.owner:
-            problem(f"only its owner {action.owner!r} marks it done, not {attempt.actor!r}")
+            problem(
+                _("only its owner {owner!r} marks it done, not {actor!r}").format(
+                    owner=action.owner, actor=attempt.actor
+                )
+            )
         nc = self.ncs[action.nc]
         if not self._accepts_actions(nc):
-            problem(f"marked done while the nonconformity is {nc.state!r}, which takes none")
+            problem(
+                _("marked done while the nonconformity is {state!r}, which takes none").format(
+                    state=nc.state
+                )
+            )
         action.done = True
         nc.implementers.add(attempt.actor)
 
@@ -500,16 +623,20 @@ class CapaRules:
         problem = self._reporter(seq, key)
         action = self.actions.get(key)
         if action is None:
-            problem("reassigned, but the action was never added")
+            problem(_("reassigned, but the action was never added"))
             return
         if action.done:
-            problem("reassigned, but the action is already done")
+            problem(_("reassigned, but the action is already done"))
         nc = self.ncs[action.nc]
         if not self._accepts_actions(nc):
-            problem(f"reassigned while the nonconformity is {nc.state!r}, which takes no actions")
+            problem(
+                _("reassigned while the nonconformity is {state!r}, which takes no actions").format(
+                    state=nc.state
+                )
+            )
         owner = str(attempt.payload.get("owner", ""))
         if owner == action.owner:
-            problem(f"reassigned to {owner!r}, who already owns it")
+            problem(_("reassigned to {owner!r}, who already owns it").format(owner=owner))
         self._able_owner(problem, owner)
         action.owner = owner
 
@@ -530,7 +657,9 @@ class CapaRules:
             if not isinstance(response, Mapping) or not isinstance(response.get("id"), str):
                 continue  # the shape check reports it
             if response["id"] in self.responses:
-                problem(f"response {response['id']} was already received in this chain")
+                problem(
+                    _("response {id} was already received in this chain").format(id=response["id"])
+                )
                 continue
             self.responses[response["id"]] = ""
             day = str(response.get("time", ""))[:10]
@@ -549,20 +678,34 @@ class CapaRules:
         if is_iso_date(before):  # otherwise the shape check reports it
             until = _day(before)
             if until is None:
-                problem(f"erases before {before!r}, which is not a date")
+                problem(_("erases before {before!r}, which is not a date").format(before=before))
             elif today is not None and until > _shifted(today, DUE_GRACE):
                 problem(
-                    f"erases before {before}, later than the erasure itself ({today.isoformat()})"
+                    _("erases before {before}, later than the erasure itself ({isoformat})").format(
+                        before=before, isoformat=today.isoformat()
+                    )
                 )
         for response in _texts(attempt.payload.get("responses")):
             if response not in self.response_day:
-                problem(f"erases response {response}, never received in this chain")
+                problem(
+                    _("erases response {response}, never received in this chain").format(
+                        response=response
+                    )
+                )
                 continue
             day = self.response_day[response]
             if day is None:
-                problem(f"erases response {response}, whose comment was already erased")
+                problem(
+                    _("erases response {response}, whose comment was already erased").format(
+                        response=response
+                    )
+                )
             elif isinstance(before, str) and day > before:
-                problem(f"erases response {response} of {day}, not older than {before}")
+                problem(
+                    _("erases response {response} of {day}, not older than {before}").format(
+                        response=response, day=day, before=before
+                    )
+                )
             self.response_day[response] = None
 
     # ------------------------------------------------------------------ internal audits
@@ -571,27 +714,42 @@ class CapaRules:
         number, payload = attempt.subject, attempt.payload
         problem = self._reporter(seq, number)
         if number in self.audits:
-            problem("the internal audit is planned a second time")
+            problem(_("the internal audit is planned a second time"))
             return
         self.audit_dates[number] = self._audit_date(problem, payload.get("date"))
         for auditor in _texts(payload.get("auditors")):
             if AUDITOR not in self.chain.roles.get(auditor, ()):
-                problem(f"{auditor!r} does not hold the auditor role in this office")
+                problem(
+                    _("{auditor!r} does not hold the auditor role in this office").format(
+                        auditor=auditor
+                    )
+                )
             elif auditor in self.chain.inactive:
-                problem(f"auditor {auditor!r} was deactivated")
+                problem(_("auditor {auditor!r} was deactivated").format(auditor=auditor))
         items = [item for item in payload.get("items") or () if isinstance(item, Mapping)]
         for n, item in enumerate(items, 1):
             auditor, owner = str(item.get("auditor", "")), str(item.get("area_owner", ""))
             if owner and not self.chain.roles.get(owner):
-                problem(f"item {n}: area owner {owner!r} holds no role in this office")
+                problem(
+                    _("item {n}: area owner {owner!r} holds no role in this office").format(
+                        n=n, owner=owner
+                    )
+                )
             ref = str(item.get("ref", ""))
             if ref in self.chain.document_type:
                 why = self._own_work(ref, auditor)
                 if why:
-                    problem(f"item {n}: {auditor!r} would audit {ref}, {why}")
+                    problem(
+                        _("item {n}: {auditor!r} would audit {ref}, {why}").format(
+                            n=n, auditor=auditor, ref=ref, why=why
+                        )
+                    )
             elif ref and not is_iso_clause(ref):
                 problem(
-                    f"item {n}: ref {ref!r} is neither {CLAUSE_WORDS} nor a document of this chain"
+                    _(
+                        "item {n}: ref {ref!r} is neither {CLAUSE_WORDS} nor a document of "
+                        "this chain"
+                    ).format(n=n, ref=ref, CLAUSE_WORDS=_(CLAUSE_WORDS))
                 )
         self.audits[number] = [
             _Item(
@@ -609,13 +767,19 @@ class CapaRules:
             return None  # the shape check reports it
         day, today = _day(text), _day(self.time[:10])
         if day is None:
-            problem(f"dated {text!r}, which is not a date")
+            problem(_("dated {text!r}, which is not a date").format(text=text))
         elif day < EARLIEST_AUDIT:
-            problem(f"dated {text}, before {EARLIEST_AUDIT.isoformat()}")
+            problem(
+                _("dated {text}, before {isoformat}").format(
+                    text=text, isoformat=EARLIEST_AUDIT.isoformat()
+                )
+            )
         elif today is not None and day > _shifted(today, DUE_GRACE, MAX_AUDIT_YEARS):
             problem(
-                f"dated {text}, more than {MAX_AUDIT_YEARS} years after it was planned "
-                f"({today.isoformat()})"
+                _(
+                    "dated {text}, more than {MAX_AUDIT_YEARS} years after it was planned "
+                    "({isoformat})"
+                ).format(text=text, MAX_AUDIT_YEARS=MAX_AUDIT_YEARS, isoformat=today.isoformat())
             )
         else:
             return day
@@ -625,37 +789,51 @@ class CapaRules:
         """Why auditing ``document`` would be auditing one's own work ("" when it is not)."""
         for revision in self.chain.revisions_of.get(document, []):
             if self.chain.author.get(revision) == auditor:
-                return f"having written {revision}"
+                return _("having written {revision}").format(revision=revision)
         in_force = self.in_force.get(document)
         if in_force is not None and auditor in in_force[1]:
-            return f"having approved or made effective {in_force[0]}, in force"
+            return _("having approved or made effective {in_force}, in force").format(
+                in_force=in_force[0]
+            )
         return ""
 
     def _finding(self, seq: int, attempt: Attempt) -> None:
         subject, payload = attempt.subject, attempt.payload
         problem = self._reporter(seq, subject)
-        number, _, n = subject.rpartition("#")
+        number, _sep, n = subject.rpartition("#")
         items = self.audits.get(number)
         if items is None:
-            problem("a finding of an internal audit that was never planned")
+            problem(_("a finding of an internal audit that was never planned"))
             return
         if not (_is_number(n) and n[0] != "0" and int(n) <= len(items)):
-            problem(f"the audit has no item {n!r} (items 1 to {len(items)})")
+            problem(
+                _("the audit has no item {n!r} (items 1 to {count})").format(n=n, count=len(items))
+            )
             return
         item = items[int(n) - 1]
         planned, today = self.audit_dates.get(number), _day(self.time[:10])
         if planned is not None and today is not None and today < _shifted(planned, -DUE_GRACE):
             problem(
-                f"recorded on {today.isoformat()}, before the audit's date {planned.isoformat()}"
+                _("recorded on {isoformat}, before the audit's date {isoformat2}").format(
+                    isoformat=today.isoformat(), isoformat2=planned.isoformat()
+                )
             )
         if attempt.actor != item.auditor:
-            problem(f"item {n} is {item.auditor!r}'s to audit, not {attempt.actor!r}'s")
+            problem(
+                _("item {n} is {auditor!r}'s to audit, not {actor!r}'s").format(
+                    n=n, auditor=item.auditor, actor=attempt.actor
+                )
+            )
         elif item.ref in self.chain.document_type and (
             why := self._own_work(item.ref, item.auditor)
         ):
-            problem(f"item {n}: {item.auditor!r} may no longer audit {item.ref}, {why}")
+            problem(
+                _("item {n}: {auditor!r} may no longer audit {ref}, {why}").format(
+                    n=n, auditor=item.auditor, ref=item.ref, why=why
+                )
+            )
         if item.recorded:
-            problem(f"a finding of item {n} is recorded a second time")
+            problem(_("a finding of item {n} is recorded a second time").format(n=n))
         item.recorded = True
         if payload.get("result") == NONCONFORMITY_FOUND:
             self.finding = (subject, str(payload.get("nc", "")))
@@ -663,7 +841,7 @@ class CapaRules:
 
     def _item(self, finding: str) -> _Item:
         """The checklist item of ``finding`` (``AUDIT#n``), recorded just before."""
-        number, _, n = finding.rpartition("#")
+        number, _sep, n = finding.rpartition("#")
         return self.audits[number][int(n) - 1]
 
     # ------------------------------------------------------------------ helpers

@@ -73,6 +73,8 @@ SCHEDULE_RECORDED = EventKind("record_room.schedule.recorded", "recorded retenti
 RECORD_DEPOSITED = EventKind("record_room.record.deposited", "deposited record")
 DISPOSAL_PROPOSED = EventKind("record_room.disposal.proposed", "proposed disposal list")
 DISPOSAL_APPROVED = EventKind("record_room.disposal.approved", "approved disposal list")
+DISPOSAL_REJECTED = EventKind("record_room.disposal.rejected", "rejected disposal list")
+"""A disposal list refused by an approver (with the reason): its records are free again."""
 RECORDS_WEEDED = EventKind("record_room.records.weeded", "weeded records")
 """Records of an approved disposal list destroyed (weeded), each past its retention."""
 # --- issue 13: the district over its stations (chain/district_rules.py) ---
@@ -165,6 +167,7 @@ FIXED_KINDS = {
         RECORD_DEPOSITED,
         DISPOSAL_PROPOSED,
         DISPOSAL_APPROVED,
+        DISPOSAL_REJECTED,
         RECORDS_WEEDED,
         # issue 13 district kinds
         STATION_JOINED,

@@ -19,11 +19,14 @@ bundle (docs/audit-bundle.md §7):
   the closing its closing field;
 - ``corrects`` names an earlier record of the same type of this office's chain, and only in a
   type that allows corrections;
-- the record's first revision gives every required field of its type, not blank.
+- a record's number is its type's recorded ``numbering`` filled with its serial and period;
+- a record is created with its revision 0 (the next event), which gives every required field
+  of its type, not blank (:func:`is_blank`).
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +37,7 @@ from qms_engine.chain.authorisation import Attempt, is_iso_date
 from qms_engine.clock import DEFAULT_TIMEZONE, from_utc_text, zone
 from qms_engine.errors import ConfigurationError
 from qms_engine.i18n import _
+from qms_engine.rules.text import is_blank
 
 KINDS = frozenset(
     kind.action
@@ -66,6 +70,7 @@ class _TypeRules:
     closing_field: str | None
     corrections: bool
     required: tuple[str, ...]
+    numbering: str | None = None
 
     @property
     def any(self) -> bool:
@@ -92,21 +97,44 @@ class RegisterRules:
     last_entry: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Day book type → (day, entry kind) of its latest entry."""
     pending: dict[str, _Pending] = field(default_factory=dict)
+    awaiting: tuple[str, int] | None = None
+    """A register record just created (number, seq): its revision 0 is the next event."""
 
     def apply(self, seq: int, action: str, attempt: Attempt, time: str) -> None:
         """Check one event of :data:`KINDS` (``time``: its UTC time) and keep what it says."""
         payload = attempt.payload
+        if self.awaiting is not None:
+            number, created = self.awaiting
+            self.awaiting = None
+            if not (
+                action in (events.REVISION_CREATED.action, events.RECORD_FILED.action)
+                and attempt.subject == f"{number}#0"
+                and seq == created + 1
+            ):
+                self._no_revision(number, created)
         if action == events.OFFICE_CREATED.action:
             self.timezone = str(payload.get("timezone") or DEFAULT_TIMEZONE)
         elif action == events.DOCUMENT_TYPE_ADDED.action:
             self._type_added(seq, attempt.subject.rsplit("/", 1)[-1], payload)
         elif action == events.DOCUMENT_CREATED.action:
-            self._created(seq, attempt.subject, payload, time)
+            self._created(seq, attempt.office, attempt.subject, payload, time)
         else:
             self._first_revision(seq, attempt.subject, payload)
 
     def finish(self, seq: int) -> None:
-        """Nothing is left to check at the chain's end: a day still open is today's."""
+        """A record created by the chain's last event lacks its revision 0 (a day still open
+        is today's)."""
+        if self.awaiting is not None:
+            self._no_revision(*self.awaiting)
+
+    def _no_revision(self, number: str, created: int) -> None:
+        """Report a register record whose next event is not its revision 0 (the engine writes
+        both in one transaction): a record with no file, whose required fields nobody gave."""
+        self.pending.pop(number, None)
+        self.facts.problem(
+            created + 1,
+            _("{number}: created without its revision 0 (the next event)").format(number=number),
+        )
 
     def _type_added(self, seq: int, code: str, payload: Mapping[str, Any]) -> None:
         if code in self.rules:
@@ -115,7 +143,11 @@ class RegisterRules:
         book = payload.get("day_book")
         required = payload.get("required_fields", {})
         corrections = payload.get("corrections", False)
+        numbering = payload.get("numbering")
         problems: list[tuple[str, object]] = []
+        if numbering is not None and not _numbering_form(numbering):
+            problems.append((_("numbering {value!r} is not a number form"), numbering))
+            numbering = None
         if period is not None and period not in PERIODS:
             problems.append((_("serial_period {value!r} is neither 'year' nor 'day'"), period))
             period = None
@@ -138,15 +170,20 @@ class RegisterRules:
             book["closing_field"] if book else None,
             corrections is True,
             tuple(str(name) for name in required),
+            numbering,
         )
 
-    def _created(self, seq: int, number: str, payload: Mapping[str, Any], time: str) -> None:
+    def _created(
+        self, seq: int, office: str, number: str, payload: Mapping[str, Any], time: str
+    ) -> None:
         code = str(payload.get("type", ""))
         rules = self.rules.get(code)
         if rules is None or number in self.facts.document_type:
             return  # a type never added, or a record created twice: the verifier reports it
         if rules.required:
             self.pending[number] = _Pending(code, rules.required)
+        if rules.required or rules.any:
+            self.awaiting = (number, seq)
         if not rules.any:
             return
         entry, period = payload.get("entry"), payload.get("period")
@@ -164,6 +201,8 @@ class RegisterRules:
         day = self._day_book(seq, number, code, rules, entry, payload.get("day"), local)
         self._period(seq, number, rules, period, day or local)
         self._serial(seq, number, code, period, payload.get("serial"))
+        if rules.numbering is not None and type(payload.get("serial")) is int:
+            self._number(seq, number, office, code, rules.numbering, period, payload["serial"])
         if "corrects" in payload:
             self._corrects(seq, number, code, rules, payload["corrects"])
         if day is not None and entry in (OPENING, CLOSING):
@@ -288,6 +327,21 @@ class RegisterRules:
             )
         self.serials[(code, period)] = max(last, serial)
 
+    def _number(
+        self, seq: int, number: str, office: str, code: str, form: str, period: str, serial: int
+    ) -> None:
+        year = int(period[:4]) if period[:4].isdigit() else 0
+        day = period if len(period) == len("2026-11-29") else ""
+        expected = form.format(office=office, type=code, serial=serial, year=year, day=day)
+        if number != expected:
+            self.facts.problem(
+                seq,
+                _(
+                    "{number}: serial {serial} of {code} {period} is numbered {expected}, "
+                    "not {number}"
+                ).format(number=number, serial=serial, code=code, period=period, expected=expected),
+            )
+
     def _corrects(
         self, seq: int, number: str, code: str, rules: _TypeRules, corrected: object
     ) -> None:
@@ -314,7 +368,7 @@ class RegisterRules:
             return
         given = payload.get("fields")
         fields = given if isinstance(given, Mapping) else {}
-        missing = [name for name in pending.fields if not str(fields.get(name, "") or "").strip()]
+        missing = [name for name in pending.fields if is_blank(fields.get(name))]
         if missing:
             self.facts.problem(
                 seq,
@@ -322,3 +376,23 @@ class RegisterRules:
                     subject=subject, code=pending.type_code, fields=", ".join(missing)
                 ),
             )
+
+
+NUMBER_PARTS = frozenset({"office", "type", "serial", "year", "day"})
+"""The names a number form fills in (:meth:`DocumentTypeSpec.format_number`)."""
+
+
+def _numbering_form(form: object) -> bool:
+    """Whether a recorded ``numbering`` is a form the verifier may fill in: text naming only
+    :data:`NUMBER_PARTS`, each plain or with a short width (``{serial:04d}``)."""
+    if not isinstance(form, str):
+        return False
+    try:
+        parts = list(string.Formatter().parse(form))
+        form.format(office="PS", type="GD", serial=1, year=2026, day="2026-11-29")
+    except (ValueError, TypeError):
+        return False
+    return all(
+        name is None or (name in NUMBER_PARTS and conversion is None and len(spec or "") <= 3)
+        for _text, name, spec, conversion in parts
+    )

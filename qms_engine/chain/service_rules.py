@@ -8,18 +8,24 @@ record what these rules forbid without ``qms audit verify`` failing, online and 
   days and a desk) and the retention schedule (``record_room.schedule.recorded``: record
   classes, each kept a number of years, or permanently) are recorded by an admin; the latest
   of each is in force;
+- an event's *local day* is the date of its time in the office's time zone (the
+  ``timezone`` of ``office.created``), the day the engine calls today;
 - an application is received once, for a service of the charter in force, at that service's
-  desk, on a real day no later than the event (a day's grace for the office's time zone) and
-  at most :data:`MAX_BACKDATE_DAYS` before it, and is due exactly the service's days after
-  the day received; it is disposed of once, not before the day it was received, nor after the
-  event;
-- a record deposited in the record room is a document of this chain, deposited once, in a
-  class of the schedule in force, closed no later than the event;
-- a disposal list names records deposited and not yet weeded; it is approved once, by an
-  approver who did not propose it; records are weeded only from an approved list, each once,
-  and only when, on the day weeded (``on``, within a day of the event), its class's retention
-  has run out: ``closed`` plus the class's years is no later than ``on``.  A record of a
-  permanent class is never weeded.
+  desk, on a real day no later than the event's local day and at most
+  :data:`MAX_BACKDATE_DAYS` before it, and is due exactly the service's days after the day
+  received; it is disposed of once, on the local day of its event (never backdated, so a late
+  disposal stays late), not before the day it was received;
+- a record deposited in the record room is a register record of this chain (not a controlled
+  document such as an SOP), deposited once, in a class of the schedule in force, closed on a
+  day from its creation's local day to the deposit's; when its type keeps a chain of custody,
+  it is at ``record_room`` then;
+- a record is held to the retention of its class in the schedule in force at its deposit, or
+  the longest a later schedule gives its class (a schedule change never shortens it);
+- a disposal list names records deposited, not yet weeded and on no other open list; it is
+  approved or rejected once, by an approver who did not propose it (a rejected list frees its
+  records); records are weeded only from an approved list, each once, and only when, on the
+  day weeded (``on``, the event's local day), its retention has run out: ``closed`` plus its
+  years (29 February: 1 March) is no later than ``on``.  A permanent record is never weeded.
 
 State is kept per application, record and list (small), never per event.
 """
@@ -27,7 +33,7 @@ State is kept per application, record and list (small), never per event.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -39,7 +45,8 @@ from qms_engine.chain.authorisation import Attempt
 from qms_engine.chain.capa_rules import _day as day_of
 from qms_engine.chain.capa_rules import _shifted as shifted
 from qms_engine.chain.capa_rules import _texts
-from qms_engine.clock import years_after
+from qms_engine.clock import DEFAULT_TIMEZONE, from_utc_text, zone
+from qms_engine.errors import ConfigurationError
 from qms_engine.i18n import _
 from qms_engine.rules.service_terms import MAX_BACKDATE_DAYS
 from qms_engine.storage.models import EVENT_TABLE
@@ -54,30 +61,50 @@ KINDS = frozenset(
         events.RECORD_DEPOSITED,
         events.DISPOSAL_PROPOSED,
         events.DISPOSAL_APPROVED,
+        events.DISPOSAL_REJECTED,
         events.RECORDS_WEEDED,
     )
 )
 """The event kinds whose rules live here."""
 
-GRACE = timedelta(days=1)
-"""Days a person gives are compared with the event's UTC date with a day's grace: the write
-path uses the office's local date, which may be a day ahead of or behind UTC."""
+SEEN = frozenset((events.OFFICE_CREATED.action, events.DOCUMENT_CREATED.action))
+"""Event kinds other rules check, from which these rules take the office's time zone and
+each record's day of creation (:meth:`ServiceRules.seen`)."""
+
+RECORD_ROOM_PLACE = "record_room"
+"""The place of custody a record is at when it is deposited (when its type keeps custody)."""
+
+
+class CustodyFacts(Protocol):
+    """What these rules read of the custody rules' state."""
+
+    rules: dict[str, Mapping[str, Any]]
+    at: dict[str, str]
 
 
 class ChainFacts(Protocol):
     """What these rules read of the verifier's state: the documents of the chain."""
 
     document_type: dict[str, str]
+    type_kind: dict[str, str]
+    custody: Any
+    """The custody rules' state (:class:`CustodyFacts`)."""
     weeded: set[str]
     """Records weeded so far: kept here, read by the custody rules (nothing moves after)."""
 
     def problem(self, seq: int, what: str, rank: int = 2) -> None: ...
 
 
+def _items(value: object) -> list[Any]:
+    """The items of a list member (anything else, malformed, names none: the shape check
+    reports it)."""
+    return list(value) if isinstance(value, list) else []
+
+
 def recorded_services(payload: Mapping[str, Any]) -> dict[str, tuple[int, str]]:
     """The services a ``service.charter.recorded`` payload names: code → (days, desk)."""
     found = {}
-    for item in payload.get("services") or ():
+    for item in _items(payload.get("services")):
         if isinstance(item, Mapping) and type(item.get("days")) is int:
             found[str(item.get("code"))] = (int(item["days"]), str(item.get("desk")))
     return found
@@ -87,7 +114,7 @@ def recorded_classes(payload: Mapping[str, Any]) -> dict[str, int | None]:
     """The classes a ``record_room.schedule.recorded`` payload names: code → retention years
     (None: permanent)."""
     found: dict[str, int | None] = {}
-    for item in payload.get("classes") or ():
+    for item in _items(payload.get("classes")):
         if isinstance(item, Mapping):
             years = item.get("retention_years")
             found[str(item.get("code"))] = years if type(years) is int else None
@@ -95,11 +122,47 @@ def recorded_classes(payload: Mapping[str, Any]) -> dict[str, int | None]:
 
 
 def retention_ends(closed: date, years: int) -> date:
-    """The first day a record closed on ``closed`` may be weeded (held within the calendar)."""
+    """The first day a record closed on ``closed`` may be weeded: ``years`` full years on (a
+    29 February's ends on 1 March, never a day early), held within the calendar."""
     try:
-        return years_after(closed, years)
-    except (OverflowError, ValueError):
-        return date.max
+        return closed.replace(year=closed.year + years)
+    except ValueError:
+        if closed.year + years > date.max.year:
+            return date.max
+        return date(closed.year + years, 3, 1)
+
+
+def longest(held: int | None, given: int | None) -> int | None:
+    """The longer of two retentions in years (None, permanent, is the longest)."""
+    return None if held is None or given is None else max(held, given)
+
+
+def held_retention(
+    schedules: Iterable[tuple[int, Mapping[str, int | None]]], deposited: int, record_class: str
+) -> int | None:
+    """The years a record of ``record_class`` deposited by event ``deposited`` is kept, given
+    the schedules recorded (event seq, classes; oldest first): its class's in the schedule in
+    force at its deposit, or the longest a later schedule gives it (None: permanently)."""
+    held: int | None = None
+    for seq, classes in schedules:
+        if record_class not in classes:
+            continue
+        years = classes[record_class]
+        held = years if seq < deposited else longest(held, years)
+    return held
+
+
+def local_day(time: str, timezone: str) -> date:
+    """The office's calendar day at an event's UTC ``time`` (its UTC date when the zone is
+    unknown: the register rules report that)."""
+    try:
+        moment = from_utc_text(time)
+    except ValueError:  # the verifier reports a malformed time
+        return day_of(time[:10]) or date.min
+    try:
+        return moment.astimezone(zone(timezone)).date()
+    except ConfigurationError:
+        return moment.date()
 
 
 @dataclass(slots=True)
@@ -112,6 +175,8 @@ class _Application:
 class _Record:
     record_class: str
     closed: date | None
+    years: int | None
+    """The retention it is held to (None: permanent)."""
     weeded: bool = False
 
 
@@ -120,6 +185,7 @@ class _List:
     proposer: str
     records: frozenset[str]
     approved: bool = False
+    rejected: bool = False
 
 
 @dataclass
@@ -127,6 +193,9 @@ class ServiceRules:
     """Per-chain service and record-room state and checks; ``chain`` is the verifier's."""
 
     chain: ChainFacts
+    timezone: str = DEFAULT_TIMEZONE
+    created: dict[str, date] = field(default_factory=dict)
+    """Record number → the local day it was created."""
     services: dict[str, tuple[int, str]] | None = None
     """The charter in force (None: none recorded yet)."""
     classes: dict[str, int | None] | None = None
@@ -135,9 +204,16 @@ class ServiceRules:
     records: dict[str, _Record] = field(default_factory=dict)
     lists: dict[str, _List] = field(default_factory=dict)
 
+    def seen(self, action: str, attempt: Attempt, time: str) -> None:
+        """Take in the office's time zone, or a record's day of creation (:data:`SEEN`)."""
+        if action == events.OFFICE_CREATED.action:
+            self.timezone = str(attempt.payload.get("timezone") or DEFAULT_TIMEZONE)
+        elif action == events.DOCUMENT_CREATED.action:
+            self.created.setdefault(attempt.subject, local_day(time, self.timezone))
+
     def apply(self, seq: int, action: str, attempt: Attempt, time: str) -> None:
         """Check one event of :data:`KINDS` against the chain so far, then take it in."""
-        today = day_of(time[:10]) or date.min
+        today = local_day(time, self.timezone)
         handler = {
             events.CHARTER_RECORDED.action: self._charter,
             events.SCHEDULE_RECORDED.action: self._schedule,
@@ -146,6 +222,7 @@ class ServiceRules:
             events.RECORD_DEPOSITED.action: self._deposited,
             events.DISPOSAL_PROPOSED.action: self._proposed,
             events.DISPOSAL_APPROVED.action: self._approved,
+            events.DISPOSAL_REJECTED.action: self._rejected,
             events.RECORDS_WEEDED.action: self._weeded,
         }[action]
         handler(seq, attempt, today)
@@ -157,7 +234,7 @@ class ServiceRules:
 
     def _charter(self, seq: int, attempt: Attempt, today: date) -> None:
         payload = attempt.payload
-        desks = {str(d.get("code")) for d in payload.get("desks") or () if isinstance(d, Mapping)}
+        desks = {str(d.get("code")) for d in _items(payload.get("desks")) if isinstance(d, Mapping)}
         self.services = recorded_services(payload)
         for code, (_days, desk) in sorted(self.services.items()):
             if desk not in desks:
@@ -172,6 +249,9 @@ class ServiceRules:
 
     def _schedule(self, seq: int, attempt: Attempt, today: date) -> None:
         self.classes = recorded_classes(attempt.payload)
+        for record in self.records.values():
+            if record.record_class in self.classes:
+                record.years = longest(record.years, self.classes[record.record_class])
 
     def _received(self, seq: int, attempt: Attempt, today: date) -> None:
         number, payload = attempt.subject, attempt.payload
@@ -205,8 +285,8 @@ class ServiceRules:
         if received is None:
             self._say(seq, number, _("its day of receipt is no real date"))
             return
-        earliest = shifted(today, -GRACE - timedelta(days=MAX_BACKDATE_DAYS))
-        if not earliest <= received <= shifted(today, GRACE):
+        earliest = shifted(today, -timedelta(days=MAX_BACKDATE_DAYS))
+        if not earliest <= received <= today:
             self._say(
                 seq,
                 number,
@@ -241,16 +321,16 @@ class ServiceRules:
         disposed = day_of(attempt.payload.get("disposed"))
         if disposed is None:
             self._say(seq, number, _("its day of disposal is no real date"))
-        elif disposed > shifted(today, GRACE) or (
+        elif disposed != today or (
             application.received is not None and disposed < application.received
         ):
             self._say(
                 seq,
                 number,
                 _(
-                    "disposed of on {disposed}: not before its receipt, nor after the day it is "
-                    "recorded ({today})"
-                ).format(disposed=disposed.isoformat(), today=today),
+                    "disposed of on {disposed}, recorded on {today}: an application is disposed "
+                    "of on the day it is recorded, not before its receipt"
+                ).format(disposed=disposed.isoformat(), today=today.isoformat()),
             )
 
     # ------------------------------------------------------------------ the record room
@@ -262,9 +342,21 @@ class ServiceRules:
             return
         closed = day_of(payload.get("closed"))
         record_class = str(payload.get("class", ""))
-        self.records[number] = _Record(record_class, closed)
-        if number not in self.chain.document_type:
+        years = (self.classes or {}).get(record_class)
+        self.records[number] = _Record(record_class, closed, years)
+        type_code = self.chain.document_type.get(number)
+        if type_code is None:
             self._say(seq, number, _("deposited, but no document of this chain has that number"))
+        elif self.chain.type_kind.get(type_code) != "register":
+            self._say(
+                seq,
+                number,
+                _(
+                    "deposited, but it is a controlled document of type {type}, no register record"
+                ).format(type=type_code),
+            )
+        else:
+            self._at_record_room(seq, number, type_code)
         if self.classes is None or record_class not in self.classes:
             self._say(
                 seq,
@@ -273,12 +365,33 @@ class ServiceRules:
                     code=record_class
                 ),
             )
-        if closed is None or closed > shifted(today, GRACE):
+        created = self.created.get(number, date.min)
+        if closed is None or not created <= closed <= today:
             self._say(
                 seq,
                 number,
-                _("closed on {closed}: no real date, or later than its deposit").format(
-                    closed=payload.get("closed")
+                _(
+                    "closed on {closed}: no real date, or not from the day it was created "
+                    "({created}) to the day of its deposit ({today})"
+                ).format(
+                    closed=payload.get("closed"),
+                    created=self.created[number].isoformat() if number in self.created else "?",
+                    today=today.isoformat(),
+                ),
+            )
+
+    def _at_record_room(self, seq: int, number: str, type_code: str) -> None:
+        """A record whose type keeps custody is deposited only once it is at the record room."""
+        custody = self.chain.custody.rules.get(type_code)
+        if custody is None:
+            return
+        at = self.chain.custody.at.get(number, str(custody.get("home", "")))
+        if at != RECORD_ROOM_PLACE:
+            self._say(
+                seq,
+                number,
+                _("deposited while its custody says it is at {place}, not the record room").format(
+                    place=at
                 ),
             )
 
@@ -288,6 +401,13 @@ class ServiceRules:
             self._say(seq, number, _("the disposal list is proposed a second time"))
             return
         wanted = _texts(attempt.payload.get("records"))
+        open_lists = {
+            record: name
+            for name, listed in self.lists.items()
+            if not listed.rejected
+            for record in listed.records
+            if not self.records.get(record, _Record("", None, None, weeded=True)).weeded
+        }
         self.lists[number] = _List(attempt.actor, frozenset(wanted))
         for record in wanted:
             known = self.records.get(record)
@@ -297,33 +417,53 @@ class ServiceRules:
                     number,
                     _("lists {record}, which is not in the record room").format(record=record),
                 )
+            elif record in open_lists:
+                self._say(
+                    seq,
+                    number,
+                    _("lists {record}, which is on open disposal list {list}").format(
+                        record=record, list=open_lists[record]
+                    ),
+                )
 
     def _approved(self, seq: int, attempt: Attempt, today: date) -> None:
+        self._decided(seq, attempt, rejected=False)
+
+    def _rejected(self, seq: int, attempt: Attempt, today: date) -> None:
+        self._decided(seq, attempt, rejected=True)
+
+    def _decided(self, seq: int, attempt: Attempt, *, rejected: bool) -> None:
+        """A list approved or rejected: once, by someone other than its proposer."""
         number = attempt.subject
         listed = self.lists.get(number)
         if listed is None:
-            self._say(seq, number, _("approved, but no such disposal list was proposed"))
+            self._say(
+                seq, number, _("approved or rejected, but no such disposal list was proposed")
+            )
             return
-        if listed.approved:
-            self._say(seq, number, _("the disposal list is approved a second time"))
+        if listed.approved or listed.rejected:
+            self._say(seq, number, _("the disposal list was already approved or rejected"))
         if attempt.actor == listed.proposer:
             self._say(
                 seq,
                 number,
                 _(
-                    "{actor} proposed this disposal list and may not approve it: segregation of "
-                    "duties needs another person"
+                    "{actor} proposed this disposal list and may not decide on it: segregation "
+                    "of duties needs another person"
                 ).format(actor=repr(attempt.actor)),
             )
-        listed.approved = True
+        if rejected:
+            listed.rejected = True
+        else:
+            listed.approved = True
 
     def _weeded(self, seq: int, attempt: Attempt, today: date) -> None:
         number, payload = attempt.subject, attempt.payload
         listed = self.lists.get(number)
-        if listed is None or not listed.approved:
+        if listed is None or not listed.approved or listed.rejected:
             self._say(seq, number, _("records weeded without an approved disposal list"))
         on = day_of(payload.get("on"))
-        if on is None or abs(on - today) > GRACE:
+        if on != today:
             self._say(
                 seq,
                 number,
@@ -349,7 +489,7 @@ class ServiceRules:
             return
         known.weeded = True
         self.chain.weeded.add(record)
-        years = (self.classes or {}).get(known.record_class)
+        years = known.years
         if years is None:
             self._say(
                 seq,
@@ -380,3 +520,19 @@ def recorded(connection: Connection, office_id: int, kind: events.EventKind) -> 
         .limit(1)
     ).scalar()
     return dict(json.loads(payload)) if payload else {}
+
+
+def recorded_schedules(
+    connection: Connection, office_id: int
+) -> list[tuple[int, dict[str, int | None]]]:
+    """Every retention schedule the office's chain recorded: (event seq, classes), oldest
+    first (for :func:`held_retention`)."""
+    rows = connection.execute(
+        select(EVENT_TABLE.c.seq, EVENT_TABLE.c.payload)
+        .where(
+            EVENT_TABLE.c.office_id == office_id,
+            EVENT_TABLE.c.action == events.SCHEDULE_RECORDED.action,
+        )
+        .order_by(EVENT_TABLE.c.seq)
+    )
+    return [(seq, recorded_classes(json.loads(payload))) for seq, payload in rows]

@@ -90,6 +90,8 @@ class UnitOfWork:
         default_factory=list
     )
     _undo: list[Callable[[], None]] = field(default_factory=list)
+    _times: dict[int, str] = field(default_factory=dict)
+    """Per office: the time its next event is stamped with, once asked (see :meth:`time`)."""
 
     def lock(self, office: OfficeRef) -> None:
         """Take the office's chain-head lock; call before reading anything the change depends on."""
@@ -114,8 +116,7 @@ class UnitOfWork:
         The event must fit its rule in :mod:`qms_engine.chain.authorisation` (``allowed_roles``
         and ``founding`` as :class:`~qms_engine.chain.authorisation.Attempt` describes them);
         a transition's rule is its workflow's, checked by the caller before it appends.  The
-        event's time is the clock's, or the previous event's if the clock went back, so an
-        office's times never decrease.
+        event's time is :meth:`time`'s.
         """
         action, meaning = kind.action, kind.meaning
         if action in FIXED_KINDS:
@@ -125,19 +126,10 @@ class UnitOfWork:
             refused = event_problems(action, attempt)
             if refused:
                 raise PermissionDenied(f"{action} by {actor.username!r}: " + "; ".join(refused))
-        self.lock(office)
-        prev_seq, prev_hash, prev_time = self._heads[office.id]
+        record_time = self.time(office)
+        del self._times[office.id]
+        prev_seq, prev_hash, _prev_time = self._heads[office.id]
         signer = actor.signer
-        record_time = to_utc_text(utc_now())
-        if record_time < prev_time:
-            log.warning(
-                "%s: the clock reads %s, before the previous event's %s: the event keeps the "
-                "previous time (check the server's clock)",
-                office.code,
-                record_time,
-                prev_time,
-            )
-            record_time = prev_time
         fields = (
             office.code,
             prev_seq + 1,
@@ -176,6 +168,27 @@ class UnitOfWork:
         self._moved.add(office.id)
         self.events.append(record)
         return record
+
+    def time(self, office: OfficeRef) -> str:
+        """The UTC time (:func:`~qms_engine.clock.to_utc_text`) the next event appended to
+        ``office``'s chain is stamped with: the clock's when first asked, or the previous
+        event's if the clock went back, so an office's times never decrease.  Fixed when
+        asked, so what a change derives from it (a register entry's day and period) is what
+        its event says, even across midnight."""
+        self.lock(office)
+        if office.id not in self._times:
+            now, prev_time = to_utc_text(utc_now()), self._heads[office.id][2]
+            if now < prev_time:
+                log.warning(
+                    "%s: the clock reads %s, before the previous event's %s: the event keeps "
+                    "the previous time (check the server's clock)",
+                    office.code,
+                    now,
+                    prev_time,
+                )
+                now = prev_time
+            self._times[office.id] = now
+        return self._times[office.id]
 
     def head(self, office: OfficeRef) -> tuple[int, str]:
         """The office's chain head (sequence number, hash) as this transaction sees it."""

@@ -68,6 +68,7 @@ from qms_engine.chain.encoding import ENCODING_VERSION, GENESIS_HASH, ChainEvent
 from qms_engine.chain.events import meaning_fits
 from qms_engine.chain.signing import fingerprint, verify_signature
 from qms_engine.clock import is_utc_text, to_utc_text, utc_now
+from qms_engine.i18n import _, current_language, set_language
 from qms_engine.rules.roles import ADMIN, KEY_HOLDER
 from qms_engine.rules.workflows import (
     REVISION,
@@ -91,7 +92,9 @@ class Problem:
     order, 1 the content hash, 2 keys and rules, 3 the signature."""
 
     def __str__(self) -> str:
-        return f"event #{self.seq}: {self.what}" if self.seq is not None else self.what
+        if self.seq is None:
+            return self.what
+        return _("event #{seq}: {what}").format(seq=self.seq, what=self.what)
 
     def order(self) -> tuple[bool, int, int]:
         """Sort key: chain problems in sequence order, then by :attr:`rank`."""
@@ -154,15 +157,17 @@ def _check_contents(items: list[_Item]) -> _Found:
         try:
             message = canonical_bytes(dict(body))
         except (TypeError, ValueError) as exc:
-            problems.append((1, f"body is not canonical JSON: {exc}"))
+            problems.append((1, _("body is not canonical JSON: {exc}").format(exc=exc)))
             continue
         actual = hashlib.sha256(message).hexdigest()
         if actual != stored_hash:
             problems.append(
                 (
                     1,
-                    f"content does not match its hash (stored {stored_hash[:16]}…, "
-                    f"computed {actual[:16]}…): altered after it was written",
+                    _(
+                        "content does not match its hash (stored {stored_hash}…, computed "
+                        "{actual}…): altered after it was written"
+                    ).format(stored_hash=stored_hash[:16], actual=actual[:16]),
                 )
             )
         if public_key is None:
@@ -175,8 +180,10 @@ def _check_contents(items: list[_Item]) -> _Found:
             problems.append(
                 (
                     3,
-                    "signature does not verify (forged, copied from another event, "
-                    "or the signed content was altered)",
+                    _(
+                        "signature does not verify (forged, copied from another event, "
+                        "or the signed content was altered)"
+                    ),
                 )
             )
     return results
@@ -271,26 +278,43 @@ class _Rules:
             if payload["owner"] != actor:
                 self.problem(
                     seq,
-                    f"the founding key is registered for {payload['owner']!r} "
-                    f"but signed by {actor!r}",
+                    _(
+                        "the founding key is registered for {owner!r} but signed by {actor!r}"
+                    ).format(owner=payload["owner"], actor=actor),
                 )
             return str(payload["public_key"])  # the founding admin signs their own key
         info = self.report.keys.get(key_id)
         if info is None:
-            self.problem(seq, f"signed with key {key_id[:16]}…, never registered in this chain")
+            self.problem(
+                seq,
+                _("signed with key {key_id}…, never registered in this chain").format(
+                    key_id=key_id[:16]
+                ),
+            )
             return None
         if info.purpose != "user" or info.owner != actor:
-            self.problem(seq, f"signed by {actor!r} with {info.owner!r}'s key {key_id[:16]}…")
-        if info.ended_at is not None:
-            how = "revoked" if info.revoked else "retired"
             self.problem(
-                seq, f"signed with key {key_id[:16]}…, which was {how} at event #{info.ended_at}"
+                seq,
+                _("signed by {actor!r} with {owner!r}'s key {key_id}…").format(
+                    actor=actor, owner=info.owner, key_id=key_id[:16]
+                ),
+            )
+        if info.ended_at is not None:
+            how = _("revoked") if info.revoked else _("retired")
+            self.problem(
+                seq,
+                _("signed with key {key_id}…, which was {how} at event #{ended_at}").format(
+                    key_id=key_id[:16], how=how, ended_at=info.ended_at
+                ),
             )
         if not info.own and not _own_key_change(body, key_id):
             self.problem(
                 seq,
-                f"signed with key {key_id[:16]}…, which someone else registered for {actor!r}: "
-                f"it may sign only {actor!r}'s own change of key (a temporary key)",
+                _(
+                    "signed with key {key_id}…, which someone else registered for "
+                    "{actor!r}: it may sign only {actor!r}'s own change of key (a "
+                    "temporary key)"
+                ).format(key_id=key_id[:16], actor=actor),
             )
         return info.public_key
 
@@ -306,8 +330,10 @@ class _Rules:
         if founding and actor != self.founder:
             self.problem(
                 seq,
-                f"{actor!r} acted before the office had an admin (only its founder "
-                f"{self.founder!r} may)",
+                _(
+                    "{actor!r} acted before the office had an admin (only its founder "
+                    "{founder!r} may)"
+                ).format(actor=actor, founder=self.founder),
             )
         if founding and (
             action not in _FOUNDING_ACTIONS
@@ -315,8 +341,10 @@ class _Rules:
         ):
             self.problem(
                 seq,
-                f"{action!r} before the office had an admin (the founder only registers their "
-                "key, enrols and makes themselves admin)",
+                _(
+                    "{action!r} before the office had an admin (the founder only registers "
+                    "their key, enrols and makes themselves admin)"
+                ).format(action=action),
             )
         self._check_role(seq, actor, role, action, subject, founding)
         exclusive, self.exclusive = self.exclusive, None
@@ -329,8 +357,10 @@ class _Rules:
         ):
             self.problem(
                 seq,
-                f"document type {new_type[0]!r} was added by {new_type[1]!r}, who is no admin, "
-                "without filing its first document right after",
+                _(
+                    "document type {new_type!r} was added by {new_type2!r}, who is no "
+                    "admin, without filing its first document right after"
+                ).format(new_type=new_type[0], new_type2=new_type[1]),
             )
         allowed = self._allowed_roles(action, subject, payload, exclusive)
         attempt = Attempt(
@@ -349,13 +379,20 @@ class _Rules:
             elif action.startswith(events.NC_TRANSITION_PREFIX):
                 self.capa.transition(seq, action, attempt)
             else:
-                self.problem(seq, f"unknown action {action!r}: no authorisation rule covers it")
+                self.problem(
+                    seq,
+                    _("unknown action {action!r}: no authorisation rule covers it").format(
+                        action=action
+                    ),
+                )
             return
         rule_problems = event_problems(action, attempt)
         for problem in rule_problems:
             self.problem(seq, problem)
         if action in register_rules.KINDS:
             self.registers.apply(seq, action, attempt, time)
+        if action in service_rules.SEEN:  # issue 13: the zone, each record's day of creation
+            self.services.seen(action, attempt, time)
         if action in capa_rules.KINDS:
             self.capa.apply(seq, action, attempt, finding)
             self.report.blobs.update(
@@ -386,21 +423,28 @@ class _Rules:
         elif action == events.DOCUMENT_TYPE_ADDED.action:
             code = subject.rsplit("/", 1)[-1]
             if code in self.type_workflow:
-                self.problem(seq, f"{subject}: the document type is added a second time")
+                self.problem(
+                    seq,
+                    _("{subject}: the document type is added a second time").format(
+                        subject=subject
+                    ),
+                )
                 return
             self.type_workflow[code] = payload.get("workflow", "")
             workflow = self.workflows.get(self.type_workflow[code])
             if workflow is None:
                 self.problem(
                     seq,
-                    f"{subject}: uses workflow {self.type_workflow[code]!r}, never registered "
-                    "in this chain",
+                    _(
+                        "{subject}: uses workflow {type_workflow!r}, never registered in this chain"
+                    ).format(subject=subject, type_workflow=self.type_workflow[code]),
                 )
             elif workflow.subject != REVISION:
                 self.problem(
                     seq,
-                    f"{subject}: uses workflow {workflow.name!r}, which moves "
-                    f"{workflow.subject}s, not revisions",
+                    _(
+                        "{subject}: uses workflow {name!r}, which moves {subject2}s, not revisions"
+                    ).format(subject=subject, name=workflow.name, subject2=workflow.subject),
                 )
             self.type_creators[code] = frozenset(payload.get("creator_roles") or ())
             self.type_kind[code] = str(payload.get("kind", ""))
@@ -426,7 +470,12 @@ class _Rules:
             action == events.DUPLICATE_SET_ASIDE.action
             and subject.split("#", 1)[0] not in self.document_type
         ):
-            self.problem(seq, f"{subject}: set aside as a repeat of a record never filed")
+            self.problem(
+                seq,
+                _("{subject}: set aside as a repeat of a record never filed").format(
+                    subject=subject
+                ),
+            )
 
     def _check_role(
         self, seq: int, actor: str, role: str, action: str, subject: str, founding: bool
@@ -434,13 +483,18 @@ class _Rules:
         """The signer held the role they signed in.  ``key holder`` is held by nobody: it is
         only for a user's own key events."""
         if actor in self.inactive:
-            self.problem(seq, f"{actor!r} acted after being deactivated")
+            self.problem(seq, _("{actor!r} acted after being deactivated").format(actor=actor))
         if founding:
             return  # the founder's first events come before any role exists
         if role == KEY_HOLDER and action in _OWN_KEY_ACTIONS:
             return  # whose key it is, the key rules of the authorisation table say
         if role not in self.roles.get(actor, set()):
-            self.problem(seq, f"{actor!r} signed as {role!r} without holding that role")
+            self.problem(
+                seq,
+                _("{actor!r} signed as {role!r} without holding that role").format(
+                    actor=actor, role=role
+                ),
+            )
 
     def _allowed_roles(
         self,
@@ -471,8 +525,16 @@ class _Rules:
         if info.purpose != "user" or info.owner != subject:
             self.problem(
                 seq,
-                f"key {fingerprint[:16]}… belongs to {info.owner!r} ({info.purpose} key): "
-                f"{action} about {subject!r} cannot end it",
+                _(
+                    "key {fingerprint}… belongs to {owner!r} ({purpose} key): {action} "
+                    "about {subject!r} cannot end it"
+                ).format(
+                    fingerprint=fingerprint[:16],
+                    owner=info.owner,
+                    purpose=info.purpose,
+                    action=action,
+                    subject=subject,
+                ),
             )
             return
         if info.ended_at is None:
@@ -485,7 +547,12 @@ class _Rules:
         except ValueError:
             matches = False
         if not matches:
-            self.problem(seq, f"key.registered: fingerprint {key_id[:16]}… is not that of the key")
+            self.problem(
+                seq,
+                _("key.registered: fingerprint {key_id}… is not that of the key").format(
+                    key_id=key_id[:16]
+                ),
+            )
             return
         if payload.get("purpose") == "office" and key_id not in self.report.keys:
             current = [
@@ -496,8 +563,10 @@ class _Rules:
             if current:
                 self.problem(
                     seq,
-                    f"a second office key {key_id[:16]}… (the office key {current[0][:16]}… is "
-                    "still valid; office keys are registered once, when the office is founded)",
+                    _(
+                        "a second office key {key_id}… (the office key {current}… is still "
+                        "valid; office keys are registered once, when the office is founded)"
+                    ).format(key_id=key_id[:16], current=current[0][:16]),
                 )
         owner = payload.get("owner", "")
         self.report.keys.setdefault(
@@ -513,15 +582,20 @@ class _Rules:
             )
         except WorkflowDefinitionError as exc:
             self.problem(
-                seq, f"workflow {name!r}: not a valid definition: {exc.key}: {exc.problem}"
+                seq,
+                _("workflow {name!r}: not a valid definition: {key}: {problem}").format(
+                    name=name, key=exc.key, problem=exc.problem
+                ),
             )
             return
         earlier = self.workflows.get(name)
         if earlier is not None and earlier.subject != definition.subject:
             self.problem(
                 seq,
-                f"workflow {name!r}: moves {definition.subject}s, but the definition in force "
-                f"moves {earlier.subject}s (a workflow keeps its subject)",
+                _(
+                    "workflow {name!r}: moves {subject}s, but the definition in force "
+                    "moves {subject2}s (a workflow keeps its subject)"
+                ).format(name=name, subject=definition.subject, subject2=earlier.subject),
             )
             return
         for step in definition.transitions.values():
@@ -530,18 +604,27 @@ class _Rules:
             ):
                 self.problem(
                     seq,
-                    f"workflow {name!r}: transition {step.name!r} has meaning {step.meaning!r}, "
-                    "which would be recorded as another kind of event",
+                    _(
+                        "workflow {name!r}: transition {name2!r} has meaning {meaning!r}, "
+                        "which would be recorded as another kind of event"
+                    ).format(name=name, name2=step.name, meaning=step.meaning),
                 )
         self.workflows[name] = definition
 
     def _document_created(self, seq: int, number: str, payload: Mapping[str, Any]) -> None:
         type_code = str(payload.get("type", ""))
         if number in self.document_type:
-            self.problem(seq, f"{number}: the document is created a second time")
+            self.problem(
+                seq, _("{number}: the document is created a second time").format(number=number)
+            )
             return
         if type_code not in self.type_workflow:
-            self.problem(seq, f"{number}: document type {type_code!r} was never added here")
+            self.problem(
+                seq,
+                _("{number}: document type {type_code!r} was never added here").format(
+                    number=number, type_code=type_code
+                ),
+            )
         self.document_type[number] = type_code
 
     def _revision_created(
@@ -550,16 +633,27 @@ class _Rules:
         state, sha256 = payload.get("state", ""), payload.get("sha256")
         document = subject.split("#", 1)[0]
         if subject in self.author:
-            self.problem(seq, f"{subject}: the revision is created a second time")
+            self.problem(
+                seq, _("{subject}: the revision is created a second time").format(subject=subject)
+            )
             return
         if document not in self.document_type:
-            self.problem(seq, f"{subject}: a revision of a document that was never created")
+            self.problem(
+                seq,
+                _("{subject}: a revision of a document that was never created").format(
+                    subject=subject
+                ),
+            )
         workflow = self._workflow_of(subject)
         if workflow is not None and state != workflow.initial:
             self.problem(
                 seq,
-                f"{subject}: created in state {state!r}; workflow {workflow.name!r} starts "
-                f"every revision in {workflow.initial!r}",
+                _(
+                    "{subject}: created in state {state!r}; workflow {name!r} starts every "
+                    "revision in {initial!r}"
+                ).format(
+                    subject=subject, state=state, name=workflow.name, initial=workflow.initial
+                ),
             )
         self._fits_its_document(seq, subject, sha256, workflow)
         self.author[subject] = actor
@@ -578,27 +672,41 @@ class _Rules:
     ) -> None:
         """A new revision is numbered next, of a type that may be revised, while no other
         revision of its document is open, with a file none of them has."""
-        document, _, revno = subject.partition("#")
+        document, _sep, revno = subject.partition("#")
         earlier = self.revisions_of.get(document, [])
         if revno != str(len(earlier)):
             self.problem(
                 seq,
-                f"{subject}: numbered {revno!r}, but revision {len(earlier)} comes next "
-                "(a document's revisions are numbered 0, 1, 2 … as they are created)",
+                _(
+                    "{subject}: numbered {revno!r}, but revision {count} comes next (a "
+                    "document's revisions are numbered 0, 1, 2 … as they are created)"
+                ).format(subject=subject, revno=revno, count=len(earlier)),
             )
         type_code = self.document_type.get(document, "")
         if revno != "0" and type_code in self.append_only:
-            self.problem(seq, f"{subject}: {type_code} records are append-only, never revised")
+            self.problem(
+                seq,
+                _("{subject}: {type_code} records are append-only, never revised").format(
+                    subject=subject, type_code=type_code
+                ),
+            )
         open_states = workflow.open_states() if workflow is not None else frozenset()
         for other in earlier:
             if self.state.get(other) in open_states:
                 self.problem(
                     seq,
-                    f"{subject}: created while {other} is still {self.state[other]!r} (a "
-                    "document has one open revision at a time)",
+                    _(
+                        "{subject}: created while {other} is still {state!r} (a document has "
+                        "one open revision at a time)"
+                    ).format(subject=subject, other=other, state=self.state[other]),
                 )
             if isinstance(sha256, str) and self.content.get(other) == sha256:
-                self.problem(seq, f"{subject}: its file is {other}'s (a revision changes the file)")
+                self.problem(
+                    seq,
+                    _("{subject}: its file is {other}'s (a revision changes the file)").format(
+                        subject=subject, other=other
+                    ),
+                )
 
     def _draft_filed(self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]) -> None:
         """A document draft filed from the inbox names its author (``source.author``), someone
@@ -607,9 +715,19 @@ class _Rules:
         named = source.get("author") if isinstance(source, Mapping) else None
         self.author[subject], self.named_author[subject] = "", (named, actor)
         if not named:
-            self.problem(seq, f"{subject}: a draft filed from the inbox names no author")
+            self.problem(
+                seq,
+                _("{subject}: a draft filed from the inbox names no author").format(
+                    subject=subject
+                ),
+            )
         elif named == actor:
-            self.problem(seq, f"{subject}: the draft names {actor!r}, who filed it, as its author")
+            self.problem(
+                seq,
+                _("{subject}: the draft names {actor!r}, who filed it, as its author").format(
+                    subject=subject, actor=actor
+                ),
+            )
 
     def _named(self, subject: str) -> object:
         """The author a draft awaiting adoption names (None for any other revision)."""
@@ -620,7 +738,12 @@ class _Rules:
         chains written before it was recorded, its kind being ``register``."""
         flag = payload.get("append_only", payload.get("kind") == "register")
         if not isinstance(flag, bool):
-            self.problem(seq, f"{code}: append_only is {flag!r}, neither true nor false")
+            self.problem(
+                seq,
+                _("{code}: append_only is {flag!r}, neither true nor false").format(
+                    code=code, flag=flag
+                ),
+            )
         if flag is not False:
             self.append_only.add(code)
 
@@ -640,27 +763,48 @@ class _Rules:
         for left in sorted(exclusive.expected - self.superseded):
             self.problem(
                 seq,
-                f"{left}: still {exclusive.state!r} after {exclusive.revision} entered it "
-                f"(the exclusive rule moves it to {exclusive.moves_to!r} at once)",
+                _(
+                    "{left}: still {state!r} after {revision} entered it (the exclusive "
+                    "rule moves it to {moves_to!r} at once)"
+                ).format(
+                    left=left,
+                    state=exclusive.state,
+                    revision=exclusive.revision,
+                    moves_to=exclusive.moves_to,
+                ),
             )
 
     def _adopted(self, seq: int, actor: str, subject: str, payload: Mapping[str, Any]) -> None:
         """The human author signs for a draft the inbox service filed in their name."""
         if subject not in self.named_author or self.author.get(subject) != "":
-            self.problem(seq, f"{subject}: not a draft awaiting its author's signature")
+            self.problem(
+                seq,
+                _("{subject}: not a draft awaiting its author's signature").format(subject=subject),
+            )
             return
         named, filer = self.named_author[subject]
         if actor != named:
-            self.problem(seq, f"{subject}: the draft names {named!r}, but {actor!r} signed for it")
+            self.problem(
+                seq,
+                _("{subject}: the draft names {named!r}, but {actor!r} signed for it").format(
+                    subject=subject, named=named, actor=actor
+                ),
+            )
             return
         if actor == filer:
             self.problem(
-                seq, f"{subject}: {actor!r} filed the draft, and cannot also sign as its author"
+                seq,
+                _(
+                    "{subject}: {actor!r} filed the draft, and cannot also sign as its author"
+                ).format(subject=subject, actor=actor),
             )
             return
         if payload.get("author") != actor:
             self.problem(
-                seq, f"{subject}: {actor!r} signed for it naming {payload.get('author')!r}"
+                seq,
+                _("{subject}: {actor!r} signed for it naming {author!r}").format(
+                    subject=subject, actor=actor, author=payload.get("author")
+                ),
             )
         del self.named_author[subject]
         self.author[subject] = actor
@@ -671,37 +815,55 @@ class _Rules:
         new, old = payload.get("sha256"), payload.get("previous_sha256")
         workflow = self._workflow_of(subject)
         if subject not in self.author:
-            self.problem(seq, f"{subject}: its file is replaced, but it was never created")
+            self.problem(
+                seq,
+                _("{subject}: its file is replaced, but it was never created").format(
+                    subject=subject
+                ),
+            )
             return
         type_code = self.document_type.get(document, "")
         if self.type_kind.get(type_code) == "register" or type_code in self.append_only:
             self.problem(
-                seq, f"{subject}: a register or append-only record's file is never replaced"
+                seq,
+                _("{subject}: a register or append-only record's file is never replaced").format(
+                    subject=subject
+                ),
             )
             return
         if self.author[subject] == "":
             self.problem(
                 seq,
-                f"{subject}: file replaced before the draft's named author "
-                f"{self._named(subject)!r} signed for it (document.revision.adopted)",
+                _(
+                    "{subject}: file replaced before the draft's named author {named!r} "
+                    "signed for it (document.revision.adopted)"
+                ).format(subject=subject, named=self._named(subject)),
             )
         elif actor != self.author[subject]:
             self.problem(
                 seq,
-                f"{subject}: only its author {self.author[subject]!r} may replace its file, "
-                f"not {actor!r}",
+                _(
+                    "{subject}: only its author {author!r} may replace its file, not {actor!r}"
+                ).format(subject=subject, author=self.author[subject], actor=actor),
             )
         if workflow is not None and self.state.get(subject) != workflow.initial:
             self.problem(
                 seq,
-                f"{subject}: file replaced while {self.state.get(subject)!r}; only in "
-                f"{workflow.initial!r}",
+                _("{subject}: file replaced while {get!r}; only in {initial!r}").format(
+                    subject=subject, get=self.state.get(subject), initial=workflow.initial
+                ),
             )
         if old != self.content.get(subject):
-            self.problem(seq, f"{subject}: replaces a file that is not its current one")
+            self.problem(
+                seq,
+                _("{subject}: replaces a file that is not its current one").format(subject=subject),
+            )
         for other in self.revisions_of.get(document, []):
             if other != subject and self.content.get(other) == new:
-                self.problem(seq, f"{subject}: the new file is {other}'s")
+                self.problem(
+                    seq,
+                    _("{subject}: the new file is {other}'s").format(subject=subject, other=other),
+                )
         if isinstance(new, str):
             self.content[subject] = new
         if is_sha256(new):
@@ -717,21 +879,35 @@ class _Rules:
         ):
             self.problem(
                 seq,
-                f"{subject}: superseded, but no other revision of its document entered an "
-                "exclusive state just before (only the exclusive rule supersedes)",
+                _(
+                    "{subject}: superseded, but no other revision of its document entered "
+                    "an exclusive state just before (only the exclusive rule supersedes)"
+                ).format(subject=subject),
             )
         else:
             self.exclusive = exclusive  # more revisions may be superseded by the same step
             self.superseded.add(subject)
             if attempt.actor != exclusive.actor:
                 self.problem(
-                    seq, f"{subject}: superseded by {attempt.actor!r}, not {exclusive.actor!r}"
+                    seq,
+                    _("{subject}: superseded by {actor!r}, not {actor2!r}").format(
+                        subject=subject, actor=attempt.actor, actor2=exclusive.actor
+                    ),
                 )
             if (before, after, current) != (exclusive.state, exclusive.moves_to, exclusive.state):
                 self.problem(
                     seq,
-                    f"{subject}: recorded {before!r}→{after!r} while it was {current!r}; the "
-                    f"exclusive rule moves {exclusive.state!r} to {exclusive.moves_to!r}",
+                    _(
+                        "{subject}: recorded {before!r}→{after!r} while it was {current!r}; "
+                        "the exclusive rule moves {state!r} to {moves_to!r}"
+                    ).format(
+                        subject=subject,
+                        before=before,
+                        after=after,
+                        current=current,
+                        state=exclusive.state,
+                        moves_to=exclusive.moves_to,
+                    ),
                 )
         self.state[subject] = str(after or "")
 
@@ -740,44 +916,73 @@ class _Rules:
         name = payload.get("transition")
         if not isinstance(name, str):
             self.problem(
-                seq, f"{subject}: {action!r} changes a revision without naming its transition"
+                seq,
+                _("{subject}: {action!r} changes a revision without naming its transition").format(
+                    subject=subject, action=action
+                ),
             )
             return
         before, after = payload.get("from"), payload.get("to")
         if subject not in self.author:
-            self.problem(seq, f"{subject}: {name!r} on a revision that was never created")
+            self.problem(
+                seq,
+                _("{subject}: {name!r} on a revision that was never created").format(
+                    subject=subject, name=name
+                ),
+            )
         elif self.author[subject] == "":
             self.problem(
                 seq,
-                f"{subject}: {name!r} before the draft's named author "
-                f"{self._named(subject)!r} signed for it (document.revision.adopted)",
+                _(
+                    "{subject}: {name!r} before the draft's named author {named!r} signed "
+                    "for it (document.revision.adopted)"
+                ).format(subject=subject, name=name, named=self._named(subject)),
             )
         if self.state.get(subject) != before:
             self.problem(
                 seq,
-                f"{subject}: {name!r} recorded from {before!r}, but the revision "
-                f"was {self.state.get(subject)!r}",
+                _(
+                    "{subject}: {name!r} recorded from {before!r}, but the revision was {get!r}"
+                ).format(subject=subject, name=name, before=before, get=self.state.get(subject)),
             )
         self.state[subject] = str(after or "")
         workflow = self._workflow_of(subject)
         if workflow is None:
-            self.problem(seq, f"{subject}: its document type has no registered workflow")
+            self.problem(
+                seq,
+                _("{subject}: its document type has no registered workflow").format(
+                    subject=subject
+                ),
+            )
             return
         try:
             step = workflow.transition(name)
         except LookupError:
-            self.problem(seq, f"{subject}: workflow {workflow.name!r} has no transition {name!r}")
+            self.problem(
+                seq,
+                _("{subject}: workflow {name!r} has no transition {name2!r}").format(
+                    subject=subject, name=workflow.name, name2=name
+                ),
+            )
             return
         if action != events.revision_transition(step.meaning).action:
             self.problem(
                 seq,
-                f"{subject}: {name!r} is recorded as {action!r}, not as its meaning "
-                f"{step.meaning!r}",
+                _(
+                    "{subject}: {name!r} is recorded as {action!r}, not as its meaning {meaning!r}"
+                ).format(subject=subject, name=name, action=action, meaning=step.meaning),
             )
         if before not in step.sources or after != step.target:
             self.problem(
                 seq,
-                f"{subject}: {name!r} goes {step.sources}→{step.target}, recorded {before}→{after}",
+                _("{subject}: {name!r} goes {sources}→{target}, recorded {before}→{after}").format(
+                    subject=subject,
+                    name=name,
+                    sources=step.sources,
+                    target=step.target,
+                    before=before,
+                    after=after,
+                ),
             )
         for problem in transition_problems(
             step,
@@ -815,9 +1020,15 @@ class _Rules:
         if current is not None and named != current:
             self.problem(
                 seq,
-                f"{subject}: {attempt.payload.get('transition')!r} names the file "
-                f"{_short(named)}, but its current file is {_short(current)}: the signature "
-                "does not bind the file acted on",
+                _(
+                    "{subject}: {transition!r} names the file {named}, but its current "
+                    "file is {current}: the signature does not bind the file acted on"
+                ).format(
+                    subject=subject,
+                    transition=attempt.payload.get("transition"),
+                    named=_short(named),
+                    current=_short(current),
+                ),
             )
 
     def _workflow_of(self, subject: str) -> WorkflowDefinition | None:
@@ -872,7 +1083,9 @@ def verify_chain_events(
     report = ChainReport(office)
     rules = _Rules(report)
     wanted = set(remember)
-    pool: Executor | None = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    pool: Executor | None = None
+    if jobs > 1:  # workers word their problems in this command's language
+        pool = ProcessPoolExecutor(jobs, initializer=set_language, initargs=(current_language(),))
     pending: list[tuple[list[int], Future[_Found] | _Found]] = []
 
     def drain(keep: int) -> None:
@@ -923,21 +1136,25 @@ _SIGNER_FIELDS = ("name", "role", "key")
 def _shape_problem(body: object) -> str | None:
     """What makes a body unusable (so later checks would be meaningless), if anything."""
     if not isinstance(body, Mapping):
-        return "the event body is not a JSON object"
+        return _("the event body is not a JSON object")
     if type(body.get("v")) is not int or body.get("v") != ENCODING_VERSION:
-        return f"unknown encoding version {body.get('v')!r} (expected {ENCODING_VERSION})"
+        return _("unknown encoding version {v!r} (expected {ENCODING_VERSION})").format(
+            v=body.get("v"), ENCODING_VERSION=ENCODING_VERSION
+        )
     for name in _TEXT_FIELDS:
         if not isinstance(body.get(name), str):
-            return f"field {name!r} is missing or not a string"
+            return _("field {name!r} is missing or not a string").format(name=name)
     if type(body.get("seq")) is not int or not isinstance(body.get("payload"), Mapping):
-        return "field 'seq' must be an integer and 'payload' an object"
+        return _("field 'seq' must be an integer and 'payload' an object")
     signer = body.get("signer")
     if not isinstance(signer, Mapping) or not all(
         isinstance(signer.get(name), str) for name in _SIGNER_FIELDS
     ):
-        return "field 'signer' must be an object with string name, role and key"
+        return _("field 'signer' must be an object with string name, role and key")
     if not is_utc_text(body["time"]):
-        return f"time {body['time']!r} is not a UTC timestamp like 2026-11-24T04:40:46.123456Z"
+        return _("time {time!r} is not a UTC timestamp like 2026-11-24T04:40:46.123456Z").format(
+            time=body["time"]
+        )
     return None
 
 
@@ -954,43 +1171,68 @@ def _check_link(
         report.hashes_at[expected] = report.head_hash
     shape = _shape_problem(body)
     if shape is not None:
-        rules.link_problem(expected, f"malformed event: {shape}")
+        rules.link_problem(expected, _("malformed event: {shape}").format(shape=shape))
         return None
     if body["seq"] != expected:
         rules.link_problem(
             expected,
-            f"sequence number {body['seq']!r} where #{expected} was "
-            "expected: an event was removed, inserted or reordered",
+            _(
+                "sequence number {seq!r} where #{expected} was expected: an event was "
+                "removed, inserted or reordered"
+            ).format(seq=body["seq"], expected=expected),
         )
     if body["office"] != report.office:
-        rules.link_problem(expected, f"belongs to office {body['office']!r}, not {report.office!r}")
+        rules.link_problem(
+            expected,
+            _("belongs to office {office!r}, not {office2!r}").format(
+                office=body["office"], office2=report.office
+            ),
+        )
     if body["prev"] != rules.previous_hash:
         rules.link_problem(
             expected,
-            f"previous hash {body['prev'][:16]}… does not match event "
-            f"#{expected - 1}'s hash {rules.previous_hash[:16]}…: an event "
-            "was removed, inserted or reordered",
+            _(
+                "previous hash {prev}… does not match event #{expected}'s hash "
+                "{previous_hash}…: an event was removed, inserted or reordered"
+            ).format(
+                prev=body["prev"][:16],
+                expected=expected - 1,
+                previous_hash=rules.previous_hash[:16],
+            ),
         )
     rules.previous_hash = report.head_hash
     if body["time"] > rules.latest_allowed:
         rules.link_problem(
             expected,
-            f"time {body['time']} is in the future (verified at {rules.latest_allowed[:19]}, "
-            "allowing a few minutes of clock difference): a clock set ahead, or a forged date",
+            _(
+                "time {time} is in the future (verified at {latest_allowed}, allowing "
+                "a few minutes of clock difference): a clock set ahead, or a forged "
+                "date"
+            ).format(time=body["time"], latest_allowed=rules.latest_allowed[:19]),
         )
     if body["time"] < rules.previous_time:
         rules.link_problem(
             expected,
-            f"time {body['time']} is earlier than the previous event's "
-            f"({rules.previous_time}): the order or the clock was altered",
+            _(
+                "time {time} is earlier than the previous event's ({previous_time}): "
+                "the order or the clock was altered"
+            ).format(time=body["time"], previous_time=rules.previous_time),
         )
     rules.previous_time = max(rules.previous_time, body["time"])
     if not meaning_fits(body["action"], body["meaning"]):
-        rules.link_problem(expected, f"meaning {body['meaning']!r} is not {body['action']!r}'s")
+        rules.link_problem(
+            expected,
+            _("meaning {meaning!r} is not {action!r}'s").format(
+                meaning=body["meaning"], action=body["action"]
+            ),
+        )
     try:
         public = rules.signing_key(expected, body)
         rules.apply(expected, body)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
-        rules.problem(expected, f"malformed payload for {body['action']!r}: {exc!r}")
+        rules.problem(
+            expected,
+            _("malformed payload for {action!r}: {exc!r}").format(action=body["action"], exc=exc),
+        )
         public = None
     return body, str(event.hash), str(event.signature), public

@@ -72,11 +72,13 @@ def check_readiness(
 ) -> None:
     """What an ISO 9001 audit would find missing in each office today (exit 5 if anything).
 
-    Required SOPs of the office type with no revision in force, periodic reviews overdue,
+    Required SOPs of the office type with no revision in force (its own, or a district SOP
+    it adopted, at the district's revision in force), periodic reviews overdue,
     inbox drafts whose author has not signed for them, registers with gaps, revisions whose
     stored file is missing or no longer matches its SHA-256, citizen-charter applications past
     their time limit, case property or files out past their return, and open major
-    nonconformities: each with the ISO 9001 clause it touches and the command that mends it.
+    nonconformities: each with the ISO 9001 clause it touches and the command that mends it,
+    --as someone who may run it.
     Exit 0 when nothing is missing, 5 when something is, so a script can gate on it.  Reads
     only.
     """

@@ -150,7 +150,7 @@ def where(app: AppContext, number: str, as_json: bool) -> None:
     timezone = app.office().timezone
     lines = [
         _("{number}: {place}, since {since}").format(
-            number=found.number, place=found.place_title, since=when(found.since, timezone)
+            number=found.number, place=_(found.place_title), since=when(found.since, timezone)
         )
     ]
     if found.holder:
@@ -204,7 +204,7 @@ def out(
 
 def _row(item: Whereabouts, timezone: str) -> tuple[str, ...]:
     back = item.expected_back.isoformat() if item.expected_back else ""
-    return (item.number, item.place_title, when(item.since, timezone), _line(item.holder), back)
+    return (item.number, _(item.place_title), when(item.since, timezone), _line(item.holder), back)
 
 
 @click.group("custody")

@@ -28,6 +28,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from qms_engine.audit.verify import AuditResult
     from qms_engine.chain.signing import Signer
+    from qms_engine.district.witness import Witnessed
 
 
 @click.group()
@@ -110,18 +111,27 @@ def district_witness(
     witnessed (of STATION, or of every station).
 
     Two passphrases: yours (a quality coordinator or an admin of the SP office) and the SP
-    office key's.  The station's chain is verified first: a checkpoint of a chain that does
-    not verify is not witnessed (exit 6).
+    office key's.  The station's chain is verified first, with every earlier witness: a
+    station whose chain does not verify, or whose checkpoint forks from a witnessed one, gets
+    nothing witnessed; the other stations' checkpoints are, then the command exits 6 naming it.
     """
     from qms_engine.audit.checkpoints import unlock_office_key
-    from qms_engine.district.witness import witness_checkpoints
+    from qms_engine.district.witness import StationsNotWitnessed, witness_checkpoints
 
     office = app.office()
     with office_passphrase.blamed():
         office_key = unlock_office_key(app.runtime, office, office_passphrase.text)
-    done = witness_checkpoints(
-        app.runtime, office, actor=signer, office_key=office_key, station=station
-    )
+    try:
+        done = witness_checkpoints(
+            app.runtime, office, actor=signer, office_key=office_key, station=station
+        )
+    except StationsNotWitnessed as refused:
+        _print_witnessed(refused.done, office.code, as_json)
+        raise
+    _print_witnessed(done, office.code, as_json)
+
+
+def _print_witnessed(done: list[Witnessed], district: str, as_json: bool) -> None:
     if as_json:
         print_json([{**w.__dict__, "code": w.code} for w in done])
         return
@@ -130,7 +140,7 @@ def district_witness(
     for witnessed in done:
         console().print(
             _("Witnessed {code} (event #{seq} of {district}'s chain)").format(
-                code=witnessed.code, seq=witnessed.event_seq, district=office.code
+                code=witnessed.code, seq=witnessed.event_seq, district=district
             )
         )
 

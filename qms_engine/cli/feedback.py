@@ -289,7 +289,7 @@ def _print_summary(summary: FeedbackSummary) -> None:
     print_table(
         _("Citizen feedback, {period} (poor: {rating} ≤ {at_most})").format(
             period=summary.period,
-            rating=summary.labels[summary.poor_rating],
+            rating=_(summary.labels[summary.poor_rating]),
             at_most=summary.poor_at_most,
         ),
         [
@@ -307,9 +307,9 @@ def _print_summary(summary: FeedbackSummary) -> None:
                     share=f"{station.poor_share:.0%}",
                 ),
                 "\n".join(
-                    f"{station.averages[r]:.2f}  {summary.labels[r]}"
+                    f"{station.averages[r]:.2f}  {_(summary.labels[r])}"
                     if r in station.averages
-                    else f"–  {summary.labels[r]}"
+                    else f"–  {_(summary.labels[r])}"
                     for r in summary.ratings
                 ),
                 "\n".join(station.ncs),

@@ -11,11 +11,12 @@ Subcommands".
 Plugins add commands too (``qms malkhana …``, the ``qms_cli_commands`` hook), loaded from
 ``plugin_commands`` (``"package.module:function"``) only when every command must be known: a
 listing (``qms --help``) or a name that is no core command.  A core command never loads them.
+A plugin whose commands cannot be added is reported on standard error, naming it, and only its
+commands are left out (``qms plugins`` says why too).
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -55,11 +56,8 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every subcommand's name, sorted: the core ones without importing any of them, and
-        the plugins' (a broken plugin's are left out here: `qms plugins` reports it)."""
-        from qms_engine.errors import PluginError
-
-        with contextlib.suppress(PluginError):
-            self._load_plugins()
+        the plugins' (a broken plugin's are left out, said on standard error)."""
+        self._load_plugins()
         return sorted({*self._loaded, *self._lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -71,15 +69,31 @@ class LazyGroup(click.Group):
         return self._loaded.get(cmd_name)
 
     def _load_plugins(self) -> None:
-        """Add the plugins' commands (once)."""
+        """Add the plugins' commands (once); say on standard error which plugin's are left
+        out, and why."""
         if self._plugins is None:
             return
-        module_name, _, attribute = self._plugins.partition(":")
-        found = getattr(importlib.import_module(module_name), attribute)(
-            {*self._lazy, *self._loaded}
-        )
+        from qms_engine.errors import PluginError
+        from qms_engine.i18n import _
+
+        module_name, _sep, attribute = self._plugins.partition(":")
         self._plugins = None
-        self._loaded.update(found)
+        try:
+            found = getattr(importlib.import_module(module_name), attribute)(
+                {*self._lazy, *self._loaded}
+            )
+        except PluginError as error:  # no plugin could be loaded
+            problems = [error]
+        else:
+            self._loaded.update(found.commands)
+            problems = list(found.problems.values())
+        for problem in problems:
+            click.echo(
+                _("Warning: {problem}; its commands are left out (see `qms plugins`)").format(
+                    problem=problem
+                ),
+                err=True,
+            )
 
     def _load(self, name: str) -> None:
         module_name, _, attribute = self._lazy[name].partition(":")

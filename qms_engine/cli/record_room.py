@@ -23,7 +23,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.i18n import _
+from qms_engine.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -38,6 +38,7 @@ def record_room() -> None:
       qms record-room deposit COL-BSR/FILE/2026/00001 --class D --closed 2026-11-29 --as harish
       qms record-room propose COL-BSR/FILE/2023/00007 COL-BSR/FILE/2023/00009 --as harish
       qms record-room approve COL-BSR/DL/2029/001 --comment 'Checked' --as adm
+      qms record-room reject COL-BSR/DL/2029/002 --comment 'File 7 is in a case' --as adm
       qms record-room weed COL-BSR/DL/2029/001 --as harish
       qms record-room list
     """
@@ -90,17 +91,21 @@ def _say_list(listed: DisposalListRow, as_json: bool) -> None:
     if as_json:
         print_json(listed)
         return
-    state = (
-        _("weeded")
-        if listed.weeded
-        else _("approved by {who}").format(who=listed.approved_by)
-        if listed.approved_by
-        else _("awaiting approval")
-    )
+    if listed.weeded:
+        state = _("weeded")
+    elif listed.rejected:
+        state = _("rejected by {who}").format(who=listed.approved_by)
+    elif listed.approved_by:
+        state = _("approved by {who}").format(who=listed.approved_by)
+    else:
+        state = _("awaiting approval")
+    count = len(listed.records)
     console().print(
-        _("{number}: {count} records, proposed by {who}, {state}").format(
-            number=listed.number, count=len(listed.records), who=listed.proposed_by, state=state
-        )
+        ngettext(
+            "{number}: {count} record, proposed by {who}, {state}",
+            "{number}: {count} records, proposed by {who}, {state}",
+            count,
+        ).format(number=listed.number, count=count, who=listed.proposed_by, state=state)
     )
 
 
@@ -131,6 +136,23 @@ def approve_command(
     from qms_engine.record_room.room import approve
 
     _say_list(approve(app.runtime, number=number, actor=signer, comment=comment), as_json)
+
+
+@record_room.command("reject")
+@click.argument("number")
+@click.option("--comment", required=True, help="Why it is rejected (Hindi is fine).")
+@signer_option
+@json_option
+@pass_app
+def reject_command(
+    app: AppContext, number: str, comment: str, signer: Signer, as_json: bool
+) -> None:
+    """Reject disposal list NUMBER, saying why, signed (an approver who did not propose it).
+
+    Its records may then be proposed on another list."""
+    from qms_engine.record_room.room import reject
+
+    _say_list(reject(app.runtime, number=number, actor=signer, comment=comment), as_json)
 
 
 @record_room.command("weed")

@@ -26,7 +26,7 @@ from qms_engine.cli.context import (
     signer_option,
 )
 from qms_engine.cli.documents import _fields as parse_fields
-from qms_engine.cli.tables import Column
+from qms_engine.cli.tables import Column, clean_text
 from qms_engine.i18n import _
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ def register() -> None:
     help="A field of the entry, e.g. custody=none or case_number=112/2026 (repeatable).",
 )
 @click.option("--corrects", metavar="NUMBER", help="The earlier entry this one corrects.")
-@click.option("--opening", "kind", flag_value="opening", help="The day's opening entry.")
-@click.option("--closing", "kind", flag_value="closing", help="The day's closing entry.")
+@click.option("--opening", is_flag=True, help="The day's opening entry.")
+@click.option("--closing", is_flag=True, help="The day's closing entry.")
 @signer_option
 @json_option
 @pass_app
@@ -73,13 +73,19 @@ def register_write(
     text: str,
     fields: tuple[str, ...],
     corrects: str | None,
-    kind: str | None,
+    opening: bool,
+    closing: bool,
     signer: Signer,
     as_json: bool,
 ) -> None:
     """Write the next entry of register TYPE (GD, FIR, CYBER …), signed."""
     from qms_engine.registers.entries import write_entry
 
+    if opening and closing:
+        raise click.UsageError(
+            _("--opening and --closing are two entries: write the opening, then the closing")
+        )
+    kind = "opening" if opening else "closing" if closing else None
     entry = write_entry(
         app.runtime,
         app.office(),
@@ -121,7 +127,7 @@ def register_show(app: AppContext, number: str, as_json: bool) -> None:
         print_json(entry)
         return
     out = console()
-    out.print(f"{entry.number}  {entry.title}", markup=False, highlight=False)
+    out.print(clean_text(f"{entry.number}  {entry.title}"), markup=False, highlight=False)
     lines = [
         (_("register"), entry.register),
         (_("kind"), _kind(entry)),
@@ -131,9 +137,9 @@ def register_show(app: AppContext, number: str, as_json: bool) -> None:
         *((_("corrected by"), number) for number in entry.corrected_by),
     ]
     for label, value in lines:
-        out.print(f"  {label}: {value}", markup=False, highlight=False)
+        out.print(clean_text(f"  {label}: {value}"), markup=False, highlight=False)
     if entry.text is not None:
-        out.print("", entry.text, sep="\n", markup=False, highlight=False)
+        out.print("", clean_text(entry.text), sep="\n", markup=False, highlight=False)
 
 
 @register.command("list")

@@ -22,7 +22,7 @@ from qms_engine.cli.context import (
     print_table,
     signer_option,
 )
-from qms_engine.i18n import N_, _
+from qms_engine.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
@@ -95,7 +95,6 @@ def service_apply(
 @click.argument("number")
 @click.argument("decision", type=click.Choice(["granted", "rejected"]))
 @click.option("--note", default="", help="What was decided, e.g. the certificate's number.")
-@click.option("--on", "day", callback=day_only, help="The day disposed of (default today).")
 @signer_option
 @json_option
 @pass_app
@@ -104,15 +103,16 @@ def service_dispose(
     number: str,
     decision: str,
     note: str,
-    day: date | None,
     signer: Signer,
     as_json: bool,
 ) -> None:
-    """Dispose of application NUMBER (granted or rejected), once, signed."""
+    """Dispose of application NUMBER (granted or rejected) today, once, signed.
+
+    The day disposed of is the day it is recorded: a late disposal shows as late."""
     from qms_engine.services.applications import dispose_application
 
     done = dispose_application(
-        app.runtime, number=number, actor=signer, decision=decision, note=note, disposed=day
+        app.runtime, number=number, actor=signer, decision=decision, note=note
     )
     if as_json:
         print_json(done)
@@ -122,15 +122,19 @@ def service_dispose(
         _("{number}: {decision} on {day}").format(
             number=done.number, decision=done.decision, day=done.disposed_on
         )
-        + (_(" ({days} days late)").format(days=late) if late > 0 else "")
+        + (_(" ({late})").format(late=_days_late(late)) if late > 0 else "")
     )
+
+
+def _days_late(days: int) -> str:
+    return ngettext("{days} day late", "{days} days late", days).format(days=days)
 
 
 def _state(row: Application, today: date) -> str:
     if row.decision is not None:
         return _("{decision} {day}").format(decision=row.decision, day=row.disposed_on)
     late = row.days_late(today)
-    return _("{days} days late").format(days=late) if late > 0 else _("open")
+    return _days_late(late) if late > 0 else _("open")
 
 
 def _rows(rows: list[Application], today: date) -> list[tuple[str, ...]]:

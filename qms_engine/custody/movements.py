@@ -13,7 +13,6 @@ it returns from.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -31,6 +30,7 @@ from qms_engine.errors import IntegrityError, InvalidInput, RuleViolation, known
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.registry.custody import Custody
+from qms_engine.rules.text import require_one_line
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     CUSTODY_TABLE,
@@ -257,16 +257,9 @@ ONE_LINE = {"received_by": "--received-by", "order": "--order", "note": "--note"
 
 
 def _one_line(**given: str) -> None:
-    """Refuse a line break or a control character in a one-line field: it would be signed
-    as typed and printed raw wherever the hand-over is shown."""
+    """Refuse a line break or a control character in a one-line field of a hand-over."""
     for name, value in given.items():
-        if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
-            raise InvalidInput(
-                _("{option} holds a line break or a control character").format(
-                    option=ONE_LINE[name]
-                ),
-                hint=_("give {option} as one line of plain text").format(option=ONE_LINE[name]),
-            )
+        require_one_line(value, ONE_LINE[name])
 
 
 def _not_weeded(connection: Connection, office: OfficeRef, number: str) -> None:

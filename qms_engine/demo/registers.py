@@ -39,6 +39,9 @@ def station_day(
 ) -> StationDay:
     """Write one day of the station's registers as the duty officer and malkhana clerk do."""
     clerk = signers["ramesh"]
+    gd_type = runtime.plugins.registry.office_type(office.office_type).document_type("GD")
+    opening_kind, closing_kind = (OPENING, CLOSING) if gd_type.day_book else (ENTRY, ENTRY)
+    # A diary kept on paper (QMS_GD_DAY_BOOK=off) has no typed opening or closing.
 
     def gd(
         text: str,
@@ -61,7 +64,7 @@ def station_day(
 
     opening = gd(
         "रोज़नामचा खुला। हवालात में कोई व्यक्ति नहीं (no one in custody).",
-        kind=OPENING,
+        kind=opening_kind,
         fields={"custody": "कोई नहीं (none)"},
     )
     patrol = gd("गश्त रवाना: HC 112 व Ct 245, सेक्टर 39 बाज़ार, वाहन UP16 AB 0099.")
@@ -105,7 +108,7 @@ def station_day(
     say(f"{malkhana.number} handed to the FSL, seal intact, due back {moved.expected_back}")
     closing = gd(
         "रोज़नामचा बंद। नकद शेष ₹ 1,250 (cash balance).",
-        kind=CLOSING,
+        kind=closing_kind,
         fields={"cash_balance": "₹ 1,250"},
     )
     return StationDay(

@@ -17,7 +17,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,13 @@ def verified_copy(bundle: Path, folder: Path) -> VerifiedBundle:
     if not bundle.is_dir() or bundle.is_symlink():
         raise InvalidInput(
             _("{path} is not a folder, so not an audit bundle").format(path=bundle),
+            hint=_("give the folder `qms audit export --out` wrote at the station"),
+        )
+    if not os.path.lexists(bundle / MANIFEST):
+        raise InvalidInput(
+            _("{path} holds no {manifest}, so it is not an audit bundle").format(
+                path=bundle, manifest=MANIFEST
+            ),
             hint=_("give the folder `qms audit export --out` wrote at the station"),
         )
     for name in (MANIFEST, EVENTS, KEYS, CHECKPOINTS):
@@ -238,6 +245,44 @@ def _held_hashes(connection: Connection, station: Station | None) -> list[str]:
     return hashes
 
 
+def held_problems(code: str, hashes: Sequence[str], held: Sequence[str]) -> list[str]:
+    """Where a chain of station ``code`` (its event hashes, oldest first) does not extend the
+    events the district holds: the first held event with another hash, or fewer events.  One
+    rule for the import (which refuses) and ``qms district verify --bundle`` (which reports)."""
+    found = []
+    for seq, (digest, expected) in enumerate(zip(hashes, held, strict=False), start=1):
+        if digest != expected:
+            found.append(_disagrees(code, seq, _("the district holds another event there")))
+            break
+    if len(hashes) < len(held):
+        found.append(
+            _cut(_("the district holds #{held}").format(held=len(held)), code, len(hashes))
+        )
+    return found
+
+
+def _witness_problems(
+    code: str, hashes: Sequence[str], witnessed: Mapping[int, Mapping[str, Any]]
+) -> list[str]:
+    """Where a chain of ``code`` contradicts a checkpoint the district witnessed, or ends below
+    one."""
+    found = [
+        _disagrees(code, seq, _("it contradicts the checkpoint the district witnessed"))
+        for seq, witness in sorted(witnessed.items())
+        if seq <= len(hashes) and witness.get("head") != hashes[seq - 1]
+    ]
+    beyond = sorted(seq for seq in witnessed if seq > len(hashes))
+    if beyond:
+        found.append(
+            _cut(
+                _("the district witnessed its checkpoint at event #{seq}").format(seq=beyond[0]),
+                code,
+                len(hashes),
+            )
+        )
+    return found
+
+
 _Added = tuple[int, str, str, str, str]  # seq, action, hash, body, signature
 
 
@@ -250,17 +295,11 @@ def _compare_and_collect(
 ) -> list[_Added]:
     """The bundle's events beyond those held; refused (exit 6) where it disagrees with them or
     with a witnessed checkpoint, or is shorter."""
-    witnessed = witnessed_of(connection, district, code)
+    hashes: list[str] = []
     added: list[_Added] = []
-    count = 0
     for count, event in enumerate(copy.events(), start=1):
-        expected = held[count - 1] if count <= len(held) else None
-        if expected is not None and event.hash != expected:
-            raise _disagrees(code, count, _("the district holds another event there"))
-        witness = witnessed.get(count)
-        if witness is not None and witness.get("head") != event.hash:
-            raise _disagrees(code, count, _("it contradicts the checkpoint the district witnessed"))
-        if expected is None:
+        hashes.append(event.hash)
+        if count > len(held):
             body = dict(event.body)
             added.append(
                 (
@@ -271,35 +310,26 @@ def _compare_and_collect(
                     event.signature,
                 )
             )
-    beyond = sorted(seq for seq in witnessed if seq > count)
-    if beyond:
-        raise _cut(
-            _("the district witnessed its checkpoint at event #{seq}").format(seq=beyond[0]),
-            code,
-            count,
+    witnessed = witnessed_of(connection, district, code)
+    problems = _witness_problems(code, hashes, witnessed) + held_problems(code, hashes, held)
+    if problems:
+        raise IntegrityError(
+            problems[0], hint=_("nothing was imported; what the district holds stays as it was")
         )
-    if count < len(held):
-        raise _cut(_("the district holds #{held}").format(held=len(held)), code, count)
     return added
 
 
-def _cut(why: str, code: str, count: int) -> IntegrityError:
-    return IntegrityError(
-        _(
-            "{station}: the bundle ends at event #{count}, but {why}: the station's chain was cut"
-        ).format(station=code, count=count, why=why),
-        hint=_("nothing was imported; ask the station why its chain is shorter"),
-    )
+def _cut(why: str, code: str, count: int) -> str:
+    return _(
+        "{station}: the bundle ends at event #{count}, but {why}: the station's chain was cut"
+    ).format(station=code, count=count, why=why)
 
 
-def _disagrees(code: str, seq: int, why: str) -> IntegrityError:
-    return IntegrityError(
-        _(
-            "{station}: event #{seq} of the bundle differs from the district's record ({why}): "
-            "the station's chain was rewritten"
-        ).format(station=code, seq=seq, why=why),
-        hint=_("nothing was imported; what the district holds stays as it was"),
-    )
+def _disagrees(code: str, seq: int, why: str) -> str:
+    return _(
+        "{station}: event #{seq} of the bundle differs from the district's record ({why}): "
+        "the station's chain was rewritten"
+    ).format(station=code, seq=seq, why=why)
 
 
 def _keep_station(

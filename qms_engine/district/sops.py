@@ -18,7 +18,7 @@ from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.district.stations import find_station, require_district
 from qms_engine.district.views import StationFacts, station_facts
-from qms_engine.errors import RuleViolation
+from qms_engine.errors import InvalidInput, RuleViolation
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.rules import roles
@@ -65,8 +65,7 @@ def _district_facts(runtime: Runtime, district: OfficeRef) -> StationFacts:
 def adopt_sop(runtime: Runtime, station: OfficeRef, *, actor: Signer, number: str) -> Adopted:
     """The station adopts the revision in force of its district's SOP ``number`` (signed in
     the station's chain by its quality coordinator or approver)."""
-    district = runtime.office(number.split("/", 1)[0])
-    require_district(runtime, district)
+    district = _district_of(runtime, station, number)
     current = _district_facts(runtime, district).in_force().get(number)
     if current is None:
         raise RuleViolation(
@@ -109,6 +108,32 @@ def adopt_sop(runtime: Runtime, station: OfficeRef, *, actor: Signer, number: st
             role=role,
         )
     return Adopted(station.code, number, current.revno, current.sha256, current.title, record.seq)
+
+
+def _district_of(runtime: Runtime, station: OfficeRef, number: str) -> OfficeRef:
+    """The district office that ``number`` (DISTRICT/SOP/NNN) names: refused when the number
+    is not of that form (exit 2), is the station's own SOP, or names no district office."""
+    parts = number.split("/")
+    if len(parts) < 3 or not all(parts):
+        raise InvalidInput(
+            _("{number}: not a district SOP number; type it as DISTRICT/SOP/NNN").format(
+                number=number
+            ),
+            hint=_("e.g. SP-BGT/SOP/001; see the district's SOPs: qms --office DISTRICT doc list"),
+        )
+    if parts[0] == station.code:
+        raise RuleViolation(
+            _("{number} is {station}'s own SOP: a station adopts its district's SOPs").format(
+                number=number, station=station.code
+            ),
+            hint=_(
+                "type the district's number, DISTRICT/SOP/NNN (see: qms --office DISTRICT doc "
+                "list); the station's own SOPs take effect through its own workflow"
+            ),
+        )
+    district = runtime.office(parts[0])
+    require_district(runtime, district)
+    return district
 
 
 def sop_status(runtime: Runtime, district: OfficeRef) -> list[Adoption]:

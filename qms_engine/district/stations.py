@@ -83,13 +83,19 @@ def require_overseen(oversees: tuple[str, ...], station: str, office_type: str) 
         )
 
 
+_STATIONS = select(
+    DISTRICT_STATION_TABLE, OFFICE_TABLE.c.timezone.label("office_timezone")
+).outerjoin(OFFICE_TABLE, OFFICE_TABLE.c.id == DISTRICT_STATION_TABLE.c.office_id)
+
+
 def _station(row: Any) -> Station:
+    """A station row; a shared station's time zone is its office's (no copy is kept)."""
     return Station(
         row.id,
         row.code,
         row.name,
         row.office_type,
-        row.timezone,
+        row.office_timezone if row.office_id is not None else row.timezone,
         row.office_id,
         row.events,
         row.head_hash,
@@ -99,9 +105,9 @@ def _station(row: Any) -> Station:
 def stations_of(connection: Connection, district: OfficeRef) -> list[Station]:
     """The district's stations, by code."""
     rows = connection.execute(
-        select(DISTRICT_STATION_TABLE)
-        .where(DISTRICT_STATION_TABLE.c.district_id == district.id)
-        .order_by(DISTRICT_STATION_TABLE.c.code)
+        _STATIONS.where(DISTRICT_STATION_TABLE.c.district_id == district.id).order_by(
+            DISTRICT_STATION_TABLE.c.code
+        )
     )
     return [_station(row) for row in rows]
 
@@ -109,7 +115,7 @@ def stations_of(connection: Connection, district: OfficeRef) -> list[Station]:
 def find_station(connection: Connection, district: OfficeRef, code: str) -> Station | None:
     """The district's station ``code``, if it has one."""
     row = connection.execute(
-        select(DISTRICT_STATION_TABLE).where(
+        _STATIONS.where(
             DISTRICT_STATION_TABLE.c.district_id == district.id,
             DISTRICT_STATION_TABLE.c.code == code,
         )
@@ -211,7 +217,7 @@ def join_in(
             "code": station.code,
             "name": station.name,
             "office_type": station.office_type,
-            "timezone": station.timezone,
+            "timezone": "",  # the office row's is read (see _station)
             "office_id": station.id,
             "events": 0,
             "head_hash": "",

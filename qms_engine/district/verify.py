@@ -5,7 +5,8 @@ station's chain as the district sees it — from the shared database, as importe
 the station sends now — and then each witnessed checkpoint against it: a chain that ends below
 a witnessed event, or hashes to something else there, fails, whatever keys re-signed it; so
 does a station checkpoint whose signature is not the station office key's.  For an imported
-station the events held must also be those the SP chain's imports recorded (count and head).
+station the events held must also be those the SP chain's imports recorded (count and head); a
+bundle must also extend the events the district holds, as its import would require.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from qms_engine.audit.verify import AuditResult
 from qms_engine.chain import events
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
-from qms_engine.district.imports import verified_copy, witnessed_of
+from qms_engine.district.imports import held_problems, verified_copy, witnessed_of
 from qms_engine.district.stations import (
     Station,
     district_events,
@@ -148,12 +149,15 @@ def verify_station(
             if not station.shared:
                 result.problems.extend(_imports_held(connection, district, station, report))
             return result
-    return _verify_bundle_against(district, station, witnesses, bundle)
+        held = [event.hash for event in station_chain(connection, station)]
+    return _verify_bundle_against(district, station, witnesses, held, bundle)
 
 
 def _verify_bundle_against(
-    district: OfficeRef, station: Station, witnesses: list[Witness], bundle: Path
+    district: OfficeRef, station: Station, witnesses: list[Witness], held: list[str], bundle: Path
 ) -> AuditResult:
+    """``bundle`` verified whole, then against the witnesses and the events the district holds
+    (the checks an import of it makes, so a bundle that passes here also imports)."""
     with tempfile.TemporaryDirectory(prefix="qms-district-") as scratch:
         try:
             copy = verified_copy(bundle, Path(scratch))
@@ -172,7 +176,10 @@ def _verify_bundle_against(
         report = verify_chain_events(
             station.code, copy.events(), remember=[w.seq for w in witnesses]
         )
-    return _result(station.code, report, witnesses, district.code)
+        hashes = [event.hash for event in copy.events()]
+    result = _result(station.code, report, witnesses, district.code)
+    result.problems.extend(held_problems(station.code, hashes, held))
+    return result
 
 
 def verify_district(runtime: Runtime, district: OfficeRef) -> list[AuditResult]:

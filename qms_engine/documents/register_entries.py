@@ -26,6 +26,7 @@ from qms_engine.clock import zone
 from qms_engine.errors import ConfigurationError, NotFound, RuleViolation
 from qms_engine.i18n import _
 from qms_engine.registry.office_types import DayBook, DocumentTypeSpec
+from qms_engine.rules.text import is_blank
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
     EVENT_TABLE,
@@ -79,9 +80,11 @@ def rules_in_force(
 ) -> DocumentTypeSpec:
     """``spec`` with the book rules ``office``'s chain recorded when the type was added there
     (its ``office.document_type.added``), which the verifier holds its records to: a day book
-    and corrections only if recorded; the serial period recorded, else the plugin's (an office
-    made before periods were recorded numbers as it always did).  A plugin whose period now
-    differs from the recorded one is refused, naming both, rather than numbering otherwise."""
+    and corrections only if recorded; the numbering recorded, else the plugin's; the required
+    fields recorded and any the plugin added since; the serial period recorded (none, when the
+    type recorded its book rules without one), else the plugin's (an office made before
+    periods were recorded numbers as it always did).  A plugin whose period now differs from
+    the recorded one is refused, naming both, rather than numbering otherwise."""
     payload = connection.execute(
         select(EVENT_TABLE.c.payload).where(
             EVENT_TABLE.c.office_id == office.id,
@@ -91,36 +94,61 @@ def rules_in_force(
     ).scalar()
     recorded = json.loads(payload) if payload else {}
     book = recorded.get("day_book")
-    period = recorded.get("serial_period") or spec.serial_period
+    required = {**recorded.get("required_fields", {}), **spec.required_fields}
+    ruled = "serial_period" in recorded or "numbering" in recorded
+    period = recorded.get("serial_period") if ruled else spec.serial_period
     if period != spec.serial_period:
         raise ConfigurationError(
             _(
                 "{office}'s {code} register is numbered per {recorded}, but the installed plugin "
                 "numbers it per {installed}"
             ).format(
-                office=office.code, code=spec.code, recorded=period, installed=spec.serial_period
+                office=office.code,
+                code=spec.code,
+                recorded=period or _("register (its serial never restarts)"),
+                installed=spec.serial_period or _("register (its serial never restarts)"),
             ),
-            hint=_("set the plugin back to numbering per {recorded}").format(recorded=period),
+            hint=_("set the plugin back to numbering per {recorded}").format(
+                recorded=period or _("register (its serial never restarts)")
+            ),
         )
     return replace(
         spec,
         day_book=DayBook(book["opening_field"], book["closing_field"]) if book else None,
         corrections=recorded.get("corrections") is True,
+        numbering=recorded.get("numbering") or spec.numbering,
+        required_fields=required,
     )
 
 
 def required_field_problems(
-    spec: DocumentTypeSpec, fields: Mapping[str, Any], name: str
+    spec: DocumentTypeSpec, fields: Mapping[str, Any], name: str | None, *, dropped: bool = False
 ) -> list[str]:
     """Each required field of ``spec`` that ``fields`` lacks (or leaves blank), named with what
-    it is and how to give it; ``name`` is the file (or entry) the problem is about."""
-    return [
-        _(
-            "{name}: the field {field} ({what}) is required — give it, e.g. --field {field}=…"
-        ).format(name=name, field=field, what=what)
-        for field, what in spec.required_fields.items()
-        if not str(fields.get(field, "")).strip()
-    ]
+    it is and how to give it: ``--field`` on the command line, or, for a file ``dropped`` in
+    the inbox, the labels (:attr:`DocumentTypeSpec.field_labels`) to write it under in the
+    file.  ``name`` is the file the problem is about (None: a typed entry)."""
+    problems = []
+    for field, what in spec.required_fields.items():
+        if not is_blank(fields.get(field)):
+            continue
+        if dropped:
+            labels = [label for label, named in spec.field_labels.items() if named == field]
+            problem = _(
+                "the field {field} ({what}) is required — write it in the file after its label, "
+                "e.g. a line “{label}: …” (labels: {labels})"
+            ).format(
+                field=field,
+                what=_(what),
+                label=(labels or [field])[0],
+                labels=", ".join(labels or [field]),
+            )
+        else:
+            problem = _(
+                "the field {field} ({what}) is required — give it, e.g. --field {field}=…"
+            ).format(field=field, what=_(what))
+        problems.append(f"{name}: {problem}" if name else problem)
+    return problems
 
 
 def next_entry(
@@ -146,7 +174,7 @@ def next_entry(
     elif entry != ENTRY:
         raise RuleViolation(
             _("{title} is not kept as a day book: it has no opening or closing entries").format(
-                title=spec.title
+                title=_(spec.title)
             )
         )
     basis = date.fromisoformat(day) if day else today
@@ -247,7 +275,7 @@ def _day_book_day(
 
 
 def _needs(spec: DocumentTypeSpec, fields: Mapping[str, Any], name: str, what: str) -> None:
-    if not str(fields.get(name, "")).strip():
+    if is_blank(fields.get(name)):
         raise RuleViolation(
             _("{what} of the {code} needs the field {field} (it may say none)").format(
                 what=what, code=spec.code, field=name
@@ -262,7 +290,7 @@ def _corrected(
     """The earlier record of the same register (this office, this type) ``number`` names."""
     if not spec.corrections:
         raise RuleViolation(
-            _("{title} entries are not corrected by later entries").format(title=spec.title)
+            _("{title} entries are not corrected by later entries").format(title=_(spec.title))
         )
     row = connection.execute(
         select(DOCUMENT_TABLE.c.id, DOCUMENT_TABLE.c.number, TYPE_TABLE.c.id)

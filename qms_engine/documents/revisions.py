@@ -169,7 +169,7 @@ def check_submission(
     fields: Mapping[str, Any],
 ) -> FileFacts:
     """The engine's file checks, then every plugin's validators; refuses with all problems."""
-    facts = inspect_file(path, spec.allowed_extensions, spec.title)
+    facts = inspect_file(path, spec.allowed_extensions, _(spec.title))
     problems = plugin_problems(runtime, office, spec, facts, title, fields)
     if problems:
         raise RuleViolation("; ".join(problems))
@@ -183,11 +183,13 @@ def plugin_problems(
     facts: FileFacts,
     title: str,
     fields: Mapping[str, Any],
+    *,
+    dropped: bool = False,
 ) -> list[str]:
     """What is wrong with a new revision or record (empty: nothing): the type's required
-    fields first (the engine's rule, checked again by the verifier), then what the office's
-    plugins object to."""
-    required = required_field_problems(spec, fields, facts.name)
+    fields first (the engine's rule, checked again by the verifier; ``dropped``: a file from
+    the inbox, told where to write a missing one), then what the office's plugins object to."""
+    required = required_field_problems(spec, fields, facts.name, dropped=dropped)
     submission = Submission(
         office.code,
         office.office_type,
@@ -310,7 +312,10 @@ def create_document(
         author = load_actor(work.connection, actor, office)
         _person_writes_documents(author, spec)
         role = require_role(
-            author, spec.creator_roles, office, _("create {title} records").format(title=spec.title)
+            author,
+            spec.creator_roles,
+            office,
+            _("create {title} records").format(title=_(spec.title)),
         )
         if not allow_duplicate:
             _refuse_duplicate(
@@ -418,7 +423,7 @@ def _refuse_duplicate(
                 number=copy.number,
                 revno=copy.revno,
                 state=copy.state,
-                title=spec.title,
+                title=_(spec.title),
             ),
             hint=_("to file it again all the same, add --allow-duplicate"),
         )
@@ -446,13 +451,18 @@ def write_new_document(
     The caller has checked the file and the author's role, and stages the blob.  ``source``
     (where an ingested file came from) makes the revision's event ``document.revision.filed``.
     A register's rules (:mod:`.register_entries`) number it in its period and place it in its
-    day book (``kind``: opening, entry or closing) and link the entry it ``corrects``.
+    day book (``kind``: opening, entry or closing) and link the entry it ``corrects``, by the
+    rules the office's chain recorded (required fields checked again under the lock), on the
+    local day of the time its events are stamped with.
     """
     if source is not None:
         _files_a_draft_for_its_author(author, spec, source)
     type_id = document_type_id(work, office, spec, by=author, role=role)
     spec = rules_in_force(work.connection, office, spec)
-    now = utc_now()
+    required = required_field_problems(spec, fields, facts.name)
+    if required:
+        raise RuleViolation("; ".join(required))
+    now = from_utc_text(work.time(office))
     entry = next_entry(
         work.connection,
         office,
@@ -535,7 +545,7 @@ def revise_document(
     if spec.append_only:
         raise RuleViolation(
             _("{number}: {title} records are append-only and are never revised").format(
-                number=number, title=spec.title
+                number=number, title=_(spec.title)
             ),
             hint=_("file a new record that refers to this one (a correction entry)"),
         )
@@ -555,7 +565,7 @@ def revise_document(
             author,
             spec.creator_roles,
             document.office,
-            _("revise {title}s").format(title=spec.title),
+            _("revise {title}s").format(title=_(spec.title)),
         )
         revisions = revision_rows(work.connection, document)
         for row in revisions:
@@ -598,7 +608,7 @@ def _person_writes_documents(author: Actor, spec: DocumentTypeSpec) -> None:
             _(
                 "{username} is a service: it files {title} drafts only through "
                 "the inbox, naming their author"
-            ).format(username=repr(author.username), title=spec.title)
+            ).format(username=repr(author.username), title=_(spec.title))
         )
 
 
@@ -616,7 +626,7 @@ def _files_a_draft_for_its_author(
             _(
                 "{username} is no service: {title} drafts are filed from the "
                 "inbox by the inbox service only"
-            ).format(username=repr(filer.username), title=spec.title),
+            ).format(username=repr(filer.username), title=_(spec.title)),
             hint=_(
                 "file your own draft with `qms doc new`, or run the watcher as the inbox service"
             ),
@@ -626,7 +636,7 @@ def _files_a_draft_for_its_author(
             _(
                 "a {title} draft filed from the inbox must name its author, "
                 "someone other than {username}"
-            ).format(title=spec.title, username=repr(filer.username))
+            ).format(title=_(spec.title), username=repr(filer.username))
         )
 
 
@@ -641,7 +651,10 @@ def adopt_revision(runtime: Runtime, *, number: str, actor: Signer) -> RevisionR
         user = load_actor(connection, actor, document.office)
         spec = _spec(runtime, document.office, document.type_code)
         role = require_role(
-            user, spec.creator_roles, document.office, _("author {title}s").format(title=spec.title)
+            user,
+            spec.creator_roles,
+            document.office,
+            _("author {title}s").format(title=_(spec.title)),
         )
         row = revision_rows(connection, document)[-1]  # the newest
         subject = f"{number}#{row.revno}"
@@ -804,7 +817,7 @@ def replace_revision_file(
     if spec.kind == "register" or spec.append_only:
         raise RuleViolation(
             _("{number}: {title} records are filed once and never replaced").format(
-                number=number, title=spec.title
+                number=number, title=_(spec.title)
             ),
             hint=_("file a new record that refers to this one (a correction entry)"),
         )
@@ -839,7 +852,7 @@ def replace_revision_file(
             author,
             spec.creator_roles,
             document.office,
-            _("replace {title} drafts").format(title=spec.title),
+            _("replace {title} drafts").format(title=_(spec.title)),
         )
         for other in drafts:
             if other.sha256 == staged.sha256 and other.id == draft.id:

@@ -74,8 +74,10 @@ def qms_cli_commands() -> list[click.Command]:
     top of the module, so ``qms --help`` stays quick.
 
     :returns: a list of ``click.Command`` (groups too), each named; a name that is a core
-        command's or another plugin's, or anything but a list of click commands, is a
-        ``PluginError`` naming the plugin.  A register whose items move
+        command's or another plugin's, anything but a list of click commands, or an
+        exception, is a ``PluginError`` naming the plugin: none of its commands is added
+        (the other plugins' are), ``qms --help`` says so on standard error and ``qms
+        plugins`` says why.  A register whose items move
         (``DocumentTypeSpec.custody``) gets its ``move|where|out`` group from
         ``qms_engine.api.custody_commands(name, register=CODE, help=...)``.
     """

@@ -124,7 +124,7 @@ def required_form(runtime: Runtime, office: OfficeRef) -> FeedbackForm:
     if office_type.feedback is None:
         raise ConfigurationError(
             _("{code} is a {title}, whose plugin declares no citizen feedback form").format(
-                code=office.code, title=office_type.title
+                code=office.code, title=_(office_type.title)
             ),
             hint=_(
                 "feedback is kept for stations only: take {code}'s rows out of "

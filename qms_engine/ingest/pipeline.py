@@ -282,7 +282,13 @@ def _author_named(connection: Connection, name: str, creators: dict[str, str]) -
 def _validate(intake: Intake, context: IngestContext) -> None:
     assert intake.facts is not None
     problems = plugin_problems(
-        context.runtime, intake.office, intake.spec, intake.facts, intake.title, intake.fields
+        context.runtime,
+        intake.office,
+        intake.spec,
+        intake.facts,
+        intake.title,
+        intake.fields,
+        dropped=True,
     )
     if problems:
         raise StepFailed(

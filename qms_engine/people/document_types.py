@@ -21,8 +21,9 @@ from qms_engine.storage.models import TYPE_TABLE
 def register_rules(spec: DocumentTypeSpec) -> dict[str, Any]:
     """The register rules of ``spec`` its ``office.document_type.added`` event records, where
     they differ from the defaults (so types without them record what they always did); the
-    verifier holds the type's records to these."""
-    rules: dict[str, Any] = {}
+    verifier holds the type's records to these (a register's ``numbering`` among them: each
+    record's number is its serial and period in that form)."""
+    rules: dict[str, Any] = {"numbering": spec.numbering} if spec.register_rules else {}
     if spec.serial_period is not None:
         rules["serial_period"] = spec.serial_period
     if spec.day_book is not None:

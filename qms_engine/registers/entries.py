@@ -24,10 +24,12 @@ from sqlalchemy.sql import ColumnElement
 from qms_engine.chain.signing import Signer
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.clock import as_utc, local_text
-from qms_engine.documents.register_entries import CLOSING, ENTRY
+from qms_engine.documents.register_entries import CLOSING, ENTRY, required_field_problems
 from qms_engine.documents.revisions import MAX_TITLE, create_document, load_document
-from qms_engine.errors import NotFound, RuleViolation
+from qms_engine.errors import InvalidInput, NotFound, RuleViolation
 from qms_engine.i18n import _
+from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.rules.text import control_characters, is_blank
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -77,8 +79,9 @@ def write_entry(
 ) -> Entry:
     """File ``text`` as the next entry of register ``type_code`` in ``office``, signed by
     ``actor``: an opening or closing of a day book (``kind``), or an entry correcting an
-    earlier one (``corrects``, its number)."""
-    spec = runtime.plugins.registry.office_type(office.office_type).document_type(type_code)
+    earlier one (``corrects``, its number).  The text may run over several lines; it and the
+    fields hold no control characters (they are signed as typed and printed)."""
+    spec = register_type(runtime, office, type_code)
     if spec.kind != "register":
         raise RuleViolation(
             _("{code} is no register: write its documents with `qms doc new`").format(
@@ -88,12 +91,19 @@ def write_entry(
     if TEXT_FILE not in spec.allowed_extensions:
         raise RuleViolation(
             _("{title} records are filed as files ({kinds}), not typed").format(
-                title=spec.title, kinds=", ".join(spec.allowed_extensions)
+                title=_(spec.title), kinds=", ".join(spec.allowed_extensions)
             ),
             hint=_("qms doc new FILE --type {code}").format(code=spec.code),
         )
-    if not text.strip():
+    if is_blank(text):
         raise RuleViolation(_("the entry's text is empty"), hint=_("give --text"))
+    fields = dict(fields or {})
+    _plain(text, "--text", lines=True)
+    for name, value in fields.items():
+        _plain(f"{name}={value}", f"--field {name}")
+    required = required_field_problems(spec, fields, None)
+    if required:
+        raise RuleViolation("; ".join(required))
     first = text.strip().splitlines()[0].strip()
     title = first if len(first) <= MAX_TITLE else first[: MAX_TITLE - 1] + "…"
     with tempfile.TemporaryDirectory(prefix="qms-entry-") as folder:
@@ -107,12 +117,34 @@ def write_entry(
             title=title,
             path=path,
             reason=_("Typed entry"),
-            fields=dict(fields or {}),
+            fields=fields,
             allow_duplicate=True,  # the same words may well be written on two occasions
             kind=kind,
             corrects=corrects,
         )
     return show_entry(runtime, revision.number)
+
+
+def register_type(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSpec:
+    """The type ``type_code`` (in any letter case: ``gd`` is ``GD``) of ``office``'s type."""
+    office_type = runtime.plugins.registry.office_type(office.office_type)
+    for spec in office_type.document_types:
+        if spec.code.casefold() == type_code.strip().casefold():
+            return spec
+    return office_type.document_type(type_code)  # refused, naming the known types
+
+
+def _plain(text: str, option: str, *, lines: bool = False) -> None:
+    """Refuse control characters (escape, bell, bidi overrides …) in typed text: signed as
+    typed, they would act on every terminal the entry is later shown on."""
+    found = control_characters(text, lines=lines)
+    if found:
+        raise InvalidInput(
+            _("{option} holds control characters ({chars})").format(
+                option=option, chars=", ".join(found)
+            ),
+            hint=_("type plain text (line breaks are fine in --text)"),
+        )
 
 
 def _entries() -> Select[Any]:
@@ -228,7 +260,7 @@ def list_entries(
 ) -> list[Entry]:
     """The entries of register ``type_code`` of ``office``, oldest first; ``day``: only that
     diary day's (a day book), or those written that day (office time)."""
-    spec = runtime.plugins.registry.office_type(office.office_type).document_type(type_code)
+    spec = register_type(runtime, office, type_code)
     where = (DOCUMENT_TABLE.c.office_id == office.id) & (TYPE_TABLE.c.code == spec.code)
     with runtime.engine.connect() as connection:
         found = [entry for entry, _sha, _media in _read(connection, office, where)]

@@ -1,7 +1,8 @@
 """What an ISO 9001 audit of an office would find missing today (``qms check readiness``).
 
 Each :class:`Finding` names the clause it touches, what is missing and the command that mends
-it: required SOPs with no revision in force (7.5.1, 7.5.2), periodic reviews overdue (7.5.2),
+it, ``--as`` someone who may run it (:mod:`.staff`): required SOPs with no revision in force,
+of the office's own or adopted from its district (7.5.1, 7.5.2), periodic reviews overdue (7.5.2),
 inbox drafts no author has signed for (7.5.2), registers with gaps (7.5.3), revisions whose
 stored file is missing or changed (7.5.3, :mod:`.stored_files`), citizen-charter applications
 past their time limit (8.2.2) and property out past its return (8.5.3, :mod:`.commitments`),
@@ -180,6 +181,7 @@ def overdue_reviews(
         state = workflow.in_force_state or ""
         review = next((t for t in workflow.transitions_from(state) if t.target == state), None)
         number, rev = summary.number, str(summary.effective_revno)
+        words: tuple[str, ...]
         if review:
             words = ("doc", "act", number, review.name, "--rev", rev, "--comment", "WHY")
             who = _reviewer(runtime, office, review, f"{number}#{rev}", staff)

@@ -4,8 +4,9 @@ A clerk receives an application (``service.application.received``) for a service
 charter the office's chain recorded: it is numbered ``OFFICE/SVC/YEAR/NNNNN``, handled at the
 service's desk and due the charter's days after the day it was received (today, or up to
 :data:`MAX_BACKDATE_DAYS` days before, never a later day).  A clerk or an approver disposes of
-it once (``service.application.disposed``: granted or rejected, on a day not before its
-receipt).  :func:`overdue` lists those not disposed of by their due day, per desk.
+it once (``service.application.disposed``: granted or rejected), on the day it is recorded:
+a disposal is never backdated, so one recorded late stays late.  :func:`overdue` lists those
+not disposed of by their due day, per desk.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from qms_engine.errors import InvalidInput, NotFound, RuleViolation, known_value
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.rules.service_terms import DECISIONS, MAX_BACKDATE_DAYS
+from qms_engine.rules.text import require_one_line
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import APPLICATION_TABLE, OFFICE_TABLE, USER_TABLE
 from qms_engine.storage.serials import next_serial
@@ -87,6 +89,7 @@ def receive_application(
     applicant = applicant.strip()
     if not applicant:
         raise InvalidInput(_("the applicant's name is empty"), hint=_("give --applicant NAME"))
+    require_one_line(applicant, "--applicant")
     with runtime.unit_of_work() as work:
         connection = work.connection
         work.lock(office)
@@ -98,7 +101,8 @@ def receive_application(
             raise RuleViolation(
                 _("{office} has no citizen charter recorded in its audit trail").format(
                     office=office.code
-                )
+                ),
+                hint=_("an admin records it: qms service charter --as ADMIN"),
             )
         service = known_value("service", service.strip(), charter, _("the citizen charter"))
         today = local_today(office.timezone)
@@ -146,11 +150,12 @@ def dispose_application(
     actor: Signer,
     decision: str,
     note: str = "",
-    disposed: date | None = None,
 ) -> Application:
     """A clerk or an approver disposes of an application once: ``decision`` granted or
-    rejected, on ``disposed`` (default today), not before the day it was received."""
+    rejected, today (the office's local day: never backdated)."""
     decision = known_value("decision", decision.strip(), DECISIONS, _("decisions"))
+    note = note.strip()
+    require_one_line(note, "--note")
     with runtime.engine.connect() as connection:
         office = _office_of(connection, number)
     with runtime.unit_of_work() as work:
@@ -166,21 +171,16 @@ def dispose_application(
                     number=number, decision=current.decision, day=current.disposed_on
                 )
             )
-        today = local_today(office.timezone)
-        day = disposed or today
-        if day > today or day < current.received:
+        day = local_today(office.timezone)
+        if day < current.received:
             raise RuleViolation(
-                _(
-                    "{number} is disposed of on a day from its receipt ({received}) to today "
-                    "({today}), not {day}"
-                ).format(
+                _("{number} was received on {received}, after today ({today})").format(
                     number=number,
                     received=current.received.isoformat(),
-                    today=today.isoformat(),
-                    day=day.isoformat(),
+                    today=day.isoformat(),
                 )
             )
-        payload = {"decision": decision, "disposed": day.isoformat(), "note": note.strip()}
+        payload = {"decision": decision, "disposed": day.isoformat(), "note": note}
         now = utc_now()
         record = work.append(
             office, officer, events.APPLICATION_DISPOSED, number, payload, role=role

@@ -540,7 +540,9 @@ class RecordRoomRecord(SQLModel, table=True):
 
 
 class DisposalList(SQLModel, table=True):
-    """A list of records proposed for weeding, approved by someone other than its proposer."""
+    """A list of records proposed for weeding, approved or rejected by someone other than its
+    proposer: the ``approved_*`` columns say who decided, when and why; ``rejected`` that the
+    decision was a rejection (its records are then free for another list)."""
 
     __tablename__ = "disposal_list"
     __table_args__ = (UniqueConstraint("office_id", "serial_year", "serial"),)
@@ -558,6 +560,7 @@ class DisposalList(SQLModel, table=True):
     approved_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     approved_seq: int | None = None
     approval_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rejected: bool = False
 
 
 # --- issue 13: district (district) ---
@@ -577,6 +580,7 @@ class DistrictStation(SQLModel, table=True):
     name: str
     office_type: str = Field(max_length=64)
     timezone: str = Field(max_length=64)
+    """An imported station's (from its bundle); "" for a shared one: its office row holds it."""
     office_id: int | None = Field(default=None, foreign_key="office.id")
     """The station's office in this database (a shared deployment); None when imported."""
     events: int = 0

@@ -1,5 +1,6 @@
-"""Serial numbers per office per calendar year of the office's local date, for the tables of
-the citizen-charter services and the record room (``COL-BSR/SVC/2026/00042``)."""
+"""Serial numbers per office per calendar year of the office's local date: nonconformities and
+internal audits (``PS-KOT39/NC/2026/004``), citizen-charter applications and disposal lists
+(``COL-BSR/SVC/2026/00042``)."""
 
 from __future__ import annotations
 

@@ -116,6 +116,7 @@ def upgrade() -> None:
         sa.Column("approved_at", sa.String(length=27), nullable=True),
         sa.Column("approved_seq", sa.Integer(), nullable=True),
         sa.Column("approval_comment", sa.Text(), nullable=True),
+        sa.Column("rejected", sa.Boolean(), nullable=False),
         *_office_and_user("disposal_list", "proposed_by", "approved_by"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disposal_list")),
         sa.UniqueConstraint("number", name=op.f("uq_disposal_list_number")),
