@@ -6,7 +6,9 @@ are gettext catalogs under ``qms_engine/locale``, managed with Babel (``pybabel 
 ``update`` / ``compile``, configured in ``babel.cfg``); tests/test_i18n.py fails when a marked
 message has no Hindi translation or a compiled catalog is out of date.  The language is chosen
 once per command (``--lang``, else ``[office] language`` in ``qms.toml``, else English) with
-:func:`set_language`.  Names and codes a user typed are never translated.
+:func:`set_language`.  Names and codes a user typed are never translated.  The ``--help`` of
+every command is translated too (qms_engine/cli/help_text.py), in the language of ``--lang`` or
+``$QMS_LANG`` only: help never reads a workspace, so an office's ``qms.toml`` does not change it.
 """
 
 from __future__ import annotations

@@ -6,11 +6,13 @@ maintainer, from the checkout::
     .venv/bin/python -m tests.catalog                     # extract, update qms.po, compile qms.mo
     .venv/bin/python -m tests.catalog --merge A.po B.po   # also take the translations of A, B
 
-``babel.cfg`` names the files and the keywords (``_``, ``N_``, ``ngettext``).  Updating keeps
-every translation whose msgid is still in the source, adds the new msgids untranslated (the
-test then lists them) and drops the ones the source no longer has; it never guesses (no fuzzy
-matching).  A merged file's translations of msgids the source still has go into the catalog
-(over an older translation there: the files named last win); its other msgids are left out.
+``babel.cfg`` names the files and the keywords (``_``, ``N_``, ``ngettext``); the ``--help``
+texts, which Babel cannot find in docstrings, are read from the real ``qms`` command tree (every
+core and plugin command, nested ones too: ``qms_engine/cli/help_text.py``).  Updating keeps every
+translation whose msgid is still in the source, adds the new msgids untranslated (the test then
+lists them) and drops the ones the source no longer has; it never guesses (no fuzzy matching).
+A merged file's translations of msgids the source still has go into the catalog (over an older
+translation there: the files named last win); its other msgids are left out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+
+from qms_engine.cli import cli
+from qms_engine.cli.help_text import help_messages
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "babel.cfg"
@@ -48,7 +53,16 @@ def extract() -> Catalog:
         template.add(
             message, locations=[(filename, lineno)], auto_comments=comments, context=context
         )
+    for message, filename, lineno in help_messages(cli):
+        template.add(message, locations=[(_relative(filename), lineno)])
     return template
+
+
+def _relative(filename: str) -> str:
+    """``filename`` relative to the checkout, as Babel names locations (a plugin installed
+    elsewhere: as it is)."""
+    path = Path(filename)
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else filename
 
 
 def read_catalog(path: Path = PO_PATH) -> Catalog:

@@ -532,8 +532,9 @@ CONTENT_PAYLOADS: dict[str, dict[str, Callable[[object], bool]]] = {
 
 
 def _text(value: object) -> bool:
-    """§6 CAPA payloads: "text" is a string that is not empty and not only whitespace."""
-    return isinstance(value, str) and value.strip() != ""
+    """§6 CAPA payloads: "text" is a string that shows something: not only characters of
+    the Unicode categories Cc, Cf, Zs, Zl and Zp (a zero-width space is no text)."""
+    return isinstance(value, str) and _shows_something(value)
 
 
 def _date(value: object) -> bool:
@@ -1514,7 +1515,7 @@ class SpecVerifier:
         if not founding and role not in step["roles"]:
             found.append(f"{name!r} needs role {' or '.join(step['roles'])}, not {role!r}")
         comment = payload.get("comment")
-        if step.get("comment_required") is True and not (_is_str(comment) and comment.strip()):
+        if step.get("comment_required") is True and not _text(comment):
             found.append(f"{name!r} needs a comment")
         by = step.get("by", [])
         if by and not any(
@@ -4839,6 +4840,18 @@ def test_both_verifiers_accept_the_custody_history(
     ("which", "payload", "spec_says", "engine_says"),
     [
         ("returned", _moved("malkhana", "disposed"), "without an order", "needs the reference"),
+        (
+            "returned",
+            _moved("malkhana", "disposed", order="\u200b", received_by="नीलामी समिति"),
+            "without an order",
+            "needs the reference",
+        ),
+        (
+            "returned",
+            _moved("malkhana", "court", received_by=" \u200b\u2060 "),
+            "received_by of the wrong type",
+            "'received_by' must be who received it, not empty",
+        ),
         ("returned", _moved("fsl", "court"), "but it is at 'malkhana'", "moved from 'fsl'"),
         ("disposed", _moved("disposed", "court"), "final place", "nothing moves after it"),
         ("returned", _moved("malkhana", "court"), "signed as 'author'", "handed over as 'author'"),
@@ -4853,6 +4866,8 @@ def test_both_verifiers_accept_the_custody_history(
     ],
     ids=[
         "disposal without an order",
+        "disposal with a zero-width order",
+        "received by nobody visible",
         "from the wrong place",
         "after disposal",
         "wrong role",
@@ -4869,9 +4884,11 @@ def test_both_verifiers_reject_a_forged_hand_over(
     spec_says: str,
     engine_says: str,
 ) -> None:
-    """A real key signs a disposal without an order, a move from where the item is not, a
-    move of disposed property, a move by an author, one due back more than a year on, one
-    to a place the register lacks, or one of an SOP: both verifiers reject it, at that event."""
+    """A real key signs a disposal without an order (or with one of zero-width characters:
+    blank, as ``rules.text.is_blank`` says), one received by nobody visible, a move from where
+    the item is not, a move of disposed property, a move by an author, one due back more than
+    a year on, one to a place the register lacks, or one of an SOP: both verifiers reject it,
+    at that event."""
     path, returned, disposed = custody_bundle
     from datetime import UTC, datetime, timedelta
 

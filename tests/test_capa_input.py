@@ -122,12 +122,15 @@ def test_known_values_are_listed_in_plain_english() -> None:
 def test_bad_nc_input_exits_2_naming_what_to_type(
     qms_office: TestOffice, qms_main: Callable[..., str]
 ) -> None:
-    """An empty title or description, a severity not known (listed as "severities"), an
-    unknown transition (its workflow's listed, as `doc act` does): exit 2, nothing written."""
-    empty = qms_main(2, *NC_ARGS, "--title", " ", "--description", "d")
-    assert "the nonconformity's title is empty" in empty and "--title" in empty
-    bare = qms_main(2, *NC_ARGS, "--title", "t", "--description", "")
-    assert "description is empty" in bare
+    """An empty title or description (or one of zero-width characters, blank to the chain's
+    shape check too), a severity not known (listed as "severities"), an unknown transition
+    (its workflow's listed, as `doc act` does): exit 2, nothing written."""
+    for blank in (" ", "\u200b\u2060"):
+        empty = qms_main(2, *NC_ARGS, "--title", blank, "--description", "d")
+        assert "the nonconformity's title is empty" in empty and "--title" in empty
+    for blank in ("", "\u200b"):
+        bare = qms_main(2, *NC_ARGS, "--title", "t", "--description", blank)
+        assert "description is empty" in bare
     severity = qms_main(
         2, "nc", "raise", "--title", "t", "--description", "d", "--source", "complaint",
         "--severity", "grave", "--as", "priya",

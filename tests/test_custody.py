@@ -130,11 +130,13 @@ def test_a_move_to_court_and_back_is_where_it_says(qms_office: TestOffice, item:
 def test_disposal_without_an_order_is_refused_and_writes_nothing(
     qms_office: TestOffice, item: str
 ) -> None:
-    """A disposal names the order disposing of it: without one, refused (exit 5), nothing
-    written; with one, the item is disposed of and moves no more."""
+    """A disposal names the order disposing of it: without one (spaces, zero-width characters
+    that show nothing), refused (exit 5), nothing written; with one, the item is disposed of
+    and moves no more."""
     before = _written(qms_office)
-    with pytest.raises(RuleViolation, match="needs the reference of the order"):
-        _hand_over(qms_office, item, "disposed", "quality_coordinator", order="   ")
+    for blank in ("   ", "\u200b", " \u200b\u2060\ufeff "):
+        with pytest.raises(RuleViolation, match="needs the reference of the order"):
+            _hand_over(qms_office, item, "disposed", "quality_coordinator", order=blank)
     assert _written(qms_office) == before
     order = "CJM court order 45/2026 dated 2026-11-20"
     _hand_over(qms_office, item, "disposed", "quality_coordinator", order=order)
@@ -185,8 +187,9 @@ def test_records_without_custody_and_empty_receivers_are_refused(
     sop = desk.new_sop("मालखाना प्रबंधन")
     with pytest.raises(RuleViolation, match="keeps no chain of custody"):
         _to_court(qms_office, sop)
-    with pytest.raises(InvalidInput, match="who received it is empty"):
-        _hand_over(qms_office, item, "court", received_by=" ")
+    for blank in (" ", "\u200b", "\u2060\u200d"):
+        with pytest.raises(InvalidInput, match="who received it is empty"):
+            _hand_over(qms_office, item, "court", received_by=blank)
 
 
 def test_a_hand_over_follows_the_chain_not_an_edited_table(
@@ -310,6 +313,19 @@ def test_malkhana_commands_come_from_the_plugin(qms_office: TestOffice, item: st
     assert refused.returncode == 5, refused.stderr
     assert "needs the reference of the order" in refused.stderr
     assert f"qms malkhana move {item} --to disposed --order REF" in refused.stderr
+    invisible = run(
+        "-w", qms_office.root,
+        "malkhana", "move", item, "--to", "disposed", "--received-by", "x",
+        "--seal", "intact", "--order", "\u200b", "--as", "ramesh",
+    )  # fmt: skip
+    assert invisible.returncode == 5, invisible.stderr
+    assert "needs the reference of the order" in invisible.stderr
+    nobody = run(
+        "-w", qms_office.root,
+        "malkhana", "move", item, "--to", "disposed", "--received-by", "\u200b",
+        "--seal", "intact", "--order", "CJM order 45/2026", "--as", "ramesh",
+    )  # fmt: skip
+    assert nobody.returncode == 2 and "who received it is empty" in nobody.stderr, nobody.stderr
     due = _today(qms_office) + timedelta(days=3)
     done = qms(
         qms_office,

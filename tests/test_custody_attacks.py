@@ -184,6 +184,36 @@ def test_a_disposal_without_an_order_signed_with_a_real_key_is_caught(
     assert done.returncode == 6, done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        (
+            moved("disposed", order="\u200b", received_by="नीलामी समिति"),
+            "a move to 'disposed' needs the reference of the order",
+        ),
+        (
+            moved("disposed", order=" \u2060\ufeff\u200d ", received_by="नीलामी समिति"),
+            "a move to 'disposed' needs the reference of the order",
+        ),
+        (
+            moved("disposed", order="CJM order 45/2026", received_by="\u200b"),
+            "'received_by' must be who received it, not empty",
+        ),
+    ],
+    ids=["zero-width order", "invisible order", "invisible receiver"],
+)
+def test_an_invisible_order_or_receiver_signed_with_a_real_key_is_caught(
+    hist: History, items: Items, tmp_path: Path, payload: dict[str, Any], fragment: str
+) -> None:
+    """The clerk's own key signs a disposal whose order, or whose receiver, is characters
+    that show nothing (a zero-width space, a word joiner): blank, as the write path says, so
+    the chain says so online and in the bundle, and `qms audit verify` fails (exit 6)."""
+    seq = forge(hist, "clerk", items.returned, payload)
+    assert_caught(hist, tmp_path, seq, fragment)
+    done = run("-w", hist.root, "audit", "verify")
+    assert done.returncode == 6, done.stdout + done.stderr
+
+
 def test_a_move_from_the_wrong_place_is_caught(hist: History, items: Items, tmp_path: Path) -> None:
     """An item in the malkhana "returned from the FSL": not where the chain says it is."""
     seq = forge(hist, "clerk", items.returned, moved("malkhana", "fsl"))

@@ -115,17 +115,21 @@ def test_a_later_longer_bundle_extends_what_is_held(
     assert verify_office(own_district.runtime, own_district.office).ok
 
 
-def test_a_shorter_bundle_is_refused_naming_the_event(
+def test_a_shorter_bundle_imports_nothing_and_verify_says_it_was_cut(
     desk: Desk, qms_office: TestOffice, own_district: District, tmp_path: Path
 ) -> None:
-    """A station that cut its chain and re-exported it is refused (IntegrityError, exit 6),
-    saying where the district's record goes further; nothing is written."""
+    """A station that cut its chain and re-exported it sends the exact beginning of what the
+    district holds: the import cannot tell it from an older bundle, so it imports nothing and
+    says so (exit 5, not tampering); `qms district verify --bundle`, the claim that this is the
+    station's chain now, says where the district's record goes further (exit 6)."""
     desk.new_sop("Dak (correspondence) handling")
     held = own_district.take(export(qms_office, tmp_path / "b1")).held
     cut_chain(qms_office, held - 1)
     written = _events(own_district)
     with pytest.raises(
-        IntegrityError, match=f"ends at event #{held - 1}, but the district holds #{held}"
+        RuleViolation,
+        match=f"older than what the district holds \\(it ends at event #{held - 1}, the "
+        f"district holds #{held}\\): nothing was imported",
     ):
         own_district.take(export(qms_office, tmp_path / "b2"))
     assert _events(own_district) == written and _held(own_district) == held
@@ -138,6 +142,39 @@ def test_a_shorter_bundle_is_refused_naming_the_event(
     failed = run(*sp, "district", "verify", STATION, "--bundle", tmp_path / "b2")
     assert failed.returncode == 6, failed.stdout + failed.stderr
     assert f"ends at event #{held - 1}" in failed.stdout, failed.stdout
+
+
+def test_an_older_bundle_arriving_late_imports_nothing_and_exits_5(
+    desk: Desk, qms_office: TestOffice, own_district: District, tmp_path: Path
+) -> None:
+    """Pen drives out of order: the newer bundle is imported first, then the older one comes;
+    it is the exact beginning of what is held, so nothing is imported, nothing written (exit
+    5, the message says older, #N against #M, and the hint names `district verify --bundle`);
+    the station verifies as held and the newer bundle again adds nothing."""
+    older = export(qms_office, tmp_path / "old")
+    desk.new_sop("Dak (correspondence) handling")
+    newer = export(qms_office, tmp_path / "new")
+    held = own_district.take(newer).held
+    count = verify_bundle(older, check_blobs=False).events
+    assert count < held
+    written = _events(own_district)
+    sp = ("-w", own_district.root, "--office", SP_CODE)
+    own_district.runtime.engine.dispose()
+    refused = run(*sp, "district", "import", older, "--as", "spadmin")
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert (
+        f"{STATION}: the bundle is older than what the district holds (it ends at event "
+        f"#{count}, the district holds #{held}): nothing was imported" in said
+    ), said
+    assert f"qms district verify {STATION} --bundle {older}" in said, said
+    assert _events(own_district) == written and _held(own_district) == held
+    assert verify_station(own_district.runtime, own_district.office, STATION).ok
+    again = run(*sp, "district", "import", newer, "--as", "spadmin", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["added"] == 0, again.stderr
+    hindi = run("--lang", "hi", *sp, "district", "import", older, "--as", "spadmin")
+    assert hindi.returncode == 5 and f"#{count}" in hindi.stderr, hindi.stderr
+    assert "older than" not in hindi.stderr, hindi.stderr
 
 
 def test_a_rewritten_bundle_is_refused_naming_the_first_event_that_differs(
@@ -275,9 +312,11 @@ def test_a_witness_payload_names_the_station_checkpoint_and_the_office_key(
 def test_district_views_project_each_station_chain(
     desk: Desk, qms_office: TestOffice, own_district: District, tmp_path: Path
 ) -> None:
-    """Status, master list, open NCs, overdue reviews and feedback of an imported station."""
+    """Status, master list (its documents; its register records when asked, or both), open
+    NCs, overdue reviews and feedback of an imported station."""
     number = desk.new_sop("Citizen charter")
     desk.issue(number)
+    entry_number = desk.file_record("रोज़नामचा: गश्त रवाना")
     checkpoint(qms_office)
     own_district.take(export(qms_office, tmp_path / "b1"))
     own_district.witness()
@@ -286,6 +325,10 @@ def test_district_views_project_each_station_chain(
     assert status.witnessed > 0 and status.last_action == events.CHECKPOINT_RECORDED.action
     (entry,) = master_list(own_district.runtime, own_district.office)
     assert (entry.number, entry.state, entry.title) == (number, "effective", "Citizen charter")
+    (record,) = master_list(own_district.runtime, own_district.office, "register")
+    assert (record.number, record.type, record.state) == (entry_number, "GD", "filed")
+    both = master_list(own_district.runtime, own_district.office, None)
+    assert sorted(e.number for e in both) == sorted([number, entry_number])
     assert entry.review_due is not None
     assert overdue_reviews(own_district.runtime, own_district.office) == []
     late = entry.review_due.replace(year=entry.review_due.year + 1)
@@ -342,7 +385,9 @@ def test_the_district_commands_end_to_end(
     desk: Desk, qms_office: TestOffice, own_district: District, tmp_path: Path
 ) -> None:
     """import, witness, verify, status and the views through `qms district`, readable and
-    --json; a bundle cut below a witnessed checkpoint exits 6 naming the event."""
+    --json; a bundle cut below a witnessed checkpoint imports nothing (exit 5: by itself it
+    is an older bundle) and `district verify --bundle` exits 6 naming the event."""
+    entry = desk.file_record("रोज़नामचा: थाने पर आमद")
     desk.new_sop("Cyber desk")
     record = checkpoint(qms_office)
     b1 = export(qms_office, tmp_path / "b1")
@@ -355,7 +400,15 @@ def test_the_district_commands_end_to_end(
     assert "imported bundles" in _invoke(*sp, "district", "status")
     status = json.loads(_invoke(*sp, "district", "status", "--json"))
     assert status[0]["station"] == STATION and status[0]["verified"] is True
-    assert "Cyber desk" in _invoke(*sp, "district", "master-list")
+    listed = _invoke(*sp, "district", "master-list")
+    assert "Cyber desk" in listed and entry not in listed
+    for kind, shown in (("register", {entry}), ("ALL", {entry, "Cyber desk"})):
+        rows = json.loads(_invoke(*sp, "district", "master-list", "--kind", kind, "--json"))
+        assert {row["number"] for row in rows} | {row["title"] for row in rows} >= shown
+    (only,) = json.loads(_invoke(*sp, "district", "master-list", "--kind", "register", "--json"))
+    assert only["number"] == entry
+    wrong = CliRunner().invoke(cli, [*map(str, sp), "district", "master-list", "--kind", "records"])
+    assert wrong.exit_code == 2 and "'document', 'register', 'all'" in wrong.output, wrong.output
     for view in ("nc", "reviews"):
         assert json.loads(_invoke(*sp, "district", view, "--json")) == []
     (figures,) = json.loads(_invoke(*sp, "district", "feedback", "--json"))
@@ -364,10 +417,11 @@ def test_the_district_commands_end_to_end(
     cut = export(qms_office, tmp_path / "b2")
     own_district.runtime.engine.dispose()
     refused = run(*sp, "district", "import", cut, "--as", "spadmin")
-    assert refused.returncode == 6, refused.stdout + refused.stderr
-    assert f"witnessed its checkpoint at event #{record.seq}" in refused.stderr
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "older than what the district holds" in " ".join(refused.stderr.split())
     failed = run(*sp, "district", "verify", STATION, "--bundle", cut)
     assert failed.returncode == 6 and "its tail was removed" in failed.stdout, failed.stdout
+    assert f"ends at event #{record.seq - 1}" in failed.stdout, failed.stdout
 
 
 def test_join_through_the_cli(qms_office: TestOffice) -> None:

@@ -178,3 +178,67 @@ def test_an_error_is_reported_in_hindi_with_its_exit_code(qms_office: TestOffice
     assert result.returncode == 3, result.stderr
     assert "त्रुटि: 'NOPE' संख्या का कोई दस्तावेज़ नहीं" in result.stderr
     assert "सुझाव: `qms doc list` देखें" in result.stderr
+
+
+# `qms --help` in Hindi: the texts of the root, a group, a nested command and a plugin's group.
+HELP_IN_HINDI = {
+    ("--help",): ("थानों, एसपी कार्यालयों और समाहरणालयों", "नियंत्रित दस्तावेज़ (SOP)"),
+    ("doc", "--help"): ("नियंत्रित दस्तावेज़ (SOP) और रजिस्टर अभिलेख।", "मास्टर सूची"),
+    ("doc", "new", "--help"): ("FILE से दस्तावेज़ बनाएँ", "यह संदेश दिखाएँ और बाहर निकलें।"),
+    ("malkhana", "--help"): ("मुकदमाती माल (मालखाना)", "अभिलेख NUMBER की वस्तु PLACE को"),
+}
+HELP_IN_ENGLISH = {
+    ("--help",): ("ISO 9001:2015 document control", "Controlled documents (SOPs)"),
+    ("doc", "--help"): ("Controlled documents (SOPs) and register records.", "The master list"),
+    ("doc", "new", "--help"): ("Create a document from FILE", "Show this message and exit."),
+    ("malkhana", "--help"): ("Case property (मालखाना)", "Hand the item of record NUMBER over"),
+}
+
+
+@pytest.mark.parametrize("args", list(HELP_IN_HINDI), ids=" ".join)
+def test_help_is_shown_in_the_language_chosen(args: tuple[str, ...]) -> None:
+    """`qms --lang hi … --help` explains in Hindi (text, listing, options), options and
+    examples left as typed; `--lang en` in English; both in one process, one after the other."""
+    code, hindi = qms("--lang", "hi", *args)
+    assert code == 0, hindi
+    assert all(text in hindi for text in HELP_IN_HINDI[args]), hindi
+    assert all(text not in hindi for text in HELP_IN_ENGLISH[args][:1]), hindi
+    assert "Usage: " in hindi and "-h, --help" in hindi
+    code, english = qms("--lang", "en", *args)
+    assert code == 0, english
+    assert all(text in english for text in HELP_IN_ENGLISH[args]), english
+    assert qms("--lang", "hi", *args)[1] == hindi
+
+
+def test_nc_help_keeps_its_examples_as_typed() -> None:
+    """A help's examples (a `\\b` paragraph) are shown as written, around Hindi prose."""
+    code, output = qms("--lang", "hi", "nc", "raise", "--help")
+    assert code == 0, output
+    assert "कार्यालय में एक अननुरूपता दर्ज करें, हस्ताक्षरित।" in output
+    assert "      --source internal_audit --severity minor --clause 7.5.3 \\" in output
+
+
+def test_root_help_follows_qms_lang_but_not_the_office_language(qms_office: TestOffice) -> None:
+    """`$QMS_LANG=hi` makes `qms --help` and a bare `qms` Hindi, although click shows them
+    before it reads --lang; an office whose qms.toml says Hindi does not change help."""
+    code, output = qms("--help", env={"QMS_LANG": "hi"})
+    assert (code, "नियंत्रित दस्तावेज़ (SOP)" in output) == (0, True), output
+    code, output = qms(env={"QMS_LANG": "hi"})
+    assert (code, "नियंत्रित दस्तावेज़ (SOP)" in output) == (2, True), output
+    set_office_language(qms_office.root, "hi")
+    code, output = qms("-w", qms_office.root, "doc", "new", "--help")
+    assert (code, "Create a document from FILE" in output) == (0, True), output
+
+
+def test_help_texts_are_in_the_catalog_without_their_examples(hindi: Catalog) -> None:
+    """The extraction reads the command tree: help paragraphs (nested and plugin commands,
+    option helps, click's own `--help` text) are msgids; a `\\b` example paragraph is not."""
+    ids = {message.id for message in hindi}
+    assert {
+        "Create a document from FILE: numbered by the office's scheme, revision 0, draft.",
+        "Title (Hindi is fine).",
+        "Show this message and exit.",
+        "Only items past the day they were due back.",
+        "Record a nonconformity in the office, signed.",
+    } <= ids
+    assert not [i for i in ids if isinstance(i, str) and "--clause 7.5.3 \\" in i]

@@ -428,9 +428,10 @@ def test_demo_workspace_report_in_english_and_hindi(
     review, and a front-desk SOP no station requires.  So the report is: every other required
     SOP missing, the complaint SOP not yet in force, and nothing else — its SOPs were written by
     people, their reviews fall due a year on, its one nonconformity (minor) is closed, every file
-    is in place, its GD day is closed and its registers have no gap, and the case property at
-    the FSL is due back in FSL_DAYS days (a finding only the day after).  Both languages say
-    exactly that, with the same commands."""
+    is in place, its GD day is closed and its registers have no gap, its register entries were
+    written today (not yet late to verify: only days on are they findings), and the case
+    property at the FSL is due back in FSL_DAYS days (a finding only the day after).  Both
+    languages say exactly that, with the same commands."""
     monkeypatch.setenv("QMS_GD_DAY_BOOK", "on")  # as `qms demo` makes it (conftest: off)
     demo = build_demo(tmp_path / "demo", lambda line: None, database_url=qms_database_url)
     runtime = Runtime.open(Workspace.load(demo.root), load_plugins())
@@ -440,13 +441,17 @@ def test_demo_workspace_report_in_english_and_hindi(
         sops = {n: document_detail(runtime, n).summary for n in (demo.gd_sop, demo.malkhana_sop)}
         waiting = document_detail(runtime, demo.waiting_sop).summary
         later = utc_now() + timedelta(days=FSL_DAYS + 1)
+        today = found(office_readiness(runtime, office), "record_not_verified")
         with time_machine.travel(later, tick=True):
-            back_late = found(office_readiness(runtime, office), "custody_overdue")
+            days_on = office_readiness(runtime, office)
     finally:
         runtime.close()
     assert sops[demo.gd_sop].title == GD_TITLE
     assert all(summary.effective_revno is not None for summary in sops.values())
-    assert back_late == [("custody_overdue", "8.5.3", demo.books.malkhana)]
+    assert found(days_on, "custody_overdue") == [("custody_overdue", "8.5.3", demo.books.malkhana)]
+    assert today == []  # its register entries were written today: none late yet
+    books = {f.subject for f in days_on.findings if f.kind == "record_not_verified"}
+    assert {"GD", "MALKHANA"} <= books  # days on, nobody has verified them
 
     def follows(required: str, title: str) -> bool:
         return bool(sides(required) & sides(title))
@@ -591,6 +596,60 @@ def test_register_gaps_are_found_with_what_mends_them(
         assert closed.exit_code == 0, closed.output
         report = office_readiness(runtime, office.office)
     assert found(report, "register_gap") == [("register_gap", "7.5.3", "DAK")]
+
+
+def test_records_filed_more_than_a_day_ago_and_not_verified_are_found(desk: Desk) -> None:
+    """Register records waiting in the record-filing workflow's "filed" are a 7.5.3 finding
+    per register once filed more than a day ago (before yesterday, the office's days): none on
+    the day they are written, nor the next; three days on, one per register with the count and
+    the oldest, and the command `qms tasks` prints to verify it, which runs as printed (as
+    someone other than who filed it) and leaves the others found.  Hindi words it too."""
+    office = desk.office
+    gd = [desk.file_record(f"जीडी प्रविष्टि {n}") for n in (1, 2)]
+    dak = desk.file_record("डाक: पुलिस अधीक्षक का पत्र", type_code="DAK")
+    filed = local_today(office.office.timezone)
+    assert found(office_readiness(office.runtime, office.office), "record_not_verified") == []
+    with time_machine.travel(utc_now() + timedelta(days=1), tick=True):
+        report = office_readiness(office.runtime, office.office)
+    assert found(report, "record_not_verified") == []  # filed yesterday: not yet late
+    later = utc_now() + timedelta(days=3)
+    with time_machine.travel(later, tick=True):
+        report = office_readiness(office.runtime, office.office)
+        tasks = json.loads(
+            CliRunner()
+            .invoke(cli, ["-w", str(office.root), "tasks", "--as", "priya", "--json"])
+            .stdout
+        )
+        hindi = check(office, "--json", lang="hi")
+    assert found(report, "record_not_verified") == [
+        ("record_not_verified", "7.5.3", "DAK"),
+        ("record_not_verified", "7.5.3", "GD"),
+    ]
+    late = {f.subject: f for f in report.findings if f.kind == "record_not_verified"}
+    before = (report.today - timedelta(days=1)).isoformat()
+    assert late["GD"].what == (
+        f"2 records filed more than a day ago (before {before}) are not yet verified; "
+        f"the oldest is {gd[0]}, filed on {filed}"
+    )
+    assert late["DAK"].what == (
+        f"1 record filed more than a day ago (before {before}) is not yet verified: "
+        f"{dak}, filed on {filed}"
+    )
+    assert late["GD"].command == f"qms doc act {gd[0]} verify --rev 0 --as priya"
+    printed = {action["command"] for task in tasks["tasks"] for action in task["actions"]}
+    assert {late["GD"].command, late["DAK"].command} <= printed
+    (in_hindi,) = json.loads(hindi.stdout)["offices"]
+    said = {
+        f["subject"]: f["what"] for f in in_hindi["findings"] if f["kind"] == "record_not_verified"
+    }
+    assert gd[0] in said["GD"] and "more than a day" not in said["GD"], said
+    with time_machine.travel(later, tick=True):
+        verified = run_printed(office.root, late["GD"].command)
+        assert verified.exit_code == 0, verified.output
+        report = office_readiness(office.runtime, office.office)
+    late = {f.subject: f for f in report.findings if f.kind == "record_not_verified"}
+    assert late["GD"].what.startswith(f"1 record filed more than a day ago (before {before})")
+    assert gd[1] in late["GD"].what and "DAK" in late
 
 
 def test_case_property_out_past_its_return_is_found(desk: Desk) -> None:

@@ -134,6 +134,7 @@ def beyond_plugin_loading(imported: list[str]) -> list[str]:
         (["doc", "--help"], 0),
         (["doc"], 2),
         (["doc", "new", "--help"], 0),
+        (["--lang", "hi", "doc", "new", "--help"], 0),  # translated help: gettext only
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
 )

@@ -38,6 +38,7 @@ from qms_engine.i18n import _
 from qms_engine.people.permissions import find_member, load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.capa_terms import MAX_DUE_YEARS
+from qms_engine.rules.text import is_blank
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
@@ -236,7 +237,7 @@ def add_action(
     ``document``: a controlled document of the office whose next revision, once effective,
     is the action done."""
     known_value("action type", type, ACTION_TYPES, "action types")
-    if not description.strip():
+    if is_blank(description):
         raise RuleViolation(_("the action's description is empty"), hint=_("give --description"))
     with runtime.unit_of_work() as work:
         connection = work.connection
@@ -374,7 +375,7 @@ def complete_action(
     files: signed ``nc.action.done``."""
     number, n = parse_action(action)
     comment = comment.strip()
-    if not comment:
+    if is_blank(comment):
         raise RuleViolation(_("say what was done"), hint=_("give --comment"))
     facts = check_evidence(evidence)
     with staged_evidence(runtime, facts) as staged, runtime.unit_of_work() as work:
@@ -419,7 +420,7 @@ def reassign_action(
     never be implemented.  A document action changes hands too (its revision still does it)."""
     number, n = parse_action(action)
     comment = comment.strip()
-    if not comment:
+    if is_blank(comment):
         raise RuleViolation(_("say why the action changes hands"), hint=_("give --comment"))
     with runtime.unit_of_work() as work:
         connection = work.connection

@@ -45,6 +45,7 @@ from qms_engine.people.permissions import (
 )
 from qms_engine.rules.capa_terms import EARLIEST_AUDIT, FINDING_SEVERITIES, MAX_AUDIT_YEARS
 from qms_engine.rules.roles import AUDITOR, QUALITY_COORDINATOR
+from qms_engine.rules.text import is_blank
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     ACTION_TABLE,
@@ -147,7 +148,7 @@ class _Person:
 def _check_plan(
     title: str, scope: str, auditors: Sequence[str], items: Sequence[AuditItem]
 ) -> None:
-    if not title:
+    if is_blank(title):
         raise InvalidInput(_("the audit's title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
         raise InvalidInput(
@@ -155,7 +156,7 @@ def _check_plan(
                 count=len(title), max_title=MAX_TITLE
             )
         )
-    if not scope:
+    if is_blank(scope):
         raise InvalidInput(
             _("the audit's scope is empty"), hint=_("give --scope saying which processes it covers")
         )
@@ -167,7 +168,7 @@ def _check_plan(
             hint=_('give --item "REF=AUDITOR[:AREA_OWNER]", e.g. --item "7.5.3=audit:priya"'),
         )
     for n, item in enumerate(items, 1):
-        if not item.ref.strip():
+        if is_blank(item.ref):
             raise InvalidInput(
                 _("item {n}: its reference is empty (an ISO clause or a document)").format(n=n)
             )
@@ -506,7 +507,7 @@ def _check_finding(result: str, note: str, severity: str) -> None:
                 finding_results=" | ".join(FINDING_RESULTS)
             ),
         )
-    if result != CONFORMS and not note:
+    if result != CONFORMS and is_blank(note):
         raise InvalidInput(
             _("a finding of {result} needs a note saying what was found").format(result=result),
             hint=_("give --note"),

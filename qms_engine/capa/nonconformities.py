@@ -50,6 +50,7 @@ from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.rules.roles import QUALITY_COORDINATOR
+from qms_engine.rules.text import is_blank
 from qms_engine.rules.workflows import (
     AUDITED,
     IMPLEMENTER,
@@ -101,7 +102,7 @@ class NcStep:
 
 def _check_fields(title: str, description: str, source: str, severity: str, clause: str) -> None:
     """What an NC must say: a title, a description, a known source and severity."""
-    if not title.strip():
+    if is_blank(title):
         raise InvalidInput(_("the nonconformity's title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
         raise InvalidInput(
@@ -110,7 +111,7 @@ def _check_fields(title: str, description: str, source: str, severity: str, clau
             ),
             hint=_("say it in a line; the details go in --description"),
         )
-    if not description.strip():
+    if is_blank(description):
         raise InvalidInput(
             _("the nonconformity's description is empty: say what was found, where and when"),
             hint=_("give --description"),

@@ -40,6 +40,7 @@ from qms_engine.rules.roles import (
 )
 from qms_engine.rules.roles import AUTHOR as AUTHOR_ROLE
 from qms_engine.rules.service_terms import DECISIONS
+from qms_engine.rules.text import is_blank
 from qms_engine.rules.workflows import AUDITED, AUTHOR, DONE, IMPLEMENTER, Transition
 
 
@@ -270,7 +271,9 @@ def _list_of(
 
 
 def _is_filled(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """Text that shows something: not blank as :func:`~qms_engine.rules.text.is_blank` says
+    (a zero-width space is no order, no receiver, no title)."""
+    return isinstance(value, str) and not is_blank(value)
 
 
 def is_response_id(value: object) -> TypeGuard[str]:
@@ -956,7 +959,7 @@ def transition_problems(
             )
         )
     comment = attempt.payload.get("comment")
-    if transition.comment_required and not (isinstance(comment, str) and comment.strip()):
+    if transition.comment_required and not _is_filled(comment):
         found.append(_("{name!r} needs a comment saying why").format(name=transition.name))
     for rule in transition.not_by:
         if rule == AUTHOR:

@@ -33,6 +33,7 @@ from qms_engine.chain.authorisation import Attempt, is_iso_date
 from qms_engine.clock import years_after
 from qms_engine.i18n import _
 from qms_engine.rules.roles import QUALITY_COORDINATOR
+from qms_engine.rules.text import is_blank
 
 KINDS = frozenset({events.CUSTODY_MOVED.action})
 """The fixed event kinds whose rules live here."""
@@ -94,7 +95,7 @@ def move_problems(
     if after == at:
         found.append(_("it is at {at!r} already").format(at=at))
     order, back = payload.get("order"), payload.get("expected_back")
-    if after in recorded["order_needed"] and not (isinstance(order, str) and order.strip()):
+    if after in recorded["order_needed"] and not (isinstance(order, str) and not is_blank(order)):
         found.append(
             _("a move to {place!r} needs the reference of the order for it").format(place=after)
         )

@@ -23,7 +23,7 @@ import click
 
 from qms_engine import __version__
 from qms_engine.cli.context import AppContext, error_console, language_option
-from qms_engine.cli.lazy import LazyGroup
+from qms_engine.cli.help_text import TranslatedGroup
 from qms_engine.errors import QmsError
 from qms_engine.i18n import _
 
@@ -65,7 +65,7 @@ SUBCOMMANDS = {
 
 
 @click.group(
-    cls=LazyGroup,
+    cls=TranslatedGroup,
     lazy_commands=SUBCOMMANDS,
     plugin_commands="qms_engine.extension.commands:plugin_commands",
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -74,7 +74,8 @@ def check_readiness(
 
     Required SOPs of the office type with no revision in force (its own, or a district SOP
     it adopted, at the district's revision in force), periodic reviews overdue,
-    inbox drafts whose author has not signed for them, registers with gaps, revisions whose
+    inbox drafts whose author has not signed for them, registers with gaps, register records
+    filed more than a day ago (before yesterday) and not yet verified, revisions whose
     stored file is missing or no longer matches its SHA-256, citizen-charter applications past
     their time limit, case property or files out past their return, and open major
     nonconformities: each with the ISO 9001 clause it touches and the command that mends it,

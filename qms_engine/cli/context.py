@@ -465,6 +465,13 @@ def filters_given(**values: object) -> str:
 
 
 _LANGUAGE_CHOSEN = "qms.language_chosen"
+LANGUAGE_VARIABLE = "QMS_LANG"
+"""The environment variable ``--lang`` is read from when not given."""
+
+
+def language_chosen(context: click.Context) -> bool:
+    """Has ``--lang`` (or $QMS_LANG) chosen the language of this command yet?"""
+    return _LANGUAGE_CHOSEN in context.meta
 
 
 def _choose_language(
@@ -484,7 +491,7 @@ def language_option(function: F) -> F:
     return click.option(
         "--lang",
         type=click.Choice(sorted(LANGUAGES)),
-        envvar="QMS_LANG",
+        envvar=LANGUAGE_VARIABLE,
         is_eager=True,
         expose_value=False,
         callback=_choose_language,

@@ -65,8 +65,12 @@ def district_import(app: AppContext, bundle: Path, signer: Signer, as_json: bool
     """Verify a station's audit BUNDLE and keep its signed history at the district.
 
     A later, longer bundle of the same station extends what is held.  A bundle that disagrees
-    with it (another event at a number held, a witnessed checkpoint contradicted, or a shorter
-    chain) is refused with exit 6, naming the event; nothing is imported then.
+    with it (another event at a number held, a witnessed checkpoint contradicted) is refused
+    with exit 6, naming the event; nothing is imported then.
+
+    An older bundle (the exact beginning of what is held: pen drives arrive out of order)
+    imports nothing and exits 5.  If it is the station's current chain, the chain was cut:
+    `qms district verify STATION --bundle BUNDLE` says so (exit 6).
     """
     from qms_engine.district.imports import import_bundle
 
@@ -259,21 +263,34 @@ def district_status(app: AppContext, as_json: bool) -> None:
 
 
 @district.command("master-list")
+@click.option(
+    "--kind",
+    type=click.Choice(["document", "register", "all"], case_sensitive=False),
+    default="document",
+    show_default=True,
+    help="Documents, records or all.",
+)
 @json_option
 @pass_app
-def district_master_list(app: AppContext, as_json: bool) -> None:
-    """The consolidated master list: each station's documents and records, the revision in
-    force (else the latest), its state and review due date."""
+def district_master_list(app: AppContext, kind: str, as_json: bool) -> None:
+    """The consolidated master list: each station's documents (or register records, or both:
+    --kind, as `qms doc list --kind`), the revision in force (else the latest), its state and
+    review due date."""
     from qms_engine.district.views import master_list
 
     office = app.office()
+    empty = {
+        "document": _("No station of {district} has a document yet."),
+        "register": _("No station of {district} has a register record yet."),
+        "all": _("No station of {district} has a document or a register record yet."),
+    }
     _show(
-        master_list(app.runtime, office),
+        master_list(app.runtime, office, None if kind == "all" else kind),
         as_json,
         _("Master list of the stations of {district}").format(district=office.code),
         [_("Station"), _("Number"), _("Rev"), _("Title"), _("State"), _("Review due")],
         lambda e: (e.station, e.number, e.revno, e.title, e.state, e.review_due or ""),
-        _("No station of {district} has a document yet.").format(district=office.code),
+        empty[kind].format(district=office.code),
     )
 
 

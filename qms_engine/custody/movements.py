@@ -30,7 +30,7 @@ from qms_engine.errors import IntegrityError, InvalidInput, RuleViolation, known
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.registry.custody import Custody
-from qms_engine.rules.text import require_one_line
+from qms_engine.rules.text import is_blank, require_one_line
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     CUSTODY_TABLE,
@@ -151,7 +151,7 @@ def move(
     unless the item is there; ``command``: the command a refusal's hint names."""
     received_by, order, note, to = received_by.strip(), order.strip(), note.strip(), to.strip()
     _one_line(received_by=received_by, order=order, note=note)
-    if not received_by:
+    if is_blank(received_by):
         raise InvalidInput(
             _("who received it is empty"), hint=_("give the receiver's name: --received-by NAME")
         )

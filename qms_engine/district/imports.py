@@ -5,9 +5,13 @@ only, never through a symbolic link), so what is verified is exactly what is kep
 happens to the bundle meanwhile.  The copy is verified by the existing bundle verifier
 (:func:`qms_engine.audit.verify.verify_bundle`; the revisions' files are not imported, so not
 checked: verify them at the station with ``qms audit verify --bundle``).  A later bundle of the
-same station must extend what the district holds: an event held with another hash, a witnessed
-checkpoint it contradicts, or a shorter chain is refused (exit 6), naming the event.  The import
-is a signed ``district.bundle.imported`` event of the SP chain, written with the events it adds.
+same station must extend what the district holds: an event held with another hash or a witnessed
+checkpoint it contradicts is refused (exit 6), naming the event.  An exact prefix of what is held
+(an older bundle: pen drives arrive out of order) adds nothing and is refused as older (exit 5):
+by itself it cannot be told from a chain cut back, so the claim that it is the station's chain
+now is ``qms district verify STATION --bundle``'s to judge (:func:`held_problems`, exit 6).  The
+import is a signed ``district.bundle.imported`` event of the SP chain, written with the events it
+adds.
 """
 
 from __future__ import annotations
@@ -201,7 +205,7 @@ def import_bundle(
                     _("{station} joined the district from this database").format(station=code)
                 )
             held = _held_hashes(connection, station)
-            added = _compare_and_collect(connection, district, code, copy, held)
+            added = _compare_and_collect(connection, district, code, copy, held, bundle)
             if not added:
                 return ImportSummary(code, len(held), len(held), 0, None)
             manifest = copy.reader.manifest
@@ -292,9 +296,11 @@ def _compare_and_collect(
     code: str,
     copy: VerifiedBundle,
     held: list[str],
+    bundle: Path,
 ) -> list[_Added]:
     """The bundle's events beyond those held; refused (exit 6) where it disagrees with them or
-    with a witnessed checkpoint, or is shorter."""
+    with a witnessed checkpoint, or is shorter; as older (exit 5) when it is an exact prefix of
+    them."""
     hashes: list[str] = []
     added: list[_Added] = []
     for count, event in enumerate(copy.events(), start=1):
@@ -310,6 +316,8 @@ def _compare_and_collect(
                     event.signature,
                 )
             )
+    if len(hashes) < len(held) and hashes == held[: len(hashes)]:
+        raise _older(code, len(hashes), len(held), bundle)
     witnessed = witnessed_of(connection, district, code)
     problems = _witness_problems(code, hashes, witnessed) + held_problems(code, hashes, held)
     if problems:
@@ -317,6 +325,22 @@ def _compare_and_collect(
             problems[0], hint=_("nothing was imported; what the district holds stays as it was")
         )
     return added
+
+
+def _older(code: str, count: int, held: int, bundle: Path) -> RuleViolation:
+    """An exact prefix of what is held: an older bundle come late, or the station's chain cut
+    back — only ``qms district verify --bundle`` (the claim that it is the chain now) can say
+    the second, so importing it is a refused rule, not evidence of tampering."""
+    return RuleViolation(
+        _(
+            "{station}: the bundle is older than what the district holds (it ends at event "
+            "#{count}, the district holds #{held}): nothing was imported"
+        ).format(station=code, count=count, held=held),
+        hint=_(
+            "if this is the station's current chain, it was cut: "
+            "`qms district verify {station} --bundle {path}` says so"
+        ).format(station=code, path=bundle),
+    )
 
 
 def _cut(why: str, code: str, count: int) -> str:

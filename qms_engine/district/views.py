@@ -208,10 +208,13 @@ class StationFacts:
             return None
         return self.local_day(revision.clock) + timedelta(days=days)
 
-    def documents(self) -> list[MasterEntry]:
-        """The station's master list: each document's revision in force, else its latest."""
+    def documents(self, kind: str | None = "document") -> list[MasterEntry]:
+        """The station's master list: each document's revision in force, else its latest; of
+        the types of ``kind`` only (``document``, ``register``; None: both)."""
         entries = []
         for number, revisions in sorted(self.revisions.items()):
+            if kind is not None and self._kind(number) != kind:
+                continue
             shown = next((r for r in reversed(revisions) if self._in_force(r)), revisions[-1])
             entries.append(
                 MasterEntry(
@@ -226,11 +229,15 @@ class StationFacts:
             )
         return entries
 
+    def _kind(self, number: str) -> str:
+        """The kind (``document``, ``register``) of the type of document ``number``."""
+        return self.type_kind.get(self.document_type.get(number, ""), "")
+
     def in_force(self, kind: str = "document") -> dict[str, _Revision]:
         """Each controlled document's (``kind``) revision in force, by number."""
         found = {}
         for number, revisions in self.revisions.items():
-            if self.type_kind.get(self.document_type.get(number, "")) != kind:
+            if self._kind(number) != kind:
                 continue
             current = next((r for r in reversed(revisions) if self._in_force(r)), None)
             if current is not None:
@@ -366,9 +373,13 @@ def district_status(runtime: Runtime, district: OfficeRef) -> list[StationStatus
     return rows
 
 
-def master_list(runtime: Runtime, district: OfficeRef) -> list[MasterEntry]:
-    """The consolidated master list of every station."""
-    return [entry for facts in station_facts(runtime, district) for entry in facts.documents()]
+def master_list(
+    runtime: Runtime, district: OfficeRef, kind: str | None = "document"
+) -> list[MasterEntry]:
+    """The consolidated master list of every station: its controlled documents (``kind``
+    ``document``), its register records (``register``) or both (None).  A station files
+    thousands of GD entries a year: a list of documents leaves them out unless asked."""
+    return [entry for facts in station_facts(runtime, district) for entry in facts.documents(kind)]
 
 
 def open_ncs(runtime: Runtime, district: OfficeRef, today: date | None = None) -> list[OpenNc]:

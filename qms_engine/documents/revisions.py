@@ -47,6 +47,7 @@ from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.people.workflow_registrations import require_registered
 from qms_engine.registry.hook_values import Submission
 from qms_engine.registry.office_types import DocumentTypeSpec
+from qms_engine.rules.text import is_blank
 from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.search.index import index_revision
@@ -135,7 +136,7 @@ def _spec(runtime: Runtime, office: OfficeRef, type_code: str) -> DocumentTypeSp
 
 
 def _check_text(title: str, reason: str) -> None:
-    if not title.strip():
+    if is_blank(title):
         raise RuleViolation(_("the title is empty"), hint=_("give --title"))
     if len(title) > MAX_TITLE:
         raise RuleViolation(

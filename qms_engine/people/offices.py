@@ -24,6 +24,7 @@ from qms_engine.people.workflow_registrations import register_workflow
 from qms_engine.registry.charter import declared_events
 from qms_engine.registry.plugin_set import PluginSet
 from qms_engine.rules import roles
+from qms_engine.rules.text import is_blank
 from qms_engine.runtime import Runtime
 from qms_engine.storage.inbox_layout import office_folders, upgrade_layout
 from qms_engine.storage.models import OFFICE_TABLE, ROLE_TABLE, USER_TABLE, Office
@@ -54,7 +55,7 @@ def create_office(
                 "and '-', e.g. PS-KOT39"
             ).format(code=repr(code))
         )
-    if not name.strip():
+    if is_blank(name):
         raise InvalidInput(_("the office name is empty"))
     spec = plugins.registry.office_type(office_type)
     zone(timezone)

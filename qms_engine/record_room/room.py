@@ -43,7 +43,7 @@ from qms_engine.clock import local_today, utc_now
 from qms_engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, known_value
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
-from qms_engine.rules.text import require_one_line
+from qms_engine.rules.text import is_blank, require_one_line
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DISPOSAL_LIST_TABLE,
@@ -282,7 +282,7 @@ def approve(runtime: Runtime, *, number: str, actor: Signer, comment: str = "") 
 def reject(runtime: Runtime, *, number: str, actor: Signer, comment: str) -> DisposalListRow:
     """An approver who did not propose the list rejects it, once, saying why: its records may
     then go on another list."""
-    if not comment.strip():
+    if is_blank(comment):
         raise InvalidInput(_("a rejection says why"), hint=_("give the reason: --comment TEXT"))
     return _decide(runtime, number, actor, comment, events.DISPOSAL_REJECTED)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from qms_engine.chain import events
 from qms_engine.chain.events import EventKind
+from qms_engine.rules.text import is_blank
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 MAX_DAYS = 3650
@@ -76,7 +77,7 @@ def charter_problems(
             if item.code in seen:
                 yield f"{what} {item.code!r} is listed twice"
             seen.add(item.code)
-            if not item.title.strip():
+            if is_blank(item.title):
                 yield f"{what} {item.code!r} has no title"
     desk_codes = {desk.code for desk in desks}
     for desk in desks:

@@ -16,6 +16,7 @@ FINDING_KINDS = {
     "review_overdue": N_("Periodic review overdue"),
     "draft_not_adopted": N_("Inbox draft not adopted"),
     "register_gap": N_("Register gap"),
+    "record_not_verified": N_("Register records not verified"),
     "file_missing": N_("Stored file missing"),
     "file_damaged": N_("Stored file changed"),
     "service_overdue": N_("Service past its time limit"),

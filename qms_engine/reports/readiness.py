@@ -3,7 +3,8 @@
 Each :class:`Finding` names the clause it touches, what is missing and the command that mends
 it, ``--as`` someone who may run it (:mod:`.staff`): required SOPs with no revision in force,
 of the office's own or adopted from its district (7.5.1, 7.5.2), periodic reviews overdue (7.5.2),
-inbox drafts no author has signed for (7.5.2), registers with gaps (7.5.3), revisions whose
+inbox drafts no author has signed for (7.5.2), registers with gaps or with records filed more
+than a day ago and not yet verified (7.5.3), revisions whose
 stored file is missing or changed (7.5.3, :mod:`.stored_files`), citizen-charter applications
 past their time limit (8.2.2) and property out past its return (8.5.3, :mod:`.commitments`),
 and open major nonconformities (10.2).  Everything is read from the tables the chain projects
@@ -16,18 +17,18 @@ from __future__ import annotations
 
 import shlex
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from qms_engine import registers
 from qms_engine.capa.records import list_ncs
 from qms_engine.chain import events
 from qms_engine.chain.authorisation import RULES, Attempt
 from qms_engine.chain.unit_of_work import OfficeRef
-from qms_engine.clock import local_today, zone
+from qms_engine.clock import as_utc, local_today, zone
 from qms_engine.documents.master_list import (
     DocumentSummary,
     document_detail,
@@ -41,9 +42,10 @@ from qms_engine.reports.adopted import AdoptedSop, adopted_sops
 from qms_engine.reports.commitments import custody_overdue, services_overdue
 from qms_engine.reports.findings import Finding
 from qms_engine.reports.staff import Staff
-from qms_engine.reports.stored_files import drafts_to_adopt, unverified_files
-from qms_engine.rules.workflows import Transition
+from qms_engine.reports.stored_files import drafts_to_adopt, in_initial_state, unverified_files
+from qms_engine.rules.workflows import Transition, WorkflowDefinition
 from qms_engine.runtime import Runtime
+from qms_engine.storage.models import DOCUMENT_TABLE, REVISION_TABLE, STATE_TABLE, TYPE_TABLE
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def office_readiness(
     with runtime.engine.connect() as connection:
         findings += drafts_to_adopt(runtime, connection, office)
         findings += register_gaps(runtime, connection, office, staff)
+        findings += unverified_records(runtime, connection, office, today, staff)
         findings += unverified_files(runtime, connection, office)
         findings += services_overdue(connection, office, today, staff)
         findings += custody_overdue(runtime, office, today)
@@ -184,7 +187,7 @@ def overdue_reviews(
         words: tuple[str, ...]
         if review:
             words = ("doc", "act", number, review.name, "--rev", rev, "--comment", "WHY")
-            who = _reviewer(runtime, office, review, f"{number}#{rev}", staff)
+            who = _who_may_take(runtime, office, review, f"{number}#{rev}", staff)
         else:
             words = ("doc", "revise", number, "FILE", "--reason", "WHY")
             who = staff.who(office_type.document_type(summary.type_code).creator_roles)
@@ -197,11 +200,12 @@ def overdue_reviews(
         yield Finding("review_overdue", "7.5.2", number, what, command)
 
 
-def _reviewer(
+def _who_may_take(
     runtime: Runtime, office: OfficeRef, step: Transition, subject: str, staff: Staff
 ) -> str:
-    """Who may take the review ``step`` on revision ``subject``, by the write path's own rules
-    (:func:`~qms_engine.documents.transitions.may_take`: roles, segregation of duties)."""
+    """Who may take ``step`` (a review, a verification) on revision ``subject``, by the write
+    path's own rules (:func:`~qms_engine.documents.transitions.may_take`: roles, segregation of
+    duties)."""
     number, _sep, revno = subject.partition("#")
     detail = document_detail(runtime, number)
     author = next(r.author for r in detail.revisions if str(r.revno) == revno)
@@ -244,6 +248,75 @@ def register_gaps(
             words = ["audit", "verify"]
         command = shlex.join(("qms", "--office", office.code, *words))
         yield Finding("register_gap", "7.5.3", gap.register, gap.what, command)
+
+
+def unverified_records(
+    runtime: Runtime, connection: Connection, office: OfficeRef, today: date, staff: Staff
+) -> Iterable[Finding]:
+    """Per register, its records still waiting in their workflow's first state (filed, not yet
+    verified by someone other than who filed them, as ``qms tasks`` lists them) that were filed
+    more than a day ago: before yesterday, in the office's days, so a day's entries have the
+    next day to be verified.  The command verifies the oldest, as ``qms tasks`` prints it."""
+    workflows = runtime.plugins.workflows
+    yesterday = today - timedelta(days=1)
+    late: dict[str, list[tuple[str, str, int, date]]] = {}
+    for code, name, number, revno, filed in _filed_records(connection, office, workflows):
+        if filed < yesterday:
+            late.setdefault(code, []).append((name, number, revno, filed))
+    for code, records in late.items():
+        name, number, revno, filed = records[0]
+        workflow = workflows[name]
+        onward = [
+            t for t in workflow.transitions_from(workflow.initial) if t.target != workflow.initial
+        ]
+        if not onward:
+            continue  # nothing moves a record on from there: it waits for nobody
+        step = onward[0]
+        who = _who_may_take(runtime, office, step, f"{number}#{revno}", staff)
+        words = ["qms", "doc", "act", number, step.name, "--rev", str(revno)]
+        words += ["--comment", "WHY"] if step.comment_required else []
+        what = ngettext(
+            "{count} record filed more than a day ago (before {day}) is not yet verified: "
+            "{number}, filed on {filed}",
+            "{count} records filed more than a day ago (before {day}) are not yet verified; "
+            "the oldest is {number}, filed on {filed}",
+            len(records),
+        ).format(
+            count=len(records),
+            day=yesterday.isoformat(),
+            number=number,
+            filed=filed.isoformat(),
+        )
+        command = shlex.join((*words, "--as", who))
+        yield Finding("record_not_verified", "7.5.3", code, what, command)
+
+
+def _filed_records(
+    connection: Connection, office: OfficeRef, workflows: Mapping[str, WorkflowDefinition]
+) -> Iterable[tuple[str, str, str, int, date]]:
+    """The office's register records in their workflow's initial state: (register, workflow,
+    number, revision, the office's day it was filed), oldest first within each register."""
+    rows = connection.execute(
+        select(
+            TYPE_TABLE.c.code,
+            TYPE_TABLE.c.workflow,
+            DOCUMENT_TABLE.c.number,
+            REVISION_TABLE.c.revno,
+            REVISION_TABLE.c.created_at,
+        )
+        .join(REVISION_TABLE, REVISION_TABLE.c.document_id == DOCUMENT_TABLE.c.id)
+        .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
+        .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
+        .where(
+            DOCUMENT_TABLE.c.office_id == office.id,
+            TYPE_TABLE.c.kind == "register",
+            in_initial_state(workflows),
+        )
+        .order_by(TYPE_TABLE.c.code, REVISION_TABLE.c.created_at, REVISION_TABLE.c.id)
+    )
+    for code, workflow, number, revno, created_at in rows:
+        filed = as_utc(created_at).astimezone(zone(office.timezone)).date()
+        yield str(code), str(workflow), str(number), int(revno), filed
 
 
 # --- nonconformities (10.2) ---------------------------------------------------------------------

@@ -5,9 +5,9 @@ named author has not yet signed for."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, and_, false, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, false, or_, select
 
 from qms_engine.audit.bundle import is_sha256
 from qms_engine.backup.manifest import blob_file
@@ -16,6 +16,7 @@ from qms_engine.clock import as_utc, zone
 from qms_engine.documents.revisions import awaits_adoption, named_author
 from qms_engine.i18n import N_, _
 from qms_engine.reports.findings import Finding
+from qms_engine.rules.workflows import WorkflowDefinition
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import (
     DOCUMENT_TABLE,
@@ -67,19 +68,23 @@ def _file_problem(runtime: Runtime, sha: str) -> str | None:
     return None if store.verify(sha) else "file_damaged"
 
 
-def drafts_to_adopt(
-    runtime: Runtime, connection: Connection, office: OfficeRef
-) -> Iterable[Finding]:
-    """Drafts the inbox filed naming their author, who has not yet signed for them: nobody
-    may move them on, and until then the office cannot say who wrote them."""
-    workflows = runtime.plugins.workflows
-    initial = or_(
+def in_initial_state(workflows: Mapping[str, WorkflowDefinition]) -> ColumnElement[bool]:
+    """A condition on a query joining types and states: the revision is in the initial state of
+    its type's workflow (a draft, a record filed), where it waits for someone."""
+    return or_(
         false(),
         *(
             and_(TYPE_TABLE.c.workflow == name, STATE_TABLE.c.state == workflow.initial)
             for name, workflow in sorted(workflows.items())
         ),
     )
+
+
+def drafts_to_adopt(
+    runtime: Runtime, connection: Connection, office: OfficeRef
+) -> Iterable[Finding]:
+    """Drafts the inbox filed naming their author, who has not yet signed for them: nobody
+    may move them on, and until then the office cannot say who wrote them."""
     rows = connection.execute(
         select(
             DOCUMENT_TABLE.c.number,
@@ -92,7 +97,7 @@ def drafts_to_adopt(
         .join(TYPE_TABLE, TYPE_TABLE.c.id == DOCUMENT_TABLE.c.document_type_id)
         .join(STATE_TABLE, STATE_TABLE.c.revision_id == REVISION_TABLE.c.id)
         .join(USER_TABLE, USER_TABLE.c.id == REVISION_TABLE.c.author_id)
-        .where(DOCUMENT_TABLE.c.office_id == office.id, initial)
+        .where(DOCUMENT_TABLE.c.office_id == office.id, in_initial_state(runtime.plugins.workflows))
         .order_by(DOCUMENT_TABLE.c.number, REVISION_TABLE.c.revno)
     ).all()
     for row in rows:

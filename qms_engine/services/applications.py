@@ -28,7 +28,7 @@ from qms_engine.errors import InvalidInput, NotFound, RuleViolation, known_value
 from qms_engine.i18n import _
 from qms_engine.people.permissions import load_actor, require_role
 from qms_engine.rules.service_terms import DECISIONS, MAX_BACKDATE_DAYS
-from qms_engine.rules.text import require_one_line
+from qms_engine.rules.text import is_blank, require_one_line
 from qms_engine.runtime import Runtime
 from qms_engine.storage.models import APPLICATION_TABLE, OFFICE_TABLE, USER_TABLE
 from qms_engine.storage.serials import next_serial
@@ -87,7 +87,7 @@ def receive_application(
     """A clerk receives a citizen's application for ``service`` (a code of the charter the
     chain recorded); ``received`` defaults to today, the office's local day."""
     applicant = applicant.strip()
-    if not applicant:
+    if is_blank(applicant):
         raise InvalidInput(_("the applicant's name is empty"), hint=_("give --applicant NAME"))
     require_one_line(applicant, "--applicant")
     with runtime.unit_of_work() as work:
