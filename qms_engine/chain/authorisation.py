@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, TypeGuard
 
 from qms_engine.chain import events
 from qms_engine.chain.canonical import canonical_sha256
+from qms_engine.clock import years_after
 from qms_engine.i18n import N_, _
 from qms_engine.rules.capa_terms import ACTION_TYPES as ACTION_TYPES
 from qms_engine.rules.capa_terms import FINDING_RESULTS as FINDING_RESULTS
@@ -285,6 +287,31 @@ def is_iso_date(value: object) -> TypeGuard[str]:
     """Whether ``value`` is written as the chain writes a date, ``2026-11-29`` (ASCII digits;
     whether it is a real day is the CAPA rules' check)."""
     return isinstance(value, str) and _DATE.fullmatch(value) is not None
+
+
+def chain_day(text: object) -> date | None:
+    """The day a chain's date names (``YYYY-MM-DD``, ASCII digits), or None when it names
+    none (``2026-02-30``)."""
+    if not is_iso_date(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def shifted_day(day: date, by: timedelta, years: int = 0) -> date:
+    """``day`` moved by ``by`` and ``years`` ahead, held within the calendar (a forged year 1
+    or 9999 is a date out of bounds, not a crash)."""
+    try:
+        return years_after(day + by, years)
+    except (OverflowError, ValueError):
+        return date.max if by > timedelta(0) or years > 0 else date.min
+
+
+def texts_of(value: object) -> list[str]:
+    """The strings of a list member (anything else: the shape check reports it)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def is_iso_clause(value: object) -> TypeGuard[str]:

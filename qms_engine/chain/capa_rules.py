@@ -49,12 +49,14 @@ from qms_engine.chain import events
 from qms_engine.chain.authorisation import (
     CLAUSE_WORDS,
     Attempt,
+    chain_day,
     is_iso_clause,
     is_iso_date,
     nc_transition_shape,
+    shifted_day,
+    texts_of,
     transition_problems,
 )
-from qms_engine.clock import years_after
 from qms_engine.i18n import _
 from qms_engine.rules.capa_terms import (
     EARLIEST_AUDIT,
@@ -312,7 +314,7 @@ class CapaRules:
             )
         source = str(payload.get("source", ""))
         for member, kind in (("documents", "document"), ("records", "register")):
-            for cited in _texts(payload.get(member)):
+            for cited in texts_of(payload.get(member)):
                 type_code = self.chain.document_type.get(cited)
                 if type_code is None:
                     problem(
@@ -355,7 +357,7 @@ class CapaRules:
                         "is a finding of its own)"
                     ).format(join=" or ".join(FINDING_SEVERITIES), severity=payload.get("severity"))
                 )
-        ids = _texts(payload.get("responses"))
+        ids = texts_of(payload.get("responses"))
         if ids and source != CITIZEN_FEEDBACK:
             problem(
                 _("links citizens' responses, but its source is {source!r}").format(source=source)
@@ -410,7 +412,7 @@ class CapaRules:
                     state=nc.state
                 )
             )
-        self._link(problem, number, _texts(attempt.payload.get("responses")))
+        self._link(problem, number, texts_of(attempt.payload.get("responses")))
 
     def transition(self, seq: int, action: str, attempt: Attempt) -> None:
         """An ``nc.<meaning>`` event: a transition of the NC's workflow, by its rules."""
@@ -529,18 +531,18 @@ class CapaRules:
     def _due(self, problem: _Reporter, due: object) -> None:
         if not is_iso_date(due):
             return  # the payload's shape is reported by its rule
-        when, today = _day(due), _day(self.time[:10])
+        when, today = chain_day(due), chain_day(self.time[:10])
         if when is None:
             problem(_("due {due!r} is not a date").format(due=due))
         elif today is None:
             return  # the event's time is reported by the chain's checks
-        elif when < _shifted(today, -DUE_GRACE):
+        elif when < shifted_day(today, -DUE_GRACE):
             problem(
                 _("due {isoformat}, already past when it was added ({isoformat2})").format(
                     isoformat=when.isoformat(), isoformat2=today.isoformat()
                 )
             )
-        elif when > _shifted(today, DUE_GRACE, MAX_DUE_YEARS):
+        elif when > shifted_day(today, DUE_GRACE, MAX_DUE_YEARS):
             problem(
                 _(
                     "due {isoformat}, more than {MAX_DUE_YEARS} years after it was added "
@@ -674,18 +676,18 @@ class CapaRules:
         """Each response's comment erased once, received before, and older than the date
         (by its UTC day: the engine counts the day from midnight in the office's zone)."""
         problem = self._reporter(seq, attempt.subject)
-        before, today = attempt.payload.get("before"), _day(self.time[:10])
+        before, today = attempt.payload.get("before"), chain_day(self.time[:10])
         if is_iso_date(before):  # otherwise the shape check reports it
-            until = _day(before)
+            until = chain_day(before)
             if until is None:
                 problem(_("erases before {before!r}, which is not a date").format(before=before))
-            elif today is not None and until > _shifted(today, DUE_GRACE):
+            elif today is not None and until > shifted_day(today, DUE_GRACE):
                 problem(
                     _("erases before {before}, later than the erasure itself ({isoformat})").format(
                         before=before, isoformat=today.isoformat()
                     )
                 )
-        for response in _texts(attempt.payload.get("responses")):
+        for response in texts_of(attempt.payload.get("responses")):
             if response not in self.response_day:
                 problem(
                     _("erases response {response}, never received in this chain").format(
@@ -717,7 +719,7 @@ class CapaRules:
             problem(_("the internal audit is planned a second time"))
             return
         self.audit_dates[number] = self._audit_date(problem, payload.get("date"))
-        for auditor in _texts(payload.get("auditors")):
+        for auditor in texts_of(payload.get("auditors")):
             if AUDITOR not in self.chain.roles.get(auditor, ()):
                 problem(
                     _("{auditor!r} does not hold the auditor role in this office").format(
@@ -765,7 +767,7 @@ class CapaRules:
         years after the event's (with a day's grace); None when it is none of these."""
         if not is_iso_date(text):
             return None  # the shape check reports it
-        day, today = _day(text), _day(self.time[:10])
+        day, today = chain_day(text), chain_day(self.time[:10])
         if day is None:
             problem(_("dated {text!r}, which is not a date").format(text=text))
         elif day < EARLIEST_AUDIT:
@@ -774,7 +776,7 @@ class CapaRules:
                     text=text, isoformat=EARLIEST_AUDIT.isoformat()
                 )
             )
-        elif today is not None and day > _shifted(today, DUE_GRACE, MAX_AUDIT_YEARS):
+        elif today is not None and day > shifted_day(today, DUE_GRACE, MAX_AUDIT_YEARS):
             problem(
                 _(
                     "dated {text}, more than {MAX_AUDIT_YEARS} years after it was planned "
@@ -811,8 +813,8 @@ class CapaRules:
             )
             return
         item = items[int(n) - 1]
-        planned, today = self.audit_dates.get(number), _day(self.time[:10])
-        if planned is not None and today is not None and today < _shifted(planned, -DUE_GRACE):
+        planned, today = self.audit_dates.get(number), chain_day(self.time[:10])
+        if planned is not None and today is not None and today < shifted_day(planned, -DUE_GRACE):
             problem(
                 _("recorded on {isoformat}, before the audit's date {isoformat2}").format(
                     isoformat=today.isoformat(), isoformat2=planned.isoformat()
@@ -860,28 +862,3 @@ class _Reporter(Protocol):
 def _is_number(text: str) -> bool:
     """Whether ``text`` is a decimal number in ASCII digits (``int`` would read ``١`` too)."""
     return text.isascii() and text.isdigit()
-
-
-def _day(text: object) -> date | None:
-    """The day a chain's date names (``YYYY-MM-DD``, ASCII digits), or None when it names
-    none (``2026-02-30``)."""
-    if not is_iso_date(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _shifted(day: date, by: timedelta, years: int = 0) -> date:
-    """``day`` moved by ``by`` and ``years`` ahead, held within the calendar (a forged year 1
-    or 9999 is a date out of bounds, not a crash)."""
-    try:
-        return years_after(day + by, years)
-    except (OverflowError, ValueError):
-        return date.max if by > timedelta(0) or years > 0 else date.min
-
-
-def _texts(value: object) -> list[str]:
-    """The strings of a list member (anything else: the shape check reports it)."""
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

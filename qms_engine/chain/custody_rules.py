@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from qms_engine.chain import events
-from qms_engine.chain.authorisation import Attempt, is_iso_date
+from qms_engine.chain.authorisation import Attempt, chain_day
 from qms_engine.clock import years_after
 from qms_engine.i18n import _
 from qms_engine.rules.roles import QUALITY_COORDINATOR
@@ -117,7 +117,7 @@ def latest_back(went: date) -> date:
 
 
 def _due_back_problems(back: object, today: date, grace: int, place: object) -> list[str]:
-    day = _day(back)
+    day = chain_day(back)
     if day is None:
         return [
             _("a move to {place!r} needs the day it is expected back (YYYY-MM-DD)").format(
@@ -200,20 +200,10 @@ class CustodyRules:
                     number=number, role=attempt.role, allowed=", ".join(sorted(allowed))
                 ),
             )
-        today = _day(time[:10]) or date.min
+        today = chain_day(time[:10]) or date.min
         at = self.at.get(number, recorded["home"])
         for problem in move_problems(recorded, at, attempt.payload, today, grace=GRACE.days):
             self.chain.problem(seq, f"{number}: {problem}")
         after = attempt.payload.get("to")
         if isinstance(after, str) and after in recorded["places"]:
             self.at[number] = after
-
-
-def _day(text: object) -> date | None:
-    """The day a chain's date names, or None when it names none."""
-    if not is_iso_date(text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None

@@ -41,10 +41,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select
 
 from qms_engine.chain import events
-from qms_engine.chain.authorisation import Attempt
-from qms_engine.chain.capa_rules import _day as day_of
-from qms_engine.chain.capa_rules import _shifted as shifted
-from qms_engine.chain.capa_rules import _texts
+from qms_engine.chain.authorisation import Attempt, chain_day, shifted_day, texts_of
 from qms_engine.clock import DEFAULT_TIMEZONE, from_utc_text, zone
 from qms_engine.errors import ConfigurationError
 from qms_engine.i18n import _
@@ -158,7 +155,7 @@ def local_day(time: str, timezone: str) -> date:
     try:
         moment = from_utc_text(time)
     except ValueError:  # the verifier reports a malformed time
-        return day_of(time[:10]) or date.min
+        return chain_day(time[:10]) or date.min
     try:
         return moment.astimezone(zone(timezone)).date()
     except ConfigurationError:
@@ -258,7 +255,7 @@ class ServiceRules:
         if number in self.applications:
             self._say(seq, number, _("the application is received a second time"))
             return
-        received = day_of(payload.get("received"))
+        received = chain_day(payload.get("received"))
         self.applications[number] = _Application(received)
         service = str(payload.get("service", ""))
         if self.services is None:
@@ -285,7 +282,7 @@ class ServiceRules:
         if received is None:
             self._say(seq, number, _("its day of receipt is no real date"))
             return
-        earliest = shifted(today, -timedelta(days=MAX_BACKDATE_DAYS))
+        earliest = shifted_day(today, -timedelta(days=MAX_BACKDATE_DAYS))
         if not earliest <= received <= today:
             self._say(
                 seq,
@@ -298,7 +295,7 @@ class ServiceRules:
                 ),
             )
             return
-        due = shifted(received, timedelta(days=days))
+        due = shifted_day(received, timedelta(days=days))
         if payload.get("due") != due.isoformat():
             self._say(
                 seq,
@@ -318,7 +315,7 @@ class ServiceRules:
             self._say(seq, number, _("the application is disposed of a second time"))
             return
         application.disposed = True
-        disposed = day_of(attempt.payload.get("disposed"))
+        disposed = chain_day(attempt.payload.get("disposed"))
         if disposed is None:
             self._say(seq, number, _("its day of disposal is no real date"))
         elif disposed != today or (
@@ -340,7 +337,7 @@ class ServiceRules:
         if number in self.records:
             self._say(seq, number, _("the record is deposited a second time"))
             return
-        closed = day_of(payload.get("closed"))
+        closed = chain_day(payload.get("closed"))
         record_class = str(payload.get("class", ""))
         years = (self.classes or {}).get(record_class)
         self.records[number] = _Record(record_class, closed, years)
@@ -400,7 +397,7 @@ class ServiceRules:
         if number in self.lists:
             self._say(seq, number, _("the disposal list is proposed a second time"))
             return
-        wanted = _texts(attempt.payload.get("records"))
+        wanted = texts_of(attempt.payload.get("records"))
         open_lists = {
             record: name
             for name, listed in self.lists.items()
@@ -462,7 +459,7 @@ class ServiceRules:
         listed = self.lists.get(number)
         if listed is None or not listed.approved or listed.rejected:
             self._say(seq, number, _("records weeded without an approved disposal list"))
-        on = day_of(payload.get("on"))
+        on = chain_day(payload.get("on"))
         if on != today:
             self._say(
                 seq,
@@ -471,7 +468,7 @@ class ServiceRules:
                     on=payload.get("on"), today=today.isoformat()
                 ),
             )
-        for record in _texts(payload.get("records")):
+        for record in texts_of(payload.get("records")):
             self._weed(seq, number, record, listed, on)
 
     def _weed(
