@@ -45,13 +45,14 @@ def district_join(app: AppContext, station: str, signer: Signer, as_json: bool) 
     """Make office STATION of this database one of the district's stations (an SP admin)."""
     from qms_engine.district.stations import join_station
 
-    joined = join_station(app.runtime, app.office(), actor=signer, station_code=station)
+    district = app.office()
+    joined = join_station(app.runtime, district, actor=signer, station_code=station)
     if as_json:
         print_json(joined)
         return
     console().print(
         _("{station} — {name} is now a station of {district}").format(
-            station=joined.code, name=joined.name, district=app.office().code
+            station=joined.code, name=joined.name, district=district.code
         )
     )
 

@@ -26,6 +26,7 @@ from qms_engine.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from qms_engine.chain.signing import Signer
+    from qms_engine.chain.unit_of_work import OfficeRef
     from qms_engine.services.applications import Application
 
 COLUMNS = (N_("Number"), N_("Service"), N_("Applicant"), N_("Received"), N_("Due"), N_("State"))
@@ -151,13 +152,12 @@ def _rows(rows: list[Application], today: date) -> list[tuple[str, ...]]:
     ]
 
 
-def _desk(app: AppContext, desk: str | None) -> str | None:
+def _desk(app: AppContext, office: OfficeRef, desk: str | None) -> str | None:
     from qms_engine.errors import known_value
     from qms_engine.services.applications import desks
 
     if desk is None:
         return None
-    office = app.office()
     return known_value("desk", desk, desks(app.runtime, office), office.code)
 
 
@@ -172,7 +172,7 @@ def service_overdue(app: AppContext, desk: str | None, day: date | None, as_json
     from qms_engine.services.applications import overdue
 
     office = app.office()
-    desk = _desk(app, desk)
+    desk = _desk(app, office, desk)
     today = day or local_today(office.timezone)
     with app.runtime.engine.connect() as connection:
         late = overdue(connection, office, today, desk=desk)
@@ -204,7 +204,7 @@ def service_list(app: AppContext, desk: str | None, open_only: bool, as_json: bo
     from qms_engine.services.applications import list_applications
 
     office = app.office()
-    desk = _desk(app, desk)
+    desk = _desk(app, office, desk)
     with app.runtime.engine.connect() as connection:
         rows = list_applications(connection, office, desk=desk, open_only=open_only)
     if as_json:

@@ -12,7 +12,7 @@ bundle must also extend the events the district holds, as its import would requi
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from qms_engine.audit.checkpoints import CheckpointRecord, checkpoint_problems
 from qms_engine.audit.verify import AuditResult
 from qms_engine.chain import events
+from qms_engine.chain.encoding import ChainEvent
 from qms_engine.chain.unit_of_work import OfficeRef
 from qms_engine.chain.verifier import ChainReport, Problem, verify_chain_events
 from qms_engine.district.imports import held_problems, verified_copy, witnessed_of
@@ -173,10 +174,18 @@ def _verify_bundle_against(
                 ],
                 blobs_checked=False,
             )
+        hashes: list[str] = []
+
+        def noting_hashes() -> Iterator[ChainEvent]:
+            """The bundle's events, read once: verified, and their hashes kept for the
+            comparison with what the district holds."""
+            for event in copy.events():
+                hashes.append(event.hash)
+                yield event
+
         report = verify_chain_events(
-            station.code, copy.events(), remember=[w.seq for w in witnesses]
+            station.code, noting_hashes(), remember=[w.seq for w in witnesses]
         )
-        hashes = [event.hash for event in copy.events()]
     result = _result(station.code, report, witnesses, district.code)
     result.problems.extend(held_problems(station.code, hashes, held))
     return result
